@@ -1,0 +1,283 @@
+//! The slashable offences of DESIGN.md section 7 as self-checking evidence.
+//!
+//! On the wire evidence is one tag byte (its kind) followed by the strict ABI
+//! encoding of the offence's struct.
+
+use alloy_primitives::Address;
+use alloy_sol_types::Eip712Domain;
+use thiserror::Error;
+
+use crate::{
+    codec::{DecodeError, MAX_SMALL_MESSAGE_BYTES, WireCodec},
+    crypto::{SignatureError, SignedStatement, recover_statement},
+    structs::{AttestationEquivocation, CheckpointOmission, ProposalEquivocation},
+};
+
+/// A slashable offence, provable from signed data.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Evidence {
+    /// Two proposals by one proposer for one (slot, index).
+    ProposalEquivocation(ProposalEquivocation),
+    /// Two attestations by one validator for one (slot, index).
+    AttestationEquivocation(AttestationEquivocation),
+    /// A provisional-block signature to be held against the slot's L1 checkpoint.
+    CheckpointOmission(CheckpointOmission),
+}
+
+/// Why evidence does not prove what it claims.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EvidenceError {
+    /// A signature does not recover.
+    #[error("bad signature in evidence: {0}")]
+    Signature(#[from] SignatureError),
+    /// The two statements were signed by different keys.
+    #[error("the two statements have different signers ({first} and {second})")]
+    DifferentSigners {
+        /// Signer of the first.
+        first: Address,
+        /// Signer of the second.
+        second: Address,
+    },
+    /// The two statements are about different (slot, index) pairs.
+    #[error("the two statements are about different slots or indices")]
+    DifferentPositions,
+    /// The two statements name the same block: no conflict.
+    #[error("the two statements name the same block")]
+    SameBlock,
+}
+
+impl Evidence {
+    /// Tag byte of a proposal equivocation.
+    pub const TAG_PROPOSAL_EQUIVOCATION: u8 = 1;
+    /// Tag byte of an attestation equivocation.
+    pub const TAG_ATTESTATION_EQUIVOCATION: u8 = 2;
+    /// Tag byte of a checkpoint omission.
+    pub const TAG_CHECKPOINT_OMISSION: u8 = 3;
+    /// Largest encoded evidence.
+    pub const MAX_ENCODED_LEN: usize = MAX_SMALL_MESSAGE_BYTES + 1;
+
+    /// The name of the offence.
+    pub const fn offence(&self) -> &'static str {
+        match self {
+            Self::ProposalEquivocation(_) => "proposal_equivocation",
+            Self::AttestationEquivocation(_) => "attestation_equivocation",
+            Self::CheckpointOmission(_) => "checkpoint_omission",
+        }
+    }
+
+    /// The wire encoding: tag byte, then the ABI encoding.
+    pub fn encode_wire(&self) -> Vec<u8> {
+        let (tag, body) = match self {
+            Self::ProposalEquivocation(e) => (Self::TAG_PROPOSAL_EQUIVOCATION, e.encode_wire()),
+            Self::AttestationEquivocation(e) => {
+                (Self::TAG_ATTESTATION_EQUIVOCATION, e.encode_wire())
+            }
+            Self::CheckpointOmission(e) => (Self::TAG_CHECKPOINT_OMISSION, e.encode_wire()),
+        };
+        let mut out = Vec::with_capacity(body.len().saturating_add(1));
+        out.push(tag);
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Decodes wire bytes, bounded and strict.
+    pub fn decode_wire(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > Self::MAX_ENCODED_LEN {
+            return Err(DecodeError::TooLarge {
+                what: "Evidence",
+                len: bytes.len(),
+                max: Self::MAX_ENCODED_LEN,
+            });
+        }
+        let (tag, body) = bytes.split_first().ok_or(DecodeError::Empty("Evidence"))?;
+        match *tag {
+            Self::TAG_PROPOSAL_EQUIVOCATION => {
+                ProposalEquivocation::decode_wire(body).map(Self::ProposalEquivocation)
+            }
+            Self::TAG_ATTESTATION_EQUIVOCATION => {
+                AttestationEquivocation::decode_wire(body).map(Self::AttestationEquivocation)
+            }
+            Self::TAG_CHECKPOINT_OMISSION => {
+                CheckpointOmission::decode_wire(body).map(Self::CheckpointOmission)
+            }
+            other => Err(DecodeError::UnknownEvidenceKind(other)),
+        }
+    }
+
+    /// Verifies what can be verified from the evidence alone and returns the
+    /// offender. For an equivocation that is the whole proof; a checkpoint
+    /// omission must still be held against the slot's checkpoint on L1.
+    pub fn offender(&self, domain: &Eip712Domain) -> Result<Address, EvidenceError> {
+        match self {
+            Self::ProposalEquivocation(e) => {
+                let pos = |p: &crate::structs::BlockProposal| (p.slot(), p.index());
+                conflict(
+                    domain,
+                    (&e.first, &e.firstSignature),
+                    (&e.second, &e.secondSignature),
+                    pos,
+                    |p| p.blockHash,
+                )
+            }
+            Self::AttestationEquivocation(e) => {
+                let pos = |a: &crate::structs::Attestation| (a.slot(), a.index());
+                conflict(
+                    domain,
+                    (&e.first, &e.firstSignature),
+                    (&e.second, &e.secondSignature),
+                    pos,
+                    |a| a.blockHash,
+                )
+            }
+            Self::CheckpointOmission(e) => {
+                Ok(recover_statement(domain, &e.provisional, &e.signature)?)
+            }
+        }
+    }
+}
+
+fn conflict<T: SignedStatement, P: PartialEq, H: PartialEq>(
+    domain: &Eip712Domain,
+    (first, first_sig): (&T, &[u8]),
+    (second, second_sig): (&T, &[u8]),
+    position: impl Fn(&T) -> P,
+    block: impl Fn(&T) -> H,
+) -> Result<Address, EvidenceError> {
+    if position(first) != position(second) {
+        return Err(EvidenceError::DifferentPositions);
+    }
+    if block(first) == block(second) {
+        return Err(EvidenceError::SameBlock);
+    }
+    let a = recover_statement(domain, first, first_sig)?;
+    let b = recover_statement(domain, second, second_sig)?;
+    if a != b {
+        return Err(EvidenceError::DifferentSigners {
+            first: a,
+            second: b,
+        });
+    }
+    Ok(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        crypto::{LocalSigner, PrivateKey, Signer, eip712_domain},
+        structs::{Attestation, BlockProposal, ProvisionalBlock},
+    };
+    use alloy_primitives::{B256, Bytes};
+
+    fn signer(b: u8) -> LocalSigner {
+        LocalSigner::new(PrivateKey::from_bytes([b; 32]).unwrap())
+    }
+
+    fn domain() -> Eip712Domain {
+        eip712_domain(31_337, Address::repeat_byte(0x5f))
+    }
+
+    fn proposal(index: u32, hash: u8) -> BlockProposal {
+        BlockProposal {
+            slot: 4,
+            index,
+            blockHash: B256::repeat_byte(hash),
+        }
+    }
+
+    fn equivocation(
+        s1: &LocalSigner,
+        p1: BlockProposal,
+        s2: &LocalSigner,
+        p2: BlockProposal,
+    ) -> Evidence {
+        let d = domain();
+        Evidence::ProposalEquivocation(ProposalEquivocation {
+            firstSignature: Bytes::from(s1.sign_statement(&d, &p1).unwrap().to_vec()),
+            first: p1,
+            secondSignature: Bytes::from(s2.sign_statement(&d, &p2).unwrap().to_vec()),
+            second: p2,
+        })
+    }
+
+    #[test]
+    fn proposal_equivocation_names_the_offender() {
+        let s = signer(1);
+        let e = equivocation(&s, proposal(0, 1), &s, proposal(0, 2));
+        assert_eq!(e.offender(&domain()), Ok(s.address()));
+        assert_eq!(Evidence::decode_wire(&e.encode_wire()), Ok(e));
+    }
+
+    #[test]
+    fn honest_pairs_are_not_evidence() {
+        let (s, t) = (signer(1), signer(2));
+        let same = equivocation(&s, proposal(0, 1), &s, proposal(0, 1));
+        assert_eq!(same.offender(&domain()), Err(EvidenceError::SameBlock));
+        let next = equivocation(&s, proposal(0, 1), &s, proposal(1, 2));
+        assert_eq!(
+            next.offender(&domain()),
+            Err(EvidenceError::DifferentPositions)
+        );
+        let two = equivocation(&s, proposal(0, 1), &t, proposal(0, 2));
+        assert!(matches!(
+            two.offender(&domain()),
+            Err(EvidenceError::DifferentSigners { .. })
+        ));
+    }
+
+    #[test]
+    fn attestation_equivocation_and_omission() {
+        let s = signer(3);
+        let d = domain();
+        let a1 = Attestation {
+            slot: 2,
+            index: 1,
+            blockHash: B256::repeat_byte(1),
+        };
+        let a2 = Attestation {
+            slot: 2,
+            index: 1,
+            blockHash: B256::repeat_byte(2),
+        };
+        let e = Evidence::AttestationEquivocation(AttestationEquivocation {
+            firstSignature: Bytes::from(s.sign_statement(&d, &a1).unwrap().to_vec()),
+            first: a1,
+            secondSignature: Bytes::from(s.sign_statement(&d, &a2).unwrap().to_vec()),
+            second: a2,
+        });
+        assert_eq!(e.offender(&d), Ok(s.address()));
+        let p = ProvisionalBlock {
+            slot: 2,
+            index: 0,
+            ..Default::default()
+        };
+        let o = Evidence::CheckpointOmission(CheckpointOmission {
+            signature: Bytes::from(s.sign_statement(&d, &p).unwrap().to_vec()),
+            provisional: p,
+        });
+        assert_eq!(o.offender(&d), Ok(s.address()));
+        assert_eq!(o.offence(), "checkpoint_omission");
+        assert_eq!(Evidence::decode_wire(&o.encode_wire()), Ok(o));
+    }
+
+    #[test]
+    fn bad_wire_bytes_are_errors() {
+        assert_eq!(
+            Evidence::decode_wire(&[]),
+            Err(DecodeError::Empty("Evidence"))
+        );
+        assert_eq!(
+            Evidence::decode_wire(&[9, 0, 0]),
+            Err(DecodeError::UnknownEvidenceKind(9))
+        );
+        assert!(matches!(
+            Evidence::decode_wire(&[1, 0, 0]),
+            Err(DecodeError::Malformed { .. })
+        ));
+        let huge = vec![1u8; Evidence::MAX_ENCODED_LEN + 1];
+        assert!(matches!(
+            Evidence::decode_wire(&huge),
+            Err(DecodeError::TooLarge { .. })
+        ));
+    }
+}

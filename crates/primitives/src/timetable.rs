@@ -1,0 +1,410 @@
+//! The timetable: when each slot is built, attested and published, as pure
+//! functions of a [`ChainSpec`].
+//!
+//! For slot `s` starting at `T = genesis + s * S`:
+//!
+//! | mode | build window | attestation deadline | L1 inclusion window |
+//! |---|---|---|---|
+//! | non-staggered | `[T + sync, T + S - publish)` | build end + margin | `[T, T + S)` |
+//! | staggered | `[T - S, T - margin)` | `T` | `[T, T + S)` |
+//!
+//! The build window is cut into `chunks_per_slot` equal chunks; chunk `k`
+//! holds at most block `k`. In both modes the deadline is the build window's
+//! end plus `attestation_margin`, so the last block always has one margin for
+//! its attestation round trip, and in staggered mode the deadline is exactly
+//! when the next proposer starts building on the provisional tip.
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::{
+    ids::{BlockIndex, Slot, UnixMillis},
+    spec::{ChainSpec, SpecError},
+};
+
+/// A time the timetable cannot answer for.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TimetableError {
+    /// The slot starts beyond the range of millisecond timestamps.
+    #[error("{0} lies beyond the representable time range")]
+    SlotOutOfRange(Slot),
+    /// In staggered mode slot 0 would be built before genesis; nothing is built for it.
+    #[error("{0} has no build window: in staggered mode the first slot with blocks is slot 1")]
+    NoBuildWindow(Slot),
+    /// No such chunk in a slot.
+    #[error("{index} is out of range: a slot has {chunks} chunks")]
+    NoSuchChunk {
+        /// The index asked for.
+        index: BlockIndex,
+        /// Chunks per slot.
+        chunks: u32,
+    },
+}
+
+/// The derived timing of a validated `ChainSpec`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timetable {
+    genesis: UnixMillis,
+    slot_ms: u64,
+    chunks: u32,
+    staggered: bool,
+    /// Build window start relative to the slot start (negative when staggered).
+    build_start_offset: i64,
+    /// Build window end relative to the slot start.
+    build_end_offset: i64,
+    margin_ms: u64,
+    attestation_timeout_ms: u64,
+}
+
+/// One chunk of a slot's build window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ChunkWindow {
+    /// The block index this chunk may hold.
+    pub index: BlockIndex,
+    /// When the chunk opens (the previous block closed).
+    pub start: UnixMillis,
+    /// When the block of this chunk closes.
+    pub close: UnixMillis,
+}
+
+/// Everything time-related about one slot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SlotSchedule {
+    /// The slot.
+    pub slot: Slot,
+    /// `T`, when the slot begins.
+    pub slot_start: UnixMillis,
+    /// `T + S`, when the next slot begins.
+    pub slot_end: UnixMillis,
+    /// When the proposer starts building block 0.
+    pub build_start: UnixMillis,
+    /// When the last chunk closes.
+    pub build_end: UnixMillis,
+    /// The chunks, in index order.
+    pub chunks: Vec<ChunkWindow>,
+    /// No attestation or provisional block of this slot counts after this.
+    pub attestation_deadline: UnixMillis,
+    /// The checkpoint is valid only in an L1 block with a timestamp in
+    /// `[publish_start, publish_end)`.
+    pub publish_start: UnixMillis,
+    /// End (exclusive) of the L1 inclusion window.
+    pub publish_end: UnixMillis,
+}
+
+impl Timetable {
+    /// Validates the spec and derives its timetable.
+    pub fn new(spec: &ChainSpec) -> Result<Self, SpecError> {
+        spec.validate()?;
+        // After validation every duration is at most a day, so the i64 casts are exact.
+        let slot = spec.slot_duration_ms as i64;
+        let (start, end) = if spec.staggered {
+            (-slot, -(spec.attestation_margin_ms as i64))
+        } else {
+            (
+                spec.sync_allowance_ms as i64,
+                slot - spec.publish_allowance_ms as i64,
+            )
+        };
+        Ok(Self {
+            genesis: UnixMillis(spec.genesis_time.saturating_mul(1000)),
+            slot_ms: spec.slot_duration_ms,
+            chunks: spec.chunks_per_slot,
+            staggered: spec.staggered,
+            build_start_offset: start,
+            build_end_offset: end,
+            margin_ms: spec.attestation_margin_ms,
+            attestation_timeout_ms: spec.attestation_timeout_ms,
+        })
+    }
+
+    /// Start of slot 0.
+    pub const fn genesis(&self) -> UnixMillis {
+        self.genesis
+    }
+
+    /// Slot length in milliseconds.
+    pub const fn slot_duration_ms(&self) -> u64 {
+        self.slot_ms
+    }
+
+    /// Whether slots are staggered.
+    pub const fn staggered(&self) -> bool {
+        self.staggered
+    }
+
+    /// How long a proposer waits for one block's attestations.
+    pub const fn attestation_timeout_ms(&self) -> u64 {
+        self.attestation_timeout_ms
+    }
+
+    /// Length of one chunk (the remainder of an uneven split goes to the last chunks).
+    pub fn chunk_duration_ms(&self) -> u64 {
+        self.build_window_ms() / u64::from(self.chunks)
+    }
+
+    /// Length of the build window.
+    pub fn build_window_ms(&self) -> u64 {
+        self.build_end_offset.abs_diff(self.build_start_offset)
+    }
+
+    /// The first slot that has blocks: 1 when staggered (slot 0 would be built
+    /// before genesis), else 0.
+    pub const fn first_building_slot(&self) -> Slot {
+        if self.staggered { Slot(1) } else { Slot(0) }
+    }
+
+    /// When `slot` starts.
+    pub fn slot_start(&self, slot: Slot) -> Result<UnixMillis, TimetableError> {
+        slot.0
+            .checked_mul(self.slot_ms)
+            .and_then(|d| self.genesis.checked_add_ms(d))
+            .and_then(|t| t.checked_add_ms(self.slot_ms).map(|_| t))
+            .ok_or(TimetableError::SlotOutOfRange(slot))
+    }
+
+    /// The slot in progress at `now`, or `None` before genesis.
+    pub fn slot_at(&self, now: UnixMillis) -> Option<Slot> {
+        now.millis_since(self.genesis)
+            .map(|d| Slot(d / self.slot_ms))
+    }
+
+    /// The slot whose build window contains `now`, with the chunk that is open,
+    /// or `None` when no build window is open (between windows, before the
+    /// first one).
+    pub fn building_at(&self, now: UnixMillis) -> Option<(Slot, BlockIndex)> {
+        let current = self.slot_at(now)?;
+        // A build window overlaps the slot it serves or, staggered, the one before.
+        let candidate = if self.staggered {
+            current.checked_next()?
+        } else {
+            current
+        };
+        let start = self.offset(self.slot_start(candidate).ok()?, self.build_start_offset)?;
+        let end = self.offset(self.slot_start(candidate).ok()?, self.build_end_offset)?;
+        if now < start || now >= end {
+            return None;
+        }
+        let elapsed = now.millis_since(start)?;
+        let window = self.build_window_ms();
+        // The chunk k with close(k - 1) <= now < close(k); close(k) = start + (k+1) * W / N.
+        let n = u64::from(self.chunks);
+        let k = elapsed.checked_mul(n)?.checked_div(window)?;
+        let index = u32::try_from(k).ok().filter(|k| *k < self.chunks)?;
+        Some((candidate, BlockIndex(index)))
+    }
+
+    /// When chunk `index` of `slot` opens and closes.
+    pub fn chunk(&self, slot: Slot, index: BlockIndex) -> Result<ChunkWindow, TimetableError> {
+        if index.0 >= self.chunks {
+            return Err(TimetableError::NoSuchChunk {
+                index,
+                chunks: self.chunks,
+            });
+        }
+        let build_start = self.build_start(slot)?;
+        let at = |k: u64| -> Result<UnixMillis, TimetableError> {
+            // k <= 64 and the window is at most a day: no overflow.
+            let since = k.saturating_mul(self.build_window_ms()) / u64::from(self.chunks);
+            build_start
+                .checked_add_ms(since)
+                .ok_or(TimetableError::SlotOutOfRange(slot))
+        };
+        let k = u64::from(index.0);
+        Ok(ChunkWindow {
+            index,
+            start: at(k)?,
+            close: at(k.saturating_add(1))?,
+        })
+    }
+
+    /// When the proposer of `slot` starts building.
+    pub fn build_start(&self, slot: Slot) -> Result<UnixMillis, TimetableError> {
+        let t = self.slot_start(slot)?;
+        self.offset(t, self.build_start_offset)
+            .ok_or(TimetableError::NoBuildWindow(slot))
+    }
+
+    /// The attestation deadline of `slot`.
+    pub fn attestation_deadline(&self, slot: Slot) -> Result<UnixMillis, TimetableError> {
+        let t = self.slot_start(slot)?;
+        self.offset(t, self.build_end_offset)
+            .and_then(|e| e.checked_add_ms(self.margin_ms))
+            .ok_or(TimetableError::SlotOutOfRange(slot))
+    }
+
+    /// The full schedule of `slot`.
+    pub fn schedule(&self, slot: Slot) -> Result<SlotSchedule, TimetableError> {
+        let slot_start = self.slot_start(slot)?;
+        let slot_end = slot_start
+            .checked_add_ms(self.slot_ms)
+            .ok_or(TimetableError::SlotOutOfRange(slot))?;
+        let chunks = (0..self.chunks)
+            .map(|k| self.chunk(slot, BlockIndex(k)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SlotSchedule {
+            slot,
+            slot_start,
+            slot_end,
+            build_start: self.build_start(slot)?,
+            build_end: self
+                .offset(slot_start, self.build_end_offset)
+                .ok_or(TimetableError::NoBuildWindow(slot))?,
+            chunks,
+            attestation_deadline: self.attestation_deadline(slot)?,
+            publish_start: slot_start,
+            publish_end: slot_end,
+        })
+    }
+
+    fn offset(&self, t: UnixMillis, offset: i64) -> Option<UnixMillis> {
+        if offset >= 0 {
+            t.checked_add_ms(offset.unsigned_abs())
+        } else {
+            t.checked_sub_ms(offset.unsigned_abs())
+        }
+    }
+}
+
+impl SlotSchedule {
+    /// Milliseconds from the slot start to `t` (negative before it).
+    pub fn offset_ms(&self, t: UnixMillis) -> i64 {
+        let diff = i128::from(t.0) - i128::from(self.slot_start.0);
+        i64::try_from(diff).unwrap_or(if diff < 0 { i64::MIN } else { i64::MAX })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Preset;
+
+    fn table(p: Preset) -> Timetable {
+        Timetable::new(&p.spec()).unwrap()
+    }
+
+    #[test]
+    fn devnet_slot_one() {
+        let tt = table(Preset::Devnet);
+        let s = tt.schedule(Slot(1)).unwrap();
+        let g = tt.genesis().0;
+        assert_eq!(s.slot_start.0, g + 8_000);
+        assert_eq!(
+            s.build_start.0, g,
+            "staggered: slot 1 is built during slot 0"
+        );
+        assert_eq!(s.build_end.0, g + 7_600);
+        assert_eq!(
+            s.attestation_deadline, s.slot_start,
+            "deadline = next proposer's start"
+        );
+        assert_eq!(s.chunks.len(), 8);
+        assert_eq!(tt.chunk_duration_ms(), 950);
+        for (k, c) in s.chunks.iter().enumerate() {
+            assert_eq!(c.start.0, g + 950 * k as u64);
+            assert_eq!(c.close.0, g + 950 * (k as u64 + 1));
+        }
+        assert_eq!((s.publish_start, s.publish_end), (s.slot_start, s.slot_end));
+    }
+
+    #[test]
+    fn seed_slot_zero() {
+        let tt = table(Preset::Seed);
+        let s = tt.schedule(Slot(0)).unwrap();
+        let g = tt.genesis().0;
+        assert_eq!(s.build_start.0, g + 12_000);
+        assert_eq!(s.build_end.0, g + 48_000);
+        assert_eq!(
+            s.chunks.iter().map(|c| c.close.0 - g).collect::<Vec<_>>(),
+            vec![30_000, 48_000]
+        );
+        assert_eq!(s.attestation_deadline.0, g + 51_000);
+        assert!(
+            s.attestation_deadline.0 + 12_000 <= s.publish_end.0,
+            "one L1 block left to publish"
+        );
+    }
+
+    #[test]
+    fn staggered_windows_tile_with_one_margin_between() {
+        for p in [Preset::SeedStaggered, Preset::Fast, Preset::Devnet] {
+            let tt = table(p);
+            for s in 1..20 {
+                let a = tt.schedule(Slot(s)).unwrap();
+                let b = tt.schedule(Slot(s + 1)).unwrap();
+                assert_eq!(a.attestation_deadline, b.build_start, "{p} slot {s}");
+                assert!(a.build_end < a.attestation_deadline);
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_are_contiguous_and_cover_the_window() {
+        for p in Preset::ALL {
+            let tt = table(p);
+            let s = tt.schedule(tt.first_building_slot()).unwrap();
+            assert_eq!(s.chunks.first().unwrap().start, s.build_start, "{p}");
+            assert_eq!(s.chunks.last().unwrap().close, s.build_end, "{p}");
+            for w in s.chunks.windows(2) {
+                assert_eq!(w[0].close, w[1].start, "{p}");
+                assert!(w[0].start < w[0].close, "{p}");
+            }
+        }
+    }
+
+    #[test]
+    fn building_at_agrees_with_the_chunks() {
+        for p in Preset::ALL {
+            let tt = table(p);
+            for slot in 1..4 {
+                let s = tt.schedule(Slot(slot)).unwrap();
+                for c in &s.chunks {
+                    assert_eq!(tt.building_at(c.start), Some((Slot(slot), c.index)), "{p}");
+                    assert_eq!(
+                        tt.building_at(UnixMillis(c.close.0 - 1)),
+                        Some((Slot(slot), c.index)),
+                        "{p}"
+                    );
+                }
+                if s.build_end < s.attestation_deadline {
+                    assert_eq!(
+                        tt.building_at(s.build_end),
+                        None,
+                        "{p}: the margin is not a chunk"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn slot_at_and_slot_start_are_inverse() {
+        let tt = table(Preset::Fast);
+        assert_eq!(tt.slot_at(UnixMillis(tt.genesis().0 - 1)), None);
+        for s in [0, 1, 7, 1_000_000] {
+            let t = tt.slot_start(Slot(s)).unwrap();
+            assert_eq!(tt.slot_at(t), Some(Slot(s)));
+            assert_eq!(tt.slot_at(UnixMillis(t.0 + 23_999)), Some(Slot(s)));
+        }
+    }
+
+    #[test]
+    fn out_of_range_is_an_error_not_a_panic() {
+        let tt = table(Preset::Devnet);
+        assert_eq!(
+            tt.schedule(Slot(u64::MAX)),
+            Err(TimetableError::SlotOutOfRange(Slot(u64::MAX)))
+        );
+        assert!(matches!(
+            tt.chunk(Slot(1), BlockIndex(8)),
+            Err(TimetableError::NoSuchChunk { .. })
+        ));
+        let mut spec = Preset::Devnet.spec();
+        spec.genesis_time = 0;
+        let tt = Timetable::new(&spec).unwrap();
+        assert_eq!(
+            tt.schedule(Slot(0)),
+            Err(TimetableError::NoBuildWindow(Slot(0)))
+        );
+        assert!(tt.schedule(Slot(1)).is_ok());
+    }
+}
