@@ -1,0 +1,161 @@
+//! Property tests of the wire codec: every value round-trips, and no input,
+//! however malformed, makes a decoder panic.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use chunkseq_primitives::{
+    Address, B256, Bytes, Evidence, WireCodec,
+    codec::{DecodeError, MAX_SMALL_MESSAGE_BYTES},
+    structs::*,
+};
+use proptest::prelude::*;
+
+fn b256() -> impl Strategy<Value = B256> {
+    any::<[u8; 32]>().prop_map(B256::from)
+}
+
+fn bytes(max: usize) -> impl Strategy<Value = Bytes> {
+    proptest::collection::vec(any::<u8>(), 0..max).prop_map(Bytes::from)
+}
+
+prop_compose! {
+    fn header()(
+        number in any::<u64>(), slot in any::<u64>(), index in any::<u32>(), parent in b256(),
+        timestamp in any::<u64>(), coinbase in any::<[u8; 20]>(), roots in (b256(), b256(), b256()),
+        gas in (any::<u64>(), any::<u64>()), tx_count in any::<u32>(),
+    ) -> BlockHeader {
+        BlockHeader {
+            number, slot, index, parentHash: parent, timestamp, coinbase: Address::from(coinbase),
+            stateRoot: roots.0, txRoot: roots.1, receiptsRoot: roots.2,
+            gasUsed: gas.0, gasLimit: gas.1, txCount: tx_count,
+        }
+    }
+}
+
+prop_compose! {
+    fn checkpoint_header()(slot in any::<u64>(), parent in b256(), count in any::<u32>(), blocks in b256())
+        -> CheckpointHeader {
+        CheckpointHeader { slot, parentCheckpointHash: parent, blockCount: count, blocksHash: blocks }
+    }
+}
+
+prop_compose! {
+    fn proposal()(slot in any::<u64>(), index in any::<u32>(), hash in b256()) -> BlockProposal {
+        BlockProposal { slot, index, blockHash: hash }
+    }
+}
+
+prop_compose! {
+    fn attestation()(slot in any::<u64>(), index in any::<u32>(), hash in b256()) -> Attestation {
+        Attestation { slot, index, blockHash: hash }
+    }
+}
+
+prop_compose! {
+    fn provisional()(slot in any::<u64>(), index in any::<u32>(), h in (b256(), b256(), b256()))
+        -> ProvisionalBlock {
+        ProvisionalBlock { slot, index, blockHash: h.0, checkpointHeaderHash: h.1, attestationsHash: h.2 }
+    }
+}
+
+fn round_trips<T: WireCodec + PartialEq + std::fmt::Debug>(value: T) -> Result<(), TestCaseError> {
+    let bytes = value.encode_wire();
+    prop_assert_eq!(T::decode_wire(&bytes), Ok(value));
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn fixed_structs_round_trip(h in header(), c in checkpoint_header(), p in proposal(), a in attestation(), v in provisional(),
+                                cp in (any::<u64>(), b256(), any::<u32>(), b256())) {
+        round_trips(h)?;
+        round_trips(c)?;
+        round_trips(p)?;
+        round_trips(a)?;
+        round_trips(v)?;
+        round_trips(Checkpoint { slot: cp.0, checkpointHeaderHash: cp.1, blockCount: cp.2, lastBlockHash: cp.3 })?;
+    }
+
+    #[test]
+    fn messages_round_trip(
+        h in header(), txs in proptest::collection::vec(bytes(300), 0..20), sig in bytes(80),
+        a in attestation(), c in checkpoint_header(), atts in bytes(2000),
+    ) {
+        round_trips(ProposalMessage { header: h.clone(), transactions: txs, signature: sig.clone() })?;
+        round_trips(AttestationMessage { attestation: a, signature: sig.clone() })?;
+        round_trips(ProvisionalBlockMessage { header: h, checkpointHeader: c, attestations: atts, proposerSignature: sig })?;
+    }
+
+    #[test]
+    fn evidence_round_trips(p1 in proposal(), p2 in proposal(), a1 in attestation(), a2 in attestation(),
+                            v in provisional(), s in (bytes(70), bytes(70))) {
+        for e in [
+            Evidence::ProposalEquivocation(ProposalEquivocation { first: p1, firstSignature: s.0.clone(), second: p2, secondSignature: s.1.clone() }),
+            Evidence::AttestationEquivocation(AttestationEquivocation { first: a1, firstSignature: s.0.clone(), second: a2, secondSignature: s.1.clone() }),
+            Evidence::CheckpointOmission(CheckpointOmission { provisional: v, signature: s.0 }),
+        ] {
+            prop_assert_eq!(Evidence::decode_wire(&e.encode_wire()), Ok(e));
+        }
+    }
+
+    /// Arbitrary bytes: each decoder returns a value or an error, never panics,
+    /// and anything it accepts re-encodes to exactly the input (one encoding per value).
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..1500)) {
+        fn canonical<T: WireCodec>(data: &[u8]) -> Result<(), TestCaseError> {
+            if let Ok(v) = T::decode_wire(data) {
+                prop_assert_eq!(v.encode_wire(), data.to_vec());
+            }
+            Ok(())
+        }
+        canonical::<BlockHeader>(&data)?;
+        canonical::<CheckpointHeader>(&data)?;
+        canonical::<BlockProposal>(&data)?;
+        canonical::<Attestation>(&data)?;
+        canonical::<ProvisionalBlock>(&data)?;
+        canonical::<Checkpoint>(&data)?;
+        canonical::<ProposalMessage>(&data)?;
+        canonical::<AttestationMessage>(&data)?;
+        canonical::<ProvisionalBlockMessage>(&data)?;
+        canonical::<ProposalEquivocation>(&data)?;
+        canonical::<AttestationEquivocation>(&data)?;
+        canonical::<CheckpointOmission>(&data)?;
+        if let Ok(e) = Evidence::decode_wire(&data) {
+            prop_assert_eq!(e.encode_wire(), data);
+        }
+    }
+
+    /// Valid encodings with random corruption: still never a panic.
+    #[test]
+    fn corrupted_messages_never_panic(
+        h in header(), txs in proptest::collection::vec(bytes(100), 0..6), sig in bytes(70),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut data = ProposalMessage { header: h, transactions: txs, signature: sig }.encode_wire();
+        for (at, byte) in flips {
+            let i = at.index(data.len());
+            data[i] = byte;
+        }
+        let _ = ProposalMessage::decode_wire(&data);
+        let _ = ProposalMessage::decode_wire(&data[..cut.index(data.len())]);
+    }
+}
+
+#[test]
+fn huge_length_prefix_is_an_error_not_an_allocation() {
+    // An array claiming 2^60 transactions inside a small message.
+    let mut data = ProposalMessage {
+        header: BlockHeader::default(),
+        transactions: vec![],
+        signature: Bytes::new(),
+    }
+    .encode_wire();
+    let len_word = 32 + 32 * 14; // the transactions array's length word
+    data[len_word + 24..len_word + 32].copy_from_slice(&(1u64 << 60).to_be_bytes());
+    assert!(matches!(
+        ProposalMessage::decode_wire(&data),
+        Err(DecodeError::Malformed { .. })
+    ));
+    assert!(data.len() < MAX_SMALL_MESSAGE_BYTES);
+}

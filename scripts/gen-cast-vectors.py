@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Regenerates crates/primitives/tests/fixtures/cast-vectors.json with foundry's
+`cast`, an implementation independent of ours (k256 and alloy-dyn-abi where we
+use libsecp256k1 and sol!-generated code).
+
+For every struct of contracts/src/ChunkseqTypes.sol it records the ABI encoding
+produced by `cast abi-encode` and its keccak256. For every signed statement it
+records the EIP-712 type hash, domain separator, struct hash and digest,
+assembled step by step from `cast keccak` and `cast abi-encode` as EIP-712
+defines them, and the signature `cast wallet sign --data` makes over the typed
+data JSON. The Rust test `cast_vectors.rs` recomputes all of it with our code.
+
+Usage: scripts/gen-cast-vectors.py [--cast PATH]
+Without --cast, installs @foundry-rs/cast-linux-amd64 from npm into .tools/.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TYPES_SOL = os.path.join(ROOT, "contracts", "src", "ChunkseqTypes.sol")
+OUT = os.path.join(ROOT, "crates", "primitives", "tests", "fixtures", "cast-vectors.json")
+CAST_PACKAGE = "@foundry-rs/cast-linux-amd64@1.7.1"
+
+# Public test keys (the first two accounts of the well-known local-L1 test
+# mnemonic). They guard nothing; they only make the vectors reproducible.
+KEYS = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+]
+DOMAINS = [
+    {"name": "chunkseq", "version": "1", "chainId": 31337,
+     "verifyingContract": "0x5FbDB2315678afecb367f032d93F642f64180aa3"},
+    {"name": "chunkseq", "version": "1", "chainId": 1,
+     "verifyingContract": "0x00000000000000000000000000000000C0ffee00"},
+]
+SIGNED = ["BlockProposal", "Attestation", "ProvisionalBlock", "Checkpoint"]
+
+
+def install_cast():
+    tools = os.path.join(ROOT, ".tools")
+    path = os.path.join(tools, "node_modules", "@foundry-rs", "cast-linux-amd64", "bin", "cast")
+    if not os.path.exists(path):
+        os.makedirs(tools, exist_ok=True)
+        print(f"installing {CAST_PACKAGE} into {tools}", file=sys.stderr)
+        subprocess.run(["npm", "install", "--no-save", "--prefix", tools, CAST_PACKAGE], check=True,
+                       stdout=subprocess.DEVNULL)
+    return path
+
+
+def parse_structs(path):
+    """struct name -> [(field, type)] in declaration order."""
+    text = re.sub(r"//[^\n]*", "", open(path).read())
+    structs = {}
+    for name, body in re.findall(r"struct\s+(\w+)\s*\{([^}]*)\}", text):
+        fields = []
+        for decl in body.split(";"):
+            decl = decl.strip()
+            if decl:
+                ty, field = decl.split()
+                fields.append((field, ty))
+        structs[name] = fields
+    return structs
+
+
+def sample(structs, name, seed):
+    """Deterministic, distinct values for every field of `name`."""
+    out = {}
+    for i, (field, ty) in enumerate(structs[name]):
+        n = seed * 100 + i + 1
+        if ty in structs:
+            out[field] = sample(structs, ty, n)
+        elif ty.startswith("uint"):
+            bits = int(ty[4:])
+            out[field] = (n * 0x9E3779B1) % (1 << min(bits, 53))
+        elif ty == "bool":
+            out[field] = n % 2 == 1
+        elif ty == "bytes32":
+            out[field] = "0x" + (f"{n:02x}" * 32)[-64:]
+        elif ty == "address":
+            out[field] = "0x" + (f"{n:04x}" * 10)[-40:]
+        elif ty == "bytes":
+            length = 65 if "ignature" in field else (n % 7) * 13 + 1
+            out[field] = "0x" + bytes((n + k) % 256 for k in range(length)).hex()
+        elif ty == "bytes[]":
+            out[field] = ["0x" + bytes((n * (j + 3) + k) % 256 for k in range(j * 37 + 5)).hex()
+                          for j in range(n % 3 + 1)]
+        else:
+            raise SystemExit(f"unsupported type {ty} in {name}.{field}")
+    return out
+
+
+def abi_type(structs, ty):
+    if ty in structs:
+        return "(" + ",".join(abi_type(structs, t) for _, t in structs[ty]) + ")"
+    return ty
+
+
+def literal(structs, ty, value):
+    if ty in structs:
+        return "(" + ",".join(literal(structs, t, value[f]) for f, t in structs[ty]) + ")"
+    if isinstance(value, list):
+        return "[" + ",".join(value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Cast:
+    def __init__(self, path):
+        self.path = path
+        self.version = self.run("--version").splitlines()[0]
+
+    def run(self, *args):
+        return subprocess.run([self.path, *args], check=True, capture_output=True, text=True).stdout.strip()
+
+    def keccak(self, data):
+        return self.run("keccak", data)
+
+    def abi_encode(self, types, *values):
+        return self.run("abi-encode", f"f({','.join(types)})", *values)
+
+
+def type_string(structs, name):
+    # The signed statements are flat, so encodeType is just the struct itself.
+    return f"{name}(" + ",".join(f"{t} {f}" for f, t in structs[name]) + ")"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cast", help="path to a cast binary (default: install from npm)")
+    args = ap.parse_args()
+    cast = Cast(args.cast or install_cast())
+    structs = parse_structs(TYPES_SOL)
+
+    encodings = []
+    for seed, name in enumerate(sorted(structs), start=1):
+        values = sample(structs, name, seed)
+        encoded = cast.abi_encode([abi_type(structs, name)], literal(structs, name, values))
+        encodings.append({"type": name, "values": values, "abi": encoded, "keccak": cast.keccak(encoded)})
+
+    domain_type = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    signatures = []
+    for d_i, domain in enumerate(DOMAINS):
+        separator = cast.keccak(cast.abi_encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            cast.keccak(domain_type), cast.keccak(domain["name"]), cast.keccak(domain["version"]),
+            str(domain["chainId"]), domain["verifyingContract"]))
+        for k_i, key in enumerate(KEYS):
+            for s_i, name in enumerate(SIGNED):
+                message = sample(structs, name, 10 + 4 * d_i + 2 * k_i + s_i)
+                ts = type_string(structs, name)
+                type_hash = cast.keccak(ts)
+                struct_hash = cast.keccak(cast.abi_encode(
+                    ["bytes32"] + [t for _, t in structs[name]],
+                    type_hash, *[literal(structs, t, message[f]) for f, t in structs[name]]))
+                digest = cast.keccak("0x1901" + separator[2:] + struct_hash[2:])
+                typed = {
+                    "types": {
+                        "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                                         {"name": "chainId", "type": "uint256"},
+                                         {"name": "verifyingContract", "type": "address"}],
+                        name: [{"name": f, "type": t} for f, t in structs[name]],
+                    },
+                    "primaryType": name,
+                    "domain": domain,
+                    "message": {f: str(v) if isinstance(v, int) else v for f, v in message.items()},
+                }
+                with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                    json.dump(typed, f)
+                try:
+                    sig = cast.run("wallet", "sign", "--data", "--from-file", f.name, "--private-key", key)
+                finally:
+                    os.unlink(f.name)
+                signatures.append({
+                    "type": name, "private_key": key, "address": cast.run("wallet", "address", "--private-key", key),
+                    "domain": domain, "message": message, "type_string": ts, "type_hash": type_hash,
+                    "domain_separator": separator, "struct_hash": struct_hash, "digest": digest, "signature": sig,
+                })
+
+    doc = {
+        "generator": f"scripts/gen-cast-vectors.py with {cast.version}",
+        "encodings": encodings,
+        "signatures": signatures,
+    }
+    with open(OUT, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    print(f"wrote {len(encodings)} encodings and {len(signatures)} signatures to {os.path.relpath(OUT, ROOT)}",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
