@@ -10,6 +10,9 @@ assembled step by step from `cast keccak` and `cast abi-encode` as EIP-712
 defines them, and the signature `cast wallet sign --data` makes over the typed
 data JSON. The Rust test `cast_vectors.rs` recomputes all of it with our code.
 
+It also writes bin/chunkseq/tests/fixtures/cast-keystore.json, a V3 keystore
+made by `cast wallet import`, which `chunkseq keys` must read.
+
 Usage: scripts/gen-cast-vectors.py [--cast PATH]
 Without --cast, installs @foundry-rs/cast-linux-amd64 from npm into .tools/.
 """
@@ -24,6 +27,9 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPES_SOL = os.path.join(ROOT, "contracts", "src", "ChunkseqTypes.sol")
 OUT = os.path.join(ROOT, "crates", "primitives", "tests", "fixtures", "cast-vectors.json")
+KEYSTORE_OUT = os.path.join(ROOT, "bin", "chunkseq", "tests", "fixtures", "cast-keystore.json")
+# Password of the committed cast-made keystore (it holds KEYS[1], a public test key).
+KEYSTORE_PASSWORD = "chunkseq-test"
 CAST_PACKAGE = "@foundry-rs/cast-linux-amd64@1.7.1"
 
 # Public test keys (the first two accounts of the well-known local-L1 test
@@ -190,6 +196,12 @@ def main():
     with open(OUT, "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
+    with tempfile.TemporaryDirectory() as d:
+        cast.run("wallet", "import", "cast-keystore", "--private-key", KEYS[1],
+                 "--unsafe-password", KEYSTORE_PASSWORD, "--keystore-dir", d)
+        os.makedirs(os.path.dirname(KEYSTORE_OUT), exist_ok=True)
+        with open(os.path.join(d, "cast-keystore")) as src, open(KEYSTORE_OUT, "w") as dst:
+            dst.write(src.read())
     print(f"wrote {len(encodings)} encodings and {len(signatures)} signatures to {os.path.relpath(OUT, ROOT)}",
           file=sys.stderr)
 

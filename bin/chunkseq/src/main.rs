@@ -1,1 +1,56 @@
-fn main() {}
+//! `chunkseq`: the command line of the chunkseq rollup sequencer.
+//!
+//! A thin binary: argument parsing, logging and output formatting live here;
+//! everything else lives in the library crates.
+
+mod cmd;
+mod keystore;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// chunkseq: a decentralized rollup sequencer that builds in chunks.
+#[derive(Debug, Parser)]
+#[command(name = "chunkseq", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a chain spec's parameters and the timetable of one slot.
+    Spec(cmd::spec::SpecArgs),
+    /// Create and inspect encrypted validator keystores.
+    #[command(subcommand)]
+    Keys(cmd::keys::KeysCommand),
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Spec(args) => cmd::spec::run(&args),
+        Command::Keys(command) => cmd::keys::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`), so stdout
+/// carries only a command's output.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .init();
+}

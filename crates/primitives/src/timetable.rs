@@ -98,11 +98,14 @@ impl Timetable {
         // After validation every duration is at most a day, so the i64 casts are exact.
         let slot = spec.slot_duration_ms as i64;
         let (start, end) = if spec.staggered {
-            (-slot, -(spec.attestation_margin_ms as i64))
+            (
+                slot.saturating_neg(),
+                0i64.saturating_sub(spec.attestation_margin_ms as i64),
+            )
         } else {
             (
                 spec.sync_allowance_ms as i64,
-                slot - spec.publish_allowance_ms as i64,
+                slot.saturating_sub(spec.publish_allowance_ms as i64),
             )
         };
         Ok(Self {
@@ -139,7 +142,9 @@ impl Timetable {
 
     /// Length of one chunk (the remainder of an uneven split goes to the last chunks).
     pub fn chunk_duration_ms(&self) -> u64 {
-        self.build_window_ms() / u64::from(self.chunks)
+        self.build_window_ms()
+            .checked_div(u64::from(self.chunks))
+            .unwrap_or(0)
     }
 
     /// Length of the build window.
@@ -165,7 +170,8 @@ impl Timetable {
     /// The slot in progress at `now`, or `None` before genesis.
     pub fn slot_at(&self, now: UnixMillis) -> Option<Slot> {
         now.millis_since(self.genesis)
-            .map(|d| Slot(d / self.slot_ms))
+            .and_then(|d| d.checked_div(self.slot_ms))
+            .map(Slot)
     }
 
     /// The slot whose build window contains `now`, with the chunk that is open,
@@ -204,7 +210,10 @@ impl Timetable {
         let build_start = self.build_start(slot)?;
         let at = |k: u64| -> Result<UnixMillis, TimetableError> {
             // k <= 64 and the window is at most a day: no overflow.
-            let since = k.saturating_mul(self.build_window_ms()) / u64::from(self.chunks);
+            let since = k
+                .saturating_mul(self.build_window_ms())
+                .checked_div(u64::from(self.chunks))
+                .unwrap_or(0);
             build_start
                 .checked_add_ms(since)
                 .ok_or(TimetableError::SlotOutOfRange(slot))
@@ -219,6 +228,9 @@ impl Timetable {
 
     /// When the proposer of `slot` starts building.
     pub fn build_start(&self, slot: Slot) -> Result<UnixMillis, TimetableError> {
+        if slot < self.first_building_slot() {
+            return Err(TimetableError::NoBuildWindow(slot));
+        }
         let t = self.slot_start(slot)?;
         self.offset(t, self.build_start_offset)
             .ok_or(TimetableError::NoBuildWindow(slot))
@@ -268,7 +280,7 @@ impl Timetable {
 impl SlotSchedule {
     /// Milliseconds from the slot start to `t` (negative before it).
     pub fn offset_ms(&self, t: UnixMillis) -> i64 {
-        let diff = i128::from(t.0) - i128::from(self.slot_start.0);
+        let diff = i128::from(t.0).saturating_sub(i128::from(self.slot_start.0));
         i64::try_from(diff).unwrap_or(if diff < 0 { i64::MIN } else { i64::MAX })
     }
 }

@@ -47,7 +47,9 @@ pub fn sign_digest(key: &PrivateKey, digest: B256) -> [u8; SIGNATURE_LEN] {
     rs.copy_from_slice(&compact);
     // The recovery id of a signature made by libsecp256k1 is 0 or 1.
     let parity: i32 = recid.into();
-    v[0] = if parity == 0 { 27 } else { 28 };
+    if let Some(v) = v.first_mut() {
+        *v = if parity == 0 { 27 } else { 28 };
+    }
     out
 }
 

@@ -115,7 +115,7 @@ impl ChainSpec {
 pub const fn attestation_threshold(committee: u32) -> u32 {
     // 2 * u32::MAX fits in u64, so neither step can overflow.
     let two_n = (committee as u64).saturating_mul(2);
-    let t = two_n / 3 + 1;
+    let t = two_n.div_euclid(3).saturating_add(1);
     if t > u32::MAX as u64 {
         u32::MAX
     } else {

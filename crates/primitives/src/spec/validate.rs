@@ -176,11 +176,11 @@ impl ChainSpec {
             ("slot_duration_ms", s.slot_duration_ms),
             ("l1_block_time_ms", s.l1_block_time_ms),
         ] {
-            if value % 1000 != 0 {
+            if !value.is_multiple_of(1000) {
                 return Err(SpecError::NotWholeSeconds { field, value });
             }
         }
-        if s.slot_duration_ms % s.l1_block_time_ms != 0 {
+        if !s.slot_duration_ms.is_multiple_of(s.l1_block_time_ms) {
             return Err(SpecError::SlotNotWholeL1Blocks {
                 slot_ms: s.slot_duration_ms,
                 l1_ms: s.l1_block_time_ms,

@@ -1,0 +1,201 @@
+//! End-to-end tests of the `chunkseq` command line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::{path::Path, process::Command};
+
+use serde_json::Value;
+
+fn chunkseq(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_chunkseq"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = chunkseq(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn spec_json_reports_the_devnet_timetable() {
+    let v = json(&["spec", "--preset", "devnet", "--json"]);
+    assert_eq!(v["slot_duration_ms"], 8000);
+    assert_eq!(v["chunks_per_slot"], 8);
+    assert_eq!(v["staggered"], true);
+    let chunks = v["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 8);
+    let mut previous_close = chunks[0]["start_ms"].as_i64().unwrap();
+    for c in chunks {
+        let (start, close) = (
+            c["start_ms"].as_i64().unwrap(),
+            c["close_ms"].as_i64().unwrap(),
+        );
+        assert_eq!(start, previous_close, "chunks are contiguous");
+        assert!(close > start);
+        previous_close = close;
+    }
+    assert_eq!(v["timetable"]["attestation_deadline_ms"], 0);
+    assert!(v["spec_hash"].as_str().unwrap().starts_with("0x"));
+}
+
+#[test]
+fn spec_json_seed_has_two_chunks_and_is_not_staggered() {
+    let v = json(&["spec", "--preset", "seed", "--json"]);
+    assert_eq!(v["chunks"].as_array().unwrap().len(), 2);
+    assert_eq!(v["chunks_per_slot"], 2);
+    assert_eq!(v["staggered"], false);
+}
+
+#[test]
+fn spec_table_is_readable() {
+    let out = chunkseq(&["spec", "--preset", "fast"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "chunks per slot    24",
+        "staggered          yes",
+        "chunk 23",
+        "attestation deadline",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn spec_from_file_and_slot_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chain.toml");
+    std::fs::write(&path, "preset = \"devnet\"\nchunks_per_slot = 4\n").unwrap();
+    let v = json(&[
+        "spec",
+        "--file",
+        path.to_str().unwrap(),
+        "--slot",
+        "5",
+        "--json",
+    ]);
+    assert_eq!(v["chunks"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        v["preset"],
+        Value::Null,
+        "a modified preset is a custom spec"
+    );
+    assert_eq!(v["timetable"]["slot"], 5);
+
+    // --toml prints a complete file that loads back to the same spec.
+    let out = chunkseq(&["spec", "--file", path.to_str().unwrap(), "--toml"]);
+    let full = dir.path().join("full.toml");
+    std::fs::write(&full, &out.stdout).unwrap();
+    let again = json(&[
+        "spec",
+        "--file",
+        full.to_str().unwrap(),
+        "--slot",
+        "5",
+        "--json",
+    ]);
+    assert_eq!(again["spec_hash"], v["spec_hash"]);
+}
+
+#[test]
+fn bad_specs_fail_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "preset = \"devnet\"\nslot_duration_ms = 4000\nchunks_per_slot = 64\n",
+    )
+    .unwrap();
+    let out = chunkseq(&["spec", "--file", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot hold 64 chunks"), "{err}");
+
+    let out = chunkseq(&["spec", "--preset", "devnet", "--slot", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("first slot with blocks is slot 1"));
+
+    let out = chunkseq(&["spec", "--file", "/nonexistent/chain.toml"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/chain.toml"));
+}
+
+fn write_password(dir: &Path, password: &str) -> String {
+    let path = dir.join("password");
+    std::fs::write(&path, format!("{password}\n")).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn keys_new_then_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = write_password(dir.path(), "correct horse");
+    let key = dir.path().join("validator.json");
+    let key = key.to_str().unwrap();
+    let out = chunkseq(&["keys", "new", "--out", key, "--password-file", &pw]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let address = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(
+        address.starts_with("0x") && address.len() == 42,
+        "{address}"
+    );
+
+    let shown = chunkseq(&["keys", "show", key]);
+    assert_eq!(String::from_utf8(shown.stdout).unwrap().trim(), address);
+    let verified = chunkseq(&["keys", "show", key, "--password-file", &pw]);
+    assert_eq!(String::from_utf8(verified.stdout).unwrap().trim(), address);
+
+    let wrong = write_password(dir.path(), "wrong");
+    let out = chunkseq(&["keys", "show", key, "--password-file", &wrong]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+
+    let again = chunkseq(&["keys", "new", "--out", key, "--password-file", &wrong]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+/// A keystore written by foundry's `cast wallet import` (see
+/// scripts/gen-cast-vectors.py) decrypts to the key it was made from.
+#[test]
+fn reads_a_keystore_made_by_cast() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cast-keystore.json"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pw = write_password(dir.path(), "chunkseq-test");
+    let out = chunkseq(&["keys", "show", fixture, "--password-file", &pw]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    );
+    // cast records no address, so without the password there is nothing to show.
+    let out = chunkseq(&["keys", "show", fixture]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--password-file"));
+}
+
+#[test]
+fn no_placeholder_subcommands() {
+    let out = chunkseq(&["--help"]);
+    let help = String::from_utf8(out.stdout).unwrap();
+    for present in ["spec", "keys"] {
+        assert!(help.contains(present), "{help}");
+    }
+}
