@@ -13,8 +13,10 @@ data JSON. The Rust test `cast_vectors.rs` recomputes all of it with our code.
 It also writes bin/chunkseq/tests/fixtures/cast-keystore.json, a V3 keystore
 made by `cast wallet import`, which `chunkseq keys` must read.
 
-Usage: scripts/gen-cast-vectors.py [--cast PATH]
+Usage: scripts/gen-cast-vectors.py [--cast PATH] [--check]
 Without --cast, installs @foundry-rs/cast-linux-amd64 from npm into .tools/.
+With --check, writes nothing and fails when the committed vectors differ from
+what cast produces now (the keystore, which has a random salt, is skipped).
 """
 import argparse
 import json
@@ -139,6 +141,7 @@ def type_string(structs, name):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cast", help="path to a cast binary (default: install from npm)")
+    ap.add_argument("--check", action="store_true", help="compare with the committed vectors, write nothing")
     args = ap.parse_args()
     cast = Cast(args.cast or install_cast())
     structs = parse_structs(TYPES_SOL)
@@ -193,9 +196,17 @@ def main():
         "encodings": encodings,
         "signatures": signatures,
     }
+    text = json.dumps(doc, indent=1) + "\n"
+    if args.check:
+        with open(OUT) as f:
+            if f.read() != text:
+                raise SystemExit(f"{os.path.relpath(OUT, ROOT)} differs from what {cast.version} produces: "
+                                 "run scripts/gen-cast-vectors.py and review the change")
+        print(f"{len(encodings)} encodings and {len(signatures)} signatures agree with {cast.version}",
+              file=sys.stderr)
+        return
     with open(OUT, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+        f.write(text)
     with tempfile.TemporaryDirectory() as d:
         cast.run("wallet", "import", "cast-keystore", "--private-key", KEYS[1],
                  "--unsafe-password", KEYSTORE_PASSWORD, "--keystore-dir", d)
