@@ -156,6 +156,33 @@ mod tests {
         );
     }
 
+    /// The preset hashes are what deployed contracts store: a change here is a
+    /// change of chain, never an accident.
+    #[test]
+    fn preset_hashes_are_pinned() {
+        let pinned = [
+            (
+                Preset::Seed,
+                "0x8a2ea5d284568a4110541c283dbd3423cdc7ad92f392a6ed126ded9603e7840e",
+            ),
+            (
+                Preset::SeedStaggered,
+                "0x63edff34f7b9a58fd6dc379e012f69533f52950e7fcfca1a05adf23f25f657ba",
+            ),
+            (
+                Preset::Fast,
+                "0x4d434844a658f0ee7241b8fc7791a37485d853b1a794e0c91e1a13638232fac0",
+            ),
+            (
+                Preset::Devnet,
+                "0xef8f57ca9506b1b0cf2da7686a9c011139103dc09af23bd971ec890a739f5954",
+            ),
+        ];
+        for (p, hash) in pinned {
+            assert_eq!(p.spec().hash().to_string(), hash, "{p}");
+        }
+    }
+
     #[test]
     fn hash_changes_with_every_consensus_parameter() {
         let base = Preset::Devnet.spec();
