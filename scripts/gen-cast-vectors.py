@@ -83,8 +83,9 @@ def sample(structs, name, seed):
         if ty in structs:
             out[field] = sample(structs, ty, n)
         elif ty.startswith("uint"):
+            # Spread over the whole width so high bits are exercised too.
             bits = int(ty[4:])
-            out[field] = (n * 0x9E3779B1) % (1 << min(bits, 53))
+            out[field] = (n * 0x9E3779B97F4A7C15F39CC0605CEDC834) % (1 << bits)
         elif ty == "bool":
             out[field] = n % 2 == 1
         elif ty == "bytes32":
@@ -92,13 +93,18 @@ def sample(structs, name, seed):
         elif ty == "address":
             out[field] = "0x" + (f"{n:04x}" * 10)[-40:]
         elif ty == "bytes":
-            length = 65 if "ignature" in field else (n % 7) * 13 + 1
+            # Signatures are 65 bytes; attestations are whole signatures.
+            length = 65 if "ignature" in field else 65 * (n % 3 + 1) if field == "attestations" else (n % 7) * 13 + 1
             out[field] = "0x" + bytes((n + k) % 256 for k in range(length)).hex()
         elif ty == "bytes[]":
             out[field] = ["0x" + bytes((n * (j + 3) + k) % 256 for k in range(j * 37 + 5)).hex()
                           for j in range(n % 3 + 1)]
         else:
             raise SystemExit(f"unsupported type {ty} in {name}.{field}")
+    if name.endswith("Equivocation") and out["first"]["blockHash"] >= out["second"]["blockHash"]:
+        # Evidence is canonical: the lower block hash comes first.
+        out["first"], out["second"] = out["second"], out["first"]
+        out["firstSignature"], out["secondSignature"] = out["secondSignature"], out["firstSignature"]
     return out
 
 

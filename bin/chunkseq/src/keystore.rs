@@ -17,23 +17,28 @@ use thiserror::Error;
 
 /// Largest keystore file accepted; a real one is about 500 bytes.
 const MAX_KEYSTORE_BYTES: u64 = 64 * 1024;
-/// Largest scrypt `n` accepted (2^20, 1 GiB of memory at r = 8).
-const MAX_SCRYPT_N: u32 = 1 << 20;
+/// Largest scrypt memory cost accepted, `128 * n * r` bytes: 256 MiB, geth's
+/// standard setting (n = 2^18, r = 8).
+const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
+/// Largest scrypt work accepted, `n * r * p`: twice geth's standard setting.
+const MAX_SCRYPT_WORK: u64 = 1 << 22;
 /// Largest PBKDF2 iteration count accepted.
 const MAX_PBKDF2_ROUNDS: u32 = 10_000_000;
 
 /// Why a keystore could not be written or read.
 #[derive(Debug, Error)]
 pub(crate) enum KeystoreError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path}: the directory {dir} does not exist")]
+    NoDirectory { path: PathBuf, dir: PathBuf },
     #[error("{path} already exists; refusing to overwrite a key")]
     Exists { path: PathBuf },
-    #[error("{path} is {size} bytes; a keystore is at most {MAX_KEYSTORE_BYTES}")]
-    TooLarge { path: PathBuf, size: u64 },
+    #[error("{path} is larger than a keystore can be ({MAX_KEYSTORE_BYTES} bytes)")]
+    TooLarge { path: PathBuf },
     #[error("{path} is not a V3 keystore: {reason}")]
     Malformed { path: PathBuf, reason: String },
     #[error("{path}: wrong password (MAC mismatch)")]
@@ -72,6 +77,12 @@ pub(crate) fn write(path: &Path, key: &PrivateKey, password: &[u8]) -> Result<()
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
+    if !dir.is_dir() {
+        return Err(KeystoreError::NoDirectory {
+            path: path.to_owned(),
+            dir,
+        });
+    }
     let staging = tempfile::tempdir_in(&dir).map_err(io)?;
     eth_keystore::encrypt_key(
         staging.path(),
@@ -107,6 +118,11 @@ pub(crate) fn write(path: &Path, key: &PrivateKey, password: &[u8]) -> Result<()
 
 /// Reads the public part of a keystore, checking that it is well-formed.
 pub(crate) fn inspect(path: &Path) -> Result<KeystoreInfo, KeystoreError> {
+    Ok(load(path)?.0)
+}
+
+/// Reads and checks a keystore once; returns what it says and its bytes.
+fn load(path: &Path) -> Result<(KeystoreInfo, Vec<u8>), KeystoreError> {
     let bytes = read_bounded(path)?;
     let keystore: EthKeystore = serde_json::from_slice(&bytes).map_err(|e| malformed(path, e))?;
     check_params(path, &keystore)?;
@@ -126,13 +142,23 @@ pub(crate) fn inspect(path: &Path) -> Result<KeystoreInfo, KeystoreError> {
         }
         Some(_) => return Err(malformed(path, "the address field is not a string")),
     };
-    Ok(KeystoreInfo { address })
+    Ok((KeystoreInfo { address }, bytes))
 }
 
 /// Decrypts a keystore; checks the recorded address when there is one.
+///
+/// The bytes that were checked are the bytes that get decrypted: they are
+/// handed to `eth-keystore` through a private copy, so the file cannot change
+/// in between.
 pub(crate) fn read(path: &Path, password: &[u8]) -> Result<PrivateKey, KeystoreError> {
-    let info = inspect(path)?;
-    let secret = eth_keystore::decrypt_key(path, password).map_err(|e| match e {
+    let (info, bytes) = load(path)?;
+    let io = |source| KeystoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let copy = tempfile::NamedTempFile::new().map_err(io)?;
+    fs::write(copy.path(), &bytes).map_err(io)?;
+    let secret = eth_keystore::decrypt_key(copy.path(), password).map_err(|e| match e {
         eth_keystore::KeystoreError::MacMismatch => KeystoreError::WrongPassword {
             path: path.to_owned(),
         },
@@ -159,18 +185,18 @@ pub(crate) fn read(path: &Path, password: &[u8]) -> Result<PrivateKey, KeystoreE
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, KeystoreError> {
-    let io = |source| KeystoreError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let size = fs::metadata(path).map_err(io)?.len();
-    if size > MAX_KEYSTORE_BYTES {
-        return Err(KeystoreError::TooLarge {
-            path: path.to_owned(),
-            size,
-        });
-    }
-    fs::read(path).map_err(io)
+    chunkseq_primitives::fs::read_bounded(path, MAX_KEYSTORE_BYTES).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::FileTooLarge {
+            KeystoreError::TooLarge {
+                path: path.to_owned(),
+            }
+        } else {
+            KeystoreError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    })
 }
 
 /// The checks `eth-keystore` leaves to its caller: lengths it slices without
@@ -200,14 +226,16 @@ fn check_params(path: &Path, k: &EthKeystore) -> Result<(), KeystoreError> {
             r,
             salt,
         } => {
+            let (n64, r64, p64) = (u64::from(*n), u64::from(*r), u64::from(*p));
+            let memory = n64.saturating_mul(r64).saturating_mul(128);
+            let work = n64.saturating_mul(r64).saturating_mul(p64);
             if *dklen != 32
                 || !n.is_power_of_two()
                 || *n < 2
-                || *n > MAX_SCRYPT_N
-                || *r == 0
-                || *r > 32
-                || *p == 0
-                || *p > 16
+                || r64 == 0
+                || p64 == 0
+                || memory > MAX_SCRYPT_MEMORY
+                || work > MAX_SCRYPT_WORK
                 || salt.len() > 1024
             {
                 return bad(format!(
@@ -310,6 +338,17 @@ mod tests {
                 Box::new(|j| j["crypto"]["kdfparams"]["n"] = (1u64 << 31).into()),
             ),
             (
+                "4 GiB scrypt",
+                Box::new(|j| {
+                    j["crypto"]["kdfparams"]["n"] = (1u64 << 20).into();
+                    j["crypto"]["kdfparams"]["r"] = 32.into();
+                }),
+            ),
+            (
+                "too much scrypt work",
+                Box::new(|j| j["crypto"]["kdfparams"]["p"] = 1024.into()),
+            ),
+            (
                 "n not a power of two",
                 Box::new(|j| j["crypto"]["kdfparams"]["n"] = 1000.into()),
             ),
@@ -334,6 +373,14 @@ mod tests {
                 "{name}: {err}"
             );
         }
+        assert!(matches!(
+            inspect(Path::new("/dev/zero")),
+            Err(KeystoreError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            inspect(Path::new("/dev/zero")),
+            Err(KeystoreError::TooLarge { .. })
+        ));
         let big = dir.path().join("big.json");
         fs::write(&big, vec![b' '; 70_000]).unwrap();
         assert!(matches!(inspect(&big), Err(KeystoreError::TooLarge { .. })));

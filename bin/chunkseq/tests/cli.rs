@@ -41,7 +41,11 @@ fn spec_json_reports_the_devnet_timetable() {
         assert!(close > start);
         previous_close = close;
     }
-    assert_eq!(v["timetable"]["attestation_deadline_ms"], 0);
+    assert_eq!(v["timetable"]["attestation_deadline_ms"], -300);
+    assert_eq!(
+        v["timetable"]["tip_freeze_ms"], 0,
+        "the next proposer starts on a frozen tip"
+    );
     assert!(v["spec_hash"].as_str().unwrap().starts_with("0x"));
 }
 
@@ -123,7 +127,17 @@ fn bad_specs_fail_with_a_clear_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("first slot with blocks is slot 1"));
 
     let out = chunkseq(&["spec", "--file", "/nonexistent/chain.toml"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/chain.toml"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/chain.toml"), "{err}");
+    assert_eq!(
+        err.matches("No such file").count(),
+        1,
+        "the cause is printed once: {err}"
+    );
+
+    let out = chunkseq(&["spec", "--file", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("larger than the limit"));
 }
 
 fn write_password(dir: &Path, password: &str) -> String {
@@ -159,6 +173,17 @@ fn keys_new_then_show() {
     let out = chunkseq(&["keys", "show", key, "--password-file", &wrong]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+
+    let nodir = dir.path().join("missing/validator.json");
+    let out = chunkseq(&[
+        "keys",
+        "new",
+        "--out",
+        nodir.to_str().unwrap(),
+        "--password-file",
+        &pw,
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 
     let again = chunkseq(&["keys", "new", "--out", key, "--password-file", &wrong]);
     assert_eq!(again.status.code(), Some(1));

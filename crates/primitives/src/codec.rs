@@ -10,10 +10,14 @@
 use alloy_sol_types::{SolValue, abi::AbiDecoderConfig};
 use thiserror::Error;
 
-use crate::structs::{
-    Attestation, AttestationEquivocation, AttestationMessage, BlockHeader, BlockProposal,
-    Checkpoint, CheckpointHeader, CheckpointOmission, ProposalEquivocation, ProposalMessage,
-    ProvisionalBlock, ProvisionalBlockMessage,
+use crate::{
+    crypto::SIGNATURE_LEN,
+    spec::{MAX_BLOCK_TXS, MAX_COMMITTEE_SIZE},
+    structs::{
+        Attestation, AttestationEquivocation, AttestationMessage, BlockHeader, BlockProposal,
+        Checkpoint, CheckpointHeader, CheckpointOmission, ProposalEquivocation, ProposalMessage,
+        ProvisionalBlock, ProvisionalBlockMessage,
+    },
 };
 
 /// Largest EIP-2718 transaction accepted anywhere.
@@ -47,6 +51,14 @@ pub enum DecodeError {
         /// Decoder's explanation.
         reason: String,
     },
+    /// The value decoded but breaks a structural limit of the protocol.
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// Type being decoded.
+        what: &'static str,
+        /// The limit broken.
+        reason: String,
+    },
     /// An evidence message names no known kind.
     #[error("unknown evidence kind {0}")]
     UnknownEvidenceKind(u8),
@@ -69,9 +81,36 @@ pub trait WireCodec:
         self.abi_encode()
     }
 
-    /// Decodes `bytes`, refusing anything over [`Self::MAX_ENCODED_LEN`].
+    /// Structural limits the ABI cannot express (lengths of signatures and
+    /// transactions, canonical order); checked by [`Self::decode_wire`].
+    fn check(&self) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    /// Decodes `bytes`, refusing anything over [`Self::MAX_ENCODED_LEN`] or
+    /// failing [`Self::check`].
     fn decode_wire(bytes: &[u8]) -> Result<Self, DecodeError> {
-        decode_bounded(bytes, Self::NAME, Self::MAX_ENCODED_LEN)
+        let value: Self = decode_bounded(bytes, Self::NAME, Self::MAX_ENCODED_LEN)?;
+        value.check()?;
+        Ok(value)
+    }
+}
+
+fn invalid<T: WireCodec>(reason: String) -> Result<(), DecodeError> {
+    Err(DecodeError::Invalid {
+        what: T::NAME,
+        reason,
+    })
+}
+
+fn check_signature<T: WireCodec>(field: &str, sig: &[u8]) -> Result<(), DecodeError> {
+    if sig.len() == SIGNATURE_LEN {
+        Ok(())
+    } else {
+        invalid::<T>(format!(
+            "{field} is {} bytes, not {SIGNATURE_LEN}",
+            sig.len()
+        ))
     }
 }
 
@@ -103,6 +142,16 @@ macro_rules! wire {
             const MAX_ENCODED_LEN: usize = $max;
         })*
     };
+    ($($ty:ident => $max:expr, check($v:ident) $body:block),* $(,)?) => {
+        $(impl WireCodec for $ty {
+            const NAME: &'static str = stringify!($ty);
+            const MAX_ENCODED_LEN: usize = $max;
+            fn check(&self) -> Result<(), DecodeError> {
+                let $v = self;
+                $body
+            }
+        })*
+    };
 }
 
 wire! {
@@ -112,12 +161,47 @@ wire! {
     Attestation => MAX_SMALL_MESSAGE_BYTES,
     ProvisionalBlock => MAX_SMALL_MESSAGE_BYTES,
     Checkpoint => MAX_SMALL_MESSAGE_BYTES,
-    ProposalMessage => MAX_PROPOSAL_BYTES,
-    AttestationMessage => MAX_SMALL_MESSAGE_BYTES,
-    ProvisionalBlockMessage => MAX_PROVISIONAL_BYTES,
-    ProposalEquivocation => MAX_SMALL_MESSAGE_BYTES,
-    AttestationEquivocation => MAX_SMALL_MESSAGE_BYTES,
-    CheckpointOmission => MAX_SMALL_MESSAGE_BYTES,
+}
+
+wire! {
+    ProposalMessage => MAX_PROPOSAL_BYTES, check(m) {
+        if m.transactions.len() > MAX_BLOCK_TXS as usize {
+            return invalid::<Self>(format!("{} transactions, more than {MAX_BLOCK_TXS}", m.transactions.len()));
+        }
+        if let Some((i, tx)) = m.transactions.iter().enumerate().find(|(_, tx)| tx.is_empty() || tx.len() > MAX_TX_BYTES) {
+            return invalid::<Self>(format!("transaction {i} is {} bytes (1 to {MAX_TX_BYTES} allowed)", tx.len()));
+        }
+        check_signature::<Self>("signature", &m.signature)
+    },
+    AttestationMessage => MAX_SMALL_MESSAGE_BYTES, check(m) {
+        check_signature::<Self>("signature", &m.signature)
+    },
+    ProvisionalBlockMessage => MAX_PROVISIONAL_BYTES, check(m) {
+        let n = m.attestations.len();
+        if !n.is_multiple_of(SIGNATURE_LEN) || n > SIGNATURE_LEN.saturating_mul(MAX_COMMITTEE_SIZE as usize) {
+            return invalid::<Self>(format!(
+                "attestations are {n} bytes: not a whole number of signatures, or more than {MAX_COMMITTEE_SIZE}"
+            ));
+        }
+        check_signature::<Self>("proposerSignature", &m.proposerSignature)
+    },
+    ProposalEquivocation => MAX_SMALL_MESSAGE_BYTES, check(e) {
+        if e.first.blockHash >= e.second.blockHash {
+            return invalid::<Self>("first.blockHash must be below second.blockHash".into());
+        }
+        check_signature::<Self>("firstSignature", &e.firstSignature)?;
+        check_signature::<Self>("secondSignature", &e.secondSignature)
+    },
+    AttestationEquivocation => MAX_SMALL_MESSAGE_BYTES, check(e) {
+        if e.first.blockHash >= e.second.blockHash {
+            return invalid::<Self>("first.blockHash must be below second.blockHash".into());
+        }
+        check_signature::<Self>("firstSignature", &e.firstSignature)?;
+        check_signature::<Self>("secondSignature", &e.secondSignature)
+    },
+    CheckpointOmission => MAX_SMALL_MESSAGE_BYTES, check(e) {
+        check_signature::<Self>("signature", &e.signature)
+    },
 }
 
 #[cfg(test)]

@@ -3,14 +3,17 @@
 //! On the wire evidence is one tag byte (its kind) followed by the strict ABI
 //! encoding of the offence's struct.
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, Bytes};
 use alloy_sol_types::Eip712Domain;
 use thiserror::Error;
 
 use crate::{
     codec::{DecodeError, MAX_SMALL_MESSAGE_BYTES, WireCodec},
     crypto::{SignatureError, SignedStatement, recover_statement},
-    structs::{AttestationEquivocation, CheckpointOmission, ProposalEquivocation},
+    structs::{
+        Attestation, AttestationEquivocation, BlockProposal, CheckpointOmission,
+        ProposalEquivocation,
+    },
 };
 
 /// A slashable offence, provable from signed data.
@@ -55,6 +58,37 @@ impl Evidence {
     pub const TAG_CHECKPOINT_OMISSION: u8 = 3;
     /// Largest encoded evidence.
     pub const MAX_ENCODED_LEN: usize = MAX_SMALL_MESSAGE_BYTES + 1;
+
+    /// A proposal equivocation from two signed proposals, in canonical order
+    /// (lower block hash first), so each offence has one encoding.
+    pub fn proposal_equivocation(a: (BlockProposal, Bytes), b: (BlockProposal, Bytes)) -> Self {
+        let ((first, first_sig), (second, second_sig)) = if a.0.blockHash <= b.0.blockHash {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        Self::ProposalEquivocation(ProposalEquivocation {
+            first,
+            firstSignature: first_sig,
+            second,
+            secondSignature: second_sig,
+        })
+    }
+
+    /// An attestation equivocation from two signed attestations, in canonical order.
+    pub fn attestation_equivocation(a: (Attestation, Bytes), b: (Attestation, Bytes)) -> Self {
+        let ((first, first_sig), (second, second_sig)) = if a.0.blockHash <= b.0.blockHash {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        Self::AttestationEquivocation(AttestationEquivocation {
+            first,
+            firstSignature: first_sig,
+            second,
+            secondSignature: second_sig,
+        })
+    }
 
     /// The name of the offence.
     pub const fn offence(&self) -> &'static str {
@@ -110,7 +144,7 @@ impl Evidence {
     pub fn offender(&self, domain: &Eip712Domain) -> Result<Address, EvidenceError> {
         match self {
             Self::ProposalEquivocation(e) => {
-                let pos = |p: &crate::structs::BlockProposal| (p.slot(), p.index());
+                let pos = |p: &BlockProposal| (p.slot(), p.index());
                 conflict(
                     domain,
                     (&e.first, &e.firstSignature),
@@ -120,7 +154,7 @@ impl Evidence {
                 )
             }
             Self::AttestationEquivocation(e) => {
-                let pos = |a: &crate::structs::Attestation| (a.slot(), a.index());
+                let pos = |a: &Attestation| (a.slot(), a.index());
                 conflict(
                     domain,
                     (&e.first, &e.firstSignature),
@@ -165,9 +199,9 @@ mod tests {
     use super::*;
     use crate::{
         crypto::{LocalSigner, PrivateKey, Signer, eip712_domain},
-        structs::{Attestation, BlockProposal, ProvisionalBlock},
+        structs::ProvisionalBlock,
     };
-    use alloy_primitives::{B256, Bytes};
+    use alloy_primitives::B256;
 
     fn signer(b: u8) -> LocalSigner {
         LocalSigner::new(PrivateKey::from_bytes([b; 32]).unwrap())
@@ -206,6 +240,31 @@ mod tests {
         let e = equivocation(&s, proposal(0, 1), &s, proposal(0, 2));
         assert_eq!(e.offender(&domain()), Ok(s.address()));
         assert_eq!(Evidence::decode_wire(&e.encode_wire()), Ok(e));
+    }
+
+    #[test]
+    fn each_offence_has_one_encoding() {
+        let s = signer(1);
+        let d = domain();
+        let signed = |p: BlockProposal| {
+            let sig = Bytes::from(s.sign_statement(&d, &p).unwrap().to_vec());
+            (p, sig)
+        };
+        let (a, b) = (signed(proposal(0, 2)), signed(proposal(0, 1)));
+        let one = Evidence::proposal_equivocation(a.clone(), b.clone());
+        let other = Evidence::proposal_equivocation(b, a);
+        assert_eq!(one.encode_wire(), other.encode_wire());
+        let Evidence::ProposalEquivocation(mut swapped) = one.clone() else {
+            unreachable!()
+        };
+        std::mem::swap(&mut swapped.first, &mut swapped.second);
+        std::mem::swap(&mut swapped.firstSignature, &mut swapped.secondSignature);
+        let bytes = Evidence::ProposalEquivocation(swapped).encode_wire();
+        assert!(matches!(
+            Evidence::decode_wire(&bytes),
+            Err(DecodeError::Invalid { .. })
+        ));
+        assert_eq!(Evidence::decode_wire(&one.encode_wire()), Ok(one));
     }
 
     #[test]

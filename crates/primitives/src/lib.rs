@@ -35,6 +35,7 @@
 pub mod codec;
 pub mod crypto;
 pub mod evidence;
+pub mod fs;
 pub mod hashing;
 pub mod ids;
 pub mod spec;

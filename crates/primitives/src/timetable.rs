@@ -1,18 +1,20 @@
 //! The timetable: when each slot is built, attested and published, as pure
 //! functions of a [`ChainSpec`].
 //!
-//! For slot `s` starting at `T = genesis + s * S`:
+//! For slot `s` starting at `T = genesis + s * S`, with margin `m`:
 //!
-//! | mode | build window | attestation deadline | L1 inclusion window |
-//! |---|---|---|---|
-//! | non-staggered | `[T + sync, T + S - publish)` | build end + margin | `[T, T + S)` |
-//! | staggered | `[T - S, T - margin)` | `T` | `[T, T + S)` |
+//! | mode | build window | attestation deadline | tip freeze | L1 inclusion |
+//! |---|---|---|---|---|
+//! | non-staggered | `[T + sync, T + S - publish)` | build end + `m` | deadline + `m` | `[T, T + S)` |
+//! | staggered | `[T - S, T - 2m)` | `T - m` | `T` | `[T, T + S)` |
 //!
 //! The build window is cut into `chunks_per_slot` equal chunks; chunk `k`
-//! holds at most block `k`. In both modes the deadline is the build window's
-//! end plus `attestation_margin`, so the last block always has one margin for
-//! its attestation round trip, and in staggered mode the deadline is exactly
-//! when the next proposer starts building on the provisional tip.
+//! holds at most block `k`. In both modes the last block has one margin for
+//! its attestation round trip before the deadline, after which nothing of the
+//! slot is attested or signed as provisional, and a provisional block signed
+//! before the deadline has one more margin to reach every node before the tip
+//! freezes. In staggered mode the tip freezes exactly when the next proposer
+//! starts building on it. See `docs/timetable.md`.
 
 use serde::Serialize;
 use thiserror::Error;
@@ -52,7 +54,10 @@ pub struct Timetable {
     build_start_offset: i64,
     /// Build window end relative to the slot start.
     build_end_offset: i64,
-    margin_ms: u64,
+    /// Attestation deadline relative to the slot start.
+    deadline_offset: i64,
+    /// Tip freeze relative to the slot start.
+    freeze_offset: i64,
     attestation_timeout_ms: u64,
 }
 
@@ -82,13 +87,20 @@ pub struct SlotSchedule {
     pub build_end: UnixMillis,
     /// The chunks, in index order.
     pub chunks: Vec<ChunkWindow>,
-    /// No attestation or provisional block of this slot counts after this.
+    /// Nothing of this slot is attested, or signed as provisional, after this.
     pub attestation_deadline: UnixMillis,
-    /// The checkpoint is valid only in an L1 block with a timestamp in
-    /// `[publish_start, publish_end)`.
-    pub publish_start: UnixMillis,
+    /// Followers accept no provisional block of this slot after this; the
+    /// slot's chain is final and the next proposer builds on it.
+    pub tip_freeze: UnixMillis,
+    /// The checkpoint counts only in an L1 block with a timestamp in
+    /// `[l1_inclusion_start, l1_inclusion_end)`, that is `[T, T + S)`.
+    pub l1_inclusion_start: UnixMillis,
     /// End (exclusive) of the L1 inclusion window.
-    pub publish_end: UnixMillis,
+    pub l1_inclusion_end: UnixMillis,
+    /// When the proposer publishes: from the later of the tip freeze and the
+    /// inclusion window's start (earlier when all chunks are provisional)
+    /// until the inclusion window ends.
+    pub publish_start: UnixMillis,
 }
 
 impl Timetable {
@@ -97,17 +109,16 @@ impl Timetable {
         spec.validate()?;
         // After validation every duration is at most a day, so the i64 casts are exact.
         let slot = spec.slot_duration_ms as i64;
+        let m = spec.attestation_margin_ms as i64;
         let (start, end) = if spec.staggered {
-            (
-                slot.saturating_neg(),
-                0i64.saturating_sub(spec.attestation_margin_ms as i64),
-            )
+            (slot.saturating_neg(), m.saturating_mul(-2))
         } else {
             (
                 spec.sync_allowance_ms as i64,
                 slot.saturating_sub(spec.publish_allowance_ms as i64),
             )
         };
+        let deadline = end.saturating_add(m);
         Ok(Self {
             genesis: UnixMillis(spec.genesis_time.saturating_mul(1000)),
             slot_ms: spec.slot_duration_ms,
@@ -115,7 +126,8 @@ impl Timetable {
             staggered: spec.staggered,
             build_start_offset: start,
             build_end_offset: end,
-            margin_ms: spec.attestation_margin_ms,
+            deadline_offset: deadline,
+            freeze_offset: deadline.saturating_add(m),
             attestation_timeout_ms: spec.attestation_timeout_ms,
         })
     }
@@ -192,9 +204,14 @@ impl Timetable {
         }
         let elapsed = now.millis_since(start)?;
         let window = self.build_window_ms();
-        // The chunk k with close(k - 1) <= now < close(k); close(k) = start + (k+1) * W / N.
+        // Chunk k covers [floor(kW/N), floor((k+1)W/N)) from the window start, so
+        // floor(kW/N) <= e  <=>  k <= floor(((e+1)N - 1) / W).
         let n = u64::from(self.chunks);
-        let k = elapsed.checked_mul(n)?.checked_div(window)?;
+        let k = elapsed
+            .checked_add(1)?
+            .checked_mul(n)?
+            .checked_sub(1)?
+            .checked_div(window)?;
         let index = u32::try_from(k).ok().filter(|k| *k < self.chunks)?;
         Some((candidate, BlockIndex(index)))
     }
@@ -239,8 +256,14 @@ impl Timetable {
     /// The attestation deadline of `slot`.
     pub fn attestation_deadline(&self, slot: Slot) -> Result<UnixMillis, TimetableError> {
         let t = self.slot_start(slot)?;
-        self.offset(t, self.build_end_offset)
-            .and_then(|e| e.checked_add_ms(self.margin_ms))
+        self.offset(t, self.deadline_offset)
+            .ok_or(TimetableError::SlotOutOfRange(slot))
+    }
+
+    /// When the provisional tip of `slot` freezes.
+    pub fn tip_freeze(&self, slot: Slot) -> Result<UnixMillis, TimetableError> {
+        let t = self.slot_start(slot)?;
+        self.offset(t, self.freeze_offset)
             .ok_or(TimetableError::SlotOutOfRange(slot))
     }
 
@@ -263,8 +286,10 @@ impl Timetable {
                 .ok_or(TimetableError::NoBuildWindow(slot))?,
             chunks,
             attestation_deadline: self.attestation_deadline(slot)?,
-            publish_start: slot_start,
-            publish_end: slot_end,
+            tip_freeze: self.tip_freeze(slot)?,
+            l1_inclusion_start: slot_start,
+            l1_inclusion_end: slot_end,
+            publish_start: self.tip_freeze(slot)?.max(slot_start),
         })
     }
 
@@ -289,6 +314,7 @@ impl SlotSchedule {
 mod tests {
     use super::*;
     use crate::Preset;
+    use proptest::prelude::*;
 
     fn table(p: Preset) -> Timetable {
         Timetable::new(&p.spec()).unwrap()
@@ -304,18 +330,31 @@ mod tests {
             s.build_start.0, g,
             "staggered: slot 1 is built during slot 0"
         );
-        assert_eq!(s.build_end.0, g + 7_600);
         assert_eq!(
-            s.attestation_deadline, s.slot_start,
-            "deadline = next proposer's start"
+            s.build_end.0,
+            g + 7_400,
+            "two margins before the slot starts"
+        );
+        assert_eq!(
+            s.attestation_deadline.0,
+            g + 7_700,
+            "one margin before the slot starts"
+        );
+        assert_eq!(
+            s.tip_freeze, s.slot_start,
+            "the next proposer starts on a frozen tip"
         );
         assert_eq!(s.chunks.len(), 8);
-        assert_eq!(tt.chunk_duration_ms(), 950);
+        assert_eq!(tt.chunk_duration_ms(), 925);
         for (k, c) in s.chunks.iter().enumerate() {
-            assert_eq!(c.start.0, g + 950 * k as u64);
-            assert_eq!(c.close.0, g + 950 * (k as u64 + 1));
+            assert_eq!(c.start.0, g + 925 * k as u64);
+            assert_eq!(c.close.0, g + 925 * (k as u64 + 1));
         }
-        assert_eq!((s.publish_start, s.publish_end), (s.slot_start, s.slot_end));
+        assert_eq!(
+            (s.l1_inclusion_start, s.l1_inclusion_end),
+            (s.slot_start, s.slot_end)
+        );
+        assert_eq!(s.publish_start, s.slot_start);
     }
 
     #[test]
@@ -325,26 +364,27 @@ mod tests {
         let g = tt.genesis().0;
         assert_eq!(s.build_start.0, g + 12_000);
         assert_eq!(s.build_end.0, g + 48_000);
-        assert_eq!(
-            s.chunks.iter().map(|c| c.close.0 - g).collect::<Vec<_>>(),
-            vec![30_000, 48_000]
-        );
+        let closes: Vec<u64> = s.chunks.iter().map(|c| c.close.0 - g).collect();
+        assert_eq!(closes, vec![30_000, 48_000]);
         assert_eq!(s.attestation_deadline.0, g + 51_000);
+        assert_eq!(s.tip_freeze.0, g + 54_000);
+        assert_eq!(s.publish_start, s.tip_freeze);
         assert!(
-            s.attestation_deadline.0 + 12_000 <= s.publish_end.0,
+            s.tip_freeze.0 + 12_000 <= s.l1_inclusion_end.0,
             "one L1 block left to publish"
         );
     }
 
     #[test]
-    fn staggered_windows_tile_with_one_margin_between() {
+    fn staggered_slots_hand_over_at_the_tip_freeze() {
         for p in [Preset::SeedStaggered, Preset::Fast, Preset::Devnet] {
             let tt = table(p);
             for s in 1..20 {
                 let a = tt.schedule(Slot(s)).unwrap();
                 let b = tt.schedule(Slot(s + 1)).unwrap();
-                assert_eq!(a.attestation_deadline, b.build_start, "{p} slot {s}");
-                assert!(a.build_end < a.attestation_deadline);
+                assert_eq!(a.tip_freeze, b.build_start, "{p} slot {s}");
+                assert!(a.build_end < a.attestation_deadline, "{p}");
+                assert!(a.attestation_deadline < a.tip_freeze, "{p}");
             }
         }
     }
@@ -363,28 +403,57 @@ mod tests {
         }
     }
 
+    fn check_building_at(tt: &Timetable, slot: Slot) -> Result<(), TestCaseError> {
+        let s = tt.schedule(slot).unwrap();
+        for c in &s.chunks {
+            prop_assert_eq!(tt.building_at(c.start), Some((slot, c.index)));
+            prop_assert_eq!(
+                tt.building_at(UnixMillis(c.close.0 - 1)),
+                Some((slot, c.index))
+            );
+        }
+        prop_assert_eq!(
+            tt.building_at(s.build_end),
+            None,
+            "the margins are not chunks"
+        );
+        prop_assert_eq!(
+            tt.building_at(UnixMillis(s.build_start.0 - 1)).map(|b| b.0) == Some(slot),
+            false
+        );
+        Ok(())
+    }
+
     #[test]
-    fn building_at_agrees_with_the_chunks() {
+    fn building_at_agrees_with_the_chunks_of_the_presets() {
         for p in Preset::ALL {
             let tt = table(p);
             for slot in 1..4 {
-                let s = tt.schedule(Slot(slot)).unwrap();
-                for c in &s.chunks {
-                    assert_eq!(tt.building_at(c.start), Some((Slot(slot), c.index)), "{p}");
-                    assert_eq!(
-                        tt.building_at(UnixMillis(c.close.0 - 1)),
-                        Some((Slot(slot), c.index)),
-                        "{p}"
-                    );
-                }
-                if s.build_end < s.attestation_deadline {
-                    assert_eq!(
-                        tt.building_at(s.build_end),
-                        None,
-                        "{p}: the margin is not a chunk"
-                    );
-                }
+                check_building_at(&tt, Slot(slot)).unwrap();
             }
+        }
+    }
+
+    proptest! {
+        /// Any valid spec, including windows that do not divide evenly.
+        #[test]
+        fn building_at_agrees_with_the_chunks(
+            staggered in any::<bool>(), slot_s in 2u64..200, chunks in 1u32..=64,
+            margin in 1u64..2_000, sync in 1u64..5_000, slot in 1u64..1_000,
+        ) {
+            let mut spec = Preset::Devnet.spec();
+            spec.staggered = staggered;
+            spec.slot_duration_ms = slot_s * 1000;
+            spec.l1_block_time_ms = 1000;
+            spec.chunks_per_slot = chunks;
+            spec.attestation_margin_ms = margin;
+            spec.attestation_timeout_ms = 1000;
+            if !staggered {
+                spec.sync_allowance_ms = sync;
+                spec.publish_allowance_ms = 2 * margin + 1000;
+            }
+            prop_assume!(spec.validate().is_ok());
+            check_building_at(&Timetable::new(&spec).unwrap(), Slot(slot))?;
         }
     }
 
@@ -402,6 +471,10 @@ mod tests {
     #[test]
     fn out_of_range_is_an_error_not_a_panic() {
         let tt = table(Preset::Devnet);
+        assert_eq!(
+            tt.schedule(Slot(0)),
+            Err(TimetableError::NoBuildWindow(Slot(0)))
+        );
         assert_eq!(
             tt.schedule(Slot(u64::MAX)),
             Err(TimetableError::SlotOutOfRange(Slot(u64::MAX)))

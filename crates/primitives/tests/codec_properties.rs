@@ -5,7 +5,7 @@
 
 use chunkseq_primitives::{
     Address, B256, Bytes, Evidence, WireCodec,
-    codec::{DecodeError, MAX_SMALL_MESSAGE_BYTES},
+    codec::{DecodeError, MAX_SMALL_MESSAGE_BYTES, MAX_TX_BYTES},
     structs::*,
 };
 use proptest::prelude::*;
@@ -15,7 +15,15 @@ fn b256() -> impl Strategy<Value = B256> {
 }
 
 fn bytes(max: usize) -> impl Strategy<Value = Bytes> {
-    proptest::collection::vec(any::<u8>(), 0..max).prop_map(Bytes::from)
+    proptest::collection::vec(any::<u8>(), 1..max).prop_map(Bytes::from)
+}
+
+fn signature() -> impl Strategy<Value = Bytes> {
+    proptest::collection::vec(any::<u8>(), 65).prop_map(Bytes::from)
+}
+
+fn signatures(max: usize) -> impl Strategy<Value = Bytes> {
+    proptest::collection::vec(signature(), 0..max).prop_map(|v| v.concat().into())
 }
 
 prop_compose! {
@@ -78,8 +86,8 @@ proptest! {
 
     #[test]
     fn messages_round_trip(
-        h in header(), txs in proptest::collection::vec(bytes(300), 0..20), sig in bytes(80),
-        a in attestation(), c in checkpoint_header(), atts in bytes(2000),
+        h in header(), txs in proptest::collection::vec(bytes(300), 0..20), sig in signature(),
+        a in attestation(), c in checkpoint_header(), atts in signatures(40),
     ) {
         round_trips(ProposalMessage { header: h.clone(), transactions: txs, signature: sig.clone() })?;
         round_trips(AttestationMessage { attestation: a, signature: sig.clone() })?;
@@ -88,11 +96,12 @@ proptest! {
 
     #[test]
     fn evidence_round_trips(p1 in proposal(), p2 in proposal(), a1 in attestation(), a2 in attestation(),
-                            v in provisional(), s in (bytes(70), bytes(70))) {
+                            v in provisional(), s in (signature(), signature())) {
+        prop_assume!(p1.blockHash != p2.blockHash && a1.blockHash != a2.blockHash);
         for e in [
-            Evidence::ProposalEquivocation(ProposalEquivocation { first: p1, firstSignature: s.0.clone(), second: p2, secondSignature: s.1.clone() }),
-            Evidence::AttestationEquivocation(AttestationEquivocation { first: a1, firstSignature: s.0.clone(), second: a2, secondSignature: s.1.clone() }),
-            Evidence::CheckpointOmission(CheckpointOmission { provisional: v, signature: s.0 }),
+            Evidence::proposal_equivocation((p1.clone(), s.0.clone()), (p2.clone(), s.1.clone())),
+            Evidence::attestation_equivocation((a1.clone(), s.0.clone()), (a2.clone(), s.1.clone())),
+            Evidence::CheckpointOmission(CheckpointOmission { provisional: v.clone(), signature: s.0.clone() }),
         ] {
             prop_assert_eq!(Evidence::decode_wire(&e.encode_wire()), Ok(e));
         }
@@ -128,7 +137,7 @@ proptest! {
     /// Valid encodings with random corruption: still never a panic.
     #[test]
     fn corrupted_messages_never_panic(
-        h in header(), txs in proptest::collection::vec(bytes(100), 0..6), sig in bytes(70),
+        h in header(), txs in proptest::collection::vec(bytes(100), 0..6), sig in signature(),
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
         cut in any::<prop::sample::Index>(),
     ) {
@@ -137,8 +146,11 @@ proptest! {
             let i = at.index(data.len());
             data[i] = byte;
         }
-        let _ = ProposalMessage::decode_wire(&data);
-        let _ = ProposalMessage::decode_wire(&data[..cut.index(data.len())]);
+        for input in [&data[..], &data[..cut.index(data.len())]] {
+            if let Ok(v) = ProposalMessage::decode_wire(input) {
+                prop_assert_eq!(v.encode_wire(), input.to_vec(), "accepted bytes have one encoding");
+            }
+        }
     }
 }
 
@@ -158,4 +170,36 @@ fn huge_length_prefix_is_an_error_not_an_allocation() {
         Err(DecodeError::Malformed { .. })
     ));
     assert!(data.len() < MAX_SMALL_MESSAGE_BYTES);
+}
+
+#[test]
+fn proposal_limits_beyond_the_abi() {
+    let ok = ProposalMessage {
+        header: BlockHeader::default(),
+        transactions: vec![Bytes::from(vec![1u8; 10])],
+        signature: Bytes::from(vec![0u8; 65]),
+    };
+    assert!(ProposalMessage::decode_wire(&ok.encode_wire()).is_ok());
+    let mut big_tx = ok.clone();
+    big_tx.transactions = vec![Bytes::from(vec![1u8; MAX_TX_BYTES + 1])];
+    let mut empty_tx = ok.clone();
+    empty_tx.transactions = vec![Bytes::new()];
+    let mut short_sig = ok.clone();
+    short_sig.signature = Bytes::from(vec![0u8; 64]);
+    for bad in [big_tx, empty_tx, short_sig] {
+        assert!(matches!(
+            ProposalMessage::decode_wire(&bad.encode_wire()),
+            Err(DecodeError::Invalid { .. })
+        ));
+    }
+    let partial = ProvisionalBlockMessage {
+        header: BlockHeader::default(),
+        checkpointHeader: CheckpointHeader::default(),
+        attestations: Bytes::from(vec![0u8; 100]),
+        proposerSignature: Bytes::from(vec![0u8; 65]),
+    };
+    assert!(matches!(
+        ProvisionalBlockMessage::decode_wire(&partial.encode_wire()),
+        Err(DecodeError::Invalid { .. })
+    ));
 }

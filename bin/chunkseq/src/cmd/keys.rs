@@ -58,7 +58,13 @@ pub(crate) fn run(command: KeysCommand) -> Result<()> {
                 println!("{}", key.address());
             }
             None => match keystore::inspect(&file)?.address {
-                Some(address) => println!("{address}"),
+                Some(address) => {
+                    eprintln!(
+                        "address as recorded in {}; pass --password-file to verify it",
+                        file.display()
+                    );
+                    println!("{address}");
+                }
                 None => bail!(
                     "{} records no address; pass --password-file to decrypt it and derive the address",
                     file.display()
@@ -84,17 +90,10 @@ fn generate_key() -> PrivateKey {
 const MAX_PASSWORD_FILE_BYTES: u64 = 4096;
 
 fn read_password_file(path: &std::path::Path) -> Result<String> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("password file {}", path.display()))?
-        .len();
-    if size > MAX_PASSWORD_FILE_BYTES {
-        bail!(
-            "password file {} is {size} bytes; the limit is {MAX_PASSWORD_FILE_BYTES}",
-            path.display()
-        );
-    }
-    let text = std::fs::read_to_string(path)
+    let bytes = chunkseq_primitives::fs::read_bounded(path, MAX_PASSWORD_FILE_BYTES)
         .with_context(|| format!("password file {}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("password file {} is not UTF-8", path.display()))?;
     let password = text.lines().next().unwrap_or_default().to_owned();
     if password.is_empty() {
         bail!("password file {} is empty", path.display());

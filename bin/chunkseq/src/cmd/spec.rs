@@ -23,7 +23,7 @@ pub(crate) struct SpecArgs {
     #[arg(long, conflicts_with = "toml")]
     json: bool,
     /// Print the spec as a complete TOML file, a starting point for a custom chain.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "slot")]
     toml: bool,
 }
 
@@ -51,6 +51,9 @@ struct TimetableReport {
     build_start_ms: i64,
     build_end_ms: i64,
     attestation_deadline_ms: i64,
+    tip_freeze_ms: i64,
+    l1_inclusion_start_ms: i64,
+    l1_inclusion_end_ms: i64,
     publish_window_start_ms: i64,
     publish_window_end_ms: i64,
     chunks: Vec<ChunkReport>,
@@ -124,8 +127,11 @@ fn report<'a>(
             build_start_ms: s.offset_ms(s.build_start),
             build_end_ms: s.offset_ms(s.build_end),
             attestation_deadline_ms: s.offset_ms(s.attestation_deadline),
+            tip_freeze_ms: s.offset_ms(s.tip_freeze),
+            l1_inclusion_start_ms: s.offset_ms(s.l1_inclusion_start),
+            l1_inclusion_end_ms: s.offset_ms(s.l1_inclusion_end),
             publish_window_start_ms: s.offset_ms(s.publish_start),
-            publish_window_end_ms: s.offset_ms(s.publish_end),
+            publish_window_end_ms: s.offset_ms(s.l1_inclusion_end),
             chunks: chunks.clone(),
         },
         chunks,
@@ -202,8 +208,13 @@ fn print_table(r: &SpecReport<'_>, preset: Option<Preset>) {
         );
     }
     println!("  attestation deadline  {}", t.attestation_deadline_ms);
+    println!("  tip freeze            {}", t.tip_freeze_ms);
     println!(
-        "  L1 publish window     [{}, {})",
+        "  publish window        [{}, {})",
         t.publish_window_start_ms, t.publish_window_end_ms
+    );
+    println!(
+        "  L1 inclusion window   [{}, {})",
+        t.l1_inclusion_start_ms, t.l1_inclusion_end_ms
     );
 }

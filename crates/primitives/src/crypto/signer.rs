@@ -12,20 +12,37 @@ use super::{
 use crate::ids::{BlockIndex, Slot};
 
 /// A request to sign one statement: what slashing protection records before
-/// the signature leaves the process.
+/// the signature leaves the process. It can only be built from the statement
+/// itself, so its key `(kind, slot, index)` always matches its digest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SignRequest {
-    /// Kind of statement.
-    pub kind: StatementKind,
-    /// Slot it speaks about.
-    pub slot: Slot,
-    /// Block index, for per-block statements.
-    pub index: Option<BlockIndex>,
-    /// The EIP-712 digest to sign.
-    pub digest: B256,
+    kind: StatementKind,
+    slot: Slot,
+    index: Option<BlockIndex>,
+    digest: B256,
 }
 
 impl SignRequest {
+    /// Kind of statement.
+    pub const fn kind(&self) -> StatementKind {
+        self.kind
+    }
+
+    /// Slot the statement speaks about.
+    pub const fn slot(&self) -> Slot {
+        self.slot
+    }
+
+    /// Block index, for per-block statements.
+    pub const fn index(&self) -> Option<BlockIndex> {
+        self.index
+    }
+
+    /// The EIP-712 digest to sign.
+    pub const fn digest(&self) -> B256 {
+        self.digest
+    }
+
     /// The request to sign `statement` under `domain`.
     pub fn new<T: SignedStatement>(domain: &Eip712Domain, statement: &T) -> Self {
         Self {
@@ -102,7 +119,7 @@ impl Signer for LocalSigner {
     }
 
     fn sign(&self, request: &SignRequest) -> Result<[u8; SIGNATURE_LEN], SignerError> {
-        Ok(sign_digest(&self.key, request.digest))
+        Ok(sign_digest(&self.key, request.digest()))
     }
 }
 
@@ -134,7 +151,7 @@ mod tests {
         assert_eq!(recover_statement(&domain, &cp, &sig), Ok(signer.address()));
         let req = SignRequest::new(&domain, &cp);
         assert_eq!(
-            (req.kind, req.slot, req.index),
+            (req.kind(), req.slot(), req.index()),
             (StatementKind::Checkpoint, Slot(9), None)
         );
     }

@@ -24,20 +24,18 @@ pub const MAX_SPEC_FILE_BYTES: u64 = 64 * 1024;
 #[derive(Debug, Error)]
 pub enum SpecFileError {
     /// The file could not be read.
-    #[error("cannot read chain spec {path}: {source}")]
+    #[error("cannot read chain spec {path}")]
     Io {
         /// The file.
         path: String,
         /// The cause.
         source: std::io::Error,
     },
-    /// The file exceeds [`MAX_SPEC_FILE_BYTES`].
-    #[error("chain spec {path} is {size} bytes; the limit is {MAX_SPEC_FILE_BYTES}")]
+    /// The text exceeds [`MAX_SPEC_FILE_BYTES`].
+    #[error("chain spec {path} is larger than the limit of {MAX_SPEC_FILE_BYTES} bytes")]
     TooLarge {
         /// The file.
         path: String,
-        /// Its size.
-        size: u64,
     },
     /// The TOML is malformed or has an unknown, missing or mistyped key.
     #[error("invalid chain spec TOML: {0}")]
@@ -53,7 +51,6 @@ impl ChainSpec {
         if text.len() as u64 > MAX_SPEC_FILE_BYTES {
             return Err(SpecFileError::TooLarge {
                 path: "<text>".into(),
-                size: text.len() as u64,
             });
         }
         let mut table: toml::Table = text
@@ -92,15 +89,20 @@ impl ChainSpec {
     /// Reads, parses and validates a spec file.
     pub fn from_toml_file(path: &Path) -> Result<Self, SpecFileError> {
         let shown = path.display().to_string();
-        let io = |source| SpecFileError::Io {
-            path: shown.clone(),
-            source,
-        };
-        let size = std::fs::metadata(path).map_err(io)?.len();
-        if size > MAX_SPEC_FILE_BYTES {
-            return Err(SpecFileError::TooLarge { path: shown, size });
-        }
-        let text = std::fs::read_to_string(path).map_err(io)?;
+        let bytes = crate::fs::read_bounded(path, MAX_SPEC_FILE_BYTES).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::FileTooLarge {
+                SpecFileError::TooLarge {
+                    path: shown.clone(),
+                }
+            } else {
+                SpecFileError::Io {
+                    path: shown.clone(),
+                    source,
+                }
+            }
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| SpecFileError::Toml(format!("{shown} is not UTF-8 text")))?;
         Self::from_toml_str(&text)
     }
 

@@ -14,8 +14,8 @@ use crate::structs::ChainSpecParams;
 pub use file::{MAX_SPEC_FILE_BYTES, SpecFileError};
 pub use presets::{LOCAL_L1_CHAIN_ID, LOCAL_ROLLUP_ADDRESS, PRESET_GENESIS_TIME, Preset};
 pub use validate::{
-    MAX_CHUNKS_PER_SLOT, MAX_COMMITTEE_SIZE, MAX_SLOT_DURATION_MS, MIN_BLOCK_GAS_LIMIT,
-    MIN_CHUNK_MS, SpecError,
+    MAX_BLOCK_GAS_LIMIT, MAX_BLOCK_TXS, MAX_CHUNKS_PER_SLOT, MAX_COMMITTEE_SIZE, MAX_EPOCH_SLOTS,
+    MAX_SLOT_DURATION_MS, MIN_BLOCK_GAS_LIMIT, MIN_CHUNK_MS, SpecError,
 };
 
 /// The parameters every node of a chain must agree on.
@@ -175,7 +175,7 @@ mod tests {
             ),
             (
                 Preset::Devnet,
-                "0xef8f57ca9506b1b0cf2da7686a9c011139103dc09af23bd971ec890a739f5954",
+                "0x5d62fbd560a1fda3b5478cdd9d95c2fb559d0cd0297b494350aec427bf628026",
             ),
         ];
         for (p, hash) in pinned {

@@ -71,7 +71,7 @@ impl Preset {
             attestation_timeout_ms: 1_000,
             sync_allowance_ms: 0,
             publish_allowance_ms: 0,
-            attestation_margin_ms: 400,
+            attestation_margin_ms: 300,
         };
         match self {
             Self::Seed => ChainSpec {

@@ -14,6 +14,12 @@ pub const MAX_SLOT_DURATION_MS: u64 = 86_400_000;
 pub const MIN_CHUNK_MS: u64 = 100;
 /// The smallest block gas limit: one plain transfer.
 pub const MIN_BLOCK_GAS_LIMIT: u64 = 21_000;
+/// The largest block gas limit.
+pub const MAX_BLOCK_GAS_LIMIT: u64 = 10_000_000_000;
+/// The most transactions a block may hold; also bounds decoding of proposals.
+pub const MAX_BLOCK_TXS: u32 = 100_000;
+/// The longest epoch, in slots.
+pub const MAX_EPOCH_SLOTS: u32 = 1_000_000;
 
 /// Why a `ChainSpec` cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -73,7 +79,7 @@ pub enum SpecError {
         /// The parameter.
         field: &'static str,
     },
-    /// The allowances and the attestation margin leave no room to build.
+    /// The allowances leave no room to build.
     #[error(
         "the build window is empty: a {slot_ms} ms slot minus sync_allowance_ms = {sync_ms} and publish_allowance_ms = {publish_ms} leaves nothing"
     )]
@@ -105,10 +111,10 @@ pub enum SpecError {
         /// L1 block interval.
         l1_ms: u64,
     },
-    /// Non-staggered: after the attestation deadline no full L1 block remains
-    /// in the slot to include the checkpoint.
+    /// Non-staggered: after the tip freezes (two margins after the build
+    /// window) no full L1 block remains in the slot to include the checkpoint.
     #[error(
-        "publish_allowance_ms = {publish_ms} minus attestation_margin_ms = {margin_ms} leaves less than one L1 block ({l1_ms} ms) to land the checkpoint"
+        "publish_allowance_ms = {publish_ms} minus two attestation margins of {margin_ms} ms leaves less than one L1 block ({l1_ms} ms) to land the checkpoint"
     )]
     PublishWindowTooShort {
         /// Publish allowance.
@@ -118,8 +124,10 @@ pub enum SpecError {
         /// L1 block interval.
         l1_ms: u64,
     },
-    /// The attestation margin does not fit in the slot.
-    #[error("attestation_margin_ms = {margin_ms} must be shorter than the slot ({slot_ms} ms)")]
+    /// Two attestation margins do not fit in the slot.
+    #[error(
+        "two attestation margins of {margin_ms} ms must be shorter than the slot ({slot_ms} ms)"
+    )]
     MarginTooLong {
         /// Attestation margin.
         margin_ms: u64,
@@ -162,6 +170,17 @@ impl ChainSpec {
             ),
             ("slot_duration_ms", s.slot_duration_ms, MAX_SLOT_DURATION_MS),
             ("genesis_time", s.genesis_time, u64::MAX / 1000),
+            ("block_gas_limit", s.block_gas_limit, MAX_BLOCK_GAS_LIMIT),
+            (
+                "block_max_txs",
+                u64::from(s.block_max_txs),
+                u64::from(MAX_BLOCK_TXS),
+            ),
+            (
+                "epoch_slots",
+                u64::from(s.epoch_slots),
+                u64::from(MAX_EPOCH_SLOTS),
+            ),
             (
                 "attestation_timeout_ms",
                 s.attestation_timeout_ms,
@@ -192,7 +211,8 @@ impl ChainSpec {
         if s.block_gas_limit < MIN_BLOCK_GAS_LIMIT {
             return Err(SpecError::GasLimitTooLow(s.block_gas_limit));
         }
-        if s.attestation_margin_ms >= s.slot_duration_ms {
+        let two_margins = s.attestation_margin_ms.saturating_mul(2);
+        if two_margins >= s.slot_duration_ms {
             return Err(SpecError::MarginTooLong {
                 margin_ms: s.attestation_margin_ms,
                 slot_ms: s.slot_duration_ms,
@@ -213,8 +233,8 @@ impl ChainSpec {
                     l1_ms: s.l1_block_time_ms,
                 });
             }
-            // Checked above: margin < slot.
-            s.slot_duration_ms.saturating_sub(s.attestation_margin_ms)
+            // Checked above: two margins < slot.
+            s.slot_duration_ms.saturating_sub(two_margins)
         } else {
             let no_window = SpecError::NoBuildWindow {
                 slot_ms: s.slot_duration_ms,
@@ -227,10 +247,13 @@ impl ChainSpec {
                 .ok_or_else(|| no_window.clone())?;
             let window = s.slot_duration_ms.checked_sub(reserved).filter(|w| *w > 0);
             let window = window.ok_or(no_window)?;
-            let room = s
-                .publish_allowance_ms
-                .saturating_sub(s.attestation_margin_ms);
-            if s.publish_allowance_ms <= s.attestation_margin_ms || room < s.l1_block_time_ms {
+            if s.sync_allowance_ms == 0 {
+                return Err(SpecError::Zero {
+                    field: "sync_allowance_ms",
+                });
+            }
+            let room = s.publish_allowance_ms.saturating_sub(two_margins);
+            if s.publish_allowance_ms <= two_margins || room < s.l1_block_time_ms {
                 return Err(SpecError::PublishWindowTooShort {
                     publish_ms: s.publish_allowance_ms,
                     margin_ms: s.attestation_margin_ms,
@@ -342,7 +365,7 @@ mod tests {
                     matches!(
                         e,
                         SpecError::BuildWindowTooShort {
-                            window_ms: 3_600,
+                            window_ms: 3_400,
                             chunks: 64
                         }
                     )
@@ -376,13 +399,13 @@ mod tests {
             (
                 "no L1 block left to publish",
                 seed,
-                |s| s.publish_allowance_ms = 14_000,
+                |s| s.publish_allowance_ms = 17_000,
                 |e| matches!(e, SpecError::PublishWindowTooShort { .. }),
             ),
             (
-                "margin as long as the slot",
+                "two margins as long as the slot",
                 devnet,
-                |s| s.attestation_margin_ms = 8_000,
+                |s| s.attestation_margin_ms = 4_000,
                 |e| matches!(e, SpecError::MarginTooLong { .. }),
             ),
             (
@@ -430,7 +453,7 @@ mod tests {
         s.chunks_per_slot = 64;
         let msg = s.validate().unwrap_err().to_string();
         assert!(
-            msg.contains("3600 ms") && msg.contains("64 chunks") && msg.contains("chunks_per_slot"),
+            msg.contains("3400 ms") && msg.contains("64 chunks") && msg.contains("chunks_per_slot"),
             "{msg}"
         );
     }
