@@ -1,0 +1,414 @@
+//! `StateDb`: the committed state on disk, its tree in memory, commit and unwind.
+
+use std::{path::Path, sync::Arc};
+
+use alloy_primitives::{Address, B256, U256, keccak256};
+use chunkseq_primitives::BlockNumber;
+use parking_lot::RwLock;
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, WriteTransaction};
+use tracing::{debug, info};
+
+use crate::{
+    account::Account,
+    diff::{decode_keys, encode_keys},
+    error::StateError,
+    fork::{Fork, Parent, SealedState},
+    keys::{StateKey, account_leaf, storage_leaf},
+    reader::StateReader,
+    smt::{SparseMerkleTree, Update},
+    snapshot::Snapshot,
+    tables::{
+        ACCOUNT_HISTORY, ACCOUNTS, BLOCK_CHANGES, CODE, HEAD, HEADERS, META, STORAGE,
+        STORAGE_HISTORY, account_history_key, header_value, storage_history_key, storage_key,
+    },
+};
+
+/// The last committed block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// Its number.
+    pub number: BlockNumber,
+    /// Its hash.
+    pub block_hash: B256,
+    /// The state root after it.
+    pub state_root: B256,
+}
+
+impl Head {
+    const fn as_parent(&self) -> Parent {
+        Parent {
+            number: self.number,
+            state_root: self.state_root,
+        }
+    }
+}
+
+struct Committed {
+    head: Option<Head>,
+    tree: SparseMerkleTree,
+    snapshot: Arc<Snapshot>,
+}
+
+/// The world state: accounts, storage and code in redb, authenticated by a
+/// sparse Merkle tree kept in memory and rebuilt from the leaves on open.
+///
+/// Every commit and unwind is one durable redb transaction, so a crash at any
+/// moment leaves the state at the last committed block.
+pub struct StateDb {
+    db: Database,
+    committed: RwLock<Committed>,
+}
+
+impl std::fmt::Debug for StateDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateDb")
+            .field("head", &self.head())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StateDb {
+    /// Opens (or creates) the state at `path`, rebuilding the tree and checking
+    /// its root against the head's recorded root.
+    pub fn open(path: &Path) -> Result<Self, StateError> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        {
+            // Creates the tables of a new database.
+            txn.open_table(ACCOUNTS)?;
+            txn.open_table(STORAGE)?;
+            txn.open_table(CODE)?;
+            txn.open_table(ACCOUNT_HISTORY)?;
+            txn.open_table(STORAGE_HISTORY)?;
+            txn.open_table(BLOCK_CHANGES)?;
+            txn.open_table(HEADERS)?;
+            txn.open_table(META)?;
+        }
+        txn.commit()?;
+        let snapshot = Arc::new(Snapshot::open(&db)?);
+        let read = db.begin_read()?;
+        let head = match read.open_table(META)?.get(HEAD)?.map(|g| g.value()) {
+            None => None,
+            Some(number) => {
+                let (block_hash, state_root) = snapshot.header(number)?.ok_or_else(|| {
+                    StateError::Corrupt(format!("no header for head block {number}"))
+                })?;
+                Some(Head {
+                    number: BlockNumber(number),
+                    block_hash,
+                    state_root,
+                })
+            }
+        };
+        let mut leaves = Vec::new();
+        for entry in read.open_table(ACCOUNTS)?.iter()? {
+            let (k, v) = entry?;
+            let account = Account::decode(v.value());
+            if let Some(leaf) = account_leaf(Some(&account)) {
+                leaves.push((
+                    StateKey::Account(Address::from(*k.value())).tree_key(),
+                    leaf,
+                ));
+            }
+        }
+        for entry in read.open_table(STORAGE)?.iter()? {
+            let (k, v) = entry?;
+            let (a, s) = k.value().split_at(20);
+            let key = StateKey::Storage(Address::from_slice(a), U256::from_be_slice(s));
+            if let Some(leaf) = storage_leaf(U256::from_be_bytes(*v.value())) {
+                leaves.push((key.tree_key(), leaf));
+            }
+        }
+        let count = leaves.len();
+        let tree = SparseMerkleTree::from_leaves(leaves);
+        if let Some(h) = head
+            && tree.root() != h.state_root
+        {
+            return Err(StateError::Corrupt(format!(
+                "the stored state has root {} but block {} recorded {}",
+                tree.root(),
+                h.number,
+                h.state_root
+            )));
+        }
+        info!(target: "chunkseq::state", head = ?head.map(|h| h.number.0), leaves = count, "opened state");
+        Ok(Self {
+            db,
+            committed: RwLock::new(Committed {
+                head,
+                tree,
+                snapshot,
+            }),
+        })
+    }
+
+    /// The last committed block, or `None` before genesis.
+    pub fn head(&self) -> Option<Head> {
+        self.committed.read().head
+    }
+
+    /// A fork on the committed head (or on the empty state before genesis).
+    pub fn fork(&self) -> Fork {
+        let c = self.committed.read();
+        Fork {
+            base: c.snapshot.clone(),
+            ancestors: Vec::new(),
+            parent: c.head.as_ref().map(Head::as_parent),
+            parent_tree: c.tree.clone(),
+            diff: Default::default(),
+        }
+    }
+
+    /// A fork on a sealed, possibly uncommitted, block. Ancestors that have
+    /// been committed since are read from disk again, so a long pipeline of
+    /// uncommitted blocks never grows its layers without bound. The chain
+    /// must connect to the committed head.
+    pub fn fork_on(&self, parent: &Arc<SealedState>) -> Result<Fork, StateError> {
+        let c = self.committed.read();
+        let head_parent = c.head.as_ref().map(Head::as_parent);
+        let above_head = |s: &Arc<SealedState>| c.head.is_none_or(|h| s.number > h.number);
+        let ancestors: Vec<Arc<SealedState>> = parent
+            .ancestors
+            .iter()
+            .chain(std::iter::once(parent))
+            .filter(|s| above_head(s))
+            .cloned()
+            .collect();
+        let connects = match ancestors.first() {
+            None => Some(parent.as_parent()) == head_parent,
+            Some(first) => first.parent == head_parent,
+        };
+        if !connects {
+            return Err(StateError::NotOnHead {
+                block: parent.number,
+                parent: parent.parent.map(|p| p.number),
+                head: c.head.map(|h| h.number),
+            });
+        }
+        Ok(Fork {
+            base: c.snapshot.clone(),
+            ancestors,
+            parent: Some(parent.as_parent()),
+            parent_tree: parent.tree.clone(),
+            diff: Default::default(),
+        })
+    }
+
+    /// A reader of the state as of committed block `at`.
+    pub fn reader(&self, at: BlockNumber) -> Result<StateReader, StateError> {
+        let c = self.committed.read();
+        match c.head {
+            Some(h) if at <= h.number => StateReader::open(&self.db, at, h.number),
+            _ => Err(StateError::NoSuchBlock(at)),
+        }
+    }
+
+    /// Block hash and state root of a committed block.
+    pub fn header(&self, number: BlockNumber) -> Result<Option<(B256, B256)>, StateError> {
+        self.committed.read().snapshot.header(number.0)
+    }
+
+    /// Commits a sealed block built on the head, durably and atomically.
+    pub fn commit(&self, block: &SealedState, block_hash: B256) -> Result<Head, StateError> {
+        let mut c = self.committed.write();
+        let head_parent = c.head.as_ref().map(Head::as_parent);
+        if block.parent != head_parent {
+            return Err(StateError::NotOnHead {
+                block: block.number,
+                parent: block.parent.map(|p| p.number),
+                head: c.head.map(|h| h.number),
+            });
+        }
+        let number = block.number.0;
+        let state_root = block.state_root();
+        let keys = block.diff.sorted_keys();
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        write_block(&txn, block, &keys, number)?;
+        {
+            let mut headers = txn.open_table(HEADERS)?;
+            headers.insert(number, &header_value(&block_hash.0, &state_root.0))?;
+            txn.open_table(BLOCK_CHANGES)?
+                .insert(number, encode_keys(&keys).as_slice())?;
+            txn.open_table(META)?.insert(HEAD, number)?;
+        }
+        txn.commit()?;
+        let head = Head {
+            number: block.number,
+            block_hash,
+            state_root,
+        };
+        c.head = Some(head);
+        c.tree = block.tree.clone();
+        c.snapshot = Arc::new(Snapshot::open(&self.db)?);
+        debug!(target: "chunkseq::state", number, keys = keys.len(), %state_root, "committed block state");
+        Ok(head)
+    }
+
+    /// Unwinds the last `blocks` committed blocks, restoring the exact values
+    /// and root of the block below them. Genesis cannot be unwound.
+    pub fn unwind(&self, blocks: u64) -> Result<Head, StateError> {
+        let mut c = self.committed.write();
+        let head = c.head.ok_or(StateError::UnwindTooDeep {
+            requested: blocks,
+            available: 0,
+        })?;
+        let target = head
+            .number
+            .0
+            .checked_sub(blocks)
+            .ok_or(StateError::UnwindTooDeep {
+                requested: blocks,
+                available: head.number.0,
+            })?;
+        if blocks == 0 {
+            return Ok(head);
+        }
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        let mut updates: Vec<Update> = Vec::new();
+        let mut b = head.number.0;
+        while b > target {
+            undo_block(&txn, b, &mut updates)?;
+            b = b.saturating_sub(1);
+        }
+        let (block_hash, state_root) = {
+            let headers = txn.open_table(HEADERS)?;
+            let v = headers
+                .get(target)?
+                .ok_or_else(|| StateError::Corrupt(format!("no header for block {target}")))?;
+            let (h, r) = v.value().split_at(32);
+            (B256::from_slice(h), B256::from_slice(r))
+        };
+        let tree = c.tree.update(updates);
+        if tree.root() != state_root {
+            // Dropping the transaction discards every change.
+            return Err(StateError::RootMismatch {
+                expected: state_root,
+                actual: tree.root(),
+            });
+        }
+        txn.open_table(META)?.insert(HEAD, target)?;
+        txn.commit()?;
+        let new_head = Head {
+            number: BlockNumber(target),
+            block_hash,
+            state_root,
+        };
+        c.head = Some(new_head);
+        c.tree = tree;
+        c.snapshot = Arc::new(Snapshot::open(&self.db)?);
+        info!(target: "chunkseq::state", from = head.number.0, to = target, "unwound state");
+        Ok(new_head)
+    }
+}
+
+/// Writes a block's new values and records the previous ones as history.
+fn write_block(
+    txn: &WriteTransaction,
+    block: &SealedState,
+    keys: &[StateKey],
+    number: u64,
+) -> Result<(), StateError> {
+    let mut accounts = txn.open_table(ACCOUNTS)?;
+    let mut storage = txn.open_table(STORAGE)?;
+    let mut account_history = txn.open_table(ACCOUNT_HISTORY)?;
+    let mut storage_history = txn.open_table(STORAGE_HISTORY)?;
+    for key in keys {
+        match key {
+            StateKey::Account(a) => {
+                let addr = &a.0.0;
+                let previous = accounts.get(addr)?.map(|g| *g.value());
+                let previous: &[u8] = previous.as_ref().map_or(&[], |p| p.as_slice());
+                account_history.insert(&account_history_key(addr, number), previous)?;
+                match block.diff.accounts.get(a).copied().flatten() {
+                    Some(acc) => accounts.insert(addr, &acc.encode())?,
+                    None => accounts.remove(addr)?,
+                };
+            }
+            StateKey::Storage(a, s) => {
+                let slot = s.to_be_bytes::<32>();
+                let k = storage_key(&a.0.0, &slot);
+                let previous = storage.get(&k)?.map_or([0u8; 32], |g| *g.value());
+                storage_history.insert(&storage_history_key(&a.0.0, &slot, number), &previous)?;
+                let value = block
+                    .diff
+                    .storage
+                    .get(&(*a, *s))
+                    .copied()
+                    .unwrap_or_default();
+                if value.is_zero() {
+                    storage.remove(&k)?;
+                } else {
+                    storage.insert(&k, &value.to_be_bytes::<32>())?;
+                }
+            }
+        }
+    }
+    let mut code = txn.open_table(CODE)?;
+    for (hash, bytes) in &block.diff.code {
+        code.insert(&hash.0, bytes.as_ref())?;
+    }
+    Ok(())
+}
+
+/// Restores the values block `b` overwrote and forgets the block.
+fn undo_block(txn: &WriteTransaction, b: u64, updates: &mut Vec<Update>) -> Result<(), StateError> {
+    let mut accounts = txn.open_table(ACCOUNTS)?;
+    let mut storage = txn.open_table(STORAGE)?;
+    let mut account_history = txn.open_table(ACCOUNT_HISTORY)?;
+    let mut storage_history = txn.open_table(STORAGE_HISTORY)?;
+    let keys = {
+        let changes = txn.open_table(BLOCK_CHANGES)?;
+        let bytes = changes
+            .get(b)?
+            .ok_or_else(|| StateError::Corrupt(format!("no change list for block {b}")))?;
+        decode_keys(bytes.value())?
+    };
+    let missing = |what: &str| StateError::Corrupt(format!("no history of {what} for block {b}"));
+    for key in keys {
+        match key {
+            StateKey::Account(a) => {
+                let addr = &a.0.0;
+                let previous = account_history
+                    .remove(&account_history_key(addr, b))?
+                    .ok_or_else(|| missing("an account"))?;
+                let previous = match previous.value() {
+                    [] => None,
+                    bytes => {
+                        Some(Account::decode(bytes.try_into().map_err(|_| {
+                            StateError::Corrupt("account history entry".into())
+                        })?))
+                    }
+                };
+                match previous {
+                    Some(acc) => accounts.insert(addr, &acc.encode())?,
+                    None => accounts.remove(addr)?,
+                };
+                updates.push((key.tree_key(), account_leaf(previous.as_ref())));
+            }
+            StateKey::Storage(a, s) => {
+                let slot = s.to_be_bytes::<32>();
+                let previous = storage_history
+                    .remove(&storage_history_key(&a.0.0, &slot, b))?
+                    .ok_or_else(|| missing("a storage slot"))?;
+                let value = U256::from_be_bytes(*previous.value());
+                let k = storage_key(&a.0.0, &slot);
+                if value.is_zero() {
+                    storage.remove(&k)?;
+                } else {
+                    storage.insert(&k, &value.to_be_bytes::<32>())?;
+                }
+                updates.push((key.tree_key(), storage_leaf(value)));
+            }
+        }
+    }
+    txn.open_table(BLOCK_CHANGES)?.remove(b)?;
+    txn.open_table(HEADERS)?.remove(b)?;
+    Ok(())
+}
+
+/// keccak256 of `code`, the hash accounts refer to it by.
+pub fn code_hash(code: &[u8]) -> B256 {
+    keccak256(code)
+}

@@ -1,0 +1,69 @@
+//! Errors of the state store.
+
+use alloy_primitives::B256;
+use chunkseq_primitives::BlockNumber;
+use thiserror::Error;
+
+/// Why a state operation failed. A failed operation changed nothing.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// The database failed (I/O, corruption detected by redb, ...).
+    #[error("state database: {0}")]
+    Database(String),
+    /// Stored data does not decode or does not match its root.
+    #[error("state database is corrupt: {0}")]
+    Corrupt(String),
+    /// A block was committed on top of something other than the head.
+    #[error("cannot commit {block}: it builds on {parent:?} but the head is {head:?}")]
+    NotOnHead {
+        /// The block being committed.
+        block: BlockNumber,
+        /// What it was built on.
+        parent: Option<BlockNumber>,
+        /// The committed head.
+        head: Option<BlockNumber>,
+    },
+    /// More blocks to unwind than there are above genesis.
+    #[error("cannot unwind {requested} blocks: only {available} are above genesis")]
+    UnwindTooDeep {
+        /// Blocks asked for.
+        requested: u64,
+        /// Blocks that can be unwound.
+        available: u64,
+    },
+    /// Reads were asked for at a block that is not committed.
+    #[error("{0} is not committed")]
+    NoSuchBlock(BlockNumber),
+    /// Genesis was requested on a database that already has blocks.
+    #[error("the state already has a genesis block")]
+    AlreadyInitialized,
+    /// Unwinding produced a root different from the one recorded.
+    #[error("state root after unwinding is {actual}, but {expected} was recorded")]
+    RootMismatch {
+        /// The recorded root.
+        expected: B256,
+        /// The computed root.
+        actual: B256,
+    },
+}
+
+macro_rules! from_redb {
+    ($($ty:ty),*) => {
+        $(impl From<$ty> for StateError {
+            fn from(e: $ty) -> Self {
+                Self::Database(e.to_string())
+            }
+        })*
+    };
+}
+
+from_redb!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);

@@ -1,0 +1,299 @@
+//! Behaviour of the state store: forks, commits, history, unwinding, reopening.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use chunkseq_primitives::BlockNumber;
+use chunkseq_state::{
+    Account, SparseMerkleTree, StateDb, StateDiff, StateError, StateKey, code_hash,
+};
+use proptest::prelude::*;
+
+fn addr(i: u8) -> Address {
+    Address::repeat_byte(i)
+}
+
+fn hash(i: u64) -> B256 {
+    alloy_primitives::keccak256(i.to_be_bytes())
+}
+
+fn genesis(db: &StateDb, accounts: &[(u8, u64)]) {
+    let mut fork = db.fork();
+    let mut diff = StateDiff::default();
+    for (a, balance) in accounts {
+        diff.set_account(addr(*a), Some(Account::with_balance(U256::from(*balance))));
+    }
+    fork.apply(diff);
+    let sealed = fork.seal();
+    db.commit(&sealed, hash(0)).unwrap();
+}
+
+fn transfer(from: u8, to: u8, amount: u64, fork: &chunkseq_state::Fork) -> StateDiff {
+    let mut diff = StateDiff::default();
+    let mut a = fork.account(&addr(from)).unwrap().unwrap_or_default();
+    let mut b = fork.account(&addr(to)).unwrap().unwrap_or_default();
+    a.balance -= U256::from(amount);
+    a.nonce += 1;
+    b.balance += U256::from(amount);
+    diff.set_account(addr(from), Some(a));
+    diff.set_account(addr(to), Some(b));
+    diff
+}
+
+#[test]
+fn forks_stack_and_commit_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = StateDb::open(&dir.path().join("state.redb")).unwrap();
+    assert_eq!(db.head(), None);
+    genesis(&db, &[(1, 1000), (2, 0)]);
+    let root0 = db.head().unwrap().state_root;
+
+    // Block 1 on the head, block 2 on uncommitted block 1.
+    let mut f1 = db.fork();
+    assert_eq!(f1.number(), BlockNumber(1));
+    let d = transfer(1, 2, 100, &f1);
+    f1.apply(d);
+    let s1 = Arc::new(f1.seal());
+    let mut f2 = db.fork_on(&s1).unwrap();
+    assert_eq!(
+        f2.account(&addr(2)).unwrap().unwrap().balance,
+        U256::from(100),
+        "sees its parent's writes"
+    );
+    let d = transfer(2, 3, 40, &f2);
+    f2.apply(d);
+    let s2 = Arc::new(f2.seal());
+    assert_eq!(
+        db.head().unwrap().state_root,
+        root0,
+        "forks leave the committed state alone"
+    );
+
+    // Block 2 cannot be committed before block 1.
+    assert!(matches!(
+        db.commit(&s2, hash(2)),
+        Err(StateError::NotOnHead { .. })
+    ));
+    db.commit(&s1, hash(1)).unwrap();
+    // Block 3 on block 2: block 1, now committed, is read from disk again.
+    let f3 = db.fork_on(&s2).unwrap();
+    assert_eq!(
+        f3.account(&addr(3)).unwrap().unwrap().balance,
+        U256::from(40)
+    );
+    db.commit(&s2, hash(2)).unwrap();
+    let head = db.head().unwrap();
+    assert_eq!(
+        (head.number, head.state_root),
+        (BlockNumber(2), s2.state_root())
+    );
+
+    // The root is the tree over the final leaves, whatever the history.
+    let mut diff = StateDiff::default();
+    for (a, bal, nonce) in [(1u8, 900u64, 1u64), (2, 60, 1), (3, 40, 0)] {
+        diff.set_account(
+            addr(a),
+            Some(Account {
+                nonce,
+                balance: U256::from(bal),
+                ..Account::default()
+            }),
+        );
+    }
+    let scratch = StateDb::open(&dir.path().join("scratch.redb")).unwrap();
+    let mut f = scratch.fork();
+    f.apply(diff);
+    assert_eq!(f.seal().state_root(), head.state_root);
+
+    // History: reads at every committed block.
+    let at = |n: u64, a: u8| {
+        db.reader(BlockNumber(n))
+            .unwrap()
+            .balance(&addr(a))
+            .unwrap()
+    };
+    assert_eq!(
+        (at(0, 1), at(1, 1), at(2, 1)),
+        (U256::from(1000), U256::from(900), U256::from(900))
+    );
+    assert_eq!(
+        (at(0, 3), at(1, 3), at(2, 3)),
+        (U256::ZERO, U256::ZERO, U256::from(40))
+    );
+    assert!(matches!(
+        db.reader(BlockNumber(3)),
+        Err(StateError::NoSuchBlock(_))
+    ));
+}
+
+#[test]
+fn storage_code_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.redb");
+    let root = {
+        let db = StateDb::open(&path).unwrap();
+        genesis(&db, &[(1, 5)]);
+        let mut f = db.fork();
+        let code = Bytes::from_static(&[0x60, 0x00, 0x60, 0x00, 0xf3]);
+        let mut diff = StateDiff::default();
+        diff.set_account(
+            addr(9),
+            Some(Account {
+                nonce: 1,
+                balance: U256::ZERO,
+                code_hash: code_hash(&code),
+            }),
+        );
+        diff.add_code(code_hash(&code), code.clone());
+        diff.set_storage(addr(9), U256::from(1), U256::from(77));
+        diff.set_storage(addr(9), U256::from(2), U256::from(88));
+        f.apply(diff);
+        let s = f.seal();
+        db.commit(&s, hash(1)).unwrap();
+        let mut f = db.fork();
+        let mut diff = StateDiff::default();
+        diff.set_storage(addr(9), U256::from(2), U256::ZERO);
+        f.apply(diff);
+        let s = f.seal();
+        db.commit(&s, hash(2)).unwrap();
+        let r = db.reader(BlockNumber(2)).unwrap();
+        assert_eq!(r.code(&addr(9)).unwrap(), code);
+        assert_eq!(r.storage(&addr(9), U256::from(2)).unwrap(), U256::ZERO);
+        let r1 = db.reader(BlockNumber(1)).unwrap();
+        assert_eq!(r1.storage(&addr(9), U256::from(2)).unwrap(), U256::from(88));
+        db.head().unwrap().state_root
+    };
+    let db = StateDb::open(&path).unwrap();
+    let head = db.head().unwrap();
+    assert_eq!(
+        (head.number, head.state_root, head.block_hash),
+        (BlockNumber(2), root, hash(2))
+    );
+    assert_eq!(
+        db.reader(BlockNumber(2))
+            .unwrap()
+            .storage(&addr(9), U256::from(1))
+            .unwrap(),
+        U256::from(77)
+    );
+}
+
+#[test]
+fn unwind_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = StateDb::open(&dir.path().join("s.redb")).unwrap();
+    assert!(matches!(
+        db.unwind(1),
+        Err(StateError::UnwindTooDeep { .. })
+    ));
+    genesis(&db, &[(1, 5)]);
+    assert!(matches!(
+        db.unwind(1),
+        Err(StateError::UnwindTooDeep {
+            requested: 1,
+            available: 0
+        })
+    ));
+    assert_eq!(db.unwind(0).unwrap().number, BlockNumber(0));
+}
+
+/// One generated block: writes of balances and storage slots to a few keys.
+#[derive(Clone, Debug)]
+struct BlockWrites {
+    accounts: Vec<(u8, Option<u64>)>,
+    storage: Vec<(u8, u8, u64)>,
+}
+
+fn block_writes() -> impl Strategy<Value = BlockWrites> {
+    (
+        proptest::collection::vec((0u8..12, proptest::option::of(0u64..4)), 0..8),
+        proptest::collection::vec((0u8..4, 0u8..6, 0u64..3), 0..8),
+    )
+        .prop_map(|(accounts, storage)| BlockWrites { accounts, storage })
+}
+
+fn apply_block(db: &StateDb, n: u64, w: &BlockWrites) {
+    let mut f = db.fork();
+    let mut diff = StateDiff::default();
+    for (a, bal) in &w.accounts {
+        diff.set_account(addr(*a), bal.map(|b| Account::with_balance(U256::from(b))));
+    }
+    for (a, s, v) in &w.storage {
+        diff.set_storage(addr(*a), U256::from(*s), U256::from(*v));
+    }
+    f.apply(diff);
+    let s = f.seal();
+    db.commit(&s, hash(n)).unwrap();
+}
+
+fn dump(db: &StateDb) -> BTreeMap<StateKey, (Option<Account>, U256)> {
+    let head = db.head().unwrap().number;
+    let r = db.reader(head).unwrap();
+    let mut out = BTreeMap::new();
+    for a in 0u8..12 {
+        out.insert(
+            StateKey::Account(addr(a)),
+            (r.account(&addr(a)).unwrap(), U256::ZERO),
+        );
+        for s in 0u8..6 {
+            let v = r.storage(&addr(a), U256::from(s)).unwrap();
+            out.insert(StateKey::Storage(addr(a), U256::from(s)), (None, v));
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Any sequence of blocks followed by unwinding k of them gives the same
+    /// root and values as never applying them, and the history reads agree.
+    #[test]
+    fn unwinding_equals_never_applying(blocks in proptest::collection::vec(block_writes(), 1..8), k in 0usize..8) {
+        let k = k.min(blocks.len());
+        let dir = tempfile::tempdir().unwrap();
+        let full = StateDb::open(&dir.path().join("full.redb")).unwrap();
+        let short = StateDb::open(&dir.path().join("short.redb")).unwrap();
+        genesis(&full, &[(1, 10), (2, 20)]);
+        genesis(&short, &[(1, 10), (2, 20)]);
+        let mut before_unwind = Vec::new();
+        for (i, w) in blocks.iter().enumerate() {
+            apply_block(&full, i as u64 + 1, w);
+            before_unwind.push(dump(&full));
+        }
+        for (i, w) in blocks[..blocks.len() - k].iter().enumerate() {
+            apply_block(&short, i as u64 + 1, w);
+        }
+        // Reads at past blocks match what the head said back then.
+        for (i, expected) in before_unwind.iter().enumerate() {
+            let r = full.reader(BlockNumber(i as u64 + 1)).unwrap();
+            for (key, (acc, val)) in expected {
+                match key {
+                    StateKey::Account(a) => prop_assert_eq!(&r.account(a).unwrap(), acc),
+                    StateKey::Storage(a, s) => prop_assert_eq!(&r.storage(a, *s).unwrap(), val),
+                }
+            }
+        }
+        full.unwind(k as u64).unwrap();
+        prop_assert_eq!(full.head(), short.head());
+        prop_assert_eq!(dump(&full), dump(&short));
+        // And the unwound database reopens to the same root.
+        let head = full.head();
+        drop(full);
+        let reopened = StateDb::open(&dir.path().join("full.redb")).unwrap();
+        prop_assert_eq!(reopened.head(), head);
+    }
+}
+
+#[test]
+fn tree_matches_scratch_for_large_batches() {
+    let leaves: Vec<(B256, B256)> = (0..5000u64)
+        .map(|i| (hash(i), hash(i + 1_000_000)))
+        .collect();
+    let all = SparseMerkleTree::from_leaves(leaves.clone());
+    let half = SparseMerkleTree::from_leaves(leaves[..2500].to_vec());
+    let rest = half.update(leaves[2500..].iter().map(|(k, v)| (*k, Some(*v))).collect());
+    assert_eq!(all.root(), rest.root());
+}
