@@ -60,7 +60,7 @@ impl SparseMerkleTree {
     /// The tree after applying `updates` (later updates of one key win).
     pub fn update(&self, mut updates: Vec<Update>) -> Self {
         // Stable sort keeps the order of equal keys; keep only the last of each.
-        updates.sort_by(|a, b| a.0.cmp(&b.0));
+        updates.sort_by_key(|u| u.0);
         let mut deduped: Vec<Update> = Vec::with_capacity(updates.len());
         for u in updates {
             match deduped.last_mut() {
