@@ -1,1 +1,5 @@
 //! Execution.
+
+pub mod pool;
+
+pub use pool::{AccountReader, Pool, PoolConfig, PoolError, RecoveredTx};

@@ -1,0 +1,116 @@
+//! Why the pool turns a transaction away.
+
+use alloy_primitives::{Address, B256, U256};
+use chunkseq_primitives::crypto::SignatureError;
+use thiserror::Error;
+
+/// Why a transaction was not admitted to the pool. Each variant carries what
+/// an RPC client needs to fix its transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PoolError {
+    /// The encoding exceeds the size limit; nothing was decoded.
+    #[error("transaction of {size} bytes exceeds the limit of {max} bytes")]
+    TooLarge {
+        /// Length of the raw transaction.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Not a single, canonically encoded EIP-2718 transaction.
+    #[error("malformed transaction: {0}")]
+    Malformed(String),
+    /// A transaction type other than legacy, EIP-2930 or EIP-1559.
+    #[error("unsupported transaction type {0}")]
+    UnsupportedType(u8),
+    /// Signed for another chain, or (legacy) for no chain at all.
+    #[error("transaction chain id {got:?} is not {expected}")]
+    WrongChainId {
+        /// This chain's id.
+        expected: u64,
+        /// The transaction's chain id; `None` for a pre-EIP-155 legacy transaction.
+        got: Option<u64>,
+    },
+    /// The signature does not recover to a sender.
+    #[error("bad signature: {0}")]
+    BadSignature(#[from] SignatureError),
+    /// The nonce is already used.
+    #[error("nonce {nonce} is below the account nonce {account_nonce}")]
+    NonceTooLow {
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The sender's next nonce.
+        account_nonce: u64,
+    },
+    /// The balance does not cover `gas_limit * max_fee_per_gas + value`.
+    #[error("insufficient funds: balance {balance}, cost {cost}")]
+    InsufficientFunds {
+        /// The sender's balance.
+        balance: U256,
+        /// The most the transaction can cost.
+        cost: U256,
+    },
+    /// The gas limit exceeds the block gas limit, so no block can hold it.
+    #[error("gas limit {gas_limit} exceeds the block gas limit {block_gas_limit}")]
+    GasLimitTooHigh {
+        /// The transaction's gas limit.
+        gas_limit: u64,
+        /// The block gas limit.
+        block_gas_limit: u64,
+    },
+    /// The gas limit is below the intrinsic gas of a transaction.
+    #[error("gas limit {gas_limit} is below the intrinsic gas {intrinsic}")]
+    IntrinsicGasTooLow {
+        /// The transaction's gas limit.
+        gas_limit: u64,
+        /// The intrinsic gas.
+        intrinsic: u64,
+    },
+    /// An EIP-1559 priority fee above the fee cap.
+    #[error("max priority fee {max_priority_fee_per_gas} exceeds max fee {max_fee_per_gas}")]
+    TipAboveFeeCap {
+        /// The priority fee.
+        max_priority_fee_per_gas: u128,
+        /// The fee cap.
+        max_fee_per_gas: u128,
+    },
+    /// The effective tip is below the pool's minimum.
+    #[error("tip {tip} is below the minimum {min_tip}")]
+    Underpriced {
+        /// The transaction's effective tip.
+        tip: u128,
+        /// The pool's minimum tip.
+        min_tip: u128,
+    },
+    /// Replacing a pooled transaction of the same sender and nonce needs
+    /// both fees raised by the price bump.
+    #[error(
+        "replacement needs max fee >= {min_max_fee_per_gas} and priority fee >= {min_max_priority_fee_per_gas}"
+    )]
+    ReplacementUnderpriced {
+        /// Lowest acceptable max fee.
+        min_max_fee_per_gas: u128,
+        /// Lowest acceptable priority fee.
+        min_max_priority_fee_per_gas: u128,
+    },
+    /// The sender already has as many pooled transactions as allowed.
+    #[error("sender {sender} already has {max} pooled transactions")]
+    SenderFull {
+        /// The sender.
+        sender: Address,
+        /// The per-sender limit.
+        max: usize,
+    },
+    /// The pool is full and the transaction pays no more than the cheapest
+    /// pooled one.
+    #[error("pool is full; tip {tip} does not beat the lowest pooled tip {lowest_tip:?}")]
+    PoolFull {
+        /// The transaction's effective tip.
+        tip: u128,
+        /// The lowest pooled tip, if any transaction is pooled.
+        lowest_tip: Option<u128>,
+    },
+    /// The same transaction is already pooled.
+    #[error("transaction {0} is already known")]
+    AlreadyKnown(B256),
+}

@@ -1,0 +1,277 @@
+//! The transaction pool.
+//!
+//! Raw EIP-2718 transactions enter through [`Pool::add_raw`]: the size is
+//! capped before decoding, the type, encoding and chain id are checked and
+//! the sender is recovered once ([`recover`]). The recovered transaction is
+//! then checked against its sender's account ([`AccountReader`]) and the
+//! pool's limits ([`PoolConfig`]). Every rejection is a [`PoolError`].
+//!
+//! Each sender's transactions are kept by nonce. Those contiguous from the
+//! account nonce are pending and [`Pool::best`] yields them in block order;
+//! the rest wait behind a nonce gap and become pending when it fills.
+//! The pool is bounded in total and per sender. When full, the lowest-paying
+//! transaction makes room for a better one; a transaction of the same sender
+//! and nonce replaces a pooled one only with both fees bumped by
+//! [`PRICE_BUMP_PERCENT`].
+//!
+//! After a block commits, [`Pool::remove_included`] drops its transactions
+//! (and older nonces of their senders); after blocks unwind,
+//! [`Pool::reinsert`] takes theirs back without recovering senders again.
+//!
+//! The pool is deterministic: ordered maps, and ties broken by an arrival
+//! sequence number; no clock, no randomness.
+
+mod config;
+mod error;
+mod ingress;
+mod ordering;
+mod signing;
+mod validate;
+
+#[cfg(test)]
+mod test_utils;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use alloy_primitives::{Address, B256, keccak256};
+use chunkseq_primitives::codec::MAX_TX_BYTES;
+use tracing::debug;
+
+pub use config::{DEFAULT_MAX_PER_SENDER, DEFAULT_MAX_TXS, PRICE_BUMP_PERCENT, PoolConfig};
+pub use error::PoolError;
+pub use ingress::{RecoveredTx, recover, recover_batch};
+pub use ordering::BestTxs;
+pub use signing::sign_transaction;
+pub use validate::{AccountReader, INTRINSIC_GAS};
+
+use ordering::EvictionKey;
+use validate::{check_replacement, validate};
+
+/// A bounded, deterministic pool of transactions waiting for a block.
+#[derive(Debug)]
+pub struct Pool {
+    config: PoolConfig,
+    senders: BTreeMap<Address, SenderQueue>,
+    by_hash: BTreeMap<B256, (Address, u64)>,
+    by_eviction: BTreeSet<EvictionKey>,
+    next_seq: u64,
+}
+
+/// One sender's pooled transactions by nonce.
+#[derive(Debug)]
+struct SenderQueue {
+    /// The account nonce: the first nonce that can execute.
+    next_nonce: u64,
+    txs: BTreeMap<u64, PooledTx>,
+}
+
+#[derive(Debug)]
+struct PooledTx {
+    tx: RecoveredTx,
+    /// Arrival sequence number; breaks ties between equal tips.
+    seq: u64,
+}
+
+impl Pool {
+    /// An empty pool.
+    pub const fn new(config: PoolConfig) -> Self {
+        Self {
+            config,
+            senders: BTreeMap::new(),
+            by_hash: BTreeMap::new(),
+            by_eviction: BTreeSet::new(),
+            next_seq: 0,
+        }
+    }
+
+    /// The pool's configuration.
+    pub const fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// Number of pooled transactions, pending and queued.
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    /// Whether nothing is pooled.
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    /// Number of pending transactions: those [`Self::best`] yields.
+    pub fn pending_len(&self) -> usize {
+        self.senders
+            .values()
+            .map(|q| {
+                q.txs
+                    .range(q.next_nonce..)
+                    .zip(q.next_nonce..)
+                    .take_while(|((nonce, _), expected)| *nonce == expected)
+                    .count()
+            })
+            .sum()
+    }
+
+    /// Whether the transaction with this hash is pooled.
+    pub fn contains(&self, hash: &B256) -> bool {
+        self.by_hash.contains_key(hash)
+    }
+
+    /// The pooled transaction with this hash.
+    pub fn get(&self, hash: &B256) -> Option<&RecoveredTx> {
+        let (sender, nonce) = self.by_hash.get(hash)?;
+        Some(&self.senders.get(sender)?.txs.get(nonce)?.tx)
+    }
+
+    /// Pending transactions in block order (see [`BestTxs`]).
+    pub fn best(&self) -> BestTxs<'_> {
+        BestTxs::new(&self.senders)
+    }
+
+    /// Decodes `raw`, recovers its sender and adds it; returns its hash. A
+    /// transaction already pooled is turned away before recovering again.
+    pub fn add_raw(
+        &mut self,
+        raw: &[u8],
+        accounts: &impl AccountReader,
+    ) -> Result<B256, PoolError> {
+        if raw.len() <= MAX_TX_BYTES {
+            let hash = keccak256(raw);
+            if self.contains(&hash) {
+                return Err(PoolError::AlreadyKnown(hash));
+            }
+        }
+        let tx = recover(raw, self.config.chain_id)?;
+        self.add(tx, accounts)
+    }
+
+    /// Adds a recovered transaction, validated against `accounts` (the
+    /// state blocks are built on); returns its hash.
+    pub fn add(
+        &mut self,
+        tx: RecoveredTx,
+        accounts: &impl AccountReader,
+    ) -> Result<B256, PoolError> {
+        let hash = tx.hash();
+        if self.contains(&hash) {
+            return Err(PoolError::AlreadyKnown(hash));
+        }
+        let (sender, nonce) = (tx.sender(), tx.nonce());
+        let account_nonce = validate(&tx, &self.config, accounts)?;
+        self.set_next_nonce(sender, account_nonce);
+
+        let queue = self.senders.get(&sender);
+        if let Some(old) = queue.and_then(|q| q.txs.get(&nonce)) {
+            check_replacement(&old.tx, &tx)?;
+            let old = self.remove_entry(sender, nonce);
+            debug!(?hash, replaced = ?old.map(|o| o.hash()), "pool: replacement");
+        } else {
+            if queue.map_or(0, |q| q.txs.len()) >= self.config.max_per_sender {
+                return Err(PoolError::SenderFull {
+                    sender,
+                    max: self.config.max_per_sender,
+                });
+            }
+            if self.len() >= self.config.max_txs {
+                self.evict_for(tx.effective_tip())?;
+            }
+        }
+        self.insert_entry(tx, account_nonce);
+        Ok(hash)
+    }
+
+    /// Takes back the transactions of unwound blocks, validated against
+    /// `accounts` (the state after the unwind); their senders are not
+    /// recovered again. Returns the ones turned away, with why.
+    pub fn reinsert(
+        &mut self,
+        txs: Vec<RecoveredTx>,
+        accounts: &impl AccountReader,
+    ) -> Vec<(B256, PoolError)> {
+        // Account nonces went back: pending transactions may now be queued.
+        for tx in &txs {
+            self.set_next_nonce(tx.sender(), accounts.nonce(tx.sender()));
+        }
+        txs.into_iter()
+            .filter_map(|tx| {
+                let hash = tx.hash();
+                self.add(tx, accounts).err().map(|e| (hash, e))
+            })
+            .collect()
+    }
+
+    /// After a block commits: removes the transactions with these senders
+    /// and nonces, and their senders' lower nonces, whether or not the
+    /// included transaction itself was pooled.
+    pub fn remove_included(&mut self, included: &[(Address, u64)]) {
+        for &(sender, nonce) in included {
+            if let Some(queue) = self.senders.get(&sender) {
+                let next = queue.next_nonce.max(nonce.saturating_add(1));
+                self.set_next_nonce(sender, next);
+            }
+        }
+    }
+
+    /// Removes one transaction (for example, one that failed to execute);
+    /// its sender's later nonces wait behind the gap.
+    pub fn remove(&mut self, hash: &B256) -> Option<RecoveredTx> {
+        let &(sender, nonce) = self.by_hash.get(hash)?;
+        self.remove_entry(sender, nonce)
+    }
+
+    /// Evicts the lowest-paying transaction if `tip` beats it.
+    fn evict_for(&mut self, tip: u128) -> Result<(), PoolError> {
+        match self.by_eviction.first().copied() {
+            Some(victim) if tip > victim.tip => {
+                let evicted = self.remove_entry(victim.sender, victim.nonce);
+                debug!(evicted = ?evicted.map(|e| e.hash()), "pool: full, evicted");
+                Ok(())
+            }
+            lowest => Err(PoolError::PoolFull {
+                tip,
+                lowest_tip: lowest.map(|l| l.tip),
+            }),
+        }
+    }
+
+    /// Sets a sender's account nonce and drops its transactions below it.
+    fn set_next_nonce(&mut self, sender: Address, next_nonce: u64) {
+        let Some(queue) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        queue.next_nonce = next_nonce;
+        let stale: Vec<u64> = queue.txs.range(..next_nonce).map(|(&n, _)| n).collect();
+        for nonce in stale {
+            self.remove_entry(sender, nonce);
+        }
+    }
+
+    fn insert_entry(&mut self, tx: RecoveredTx, account_nonce: u64) {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.by_hash.insert(tx.hash(), (tx.sender(), tx.nonce()));
+        self.by_eviction.insert(EvictionKey::new(&tx, seq));
+        self.senders
+            .entry(tx.sender())
+            .or_insert_with(|| SenderQueue {
+                next_nonce: account_nonce,
+                txs: BTreeMap::new(),
+            })
+            .txs
+            .insert(tx.nonce(), PooledTx { tx, seq });
+    }
+
+    fn remove_entry(&mut self, sender: Address, nonce: u64) -> Option<RecoveredTx> {
+        let queue = self.senders.get_mut(&sender)?;
+        let PooledTx { tx, seq } = queue.txs.remove(&nonce)?;
+        if queue.txs.is_empty() {
+            self.senders.remove(&sender);
+        }
+        self.by_hash.remove(&tx.hash());
+        self.by_eviction.remove(&EvictionKey::new(&tx, seq));
+        Some(tx)
+    }
+}

@@ -1,0 +1,370 @@
+//! The pool's behaviour: admission, order, promotion, eviction, replacement,
+//! removal and reinsertion.
+
+use proptest::prelude::*;
+
+use super::{test_utils::*, *};
+
+/// `(signer, nonce, tip)` of a transaction.
+type Spec = (u8, u64, u128);
+/// `(signer, nonce)` of transactions.
+type Ids = &'static [(u8, u64)];
+/// What [`Pool::reinsert`] turns away.
+type Rejected = Vec<(B256, PoolError)>;
+
+fn pool_with(config: PoolConfig, accounts: &Accounts, txs: &[Spec]) -> Pool {
+    let mut pool = Pool::new(config);
+    for &(signer, nonce, tip) in txs {
+        pool.add(tx(signer, nonce, tip), accounts).unwrap();
+    }
+    pool
+}
+
+#[test]
+fn best_orders_by_tip_then_arrival_and_by_nonce_within_a_sender() {
+    let cases: [(&str, &[Spec], Ids); 5] = [
+        (
+            "highest tip first",
+            &[(0, 0, 1), (1, 0, 3), (2, 0, 2)],
+            &[(1, 0), (2, 0), (0, 0)],
+        ),
+        (
+            "equal tips by arrival",
+            &[(2, 0, 5), (0, 0, 5), (1, 0, 5)],
+            &[(2, 0), (0, 0), (1, 0)],
+        ),
+        (
+            "a later nonce waits for its predecessor",
+            &[(0, 1, 100), (0, 0, 1), (1, 0, 50)],
+            &[(1, 0), (0, 0), (0, 1)],
+        ),
+        (
+            "a later nonce competes once its predecessor is out",
+            &[(0, 0, 60), (0, 1, 100), (1, 0, 50)],
+            &[(0, 0), (0, 1), (1, 0)],
+        ),
+        (
+            "nonce gaps are held",
+            &[(0, 0, 1), (0, 2, 9), (1, 3, 9), (2, 1, 9)],
+            &[(0, 0)],
+        ),
+    ];
+    for (name, txs, expected) in cases {
+        let pool = pool_with(config(), &Accounts::default(), txs);
+        assert_eq!(best(&pool), expected, "{name}");
+        assert_eq!(pool.pending_len(), expected.len(), "{name}");
+        assert_eq!(pool.len(), txs.len(), "{name}");
+    }
+}
+
+#[test]
+fn filling_a_gap_promotes_the_queued() {
+    let accounts = Accounts::default().with_nonce(1, 5);
+    let mut pool = pool_with(config(), &accounts, &[(0, 0, 1), (0, 2, 1), (1, 6, 1)]);
+    assert_eq!(best(&pool), [(0, 0)]);
+    pool.add(tx(0, 1, 1), &accounts).unwrap();
+    pool.add(tx(1, 5, 1), &accounts).unwrap();
+    assert_eq!(best(&pool), [(0, 0), (0, 1), (0, 2), (1, 5), (1, 6)]);
+}
+
+#[test]
+fn rejections_leave_the_pool_unchanged() {
+    let small = PoolConfig {
+        max_txs: 2,
+        max_per_sender: 2,
+        ..config()
+    };
+    let cases: Vec<(&str, &[Spec], Accounts, Spec, PoolError)> = vec![
+        (
+            "already known",
+            &[(0, 0, 1)],
+            Accounts::default(),
+            (0, 0, 1),
+            PoolError::AlreadyKnown(tx(0, 0, 1).hash()),
+        ),
+        (
+            "nonce too low",
+            &[],
+            Accounts::default().with_nonce(0, 1),
+            (0, 0, 1),
+            PoolError::NonceTooLow {
+                nonce: 0,
+                account_nonce: 1,
+            },
+        ),
+        (
+            "sender full",
+            &[(0, 0, 1), (0, 1, 1)],
+            Accounts::default(),
+            (0, 2, 9),
+            PoolError::SenderFull {
+                sender: addr(0),
+                max: 2,
+            },
+        ),
+        (
+            "pool full, tip below the lowest",
+            &[(0, 0, 5), (1, 0, 3)],
+            Accounts::default(),
+            (2, 0, 2),
+            PoolError::PoolFull {
+                tip: 2,
+                lowest_tip: Some(3),
+            },
+        ),
+        (
+            "pool full, tip equal to the lowest",
+            &[(0, 0, 5), (1, 0, 3)],
+            Accounts::default(),
+            (2, 0, 3),
+            PoolError::PoolFull {
+                tip: 3,
+                lowest_tip: Some(3),
+            },
+        ),
+        (
+            "replacement without the bump",
+            &[(0, 0, 100)],
+            Accounts::default(),
+            (0, 0, 109),
+            PoolError::ReplacementUnderpriced {
+                min_max_fee_per_gas: 110,
+                min_max_priority_fee_per_gas: 110,
+            },
+        ),
+    ];
+    for (name, txs, accounts, (signer, nonce, tip), expected) in cases {
+        let mut pool = pool_with(small.clone(), &accounts, txs);
+        let before = (best(&pool), pool.len());
+        let raw = tx(signer, nonce, tip).encoded().clone();
+        assert_eq!(pool.add_raw(&raw, &accounts), Err(expected), "{name}");
+        assert_eq!((best(&pool), pool.len()), before, "{name}");
+    }
+    let mut pool = Pool::new(PoolConfig {
+        max_txs: 0,
+        ..config()
+    });
+    assert_eq!(
+        pool.add(tx(0, 0, 1), &Accounts::default()),
+        Err(PoolError::PoolFull {
+            tip: 1,
+            lowest_tip: None
+        })
+    );
+    assert_eq!(
+        pool.add_raw(&[0x03], &Accounts::default()),
+        Err(PoolError::UnsupportedType(3))
+    );
+}
+
+#[test]
+fn a_full_pool_evicts_its_lowest_paying_transaction() {
+    let cases: [(&str, &[Spec], Spec, Ids); 3] = [
+        (
+            "lowest tip",
+            &[(0, 0, 5), (1, 0, 3), (2, 0, 7)],
+            (3, 0, 4),
+            &[(2, 0), (0, 0), (3, 0)],
+        ),
+        (
+            "latest arrival among equal tips",
+            &[(0, 0, 3), (1, 0, 3), (2, 0, 7)],
+            (3, 0, 4),
+            &[(2, 0), (3, 0), (0, 0)],
+        ),
+        (
+            "its sender's later nonces wait behind the gap",
+            &[(0, 0, 1), (0, 1, 9), (1, 0, 5)],
+            (2, 0, 6),
+            &[(2, 0), (1, 0)],
+        ),
+    ];
+    let full = PoolConfig {
+        max_txs: 3,
+        ..config()
+    };
+    for (name, txs, (signer, nonce, tip), expected) in cases {
+        let mut pool = pool_with(full.clone(), &Accounts::default(), txs);
+        pool.add(tx(signer, nonce, tip), &Accounts::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(best(&pool), expected, "{name}");
+        assert_eq!(pool.len(), 3, "{name}");
+    }
+}
+
+#[test]
+fn replacement_takes_the_place_of_the_old_transaction() {
+    let tight = PoolConfig {
+        max_txs: 2,
+        max_per_sender: 1,
+        ..config()
+    };
+    let accounts = Accounts::default();
+    let mut pool = pool_with(tight, &accounts, &[(0, 0, 100), (1, 0, 1)]);
+    let (old, new) = (tx(0, 0, 100), tx(0, 0, 110));
+    assert_eq!(pool.add(new.clone(), &accounts), Ok(new.hash()));
+    assert!(!pool.contains(&old.hash()));
+    assert_eq!(pool.get(&new.hash()), Some(&new));
+    assert_eq!(
+        pool.len(),
+        2,
+        "a replacement neither evicts nor counts twice"
+    );
+    assert_eq!(best(&pool), [(0, 0), (1, 0)]);
+}
+
+#[test]
+fn remove_included_drops_included_and_lower_nonces() {
+    let txs: &[Spec] = &[(0, 0, 1), (0, 1, 1), (0, 2, 1), (1, 0, 1), (2, 3, 1)];
+    let cases: [(&str, Ids, Ids, usize); 4] = [
+        ("included and lower", &[(0, 1)], &[(0, 2), (1, 0)], 3),
+        (
+            "nothing pooled for the sender",
+            &[(3, 0)],
+            &[(0, 0), (0, 1), (0, 2), (1, 0)],
+            5,
+        ),
+        (
+            "whatever was included at that nonce",
+            &[(1, 0)],
+            &[(0, 0), (0, 1), (0, 2)],
+            4,
+        ),
+        (
+            "filling a gap by inclusion",
+            &[(2, 0), (2, 1), (2, 2)],
+            &[(0, 0), (0, 1), (0, 2), (1, 0), (2, 3)],
+            5,
+        ),
+    ];
+    for (name, included, expected, len) in cases {
+        let mut pool = pool_with(config(), &Accounts::default(), txs);
+        let included: Vec<_> = included.iter().map(|&(s, n)| (addr(s), n)).collect();
+        pool.remove_included(&included);
+        assert_eq!(best(&pool), expected, "{name}");
+        assert_eq!(pool.len(), len, "{name}");
+    }
+}
+
+#[test]
+fn remove_leaves_later_nonces_queued() {
+    let mut pool = pool_with(config(), &Accounts::default(), &[(0, 0, 1), (0, 1, 1)]);
+    let first = tx(0, 0, 1);
+    assert_eq!(pool.remove(&first.hash()), Some(first.clone()));
+    assert_eq!(pool.remove(&first.hash()), None);
+    assert_eq!((best(&pool), pool.len()), (vec![], 1));
+}
+
+#[test]
+fn reinsert_takes_back_unwound_transactions() {
+    let at = |nonce| Accounts::default().with_nonce(0, nonce);
+    let unwound = || vec![tx(0, 0, 1), tx(0, 1, 1)];
+    // Each case: account nonce after the unwind, and what it rejects.
+    let cases: [(&str, u64, Rejected, Ids); 2] = [
+        ("both blocks unwound", 0, vec![], &[(0, 0), (0, 1), (0, 2)]),
+        (
+            "only the second block unwound",
+            1,
+            vec![(
+                tx(0, 0, 1).hash(),
+                PoolError::NonceTooLow {
+                    nonce: 0,
+                    account_nonce: 1,
+                },
+            )],
+            &[(0, 1), (0, 2)],
+        ),
+    ];
+    for (name, nonce, rejected, expected) in cases {
+        let mut pool = pool_with(config(), &at(0), &[(0, 0, 1), (0, 1, 1), (0, 2, 1)]);
+        pool.remove_included(&[(addr(0), 1)]);
+        assert_eq!(best(&pool), [(0, 2)], "{name}");
+        assert_eq!(pool.reinsert(unwound(), &at(nonce)), rejected, "{name}");
+        assert_eq!(best(&pool), expected, "{name}");
+    }
+}
+
+#[test]
+fn skip_sender_drops_the_rest_of_a_failed_sender() {
+    let pool = pool_with(
+        config(),
+        &Accounts::default(),
+        &[(0, 0, 5), (0, 1, 5), (1, 0, 1)],
+    );
+    let mut best = pool.best();
+    assert_eq!(
+        best.next().map(|t| (t.sender(), t.nonce())),
+        Some((addr(0), 0))
+    );
+    best.skip_sender();
+    assert_eq!(
+        best.next().map(|t| (t.sender(), t.nonce())),
+        Some((addr(1), 0))
+    );
+    assert_eq!(best.next(), None);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Add(Spec),
+    Include(u8, u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..4u8, 0..8u64, 0..4u128).prop_map(Op::Add),
+        1 => (0..4u8, 0..8u64).prop_map(|(s, n)| Op::Include(s, n)),
+    ]
+}
+
+/// Applies `ops` to a small pool, keeping the accounts in step with inclusions.
+fn run(ops: &[Op]) -> (Pool, Accounts) {
+    let mut pool = Pool::new(PoolConfig {
+        max_txs: 12,
+        max_per_sender: 5,
+        ..config()
+    });
+    let mut accounts = Accounts::default();
+    for op in ops {
+        match *op {
+            Op::Add((signer, nonce, tip)) => {
+                let _ = pool.add(tx(signer, nonce, tip), &accounts);
+            }
+            Op::Include(signer, nonce) => {
+                let next = accounts.nonce(addr(signer)).max(nonce + 1);
+                accounts.nonces.insert(addr(signer), next);
+                pool.remove_included(&[(addr(signer), nonce)]);
+            }
+        }
+    }
+    (pool, accounts)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn best_yields_each_sender_in_nonce_order_without_gaps(ops in proptest::collection::vec(op(), 0..40)) {
+        let (pool, accounts) = run(&ops);
+        prop_assert!(pool.len() <= 12);
+        let yielded: Vec<&RecoveredTx> = pool.best().collect();
+        prop_assert_eq!(yielded.len(), pool.pending_len());
+        let mut next: BTreeMap<Address, u64> = BTreeMap::new();
+        for tx in &yielded {
+            let expected = next.entry(tx.sender()).or_insert_with(|| accounts.nonce(tx.sender()));
+            prop_assert_eq!(tx.nonce(), *expected, "nonce gap or disorder");
+            *expected += 1;
+        }
+        // Each yielded transaction pays at least as much as every other
+        // sender's next one at that point.
+        for (i, tx) in yielded.iter().enumerate() {
+            let mut seen = BTreeSet::from([tx.sender()]);
+            for later in yielded.iter().skip(i + 1) {
+                if seen.insert(later.sender()) {
+                    prop_assert!(later.effective_tip() <= tx.effective_tip());
+                }
+            }
+        }
+        prop_assert_eq!(best(&pool), best(&run(&ops).0), "deterministic");
+    }
+}
