@@ -108,8 +108,10 @@ impl Pool {
             .map(|q| {
                 q.txs
                     .range(q.next_nonce..)
-                    .zip(q.next_nonce..)
-                    .take_while(|((nonce, _), expected)| *nonce == expected)
+                    .enumerate()
+                    .take_while(|&(i, (&nonce, _))| {
+                        nonce.checked_sub(q.next_nonce) == u64::try_from(i).ok()
+                    })
                     .count()
             })
             .sum()
