@@ -1,5 +1,29 @@
-//! Execution.
+//! Execution for chunkseq: the revm executor, the transaction pool, the
+//! incremental block builder and re-execution of received blocks.
+//!
+//! # Design
+//!
+//! A proposer and an attester run the very same code: [`BlockBuilder`] adds
+//! transactions one at a time to a block on a state fork, and
+//! [`reexecute`] feeds a received block's transactions through a
+//! `BlockBuilder` and compares the header it seals with the one received. A
+//! builder and an attester therefore cannot disagree about a valid block, and
+//! a disagreement is reported field by field.
+//!
+//! Transactions run under revm with the latest Ethereum rules (see
+//! [`builder::SPEC`]). There is no base fee, so every fee goes to the block's
+//! coinbase. Senders are recovered once, when a transaction enters the
+//! [`pool`], using libsecp256k1.
 
+pub mod block;
+pub mod builder;
+pub mod evm_db;
 pub mod pool;
+pub mod reexec;
+pub mod roots;
 
+pub use block::{BlockContext, BuiltBlock};
+pub use builder::{AddTxError, BlockBuilder, TxOutcome};
+pub use evm_db::{BlockHashes, ChainHashes, ExecDbError};
 pub use pool::{AccountReader, Pool, PoolConfig, PoolError, RecoveredTx};
+pub use reexec::{HeaderMismatch, ReexecError, reexecute};

@@ -1,0 +1,123 @@
+//! Re-execution of a received block through the builder's own code path.
+
+use alloy_primitives::Bytes;
+use chunkseq_primitives::BlockHeader;
+use chunkseq_state::Fork;
+use thiserror::Error;
+
+use crate::{
+    block::{BlockContext, BuiltBlock},
+    builder::{AddTxError, BlockBuilder},
+    evm_db::{ChainHashes, ExecDbError},
+    pool::{PoolError, recover},
+};
+
+/// One header field that differs from what re-execution produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderMismatch {
+    /// The field's name in the header.
+    pub field: &'static str,
+    /// What re-execution produced.
+    pub expected: String,
+    /// What the received header says.
+    pub found: String,
+}
+
+impl std::fmt::Display for HeaderMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: expected {}, found {}", self.field, self.expected, self.found)
+    }
+}
+
+/// Why a received block is not valid.
+#[derive(Debug, Error)]
+pub enum ReexecError {
+    /// More transactions than a block may hold.
+    #[error("the block carries {count} transactions; at most {max} are allowed")]
+    TooManyTxs {
+        /// Transactions carried.
+        count: usize,
+        /// The limit.
+        max: u32,
+    },
+    /// A transaction does not decode or its signature does not recover.
+    #[error("transaction {index} is malformed: {error}")]
+    Malformed {
+        /// Its position in the block.
+        index: usize,
+        /// Why.
+        error: PoolError,
+    },
+    /// A transaction cannot be executed where the block puts it.
+    #[error("transaction {index} is invalid here: {error}")]
+    InvalidTx {
+        /// Its position in the block.
+        index: usize,
+        /// Why.
+        error: String,
+    },
+    /// The block re-executes to a different header.
+    #[error("the header does not match re-execution: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Mismatch(Vec<HeaderMismatch>),
+    /// Reading the state failed: a local problem, not the block's fault.
+    #[error(transparent)]
+    State(#[from] ExecDbError),
+}
+
+/// Re-executes `transactions` on `fork` (the state of the block's parent)
+/// with the context the receiver expects, and checks that the result is
+/// exactly `header`.
+pub fn reexecute(
+    fork: Fork,
+    ctx: BlockContext,
+    header: &BlockHeader,
+    transactions: &[Bytes],
+    hashes: ChainHashes,
+) -> Result<BuiltBlock, ReexecError> {
+    if transactions.len() > ctx.max_txs as usize {
+        return Err(ReexecError::TooManyTxs { count: transactions.len(), max: ctx.max_txs });
+    }
+    let mut builder = BlockBuilder::new(fork, ctx, hashes);
+    for (index, raw) in transactions.iter().enumerate() {
+        let tx = recover(raw, ctx.chain_id).map_err(|error| ReexecError::Malformed { index, error })?;
+        match builder.add_tx(&tx) {
+            Ok(_) => {}
+            Err(AddTxError::State(e)) => return Err(ReexecError::State(e)),
+            Err(e) => return Err(ReexecError::InvalidTx { index, error: e.to_string() }),
+        }
+    }
+    let built = builder.seal();
+    let mismatches = compare(&built.header, header);
+    if mismatches.is_empty() { Ok(built) } else { Err(ReexecError::Mismatch(mismatches)) }
+}
+
+/// Every field of `found` that differs from `expected`, in header order.
+pub fn compare(expected: &BlockHeader, found: &BlockHeader) -> Vec<HeaderMismatch> {
+    let mut out = Vec::new();
+    macro_rules! field {
+        ($($name:ident),*) => {
+            $(if expected.$name != found.$name {
+                out.push(HeaderMismatch {
+                    field: stringify!($name),
+                    expected: expected.$name.to_string(),
+                    found: found.$name.to_string(),
+                });
+            })*
+        };
+    }
+    field!(
+        number,
+        slot,
+        index,
+        parentHash,
+        timestamp,
+        coinbase,
+        stateRoot,
+        txRoot,
+        receiptsRoot,
+        gasUsed,
+        gasLimit,
+        txCount
+    );
+    out
+}
