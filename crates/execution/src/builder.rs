@@ -97,7 +97,13 @@ impl BlockBuilder {
             .with_cfg(cfg)
             .with_block(block)
             .build_mainnet();
-        Self { ctx, evm, transactions: Vec::new(), receipts: Vec::new(), gas_used: 0 }
+        Self {
+            ctx,
+            evm,
+            transactions: Vec::new(),
+            receipts: Vec::new(),
+            gas_used: 0,
+        }
     }
 
     /// The block's context.
@@ -130,7 +136,10 @@ impl BlockBuilder {
         }
         let left = self.ctx.gas_limit.saturating_sub(self.gas_used);
         if tx.gas_limit() > left {
-            return Err(AddTxError::OutOfBlockGas { needed: tx.gas_limit(), left });
+            return Err(AddTxError::OutOfBlockGas {
+                needed: tx.gas_limit(),
+                left,
+            });
         }
         let outcome = match self.evm.transact(tx_env(tx)) {
             Ok(out) => out,
@@ -139,7 +148,12 @@ impl BlockBuilder {
         };
         let result = outcome.result;
         let gas_used = result.tx_gas_used();
-        self.evm.ctx.journaled_state.database.fork.apply(state_diff(outcome.state));
+        self.evm
+            .ctx
+            .journaled_state
+            .database
+            .fork
+            .apply(state_diff(outcome.state));
         // gas_used <= tx gas limit <= gas left, so this cannot overflow.
         self.gas_used = self.gas_used.saturating_add(gas_used);
         let success = result.is_success();
@@ -149,14 +163,21 @@ impl BlockBuilder {
             logs: result.logs().to_vec(),
         };
         let tx_type = tx.envelope().tx_type();
-        self.receipts.push(ReceiptEnvelope::from_typed(tx_type, receipt.with_bloom()));
+        self.receipts
+            .push(ReceiptEnvelope::from_typed(tx_type, receipt.with_bloom()));
         self.transactions.push(tx.encoded().clone());
         Ok(TxOutcome { success, gas_used })
     }
 
     /// Seals the block: computes the state, transaction and receipt roots.
     pub fn seal(self) -> BuiltBlock {
-        let Self { ctx, evm, transactions, receipts, gas_used } = self;
+        let Self {
+            ctx,
+            evm,
+            transactions,
+            receipts,
+            gas_used,
+        } = self;
         let state = std::sync::Arc::new(evm.ctx.journaled_state.database.fork.seal());
         let header = BlockHeader {
             number: ctx.number.0,
@@ -172,7 +193,12 @@ impl BlockBuilder {
             gasLimit: ctx.gas_limit,
             txCount: u32::try_from(transactions.len()).unwrap_or(u32::MAX),
         };
-        BuiltBlock { header, transactions, receipts, state }
+        BuiltBlock {
+            header,
+            transactions,
+            receipts,
+            state,
+        }
     }
 }
 
@@ -220,7 +246,11 @@ fn state_diff(state: EvmState) -> StateDiff {
         }
         diff.set_account(
             address,
-            Some(Account { nonce: info.nonce, balance: info.balance, code_hash: info.code_hash }),
+            Some(Account {
+                nonce: info.nonce,
+                balance: info.balance,
+                code_hash: info.code_hash,
+            }),
         );
         for (slot, value) in account.storage {
             if value.is_changed() {

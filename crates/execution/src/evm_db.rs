@@ -4,12 +4,7 @@ use std::sync::Arc;
 
 use alloy_primitives::{Address, B256, U256};
 use chunkseq_state::{Fork, StateDb, StateError};
-use revm::{
-    Database,
-    bytecode::Bytecode,
-    database_interface::DBErrorMarker,
-    state::AccountInfo,
-};
+use revm::{Database, bytecode::Bytecode, database_interface::DBErrorMarker, state::AccountInfo};
 
 /// Hashes of recent blocks, for the `BLOCKHASH` opcode.
 pub trait BlockHashes: Send + Sync {
@@ -19,7 +14,10 @@ pub trait BlockHashes: Send + Sync {
 
 impl BlockHashes for StateDb {
     fn block_hash(&self, number: u64) -> Option<B256> {
-        self.header(chunkseq_primitives::BlockNumber(number)).ok().flatten().map(|(hash, _)| hash)
+        self.header(chunkseq_primitives::BlockNumber(number))
+            .ok()
+            .flatten()
+            .map(|(hash, _)| hash)
     }
 }
 
@@ -32,14 +30,19 @@ pub struct ChainHashes {
 
 impl std::fmt::Debug for ChainHashes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChainHashes").field("recent", &self.recent).finish_non_exhaustive()
+        f.debug_struct("ChainHashes")
+            .field("recent", &self.recent)
+            .finish_non_exhaustive()
     }
 }
 
 impl ChainHashes {
     /// Hashes of committed blocks only.
     pub fn committed(committed: Arc<dyn BlockHashes>) -> Self {
-        Self { committed, recent: Vec::new() }
+        Self {
+            committed,
+            recent: Vec::new(),
+        }
     }
 
     /// Adds the hash of an uncommitted block.
@@ -88,7 +91,11 @@ impl Database for ForkDb {
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        Ok(self.fork.code(&code_hash)?.map(Bytecode::new_raw).unwrap_or_default())
+        Ok(self
+            .fork
+            .code(&code_hash)?
+            .map(Bytecode::new_raw)
+            .unwrap_or_default())
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {

@@ -18,6 +18,7 @@
 pub mod block;
 pub mod builder;
 pub mod evm_db;
+pub mod genesis;
 pub mod pool;
 pub mod reexec;
 pub mod roots;
@@ -25,5 +26,6 @@ pub mod roots;
 pub use block::{BlockContext, BuiltBlock};
 pub use builder::{AddTxError, BlockBuilder, TxOutcome};
 pub use evm_db::{BlockHashes, ChainHashes, ExecDbError};
+pub use genesis::{Genesis, GenesisError, ILoadToken, LOAD_TOKEN_ADDRESS, dev_keys};
 pub use pool::{AccountReader, Pool, PoolConfig, PoolError, RecoveredTx};
 pub use reexec::{HeaderMismatch, ReexecError, reexecute};

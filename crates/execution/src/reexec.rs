@@ -25,7 +25,11 @@ pub struct HeaderMismatch {
 
 impl std::fmt::Display for HeaderMismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: expected {}, found {}", self.field, self.expected, self.found)
+        write!(
+            f,
+            "{}: expected {}, found {}",
+            self.field, self.expected, self.found
+        )
     }
 }
 
@@ -75,20 +79,33 @@ pub fn reexecute(
     hashes: ChainHashes,
 ) -> Result<BuiltBlock, ReexecError> {
     if transactions.len() > ctx.max_txs as usize {
-        return Err(ReexecError::TooManyTxs { count: transactions.len(), max: ctx.max_txs });
+        return Err(ReexecError::TooManyTxs {
+            count: transactions.len(),
+            max: ctx.max_txs,
+        });
     }
     let mut builder = BlockBuilder::new(fork, ctx, hashes);
     for (index, raw) in transactions.iter().enumerate() {
-        let tx = recover(raw, ctx.chain_id).map_err(|error| ReexecError::Malformed { index, error })?;
+        let tx =
+            recover(raw, ctx.chain_id).map_err(|error| ReexecError::Malformed { index, error })?;
         match builder.add_tx(&tx) {
             Ok(_) => {}
             Err(AddTxError::State(e)) => return Err(ReexecError::State(e)),
-            Err(e) => return Err(ReexecError::InvalidTx { index, error: e.to_string() }),
+            Err(e) => {
+                return Err(ReexecError::InvalidTx {
+                    index,
+                    error: e.to_string(),
+                });
+            }
         }
     }
     let built = builder.seal();
     let mismatches = compare(&built.header, header);
-    if mismatches.is_empty() { Ok(built) } else { Err(ReexecError::Mismatch(mismatches)) }
+    if mismatches.is_empty() {
+        Ok(built)
+    } else {
+        Err(ReexecError::Mismatch(mismatches))
+    }
 }
 
 /// Every field of `found` that differs from `expected`, in header order.
