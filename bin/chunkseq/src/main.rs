@@ -25,6 +25,9 @@ enum Command {
     /// Create and inspect encrypted validator keystores.
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
+    /// Measure the hot paths on this machine.
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Spec(args) => cmd::spec::run(&args),
         Command::Keys(command) => cmd::keys::run(command),
+        Command::Bench(command) => cmd::bench::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,7 +4,9 @@ use alloy_consensus::{Receipt, ReceiptEnvelope, Transaction, TxEnvelope};
 use alloy_eips::eip2718::Typed2718;
 use alloy_primitives::{Bytes, U256};
 use chunkseq_primitives::BlockHeader;
-use chunkseq_state::{Account, Fork, StateDiff};
+use std::sync::Arc;
+
+use chunkseq_state::{Account, Fork, SealedState, StateDiff};
 use revm::{
     Context, ExecuteEvm, MainBuilder, MainContext,
     context::{BlockEnv, CfgEnv, TxEnv, result::EVMError},
@@ -78,20 +80,7 @@ impl std::fmt::Debug for BlockBuilder {
 impl BlockBuilder {
     /// Starts a block on `fork`, which must be the state of its parent.
     pub fn new(fork: Fork, ctx: BlockContext, hashes: ChainHashes) -> Self {
-        let mut cfg = CfgEnv::new_with_spec(SPEC);
-        cfg.chain_id = ctx.chain_id;
-        let block = BlockEnv {
-            number: U256::from(ctx.number.0),
-            beneficiary: ctx.coinbase,
-            timestamp: U256::from(ctx.timestamp.as_secs()),
-            gas_limit: ctx.gas_limit,
-            // No base fee: every fee goes to the coinbase.
-            basefee: 0,
-            difficulty: U256::ZERO,
-            // The rollup has no randomness beacon; PREVRANDAO is the parent hash.
-            prevrandao: Some(ctx.parent_hash),
-            ..BlockEnv::default()
-        };
+        let (cfg, block) = evm_env(&ctx);
         let evm = Context::mainnet()
             .with_db(ForkDb { fork, hashes })
             .with_cfg(cfg)
@@ -171,6 +160,13 @@ impl BlockBuilder {
 
     /// Seals the block: computes the state, transaction and receipt roots.
     pub fn seal(self) -> BuiltBlock {
+        let (fork, parts) = self.into_parts();
+        parts.finish(Arc::new(fork.seal()))
+    }
+
+    /// Splits the builder into its state and everything else, so a caller
+    /// can seal the state itself (to time the state root, for instance).
+    pub fn into_parts(self) -> (Fork, BlockParts) {
         let Self {
             ctx,
             evm,
@@ -178,7 +174,36 @@ impl BlockBuilder {
             receipts,
             gas_used,
         } = self;
-        let state = std::sync::Arc::new(evm.ctx.journaled_state.database.fork.seal());
+        (
+            evm.ctx.journaled_state.database.fork,
+            BlockParts {
+                ctx,
+                transactions,
+                receipts,
+                gas_used,
+            },
+        )
+    }
+}
+
+/// A built block without its sealed state.
+#[derive(Debug)]
+pub struct BlockParts {
+    ctx: BlockContext,
+    transactions: Vec<Bytes>,
+    receipts: Vec<ReceiptEnvelope>,
+    gas_used: u64,
+}
+
+impl BlockParts {
+    /// The block with its sealed state: computes the transaction and receipt roots.
+    pub fn finish(self, state: Arc<SealedState>) -> BuiltBlock {
+        let Self {
+            ctx,
+            transactions,
+            receipts,
+            gas_used,
+        } = self;
         let header = BlockHeader {
             number: ctx.number.0,
             slot: ctx.slot.0,
@@ -202,8 +227,27 @@ impl BlockBuilder {
     }
 }
 
+/// The EVM configuration and block environment of a block.
+pub fn evm_env(ctx: &BlockContext) -> (CfgEnv, BlockEnv) {
+    let mut cfg = CfgEnv::new_with_spec(SPEC);
+    cfg.chain_id = ctx.chain_id;
+    let block = BlockEnv {
+        number: U256::from(ctx.number.0),
+        beneficiary: ctx.coinbase,
+        timestamp: U256::from(ctx.timestamp.as_secs()),
+        gas_limit: ctx.gas_limit,
+        // No base fee: every fee goes to the coinbase.
+        basefee: 0,
+        difficulty: U256::ZERO,
+        // The rollup has no randomness beacon; PREVRANDAO is the parent hash.
+        prevrandao: Some(ctx.parent_hash),
+        ..BlockEnv::default()
+    };
+    (cfg, block)
+}
+
 /// The revm transaction for a recovered transaction.
-fn tx_env(tx: &RecoveredTx) -> TxEnv {
+pub fn tx_env(tx: &RecoveredTx) -> TxEnv {
     let t: &TxEnvelope = tx.envelope();
     TxEnv {
         tx_type: t.ty(),

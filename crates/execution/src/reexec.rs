@@ -1,6 +1,6 @@
 //! Re-execution of a received block through the builder's own code path.
 
-use alloy_primitives::Bytes;
+use alloy_primitives::{B256, Bytes, keccak256};
 use chunkseq_primitives::BlockHeader;
 use chunkseq_state::Fork;
 use thiserror::Error;
@@ -9,7 +9,7 @@ use crate::{
     block::{BlockContext, BuiltBlock},
     builder::{AddTxError, BlockBuilder},
     evm_db::{ChainHashes, ExecDbError},
-    pool::{PoolError, recover},
+    pool::{Pool, PoolError, RecoveredTx, recover},
 };
 
 /// One header field that differs from what re-execution produced.
@@ -68,15 +68,48 @@ pub enum ReexecError {
     State(#[from] ExecDbError),
 }
 
+/// Transactions whose senders a node recovered already, by hash (keccak256
+/// of the raw bytes): typically its pool, which saw them by gossip first.
+pub trait KnownTransactions {
+    /// The recovered transaction with this hash, if known.
+    fn known(&self, hash: &B256) -> Option<RecoveredTx>;
+}
+
+/// Knows no transaction: every sender is recovered.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoneKnown;
+
+impl KnownTransactions for NoneKnown {
+    fn known(&self, _: &B256) -> Option<RecoveredTx> {
+        None
+    }
+}
+
+impl KnownTransactions for Pool {
+    fn known(&self, hash: &B256) -> Option<RecoveredTx> {
+        self.get(hash).cloned()
+    }
+}
+
+impl<S: std::hash::BuildHasher> KnownTransactions
+    for std::collections::HashMap<B256, RecoveredTx, S>
+{
+    fn known(&self, hash: &B256) -> Option<RecoveredTx> {
+        self.get(hash).cloned()
+    }
+}
+
 /// Re-executes `transactions` on `fork` (the state of the block's parent)
 /// with the context the receiver expects, and checks that the result is
-/// exactly `header`.
+/// exactly `header`. Senders of transactions in `known` are not recovered
+/// again; the others are.
 pub fn reexecute(
     fork: Fork,
     ctx: BlockContext,
     header: &BlockHeader,
     transactions: &[Bytes],
     hashes: ChainHashes,
+    known: &impl KnownTransactions,
 ) -> Result<BuiltBlock, ReexecError> {
     if transactions.len() > ctx.max_txs as usize {
         return Err(ReexecError::TooManyTxs {
@@ -86,8 +119,11 @@ pub fn reexecute(
     }
     let mut builder = BlockBuilder::new(fork, ctx, hashes);
     for (index, raw) in transactions.iter().enumerate() {
-        let tx =
-            recover(raw, ctx.chain_id).map_err(|error| ReexecError::Malformed { index, error })?;
+        let tx = match known.known(&keccak256(raw)) {
+            Some(tx) => tx,
+            None => recover(raw, ctx.chain_id)
+                .map_err(|error| ReexecError::Malformed { index, error })?,
+        };
         match builder.add_tx(&tx) {
             Ok(_) => {}
             Err(AddTxError::State(e)) => return Err(ReexecError::State(e)),

@@ -10,7 +10,7 @@ use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_sol_types::SolCall;
 use chunkseq_execution::{
     AddTxError, BlockBuilder, BlockContext, ChainHashes, Genesis, ILoadToken, LOAD_TOKEN_ADDRESS,
-    RecoveredTx, ReexecError, dev_keys,
+    NoneKnown, RecoveredTx, ReexecError, dev_keys,
     pool::{recover, sign_transaction},
     reexecute,
 };
@@ -150,6 +150,7 @@ fn transfers_and_token_transfers_build_and_reexecute_identically() {
         &built.header,
         &built.transactions,
         hashes(&c),
+        &NoneKnown,
     )
     .unwrap();
     assert_eq!(again.header, built.header);
@@ -221,6 +222,7 @@ fn altered_blocks_are_rejected_with_the_precise_mismatch() {
             header,
             txs,
             hashes(&c),
+            &NoneKnown,
         )
     };
 
@@ -302,6 +304,7 @@ fn blocks_stack_on_uncommitted_parents() {
         &one.header,
         &one.transactions,
         hashes(&c),
+        &NoneKnown,
     )
     .unwrap();
     let r2 = reexecute(
@@ -310,6 +313,7 @@ fn blocks_stack_on_uncommitted_parents() {
         &two.header,
         &two.transactions,
         h1,
+        &NoneKnown,
     )
     .unwrap();
     assert_eq!(r2.header, two.header);
@@ -336,7 +340,7 @@ proptest! {
             let _ = b.add_tx(&t);
         }
         let built = b.seal();
-        let again = reexecute(c.db.fork(), ctx(1, c.genesis.hash()), &built.header, &built.transactions, hashes(&c)).unwrap();
+        let again = reexecute(c.db.fork(), ctx(1, c.genesis.hash()), &built.header, &built.transactions, hashes(&c), &NoneKnown).unwrap();
         prop_assert_eq!(again.header, built.header);
     }
 }
