@@ -224,3 +224,42 @@ fn no_placeholder_subcommands() {
         assert!(help.contains(present), "{help}");
     }
 }
+
+#[test]
+fn bench_exec_reports_every_figure() {
+    for kind in ["transfer", "erc20"] {
+        let v = json(&[
+            "bench",
+            "exec",
+            "--txs",
+            "300",
+            "--block-txs",
+            "100",
+            "--senders",
+            "30",
+            "--kind",
+            kind,
+            "--json",
+        ]);
+        assert_eq!(v["blocks"], 3, "{kind}");
+        for field in [
+            "build_tps",
+            "reexec_tps",
+            "reexec_cold_tps",
+            "revm_baseline_tps",
+            "commit_ms_per_block",
+            "state_root_ms_per_block",
+            "sender_recovery_per_s",
+        ] {
+            assert!(v[field].as_f64().unwrap() > 0.0, "{kind}: {field} in {v}");
+        }
+        assert_eq!(
+            v["unwind_10_blocks_ms"],
+            Value::Null,
+            "three blocks cannot unwind ten"
+        );
+    }
+    let out = chunkseq(&["bench", "exec", "--txs", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be positive"));
+}

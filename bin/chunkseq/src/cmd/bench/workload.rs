@@ -30,10 +30,11 @@ pub(crate) fn generate(
     kind: TxKindArg,
     count: usize,
     senders: usize,
+    phrase: &str,
     chain_id: u64,
     mut progress: impl FnMut(),
 ) -> Workload {
-    let keys = dev_keys("chunkseq bench", senders);
+    let keys = dev_keys(phrase, senders);
     let mut raw = Vec::with_capacity(count);
     'outer: for nonce in 0u64.. {
         for (i, key) in keys.iter().enumerate() {
