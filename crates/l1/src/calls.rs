@@ -1,0 +1,118 @@
+//! The Rollup contract's calls, encoded against its artifact.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_sol_types::SolValue;
+use chunkseq_primitives::{
+    AttestationEquivocation, BlockHeader, CheckpointOmission, ProposalEquivocation,
+};
+
+use crate::{abi::ContractAbi, error::L1Error};
+
+/// A call to the Rollup contract.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RollupCall {
+    /// Registers the sender as a validator with `stake` wei.
+    Register {
+        /// Who may exit and withdraw.
+        withdrawal: Address,
+        /// Stake sent with the call.
+        stake: U256,
+    },
+    /// Starts a validator's exit.
+    Exit {
+        /// The validator.
+        validator: Address,
+    },
+    /// Publishes a slot's blocks.
+    ProposeCheckpoint {
+        /// The slot.
+        slot: u64,
+        /// Its blocks, in index order.
+        headers: Vec<BlockHeader>,
+        /// Each block's transactions (abi-encoded `bytes[]`).
+        bodies: Vec<Bytes>,
+        /// Each block's concatenated attestation signatures.
+        attestations: Vec<Bytes>,
+        /// The slot's committee, sorted by address.
+        committee: Vec<Address>,
+        /// The proposer's end-of-slot `Checkpoint` signature.
+        signature: Bytes,
+    },
+    /// Evidence of two proposals for one (slot, index).
+    SlashProposalEquivocation(ProposalEquivocation),
+    /// Evidence of two attestations for one (slot, index).
+    SlashAttestationEquivocation(AttestationEquivocation),
+    /// A provisional block missing from its slot's checkpoint.
+    SlashCheckpointOmission {
+        /// The proposer's signed provisional block.
+        evidence: CheckpointOmission,
+        /// The block hashes of the accepted checkpoint.
+        checkpoint_blocks: Vec<B256>,
+    },
+}
+
+impl RollupCall {
+    /// Wei sent with the call.
+    pub fn value(&self) -> U256 {
+        match self {
+            Self::Register { stake, .. } => *stake,
+            _ => U256::ZERO,
+        }
+    }
+
+    /// The calldata.
+    pub fn calldata(&self, abi: &ContractAbi) -> Result<Bytes, L1Error> {
+        match self {
+            Self::Register { withdrawal, .. } => {
+                abi.calldata("register", &(*withdrawal,).abi_encode_params())
+            }
+            Self::Exit { validator } => abi.calldata("exit", &(*validator,).abi_encode_params()),
+            Self::ProposeCheckpoint {
+                slot,
+                headers,
+                bodies,
+                attestations,
+                committee,
+                signature,
+            } => abi.calldata(
+                "proposeCheckpoint",
+                &(
+                    *slot,
+                    headers.clone(),
+                    bodies.clone(),
+                    attestations.clone(),
+                    committee.clone(),
+                    signature.clone(),
+                )
+                    .abi_encode_params(),
+            ),
+            Self::SlashProposalEquivocation(e) => abi.calldata(
+                "slashProposalEquivocation",
+                &(e.clone(),).abi_encode_params(),
+            ),
+            Self::SlashAttestationEquivocation(e) => abi.calldata(
+                "slashAttestationEquivocation",
+                &(e.clone(),).abi_encode_params(),
+            ),
+            Self::SlashCheckpointOmission {
+                evidence,
+                checkpoint_blocks,
+            } => abi.calldata(
+                "slashCheckpointOmission",
+                &(evidence.clone(), checkpoint_blocks.clone()).abi_encode_params(),
+            ),
+        }
+    }
+
+    /// A short name for logs.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Register { .. } => "register",
+            Self::Exit { .. } => "exit",
+            Self::ProposeCheckpoint { .. } => "proposeCheckpoint",
+            Self::SlashProposalEquivocation(_) => "slashProposalEquivocation",
+            Self::SlashAttestationEquivocation(_) => "slashAttestationEquivocation",
+            Self::SlashCheckpointOmission { .. } => "slashCheckpointOmission",
+        }
+    }
+}

@@ -1,0 +1,548 @@
+//! The embedded L1: revm runs the Rollup contract in process, producing L1
+//! blocks on a clock the caller drives, with configurable inclusion delay,
+//! congestion and one-block reorgs, all reproducible from a seed.
+
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address, keccak256};
+use alloy_sol_types::SolValue;
+use chunkseq_primitives::{BlockHeader, ChainSpec, UnixMillis};
+use revm::{
+    Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext,
+    context::{BlockEnv, CfgEnv, TxEnv, result::ExecutionResult},
+    database::{CacheDB, EmptyDB},
+    primitives::hardfork::SpecId,
+    state::AccountInfo,
+};
+use tracing::debug;
+
+use crate::{abi::ContractAbi, calls::RollupCall, error::L1Error, rng::SplitMix64};
+
+/// The account that deploys the Rollup contract (the first account of the
+/// well-known local test mnemonic; its first contract lands at the presets'
+/// `rollup_address`).
+pub const DEPLOYER: Address = address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+
+/// Identifies a submitted call.
+pub type SubmissionId = u64;
+
+/// How the embedded L1 behaves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EmbeddedConfig {
+    /// Time of the first L1 block; `None` puts it two L1 blocks before the L2
+    /// genesis, so validators register before genesis.
+    pub start: Option<UnixMillis>,
+    /// Blocks between submission and inclusion (0: the next block).
+    pub inclusion_delay_blocks: u64,
+    /// Probability that a submission is never included.
+    pub drop_probability: f64,
+    /// Probability that a submission is included late.
+    pub delay_probability: f64,
+    /// The most extra blocks a late submission waits.
+    pub max_extra_delay_blocks: u64,
+    /// Probability that a new block first replaces the previous one.
+    pub reorg_probability: f64,
+    /// Seed of congestion, reorgs and block randomness.
+    pub seed: u64,
+    /// Stake each genesis validator registers with.
+    pub stake: U256,
+}
+
+impl Default for EmbeddedConfig {
+    fn default() -> Self {
+        Self {
+            start: None,
+            inclusion_delay_blocks: 0,
+            drop_probability: 0.0,
+            delay_probability: 0.0,
+            max_extra_delay_blocks: 3,
+            reorg_probability: 0.0,
+            seed: 1,
+            stake: U256::from(32u64) * U256::from(10u64).pow(U256::from(18u64)),
+        }
+    }
+}
+
+/// An L1 block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct L1Block {
+    /// Height.
+    pub number: u64,
+    /// Timestamp (a whole second).
+    pub timestamp: UnixMillis,
+    /// The block's randomness (PREVRANDAO).
+    pub randomness: B256,
+}
+
+/// Something that happened on L1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum L1Event {
+    /// A new block.
+    Block(L1Block),
+    /// A submitted call was included.
+    Included {
+        /// The submission.
+        submission: SubmissionId,
+        /// The call's name.
+        call: &'static str,
+        /// The block that includes it.
+        l1_block: u64,
+        /// Gas it used.
+        gas_used: u64,
+        /// `Err` with the revert reason (the contract's error name) if it failed.
+        outcome: Result<(), String>,
+    },
+    /// A checkpoint was accepted.
+    CheckpointAccepted {
+        /// Its slot.
+        slot: u64,
+        /// Its final header hash.
+        header_hash: B256,
+        /// Its blocks.
+        headers: Vec<BlockHeader>,
+        /// Their bodies.
+        bodies: Vec<Bytes>,
+        /// Who proposed it.
+        proposer: Address,
+        /// The L1 block that includes it.
+        l1_block: u64,
+    },
+    /// A validator was slashed.
+    ValidatorSlashed {
+        /// The offender.
+        validator: Address,
+        /// 1 proposal equivocation, 2 checkpoint omission, 3 attestation equivocation.
+        offence: u8,
+        /// The slot of the offence.
+        slot: u64,
+        /// Stake taken.
+        amount: U256,
+        /// Who reported it.
+        reporter: Address,
+    },
+    /// The block with this number was replaced; its events no longer hold.
+    Reorg {
+        /// The dropped block's number.
+        dropped_block: u64,
+    },
+}
+
+/// The Rollup contract's tip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RollupTip {
+    /// Slot of the last checkpoint.
+    pub slot: u64,
+    /// Number of the last checkpointed L2 block.
+    pub last_block_number: u64,
+    /// Whether any checkpoint was accepted.
+    pub has_checkpoint: bool,
+    /// Hash of the last checkpoint's final header.
+    pub header_hash: B256,
+    /// Hash of the last checkpointed L2 block.
+    pub last_block_hash: B256,
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    id: SubmissionId,
+    from: Address,
+    call: RollupCall,
+    include_at: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Previous {
+    db: CacheDB<EmptyDB>,
+    head: L1Block,
+    included: Vec<Pending>,
+}
+
+/// An L1 chain in memory running the Rollup contract.
+#[derive(Debug)]
+pub struct EmbeddedL1 {
+    abi: ContractAbi,
+    rollup: Address,
+    chain_id: u64,
+    block_time_ms: u64,
+    db: CacheDB<EmptyDB>,
+    head: L1Block,
+    previous: Option<Previous>,
+    pending: Vec<Pending>,
+    next_id: SubmissionId,
+    rng: SplitMix64,
+    cfg: EmbeddedConfig,
+}
+
+impl EmbeddedL1 {
+    /// An L1 with the Rollup contract deployed for `spec` and `validators`
+    /// registered (funded from genesis), before the L2 genesis.
+    pub fn new(
+        spec: &ChainSpec,
+        l2_genesis_hash: B256,
+        validators: &[Address],
+        cfg: EmbeddedConfig,
+    ) -> Result<Self, L1Error> {
+        let abi = ContractAbi::rollup()?;
+        let rollup = DEPLOYER.create(0);
+        if rollup != spec.rollup_address {
+            return Err(L1Error::Artifact(format!(
+                "the embedded L1 deploys the Rollup contract at {rollup}; the chain spec says {}",
+                spec.rollup_address
+            )));
+        }
+        let start = cfg.start.unwrap_or(UnixMillis(
+            spec.genesis_time
+                .saturating_mul(1000)
+                .saturating_sub(spec.l1_block_time_ms.saturating_mul(2)),
+        ));
+        let rich = U256::from(10u64).pow(U256::from(30u64));
+        let mut db = CacheDB::new(EmptyDB::default());
+        for a in std::iter::once(&DEPLOYER).chain(validators) {
+            db.insert_account_info(
+                *a,
+                AccountInfo {
+                    balance: rich,
+                    ..AccountInfo::default()
+                },
+            );
+        }
+        let mut rng = SplitMix64::new(cfg.seed);
+        let head = L1Block {
+            number: 0,
+            timestamp: start,
+            randomness: B256::from(U256::from(rng.next_u64())),
+        };
+        let mut l1 = Self {
+            abi,
+            rollup,
+            chain_id: spec.l1_chain_id,
+            block_time_ms: spec.l1_block_time_ms,
+            db,
+            head,
+            previous: None,
+            pending: Vec::new(),
+            next_id: 0,
+            rng,
+            cfg,
+        };
+        let mut deploy = l1.abi.bytecode().to_vec();
+        deploy
+            .extend_from_slice(&(spec.params(), l2_genesis_hash, l1.cfg.stake).abi_encode_params());
+        let result = l1.execute(DEPLOYER, TxKind::Create, deploy.into(), U256::ZERO)?;
+        if !result.is_success() {
+            return Err(L1Error::Reverted {
+                reason: l1.revert_reason(&result),
+            });
+        }
+        for v in validators {
+            let call = RollupCall::Register {
+                withdrawal: *v,
+                stake: l1.cfg.stake,
+            };
+            let data = call.calldata(&l1.abi)?;
+            let result = l1.execute(*v, TxKind::Call(rollup), data, call.value())?;
+            if !result.is_success() {
+                return Err(L1Error::Reverted {
+                    reason: l1.revert_reason(&result),
+                });
+            }
+        }
+        Ok(l1)
+    }
+
+    /// The Rollup contract's address.
+    pub const fn rollup(&self) -> Address {
+        self.rollup
+    }
+
+    /// The latest block.
+    pub const fn head(&self) -> L1Block {
+        self.head
+    }
+
+    /// The contract's ABI.
+    pub const fn abi(&self) -> &ContractAbi {
+        &self.abi
+    }
+
+    /// Queues a call from `from`; congestion decides when (or whether) it lands.
+    pub fn submit(&mut self, from: Address, call: RollupCall) -> SubmissionId {
+        let id = self.next_id;
+        self.next_id = self.next_id.saturating_add(1);
+        let base = self
+            .head
+            .number
+            .saturating_add(1)
+            .saturating_add(self.cfg.inclusion_delay_blocks);
+        let draw = self.rng.next_f64();
+        let include_at = if draw < self.cfg.drop_probability {
+            debug!(target: "chunkseq::l1", id, call = call.name(), "embedded L1 drops the submission");
+            return id;
+        } else if draw < self.cfg.drop_probability + self.cfg.delay_probability {
+            base.saturating_add(self.rng.between_one_and(self.cfg.max_extra_delay_blocks))
+        } else {
+            base
+        };
+        self.pending.push(Pending {
+            id,
+            from,
+            call,
+            include_at,
+        });
+        id
+    }
+
+    /// Produces every block due by `now`; returns what happened, in order.
+    pub fn advance_to(&mut self, now: UnixMillis) -> Result<Vec<L1Event>, L1Error> {
+        let mut events = Vec::new();
+        while self
+            .head
+            .timestamp
+            .checked_add_ms(self.block_time_ms)
+            .is_some_and(|t| t <= now)
+        {
+            events.extend(self.mine_block()?);
+        }
+        Ok(events)
+    }
+
+    /// Produces the next block now, including every submission due.
+    pub fn mine_block(&mut self) -> Result<Vec<L1Event>, L1Error> {
+        let mut events = Vec::new();
+        if self.previous.is_some()
+            && self.rng.next_f64() < self.cfg.reorg_probability
+            && let Some(prev) = self.previous.take()
+        {
+            events.push(L1Event::Reorg {
+                dropped_block: self.head.number,
+            });
+            self.db = prev.db;
+            self.head = prev.head;
+            let mut back = prev.included;
+            back.append(&mut self.pending);
+            self.pending = back;
+        }
+        let saved = Previous {
+            db: self.db.clone(),
+            head: self.head,
+            included: Vec::new(),
+        };
+        self.head = L1Block {
+            number: self.head.number.saturating_add(1),
+            timestamp: self
+                .head
+                .timestamp
+                .checked_add_ms(self.block_time_ms)
+                .unwrap_or(self.head.timestamp),
+            randomness: B256::from(U256::from(self.rng.next_u64())),
+        };
+        events.push(L1Event::Block(self.head));
+        let (due, later): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.include_at <= self.head.number);
+        self.pending = later;
+        for p in &due {
+            let data = p.call.calldata(&self.abi)?;
+            let result = self.execute(p.from, TxKind::Call(self.rollup), data, p.call.value())?;
+            let outcome = if result.is_success() {
+                Ok(())
+            } else {
+                Err(self.revert_reason(&result))
+            };
+            events.push(L1Event::Included {
+                submission: p.id,
+                call: p.call.name(),
+                l1_block: self.head.number,
+                gas_used: result.tx_gas_used(),
+                outcome,
+            });
+            events.extend(self.decode_logs(&result));
+        }
+        self.previous = Some(Previous {
+            included: due,
+            ..saved
+        });
+        Ok(events)
+    }
+
+    /// Calls a view function; returns its raw output.
+    pub fn view(&mut self, function: &str, params: &[u8]) -> Result<Bytes, L1Error> {
+        let data = self.abi.calldata(function, params)?;
+        let db = std::mem::take(&mut self.db);
+        let mut evm = self.evm(db);
+        let out = evm.transact(self.tx(Address::ZERO, TxKind::Call(self.rollup), data, U256::ZERO));
+        self.db = evm.ctx.journaled_state.database;
+        let result = out.map_err(|e| L1Error::Evm(e.to_string()))?.result;
+        match &result {
+            ExecutionResult::Success { .. } => Ok(result.output().cloned().unwrap_or_default()),
+            _ => Err(L1Error::Reverted {
+                reason: self.revert_reason(&result),
+            }),
+        }
+    }
+
+    /// The committee (sorted) and proposer of `slot`.
+    pub fn duties(&mut self, slot: u64) -> Result<(Vec<Address>, Address), L1Error> {
+        let out = self.view("duties", &(slot,).abi_encode_params())?;
+        <(Vec<Address>, Address)>::abi_decode_params(&out).map_err(|e| L1Error::Decode {
+            what: "duties",
+            reason: e.to_string(),
+        })
+    }
+
+    /// The contract's tip.
+    pub fn tip(&mut self) -> Result<RollupTip, L1Error> {
+        let out = self.view("tip", &[])?;
+        let (slot, last_block_number, has_checkpoint, header_hash, last_block_hash) =
+            <(u64, u64, bool, B256, B256)>::abi_decode_params(&out).map_err(|e| {
+                L1Error::Decode {
+                    what: "tip",
+                    reason: e.to_string(),
+                }
+            })?;
+        Ok(RollupTip {
+            slot,
+            last_block_number,
+            has_checkpoint,
+            header_hash,
+            last_block_hash,
+        })
+    }
+
+    /// The chain spec hash the contract was deployed with.
+    pub fn chain_spec_hash(&mut self) -> Result<B256, L1Error> {
+        let out = self.view("chainSpecHash", &[])?;
+        B256::abi_decode(&out).map_err(|e| L1Error::Decode {
+            what: "chainSpecHash",
+            reason: e.to_string(),
+        })
+    }
+
+    /// A validator's remaining stake and whether it was slashed.
+    pub fn validator(&mut self, who: Address) -> Result<(U256, bool), L1Error> {
+        let out = self.view("validators", &(who,).abi_encode_params())?;
+        let (_, _, _, stake, slashed) = <(Address, u64, u64, u128, bool)>::abi_decode_params(&out)
+            .map_err(|e| L1Error::Decode {
+                what: "validators",
+                reason: e.to_string(),
+            })?;
+        Ok((U256::from(stake), slashed))
+    }
+
+    /// Balance of an L1 account.
+    pub fn balance(&self, who: Address) -> U256 {
+        self.db
+            .cache
+            .accounts
+            .get(&who)
+            .map_or(U256::ZERO, |a| a.info.balance)
+    }
+
+    fn evm(
+        &self,
+        db: CacheDB<EmptyDB>,
+    ) -> revm::handler::MainnetEvm<revm::handler::MainnetContext<CacheDB<EmptyDB>>> {
+        let mut cfg = CfgEnv::new_with_spec(SpecId::OSAKA);
+        cfg.chain_id = self.chain_id;
+        cfg.disable_nonce_check = true;
+        let block = BlockEnv {
+            number: U256::from(self.head.number),
+            timestamp: U256::from(self.head.timestamp.as_secs()),
+            gas_limit: 60_000_000,
+            basefee: 0,
+            prevrandao: Some(self.head.randomness),
+            ..BlockEnv::default()
+        };
+        Context::mainnet()
+            .with_db(db)
+            .with_cfg(cfg)
+            .with_block(block)
+            .build_mainnet()
+    }
+
+    fn tx(&self, from: Address, kind: TxKind, data: Bytes, value: U256) -> TxEnv {
+        TxEnv {
+            caller: from,
+            kind,
+            data,
+            value,
+            // The per-transaction cap of the latest rules (EIP-7825).
+            gas_limit: 1 << 24,
+            gas_price: 0,
+            chain_id: Some(self.chain_id),
+            ..TxEnv::default()
+        }
+    }
+
+    fn execute(
+        &mut self,
+        from: Address,
+        kind: TxKind,
+        data: Bytes,
+        value: U256,
+    ) -> Result<ExecutionResult, L1Error> {
+        let tx = self.tx(from, kind, data, value);
+        let db = std::mem::take(&mut self.db);
+        let mut evm = self.evm(db);
+        let out = evm.transact_commit(tx);
+        self.db = evm.ctx.journaled_state.database;
+        out.map_err(|e| L1Error::Evm(e.to_string()))
+    }
+
+    fn revert_reason(&self, result: &ExecutionResult) -> String {
+        match result {
+            ExecutionResult::Revert { output, .. } => self.abi.error_name(output).map_or_else(
+                || format!("revert 0x{}", alloy_primitives::hex::encode(output)),
+                str::to_owned,
+            ),
+            ExecutionResult::Halt { reason, .. } => format!("halt {reason:?}"),
+            ExecutionResult::Success { .. } => "success".into(),
+        }
+    }
+
+    fn decode_logs(&self, result: &ExecutionResult) -> Vec<L1Event> {
+        let accepted = self.abi.event_topic("CheckpointAccepted");
+        let slashed = self.abi.event_topic("ValidatorSlashed");
+        let mut out = Vec::new();
+        for log in result.logs() {
+            if log.address != self.rollup {
+                continue;
+            }
+            let topics = log.topics();
+            let (Some(topic0), Some(topic1)) = (topics.first(), topics.get(1)) else {
+                continue;
+            };
+            if Some(*topic0) == accepted {
+                if let Ok((header_hash, headers, bodies, proposer)) =
+                    <(B256, Vec<BlockHeader>, Vec<Bytes>, Address)>::abi_decode_params(
+                        &log.data.data,
+                    )
+                {
+                    out.push(L1Event::CheckpointAccepted {
+                        slot: U256::from_be_bytes(topic1.0).saturating_to(),
+                        header_hash,
+                        headers,
+                        bodies,
+                        proposer,
+                        l1_block: self.head.number,
+                    });
+                }
+            } else if Some(*topic0) == slashed
+                && let Ok((offence, slot, amount, reporter, _reward)) =
+                    <(U256, u64, U256, Address, U256)>::abi_decode_params(&log.data.data)
+            {
+                out.push(L1Event::ValidatorSlashed {
+                    validator: Address::from_word(*topic1),
+                    offence: offence.saturating_to(),
+                    slot,
+                    amount,
+                    reporter,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// keccak256 of an event signature, for tests.
+pub fn topic(signature: &str) -> B256 {
+    keccak256(signature)
+}
