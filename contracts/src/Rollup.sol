@@ -49,16 +49,6 @@ contract Rollup {
         bytes32 lastBlockHash;
     }
 
-    /// @notice What an accepted checkpoint leaves for omission proofs.
-    struct StoredCheckpoint {
-        /// Final header hash.
-        bytes32 headerHash;
-        /// Chained hash of its blocks (CheckpointHeader.blocksHash).
-        bytes32 blocksHash;
-        /// Number of blocks.
-        uint32 blockCount;
-    }
-
     // ------------------------------------------------------------ constants
 
     bytes32 private constant DOMAIN_TYPEHASH =
@@ -95,7 +85,10 @@ contract Rollup {
     mapping(address => Validator) public validators;
     address[] public validatorList;
     Tip public tip;
-    mapping(uint64 => StoredCheckpoint) public checkpoints;
+    /// @notice Final header hash of each slot's accepted checkpoint: all an
+    /// omission proof needs, with the checkpoint's block hashes and parent
+    /// supplied in calldata.
+    mapping(uint64 => bytes32) public checkpoints;
     /// @notice Randomness recorded for each epoch's committee (0: not recorded).
     mapping(uint64 => bytes32) public epochSeed;
     /// @notice keccak256 of the sorted committee of an epoch, once computed.
@@ -353,7 +346,7 @@ contract Rollup {
         tip = Tip({
             slot: slot, lastBlockNumber: number, hasCheckpoint: true, headerHash: headerHash, lastBlockHash: parent
         });
-        checkpoints[slot] = StoredCheckpoint({headerHash: headerHash, blocksHash: blocksHash, blockCount: uint32(count)});
+        checkpoints[slot] = headerHash;
         _recordSeed(epoch);
         emit CheckpointAccepted(slot, headerHash, headers, bodies, proposer);
     }
@@ -397,18 +390,32 @@ contract Rollup {
     }
 
     /// @notice Slashes a proposer whose checkpoint lacks a block it announced
-    /// as provisional. `blockHashes` are the accepted checkpoint's block
-    /// hashes, checked against what was stored.
-    function slashCheckpointOmission(CheckpointOmission calldata e, bytes32[] calldata blockHashes) external {
+    /// as provisional. `blockHashes` and `parentCheckpointHash` describe the
+    /// accepted checkpoint and are checked against its stored header hash.
+    function slashCheckpointOmission(
+        CheckpointOmission calldata e,
+        bytes32[] calldata blockHashes,
+        bytes32 parentCheckpointHash
+    ) external {
         ProvisionalBlock calldata p = e.provisional;
-        StoredCheckpoint memory c = checkpoints[p.slot];
-        if (c.headerHash == bytes32(0)) revert NoCheckpointForSlot(p.slot);
+        bytes32 stored = checkpoints[p.slot];
+        if (stored == bytes32(0)) revert NoCheckpointForSlot(p.slot);
         bytes32 chained = bytes32(0);
         for (uint256 i = 0; i < blockHashes.length; i++) {
             chained = keccak256(abi.encode(chained, blockHashes[i]));
         }
-        if (blockHashes.length != c.blockCount || chained != c.blocksHash) revert WrongCheckpointBlocks();
-        if (p.index < c.blockCount && blockHashes[p.index] == p.blockHash) revert NotAnOffence();
+        bytes32 rebuilt = keccak256(
+            abi.encode(
+                CheckpointHeader({
+                    slot: p.slot,
+                    parentCheckpointHash: parentCheckpointHash,
+                    blockCount: uint32(blockHashes.length),
+                    blocksHash: chained
+                })
+            )
+        );
+        if (rebuilt != stored) revert WrongCheckpointBlocks();
+        if (p.index < blockHashes.length && blockHashes[p.index] == p.blockHash) revert NotAnOffence();
         bytes32 digest = _digest(
             keccak256(
                 abi.encode(

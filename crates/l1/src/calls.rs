@@ -48,6 +48,8 @@ pub enum RollupCall {
         evidence: CheckpointOmission,
         /// The block hashes of the accepted checkpoint.
         checkpoint_blocks: Vec<B256>,
+        /// The accepted checkpoint's parent checkpoint hash.
+        parent_checkpoint: B256,
     },
 }
 
@@ -97,10 +99,15 @@ impl RollupCall {
             Self::SlashCheckpointOmission {
                 evidence,
                 checkpoint_blocks,
-            } => abi.calldata(
-                "slashCheckpointOmission",
-                &(evidence.clone(), checkpoint_blocks.clone()).abi_encode_params(),
-            ),
+                parent_checkpoint,
+            } => {
+                let params = (
+                    evidence.clone(),
+                    checkpoint_blocks.clone(),
+                    *parent_checkpoint,
+                );
+                abi.calldata("slashCheckpointOmission", &params.abi_encode_params())
+            }
         }
     }
 

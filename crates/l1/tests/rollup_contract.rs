@@ -490,6 +490,7 @@ fn a_subset_checkpoint_is_slashed_as_omission() {
             signature: sigs[i].clone(),
         },
         checkpoint_blocks: hashes[..1].to_vec(),
+        parent_checkpoint: B256::ZERO,
     };
     // Block 0 is in the checkpoint: its provisional signature proves nothing.
     h.expect_revert(omission(0), "NotAnOffence");
@@ -558,6 +559,7 @@ fn an_honest_proposer_is_never_slashable_by_its_own_signatures() {
                 signature: sig.clone(),
             },
             checkpoint_blocks: hashes.clone(),
+            parent_checkpoint: B256::ZERO,
         };
         h.expect_revert(call, "NotAnOffence");
     }
