@@ -9,6 +9,7 @@
 
 pub mod abi;
 pub mod calls;
+pub mod checkpoint_call;
 pub mod embedded;
 pub mod error;
 pub mod rng;

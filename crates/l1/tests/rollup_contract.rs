@@ -10,7 +10,10 @@
 )]
 
 use alloy_primitives::{Address, B256, Bytes};
-use chunkseq_l1::{EmbeddedConfig, EmbeddedL1, L1Event, RollupCall};
+use chunkseq_l1::{
+    EmbeddedConfig, EmbeddedL1, L1Event, RollupCall,
+    checkpoint_call::{CheckpointParts, attestations},
+};
 use chunkseq_primitives::{
     Attestation, BlockHeader, BlockProposal, ChainSpec, Checkpoint, CheckpointHeader,
     CheckpointOmission, Eip712Domain, Evidence, LocalSigner, Preset, PrivateKey, ProvisionalBlock,
@@ -91,15 +94,14 @@ impl Harness {
             .collect()
     }
 
-    /// Threshold attestations by the first members of the committee, ascending.
+    /// Attestations by the first `how_many` members of the committee.
     fn attest(&self, header: &BlockHeader, committee: &[Address], how_many: usize) -> Bytes {
-        let a = header.attestation();
-        committee
+        let signers: Vec<&LocalSigner> = committee
             .iter()
             .take(how_many)
-            .flat_map(|m| self.sign(*m, &a).to_vec())
-            .collect::<Vec<u8>>()
-            .into()
+            .map(|m| self.signer(*m))
+            .collect();
+        attestations(&self.domain, header, &signers).unwrap()
     }
 
     /// A complete honest checkpoint call for `slot` with `count` blocks.
@@ -117,17 +119,15 @@ impl Harness {
             .iter()
             .map(|h| self.attest(h, &committee, threshold))
             .collect();
-        let hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
-        let ch = CheckpointHeader::covering(Slot(slot), parent_checkpoint, &hashes).unwrap();
-        let signature = self.sign(proposer, &Checkpoint::new(&ch, *hashes.last().unwrap()));
-        RollupCall::ProposeCheckpoint {
+        let parts = CheckpointParts {
             slot,
+            parent_checkpoint,
             bodies: vec![Bytes::new(); headers.len()],
             headers,
             attestations,
             committee,
-            signature,
-        }
+        };
+        parts.sign(&self.domain, self.signer(proposer)).unwrap()
     }
 
     /// Submits, mines one block, and returns the call's outcome and the events.

@@ -1,0 +1,360 @@
+//! `chunkseq bench l1`: gas of the Rollup contract's calls on the embedded
+//! L1 (the same bytecode an Ethereum node runs), and the embedded L1's own
+//! processing time.
+
+use std::time::Instant;
+
+use alloy_primitives::{Address, B256, Bytes};
+use alloy_sol_types::SolValue;
+use anyhow::{Context as _, Result, bail};
+use chunkseq_execution::dev_keys;
+use chunkseq_l1::{
+    EmbeddedConfig, EmbeddedL1, L1Event, RollupCall,
+    checkpoint_call::{CheckpointParts, attestations},
+};
+use chunkseq_primitives::{
+    Attestation, BlockHeader, BlockProposal, ChainSpec, CheckpointHeader, CheckpointOmission,
+    Eip712Domain, Evidence, LocalSigner, Preset, ProvisionalBlock, Signer, Slot, Timetable,
+};
+use clap::Args;
+use serde::Serialize;
+
+use super::{
+    stats::median_ms,
+    workload::{TxKindArg, generate},
+};
+
+/// Arguments of `chunkseq bench l1`.
+#[derive(Debug, Args)]
+pub(crate) struct L1Args {
+    /// Registered validators (the committee is min(validators, committee_size)).
+    #[arg(long, default_value_t = 48)]
+    validators: usize,
+    /// Transactions per block in the "including tx data" figures.
+    #[arg(long, default_value_t = 100)]
+    txs_per_block: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckpointRow {
+    blocks: u32,
+    committee: usize,
+    attestations_per_block: usize,
+    txs_per_block: usize,
+    /// The first checkpoint of an epoch also computes and stores the committee.
+    gas_first_in_epoch: u64,
+    gas_excluding_tx_data: u64,
+    gas_including_tx_data: u64,
+    tx_data_bytes_per_block: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct SlashRow {
+    call: &'static str,
+    gas: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct L1Report {
+    preset: &'static str,
+    checkpoints: Vec<CheckpointRow>,
+    slashing: Vec<SlashRow>,
+    /// Median wall time of the embedded L1 producing a block holding a
+    /// 2-block checkpoint (execution and event decoding included).
+    embedded_ms_per_checkpoint: f64,
+}
+
+struct Chain {
+    spec: ChainSpec,
+    domain: Eip712Domain,
+    l1: EmbeddedL1,
+    signers: Vec<LocalSigner>,
+    parent: (B256, u64),
+    parent_checkpoint: B256,
+}
+
+impl Chain {
+    fn new(validators: usize) -> Result<Self> {
+        let spec = Preset::Devnet.spec();
+        let signers: Vec<LocalSigner> = dev_keys("chunkseq bench l1", validators)
+            .into_iter()
+            .map(LocalSigner::new)
+            .collect();
+        let addrs: Vec<Address> = signers.iter().map(Signer::address).collect();
+        let genesis = B256::repeat_byte(0x9e);
+        let l1 = EmbeddedL1::new(&spec, genesis, &addrs, EmbeddedConfig::default())?;
+        Ok(Self {
+            domain: spec.eip712_domain(),
+            spec,
+            l1,
+            signers,
+            parent: (genesis, 0),
+            parent_checkpoint: B256::ZERO,
+        })
+    }
+
+    fn signer(&self, who: Address) -> Result<&LocalSigner> {
+        self.signers
+            .iter()
+            .find(|s| s.address() == who)
+            .context("unknown validator")
+    }
+
+    fn enter_slot(&mut self, slot: u64) -> Result<()> {
+        let t = Timetable::new(&self.spec)?.slot_start(Slot(slot))?;
+        self.l1.advance_to(t)?;
+        Ok(())
+    }
+
+    fn headers(&self, slot: u64, blocks: u32) -> Vec<BlockHeader> {
+        let (mut hash, mut number) = self.parent;
+        (0..blocks)
+            .map(|index| {
+                number += 1;
+                let h = BlockHeader {
+                    number,
+                    slot,
+                    index,
+                    parentHash: hash,
+                    timestamp: self.spec.genesis_time * 1000 + slot * self.spec.slot_duration_ms,
+                    stateRoot: B256::repeat_byte(index as u8 + 1),
+                    txRoot: B256::repeat_byte(0x11),
+                    receiptsRoot: B256::repeat_byte(0x22),
+                    gasUsed: 2_100_000,
+                    gasLimit: self.spec.block_gas_limit,
+                    txCount: 100,
+                    ..Default::default()
+                };
+                hash = h.hash();
+                h
+            })
+            .collect()
+    }
+
+    /// Publishes an honest checkpoint in `slot`; returns its gas and how long the L1 took.
+    fn checkpoint(&mut self, slot: u64, blocks: u32, body: &Bytes) -> Result<(u64, f64)> {
+        self.enter_slot(slot)?;
+        let (committee, proposer) = self.l1.duties(slot)?;
+        let headers = self.headers(slot, blocks);
+        let threshold = 2 * committee.len() / 3 + 1;
+        let attesters: Vec<&LocalSigner> = committee
+            .iter()
+            .take(threshold)
+            .map(|m| self.signer(*m))
+            .collect::<Result<_>>()?;
+        let atts = headers
+            .iter()
+            .map(|h| attestations(&self.domain, h, &attesters))
+            .collect::<Result<Vec<_>, _>>()?;
+        let last = headers
+            .last()
+            .map(|h| (h.hash(), h.number))
+            .context("no blocks")?;
+        let hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
+        let parts = CheckpointParts {
+            slot,
+            parent_checkpoint: self.parent_checkpoint,
+            bodies: vec![body.clone(); headers.len()],
+            headers,
+            attestations: atts,
+            committee,
+        };
+        let call = parts.sign(&self.domain, self.signer(proposer)?)?;
+        let started = Instant::now();
+        let gas = self.run(proposer, call)?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        self.parent = last;
+        self.parent_checkpoint =
+            CheckpointHeader::covering(Slot(slot), self.parent_checkpoint, &hashes)
+                .context("header")?
+                .hash();
+        Ok((gas, ms))
+    }
+
+    fn run(&mut self, from: Address, call: RollupCall) -> Result<u64> {
+        let name = call.name();
+        let id = self.l1.submit(from, call);
+        let events = self.l1.mine_block()?;
+        for e in events {
+            if let L1Event::Included {
+                submission,
+                gas_used,
+                outcome,
+                ..
+            } = e
+                && submission == id
+            {
+                return match outcome {
+                    Ok(()) => Ok(gas_used),
+                    Err(reason) => bail!("{name} reverted: {reason}"),
+                };
+            }
+        }
+        bail!("{name} was not included")
+    }
+}
+
+pub(crate) fn run(args: &L1Args) -> Result<()> {
+    let txs = generate(
+        TxKindArg::Transfer,
+        args.txs_per_block,
+        args.txs_per_block.max(1),
+        "chunkseq bench l1",
+        8_001,
+        || {},
+    )
+    .raw;
+    let body = Bytes::from(txs.abi_encode());
+    let mut rows = Vec::new();
+    let mut times = Vec::new();
+    for blocks in [1u32, 2, 4, 8] {
+        let mut chain = Chain::new(args.validators)?;
+        let (first, _) = chain.checkpoint(1, blocks, &Bytes::new())?;
+        let (excluding, ms) = chain.checkpoint(2, blocks, &Bytes::new())?;
+        let (including, _) = chain.checkpoint(3, blocks, &body)?;
+        if blocks == 2 {
+            times.push(std::time::Duration::from_secs_f64(ms / 1000.0));
+            for slot in 4..9 {
+                let (_, ms) = chain.checkpoint(slot, 2, &Bytes::new())?;
+                times.push(std::time::Duration::from_secs_f64(ms / 1000.0));
+            }
+        }
+        let committee = chain.l1.duties(2)?.0.len();
+        rows.push(CheckpointRow {
+            blocks,
+            committee,
+            attestations_per_block: 2 * committee / 3 + 1,
+            txs_per_block: args.txs_per_block,
+            gas_first_in_epoch: first,
+            gas_excluding_tx_data: excluding,
+            gas_including_tx_data: including,
+            tx_data_bytes_per_block: body.len(),
+        });
+    }
+    let slashing = slashing_rows(args.validators)?;
+    let report = L1Report {
+        preset: "devnet",
+        checkpoints: rows,
+        slashing,
+        embedded_ms_per_checkpoint: median_ms(&times),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "chunkseq bench l1: Rollup contract gas on the embedded L1 ({} preset)",
+            report.preset
+        );
+        println!(
+            "  blocks  committee  atts/block  first-in-epoch  excl. tx data  incl. tx data ({} txs/block)",
+            args.txs_per_block
+        );
+        for r in &report.checkpoints {
+            println!(
+                "  {:>6}  {:>9}  {:>10}  {:>14}  {:>13}  {:>13}",
+                r.blocks,
+                r.committee,
+                r.attestations_per_block,
+                r.gas_first_in_epoch,
+                r.gas_excluding_tx_data,
+                r.gas_including_tx_data
+            );
+        }
+        for s in &report.slashing {
+            println!("  {:<30} {:>10} gas", s.call, s.gas);
+        }
+        println!(
+            "  embedded L1, block with a 2-block checkpoint: {:.2} ms (median)",
+            report.embedded_ms_per_checkpoint
+        );
+    }
+    Ok(())
+}
+
+fn slashing_rows(validators: usize) -> Result<Vec<SlashRow>> {
+    let mut chain = Chain::new(validators)?;
+    chain.enter_slot(1)?;
+    let (committee, proposer) = chain.l1.duties(1)?;
+    let reporter = committee.first().copied().context("empty committee")?;
+    let sign = |c: &Chain,
+                who: Address,
+                s: &dyn Fn(&LocalSigner) -> Result<[u8; 65], chunkseq_primitives::SignerError>|
+     -> Result<Bytes> { Ok(Bytes::from(s(c.signer(who)?)?.to_vec())) };
+    let mut rows = Vec::new();
+    let p = |h: u8| BlockProposal {
+        slot: 1,
+        index: 0,
+        blockHash: B256::repeat_byte(h),
+    };
+    let d = chain.domain.clone();
+    let e = Evidence::proposal_equivocation(
+        (
+            p(1),
+            sign(&chain, proposer, &|s| s.sign_statement(&d, &p(1)))?,
+        ),
+        (
+            p(2),
+            sign(&chain, proposer, &|s| s.sign_statement(&d, &p(2)))?,
+        ),
+    );
+    if let Evidence::ProposalEquivocation(e) = e {
+        rows.push(SlashRow {
+            call: "slashProposalEquivocation",
+            gas: chain.run(reporter, RollupCall::SlashProposalEquivocation(e))?,
+        });
+    }
+    let attester = committee.get(1).copied().context("committee of one")?;
+    let a = |h: u8| Attestation {
+        slot: 1,
+        index: 0,
+        blockHash: B256::repeat_byte(h),
+    };
+    let e = Evidence::attestation_equivocation(
+        (
+            a(3),
+            sign(&chain, attester, &|s| s.sign_statement(&d, &a(3)))?,
+        ),
+        (
+            a(4),
+            sign(&chain, attester, &|s| s.sign_statement(&d, &a(4)))?,
+        ),
+    );
+    if let Evidence::AttestationEquivocation(e) = e {
+        rows.push(SlashRow {
+            call: "slashAttestationEquivocation",
+            gas: chain.run(reporter, RollupCall::SlashAttestationEquivocation(e))?,
+        });
+    }
+    // Omission: slot 2's proposer checkpoints block 0 only, after signing block 1 provisional.
+    let mut chain = Chain::new(validators)?;
+    chain.checkpoint(2, 1, &Bytes::new())?;
+    let (_, proposer) = chain.l1.duties(2)?;
+    let published = chain.parent.0;
+    let missing = BlockHeader {
+        number: 2,
+        slot: 2,
+        index: 1,
+        parentHash: published,
+        ..Default::default()
+    };
+    let ch = CheckpointHeader::covering(Slot(2), B256::ZERO, &[published, missing.hash()])
+        .context("header")?;
+    let provisional = ProvisionalBlock::new(&missing, &ch, &[]);
+    let signature = sign(&chain, proposer, &|s| s.sign_statement(&d, &provisional))?;
+    let call = RollupCall::SlashCheckpointOmission {
+        evidence: CheckpointOmission {
+            provisional,
+            signature,
+        },
+        checkpoint_blocks: vec![published],
+        parent_checkpoint: B256::ZERO,
+    };
+    rows.push(SlashRow {
+        call: "slashCheckpointOmission",
+        gas: chain.run(reporter, call)?,
+    });
+    Ok(rows)
+}

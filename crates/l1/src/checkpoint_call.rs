@@ -1,0 +1,67 @@
+//! Assembling a complete `proposeCheckpoint` call from signed parts: what a
+//! proposer submits, and what tests and benchmarks need to build honest (or
+//! deliberately broken) checkpoints.
+
+use alloy_primitives::{Address, B256, Bytes};
+use chunkseq_primitives::{
+    BlockHeader, Checkpoint, CheckpointHeader, Eip712Domain, Signer, SignerError, Slot,
+};
+
+use crate::calls::RollupCall;
+
+/// The attestations of `header` by `attesters`, concatenated in ascending
+/// address order as the contract requires.
+pub fn attestations<S: Signer>(
+    domain: &Eip712Domain,
+    header: &BlockHeader,
+    attesters: &[&S],
+) -> Result<Bytes, SignerError> {
+    let mut sorted: Vec<&&S> = attesters.iter().collect();
+    sorted.sort_by_key(|s| s.address());
+    let statement = header.attestation();
+    let mut out = Vec::with_capacity(sorted.len().saturating_mul(65));
+    for s in sorted {
+        out.extend_from_slice(&s.sign_statement(domain, &statement)?);
+    }
+    Ok(out.into())
+}
+
+/// The parts of a checkpoint before the proposer signs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointParts {
+    /// The slot.
+    pub slot: u64,
+    /// Header hash of the checkpoint it extends (zero for the first).
+    pub parent_checkpoint: B256,
+    /// The slot's blocks, in index order.
+    pub headers: Vec<BlockHeader>,
+    /// Each block's transactions.
+    pub bodies: Vec<Bytes>,
+    /// Each block's attestations (see [`attestations`]).
+    pub attestations: Vec<Bytes>,
+    /// The slot's committee, sorted by address.
+    pub committee: Vec<Address>,
+}
+
+impl CheckpointParts {
+    /// The call, with `proposer`'s end-of-slot signature.
+    pub fn sign<S: Signer>(
+        self,
+        domain: &Eip712Domain,
+        proposer: &S,
+    ) -> Result<RollupCall, SignerError> {
+        let hashes: Vec<B256> = self.headers.iter().map(BlockHeader::hash).collect();
+        let header = CheckpointHeader::covering(Slot(self.slot), self.parent_checkpoint, &hashes)
+            .ok_or_else(|| SignerError::Unavailable("too many blocks".into()))?;
+        let last = hashes.last().copied().unwrap_or_default();
+        let signature = proposer.sign_statement(domain, &Checkpoint::new(&header, last))?;
+        Ok(RollupCall::ProposeCheckpoint {
+            slot: self.slot,
+            headers: self.headers,
+            bodies: self.bodies,
+            attestations: self.attestations,
+            committee: self.committee,
+            signature: signature.to_vec().into(),
+        })
+    }
+}
