@@ -163,9 +163,7 @@ impl Chain {
             committee,
         };
         let call = parts.sign(&self.domain, self.signer(proposer)?)?;
-        let started = Instant::now();
-        let gas = self.run(proposer, call)?;
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let (gas, ms) = self.run_timed(proposer, call)?;
         self.parent = last;
         self.parent_checkpoint =
             CheckpointHeader::covering(Slot(slot), self.parent_checkpoint, &hashes)
@@ -175,9 +173,17 @@ impl Chain {
     }
 
     fn run(&mut self, from: Address, call: RollupCall) -> Result<u64> {
+        Ok(self.run_timed(from, call)?.0)
+    }
+
+    /// Runs a call in its own block; returns its gas and how long the L1
+    /// took to produce that block.
+    fn run_timed(&mut self, from: Address, call: RollupCall) -> Result<(u64, f64)> {
         let name = call.name();
         let id = self.l1.submit(from, call);
+        let started = Instant::now();
         let events = self.l1.mine_block()?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
         for e in events {
             if let L1Event::Included {
                 submission,
@@ -188,7 +194,7 @@ impl Chain {
                 && submission == id
             {
                 return match outcome {
-                    Ok(()) => Ok(gas_used),
+                    Ok(()) => Ok((gas_used, ms)),
                     Err(reason) => bail!("{name} reverted: {reason}"),
                 };
             }
