@@ -263,3 +263,46 @@ fn bench_exec_reports_every_figure() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be positive"));
 }
+
+#[test]
+fn bench_l1_reports_gas_rows() {
+    let v = json(&[
+        "bench",
+        "l1",
+        "--validators",
+        "4",
+        "--txs-per-block",
+        "5",
+        "--json",
+    ]);
+    let rows = v["checkpoints"].as_array().unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["blocks"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![1, 2, 4, 8]
+    );
+    for r in rows {
+        assert_eq!(r["committee"], 4);
+        assert_eq!(r["attestations_per_block"], 3);
+        let (excl, incl) = (
+            r["gas_excluding_tx_data"].as_u64().unwrap(),
+            r["gas_including_tx_data"].as_u64().unwrap(),
+        );
+        assert!(excl > 21_000 && incl > excl, "{r}");
+    }
+    let calls: Vec<&str> = v["slashing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["call"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "slashProposalEquivocation",
+            "slashAttestationEquivocation",
+            "slashCheckpointOmission"
+        ]
+    );
+}
