@@ -4,7 +4,7 @@ use std::{path::Path, sync::Arc};
 
 use alloy_primitives::{Address, B256, U256, keccak256};
 use chunkseq_primitives::BlockNumber;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, WriteTransaction};
 use tracing::{debug, info};
 
@@ -12,7 +12,7 @@ use crate::{
     account::Account,
     diff::{decode_keys, encode_keys},
     error::StateError,
-    fork::{Fork, Parent, SealedState},
+    fork::{Fork, Layer, Parent, SealedState},
     keys::{StateKey, account_leaf, storage_leaf},
     reader::StateReader,
     smt::{SparseMerkleTree, Update},
@@ -35,11 +35,9 @@ pub struct Head {
 }
 
 impl Head {
-    const fn as_parent(&self) -> Parent {
-        Parent {
-            number: self.number,
-            state_root: self.state_root,
-        }
+    /// The head as the parent of the next block.
+    pub const fn as_parent(&self) -> Parent {
+        Parent { number: self.number, block_hash: self.block_hash, state_root: self.state_root }
     }
 }
 
@@ -57,6 +55,9 @@ struct Committed {
 pub struct StateDb {
     db: Database,
     committed: RwLock<Committed>,
+    /// Serialises commits and unwinds; held through the durable write so
+    /// readers (forks, `head`, `header`) only wait for the final swap.
+    writer: Mutex<()>,
 }
 
 impl std::fmt::Debug for StateDb {
@@ -132,14 +133,7 @@ impl StateDb {
             )));
         }
         info!(target: "chunkseq::state", head = ?head.map(|h| h.number.0), leaves = count, "opened state");
-        Ok(Self {
-            db,
-            committed: RwLock::new(Committed {
-                head,
-                tree,
-                snapshot,
-            }),
-        })
+        Ok(Self { db, committed: RwLock::new(Committed { head, tree, snapshot }), writer: Mutex::new(()) })
     }
 
     /// The last committed block, or `None` before genesis.
@@ -152,30 +146,30 @@ impl StateDb {
         let c = self.committed.read();
         Fork {
             base: c.snapshot.clone(),
-            ancestors: Vec::new(),
+            layers: Vec::new(),
             parent: c.head.as_ref().map(Head::as_parent),
             parent_tree: c.tree.clone(),
             diff: Default::default(),
         }
     }
 
-    /// A fork on a sealed, possibly uncommitted, block. Ancestors that have
-    /// been committed since are read from disk again, so a long pipeline of
-    /// uncommitted blocks never grows its layers without bound. The chain
-    /// must connect to the committed head.
-    pub fn fork_on(&self, parent: &Arc<SealedState>) -> Result<Fork, StateError> {
+    /// A fork on a sealed, possibly uncommitted, block whose hash is
+    /// `block_hash`. Ancestors that have been committed since are read from
+    /// disk again, so a long pipeline never grows its layers without bound.
+    /// The chain must connect to the committed head (by hash).
+    pub fn fork_on(&self, parent: &SealedState, block_hash: B256) -> Result<Fork, StateError> {
         let c = self.committed.read();
         let head_parent = c.head.as_ref().map(Head::as_parent);
-        let above_head = |s: &Arc<SealedState>| c.head.is_none_or(|h| s.number > h.number);
-        let ancestors: Vec<Arc<SealedState>> = parent
-            .ancestors
+        let above_head = |n: BlockNumber| c.head.is_none_or(|h| n > h.number);
+        let layers: Vec<Arc<Layer>> = parent
+            .layers
             .iter()
-            .chain(std::iter::once(parent))
-            .filter(|s| above_head(s))
             .cloned()
+            .chain(std::iter::once(parent.as_layer(block_hash)))
+            .filter(|l| above_head(l.number))
             .collect();
-        let connects = match ancestors.first() {
-            None => Some(parent.as_parent()) == head_parent,
+        let connects = match layers.first() {
+            None => Some(parent.as_parent(block_hash)) == head_parent,
             Some(first) => first.parent == head_parent,
         };
         if !connects {
@@ -187,8 +181,8 @@ impl StateDb {
         }
         Ok(Fork {
             base: c.snapshot.clone(),
-            ancestors,
-            parent: Some(parent.as_parent()),
+            layers,
+            parent: Some(parent.as_parent(block_hash)),
             parent_tree: parent.tree.clone(),
             diff: Default::default(),
         })
@@ -210,13 +204,13 @@ impl StateDb {
 
     /// Commits a sealed block built on the head, durably and atomically.
     pub fn commit(&self, block: &SealedState, block_hash: B256) -> Result<Head, StateError> {
-        let mut c = self.committed.write();
-        let head_parent = c.head.as_ref().map(Head::as_parent);
-        if block.parent != head_parent {
+        let _writer = self.writer.lock();
+        let head = self.committed.read().head;
+        if block.parent != head.as_ref().map(Head::as_parent) {
             return Err(StateError::NotOnHead {
                 block: block.number,
                 parent: block.parent.map(|p| p.number),
-                head: c.head.map(|h| h.number),
+                head: head.map(|h| h.number),
             });
         }
         let number = block.number.0;
@@ -228,19 +222,17 @@ impl StateDb {
         {
             let mut headers = txn.open_table(HEADERS)?;
             headers.insert(number, &header_value(&block_hash.0, &state_root.0))?;
-            txn.open_table(BLOCK_CHANGES)?
-                .insert(number, encode_keys(&keys).as_slice())?;
+            txn.open_table(BLOCK_CHANGES)?.insert(number, encode_keys(&keys).as_slice())?;
             txn.open_table(META)?.insert(HEAD, number)?;
         }
         txn.commit()?;
-        let head = Head {
-            number: block.number,
-            block_hash,
-            state_root,
-        };
+        let snapshot = Arc::new(Snapshot::open(&self.db)?);
+        let head = Head { number: block.number, block_hash, state_root };
+        let mut c = self.committed.write();
         c.head = Some(head);
         c.tree = block.tree.clone();
-        c.snapshot = Arc::new(Snapshot::open(&self.db)?);
+        c.snapshot = snapshot;
+        drop(c);
         debug!(target: "chunkseq::state", number, keys = keys.len(), %state_root, "committed block state");
         Ok(head)
     }
@@ -248,11 +240,12 @@ impl StateDb {
     /// Unwinds the last `blocks` committed blocks, restoring the exact values
     /// and root of the block below them. Genesis cannot be unwound.
     pub fn unwind(&self, blocks: u64) -> Result<Head, StateError> {
-        let mut c = self.committed.write();
-        let head = c.head.ok_or(StateError::UnwindTooDeep {
-            requested: blocks,
-            available: 0,
-        })?;
+        let _writer = self.writer.lock();
+        let (head, tree) = {
+            let c = self.committed.read();
+            (c.head, c.tree.clone())
+        };
+        let head = head.ok_or(StateError::UnwindTooDeep { requested: blocks, available: 0 })?;
         let target = head
             .number
             .0
@@ -280,7 +273,7 @@ impl StateDb {
             let (h, r) = v.value().split_at(32);
             (B256::from_slice(h), B256::from_slice(r))
         };
-        let tree = c.tree.update(updates);
+        let tree = tree.update(updates);
         if tree.root() != state_root {
             // Dropping the transaction discards every change.
             return Err(StateError::RootMismatch {
@@ -290,14 +283,13 @@ impl StateDb {
         }
         txn.open_table(META)?.insert(HEAD, target)?;
         txn.commit()?;
-        let new_head = Head {
-            number: BlockNumber(target),
-            block_hash,
-            state_root,
-        };
+        let snapshot = Arc::new(Snapshot::open(&self.db)?);
+        let new_head = Head { number: BlockNumber(target), block_hash, state_root };
+        let mut c = self.committed.write();
         c.head = Some(new_head);
         c.tree = tree;
-        c.snapshot = Arc::new(Snapshot::open(&self.db)?);
+        c.snapshot = snapshot;
+        drop(c);
         info!(target: "chunkseq::state", from = head.number.0, to = target, "unwound state");
         Ok(new_head)
     }
@@ -318,30 +310,25 @@ fn write_block(
         match key {
             StateKey::Account(a) => {
                 let addr = &a.0.0;
-                let previous = accounts.get(addr)?.map(|g| *g.value());
+                // insert and remove return the value they replace: one lookup per key.
+                let previous = match block.diff.accounts.get(a).copied().flatten() {
+                    Some(acc) => accounts.insert(addr, &acc.encode())?.map(|g| *g.value()),
+                    None => accounts.remove(addr)?.map(|g| *g.value()),
+                };
                 let previous: &[u8] = previous.as_ref().map_or(&[], |p| p.as_slice());
                 account_history.insert(&account_history_key(addr, number), previous)?;
-                match block.diff.accounts.get(a).copied().flatten() {
-                    Some(acc) => accounts.insert(addr, &acc.encode())?,
-                    None => accounts.remove(addr)?,
-                };
             }
             StateKey::Storage(a, s) => {
                 let slot = s.to_be_bytes::<32>();
                 let k = storage_key(&a.0.0, &slot);
-                let previous = storage.get(&k)?.map_or([0u8; 32], |g| *g.value());
-                storage_history.insert(&storage_history_key(&a.0.0, &slot, number), &previous)?;
-                let value = block
-                    .diff
-                    .storage
-                    .get(&(*a, *s))
-                    .copied()
-                    .unwrap_or_default();
-                if value.is_zero() {
-                    storage.remove(&k)?;
+                let value = block.diff.storage.get(&(*a, *s)).copied().unwrap_or_default();
+                let previous = if value.is_zero() {
+                    storage.remove(&k)?.map(|g| *g.value())
                 } else {
-                    storage.insert(&k, &value.to_be_bytes::<32>())?;
-                }
+                    storage.insert(&k, &value.to_be_bytes::<32>())?.map(|g| *g.value())
+                };
+                let previous = previous.unwrap_or([0u8; 32]);
+                storage_history.insert(&storage_history_key(&a.0.0, &slot, number), &previous)?;
             }
         }
     }

@@ -9,13 +9,26 @@ use crate::{
     account::Account, diff::StateDiff, error::StateError, smt::SparseMerkleTree, snapshot::Snapshot,
 };
 
-/// The state a block builds on: a committed block, or none before genesis.
+/// The block a state builds on: identified by number, hash and state root.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Parent {
     /// Its number.
     pub number: BlockNumber,
+    /// Its hash.
+    pub block_hash: B256,
     /// Its state root.
     pub state_root: B256,
+}
+
+/// The writes of one uncommitted block, as a layer under later forks. It
+/// holds no reference to older blocks, so a long pipeline frees each block's
+/// writes once they are committed and no fork layers on them.
+#[derive(Debug)]
+pub(crate) struct Layer {
+    pub(crate) number: BlockNumber,
+    pub(crate) block_hash: B256,
+    pub(crate) parent: Option<Parent>,
+    pub(crate) diff: Arc<StateDiff>,
 }
 
 /// A block's state being built: reads see the block's own writes, then its
@@ -23,7 +36,7 @@ pub struct Parent {
 #[derive(Debug)]
 pub struct Fork {
     pub(crate) base: Arc<Snapshot>,
-    pub(crate) ancestors: Vec<Arc<SealedState>>,
+    pub(crate) layers: Vec<Arc<Layer>>,
     pub(crate) parent: Option<Parent>,
     pub(crate) parent_tree: SparseMerkleTree,
     pub(crate) diff: StateDiff,
@@ -34,10 +47,10 @@ pub struct Fork {
 /// [`crate::StateDb::commit`].
 #[derive(Debug)]
 pub struct SealedState {
-    pub(crate) ancestors: Vec<Arc<SealedState>>,
+    pub(crate) layers: Vec<Arc<Layer>>,
     pub(crate) parent: Option<Parent>,
     pub(crate) number: BlockNumber,
-    pub(crate) diff: StateDiff,
+    pub(crate) diff: Arc<StateDiff>,
     pub(crate) tree: SparseMerkleTree,
 }
 
@@ -92,20 +105,37 @@ impl Fork {
         self.base.code(hash)
     }
 
+    /// The hash of block `number` on this fork's own chain: its parent, an
+    /// uncommitted ancestor, or a committed block. `None` for a block the
+    /// chain does not have (at or above the block being built).
+    pub fn block_hash(&self, number: BlockNumber) -> Result<Option<B256>, StateError> {
+        let Some(parent) = self.parent else { return Ok(None) };
+        if number > parent.number {
+            return Ok(None);
+        }
+        if number == parent.number {
+            return Ok(Some(parent.block_hash));
+        }
+        if let Some(layer) = self.layers.iter().find(|l| l.number == number) {
+            return Ok(Some(layer.block_hash));
+        }
+        Ok(self.base.header(number.0)?.map(|(hash, _)| hash))
+    }
+
     /// Finishes the block: computes the new tree and state root.
     pub fn seal(self) -> SealedState {
         let tree = self.parent_tree.update(self.diff.tree_updates());
         SealedState {
-            ancestors: self.ancestors,
+            layers: self.layers,
             number: child_number(self.parent),
             parent: self.parent,
-            diff: self.diff,
+            diff: Arc::new(self.diff),
             tree,
         }
     }
 
     fn layers(&self) -> impl Iterator<Item = &StateDiff> {
-        std::iter::once(&self.diff).chain(self.ancestors.iter().rev().map(|s| &s.diff))
+        std::iter::once(&self.diff).chain(self.layers.iter().rev().map(|l| l.diff.as_ref()))
     }
 }
 
@@ -126,21 +156,21 @@ impl SealedState {
     }
 
     /// The block's writes.
-    pub const fn diff(&self) -> &StateDiff {
+    pub fn diff(&self) -> &StateDiff {
         &self.diff
     }
 
-    /// This state as a parent.
-    pub fn as_parent(&self) -> Parent {
-        Parent {
-            number: self.number,
-            state_root: self.state_root(),
-        }
+    /// This state as the parent of the next block, once its hash is known.
+    pub fn as_parent(&self, block_hash: B256) -> Parent {
+        Parent { number: self.number, block_hash, state_root: self.state_root() }
+    }
+
+    /// This state as a layer under the next block.
+    pub(crate) fn as_layer(&self, block_hash: B256) -> Arc<Layer> {
+        Arc::new(Layer { number: self.number, block_hash, parent: self.parent, diff: self.diff.clone() })
     }
 }
 
 fn child_number(parent: Option<Parent>) -> BlockNumber {
-    parent.map_or(BlockNumber(0), |p| {
-        BlockNumber(p.number.0.saturating_add(1))
-    })
+    parent.map_or(BlockNumber(0), |p| BlockNumber(p.number.0.saturating_add(1)))
 }

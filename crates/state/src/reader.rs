@@ -80,12 +80,14 @@ impl StateReader {
         Ok(self.account(address)?.map_or(U256::ZERO, |a| a.balance))
     }
 
-    /// Code of the account at the reader's block (empty when none).
+    /// Code of the account at the reader's block (empty when none). Code
+    /// that the account refers to but the store lacks is corruption.
     pub fn code(&self, address: &Address) -> Result<Bytes, StateError> {
         match self.account(address)? {
-            Some(a) if a.code_hash != crate::EMPTY_CODE_HASH => {
-                Ok(self.current.code(&a.code_hash)?.unwrap_or_default())
-            }
+            Some(a) if a.code_hash != crate::EMPTY_CODE_HASH => self
+                .current
+                .code(&a.code_hash)?
+                .ok_or_else(|| StateError::Corrupt(format!("no code for hash {}", a.code_hash))),
             _ => Ok(Bytes::new()),
         }
     }

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::collections::BTreeMap;
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use chunkseq_primitives::BlockNumber;
@@ -55,8 +55,8 @@ fn forks_stack_and_commit_in_order() {
     assert_eq!(f1.number(), BlockNumber(1));
     let d = transfer(1, 2, 100, &f1);
     f1.apply(d);
-    let s1 = Arc::new(f1.seal());
-    let mut f2 = db.fork_on(&s1).unwrap();
+    let s1 = f1.seal();
+    let mut f2 = db.fork_on(&s1, hash(1)).unwrap();
     assert_eq!(
         f2.account(&addr(2)).unwrap().unwrap().balance,
         U256::from(100),
@@ -64,7 +64,7 @@ fn forks_stack_and_commit_in_order() {
     );
     let d = transfer(2, 3, 40, &f2);
     f2.apply(d);
-    let s2 = Arc::new(f2.seal());
+    let s2 = f2.seal();
     assert_eq!(
         db.head().unwrap().state_root,
         root0,
@@ -77,8 +77,10 @@ fn forks_stack_and_commit_in_order() {
         Err(StateError::NotOnHead { .. })
     ));
     db.commit(&s1, hash(1)).unwrap();
+    // A sibling of block 1 with the same state but another hash does not connect.
+    assert!(matches!(db.fork_on(&s1, hash(99)), Err(StateError::NotOnHead { .. })));
     // Block 3 on block 2: block 1, now committed, is read from disk again.
-    let f3 = db.fork_on(&s2).unwrap();
+    let f3 = db.fork_on(&s2, hash(2)).unwrap();
     assert_eq!(
         f3.account(&addr(3)).unwrap().unwrap().balance,
         U256::from(40)
@@ -296,4 +298,44 @@ fn tree_matches_scratch_for_large_batches() {
     let half = SparseMerkleTree::from_leaves(leaves[..2500].to_vec());
     let rest = half.update(leaves[2500..].iter().map(|(k, v)| (*k, Some(*v))).collect());
     assert_eq!(all.root(), rest.root());
+}
+
+#[test]
+fn block_hashes_follow_the_forks_own_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = StateDb::open(&dir.path().join("s.redb")).unwrap();
+    genesis(&db, &[(1, 5)]);
+    let f1 = db.fork();
+    let s1 = f1.seal();
+    let f2 = db.fork_on(&s1, hash(1)).unwrap();
+    assert_eq!(f2.block_hash(BlockNumber(0)).unwrap(), Some(hash(0)), "committed");
+    assert_eq!(f2.block_hash(BlockNumber(1)).unwrap(), Some(hash(1)), "the uncommitted parent");
+    assert_eq!(f2.block_hash(BlockNumber(2)).unwrap(), None, "the block being built");
+    let s2 = f2.seal();
+    let f3 = db.fork_on(&s2, hash(2)).unwrap();
+    assert_eq!(f3.block_hash(BlockNumber(1)).unwrap(), Some(hash(1)), "an uncommitted ancestor");
+}
+
+/// Building each block on the previous, uncommitted one and committing the
+/// one behind it frees old blocks: nothing keeps the whole chain alive.
+#[test]
+fn a_long_pipeline_frees_committed_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = StateDb::open(&dir.path().join("s.redb")).unwrap();
+    genesis(&db, &[(1, 5)]);
+    let first = std::sync::Arc::new(db.fork().seal());
+    let watch = std::sync::Arc::downgrade(&first);
+    let mut previous = first;
+    let mut n = 1u64;
+    for _ in 0..50 {
+        let mut fork = db.fork_on(&previous, hash(n)).unwrap();
+        let mut d = StateDiff::default();
+        d.set_account(addr((n % 200) as u8 + 2), Some(Account::with_balance(U256::from(n))));
+        fork.apply(d);
+        let next = std::sync::Arc::new(fork.seal());
+        db.commit(&previous, hash(n)).unwrap();
+        previous = next;
+        n += 1;
+    }
+    assert!(watch.upgrade().is_none(), "block 1's state was freed");
 }
