@@ -5,7 +5,7 @@ use std::sync::Arc;
 use alloy_consensus::ReceiptEnvelope;
 use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_primitives::{BlockHeader, BlockIndex, BlockNumber, Slot, UnixMillis};
-use chunkseq_state::SealedState;
+use chunkseq_state::{Fork, SealedState};
 
 /// The fields of a block fixed before its first transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,20 +31,48 @@ pub struct BlockContext {
 }
 
 impl BlockContext {
-    /// The context a received header claims, for re-executing it.
-    pub const fn of_header(header: &BlockHeader, max_txs: u32, chain_id: u64) -> Self {
-        Self {
-            number: BlockNumber(header.number),
-            slot: Slot(header.slot),
-            index: BlockIndex(header.index),
-            parent_hash: header.parentHash,
-            timestamp: UnixMillis(header.timestamp),
-            coinbase: header.coinbase,
-            gas_limit: header.gasLimit,
-            max_txs,
-            chain_id,
+    /// Checks that the context continues `fork`'s chain: the next number on
+    /// top of the fork's parent, by hash.
+    pub fn check(&self, fork: &Fork) -> Result<(), ContextError> {
+        let parent = fork.parent().ok_or(ContextError::NoParent)?;
+        if self.number != fork.number() {
+            return Err(ContextError::WrongNumber {
+                expected: fork.number(),
+                found: self.number,
+            });
         }
+        if self.parent_hash != parent.block_hash {
+            return Err(ContextError::WrongParent {
+                expected: parent.block_hash,
+                found: self.parent_hash,
+            });
+        }
+        Ok(())
     }
+}
+
+/// A block context that does not continue the state it is built on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContextError {
+    /// The fork has no parent (genesis is written, not built).
+    #[error("there is no parent block to build on")]
+    NoParent,
+    /// The block number is not the parent's plus one.
+    #[error("block number {found} does not follow the parent: expected {expected}")]
+    WrongNumber {
+        /// The next number on this fork.
+        expected: BlockNumber,
+        /// What the context says.
+        found: BlockNumber,
+    },
+    /// The parent hash is not the fork's parent.
+    #[error("parent hash {found} is not the parent this state builds on ({expected})")]
+    WrongParent {
+        /// The fork's parent.
+        expected: B256,
+        /// What the context says.
+        found: B256,
+    },
 }
 
 /// A finished block: header, body, receipts and the resulting state.

@@ -17,8 +17,8 @@ use revm::{
 use thiserror::Error;
 
 use crate::{
-    block::{BlockContext, BuiltBlock},
-    evm_db::{ChainHashes, ExecDbError, ForkDb},
+    block::{BlockContext, BuiltBlock, ContextError},
+    evm_db::{ExecDbError, ForkDb},
     pool::RecoveredTx,
     roots::{receipts_root, transactions_root},
 };
@@ -78,21 +78,23 @@ impl std::fmt::Debug for BlockBuilder {
 }
 
 impl BlockBuilder {
-    /// Starts a block on `fork`, which must be the state of its parent.
-    pub fn new(fork: Fork, ctx: BlockContext, hashes: ChainHashes) -> Self {
+    /// Starts a block on `fork`. The context must name the fork's parent:
+    /// the next number, and the parent's hash.
+    pub fn new(fork: Fork, ctx: BlockContext) -> Result<Self, ContextError> {
+        ctx.check(&fork)?;
         let (cfg, block) = evm_env(&ctx);
         let evm = Context::mainnet()
-            .with_db(ForkDb { fork, hashes })
+            .with_db(ForkDb::new(fork))
             .with_cfg(cfg)
             .with_block(block)
             .build_mainnet();
-        Self {
+        Ok(Self {
             ctx,
             evm,
             transactions: Vec::new(),
             receipts: Vec::new(),
             gas_used: 0,
-        }
+        })
     }
 
     /// The block's context.

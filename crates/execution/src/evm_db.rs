@@ -1,79 +1,41 @@
 //! revm's view of a state fork.
 
-use std::sync::Arc;
-
-use alloy_primitives::{Address, B256, U256};
-use chunkseq_state::{Fork, StateDb, StateError};
+use alloy_primitives::{Address, B256, U256, map::HashMap};
+use chunkseq_primitives::BlockNumber;
+use chunkseq_state::{EMPTY_CODE_HASH, Fork, StateError};
 use revm::{Database, bytecode::Bytecode, database_interface::DBErrorMarker, state::AccountInfo};
 
-/// Hashes of recent blocks, for the `BLOCKHASH` opcode.
-pub trait BlockHashes: Send + Sync {
-    /// The hash of block `number`, if known.
-    fn block_hash(&self, number: u64) -> Option<B256>;
-}
-
-impl BlockHashes for StateDb {
-    fn block_hash(&self, number: u64) -> Option<B256> {
-        self.header(chunkseq_primitives::BlockNumber(number))
-            .ok()
-            .flatten()
-            .map(|(hash, _)| hash)
-    }
-}
-
-/// Committed hashes plus those of uncommitted blocks the caller knows of.
-#[derive(Clone)]
-pub struct ChainHashes {
-    committed: Arc<dyn BlockHashes>,
-    recent: Vec<(u64, B256)>,
-}
-
-impl std::fmt::Debug for ChainHashes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChainHashes")
-            .field("recent", &self.recent)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ChainHashes {
-    /// Hashes of committed blocks only.
-    pub fn committed(committed: Arc<dyn BlockHashes>) -> Self {
-        Self {
-            committed,
-            recent: Vec::new(),
-        }
-    }
-
-    /// Adds the hash of an uncommitted block.
-    pub fn with_recent(mut self, number: u64, hash: B256) -> Self {
-        self.recent.push((number, hash));
-        self
-    }
-}
-
-impl BlockHashes for ChainHashes {
-    fn block_hash(&self, number: u64) -> Option<B256> {
-        self.recent
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == number)
-            .map(|(_, h)| *h)
-            .or_else(|| self.committed.block_hash(number))
-    }
-}
-
-/// A state read failed during execution; the block cannot be built.
+/// A state read failed during execution; the block cannot be built. This is
+/// a local problem (I/O, corruption), never the block's fault.
 #[derive(Debug, thiserror::Error)]
-#[error("state read failed during execution: {0}")]
-pub struct ExecDbError(#[from] pub StateError);
+pub enum ExecDbError {
+    /// The state store failed.
+    #[error("state read failed during execution: {0}")]
+    State(#[from] StateError),
+    /// `BLOCKHASH` asked for a block of the recent window that this fork's
+    /// chain does not know.
+    #[error("the hash of block {0} is unknown on this chain")]
+    UnknownBlockHash(u64),
+}
 
 impl DBErrorMarker for ExecDbError {}
 
-/// A [`Fork`] as a revm database.
+/// A [`Fork`] as a revm database. `BLOCKHASH` answers from the fork's own
+/// chain (its parent, its uncommitted ancestors, then committed blocks), so
+/// every node executing a block on the same parent sees the same hashes.
+/// Code is cached by hash for the life of the block: it never changes.
 pub(crate) struct ForkDb {
     pub(crate) fork: Fork,
-    pub(crate) hashes: ChainHashes,
+    code: HashMap<B256, Bytecode>,
+}
+
+impl ForkDb {
+    pub(crate) fn new(fork: Fork) -> Self {
+        Self {
+            fork,
+            code: HashMap::default(),
+        }
+    }
 }
 
 impl Database for ForkDb {
@@ -84,18 +46,25 @@ impl Database for ForkDb {
             balance: a.balance,
             nonce: a.nonce,
             code_hash: a.code_hash,
-            // Loaded on demand through `code_by_hash`.
-            code: None,
+            code: self.code.get(&a.code_hash).cloned(),
             ..AccountInfo::default()
         }))
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        Ok(self
+        if code_hash == EMPTY_CODE_HASH {
+            return Ok(Bytecode::default());
+        }
+        if let Some(code) = self.code.get(&code_hash) {
+            return Ok(code.clone());
+        }
+        let raw = self
             .fork
             .code(&code_hash)?
-            .map(Bytecode::new_raw)
-            .unwrap_or_default())
+            .ok_or_else(|| StateError::Corrupt(format!("no code for hash {code_hash}")))?;
+        let code = Bytecode::new_raw(raw);
+        self.code.insert(code_hash, code.clone());
+        Ok(code)
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
@@ -103,6 +72,8 @@ impl Database for ForkDb {
     }
 
     fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
-        Ok(self.hashes.block_hash(number).unwrap_or_default())
+        self.fork
+            .block_hash(BlockNumber(number))?
+            .ok_or(ExecDbError::UnknownBlockHash(number))
     }
 }

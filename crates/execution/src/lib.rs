@@ -23,9 +23,9 @@ pub mod pool;
 pub mod reexec;
 pub mod roots;
 
-pub use block::{BlockContext, BuiltBlock};
+pub use block::{BlockContext, BuiltBlock, ContextError};
 pub use builder::{AddTxError, BlockBuilder, BlockParts, TxOutcome, evm_env, tx_env};
-pub use evm_db::{BlockHashes, ChainHashes, ExecDbError};
+pub use evm_db::ExecDbError;
 pub use genesis::{Genesis, GenesisError, ILoadToken, LOAD_TOKEN_ADDRESS, dev_keys};
 pub use pool::{AccountReader, Pool, PoolConfig, PoolError, RecoveredTx};
 pub use reexec::{HeaderMismatch, KnownTransactions, NoneKnown, ReexecError, reexecute};

@@ -6,9 +6,9 @@ use chunkseq_state::Fork;
 use thiserror::Error;
 
 use crate::{
-    block::{BlockContext, BuiltBlock},
+    block::{BlockContext, BuiltBlock, ContextError},
     builder::{AddTxError, BlockBuilder},
-    evm_db::{ChainHashes, ExecDbError},
+    evm_db::ExecDbError,
     pool::{Pool, PoolError, RecoveredTx, recover},
 };
 
@@ -63,6 +63,10 @@ pub enum ReexecError {
     /// The block re-executes to a different header.
     #[error("the header does not match re-execution: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Mismatch(Vec<HeaderMismatch>),
+    /// The receiver's context does not continue the state it re-executes on
+    /// (a caller error: the attester must pass its own parent).
+    #[error(transparent)]
+    Context(#[from] ContextError),
     /// Reading the state failed: a local problem, not the block's fault.
     #[error(transparent)]
     State(#[from] ExecDbError),
@@ -108,7 +112,6 @@ pub fn reexecute(
     ctx: BlockContext,
     header: &BlockHeader,
     transactions: &[Bytes],
-    hashes: ChainHashes,
     known: &impl KnownTransactions,
 ) -> Result<BuiltBlock, ReexecError> {
     if transactions.len() > ctx.max_txs as usize {
@@ -117,7 +120,7 @@ pub fn reexecute(
             max: ctx.max_txs,
         });
     }
-    let mut builder = BlockBuilder::new(fork, ctx, hashes);
+    let mut builder = BlockBuilder::new(fork, ctx)?;
     for (index, raw) in transactions.iter().enumerate() {
         let tx = match known.known(&keccak256(raw)) {
             Some(tx) => tx,

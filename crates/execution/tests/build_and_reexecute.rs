@@ -9,8 +9,8 @@ use alloy_consensus::TxEip1559;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_sol_types::SolCall;
 use chunkseq_execution::{
-    AddTxError, BlockBuilder, BlockContext, ChainHashes, Genesis, ILoadToken, LOAD_TOKEN_ADDRESS,
-    NoneKnown, RecoveredTx, ReexecError, dev_keys,
+    AddTxError, BlockBuilder, BlockContext, Genesis, ILoadToken, LOAD_TOKEN_ADDRESS, NoneKnown,
+    RecoveredTx, ReexecError, dev_keys,
     pool::{recover, sign_transaction},
     reexecute,
 };
@@ -105,14 +105,10 @@ fn token_transfer(key: &PrivateKey, nonce: u64, to: Address, value: u64) -> Reco
     )
 }
 
-fn hashes(c: &Chain) -> ChainHashes {
-    ChainHashes::committed(c.db.clone())
-}
-
 #[test]
 fn transfers_and_token_transfers_build_and_reexecute_identically() {
     let c = chain(4);
-    let mut b = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash()), hashes(&c));
+    let mut b = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash())).unwrap();
     let to = Address::repeat_byte(0x77);
     for (i, k) in c.keys.iter().enumerate() {
         let out = b.add_tx(&transfer(k, 0, to, 1_000 + i as u64)).unwrap();
@@ -126,7 +122,7 @@ fn transfers_and_token_transfers_build_and_reexecute_identically() {
     assert_eq!(built.receipts.len(), 8);
 
     // Balances as the builder's state sees them.
-    let fork = c.db.fork_on(&built.state).unwrap();
+    let fork = c.db.fork_on(&built.state, built.hash()).unwrap();
     assert_eq!(
         fork.account(&to).unwrap().unwrap().balance,
         U256::from(1_000 + 1_001 + 1_002 + 1_003)
@@ -149,7 +145,6 @@ fn transfers_and_token_transfers_build_and_reexecute_identically() {
         ctx(1, c.genesis.hash()),
         &built.header,
         &built.transactions,
-        hashes(&c),
         &NoneKnown,
     )
     .unwrap();
@@ -162,8 +157,8 @@ fn invalid_transactions_leave_the_block_untouched() {
     let c = chain(2);
     let (k0, k1) = (&c.keys[0], &c.keys[1]);
     let to = Address::repeat_byte(0x55);
-    let mut with = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash()), hashes(&c));
-    let mut without = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash()), hashes(&c));
+    let mut with = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash())).unwrap();
+    let mut without = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash())).unwrap();
     for b in [&mut with, &mut without] {
         b.add_tx(&transfer(k0, 0, to, 5)).unwrap();
     }
@@ -187,7 +182,7 @@ fn block_limits() {
     let mut small = ctx(1, c.genesis.hash());
     small.max_txs = 2;
     small.gas_limit = 50_000;
-    let mut b = BlockBuilder::new(c.db.fork(), small, hashes(&c));
+    let mut b = BlockBuilder::new(c.db.fork(), small).unwrap();
     b.add_tx(&transfer(&c.keys[0], 0, Address::ZERO, 1))
         .unwrap();
     assert!(matches!(
@@ -209,7 +204,7 @@ fn block_limits() {
 #[test]
 fn altered_blocks_are_rejected_with_the_precise_mismatch() {
     let c = chain(2);
-    let mut b = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash()), hashes(&c));
+    let mut b = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash())).unwrap();
     b.add_tx(&transfer(&c.keys[0], 0, Address::repeat_byte(1), 10))
         .unwrap();
     b.add_tx(&transfer(&c.keys[1], 0, Address::repeat_byte(2), 20))
@@ -221,7 +216,6 @@ fn altered_blocks_are_rejected_with_the_precise_mismatch() {
             ctx(1, c.genesis.hash()),
             header,
             txs,
-            hashes(&c),
             &NoneKnown,
         )
     };
@@ -283,16 +277,15 @@ fn altered_blocks_are_rejected_with_the_precise_mismatch() {
 fn blocks_stack_on_uncommitted_parents() {
     let c = chain(2);
     let k = &c.keys[0];
-    let mut b1 = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash()), hashes(&c));
+    let mut b1 = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash())).unwrap();
     b1.add_tx(&transfer(k, 0, Address::repeat_byte(9), 1))
         .unwrap();
     let one = b1.seal();
-    let h1 = hashes(&c).with_recent(1, one.hash());
     let mut b2 = BlockBuilder::new(
-        c.db.fork_on(&one.state).unwrap(),
+        c.db.fork_on(&one.state, one.hash()).unwrap(),
         ctx(2, one.hash()),
-        h1.clone(),
-    );
+    )
+    .unwrap();
     b2.add_tx(&transfer(k, 1, Address::repeat_byte(9), 1))
         .unwrap();
     let two = b2.seal();
@@ -303,16 +296,14 @@ fn blocks_stack_on_uncommitted_parents() {
         ctx(1, c.genesis.hash()),
         &one.header,
         &one.transactions,
-        hashes(&c),
         &NoneKnown,
     )
     .unwrap();
     let r2 = reexecute(
-        c.db.fork_on(&r1.state).unwrap(),
+        c.db.fork_on(&r1.state, r1.hash()).unwrap(),
         ctx(2, one.hash()),
         &two.header,
         &two.transactions,
-        h1,
         &NoneKnown,
     )
     .unwrap();
@@ -332,7 +323,7 @@ proptest! {
         ops in proptest::collection::vec((0usize..4, 0u64..4, any::<bool>(), 0u64..2_000_000), 1..30),
     ) {
         let c = chain(4);
-        let mut b = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash()), hashes(&c));
+        let mut b = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash())).unwrap();
         for (sender, nonce, token, value) in ops {
             let key = &c.keys[sender];
             let to = c.keys[(sender + 1) % 4].address();
@@ -340,7 +331,119 @@ proptest! {
             let _ = b.add_tx(&t);
         }
         let built = b.seal();
-        let again = reexecute(c.db.fork(), ctx(1, c.genesis.hash()), &built.header, &built.transactions, hashes(&c), &NoneKnown).unwrap();
+        let again = reexecute(c.db.fork(), ctx(1, c.genesis.hash()), &built.header, &built.transactions, &NoneKnown).unwrap();
         prop_assert_eq!(again.header, built.header);
     }
+}
+
+/// A contract that stores `BLOCKHASH(1)` in slot 0, called in block 2 built on
+/// block 1 before block 1 is committed. An attester that has committed block
+/// 1 already must see the same hash: `BLOCKHASH` follows the chain, not what a
+/// node happens to have committed.
+#[test]
+fn blockhash_is_the_chains_not_the_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let proposer_db = StateDb::open(&dir.path().join("p.redb")).unwrap();
+    let attester_db = StateDb::open(&dir.path().join("a.redb")).unwrap();
+    let keys = dev_keys("blockhash", 1);
+    let probe = Address::repeat_byte(0xb1);
+    // PUSH1 1, BLOCKHASH, PUSH1 0, SSTORE, STOP
+    let code = Bytes::from_static(&[0x60, 0x01, 0x40, 0x60, 0x00, 0x55, 0x00]);
+    let spec = Preset::Devnet.spec();
+    let genesis_on = |db: &StateDb| {
+        let genesis = Genesis::funded(&[keys[0].address()], U256::from(10u128.pow(21)), U256::ZERO);
+        let mut diff = genesis.diff().unwrap();
+        let hash = chunkseq_state::code_hash(&code);
+        diff.set_account(
+            probe,
+            Some(chunkseq_state::Account {
+                nonce: 1,
+                balance: U256::ZERO,
+                code_hash: hash,
+            }),
+        );
+        diff.add_code(hash, code.clone());
+        let mut fork = db.fork();
+        fork.apply(diff);
+        let sealed = fork.seal();
+        let header = Genesis::header(&spec, sealed.state_root());
+        db.commit(&sealed, header.hash()).unwrap();
+        header
+    };
+    let g = genesis_on(&proposer_db);
+    assert_eq!(genesis_on(&attester_db), g);
+
+    // The proposer builds blocks 1 and 2 without committing either.
+    let mut b1 = BlockBuilder::new(proposer_db.fork(), ctx(1, g.hash())).unwrap();
+    b1.add_tx(&transfer(&keys[0], 0, Address::repeat_byte(1), 1))
+        .unwrap();
+    let one = b1.seal();
+    let mut b2 = BlockBuilder::new(
+        proposer_db.fork_on(&one.state, one.hash()).unwrap(),
+        ctx(2, one.hash()),
+    )
+    .unwrap();
+    assert!(
+        b2.add_tx(&tx(&keys[0], 1, probe, U256::ZERO, Bytes::new(), 50_000))
+            .unwrap()
+            .success
+    );
+    let two = b2.seal();
+    let stored = proposer_db
+        .fork_on(&two.state, two.hash())
+        .unwrap()
+        .storage(&probe, U256::ZERO)
+        .unwrap();
+    assert_eq!(
+        stored,
+        U256::from_be_bytes(one.hash().0),
+        "BLOCKHASH(1) is block 1's hash"
+    );
+
+    // The attester re-executes block 1, commits it, then re-executes block 2.
+    let r1 = reexecute(
+        attester_db.fork(),
+        ctx(1, g.hash()),
+        &one.header,
+        &one.transactions,
+        &NoneKnown,
+    )
+    .unwrap();
+    attester_db.commit(&r1.state, r1.hash()).unwrap();
+    let r2 = reexecute(
+        attester_db.fork(),
+        ctx(2, one.hash()),
+        &two.header,
+        &two.transactions,
+        &NoneKnown,
+    )
+    .unwrap();
+    assert_eq!(r2.header, two.header);
+}
+
+#[test]
+fn a_context_that_does_not_continue_the_fork_is_refused() {
+    let c = chain(1);
+    let mut b = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash())).unwrap();
+    b.add_tx(&transfer(&c.keys[0], 0, Address::ZERO, 1))
+        .unwrap();
+    let built = b.seal();
+    let wrong_number = ctx(9, c.genesis.hash());
+    assert!(matches!(
+        reexecute(
+            c.db.fork(),
+            wrong_number,
+            &built.header,
+            &built.transactions,
+            &NoneKnown
+        ),
+        Err(ReexecError::Context(
+            chunkseq_execution::ContextError::WrongNumber { .. }
+        ))
+    ));
+    let wrong_parent = ctx(1, B256::repeat_byte(7));
+    assert!(matches!(
+        BlockBuilder::new(c.db.fork(), wrong_parent),
+        Err(chunkseq_execution::ContextError::WrongParent { .. })
+    ));
 }

@@ -37,7 +37,11 @@ pub struct Head {
 impl Head {
     /// The head as the parent of the next block.
     pub const fn as_parent(&self) -> Parent {
-        Parent { number: self.number, block_hash: self.block_hash, state_root: self.state_root }
+        Parent {
+            number: self.number,
+            block_hash: self.block_hash,
+            state_root: self.state_root,
+        }
     }
 }
 
@@ -133,7 +137,15 @@ impl StateDb {
             )));
         }
         info!(target: "chunkseq::state", head = ?head.map(|h| h.number.0), leaves = count, "opened state");
-        Ok(Self { db, committed: RwLock::new(Committed { head, tree, snapshot }), writer: Mutex::new(()) })
+        Ok(Self {
+            db,
+            committed: RwLock::new(Committed {
+                head,
+                tree,
+                snapshot,
+            }),
+            writer: Mutex::new(()),
+        })
     }
 
     /// The last committed block, or `None` before genesis.
@@ -222,12 +234,17 @@ impl StateDb {
         {
             let mut headers = txn.open_table(HEADERS)?;
             headers.insert(number, &header_value(&block_hash.0, &state_root.0))?;
-            txn.open_table(BLOCK_CHANGES)?.insert(number, encode_keys(&keys).as_slice())?;
+            txn.open_table(BLOCK_CHANGES)?
+                .insert(number, encode_keys(&keys).as_slice())?;
             txn.open_table(META)?.insert(HEAD, number)?;
         }
         txn.commit()?;
         let snapshot = Arc::new(Snapshot::open(&self.db)?);
-        let head = Head { number: block.number, block_hash, state_root };
+        let head = Head {
+            number: block.number,
+            block_hash,
+            state_root,
+        };
         let mut c = self.committed.write();
         c.head = Some(head);
         c.tree = block.tree.clone();
@@ -245,7 +262,10 @@ impl StateDb {
             let c = self.committed.read();
             (c.head, c.tree.clone())
         };
-        let head = head.ok_or(StateError::UnwindTooDeep { requested: blocks, available: 0 })?;
+        let head = head.ok_or(StateError::UnwindTooDeep {
+            requested: blocks,
+            available: 0,
+        })?;
         let target = head
             .number
             .0
@@ -284,7 +304,11 @@ impl StateDb {
         txn.open_table(META)?.insert(HEAD, target)?;
         txn.commit()?;
         let snapshot = Arc::new(Snapshot::open(&self.db)?);
-        let new_head = Head { number: BlockNumber(target), block_hash, state_root };
+        let new_head = Head {
+            number: BlockNumber(target),
+            block_hash,
+            state_root,
+        };
         let mut c = self.committed.write();
         c.head = Some(new_head);
         c.tree = tree;
@@ -321,11 +345,18 @@ fn write_block(
             StateKey::Storage(a, s) => {
                 let slot = s.to_be_bytes::<32>();
                 let k = storage_key(&a.0.0, &slot);
-                let value = block.diff.storage.get(&(*a, *s)).copied().unwrap_or_default();
+                let value = block
+                    .diff
+                    .storage
+                    .get(&(*a, *s))
+                    .copied()
+                    .unwrap_or_default();
                 let previous = if value.is_zero() {
                     storage.remove(&k)?.map(|g| *g.value())
                 } else {
-                    storage.insert(&k, &value.to_be_bytes::<32>())?.map(|g| *g.value())
+                    storage
+                        .insert(&k, &value.to_be_bytes::<32>())?
+                        .map(|g| *g.value())
                 };
                 let previous = previous.unwrap_or([0u8; 32]);
                 storage_history.insert(&storage_history_key(&a.0.0, &slot, number), &previous)?;

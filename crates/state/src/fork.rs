@@ -109,7 +109,9 @@ impl Fork {
     /// uncommitted ancestor, or a committed block. `None` for a block the
     /// chain does not have (at or above the block being built).
     pub fn block_hash(&self, number: BlockNumber) -> Result<Option<B256>, StateError> {
-        let Some(parent) = self.parent else { return Ok(None) };
+        let Some(parent) = self.parent else {
+            return Ok(None);
+        };
         if number > parent.number {
             return Ok(None);
         }
@@ -162,15 +164,26 @@ impl SealedState {
 
     /// This state as the parent of the next block, once its hash is known.
     pub fn as_parent(&self, block_hash: B256) -> Parent {
-        Parent { number: self.number, block_hash, state_root: self.state_root() }
+        Parent {
+            number: self.number,
+            block_hash,
+            state_root: self.state_root(),
+        }
     }
 
     /// This state as a layer under the next block.
     pub(crate) fn as_layer(&self, block_hash: B256) -> Arc<Layer> {
-        Arc::new(Layer { number: self.number, block_hash, parent: self.parent, diff: self.diff.clone() })
+        Arc::new(Layer {
+            number: self.number,
+            block_hash,
+            parent: self.parent,
+            diff: self.diff.clone(),
+        })
     }
 }
 
 fn child_number(parent: Option<Parent>) -> BlockNumber {
-    parent.map_or(BlockNumber(0), |p| BlockNumber(p.number.0.saturating_add(1)))
+    parent.map_or(BlockNumber(0), |p| {
+        BlockNumber(p.number.0.saturating_add(1))
+    })
 }

@@ -78,7 +78,10 @@ fn forks_stack_and_commit_in_order() {
     ));
     db.commit(&s1, hash(1)).unwrap();
     // A sibling of block 1 with the same state but another hash does not connect.
-    assert!(matches!(db.fork_on(&s1, hash(99)), Err(StateError::NotOnHead { .. })));
+    assert!(matches!(
+        db.fork_on(&s1, hash(99)),
+        Err(StateError::NotOnHead { .. })
+    ));
     // Block 3 on block 2: block 1, now committed, is read from disk again.
     let f3 = db.fork_on(&s2, hash(2)).unwrap();
     assert_eq!(
@@ -308,12 +311,28 @@ fn block_hashes_follow_the_forks_own_chain() {
     let f1 = db.fork();
     let s1 = f1.seal();
     let f2 = db.fork_on(&s1, hash(1)).unwrap();
-    assert_eq!(f2.block_hash(BlockNumber(0)).unwrap(), Some(hash(0)), "committed");
-    assert_eq!(f2.block_hash(BlockNumber(1)).unwrap(), Some(hash(1)), "the uncommitted parent");
-    assert_eq!(f2.block_hash(BlockNumber(2)).unwrap(), None, "the block being built");
+    assert_eq!(
+        f2.block_hash(BlockNumber(0)).unwrap(),
+        Some(hash(0)),
+        "committed"
+    );
+    assert_eq!(
+        f2.block_hash(BlockNumber(1)).unwrap(),
+        Some(hash(1)),
+        "the uncommitted parent"
+    );
+    assert_eq!(
+        f2.block_hash(BlockNumber(2)).unwrap(),
+        None,
+        "the block being built"
+    );
     let s2 = f2.seal();
     let f3 = db.fork_on(&s2, hash(2)).unwrap();
-    assert_eq!(f3.block_hash(BlockNumber(1)).unwrap(), Some(hash(1)), "an uncommitted ancestor");
+    assert_eq!(
+        f3.block_hash(BlockNumber(1)).unwrap(),
+        Some(hash(1)),
+        "an uncommitted ancestor"
+    );
 }
 
 /// Building each block on the previous, uncommitted one and committing the
@@ -326,16 +345,17 @@ fn a_long_pipeline_frees_committed_blocks() {
     let first = std::sync::Arc::new(db.fork().seal());
     let watch = std::sync::Arc::downgrade(&first);
     let mut previous = first;
-    let mut n = 1u64;
-    for _ in 0..50 {
+    for n in 1u64..=50 {
         let mut fork = db.fork_on(&previous, hash(n)).unwrap();
         let mut d = StateDiff::default();
-        d.set_account(addr((n % 200) as u8 + 2), Some(Account::with_balance(U256::from(n))));
+        d.set_account(
+            addr((n % 200) as u8 + 2),
+            Some(Account::with_balance(U256::from(n))),
+        );
         fork.apply(d);
         let next = std::sync::Arc::new(fork.seal());
         db.commit(&previous, hash(n)).unwrap();
         previous = next;
-        n += 1;
     }
     assert!(watch.upgrade().is_none(), "block 1's state was freed");
 }

@@ -50,12 +50,13 @@ pub enum PoolError {
         /// The most the transaction can cost.
         cost: U256,
     },
-    /// The gas limit exceeds the block gas limit, so no block can hold it.
-    #[error("gas limit {gas_limit} exceeds the block gas limit {block_gas_limit}")]
+    /// The gas limit exceeds what one transaction may use: the block gas
+    /// limit, or the per-transaction cap of EIP-7825 if lower.
+    #[error("gas limit {gas_limit} exceeds the limit of {block_gas_limit} for one transaction")]
     GasLimitTooHigh {
         /// The transaction's gas limit.
         gas_limit: u64,
-        /// The block gas limit.
+        /// The lower of the block gas limit and the per-transaction cap.
         block_gas_limit: u64,
     },
     /// The gas limit is below the intrinsic gas of a transaction.

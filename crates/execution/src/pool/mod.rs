@@ -44,7 +44,7 @@ pub use error::PoolError;
 pub use ingress::{RecoveredTx, recover, recover_batch};
 pub use ordering::BestTxs;
 pub use signing::sign_transaction;
-pub use validate::{AccountReader, INTRINSIC_GAS};
+pub use validate::{AccountReader, INTRINSIC_GAS, MAX_TX_GAS};
 
 use ordering::EvictionKey;
 use validate::{check_replacement, validate};

@@ -8,6 +8,9 @@ use super::{PRICE_BUMP_PERCENT, PoolConfig, PoolError, RecoveredTx};
 /// Gas every transaction pays before executing anything.
 pub const INTRINSIC_GAS: u64 = 21_000;
 
+/// The most gas one transaction may use under the latest rules (EIP-7825).
+pub const MAX_TX_GAS: u64 = 1 << 24;
+
 /// Read access to the accounts of the state the pool validates against (the
 /// provisional tip).
 pub trait AccountReader {
@@ -24,10 +27,11 @@ pub(super) fn validate(
     config: &PoolConfig,
     accounts: &impl AccountReader,
 ) -> Result<u64, PoolError> {
-    if tx.gas_limit() > config.block_gas_limit {
+    let max_gas = config.block_gas_limit.min(MAX_TX_GAS);
+    if tx.gas_limit() > max_gas {
         return Err(PoolError::GasLimitTooHigh {
             gas_limit: tx.gas_limit(),
-            block_gas_limit: config.block_gas_limit,
+            block_gas_limit: max_gas,
         });
     }
     if tx.gas_limit() < INTRINSIC_GAS {
@@ -162,20 +166,33 @@ mod tests {
                 }),
             ),
             (
-                "gas limit at the block limit",
-                tx_with(|t| t.gas_limit = BLOCK_GAS_LIMIT),
+                "gas limit at the per-transaction cap",
+                tx_with(|t| t.gas_limit = MAX_TX_GAS),
                 Accounts::default(),
                 config(),
                 Ok(0),
             ),
             (
-                "gas limit above the block limit",
-                tx_with(|t| t.gas_limit = BLOCK_GAS_LIMIT + 1),
+                "gas limit above the per-transaction cap, below the block limit",
+                tx_with(|t| t.gas_limit = MAX_TX_GAS + 1),
                 Accounts::default(),
                 config(),
                 Err(PoolError::GasLimitTooHigh {
-                    gas_limit: BLOCK_GAS_LIMIT + 1,
-                    block_gas_limit: BLOCK_GAS_LIMIT,
+                    gas_limit: MAX_TX_GAS + 1,
+                    block_gas_limit: MAX_TX_GAS,
+                }),
+            ),
+            (
+                "gas limit above a small block limit",
+                tx_with(|t| t.gas_limit = 100_001),
+                Accounts::default(),
+                PoolConfig {
+                    block_gas_limit: 100_000,
+                    ..config()
+                },
+                Err(PoolError::GasLimitTooHigh {
+                    gas_limit: 100_001,
+                    block_gas_limit: 100_000,
                 }),
             ),
             (

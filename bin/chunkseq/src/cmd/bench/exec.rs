@@ -12,7 +12,7 @@ use std::{
 use alloy_primitives::{Address, B256, U256};
 use anyhow::{Context as _, Result, bail, ensure};
 use chunkseq_execution::{
-    BlockBuilder, BlockContext, BuiltBlock, ChainHashes, Genesis, KnownTransactions,
+    BlockBuilder, BlockContext, BuiltBlock, Genesis, KnownTransactions,
     LOAD_TOKEN_ADDRESS, NoneKnown, RecoveredTx, evm_env,
     genesis::{load_token_code, token_balance_slot},
     pool::recover_batch,
@@ -187,11 +187,7 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
     for (i, txs) in blocks.iter().enumerate() {
         let ctx = context(i, parent, &spec, args.block_txs);
         let t0 = Instant::now();
-        let mut builder = BlockBuilder::new(
-            builder_db.fork(),
-            ctx,
-            ChainHashes::committed(builder_db.clone()),
-        );
+        let mut builder = BlockBuilder::new(builder_db.fork(), ctx)?;
         for tx in *txs {
             builder
                 .add_tx(tx)
@@ -317,9 +313,7 @@ fn reexecute_all(
             db.fork(),
             *ctx,
             &block.header,
-            &block.transactions,
-            ChainHashes::committed(db.clone()),
-            known,
+            &block.transactions, known,
         )
         .with_context(|| format!("re-executing block {}", ctx.number))?;
         db.commit(&again.state, again.hash())?;
