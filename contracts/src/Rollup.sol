@@ -447,14 +447,41 @@ contract Rollup {
         uint256 n = sigs.length / 65;
         if (sigs.length % 65 != 0 || n < needed) revert NotEnoughAttestations(index, n, needed);
         bytes32 digest = _digest(keccak256(abi.encode(ATTESTATION_TYPEHASH, slot, uint32(index), blockHash)));
-        address last = address(0);
+        uint256 last = 0;
         uint256 seat = 0;
-        for (uint256 k = 0; k < n; k++) {
-            address signer = _recover(digest, sigs[k * 65:(k + 1) * 65]);
-            if (signer <= last) revert AttestationsNotAscending(index);
-            while (seat < committee.length && committee[seat] < signer) seat++;
-            if (seat == committee.length || committee[seat] != signer) revert NotCommitteeMember(index, signer);
-            last = signer;
+        uint256 members = committee.length;
+        for (uint256 k = 0; k < n;) {
+            address signer;
+            bool ok;
+            // The hot loop: one ecrecover per attestation, straight from
+            // calldata, with the same checks as `_recover` (low s, v 27/28).
+            assembly ("memory-safe") {
+                let p := add(sigs.offset, mul(k, 65))
+                let r := calldataload(p)
+                let s := calldataload(add(p, 32))
+                let v := byte(0, calldataload(add(p, 64)))
+                ok := and(iszero(gt(s, HALF_ORDER)), or(eq(v, 27), eq(v, 28)))
+                let m := mload(0x40)
+                mstore(m, digest)
+                mstore(add(m, 32), v)
+                mstore(add(m, 64), r)
+                mstore(add(m, 96), s)
+                mstore(0, 0)
+                ok := and(ok, staticcall(gas(), 1, m, 128, 0, 32))
+                signer := mload(0)
+            }
+            if (!ok || signer == address(0)) revert BadSignature();
+            if (uint160(signer) <= last) revert AttestationsNotAscending(index);
+            while (seat < members && committee[seat] < signer) {
+                unchecked {
+                    ++seat;
+                }
+            }
+            if (seat == members || committee[seat] != signer) revert NotCommitteeMember(index, signer);
+            last = uint160(signer);
+            unchecked {
+                ++k;
+            }
         }
     }
 

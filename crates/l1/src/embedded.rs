@@ -125,6 +125,17 @@ pub enum L1Event {
     },
 }
 
+/// What one opcode cost during a profiled call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpcodeCost {
+    /// The opcode.
+    pub opcode: u8,
+    /// How often it ran.
+    pub count: u64,
+    /// Gas it charged directly.
+    pub gas: u64,
+}
+
 /// The Rollup contract's tip.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RollupTip {
@@ -436,10 +447,72 @@ impl EmbeddedL1 {
             .map_or(U256::ZERO, |a| a.info.balance)
     }
 
-    fn evm(
-        &self,
-        db: CacheDB<EmptyDB>,
-    ) -> revm::handler::MainnetEvm<revm::handler::MainnetContext<CacheDB<EmptyDB>>> {
+    /// Runs `call` without committing it and counts, per opcode, how often
+    /// it ran and the gas it charged directly (calls exclude the gas they
+    /// forward). For finding what dominates a call's cost.
+    pub fn profile(
+        &mut self,
+        from: Address,
+        call: &RollupCall,
+    ) -> Result<Vec<OpcodeCost>, L1Error> {
+        use revm::{
+            InspectEvm, Inspector,
+            interpreter::{Interpreter, interpreter_types::Jumps},
+        };
+        #[derive(Default)]
+        struct Profile {
+            count: Vec<u64>,
+            gas: Vec<u64>,
+            pending: Option<(u8, u64)>,
+        }
+        impl<CTX> Inspector<CTX> for Profile {
+            fn step(&mut self, interp: &mut Interpreter, _: &mut CTX) {
+                self.pending = Some((interp.bytecode.opcode(), interp.gas.remaining()));
+            }
+            fn step_end(&mut self, interp: &mut Interpreter, _: &mut CTX) {
+                if let Some((op, before)) = self.pending.take() {
+                    let i = usize::from(op);
+                    if let (Some(c), Some(g)) = (self.count.get_mut(i), self.gas.get_mut(i)) {
+                        *c = c.saturating_add(1);
+                        // CALL-family opcodes forward gas; count only their own cost.
+                        if !matches!(op, 0xf1 | 0xf2 | 0xf4 | 0xfa | 0xf0 | 0xf5) {
+                            *g = g.saturating_add(before.saturating_sub(interp.gas.remaining()));
+                        }
+                    }
+                }
+            }
+        }
+        let data = call.calldata(&self.abi)?;
+        let tx = self.tx(from, TxKind::Call(self.rollup), data, call.value());
+        let db = self.db.clone();
+        let profile = Profile {
+            count: vec![0; 256],
+            gas: vec![0; 256],
+            pending: None,
+        };
+        let (cfg, block) = self.env();
+        let mut evm = Context::mainnet()
+            .with_db(db)
+            .with_cfg(cfg)
+            .with_block(block)
+            .build_mainnet_with_inspector(profile);
+        evm.inspect_one_tx(tx)
+            .map_err(|e| L1Error::Evm(e.to_string()))?;
+        let p = &evm.inspector;
+        Ok((0..=255u8)
+            .filter_map(|op| {
+                let i = usize::from(op);
+                let count = p.count.get(i).copied().unwrap_or(0);
+                (count > 0).then(|| OpcodeCost {
+                    opcode: op,
+                    count,
+                    gas: p.gas.get(i).copied().unwrap_or(0),
+                })
+            })
+            .collect())
+    }
+
+    fn env(&self) -> (CfgEnv, BlockEnv) {
         let mut cfg = CfgEnv::new_with_spec(SpecId::OSAKA);
         cfg.chain_id = self.chain_id;
         cfg.disable_nonce_check = true;
@@ -451,6 +524,14 @@ impl EmbeddedL1 {
             prevrandao: Some(self.head.randomness),
             ..BlockEnv::default()
         };
+        (cfg, block)
+    }
+
+    fn evm(
+        &self,
+        db: CacheDB<EmptyDB>,
+    ) -> revm::handler::MainnetEvm<revm::handler::MainnetContext<CacheDB<EmptyDB>>> {
+        let (cfg, block) = self.env();
         Context::mainnet()
             .with_db(db)
             .with_cfg(cfg)

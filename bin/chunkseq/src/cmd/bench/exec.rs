@@ -12,8 +12,8 @@ use std::{
 use alloy_primitives::{Address, B256, U256};
 use anyhow::{Context as _, Result, bail, ensure};
 use chunkseq_execution::{
-    BlockBuilder, BlockContext, BuiltBlock, Genesis, KnownTransactions,
-    LOAD_TOKEN_ADDRESS, NoneKnown, RecoveredTx, evm_env,
+    BlockBuilder, BlockContext, BuiltBlock, Genesis, KnownTransactions, LOAD_TOKEN_ADDRESS,
+    NoneKnown, RecoveredTx, evm_env,
     genesis::{load_token_code, token_balance_slot},
     pool::recover_batch,
     reexecute, tx_env,
@@ -309,13 +309,8 @@ fn reexecute_all(
     let mut times = Vec::with_capacity(built.len());
     for (ctx, block) in built {
         let t0 = Instant::now();
-        let again = reexecute(
-            db.fork(),
-            *ctx,
-            &block.header,
-            &block.transactions, known,
-        )
-        .with_context(|| format!("re-executing block {}", ctx.number))?;
+        let again = reexecute(db.fork(), *ctx, &block.header, &block.transactions, known)
+            .with_context(|| format!("re-executing block {}", ctx.number))?;
         db.commit(&again.state, again.hash())?;
         times.push(t0.elapsed());
         bar.inc(1);

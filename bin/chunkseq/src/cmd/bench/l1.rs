@@ -36,6 +36,9 @@ pub(crate) struct L1Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also print the opcodes that cost the most in a 2-block checkpoint.
+    #[arg(long)]
+    profile: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -136,6 +139,24 @@ impl Chain {
 
     /// Publishes an honest checkpoint in `slot`; returns its gas and how long the L1 took.
     fn checkpoint(&mut self, slot: u64, blocks: u32, body: &Bytes) -> Result<(u64, f64)> {
+        let (proposer, call, last, hashes) = self.checkpoint_call(slot, blocks, body)?;
+        let (gas, ms) = self.run_timed(proposer, call)?;
+        self.parent = last;
+        self.parent_checkpoint =
+            CheckpointHeader::covering(Slot(slot), self.parent_checkpoint, &hashes)
+                .context("header")?
+                .hash();
+        Ok((gas, ms))
+    }
+
+    /// An honest checkpoint call for `slot`, by its proposer.
+    #[allow(clippy::type_complexity)]
+    fn checkpoint_call(
+        &mut self,
+        slot: u64,
+        blocks: u32,
+        body: &Bytes,
+    ) -> Result<(Address, RollupCall, (B256, u64), Vec<B256>)> {
         self.enter_slot(slot)?;
         let (committee, proposer) = self.l1.duties(slot)?;
         let headers = self.headers(slot, blocks);
@@ -163,13 +184,7 @@ impl Chain {
             committee,
         };
         let call = parts.sign(&self.domain, self.signer(proposer)?)?;
-        let (gas, ms) = self.run_timed(proposer, call)?;
-        self.parent = last;
-        self.parent_checkpoint =
-            CheckpointHeader::covering(Slot(slot), self.parent_checkpoint, &hashes)
-                .context("header")?
-                .hash();
-        Ok((gas, ms))
+        Ok((proposer, call, last, hashes))
     }
 
     fn run(&mut self, from: Address, call: RollupCall) -> Result<u64> {
@@ -241,6 +256,19 @@ pub(crate) fn run(args: &L1Args) -> Result<()> {
         });
     }
     let slashing = slashing_rows(args.validators)?;
+    if args.profile {
+        let mut chain = Chain::new(args.validators)?;
+        chain.checkpoint(1, 2, &Bytes::new())?;
+        let (proposer, call, _, _) = chain.checkpoint_call(2, 2, &Bytes::new())?;
+        let mut costs = chain.l1.profile(proposer, &call)?;
+        costs.sort_by_key(|c| std::cmp::Reverse(c.gas));
+        eprintln!(
+            "opcodes by gas in a 2-block checkpoint (CALL-family costs exclude forwarded gas):"
+        );
+        for c in costs.iter().take(15) {
+            eprintln!("  0x{:02x} {:>8} runs {:>9} gas", c.opcode, c.count, c.gas);
+        }
+    }
     let report = L1Report {
         preset: "devnet",
         checkpoints: rows,
