@@ -85,10 +85,6 @@ contract Rollup {
     mapping(address => Validator) public validators;
     address[] public validatorList;
     Tip public tip;
-    /// @notice Final header hash of each slot's accepted checkpoint: all an
-    /// omission proof needs, with the checkpoint's block hashes and parent
-    /// supplied in calldata.
-    mapping(uint64 => bytes32) public checkpoints;
     /// @notice Randomness recorded for each epoch's committee (0: not recorded).
     mapping(uint64 => bytes32) public epochSeed;
     /// @notice keccak256 of the sorted committee of an epoch, once computed.
@@ -346,7 +342,6 @@ contract Rollup {
         tip = Tip({
             slot: slot, lastBlockNumber: number, hasCheckpoint: true, headerHash: headerHash, lastBlockHash: parent
         });
-        checkpoints[slot] = headerHash;
         _recordSeed(epoch);
         emit CheckpointAccepted(slot, headerHash, headers, bodies, proposer);
     }
@@ -390,21 +385,22 @@ contract Rollup {
     }
 
     /// @notice Slashes a proposer whose checkpoint lacks a block it announced
-    /// as provisional. `blockHashes` and `parentCheckpointHash` describe the
-    /// accepted checkpoint and are checked against its stored header hash.
+    /// as provisional. Nothing is stored per checkpoint: the proof rebuilds
+    /// the slot's checkpoint header from its block hashes and parent, then
+    /// follows the later checkpoint headers (`later`, oldest first) up to the
+    /// current tip. Evidence is cheapest while the checkpoint is recent.
     function slashCheckpointOmission(
         CheckpointOmission calldata e,
         bytes32[] calldata blockHashes,
-        bytes32 parentCheckpointHash
+        bytes32 parentCheckpointHash,
+        CheckpointHeader[] calldata later
     ) external {
         ProvisionalBlock calldata p = e.provisional;
-        bytes32 stored = checkpoints[p.slot];
-        if (stored == bytes32(0)) revert NoCheckpointForSlot(p.slot);
         bytes32 chained = bytes32(0);
         for (uint256 i = 0; i < blockHashes.length; i++) {
             chained = keccak256(abi.encode(chained, blockHashes[i]));
         }
-        bytes32 rebuilt = keccak256(
+        bytes32 h = keccak256(
             abi.encode(
                 CheckpointHeader({
                     slot: p.slot,
@@ -414,7 +410,11 @@ contract Rollup {
                 })
             )
         );
-        if (rebuilt != stored) revert WrongCheckpointBlocks();
+        for (uint256 i = 0; i < later.length; i++) {
+            if (later[i].parentCheckpointHash != h) revert WrongCheckpointBlocks();
+            h = keccak256(abi.encode(later[i]));
+        }
+        if (h != tip.headerHash) revert WrongCheckpointBlocks();
         if (p.index < blockHashes.length && blockHashes[p.index] == p.blockHash) revert NotAnOffence();
         bytes32 digest = _digest(
             keccak256(

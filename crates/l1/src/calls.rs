@@ -3,7 +3,8 @@
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolValue;
 use chunkseq_primitives::{
-    AttestationEquivocation, BlockHeader, CheckpointOmission, ProposalEquivocation,
+    AttestationEquivocation, BlockHeader, CheckpointHeader, CheckpointOmission,
+    ProposalEquivocation,
 };
 
 use crate::{abi::ContractAbi, error::L1Error};
@@ -50,6 +51,8 @@ pub enum RollupCall {
         checkpoint_blocks: Vec<B256>,
         /// The accepted checkpoint's parent checkpoint hash.
         parent_checkpoint: B256,
+        /// The checkpoint headers accepted after it, oldest first, up to the tip.
+        later: Vec<CheckpointHeader>,
     },
 }
 
@@ -100,11 +103,13 @@ impl RollupCall {
                 evidence,
                 checkpoint_blocks,
                 parent_checkpoint,
+                later,
             } => {
                 let params = (
                     evidence.clone(),
                     checkpoint_blocks.clone(),
                     *parent_checkpoint,
+                    later.clone(),
                 );
                 abi.calldata("slashCheckpointOmission", &params.abi_encode_params())
             }

@@ -484,18 +484,35 @@ fn a_subset_checkpoint_is_slashed_as_omission() {
     assert_eq!(attestations_hash(&atts[0]), provisional[0].attestationsHash);
 
     let sigs: Vec<Bytes> = provisional.iter().map(|p| h.sign(proposer, p)).collect();
-    let omission = |i: usize| RollupCall::SlashCheckpointOmission {
+
+    // Another checkpoint lands in slot 2 before anyone reports.
+    h.enter_slot(2);
+    let next = h.checkpoint(2, 1, (hashes[0], 1), ch0.hash());
+    let RollupCall::ProposeCheckpoint {
+        headers: next_headers,
+        ..
+    } = &next
+    else {
+        unreachable!()
+    };
+    let ch2 = CheckpointHeader::covering(Slot(2), ch0.hash(), &[next_headers[0].hash()]).unwrap();
+    assert_eq!(h.run(h.reporter, next).0, Ok(()));
+
+    let omission = |i: usize, later: Vec<CheckpointHeader>| RollupCall::SlashCheckpointOmission {
         evidence: CheckpointOmission {
             provisional: provisional[i].clone(),
             signature: sigs[i].clone(),
         },
         checkpoint_blocks: hashes[..1].to_vec(),
         parent_checkpoint: B256::ZERO,
+        later,
     };
     // Block 0 is in the checkpoint: its provisional signature proves nothing.
-    h.expect_revert(omission(0), "NotAnOffence");
-    // Lying about the checkpoint's blocks does not help.
-    let mut lie = omission(1);
+    h.expect_revert(omission(0, vec![ch2.clone()]), "NotAnOffence");
+    // The proof must reach the tip through the later checkpoints...
+    h.expect_revert(omission(1, vec![]), "WrongCheckpointBlocks");
+    // ...and lying about the checkpoint's blocks does not help.
+    let mut lie = omission(1, vec![ch2.clone()]);
     if let RollupCall::SlashCheckpointOmission {
         checkpoint_blocks, ..
     } = &mut lie
@@ -504,10 +521,10 @@ fn a_subset_checkpoint_is_slashed_as_omission() {
     }
     h.expect_revert(lie, "WrongCheckpointBlocks");
     // Block 1 is missing: slashed, once.
-    let (outcome, events) = h.run(h.reporter, omission(1));
+    let (outcome, events) = h.run(h.reporter, omission(1, vec![ch2.clone()]));
     assert_eq!(outcome, Ok(()));
     assert!(events.iter().any(|e| matches!(e, L1Event::ValidatorSlashed { offence: 2, validator, .. } if *validator == proposer)));
-    h.expect_revert(omission(1), "AlreadyPunished");
+    h.expect_revert(omission(1, vec![ch2]), "AlreadyPunished");
 }
 
 #[test]
@@ -560,6 +577,7 @@ fn an_honest_proposer_is_never_slashable_by_its_own_signatures() {
             },
             checkpoint_blocks: hashes.clone(),
             parent_checkpoint: B256::ZERO,
+            later: vec![],
         };
         h.expect_revert(call, "NotAnOffence");
     }

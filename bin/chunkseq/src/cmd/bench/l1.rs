@@ -385,6 +385,7 @@ fn slashing_rows(validators: usize) -> Result<Vec<SlashRow>> {
         },
         checkpoint_blocks: vec![published],
         parent_checkpoint: B256::ZERO,
+        later: vec![],
     };
     rows.push(SlashRow {
         call: "slashCheckpointOmission",
