@@ -432,7 +432,18 @@ contract Rollup {
 
     function _checkCommittee(uint64 epoch, address[] calldata committee) private {
         bytes32 expected = recordCommittee(epoch);
-        if (keccak256(abi.encode(committee)) != expected) revert WrongCommittee(epoch);
+        // keccak256(abi.encode(committee)) straight from calldata. Elements with
+        // dirty upper bits hash differently and are refused, so the raw reads
+        // in `_checkAttestations` see clean addresses.
+        bytes32 provided;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, 0x20)
+            mstore(add(m, 0x20), committee.length)
+            calldatacopy(add(m, 0x40), committee.offset, mul(committee.length, 0x20))
+            provided := keccak256(m, add(0x40, mul(committee.length, 0x20)))
+        }
+        if (provided != expected) revert WrongCommittee(epoch);
         if (committee.length == 0) revert NoValidators();
     }
 
@@ -447,42 +458,51 @@ contract Rollup {
         uint256 n = sigs.length / 65;
         if (sigs.length % 65 != 0 || n < needed) revert NotEnoughAttestations(index, n, needed);
         bytes32 digest = _digest(keccak256(abi.encode(ATTESTATION_TYPEHASH, slot, uint32(index), blockHash)));
-        uint256 last = 0;
-        uint256 seat = 0;
-        uint256 members = committee.length;
-        for (uint256 k = 0; k < n;) {
-            address signer;
-            bool ok;
-            // The hot loop: one ecrecover per attestation, straight from
-            // calldata, with the same checks as `_recover` (low s, v 27/28).
-            assembly ("memory-safe") {
+        uint256 failure;
+        address signer;
+        // The hot loop, in assembly: one ecrecover per attestation straight
+        // from calldata (low s, v 27/28, as `_recover` checks), signers
+        // strictly ascending, each found by one forward walk of the sorted
+        // committee. It stops at the first failure, reported below.
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            let members := committee.length
+            let last := 0
+            let seat := 0
+            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
                 let p := add(sigs.offset, mul(k, 65))
                 let r := calldataload(p)
                 let s := calldataload(add(p, 32))
                 let v := byte(0, calldataload(add(p, 64)))
-                ok := and(iszero(gt(s, HALF_ORDER)), or(eq(v, 27), eq(v, 28)))
-                let m := mload(0x40)
                 mstore(m, digest)
                 mstore(add(m, 32), v)
                 mstore(add(m, 64), r)
                 mstore(add(m, 96), s)
                 mstore(0, 0)
+                let ok := and(iszero(gt(s, HALF_ORDER)), or(eq(v, 27), eq(v, 28)))
                 ok := and(ok, staticcall(gas(), 1, m, 128, 0, 32))
                 signer := mload(0)
-            }
-            if (!ok || signer == address(0)) revert BadSignature();
-            if (uint160(signer) <= last) revert AttestationsNotAscending(index);
-            while (seat < members && committee[seat] < signer) {
-                unchecked {
-                    ++seat;
+                if or(iszero(ok), iszero(signer)) {
+                    failure := 1
+                    break
                 }
-            }
-            if (seat == members || committee[seat] != signer) revert NotCommitteeMember(index, signer);
-            last = uint160(signer);
-            unchecked {
-                ++k;
+                if iszero(gt(signer, last)) {
+                    failure := 2
+                    break
+                }
+                for {} and(lt(seat, members), lt(calldataload(add(committee.offset, mul(seat, 32))), signer)) {} {
+                    seat := add(seat, 1)
+                }
+                if or(eq(seat, members), iszero(eq(calldataload(add(committee.offset, mul(seat, 32))), signer))) {
+                    failure := 3
+                    break
+                }
+                last := signer
             }
         }
+        if (failure == 1) revert BadSignature();
+        if (failure == 2) revert AttestationsNotAscending(index);
+        if (failure == 3) revert NotCommitteeMember(index, signer);
     }
 
     function _recordSeed(uint64 epoch) private {
