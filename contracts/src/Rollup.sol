@@ -362,14 +362,16 @@ contract Rollup {
     // --------------------------------------------------------------- slashing
 
     /// @notice Slashes a proposer that signed two proposals for one (slot, index).
-    function slashProposalEquivocation(ProposalEquivocation calldata e) external {
+    /// `committee` is the slot's committee sorted by address (checked), from
+    /// which the proposer is derived without recomputing the committee.
+    function slashProposalEquivocation(ProposalEquivocation calldata e, address[] calldata committee) external {
         BlockProposal calldata a = e.first;
         BlockProposal calldata b = e.second;
         if (a.slot != b.slot || a.index != b.index || a.blockHash == b.blockHash) revert NotAnOffence();
         address s1 = _recover(_digest(keccak256(abi.encode(PROPOSAL_TYPEHASH, a.slot, a.index, a.blockHash))), e.firstSignature);
         address s2 = _recover(_digest(keccak256(abi.encode(PROPOSAL_TYPEHASH, b.slot, b.index, b.blockHash))), e.secondSignature);
         if (s1 != s2) revert NotAnOffence();
-        if (s1 != proposerOf(a.slot)) revert NotAnOffence();
+        if (s1 != _proposerIn(a.slot, committee)) revert NotAnOffence();
         _slash(s1, 1, a.slot, a.index);
     }
 
@@ -393,7 +395,8 @@ contract Rollup {
         CheckpointOmission calldata e,
         bytes32[] calldata blockHashes,
         bytes32 parentCheckpointHash,
-        CheckpointHeader[] calldata later
+        CheckpointHeader[] calldata later,
+        address[] calldata committee
     ) external {
         ProvisionalBlock calldata p = e.provisional;
         bytes32 chained = bytes32(0);
@@ -424,11 +427,18 @@ contract Rollup {
             )
         );
         address signer = _recover(digest, e.signature);
-        if (signer != proposerOf(p.slot)) revert NotAnOffence();
+        if (signer != _proposerIn(p.slot, committee)) revert NotAnOffence();
         _slash(signer, 2, p.slot, p.index);
     }
 
     // -------------------------------------------------------------- internal
+
+    /// The proposer of `slot` from its committee, after checking the committee.
+    function _proposerIn(uint64 slot, address[] calldata committee) private returns (address) {
+        uint64 epoch = epochOf(slot);
+        _checkCommittee(epoch, committee);
+        return committee[uint256(keccak256(abi.encode(seedOf(epoch), slot))) % committee.length];
+    }
 
     function _checkCommittee(uint64 epoch, address[] calldata committee) private {
         bytes32 expected = recordCommittee(epoch);

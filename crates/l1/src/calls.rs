@@ -40,7 +40,12 @@ pub enum RollupCall {
         signature: Bytes,
     },
     /// Evidence of two proposals for one (slot, index).
-    SlashProposalEquivocation(ProposalEquivocation),
+    SlashProposalEquivocation {
+        /// The two signed proposals.
+        evidence: ProposalEquivocation,
+        /// The slot's committee, sorted by address.
+        committee: Vec<Address>,
+    },
     /// Evidence of two attestations for one (slot, index).
     SlashAttestationEquivocation(AttestationEquivocation),
     /// A provisional block missing from its slot's checkpoint.
@@ -53,6 +58,8 @@ pub enum RollupCall {
         parent_checkpoint: B256,
         /// The checkpoint headers accepted after it, oldest first, up to the tip.
         later: Vec<CheckpointHeader>,
+        /// The slot's committee, sorted by address.
+        committee: Vec<Address>,
     },
 }
 
@@ -91,9 +98,12 @@ impl RollupCall {
                 )
                     .abi_encode_params(),
             ),
-            Self::SlashProposalEquivocation(e) => abi.calldata(
+            Self::SlashProposalEquivocation {
+                evidence,
+                committee,
+            } => abi.calldata(
                 "slashProposalEquivocation",
-                &(e.clone(),).abi_encode_params(),
+                &(evidence.clone(), committee.clone()).abi_encode_params(),
             ),
             Self::SlashAttestationEquivocation(e) => abi.calldata(
                 "slashAttestationEquivocation",
@@ -104,12 +114,14 @@ impl RollupCall {
                 checkpoint_blocks,
                 parent_checkpoint,
                 later,
+                committee,
             } => {
                 let params = (
                     evidence.clone(),
                     checkpoint_blocks.clone(),
                     *parent_checkpoint,
                     later.clone(),
+                    committee.clone(),
                 );
                 abi.calldata("slashCheckpointOmission", &params.abi_encode_params())
             }
@@ -122,7 +134,7 @@ impl RollupCall {
             Self::Register { .. } => "register",
             Self::Exit { .. } => "exit",
             Self::ProposeCheckpoint { .. } => "proposeCheckpoint",
-            Self::SlashProposalEquivocation(_) => "slashProposalEquivocation",
+            Self::SlashProposalEquivocation { .. } => "slashProposalEquivocation",
             Self::SlashAttestationEquivocation(_) => "slashAttestationEquivocation",
             Self::SlashCheckpointOmission { .. } => "slashCheckpointOmission",
         }

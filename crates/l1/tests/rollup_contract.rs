@@ -418,12 +418,33 @@ fn equivocations_are_slashed_once() {
     else {
         unreachable!()
     };
-    let (outcome, events) = h.run(h.reporter, RollupCall::SlashProposalEquivocation(e.clone()));
+    let mut short = committee.clone();
+    short.pop();
+    h.expect_revert(
+        RollupCall::SlashProposalEquivocation {
+            evidence: e.clone(),
+            committee: short,
+        },
+        "WrongCommittee",
+    );
+    let (outcome, events) = h.run(
+        h.reporter,
+        RollupCall::SlashProposalEquivocation {
+            evidence: e.clone(),
+            committee: committee.clone(),
+        },
+    );
     assert_eq!(outcome, Ok(()));
     assert!(events.iter().any(|ev| matches!(ev, L1Event::ValidatorSlashed { validator, offence: 1, slot: 1, .. } if *validator == proposer)));
     let (stake, slashed) = h.l1.validator(proposer).unwrap();
     assert!(slashed && stake < EmbeddedConfig::default().stake);
-    h.expect_revert(RollupCall::SlashProposalEquivocation(e), "AlreadyPunished");
+    h.expect_revert(
+        RollupCall::SlashProposalEquivocation {
+            evidence: e,
+            committee: committee.clone(),
+        },
+        "AlreadyPunished",
+    );
 
     let attester = committee[1];
     let a = |hash: u8| Attestation {
@@ -506,6 +527,7 @@ fn a_subset_checkpoint_is_slashed_as_omission() {
         checkpoint_blocks: hashes[..1].to_vec(),
         parent_checkpoint: B256::ZERO,
         later,
+        committee: committee.clone(),
     };
     // Block 0 is in the checkpoint: its provisional signature proves nothing.
     h.expect_revert(omission(0, vec![ch2.clone()]), "NotAnOffence");
@@ -535,6 +557,7 @@ fn an_honest_proposer_is_never_slashable_by_its_own_signatures() {
     let RollupCall::ProposeCheckpoint {
         headers,
         attestations,
+        committee,
         ..
     } = call.clone()
     else {
@@ -566,7 +589,13 @@ fn an_honest_proposer_is_never_slashable_by_its_own_signatures() {
                 second: b.0.clone(),
                 secondSignature: b.1.clone(),
             };
-            h.expect_revert(RollupCall::SlashProposalEquivocation(e), "NotAnOffence");
+            h.expect_revert(
+                RollupCall::SlashProposalEquivocation {
+                    evidence: e,
+                    committee: committee.clone(),
+                },
+                "NotAnOffence",
+            );
         }
     }
     for (p, sig) in &provisionals {
@@ -578,6 +607,7 @@ fn an_honest_proposer_is_never_slashable_by_its_own_signatures() {
             checkpoint_blocks: hashes.clone(),
             parent_checkpoint: B256::ZERO,
             later: vec![],
+            committee: committee.clone(),
         };
         h.expect_revert(call, "NotAnOffence");
     }

@@ -310,7 +310,8 @@ pub(crate) fn run(args: &L1Args) -> Result<()> {
 
 fn slashing_rows(validators: usize) -> Result<Vec<SlashRow>> {
     let mut chain = Chain::new(validators)?;
-    chain.enter_slot(1)?;
+    // A checkpoint first, so the epoch's committee is recorded (the steady state).
+    chain.checkpoint(1, 1, &Bytes::new())?;
     let (committee, proposer) = chain.l1.duties(1)?;
     let reporter = committee.first().copied().context("empty committee")?;
     let sign = |c: &Chain,
@@ -337,7 +338,13 @@ fn slashing_rows(validators: usize) -> Result<Vec<SlashRow>> {
     if let Evidence::ProposalEquivocation(e) = e {
         rows.push(SlashRow {
             call: "slashProposalEquivocation",
-            gas: chain.run(reporter, RollupCall::SlashProposalEquivocation(e))?,
+            gas: chain.run(
+                reporter,
+                RollupCall::SlashProposalEquivocation {
+                    evidence: e,
+                    committee: committee.clone(),
+                },
+            )?,
         });
     }
     let attester = committee.get(1).copied().context("committee of one")?;
@@ -386,6 +393,7 @@ fn slashing_rows(validators: usize) -> Result<Vec<SlashRow>> {
         checkpoint_blocks: vec![published],
         parent_checkpoint: B256::ZERO,
         later: vec![],
+        committee: chain.l1.duties(2)?.0,
     };
     rows.push(SlashRow {
         call: "slashCheckpointOmission",
