@@ -26,6 +26,33 @@ pub fn attestations<S: Signer>(
     Ok(out.into())
 }
 
+/// `count` headers for `slot` chained on `parent` (hash, number): copies of
+/// `template` with number, slot, index and parent hash filled in, and a
+/// distinct state root per index.
+pub fn chained_headers(
+    slot: u64,
+    count: u32,
+    parent: (B256, u64),
+    template: &BlockHeader,
+) -> Vec<BlockHeader> {
+    let (mut hash, mut number) = parent;
+    (0..count)
+        .map(|index| {
+            number = number.saturating_add(1);
+            let h = BlockHeader {
+                number,
+                slot,
+                index,
+                parentHash: hash,
+                stateRoot: B256::repeat_byte((index as u8).wrapping_add(1)),
+                ..template.clone()
+            };
+            hash = h.hash();
+            h
+        })
+        .collect()
+}
+
 /// The parts of a checkpoint before the proposer signs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckpointParts {

@@ -125,6 +125,21 @@ pub enum L1Event {
     },
 }
 
+impl L1Event {
+    /// Gas and outcome of submission `id`, if `events` include it.
+    pub fn inclusion(events: &[Self], id: SubmissionId) -> Option<(u64, Result<(), String>)> {
+        events.iter().find_map(|e| match e {
+            Self::Included {
+                submission,
+                gas_used,
+                outcome,
+                ..
+            } if *submission == id => Some((*gas_used, outcome.clone())),
+            _ => None,
+        })
+    }
+}
+
 /// What one opcode cost during a profiled call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpcodeCost {
@@ -161,7 +176,9 @@ struct Pending {
 
 #[derive(Clone, Debug)]
 struct Previous {
-    db: CacheDB<EmptyDB>,
+    /// The state before the block; kept only when reorgs are enabled, so
+    /// ordinary block production never copies the state.
+    db: Option<CacheDB<EmptyDB>>,
     head: L1Block,
     included: Vec<Pending>,
 }
@@ -321,18 +338,19 @@ impl EmbeddedL1 {
         if self.previous.is_some()
             && self.rng.next_f64() < self.cfg.reorg_probability
             && let Some(prev) = self.previous.take()
+            && let Some(db) = prev.db
         {
             events.push(L1Event::Reorg {
                 dropped_block: self.head.number,
             });
-            self.db = prev.db;
+            self.db = db;
             self.head = prev.head;
             let mut back = prev.included;
             back.append(&mut self.pending);
             self.pending = back;
         }
         let saved = Previous {
-            db: self.db.clone(),
+            db: (self.cfg.reorg_probability > 0.0).then(|| self.db.clone()),
             head: self.head,
             included: Vec::new(),
         };

@@ -12,7 +12,7 @@
 use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_l1::{
     EmbeddedConfig, EmbeddedL1, L1Event, RollupCall,
-    checkpoint_call::{CheckpointParts, attestations},
+    checkpoint_call::{CheckpointParts, attestations, chained_headers},
 };
 use chunkseq_primitives::{
     Attestation, BlockHeader, BlockProposal, ChainSpec, Checkpoint, CheckpointHeader,
@@ -74,24 +74,12 @@ impl Harness {
 
     /// `count` honest blocks for `slot` on top of `parent` (hash, number).
     fn blocks(&self, slot: u64, count: u32, parent: (B256, u64)) -> Vec<BlockHeader> {
-        let (mut hash, mut number) = parent;
-        (0..count)
-            .map(|index| {
-                number += 1;
-                let h = BlockHeader {
-                    number,
-                    slot,
-                    index,
-                    parentHash: hash,
-                    timestamp: self.spec.genesis_time * 1000 + slot * 8000,
-                    stateRoot: B256::repeat_byte(index as u8 + 1),
-                    gasLimit: self.spec.block_gas_limit,
-                    ..Default::default()
-                };
-                hash = h.hash();
-                h
-            })
-            .collect()
+        let template = BlockHeader {
+            timestamp: self.spec.genesis_time * 1000 + slot * 8000,
+            gasLimit: self.spec.block_gas_limit,
+            ..Default::default()
+        };
+        chained_headers(slot, count, parent, &template)
     }
 
     /// Attestations by the first `how_many` members of the committee.
@@ -134,17 +122,7 @@ impl Harness {
     fn run(&mut self, from: Address, call: RollupCall) -> (Result<(), String>, Vec<L1Event>) {
         let id = self.l1.submit(from, call);
         let events = self.l1.mine_block().unwrap();
-        let outcome = events
-            .iter()
-            .find_map(|e| match e {
-                L1Event::Included {
-                    submission,
-                    outcome,
-                    ..
-                } if *submission == id => Some(outcome.clone()),
-                _ => None,
-            })
-            .expect("the call was included");
+        let (_, outcome) = L1Event::inclusion(&events, id).expect("the call was included");
         (outcome, events)
     }
 
@@ -161,17 +139,7 @@ impl Harness {
             .collect();
         let events = self.l1.mine_block().unwrap();
         for (id, (call, expected)) in ids.into_iter().zip(cases) {
-            let outcome = events
-                .iter()
-                .find_map(|e| match e {
-                    L1Event::Included {
-                        submission,
-                        outcome,
-                        ..
-                    } if *submission == id => Some(outcome.clone()),
-                    _ => None,
-                })
-                .expect("included");
+            let (_, outcome) = L1Event::inclusion(&events, id).expect("included");
             assert_eq!(outcome, expected.map_err(str::to_owned), "{}", call.name());
         }
     }

@@ -176,7 +176,7 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
     );
 
     // Build and commit on node A.
-    let builder_db = Arc::new(fresh_db(&dir.join("bench-build.redb"))?);
+    let builder_db = fresh_db(&dir.join("bench-build.redb"))?;
     let (genesis_header, _) = genesis.commit(&builder_db, &spec)?;
     let blocks: Vec<&[RecoveredTx]> = recovered.chunks(args.block_txs).collect();
     let bar = progress(blocks.len() as u64, "building");
@@ -303,7 +303,7 @@ fn reexecute_all(
     known: &impl KnownTransactions,
     what: &'static str,
 ) -> Result<Vec<Duration>> {
-    let db = Arc::new(fresh_db(path)?);
+    let db = fresh_db(path)?;
     genesis.commit(&db, spec)?;
     let bar = progress(built.len() as u64, what);
     let mut times = Vec::with_capacity(built.len());

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result, bail};
 use chunkseq_execution::dev_keys;
 use chunkseq_l1::{
     EmbeddedConfig, EmbeddedL1, L1Event, RollupCall,
-    checkpoint_call::{CheckpointParts, attestations},
+    checkpoint_call::{CheckpointParts, attestations, chained_headers},
 };
 use chunkseq_primitives::{
     Attestation, BlockHeader, BlockProposal, ChainSpec, CheckpointHeader, CheckpointOmission,
@@ -113,28 +113,16 @@ impl Chain {
     }
 
     fn headers(&self, slot: u64, blocks: u32) -> Vec<BlockHeader> {
-        let (mut hash, mut number) = self.parent;
-        (0..blocks)
-            .map(|index| {
-                number += 1;
-                let h = BlockHeader {
-                    number,
-                    slot,
-                    index,
-                    parentHash: hash,
-                    timestamp: self.spec.genesis_time * 1000 + slot * self.spec.slot_duration_ms,
-                    stateRoot: B256::repeat_byte(index as u8 + 1),
-                    txRoot: B256::repeat_byte(0x11),
-                    receiptsRoot: B256::repeat_byte(0x22),
-                    gasUsed: 2_100_000,
-                    gasLimit: self.spec.block_gas_limit,
-                    txCount: 100,
-                    ..Default::default()
-                };
-                hash = h.hash();
-                h
-            })
-            .collect()
+        let template = BlockHeader {
+            timestamp: self.spec.genesis_time * 1000 + slot * self.spec.slot_duration_ms,
+            txRoot: B256::repeat_byte(0x11),
+            receiptsRoot: B256::repeat_byte(0x22),
+            gasUsed: 2_100_000,
+            gasLimit: self.spec.block_gas_limit,
+            txCount: 100,
+            ..Default::default()
+        };
+        chained_headers(slot, blocks, self.parent, &template)
     }
 
     /// Publishes an honest checkpoint in `slot`; returns its gas and how long the L1 took.
@@ -199,22 +187,11 @@ impl Chain {
         let started = Instant::now();
         let events = self.l1.mine_block()?;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        for e in events {
-            if let L1Event::Included {
-                submission,
-                gas_used,
-                outcome,
-                ..
-            } = e
-                && submission == id
-            {
-                return match outcome {
-                    Ok(()) => Ok((gas_used, ms)),
-                    Err(reason) => bail!("{name} reverted: {reason}"),
-                };
-            }
+        match L1Event::inclusion(&events, id) {
+            Some((gas, Ok(()))) => Ok((gas, ms)),
+            Some((_, Err(reason))) => bail!("{name} reverted: {reason}"),
+            None => bail!("{name} was not included"),
         }
-        bail!("{name} was not included")
     }
 }
 
