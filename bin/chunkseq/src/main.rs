@@ -28,6 +28,9 @@ enum Command {
     /// Measure the hot paths on this machine.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// Set up the Rollup contract on an Ethereum node.
+    #[command(subcommand)]
+    L1(cmd::l1::L1Command),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         Command::Spec(args) => cmd::spec::run(&args),
         Command::Keys(command) => cmd::keys::run(command),
         Command::Bench(command) => cmd::bench::run(command),
+        Command::L1(command) => cmd::l1::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -56,5 +60,6 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(true)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }

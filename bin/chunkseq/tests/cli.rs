@@ -220,7 +220,7 @@ fn reads_a_keystore_made_by_cast() {
 fn no_placeholder_subcommands() {
     let out = chunkseq(&["--help"]);
     let help = String::from_utf8(out.stdout).unwrap();
-    for present in ["spec", "keys"] {
+    for present in ["spec", "keys", "bench", "l1"] {
         assert!(help.contains(present), "{help}");
     }
 }
@@ -305,4 +305,57 @@ fn bench_l1_reports_gas_rows() {
             "slashCheckpointOmission"
         ]
     );
+}
+
+#[test]
+fn l1_deploy_registers_validators_on_anvil() {
+    let Some(anvil) = chunkseq_l1::AnvilProcess::locate() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but anvil is not installed"
+        );
+        eprintln!("skipped: anvil not found");
+        return;
+    };
+    let node = chunkseq_l1::AnvilProcess::spawn(&anvil, &["--silent".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("deployer.key");
+    std::fs::write(
+        &key,
+        format!("0x{}\n", hex::encode(chunkseq_l1::rpc::ANVIL_DEPLOYER_KEY)),
+    )
+    .unwrap();
+    let url = node.url();
+    let key = key.to_str().unwrap();
+    let args = [
+        "l1",
+        "deploy",
+        "--rpc",
+        url.as_str(),
+        "--key",
+        key,
+        "--validators",
+        "3",
+        "--json",
+    ];
+    let v = json(&args);
+    assert_eq!(
+        v["rollup"].as_str().unwrap().to_lowercase(),
+        "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+        "the preset's address: the deployer's first transaction"
+    );
+    assert_eq!(v["validators"].as_array().unwrap().len(), 3);
+    // A second deployment lands elsewhere, and says the spec does not name it.
+    let out = chunkseq(&args);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: the contract landed at"));
+    // An unreachable node and a malformed key fail with a clear message.
+    let out = chunkseq(&["l1", "deploy", "--rpc", "http://127.0.0.1:1", "--key", key]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("eth_chainId"));
+    let bad = dir.path().join("bad.key");
+    std::fs::write(&bad, "not a key\n").unwrap();
+    let out = chunkseq(&["l1", "deploy", "--key", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("32-byte hex private key"));
 }

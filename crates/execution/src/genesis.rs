@@ -51,6 +51,12 @@ pub fn token_balance_slot(owner: Address) -> U256 {
     U256::from_be_bytes(keccak256((owner, U256::ZERO).abi_encode()).0)
 }
 
+/// The phrase devnet keys are derived from unless the operator names another.
+pub const DEVNET_PHRASE: &str = "chunkseq devnet";
+
+/// Load-generator accounts funded at a devnet's L2 genesis.
+pub const DEVNET_USERS: usize = 64;
+
 /// Development keys derived from a seed phrase: key `i` is the first valid
 /// secp256k1 key among `keccak256("chunkseq dev key" ‖ phrase ‖ i ‖ attempt)`.
 /// The phrase comes from the command line; no key is ever committed.
@@ -138,6 +144,27 @@ impl Genesis {
             gasLimit: spec.block_gas_limit,
             txCount: 0,
         }
+    }
+
+    /// The genesis of a development network: the validators' and the load
+    /// generator's accounts (keys `dev_keys(phrase, validators + users)`, the
+    /// validators first) each hold 1,000,000 ether and 10^27 load-token units.
+    /// `chunkseq l1 deploy` and the devnet both start from it, so they agree
+    /// on the genesis hash the Rollup contract is deployed with.
+    pub fn devnet(phrase: &str, validators: usize, users: usize) -> Self {
+        let keys = dev_keys(phrase, validators.saturating_add(users));
+        let addresses: Vec<Address> = keys.iter().map(PrivateKey::address).collect();
+        let ether = U256::from(10u64).pow(U256::from(24u64));
+        let tokens = U256::from(10u64).pow(U256::from(27u64));
+        Self::funded(&addresses, ether, tokens)
+    }
+
+    /// The hash of the genesis header for `spec`: what the Rollup contract is
+    /// deployed with as its L2 genesis. Computed on a throwaway in-memory state.
+    pub fn hash(&self, spec: &ChainSpec) -> Result<B256, GenesisError> {
+        let db = StateDb::in_memory()?;
+        let (header, _) = self.commit(&db, spec)?;
+        Ok(header.hash())
     }
 
     /// Writes genesis into an empty state; returns the genesis header.

@@ -26,6 +26,8 @@ pub mod roots;
 pub use block::{BlockContext, BuiltBlock, ContextError};
 pub use builder::{AddTxError, BlockBuilder, BlockParts, TxOutcome, evm_env, tx_env};
 pub use evm_db::ExecDbError;
-pub use genesis::{Genesis, GenesisError, ILoadToken, LOAD_TOKEN_ADDRESS, dev_keys};
+pub use genesis::{
+    DEVNET_PHRASE, DEVNET_USERS, Genesis, GenesisError, ILoadToken, LOAD_TOKEN_ADDRESS, dev_keys,
+};
 pub use pool::{AccountReader, Pool, PoolConfig, PoolError, RecoveredTx};
 pub use reexec::{HeaderMismatch, KnownTransactions, NoneKnown, ReexecError, reexecute};

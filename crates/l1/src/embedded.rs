@@ -2,9 +2,9 @@
 //! blocks on a clock the caller drives, with configurable inclusion delay,
 //! congestion and one-block reorgs, all reproducible from a seed.
 
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address, keccak256};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
 use alloy_sol_types::SolValue;
-use chunkseq_primitives::{BlockHeader, ChainSpec, UnixMillis};
+use chunkseq_primitives::{ChainSpec, UnixMillis};
 use revm::{
     Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext,
     context::{BlockEnv, CfgEnv, TxEnv, result::ExecutionResult},
@@ -14,15 +14,19 @@ use revm::{
 };
 use tracing::debug;
 
-use crate::{abi::ContractAbi, calls::RollupCall, error::L1Error, rng::SplitMix64};
+use crate::{
+    abi::ContractAbi,
+    calls::RollupCall,
+    error::L1Error,
+    events::{L1Block, L1Event, SubmissionId, decode_rollup_log, revert_reason},
+    rng::SplitMix64,
+    views::{ChainSpecHash, Duties, RollupTip, Tip, Validator, ValidatorStanding, View},
+};
 
 /// The account that deploys the Rollup contract (the first account of the
 /// well-known local test mnemonic; its first contract lands at the presets'
 /// `rollup_address`).
 pub const DEPLOYER: Address = address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
-
-/// Identifies a submitted call.
-pub type SubmissionId = u64;
 
 /// How the embedded L1 behaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,85 +65,6 @@ impl Default for EmbeddedConfig {
     }
 }
 
-/// An L1 block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct L1Block {
-    /// Height.
-    pub number: u64,
-    /// Timestamp (a whole second).
-    pub timestamp: UnixMillis,
-    /// The block's randomness (PREVRANDAO).
-    pub randomness: B256,
-}
-
-/// Something that happened on L1.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum L1Event {
-    /// A new block.
-    Block(L1Block),
-    /// A submitted call was included.
-    Included {
-        /// The submission.
-        submission: SubmissionId,
-        /// The call's name.
-        call: &'static str,
-        /// The block that includes it.
-        l1_block: u64,
-        /// Gas it used.
-        gas_used: u64,
-        /// `Err` with the revert reason (the contract's error name) if it failed.
-        outcome: Result<(), String>,
-    },
-    /// A checkpoint was accepted.
-    CheckpointAccepted {
-        /// Its slot.
-        slot: u64,
-        /// Its final header hash.
-        header_hash: B256,
-        /// Its blocks.
-        headers: Vec<BlockHeader>,
-        /// Their bodies.
-        bodies: Vec<Bytes>,
-        /// Who proposed it.
-        proposer: Address,
-        /// The L1 block that includes it.
-        l1_block: u64,
-    },
-    /// A validator was slashed.
-    ValidatorSlashed {
-        /// The offender.
-        validator: Address,
-        /// 1 proposal equivocation, 2 checkpoint omission, 3 attestation equivocation.
-        offence: u8,
-        /// The slot of the offence.
-        slot: u64,
-        /// Stake taken.
-        amount: U256,
-        /// Who reported it.
-        reporter: Address,
-    },
-    /// The block with this number was replaced; its events no longer hold.
-    Reorg {
-        /// The dropped block's number.
-        dropped_block: u64,
-    },
-}
-
-impl L1Event {
-    /// Gas and outcome of submission `id`, if `events` include it.
-    pub fn inclusion(events: &[Self], id: SubmissionId) -> Option<(u64, Result<(), String>)> {
-        events.iter().find_map(|e| match e {
-            Self::Included {
-                submission,
-                gas_used,
-                outcome,
-                ..
-            } if *submission == id => Some((*gas_used, outcome.clone())),
-            _ => None,
-        })
-    }
-}
-
 /// What one opcode cost during a profiled call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpcodeCost {
@@ -151,27 +76,13 @@ pub struct OpcodeCost {
     pub gas: u64,
 }
 
-/// The Rollup contract's tip.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RollupTip {
-    /// Slot of the last checkpoint.
-    pub slot: u64,
-    /// Number of the last checkpointed L2 block.
-    pub last_block_number: u64,
-    /// Whether any checkpoint was accepted.
-    pub has_checkpoint: bool,
-    /// Hash of the last checkpoint's final header.
-    pub header_hash: B256,
-    /// Hash of the last checkpointed L2 block.
-    pub last_block_hash: B256,
-}
-
 #[derive(Clone, Debug)]
 struct Pending {
     id: SubmissionId,
     from: Address,
     call: RollupCall,
     include_at: u64,
+    deadline: Option<UnixMillis>,
 }
 
 #[derive(Clone, Debug)]
@@ -293,6 +204,17 @@ impl EmbeddedL1 {
 
     /// Queues a call from `from`; congestion decides when (or whether) it lands.
     pub fn submit(&mut self, from: Address, call: RollupCall) -> SubmissionId {
+        self.submit_until(from, call, None)
+    }
+
+    /// Queues a call that is given up (an [`L1Event::Expired`]) if no block
+    /// with a timestamp at or before `deadline` includes it.
+    pub fn submit_until(
+        &mut self,
+        from: Address,
+        call: RollupCall,
+        deadline: Option<UnixMillis>,
+    ) -> SubmissionId {
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
         let base = self
@@ -314,6 +236,7 @@ impl EmbeddedL1 {
             from,
             call,
             include_at,
+            deadline,
         });
         id
     }
@@ -364,7 +287,15 @@ impl EmbeddedL1 {
             randomness: B256::from(U256::from(self.rng.next_u64())),
         };
         events.push(L1Event::Block(self.head));
-        let (due, later): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+        let now = self.head.timestamp;
+        let (expired, live): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.deadline.is_some_and(|d| d < now));
+        events.extend(expired.iter().map(|p| L1Event::Expired {
+            submission: p.id,
+            call: p.call.name(),
+        }));
+        let (due, later): (Vec<Pending>, Vec<Pending>) = live
             .into_iter()
             .partition(|p| p.include_at <= self.head.number);
         self.pending = later;
@@ -393,8 +324,7 @@ impl EmbeddedL1 {
     }
 
     /// Calls a view function; returns its raw output.
-    pub fn view(&mut self, function: &str, params: &[u8]) -> Result<Bytes, L1Error> {
-        let data = self.abi.calldata(function, params)?;
+    pub fn view_raw(&mut self, data: Bytes) -> Result<Bytes, L1Error> {
         let db = std::mem::take(&mut self.db);
         let mut evm = self.evm(db);
         let out = evm.transact(self.tx(Address::ZERO, TxKind::Call(self.rollup), data, U256::ZERO));
@@ -408,52 +338,31 @@ impl EmbeddedL1 {
         }
     }
 
+    /// Calls a view function of the contract.
+    pub fn view<V: View>(&mut self, view: V) -> Result<V::Output, L1Error> {
+        let data = view.calldata(&self.abi)?;
+        let out = self.view_raw(data)?;
+        view.decode(&out)
+    }
+
     /// The committee (sorted) and proposer of `slot`.
     pub fn duties(&mut self, slot: u64) -> Result<(Vec<Address>, Address), L1Error> {
-        let out = self.view("duties", &(slot,).abi_encode_params())?;
-        <(Vec<Address>, Address)>::abi_decode_params(&out).map_err(|e| L1Error::Decode {
-            what: "duties",
-            reason: e.to_string(),
-        })
+        self.view(Duties(slot))
     }
 
     /// The contract's tip.
     pub fn tip(&mut self) -> Result<RollupTip, L1Error> {
-        let out = self.view("tip", &[])?;
-        let (slot, last_block_number, has_checkpoint, header_hash, last_block_hash) =
-            <(u64, u64, bool, B256, B256)>::abi_decode_params(&out).map_err(|e| {
-                L1Error::Decode {
-                    what: "tip",
-                    reason: e.to_string(),
-                }
-            })?;
-        Ok(RollupTip {
-            slot,
-            last_block_number,
-            has_checkpoint,
-            header_hash,
-            last_block_hash,
-        })
+        self.view(Tip)
     }
 
     /// The chain spec hash the contract was deployed with.
     pub fn chain_spec_hash(&mut self) -> Result<B256, L1Error> {
-        let out = self.view("chainSpecHash", &[])?;
-        B256::abi_decode(&out).map_err(|e| L1Error::Decode {
-            what: "chainSpecHash",
-            reason: e.to_string(),
-        })
+        self.view(ChainSpecHash)
     }
 
     /// A validator's remaining stake and whether it was slashed.
-    pub fn validator(&mut self, who: Address) -> Result<(U256, bool), L1Error> {
-        let out = self.view("validators", &(who,).abi_encode_params())?;
-        let (_, _, _, stake, slashed) = <(Address, u64, u64, u128, bool)>::abi_decode_params(&out)
-            .map_err(|e| L1Error::Decode {
-                what: "validators",
-                reason: e.to_string(),
-            })?;
-        Ok((U256::from(stake), slashed))
+    pub fn validator(&mut self, who: Address) -> Result<ValidatorStanding, L1Error> {
+        self.view(Validator(who))
     }
 
     /// Balance of an L1 account.
@@ -530,16 +439,55 @@ impl EmbeddedL1 {
             .collect())
     }
 
+    /// Runs `call` from `from` as the next block would run it, without
+    /// committing anything: `Err(L1Error::Reverted)` with the contract's
+    /// reason when it would fail. The RPC L1 checks each call this way before
+    /// paying for it; the shared handle does the same so both behave alike.
+    pub fn check(&mut self, from: Address, call: &RollupCall) -> Result<(), L1Error> {
+        let data = call.calldata(&self.abi)?;
+        let tx = self.tx(from, TxKind::Call(self.rollup), data, call.value());
+        let next = L1Block {
+            number: self.head.number.saturating_add(1),
+            timestamp: self
+                .head
+                .timestamp
+                .checked_add_ms(self.block_time_ms)
+                .unwrap_or(self.head.timestamp),
+            randomness: self.head.randomness,
+        };
+        let (cfg, block) = self.env_at(next);
+        let db = std::mem::take(&mut self.db);
+        let mut evm = Context::mainnet()
+            .with_db(db)
+            .with_cfg(cfg)
+            .with_block(block)
+            .build_mainnet();
+        let out = evm.transact(tx);
+        self.db = evm.ctx.journaled_state.database;
+        let result = out.map_err(|e| L1Error::Evm(e.to_string()))?.result;
+        if result.is_success() {
+            Ok(())
+        } else {
+            Err(L1Error::Reverted {
+                reason: self.revert_reason(&result),
+            })
+        }
+    }
+
     fn env(&self) -> (CfgEnv, BlockEnv) {
+        self.env_at(self.head)
+    }
+
+    fn env_at(&self, head: L1Block) -> (CfgEnv, BlockEnv) {
         let mut cfg = CfgEnv::new_with_spec(SpecId::OSAKA);
         cfg.chain_id = self.chain_id;
         cfg.disable_nonce_check = true;
         let block = BlockEnv {
-            number: U256::from(self.head.number),
-            timestamp: U256::from(self.head.timestamp.as_secs()),
+            number: U256::from(head.number),
+            timestamp: U256::from(head.timestamp.as_secs()),
             gas_limit: 60_000_000,
             basefee: 0,
-            prevrandao: Some(self.head.randomness),
+            prevrandao: Some(head.randomness),
             ..BlockEnv::default()
         };
         (cfg, block)
@@ -588,60 +536,20 @@ impl EmbeddedL1 {
 
     fn revert_reason(&self, result: &ExecutionResult) -> String {
         match result {
-            ExecutionResult::Revert { output, .. } => self.abi.error_name(output).map_or_else(
-                || format!("revert 0x{}", alloy_primitives::hex::encode(output)),
-                str::to_owned,
-            ),
+            ExecutionResult::Revert { output, .. } => revert_reason(&self.abi, output),
             ExecutionResult::Halt { reason, .. } => format!("halt {reason:?}"),
             ExecutionResult::Success { .. } => "success".into(),
         }
     }
 
     fn decode_logs(&self, result: &ExecutionResult) -> Vec<L1Event> {
-        let accepted = self.abi.event_topic("CheckpointAccepted");
-        let slashed = self.abi.event_topic("ValidatorSlashed");
-        let mut out = Vec::new();
-        for log in result.logs() {
-            if log.address != self.rollup {
-                continue;
-            }
-            let topics = log.topics();
-            let (Some(topic0), Some(topic1)) = (topics.first(), topics.get(1)) else {
-                continue;
-            };
-            if Some(*topic0) == accepted {
-                if let Ok((header_hash, headers, bodies, proposer)) =
-                    <(B256, Vec<BlockHeader>, Vec<Bytes>, Address)>::abi_decode_params(
-                        &log.data.data,
-                    )
-                {
-                    out.push(L1Event::CheckpointAccepted {
-                        slot: U256::from_be_bytes(topic1.0).saturating_to(),
-                        header_hash,
-                        headers,
-                        bodies,
-                        proposer,
-                        l1_block: self.head.number,
-                    });
-                }
-            } else if Some(*topic0) == slashed
-                && let Ok((offence, slot, amount, reporter, _reward)) =
-                    <(U256, u64, U256, Address, U256)>::abi_decode_params(&log.data.data)
-            {
-                out.push(L1Event::ValidatorSlashed {
-                    validator: Address::from_word(*topic1),
-                    offence: offence.saturating_to(),
-                    slot,
-                    amount,
-                    reporter,
-                });
-            }
-        }
-        out
+        result
+            .logs()
+            .iter()
+            .filter(|log| log.address == self.rollup)
+            .filter_map(|log| {
+                decode_rollup_log(&self.abi, log.topics(), &log.data.data, self.head.number)
+            })
+            .collect()
     }
-}
-
-/// keccak256 of an event signature, for tests.
-pub fn topic(signature: &str) -> B256 {
-    keccak256(signature)
 }

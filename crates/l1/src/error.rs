@@ -21,6 +21,37 @@ pub enum L1Error {
     /// The EVM failed to run the call at all.
     #[error("EVM: {0}")]
     Evm(String),
+    /// A JSON-RPC request to the L1 node failed.
+    #[error("L1 node, {what}: {reason}")]
+    Rpc {
+        /// The request.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// No contract at the configured Rollup address.
+    #[error("no contract is deployed at {address}; check --rollup and the L1 endpoint")]
+    NotDeployed {
+        /// The address.
+        address: alloy_primitives::Address,
+    },
+    /// The node is on another chain than the chain spec names.
+    #[error("the L1 node is on chain {found}, the chain spec names chain {expected}")]
+    WrongChain {
+        /// The spec's `l1_chain_id`.
+        expected: u64,
+        /// The node's.
+        found: u64,
+    },
+    /// The node did not return a block it announced.
+    #[error("the L1 node has no block {0}")]
+    MissingBlock(u64),
+    /// A reorg deeper than followed.
+    #[error("L1 reorg deeper than {0} blocks")]
+    ReorgTooDeep(u64),
+    /// A signing key is missing or unusable.
+    #[error("L1 signing: {0}")]
+    Key(String),
     /// Return data did not decode.
     #[error("cannot decode {what}: {reason}")]
     Decode {

@@ -1,6 +1,7 @@
 //! The L1 side of chunkseq: bindings to the Rollup contract, read from its
-//! committed artifact, and an embedded L1 on which revm runs that contract in
-//! process, for the simulator and single-process runs.
+//! committed artifact; an embedded L1 on which revm runs that contract in
+//! process, for the simulator and single-process runs; and an RPC L1 that
+//! talks to the same contract on an Ethereum node. Both implement [`L1`].
 //!
 //! The contract (`contracts/src/Rollup.sol`) holds every L1 rule: validator
 //! registry, committee and proposer selection, checkpoint validation and the
@@ -12,11 +13,21 @@ pub mod calls;
 pub mod checkpoint_call;
 pub mod embedded;
 pub mod error;
+pub mod events;
+pub mod interface;
 pub mod rng;
+#[cfg(feature = "rpc")]
+pub mod rpc;
+pub mod shared;
+pub mod views;
 
 pub use abi::ContractAbi;
 pub use calls::RollupCall;
-pub use embedded::{
-    DEPLOYER, EmbeddedConfig, EmbeddedL1, L1Block, L1Event, RollupTip, SubmissionId,
-};
+pub use embedded::{DEPLOYER, EmbeddedConfig, EmbeddedL1};
 pub use error::L1Error;
+pub use events::{L1Block, L1Event, SubmissionId};
+pub use interface::{ControlledL1, L1};
+#[cfg(feature = "rpc")]
+pub use rpc::{AnvilProcess, RpcConfig, RpcL1};
+pub use shared::SharedEmbeddedL1;
+pub use views::{RollupTip, ValidatorStanding};

@@ -1,5 +1,8 @@
-//! The Rollup contract's rules, checked on the embedded L1: every acceptance
-//! rule, every rejection with its specific error, and each offence.
+//! The Rollup contract's rules, written once against the [`ControlledL1`]
+//! interface and run on both implementations: the embedded L1 (always) and
+//! anvil through the RPC L1 (when anvil is installed; `.ci/run` installs it
+//! and sets `CI=true`, which turns a missing anvil into a failure). Every
+//! acceptance rule, every rejection with its specific error, each offence.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,10 +12,11 @@
     missing_docs
 )]
 
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use chunkseq_l1::{
-    EmbeddedConfig, EmbeddedL1, L1Event, RollupCall,
+    ControlledL1, EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall, SharedEmbeddedL1,
     checkpoint_call::{CheckpointParts, attestations, chained_headers},
+    rpc::{ANVIL_DEPLOYER_KEY, AnvilProcess, RpcConfig, RpcL1, deploy_rollup},
 };
 use chunkseq_primitives::{
     Attestation, BlockHeader, BlockProposal, ChainSpec, Checkpoint, CheckpointHeader,
@@ -21,29 +25,91 @@ use chunkseq_primitives::{
 };
 
 const GENESIS_HASH: B256 = B256::repeat_byte(0x9e);
+const VALIDATORS: usize = 4;
 
-struct Harness {
-    spec: ChainSpec,
-    domain: Eip712Domain,
-    l1: EmbeddedL1,
-    signers: Vec<LocalSigner>,
-    reporter: Address,
+fn stake() -> U256 {
+    EmbeddedConfig::default().stake
 }
 
-impl Harness {
-    fn new(validators: usize) -> Self {
+fn validator_keys(n: usize) -> Vec<PrivateKey> {
+    (0..n)
+        .map(|i| PrivateKey::from_bytes([i as u8 + 1; 32]).unwrap())
+        .collect()
+}
+
+struct Harness<L> {
+    spec: ChainSpec,
+    domain: Eip712Domain,
+    l1: L,
+    signers: Vec<LocalSigner>,
+    reporter: Address,
+    /// Keeps anvil running while the harness lives.
+    _anvil: Option<AnvilProcess>,
+}
+
+impl Harness<SharedEmbeddedL1> {
+    fn embedded() -> Self {
         let spec = Preset::Devnet.spec();
-        let signers: Vec<LocalSigner> = (0..validators)
-            .map(|i| LocalSigner::new(PrivateKey::from_bytes([i as u8 + 1; 32]).unwrap()))
-            .collect();
-        let addrs: Vec<Address> = signers.iter().map(Signer::address).collect();
+        let keys = validator_keys(VALIDATORS);
+        let addrs: Vec<Address> = keys.iter().map(PrivateKey::address).collect();
         let l1 = EmbeddedL1::new(&spec, GENESIS_HASH, &addrs, EmbeddedConfig::default()).unwrap();
+        Self::with_l1(spec, SharedEmbeddedL1::new(l1), keys, None)
+    }
+}
+
+impl Harness<RpcL1> {
+    /// A fresh anvil with the contract deployed by its first account and the
+    /// validators registered; `None` (and a note) when anvil is not installed
+    /// outside CI.
+    async fn anvil() -> Option<Self> {
+        let Some(binary) = AnvilProcess::locate() else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but anvil is not installed: .ci/run installs it into .tools/"
+            );
+            eprintln!("skipped: anvil not found (set CHUNKSEQ_ANVIL or run .ci/run once)");
+            return None;
+        };
+        let spec = Preset::Devnet.spec();
+        // Start a minute before genesis, like the embedded L1, mining each
+        // deployment transaction at once; then hand block production to the test.
+        let start = spec.genesis_time - 60;
+        let anvil = AnvilProcess::spawn(
+            &binary,
+            &["--timestamp".into(), start.to_string(), "--silent".into()],
+        )
+        .unwrap();
+        let keys = validator_keys(VALIDATORS);
+        let deployer = PrivateKey::from_bytes(ANVIL_DEPLOYER_KEY).unwrap();
+        let report = deploy_rollup(&anvil.url(), &deployer, &spec, GENESIS_HASH, stake(), &keys)
+            .await
+            .unwrap();
+        assert_eq!(
+            report.rollup, spec.rollup_address,
+            "deployed where the preset expects"
+        );
+        let cfg = RpcConfig {
+            block_time_ms: spec.l1_block_time_ms,
+            ..RpcConfig::default()
+        };
+        let l1 = RpcL1::connect(&anvil.url(), report.rollup, &keys, cfg)
+            .await
+            .unwrap();
+        l1.set_automine(false).await.unwrap();
+        Some(Self::with_l1(spec, l1, keys, Some(anvil)))
+    }
+}
+
+impl<L: ControlledL1> Harness<L> {
+    fn with_l1(spec: ChainSpec, l1: L, keys: Vec<PrivateKey>, anvil: Option<AnvilProcess>) -> Self {
+        let signers: Vec<LocalSigner> = keys.into_iter().map(LocalSigner::new).collect();
         Self {
             domain: spec.eip712_domain(),
             spec,
             l1,
+            reporter: signers[0].address(),
             signers,
-            reporter: addrs[0],
+            _anvil: anvil,
         }
     }
 
@@ -55,12 +121,17 @@ impl Harness {
     }
 
     /// Moves L1 to the start of `slot`; the next mined block lies inside it.
-    fn enter_slot(&mut self, slot: u64) {
+    async fn enter_slot(&mut self, slot: u64) {
         let t = Timetable::new(&self.spec)
             .unwrap()
             .slot_start(Slot(slot))
             .unwrap();
-        self.l1.advance_to(t).unwrap();
+        self.l1.advance_to(t).await.unwrap();
+        self.l1.poll_events().await.unwrap();
+    }
+
+    async fn duties(&self, slot: u64) -> (Vec<Address>, Address) {
+        self.l1.duties(slot).await.unwrap()
     }
 
     fn sign<T: chunkseq_primitives::SignedStatement>(&self, who: Address, statement: &T) -> Bytes {
@@ -93,14 +164,14 @@ impl Harness {
     }
 
     /// A complete honest checkpoint call for `slot` with `count` blocks.
-    fn checkpoint(
-        &mut self,
+    async fn checkpoint(
+        &self,
         slot: u64,
         count: u32,
         parent: (B256, u64),
         parent_checkpoint: B256,
     ) -> RollupCall {
-        let (committee, proposer) = self.l1.duties(slot).unwrap();
+        let (committee, proposer) = self.duties(slot).await;
         let headers = self.blocks(slot, count, parent);
         let threshold = 2 * committee.len() / 3 + 1;
         let attestations: Vec<Bytes> = headers
@@ -118,39 +189,100 @@ impl Harness {
         parts.sign(&self.domain, self.signer(proposer)).unwrap()
     }
 
+    /// Submits `call`: a call the L1 refuses at once (it would revert) has
+    /// that as its outcome; otherwise it is mined in the next block.
+    async fn submit(&self, from: Address, call: RollupCall) -> Result<u64, String> {
+        match self.l1.submit(from, call, None).await {
+            Ok(id) => Ok(id),
+            Err(L1Error::Reverted { reason }) => Err(reason),
+            Err(e) => panic!("submitting failed: {e}"),
+        }
+    }
+
+    /// Mines one block and returns everything L1 reported.
+    async fn mine(&self) -> Vec<L1Event> {
+        self.l1.mine_block().await.unwrap();
+        self.l1.poll_events().await.unwrap()
+    }
+
     /// Submits, mines one block, and returns the call's outcome and the events.
-    fn run(&mut self, from: Address, call: RollupCall) -> (Result<(), String>, Vec<L1Event>) {
-        let id = self.l1.submit(from, call);
-        let events = self.l1.mine_block().unwrap();
-        let (_, outcome) = L1Event::inclusion(&events, id).expect("the call was included");
+    async fn run(&mut self, from: Address, call: RollupCall) -> (Result<(), String>, Vec<L1Event>) {
+        let submitted = self.submit(from, call).await;
+        let events = self.mine().await;
+        let outcome = match submitted {
+            Ok(id) => {
+                L1Event::inclusion(&events, id)
+                    .expect("the call was included")
+                    .1
+            }
+            Err(reason) => Err(reason),
+        };
         (outcome, events)
     }
 
-    fn expect_revert(&mut self, call: RollupCall, error: &str) {
-        let (outcome, _) = self.run(self.reporter, call);
+    async fn expect_revert(&mut self, call: RollupCall, error: &str) {
+        let (outcome, _) = self.run(self.reporter, call).await;
         assert_eq!(outcome, Err(error.to_owned()));
     }
 
     /// Submits every call, mines one block, and checks each outcome.
-    fn expect_in_one_block(&mut self, cases: Vec<(RollupCall, Result<(), &str>)>) {
-        let ids: Vec<_> = cases
-            .iter()
-            .map(|(c, _)| self.l1.submit(self.reporter, c.clone()))
-            .collect();
-        let events = self.l1.mine_block().unwrap();
-        for (id, (call, expected)) in ids.into_iter().zip(cases) {
-            let (_, outcome) = L1Event::inclusion(&events, id).expect("included");
+    async fn expect_in_one_block(&mut self, cases: Vec<(RollupCall, Result<(), &str>)>) {
+        let mut submitted = Vec::new();
+        for (c, _) in &cases {
+            submitted.push(self.submit(self.reporter, c.clone()).await);
+        }
+        let events = self.mine().await;
+        for (sub, (call, expected)) in submitted.into_iter().zip(cases) {
+            let outcome = match sub {
+                Ok(id) => L1Event::inclusion(&events, id).expect("included").1,
+                Err(reason) => Err(reason),
+            };
             assert_eq!(outcome, expected.map_err(str::to_owned), "{}", call.name());
         }
     }
+
+    async fn standing(&self, who: Address) -> (U256, bool) {
+        let s = self.l1.validator(who).await.unwrap();
+        (s.stake, s.slashed)
+    }
 }
 
-#[test]
-fn deployment_matches_the_chain_spec() {
-    let mut h = Harness::new(4);
-    assert_eq!(h.l1.chain_spec_hash().unwrap(), h.spec.hash());
-    assert_eq!(h.l1.rollup(), h.spec.rollup_address);
-    let (committee, proposer) = h.l1.duties(1).unwrap();
+/// Runs each listed case on the embedded L1 and on anvil.
+macro_rules! on_both_l1s {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "current_thread")]
+                async fn $case() {
+                    super::$case(super::Harness::embedded()).await;
+                }
+            )*
+        }
+        mod anvil {
+            $(
+                #[tokio::test(flavor = "current_thread")]
+                async fn $case() {
+                    if let Some(h) = super::Harness::anvil().await {
+                        super::$case(h).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_l1s!(
+    deployment_matches_the_chain_spec,
+    an_honest_checkpoint_is_accepted_and_chains,
+    every_rejection_has_its_reason,
+    equivocations_are_slashed_once,
+    a_subset_checkpoint_is_slashed_as_omission,
+    an_honest_proposer_is_never_slashable_by_its_own_signatures,
+);
+
+async fn deployment_matches_the_chain_spec<L: ControlledL1>(h: Harness<L>) {
+    assert_eq!(h.l1.chain_spec_hash().await.unwrap(), h.spec.hash());
+    let (committee, proposer) = h.duties(1).await;
     assert_eq!(
         committee.len(),
         4,
@@ -160,16 +292,14 @@ fn deployment_matches_the_chain_spec() {
     assert!(committee.contains(&proposer));
 }
 
-#[test]
-fn an_honest_checkpoint_is_accepted_and_chains() {
-    let mut h = Harness::new(4);
-    h.enter_slot(1);
-    let call = h.checkpoint(1, 2, (GENESIS_HASH, 0), B256::ZERO);
+async fn an_honest_checkpoint_is_accepted_and_chains<L: ControlledL1>(mut h: Harness<L>) {
+    h.enter_slot(1).await;
+    let call = h.checkpoint(1, 2, (GENESIS_HASH, 0), B256::ZERO).await;
     let RollupCall::ProposeCheckpoint { headers, .. } = &call else {
         unreachable!()
     };
     let last = headers[1].hash();
-    let (outcome, events) = h.run(h.reporter, call.clone());
+    let (outcome, events) = h.run(h.reporter, call.clone()).await;
     assert_eq!(outcome, Ok(()));
     let accepted = events.iter().find_map(|e| match e {
         L1Event::CheckpointAccepted {
@@ -182,7 +312,7 @@ fn an_honest_checkpoint_is_accepted_and_chains() {
     });
     let (slot, got_headers, header_hash) = accepted.expect("CheckpointAccepted event");
     assert_eq!((slot, got_headers.len()), (1, 2));
-    let tip = h.l1.tip().unwrap();
+    let tip = h.l1.tip().await.unwrap();
     assert_eq!(
         (tip.slot, tip.last_block_number, tip.last_block_hash),
         (1, 2, last)
@@ -190,16 +320,14 @@ fn an_honest_checkpoint_is_accepted_and_chains() {
     assert_eq!(tip.header_hash, header_hash);
 
     // The next slot builds on it.
-    h.enter_slot(2);
-    let next = h.checkpoint(2, 1, (last, 2), header_hash);
-    assert_eq!(h.run(h.reporter, next).0, Ok(()));
+    h.enter_slot(2).await;
+    let next = h.checkpoint(2, 1, (last, 2), header_hash).await;
+    assert_eq!(h.run(h.reporter, next).await.0, Ok(()));
 }
 
-#[test]
-fn every_rejection_has_its_reason() {
-    let mut h = Harness::new(4);
-    h.enter_slot(1);
-    let honest = h.checkpoint(1, 2, (GENESIS_HASH, 0), B256::ZERO);
+async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
+    h.enter_slot(1).await;
+    let honest = h.checkpoint(1, 2, (GENESIS_HASH, 0), B256::ZERO).await;
     let RollupCall::ProposeCheckpoint {
         slot,
         headers,
@@ -211,7 +339,7 @@ fn every_rejection_has_its_reason() {
     else {
         unreachable!()
     };
-    let (_, proposer) = h.l1.duties(1).unwrap();
+    let (_, proposer) = h.duties(1).await;
     let other = *committee.iter().find(|c| **c != proposer).unwrap();
     let with = |f: &dyn Fn(&mut RollupCall)| {
         let mut c = honest.clone();
@@ -222,12 +350,13 @@ fn every_rejection_has_its_reason() {
     let mut cases: Vec<(RollupCall, Result<(), &str>)> = Vec::new();
     // Wrong slot: a checkpoint for slot 2 during slot 1.
     cases.push((
-        h.checkpoint(2, 1, (GENESIS_HASH, 0), B256::ZERO),
+        h.checkpoint(2, 1, (GENESIS_HASH, 0), B256::ZERO).await,
         Err("NotInSlot"),
     ));
     // Wrong parent: the first block does not extend the L2 genesis.
     cases.push((
-        h.checkpoint(1, 1, (B256::repeat_byte(1), 0), B256::ZERO),
+        h.checkpoint(1, 1, (B256::repeat_byte(1), 0), B256::ZERO)
+            .await,
         Err("WrongBlockParent"),
     ));
     // Wrong proposer: signed by another committee member.
@@ -317,7 +446,8 @@ fn every_rejection_has_its_reason() {
     ));
     // Too many blocks.
     cases.push((
-        h.checkpoint(1, h.spec.chunks_per_slot + 1, (GENESIS_HASH, 0), B256::ZERO),
+        h.checkpoint(1, h.spec.chunks_per_slot + 1, (GENESIS_HASH, 0), B256::ZERO)
+            .await,
         Err("TooManyBlocks"),
     ));
     // A committee that is not the slot's.
@@ -357,25 +487,23 @@ fn every_rejection_has_its_reason() {
     ));
     // The honest one lands, in the same block after all the failures.
     cases.push((honest.clone(), Ok(())));
-    h.expect_in_one_block(cases);
+    h.expect_in_one_block(cases).await;
     // The slot cannot be published twice.
     let _ = (slot, bodies, signature);
-    h.expect_revert(honest, "SlotNotAfterTip");
+    h.expect_revert(honest, "SlotNotAfterTip").await;
 }
 
-fn signed<T: chunkseq_primitives::SignedStatement + Clone>(
-    h: &Harness,
+fn signed<T: chunkseq_primitives::SignedStatement + Clone, L: ControlledL1>(
+    h: &Harness<L>,
     who: Address,
     s: &T,
 ) -> (T, Bytes) {
     (s.clone(), h.sign(who, s))
 }
 
-#[test]
-fn equivocations_are_slashed_once() {
-    let mut h = Harness::new(4);
-    h.enter_slot(1);
-    let (committee, proposer) = h.l1.duties(1).unwrap();
+async fn equivocations_are_slashed_once<L: ControlledL1>(mut h: Harness<L>) {
+    h.enter_slot(1).await;
+    let (committee, proposer) = h.duties(1).await;
     let p = |hash: u8| BlockProposal {
         slot: 1,
         index: 0,
@@ -394,17 +522,20 @@ fn equivocations_are_slashed_once() {
             committee: short,
         },
         "WrongCommittee",
-    );
-    let (outcome, events) = h.run(
-        h.reporter,
-        RollupCall::SlashProposalEquivocation {
-            evidence: e.clone(),
-            committee: committee.clone(),
-        },
-    );
+    )
+    .await;
+    let (outcome, events) = h
+        .run(
+            h.reporter,
+            RollupCall::SlashProposalEquivocation {
+                evidence: e.clone(),
+                committee: committee.clone(),
+            },
+        )
+        .await;
     assert_eq!(outcome, Ok(()));
     assert!(events.iter().any(|ev| matches!(ev, L1Event::ValidatorSlashed { validator, offence: 1, slot: 1, .. } if *validator == proposer)));
-    let (stake, slashed) = h.l1.validator(proposer).unwrap();
+    let (stake, slashed) = h.standing(proposer).await;
     assert!(slashed && stake < EmbeddedConfig::default().stake);
     h.expect_revert(
         RollupCall::SlashProposalEquivocation {
@@ -412,7 +543,8 @@ fn equivocations_are_slashed_once() {
             committee: committee.clone(),
         },
         "AlreadyPunished",
-    );
+    )
+    .await;
 
     let attester = committee[1];
     let a = |hash: u8| Attestation {
@@ -431,20 +563,20 @@ fn equivocations_are_slashed_once() {
             h.reporter,
             RollupCall::SlashAttestationEquivocation(e.clone())
         )
+        .await
         .0,
         Ok(())
     );
     h.expect_revert(
         RollupCall::SlashAttestationEquivocation(e),
         "AlreadyPunished",
-    );
+    )
+    .await;
 }
 
-#[test]
-fn a_subset_checkpoint_is_slashed_as_omission() {
-    let mut h = Harness::new(4);
-    h.enter_slot(1);
-    let (committee, proposer) = h.l1.duties(1).unwrap();
+async fn a_subset_checkpoint_is_slashed_as_omission<L: ControlledL1>(mut h: Harness<L>) {
+    h.enter_slot(1).await;
+    let (committee, proposer) = h.duties(1).await;
     let headers = h.blocks(1, 2, (GENESIS_HASH, 0));
     let threshold = 2 * committee.len() / 3 + 1;
     let atts: Vec<Bytes> = headers
@@ -469,14 +601,14 @@ fn a_subset_checkpoint_is_slashed_as_omission() {
         committee: committee.clone(),
         signature: h.sign(proposer, &Checkpoint::new(&ch0, hashes[0])),
     };
-    assert_eq!(h.run(h.reporter, call).0, Ok(()));
+    assert_eq!(h.run(h.reporter, call).await.0, Ok(()));
     assert_eq!(attestations_hash(&atts[0]), provisional[0].attestationsHash);
 
     let sigs: Vec<Bytes> = provisional.iter().map(|p| h.sign(proposer, p)).collect();
 
     // Another checkpoint lands in slot 2 before anyone reports.
-    h.enter_slot(2);
-    let next = h.checkpoint(2, 1, (hashes[0], 1), ch0.hash());
+    h.enter_slot(2).await;
+    let next = h.checkpoint(2, 1, (hashes[0], 1), ch0.hash()).await;
     let RollupCall::ProposeCheckpoint {
         headers: next_headers,
         ..
@@ -485,7 +617,7 @@ fn a_subset_checkpoint_is_slashed_as_omission() {
         unreachable!()
     };
     let ch2 = CheckpointHeader::covering(Slot(2), ch0.hash(), &[next_headers[0].hash()]).unwrap();
-    assert_eq!(h.run(h.reporter, next).0, Ok(()));
+    assert_eq!(h.run(h.reporter, next).await.0, Ok(()));
 
     let omission = |i: usize, later: Vec<CheckpointHeader>| RollupCall::SlashCheckpointOmission {
         evidence: CheckpointOmission {
@@ -498,9 +630,11 @@ fn a_subset_checkpoint_is_slashed_as_omission() {
         committee: committee.clone(),
     };
     // Block 0 is in the checkpoint: its provisional signature proves nothing.
-    h.expect_revert(omission(0, vec![ch2.clone()]), "NotAnOffence");
+    h.expect_revert(omission(0, vec![ch2.clone()]), "NotAnOffence")
+        .await;
     // The proof must reach the tip through the later checkpoints...
-    h.expect_revert(omission(1, vec![]), "WrongCheckpointBlocks");
+    h.expect_revert(omission(1, vec![]), "WrongCheckpointBlocks")
+        .await;
     // ...and lying about the checkpoint's blocks does not help.
     let mut lie = omission(1, vec![ch2.clone()]);
     if let RollupCall::SlashCheckpointOmission {
@@ -509,19 +643,20 @@ fn a_subset_checkpoint_is_slashed_as_omission() {
     {
         checkpoint_blocks.push(hashes[1]);
     }
-    h.expect_revert(lie, "WrongCheckpointBlocks");
+    h.expect_revert(lie, "WrongCheckpointBlocks").await;
     // Block 1 is missing: slashed, once.
-    let (outcome, events) = h.run(h.reporter, omission(1, vec![ch2.clone()]));
+    let (outcome, events) = h.run(h.reporter, omission(1, vec![ch2.clone()])).await;
     assert_eq!(outcome, Ok(()));
     assert!(events.iter().any(|e| matches!(e, L1Event::ValidatorSlashed { offence: 2, validator, .. } if *validator == proposer)));
-    h.expect_revert(omission(1, vec![ch2]), "AlreadyPunished");
+    h.expect_revert(omission(1, vec![ch2]), "AlreadyPunished")
+        .await;
 }
 
-#[test]
-fn an_honest_proposer_is_never_slashable_by_its_own_signatures() {
-    let mut h = Harness::new(4);
-    h.enter_slot(1);
-    let call = h.checkpoint(1, 2, (GENESIS_HASH, 0), B256::ZERO);
+async fn an_honest_proposer_is_never_slashable_by_its_own_signatures<L: ControlledL1>(
+    mut h: Harness<L>,
+) {
+    h.enter_slot(1).await;
+    let call = h.checkpoint(1, 2, (GENESIS_HASH, 0), B256::ZERO).await;
     let RollupCall::ProposeCheckpoint {
         headers,
         attestations,
@@ -531,8 +666,8 @@ fn an_honest_proposer_is_never_slashable_by_its_own_signatures() {
     else {
         unreachable!()
     };
-    assert_eq!(h.run(h.reporter, call).0, Ok(()));
-    let (_, proposer) = h.l1.duties(1).unwrap();
+    assert_eq!(h.run(h.reporter, call).await.0, Ok(()));
+    let (_, proposer) = h.duties(1).await;
     let hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
     // Everything the honest proposer signed: one proposal and one provisional per block.
     let proposals: Vec<(BlockProposal, Bytes)> = headers
@@ -563,7 +698,8 @@ fn an_honest_proposer_is_never_slashable_by_its_own_signatures() {
                     committee: committee.clone(),
                 },
                 "NotAnOffence",
-            );
+            )
+            .await;
         }
     }
     for (p, sig) in &provisionals {
@@ -577,9 +713,9 @@ fn an_honest_proposer_is_never_slashable_by_its_own_signatures() {
             later: vec![],
             committee: committee.clone(),
         };
-        h.expect_revert(call, "NotAnOffence");
+        h.expect_revert(call, "NotAnOffence").await;
     }
-    assert!(!h.l1.validator(proposer).unwrap().1, "never slashed");
+    assert!(!h.standing(proposer).await.1, "never slashed");
 }
 
 #[test]

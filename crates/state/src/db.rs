@@ -76,7 +76,17 @@ impl StateDb {
     /// Opens (or creates) the state at `path`, rebuilding the tree and checking
     /// its root against the head's recorded root.
     pub fn open(path: &Path) -> Result<Self, StateError> {
-        let db = Database::create(path)?;
+        Self::init(Database::create(path)?)
+    }
+
+    /// A new, empty state held in memory only: for the simulator, tests and
+    /// computing a genesis root.
+    pub fn in_memory() -> Result<Self, StateError> {
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Self::init(db)
+    }
+
+    fn init(db: Database) -> Result<Self, StateError> {
         let txn = db.begin_write()?;
         {
             // Creates the tables of a new database.

@@ -89,7 +89,7 @@ fn generate_key() -> PrivateKey {
 
 const MAX_PASSWORD_FILE_BYTES: u64 = 4096;
 
-fn read_password_file(path: &std::path::Path) -> Result<String> {
+pub(crate) fn read_password_file(path: &std::path::Path) -> Result<String> {
     let bytes = chunkseq_primitives::fs::read_bounded(path, MAX_PASSWORD_FILE_BYTES)
         .with_context(|| format!("password file {}", path.display()))?;
     let text = String::from_utf8(bytes)

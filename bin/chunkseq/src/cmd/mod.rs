@@ -2,4 +2,5 @@
 
 pub(crate) mod bench;
 pub(crate) mod keys;
+pub(crate) mod l1;
 pub(crate) mod spec;

@@ -1,0 +1,569 @@
+//! The RPC L1: the Rollup contract on an Ethereum node reached over JSON-RPC
+//! (anvil, a testnet or mainnet node), through an alloy provider.
+//!
+//! Calls are checked against the node's current state before they are sent
+//! (a call that would revert is refused at once with its reason and costs no
+//! fee), sent as EIP-1559 transactions with nonces this handle tracks, and
+//! resent with higher fees (the same nonce, so at most one lands) every
+//! [`FeePolicy::bump_after_blocks`] blocks until one is included or the
+//! deadline passes. A submission past its deadline is cancelled by a zero-value
+//! transfer to self at a higher fee, which frees the nonce for later calls.
+//!
+//! Events come from polling: each new block is read with its randomness, the
+//! Rollup contract's logs and the receipts of this handle's transactions. A
+//! block whose parent is not the block this handle saw before reports the
+//! replaced blocks as [`L1Event::Reorg`].
+
+mod anvil;
+mod deploy;
+mod fees;
+mod tracker;
+
+pub use anvil::{ANVIL_DEPLOYER_KEY, AnvilProcess};
+pub use deploy::{DeployReport, deploy_rollup};
+pub use fees::{FeePolicy, Fees};
+
+use std::borrow::Cow;
+
+use alloy::{
+    eips::{BlockId, BlockNumberOrTag, Encodable2718},
+    network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder},
+    providers::{Provider, RootProvider},
+    rpc::types::{Filter, TransactionRequest},
+    signers::local::PrivateKeySigner,
+    transports::{RpcError, TransportErrorKind},
+};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use chunkseq_primitives::{PrivateKey, UnixMillis};
+use parking_lot::Mutex;
+use tracing::{debug, info, warn};
+
+use crate::{
+    abi::ContractAbi,
+    calls::RollupCall,
+    error::L1Error,
+    events::{L1Block, L1Event, SubmissionId, decode_rollup_log, revert_reason},
+    interface::{ControlledL1, L1},
+    views::{ChainSpecHash, Duties, RollupTip, Tip, Validator, ValidatorStanding, View},
+};
+use tracker::{Sent, Tracker};
+
+/// Settings of an RPC L1 handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RpcConfig {
+    /// Pricing and repricing of transactions.
+    pub fees: FeePolicy,
+    /// The deepest reorg followed; a deeper one is an error.
+    pub max_reorg_depth: u64,
+    /// L1 block time, for [`ControlledL1`] on development nodes.
+    pub block_time_ms: u64,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        Self {
+            fees: FeePolicy::default(),
+            max_reorg_depth: 64,
+            block_time_ms: 12_000,
+        }
+    }
+}
+
+/// The Rollup contract on an Ethereum JSON-RPC node.
+#[derive(Debug)]
+pub struct RpcL1 {
+    provider: RootProvider,
+    wallet: EthereumWallet,
+    senders: Vec<Address>,
+    abi: ContractAbi,
+    rollup: Address,
+    chain_id: u64,
+    cfg: RpcConfig,
+    tracker: Mutex<Tracker>,
+}
+
+pub(crate) fn rpc_error(what: &'static str) -> impl Fn(RpcError<TransportErrorKind>) -> L1Error {
+    move |e| L1Error::Rpc {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+/// A revert's reason from a JSON-RPC error, if the error is a revert.
+fn revert_of(abi: &ContractAbi, e: &RpcError<TransportErrorKind>) -> Option<String> {
+    let payload = e.as_error_resp()?;
+    match payload.as_revert_data() {
+        Some(data) => Some(revert_reason(abi, &data)),
+        None if payload.message.contains("revert") => Some(payload.message.to_string()),
+        None => None,
+    }
+}
+
+/// An alloy signer for one of our keys.
+pub fn local_signer(key: &PrivateKey) -> Result<PrivateKeySigner, L1Error> {
+    PrivateKeySigner::from_bytes(&B256::from(key.to_bytes()))
+        .map_err(|e| L1Error::Key(e.to_string()))
+}
+
+impl RpcL1 {
+    /// Connects to `url`, checks that a contract is deployed at `rollup` and
+    /// starts following L1 from its current head. `keys` are the accounts
+    /// calls may be sent from.
+    pub async fn connect(
+        url: &str,
+        rollup: Address,
+        keys: &[PrivateKey],
+        cfg: RpcConfig,
+    ) -> Result<Self, L1Error> {
+        let parsed = url.parse().map_err(|e| L1Error::Rpc {
+            what: "endpoint URL",
+            reason: format!("{url}: {e}"),
+        })?;
+        let provider = RootProvider::new_http(parsed);
+        let chain_id = provider
+            .get_chain_id()
+            .await
+            .map_err(rpc_error("eth_chainId"))?;
+        let code = provider
+            .get_code_at(rollup)
+            .await
+            .map_err(rpc_error("eth_getCode"))?;
+        if code.is_empty() {
+            return Err(L1Error::NotDeployed { address: rollup });
+        }
+        let mut wallet: Option<EthereumWallet> = None;
+        let mut senders = Vec::new();
+        for key in keys {
+            let signer = local_signer(key)?;
+            senders.push(signer.address());
+            match &mut wallet {
+                Some(w) => w.register_signer(signer),
+                None => wallet = Some(EthereumWallet::from(signer)),
+            }
+        }
+        let wallet = match wallet {
+            Some(w) => w,
+            None => EthereumWallet::from(PrivateKeySigner::random()),
+        };
+        let head = provider
+            .get_block_number()
+            .await
+            .map_err(rpc_error("eth_blockNumber"))?;
+        let head_block = provider
+            .get_block_by_number(BlockNumberOrTag::Number(head))
+            .await
+            .map_err(rpc_error("eth_getBlockByNumber"))?
+            .ok_or(L1Error::MissingBlock(head))?;
+        info!(target: "chunkseq::l1", url, %rollup, chain_id, head, "connected to the L1 node");
+        Ok(Self {
+            provider,
+            wallet,
+            senders,
+            abi: ContractAbi::rollup()?,
+            rollup,
+            chain_id,
+            cfg,
+            tracker: Mutex::new(Tracker::new(head, head_block.header.hash)),
+        })
+    }
+
+    /// The Rollup contract's address.
+    pub const fn rollup(&self) -> Address {
+        self.rollup
+    }
+
+    /// The L1 chain id.
+    pub const fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The provider, for reads this type does not wrap.
+    pub const fn provider(&self) -> &RootProvider {
+        &self.provider
+    }
+
+    /// Calls a view function of the contract at the latest block.
+    pub async fn view<V: View + Sync>(&self, view: V) -> Result<V::Output, L1Error> {
+        let data = view.calldata(&self.abi)?;
+        let request = TransactionRequest::default()
+            .with_to(self.rollup)
+            .with_input(data);
+        let out =
+            self.provider
+                .call(request)
+                .await
+                .map_err(|e| match revert_of(&self.abi, &e) {
+                    Some(reason) => L1Error::Reverted { reason },
+                    None => rpc_error("eth_call")(e),
+                })?;
+        view.decode(&out)
+    }
+
+    fn request(&self, from: Address, data: Bytes, value: U256) -> TransactionRequest {
+        TransactionRequest::default()
+            .with_from(from)
+            .with_to(self.rollup)
+            .with_input(data)
+            .with_value(value)
+            .with_chain_id(self.chain_id)
+    }
+
+    async fn next_nonce(&self, from: Address) -> Result<u64, L1Error> {
+        if let Some(n) = self.tracker.lock().take_nonce(from) {
+            return Ok(n);
+        }
+        let n = self
+            .provider
+            .get_transaction_count(from)
+            .pending()
+            .await
+            .map_err(rpc_error("eth_getTransactionCount"))?;
+        Ok(self.tracker.lock().seed_nonce(from, n))
+    }
+
+    /// Signs and sends `request` with `nonce` and `fees`; returns its hash.
+    async fn send(
+        &self,
+        request: TransactionRequest,
+        nonce: u64,
+        gas_limit: u64,
+        fees: Fees,
+    ) -> Result<B256, L1Error> {
+        let envelope = request
+            .with_nonce(nonce)
+            .with_gas_limit(gas_limit)
+            .with_max_fee_per_gas(fees.max_fee_per_gas)
+            .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas)
+            .build(&self.wallet)
+            .await
+            .map_err(|e| L1Error::Key(e.to_string()))?;
+        let hash = *envelope.tx_hash();
+        let _pending = self
+            .provider
+            .send_raw_transaction(&envelope.encoded_2718())
+            .await
+            .map_err(rpc_error("eth_sendRawTransaction"))?;
+        Ok(hash)
+    }
+
+    async fn fee_estimate(&self) -> Result<Fees, L1Error> {
+        let estimate = self
+            .provider
+            .estimate_eip1559_fees()
+            .await
+            .map_err(rpc_error("fee estimate"))?;
+        Ok(self.cfg.fees.initial(Fees {
+            max_fee_per_gas: estimate.max_fee_per_gas,
+            max_priority_fee_per_gas: estimate.max_priority_fee_per_gas,
+        }))
+    }
+
+    /// The revert reason of a failed transaction, from the node's call tracer.
+    async fn failure_reason(&self, tx: B256) -> String {
+        let traced: Result<serde_json::Value, _> = self
+            .provider
+            .raw_request(
+                Cow::Borrowed("debug_traceTransaction"),
+                (tx, serde_json::json!({ "tracer": "callTracer" })),
+            )
+            .await;
+        let output = traced.ok().and_then(|v| {
+            v.get("output")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|s| s.parse::<Bytes>().ok())
+        });
+        match output {
+            Some(data) => revert_reason(&self.abi, &data),
+            None => "reverted (the node does not trace transactions)".to_owned(),
+        }
+    }
+
+    /// Reads blocks after the last one seen, up to the head.
+    async fn read_new_blocks(&self) -> Result<Vec<L1Event>, L1Error> {
+        let head = self
+            .provider
+            .get_block_number()
+            .await
+            .map_err(rpc_error("eth_blockNumber"))?;
+        let mut events = Vec::new();
+        loop {
+            let (next, expected_parent) = self.tracker.lock().next_block();
+            if next > head {
+                break;
+            }
+            let block = self
+                .provider
+                .get_block_by_number(BlockNumberOrTag::Number(next))
+                .await
+                .map_err(rpc_error("eth_getBlockByNumber"))?
+                .ok_or(L1Error::MissingBlock(next))?;
+            let header = &block.header;
+            if header.parent_hash != expected_parent {
+                let dropped = self
+                    .tracker
+                    .lock()
+                    .rewind(self.cfg.max_reorg_depth)
+                    .ok_or(L1Error::ReorgTooDeep(self.cfg.max_reorg_depth))?;
+                warn!(target: "chunkseq::l1", dropped, "L1 reorg: block replaced");
+                events.push(L1Event::Reorg {
+                    dropped_block: dropped,
+                });
+                continue;
+            }
+            events.push(L1Event::Block(L1Block {
+                number: next,
+                timestamp: UnixMillis(header.timestamp.saturating_mul(1000)),
+                randomness: header.mix_hash,
+            }));
+            events.extend(self.block_events(next, header.hash).await?);
+            self.tracker
+                .lock()
+                .seen(next, header.hash, header.timestamp.saturating_mul(1000));
+        }
+        Ok(events)
+    }
+
+    /// Inclusions of our transactions and the Rollup's events in one block,
+    /// in transaction order.
+    async fn block_events(&self, number: u64, hash: B256) -> Result<Vec<L1Event>, L1Error> {
+        let logs = self
+            .provider
+            .get_logs(&Filter::new().address(self.rollup).at_block_hash(hash))
+            .await
+            .map_err(rpc_error("eth_getLogs"))?;
+        let mut ordered: Vec<(u64, u64, L1Event)> = Vec::new();
+        for log in logs {
+            if let Some(event) = decode_rollup_log(
+                &self.abi,
+                log.inner.data.topics(),
+                &log.inner.data.data,
+                number,
+            ) {
+                ordered.push((
+                    log.transaction_index.unwrap_or(u64::MAX),
+                    log.log_index.unwrap_or(u64::MAX),
+                    event,
+                ));
+            }
+        }
+        let watched = self.tracker.lock().watched_hashes();
+        for (id, tx) in watched {
+            let Some(receipt) = self
+                .provider
+                .get_transaction_receipt(tx)
+                .await
+                .map_err(rpc_error("eth_getTransactionReceipt"))?
+            else {
+                continue;
+            };
+            if receipt.block_hash != Some(hash) {
+                continue;
+            }
+            let Some(call) = self.tracker.lock().included(id, number) else {
+                continue;
+            };
+            let outcome = if receipt.status() {
+                Ok(())
+            } else {
+                Err(self.failure_reason(tx).await)
+            };
+            debug!(target: "chunkseq::l1", id, call, ?outcome, number, "submission included");
+            ordered.push((
+                receipt.transaction_index.unwrap_or(u64::MAX),
+                0,
+                L1Event::Included {
+                    submission: id,
+                    call,
+                    l1_block: number,
+                    gas_used: receipt.gas_used,
+                    outcome,
+                },
+            ));
+        }
+        // Inclusion first, then that transaction's logs.
+        ordered.sort_by_key(|(tx, log, e)| (*tx, !matches!(e, L1Event::Included { .. }), *log));
+        Ok(ordered.into_iter().map(|(_, _, e)| e).collect())
+    }
+
+    /// Resends what is pending too long at higher fees; cancels what is past
+    /// its deadline.
+    async fn reprice(&self) -> Result<Vec<L1Event>, L1Error> {
+        let (due, expired) = self
+            .tracker
+            .lock()
+            .due_for_resend(self.cfg.fees.bump_after_blocks);
+        let mut events = Vec::new();
+        for sent in expired {
+            let Some(fees) = self.cfg.fees.bumped(sent.fees) else {
+                continue;
+            };
+            let cancel = TransactionRequest::default()
+                .with_from(sent.from)
+                .with_to(sent.from)
+                .with_value(U256::ZERO)
+                .with_chain_id(self.chain_id);
+            match self.send(cancel, sent.nonce, 21_000, fees).await {
+                Ok(hash) => {
+                    info!(target: "chunkseq::l1", id = sent.id, call = sent.call, "deadline passed; cancelled");
+                    self.tracker.lock().cancelled(sent.id, hash, fees);
+                }
+                Err(e) => warn!(target: "chunkseq::l1", id = sent.id, "cancel failed: {e}"),
+            }
+            events.push(L1Event::Expired {
+                submission: sent.id,
+                call: sent.call,
+            });
+        }
+        for sent in due {
+            let Some(fees) = self.cfg.fees.bumped(sent.fees) else {
+                continue;
+            };
+            let request = self.request(sent.from, sent.data.clone(), sent.value);
+            match self.send(request, sent.nonce, sent.gas_limit, fees).await {
+                Ok(hash) => {
+                    debug!(target: "chunkseq::l1", id = sent.id, call = sent.call, max_fee = fees.max_fee_per_gas, "resent with higher fees");
+                    self.tracker.lock().resent(sent.id, hash, fees);
+                }
+                Err(e) => warn!(target: "chunkseq::l1", id = sent.id, "resend failed: {e}"),
+            }
+        }
+        Ok(events)
+    }
+}
+
+impl L1 for RpcL1 {
+    async fn submit(
+        &self,
+        from: Address,
+        call: RollupCall,
+        deadline: Option<UnixMillis>,
+    ) -> Result<SubmissionId, L1Error> {
+        if !self.senders.contains(&from) {
+            return Err(L1Error::Key(format!("no key for {from}")));
+        }
+        let data = call.calldata(&self.abi)?;
+        let value = call.value();
+        let request = self.request(from, data.clone(), value);
+        let estimate = self
+            .provider
+            .estimate_gas(request.clone())
+            .block(BlockId::pending())
+            .await
+            .map_err(|e| match revert_of(&self.abi, &e) {
+                Some(reason) => L1Error::Reverted { reason },
+                None => rpc_error("eth_estimateGas")(e),
+            })?;
+        let gas_limit = self.cfg.fees.gas_limit(estimate);
+        let fees = self.fee_estimate().await?;
+        let nonce = self.next_nonce(from).await?;
+        let hash = match self.send(request, nonce, gas_limit, fees).await {
+            Ok(hash) => hash,
+            Err(e) => {
+                self.tracker.lock().forget_nonce(from);
+                return Err(e);
+            }
+        };
+        let id = self.tracker.lock().track(Sent {
+            id: 0,
+            from,
+            call: call.name(),
+            data,
+            value,
+            nonce,
+            gas_limit,
+            fees,
+            deadline,
+            hashes: vec![hash],
+            sent_at_block: 0,
+        });
+        debug!(target: "chunkseq::l1", id, call = call.name(), %hash, nonce, "submitted");
+        Ok(id)
+    }
+
+    async fn duties(&self, slot: u64) -> Result<(Vec<Address>, Address), L1Error> {
+        self.view(Duties(slot)).await
+    }
+
+    async fn tip(&self) -> Result<RollupTip, L1Error> {
+        self.view(Tip).await
+    }
+
+    async fn chain_spec_hash(&self) -> Result<B256, L1Error> {
+        self.view(ChainSpecHash).await
+    }
+
+    async fn validator(&self, who: Address) -> Result<ValidatorStanding, L1Error> {
+        self.view(Validator(who)).await
+    }
+
+    async fn balance(&self, who: Address) -> Result<U256, L1Error> {
+        self.provider
+            .get_balance(who)
+            .await
+            .map_err(rpc_error("eth_getBalance"))
+    }
+
+    async fn poll_events(&self) -> Result<Vec<L1Event>, L1Error> {
+        let mut events = self.read_new_blocks().await?;
+        events.extend(self.reprice().await?);
+        Ok(events)
+    }
+}
+
+impl RpcL1 {
+    async fn latest_timestamp_ms(&self) -> Result<u64, L1Error> {
+        let block = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Latest)
+            .await
+            .map_err(rpc_error("eth_getBlockByNumber"))?
+            .ok_or(L1Error::MissingBlock(u64::MAX))?;
+        Ok(block.header.timestamp.saturating_mul(1000))
+    }
+}
+
+impl RpcL1 {
+    /// Turns a development node's automatic mining (a block per transaction)
+    /// on or off; with it off, blocks come from [`ControlledL1`] alone.
+    pub async fn set_automine(&self, on: bool) -> Result<(), L1Error> {
+        let _: serde_json::Value = self
+            .provider
+            .raw_request(Cow::Borrowed("evm_setAutomine"), (on,))
+            .await
+            .map_err(rpc_error("evm_setAutomine"))?;
+        Ok(())
+    }
+}
+
+impl ControlledL1 for RpcL1 {
+    async fn mine_block(&self) -> Result<(), L1Error> {
+        let last = self.latest_timestamp_ms().await?;
+        let next = last.saturating_add(self.cfg.block_time_ms).div_ceil(1000);
+        let _: serde_json::Value = self
+            .provider
+            .raw_request(Cow::Borrowed("evm_mine"), (next,))
+            .await
+            .map_err(rpc_error("evm_mine"))?;
+        // Calls checked against the pending block (see `submit`) then see the
+        // timestamp the next mined block will have.
+        let after = next.saturating_add(self.cfg.block_time_ms.div_ceil(1000));
+        let _: serde_json::Value = self
+            .provider
+            .raw_request(Cow::Borrowed("evm_setNextBlockTimestamp"), (after,))
+            .await
+            .map_err(rpc_error("evm_setNextBlockTimestamp"))?;
+        Ok(())
+    }
+
+    async fn advance_to(&self, now: UnixMillis) -> Result<(), L1Error> {
+        while self
+            .latest_timestamp_ms()
+            .await?
+            .saturating_add(self.cfg.block_time_ms)
+            <= now.0
+        {
+            self.mine_block().await?;
+        }
+        Ok(())
+    }
+}

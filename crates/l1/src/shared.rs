@@ -1,0 +1,136 @@
+//! One embedded L1 shared by several nodes of one process (the devnet): each
+//! handle has its own event queue, so every node sees every L1 event once.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Weak},
+};
+
+use alloy_primitives::{Address, B256, U256};
+use chunkseq_primitives::UnixMillis;
+use parking_lot::Mutex;
+
+use crate::{
+    calls::RollupCall,
+    embedded::EmbeddedL1,
+    error::L1Error,
+    events::{L1Event, SubmissionId},
+    interface::{ControlledL1, L1},
+    views::{RollupTip, ValidatorStanding},
+};
+
+type Queue = Arc<Mutex<VecDeque<L1Event>>>;
+
+#[derive(Debug)]
+struct Inner {
+    l1: EmbeddedL1,
+    subscribers: Vec<Weak<Mutex<VecDeque<L1Event>>>>,
+}
+
+impl Inner {
+    fn publish(&mut self, events: Vec<L1Event>) {
+        if events.is_empty() {
+            return;
+        }
+        self.subscribers.retain(|w| w.strong_count() > 0);
+        for queue in self.subscribers.iter().filter_map(Weak::upgrade) {
+            queue.lock().extend(events.iter().cloned());
+        }
+    }
+}
+
+/// A handle on an embedded L1 that other handles share. Clone it with
+/// [`SharedEmbeddedL1::subscribe`] to give another node its own event queue.
+#[derive(Debug)]
+pub struct SharedEmbeddedL1 {
+    inner: Arc<Mutex<Inner>>,
+    queue: Queue,
+}
+
+impl SharedEmbeddedL1 {
+    /// Shares `l1`; this first handle receives events from now on.
+    pub fn new(l1: EmbeddedL1) -> Self {
+        let queue = Queue::default();
+        let inner = Inner {
+            l1,
+            subscribers: vec![Arc::downgrade(&queue)],
+        };
+        Self {
+            inner: Arc::new(Mutex::new(inner)),
+            queue,
+        }
+    }
+
+    /// Another handle on the same L1, with its own queue of events from now on.
+    pub fn subscribe(&self) -> Self {
+        let queue = Queue::default();
+        self.inner.lock().subscribers.push(Arc::downgrade(&queue));
+        Self {
+            inner: Arc::clone(&self.inner),
+            queue,
+        }
+    }
+
+    /// Runs `f` on the embedded L1 itself (for reads the trait lacks).
+    pub fn with<T>(&self, f: impl FnOnce(&mut EmbeddedL1) -> T) -> T {
+        f(&mut self.inner.lock().l1)
+    }
+
+    fn drive(
+        &self,
+        f: impl FnOnce(&mut EmbeddedL1) -> Result<Vec<L1Event>, L1Error>,
+    ) -> Result<(), L1Error> {
+        let mut inner = self.inner.lock();
+        let events = f(&mut inner.l1)?;
+        inner.publish(events);
+        Ok(())
+    }
+}
+
+impl L1 for SharedEmbeddedL1 {
+    async fn submit(
+        &self,
+        from: Address,
+        call: RollupCall,
+        deadline: Option<UnixMillis>,
+    ) -> Result<SubmissionId, L1Error> {
+        self.with(|l1| {
+            l1.check(from, &call)?;
+            Ok(l1.submit_until(from, call, deadline))
+        })
+    }
+
+    async fn duties(&self, slot: u64) -> Result<(Vec<Address>, Address), L1Error> {
+        self.with(|l1| l1.duties(slot))
+    }
+
+    async fn tip(&self) -> Result<RollupTip, L1Error> {
+        self.with(EmbeddedL1::tip)
+    }
+
+    async fn chain_spec_hash(&self) -> Result<B256, L1Error> {
+        self.with(EmbeddedL1::chain_spec_hash)
+    }
+
+    async fn validator(&self, who: Address) -> Result<ValidatorStanding, L1Error> {
+        self.with(|l1| l1.validator(who))
+    }
+
+    async fn balance(&self, who: Address) -> Result<U256, L1Error> {
+        Ok(self.with(|l1| l1.balance(who)))
+    }
+
+    async fn poll_events(&self) -> Result<Vec<L1Event>, L1Error> {
+        Ok(self.queue.lock().drain(..).collect())
+    }
+}
+
+impl ControlledL1 for SharedEmbeddedL1 {
+    async fn mine_block(&self) -> Result<(), L1Error> {
+        self.drive(EmbeddedL1::mine_block)
+    }
+
+    async fn advance_to(&self, now: UnixMillis) -> Result<(), L1Error> {
+        self.drive(|l1| l1.advance_to(now))
+    }
+}

@@ -1,0 +1,117 @@
+//! The Rollup contract's view functions: their calldata and the decoding of
+//! what they return, shared by both L1 implementations.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_sol_types::SolValue;
+
+use crate::{abi::ContractAbi, error::L1Error};
+
+/// The Rollup contract's tip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RollupTip {
+    /// Slot of the last checkpoint.
+    pub slot: u64,
+    /// Number of the last checkpointed L2 block.
+    pub last_block_number: u64,
+    /// Whether any checkpoint was accepted.
+    pub has_checkpoint: bool,
+    /// Hash of the last checkpoint's final header.
+    pub header_hash: B256,
+    /// Hash of the last checkpointed L2 block.
+    pub last_block_hash: B256,
+}
+
+/// A validator's standing in the registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidatorStanding {
+    /// Remaining stake in wei.
+    pub stake: U256,
+    /// Whether it was slashed.
+    pub slashed: bool,
+}
+
+/// A view call and how to decode its answer.
+pub trait View {
+    /// What it returns.
+    type Output;
+    /// The calldata.
+    fn calldata(&self, abi: &ContractAbi) -> Result<Bytes, L1Error>;
+    /// Decodes the returned data.
+    fn decode(&self, out: &[u8]) -> Result<Self::Output, L1Error>;
+}
+
+fn decode_error(what: &'static str) -> impl Fn(alloy_sol_types::Error) -> L1Error {
+    move |e| L1Error::Decode {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+/// `duties(slot)`: the slot's committee (sorted) and proposer.
+#[derive(Clone, Copy, Debug)]
+pub struct Duties(pub u64);
+
+impl View for Duties {
+    type Output = (Vec<Address>, Address);
+    fn calldata(&self, abi: &ContractAbi) -> Result<Bytes, L1Error> {
+        abi.calldata("duties", &(self.0,).abi_encode_params())
+    }
+    fn decode(&self, out: &[u8]) -> Result<Self::Output, L1Error> {
+        <(Vec<Address>, Address)>::abi_decode_params(out).map_err(decode_error("duties"))
+    }
+}
+
+/// `tip()`: the last accepted checkpoint.
+#[derive(Clone, Copy, Debug)]
+pub struct Tip;
+
+impl View for Tip {
+    type Output = RollupTip;
+    fn calldata(&self, abi: &ContractAbi) -> Result<Bytes, L1Error> {
+        abi.calldata("tip", &[])
+    }
+    fn decode(&self, out: &[u8]) -> Result<Self::Output, L1Error> {
+        let (slot, last_block_number, has_checkpoint, header_hash, last_block_hash) =
+            <(u64, u64, bool, B256, B256)>::abi_decode_params(out).map_err(decode_error("tip"))?;
+        Ok(RollupTip {
+            slot,
+            last_block_number,
+            has_checkpoint,
+            header_hash,
+            last_block_hash,
+        })
+    }
+}
+
+/// `chainSpecHash()`: the chain spec the contract was deployed with.
+#[derive(Clone, Copy, Debug)]
+pub struct ChainSpecHash;
+
+impl View for ChainSpecHash {
+    type Output = B256;
+    fn calldata(&self, abi: &ContractAbi) -> Result<Bytes, L1Error> {
+        abi.calldata("chainSpecHash", &[])
+    }
+    fn decode(&self, out: &[u8]) -> Result<Self::Output, L1Error> {
+        B256::abi_decode(out).map_err(decode_error("chainSpecHash"))
+    }
+}
+
+/// `validators(address)`: a validator's stake and whether it was slashed.
+#[derive(Clone, Copy, Debug)]
+pub struct Validator(pub Address);
+
+impl View for Validator {
+    type Output = ValidatorStanding;
+    fn calldata(&self, abi: &ContractAbi) -> Result<Bytes, L1Error> {
+        abi.calldata("validators", &(self.0,).abi_encode_params())
+    }
+    fn decode(&self, out: &[u8]) -> Result<Self::Output, L1Error> {
+        let (_, _, _, stake, slashed) = <(Address, u64, u64, u128, bool)>::abi_decode_params(out)
+            .map_err(decode_error("validators"))?;
+        Ok(ValidatorStanding {
+            stake: U256::from(stake),
+            slashed,
+        })
+    }
+}
