@@ -18,6 +18,8 @@ mod interchange;
 mod key;
 mod signer;
 mod store;
+#[cfg(test)]
+mod test_support;
 
 pub use error::{ImportConflict, InterchangeError, SlashingProtectionError};
 pub use interchange::{
