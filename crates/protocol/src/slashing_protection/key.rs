@@ -64,13 +64,11 @@ impl RecordKey {
     pub(crate) fn encode(&self) -> [u8; KEY_LEN] {
         let mut out = [0u8; KEY_LEN];
         let rest = write_prefix(&mut out, self.address, self.slot);
-        if let Some((kind, rest)) = rest.split_first_mut() {
+        if let [kind, flag, index @ ..] = rest {
             *kind = kind_code(self.kind);
-            if let Some((flag, index)) = rest.split_first_mut() {
-                if let Some(i) = self.index {
-                    *flag = 1;
-                    index.copy_from_slice(&i.0.to_be_bytes());
-                }
+            if let Some(i) = self.index {
+                *flag = 1;
+                index.copy_from_slice(&i.0.to_be_bytes());
             }
         }
         out
