@@ -2,6 +2,8 @@
 //! EIP-712 digests of known statements under a known domain, it imports into
 //! an empty store, and exporting that store gives the same bytes back.
 
+#![allow(clippy::unwrap_used, missing_docs)]
+
 use std::{path::PathBuf, sync::Arc};
 
 use alloy_primitives::{Address, B256};

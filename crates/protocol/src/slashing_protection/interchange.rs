@@ -356,3 +356,417 @@ impl SlashingProtectionStore {
         Ok(summary)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy_primitives::Address;
+    use chunkseq_primitives::crypto::eip712_domain;
+
+    use super::*;
+    use crate::slashing_protection::test_support::{domain, request};
+
+    const ALICE: Address = Address::repeat_byte(0x01);
+    const BOB: Address = Address::repeat_byte(0x02);
+
+    /// A store with a few records of two signers, every kind.
+    fn populated() -> SlashingProtectionStore {
+        let store = SlashingProtectionStore::in_memory().unwrap();
+        for signer in [ALICE, BOB] {
+            for slot in [3u64, 4] {
+                for kind in StatementKind::ALL {
+                    store
+                        .check_and_record(signer, &request(kind, slot, 1, slot as u8))
+                        .unwrap();
+                }
+            }
+        }
+        store
+    }
+
+    fn json(interchange: &Interchange) -> String {
+        String::from_utf8(interchange.to_json_bytes().unwrap()).unwrap()
+    }
+
+    /// Runs `import` of `text` (as a file would be) into `store` and returns
+    /// the error, checking that the store did not change.
+    fn refused(store: &SlashingProtectionStore, text: &str) -> SlashingProtectionError {
+        let before = store.all_records().unwrap();
+        let err = match Interchange::from_json_bytes(text.as_bytes()) {
+            Err(e) => SlashingProtectionError::Interchange(e),
+            Ok(i) => store.import(&domain(), &i).unwrap_err(),
+        };
+        assert_eq!(store.all_records().unwrap(), before, "store changed: {err}");
+        err
+    }
+
+    #[test]
+    fn export_then_import_into_an_empty_store_roundtrips() {
+        let source = populated();
+        let exported = source.export(&domain()).unwrap();
+        assert_eq!(exported.record_count(), 16);
+        assert_eq!(
+            exported.data.iter().map(|s| s.address).collect::<Vec<_>>(),
+            vec![ALICE, BOB]
+        );
+        let text = json(&exported);
+        // Numbers are decimal strings and checkpoints carry no index.
+        assert!(text.contains(r#""slot": "3""#), "{text}");
+        assert!(text.contains(r#""index": "1""#), "{text}");
+        assert!(!text.contains(r#""index": null"#), "{text}");
+        let parsed = Interchange::from_json_bytes(text.as_bytes()).unwrap();
+        assert_eq!(parsed, exported);
+        let target = SlashingProtectionStore::in_memory().unwrap();
+        assert_eq!(
+            target.import(&domain(), &parsed).unwrap(),
+            ImportSummary {
+                imported: 16,
+                already_present: 0
+            }
+        );
+        assert_eq!(target.all_records().unwrap(), source.all_records().unwrap());
+        // The target now refuses what the source would refuse.
+        let conflicting = request(StatementKind::Checkpoint, 3, 0, 0x99);
+        assert!(matches!(
+            target.check_and_record(ALICE, &conflicting),
+            Err(SlashingProtectionError::Conflict { .. })
+        ));
+    }
+
+    #[test]
+    fn an_empty_store_exports_an_empty_file() {
+        let store = SlashingProtectionStore::in_memory().unwrap();
+        let exported = store.export(&domain()).unwrap();
+        assert_eq!(exported, Interchange::new(&domain()));
+        assert!(json(&exported).contains(r#""data": []"#));
+    }
+
+    #[test]
+    fn import_merges_records_already_present() {
+        let store = populated();
+        let mut file = store.export(&domain()).unwrap();
+        let extra = request(StatementKind::Proposal, 9, 0, 9);
+        file.data[0].signed.push(InterchangeRecord {
+            kind: extra.kind(),
+            slot: extra.slot(),
+            index: extra.index(),
+            digest: extra.digest(),
+        });
+        assert_eq!(
+            store.import(&domain(), &file).unwrap(),
+            ImportSummary {
+                imported: 1,
+                already_present: 16
+            }
+        );
+        assert_eq!(
+            store.check_and_record(ALICE, &extra).unwrap(),
+            crate::slashing_protection::Decision::Repeat
+        );
+    }
+
+    #[test]
+    fn import_of_a_conflicting_record_changes_nothing_and_names_it() {
+        let store = populated();
+        let mut file = Interchange::new(&domain());
+        let new = request(StatementKind::Proposal, 10, 0, 1);
+        let clash = request(StatementKind::Attestation, 4, 1, 0x77);
+        file.data.push(InterchangeSigner {
+            address: BOB,
+            signed: vec![new, clash]
+                .into_iter()
+                .map(|r| InterchangeRecord {
+                    kind: r.kind(),
+                    slot: r.slot(),
+                    index: r.index(),
+                    digest: r.digest(),
+                })
+                .collect(),
+        });
+        let err = refused(&store, &json(&file));
+        match &err {
+            SlashingProtectionError::ImportConflicts(conflicts) => {
+                assert_eq!(
+                    conflicts.as_slice(),
+                    &[ImportConflict {
+                        address: BOB,
+                        kind: StatementKind::Attestation,
+                        slot: Slot(4),
+                        index: Some(BlockIndex(1)),
+                        recorded: request(StatementKind::Attestation, 4, 1, 4).digest(),
+                        imported: clash.digest(),
+                    }]
+                );
+            }
+            other => panic!("expected import conflicts, got {other}"),
+        }
+        let message = err.to_string();
+        assert!(message.contains("nothing was imported"), "{message}");
+        assert!(message.contains("attestation"), "{message}");
+        // The good record of the refused file was not imported either.
+        assert_eq!(
+            store
+                .get(BOB, StatementKind::Proposal, Slot(10), Some(BlockIndex(0)))
+                .unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn import_refuses_another_domain() {
+        let store = populated();
+        for other in [
+            eip712_domain(1, Address::repeat_byte(0xaa)),
+            eip712_domain(31_337, Address::repeat_byte(0xab)),
+        ] {
+            let file = json(
+                &SlashingProtectionStore::in_memory()
+                    .unwrap()
+                    .export(&other)
+                    .unwrap(),
+            );
+            let err = refused(&store, &file);
+            match err {
+                SlashingProtectionError::Interchange(InterchangeError::WrongDomain {
+                    expected,
+                    found,
+                }) => {
+                    assert_eq!(expected, domain().separator());
+                    assert_eq!(found, other.separator());
+                }
+                other => panic!("expected a wrong domain, got {other}"),
+            }
+        }
+    }
+
+    fn with_metadata(format: &str, version: &str) -> String {
+        format!(
+            r#"{{"metadata": {{"interchange_format": "{format}", "interchange_format_version": "{version}", "domain_separator": "{}"}}, "data": []}}"#,
+            domain().separator()
+        )
+    }
+
+    #[test]
+    fn import_refuses_unknown_format_or_version() {
+        let store = populated();
+        assert!(
+            Interchange::from_json_bytes(with_metadata(INTERCHANGE_FORMAT, "1").as_bytes()).is_ok()
+        );
+        for (format, version) in [
+            (INTERCHANGE_FORMAT, "2"),
+            (INTERCHANGE_FORMAT, "1.0"),
+            (INTERCHANGE_FORMAT, ""),
+        ] {
+            let err = refused(&store, &with_metadata(format, version));
+            assert!(
+                matches!(
+                    err,
+                    SlashingProtectionError::Interchange(
+                        InterchangeError::UnsupportedVersion { .. }
+                    )
+                ),
+                "{version}: {err}"
+            );
+        }
+        // EIP-3076's own files are not ours.
+        for format in ["complete", "minimal", ""] {
+            let err = refused(&store, &with_metadata(format, "1"));
+            assert!(
+                matches!(
+                    err,
+                    SlashingProtectionError::Interchange(InterchangeError::UnknownFormat { .. })
+                ),
+                "{format}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn oversize_input_is_refused_before_parsing() {
+        let limit = usize::try_from(MAX_INTERCHANGE_BYTES).unwrap();
+        // Valid JSON followed by padding: only the size can refuse it.
+        let mut bytes = with_metadata(INTERCHANGE_FORMAT, "1").into_bytes();
+        bytes.resize(limit, b' ');
+        assert!(Interchange::from_json_bytes(&bytes).is_ok());
+        bytes.push(b' ');
+        assert_eq!(
+            Interchange::from_json_bytes(&bytes),
+            Err(InterchangeError::TooLarge {
+                max: MAX_INTERCHANGE_BYTES
+            })
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.json");
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(
+            Interchange::from_file(&path),
+            Err(InterchangeError::TooLarge {
+                max: MAX_INTERCHANGE_BYTES
+            })
+        );
+        assert!(matches!(
+            Interchange::from_file(&dir.path().join("missing.json")),
+            Err(InterchangeError::Io(_))
+        ));
+    }
+
+    /// A file with one signer and one record whose fields are `record`.
+    fn with_record(record: &str) -> String {
+        format!(
+            r#"{{"metadata": {{"interchange_format": "{INTERCHANGE_FORMAT}", "interchange_format_version": "1", "domain_separator": "{}"}}, "data": [{{"address": "{ALICE}", "signed": [{record}]}}]}}"#,
+            domain().separator()
+        )
+    }
+
+    #[test]
+    fn malformed_files_are_refused_and_change_nothing() {
+        let store = populated();
+        let d = B256::repeat_byte(5);
+        let good =
+            format!(r#"{{"kind": "proposal", "slot": "12", "index": "0", "digest": "{d}"}}"#);
+        assert!(Interchange::from_json_bytes(with_record(&good).as_bytes()).is_ok());
+        let malformed = [
+            ("not JSON", "slashing protection".to_owned()),
+            ("truncated", with_record(&good).chars().take(80).collect()),
+            (
+                "a number, not a string",
+                with_record(&format!(
+                    r#"{{"kind": "proposal", "slot": 12, "index": "0", "digest": "{d}"}}"#
+                )),
+            ),
+            (
+                "a negative slot",
+                with_record(&format!(
+                    r#"{{"kind": "proposal", "slot": "-1", "index": "0", "digest": "{d}"}}"#
+                )),
+            ),
+            (
+                "a signed slot",
+                with_record(&format!(
+                    r#"{{"kind": "proposal", "slot": "+1", "index": "0", "digest": "{d}"}}"#
+                )),
+            ),
+            (
+                "an empty slot",
+                with_record(&format!(
+                    r#"{{"kind": "proposal", "slot": "", "index": "0", "digest": "{d}"}}"#
+                )),
+            ),
+            (
+                "a slot beyond u64",
+                with_record(&format!(
+                    r#"{{"kind": "proposal", "slot": "18446744073709551616", "index": "0", "digest": "{d}"}}"#
+                )),
+            ),
+            (
+                "an index beyond u32",
+                with_record(&format!(
+                    r#"{{"kind": "proposal", "slot": "1", "index": "4294967296", "digest": "{d}"}}"#
+                )),
+            ),
+            (
+                "an unknown kind",
+                with_record(&format!(
+                    r#"{{"kind": "vote", "slot": "1", "index": "0", "digest": "{d}"}}"#
+                )),
+            ),
+            (
+                "a short digest",
+                with_record(
+                    r#"{"kind": "proposal", "slot": "1", "index": "0", "digest": "0x1234"}"#,
+                ),
+            ),
+            (
+                "a missing digest",
+                with_record(r#"{"kind": "proposal", "slot": "1", "index": "0"}"#),
+            ),
+            (
+                "an unknown field",
+                with_record(&format!(
+                    r#"{{"kind": "proposal", "slot": "1", "idx": "0", "digest": "{d}"}}"#
+                )),
+            ),
+            (
+                "a bad address",
+                with_record(&good).replace(&ALICE.to_string(), "0xnot-an-address"),
+            ),
+            ("no metadata", r#"{"data": []}"#.to_owned()),
+        ];
+        for (what, text) in &malformed {
+            let err = refused(&store, text);
+            assert!(
+                matches!(
+                    err,
+                    SlashingProtectionError::Interchange(InterchangeError::Malformed(_))
+                ),
+                "{what}: {err}"
+            );
+        }
+        let invalid = [
+            (
+                "a checkpoint with an index",
+                format!(r#"{{"kind": "checkpoint", "slot": "1", "index": "0", "digest": "{d}"}}"#),
+            ),
+            (
+                "a proposal without an index",
+                format!(r#"{{"kind": "proposal", "slot": "1", "digest": "{d}"}}"#),
+            ),
+            (
+                "an attestation with a null index",
+                format!(
+                    r#"{{"kind": "attestation", "slot": "1", "index": null, "digest": "{d}"}}"#
+                ),
+            ),
+        ];
+        for (what, record) in &invalid {
+            let err = refused(&store, &with_record(record));
+            assert!(
+                matches!(
+                    err,
+                    SlashingProtectionError::Interchange(InterchangeError::InvalidRecord { .. })
+                ),
+                "{what}: {err}"
+            );
+        }
+        let other = B256::repeat_byte(6);
+        let twice = format!(
+            r#"{good}, {{"kind": "proposal", "slot": "12", "index": "0", "digest": "{other}"}}"#
+        );
+        let err = refused(&store, &with_record(&twice));
+        assert!(
+            matches!(
+                err,
+                SlashingProtectionError::Interchange(InterchangeError::SelfConflict { .. })
+            ),
+            "{err}"
+        );
+        // The same record twice is not a contradiction.
+        let same_twice = format!("{good}, {good}");
+        assert!(Interchange::from_json_bytes(with_record(&same_twice).as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn messages_tell_the_operator_what_to_check() {
+        let err = SlashingProtectionError::from(InterchangeError::WrongDomain {
+            expected: B256::repeat_byte(1),
+            found: B256::repeat_byte(2),
+        });
+        let m = err.to_string();
+        assert!(
+            m.contains("nothing was imported") && m.contains("rollup contract"),
+            "{m}"
+        );
+        let conflict = SlashingProtectionError::Conflict {
+            address: ALICE,
+            kind: StatementKind::Proposal,
+            slot: Slot(7),
+            index: Some(BlockIndex(1)),
+            recorded: B256::repeat_byte(1),
+            requested: B256::repeat_byte(2),
+        };
+        let m = conflict.to_string();
+        assert!(
+            m.contains("proposal by 0x0101") && m.contains("slot 7 index 1"),
+            "{m}"
+        );
+    }
+}
