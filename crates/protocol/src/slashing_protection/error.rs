@@ -100,11 +100,30 @@ pub enum SlashingProtectionError {
     Interchange(#[from] InterchangeError),
     /// An interchange file contradicts the store; the store was not changed.
     #[error(
-        "slashing protection import refused, nothing was imported: {} record(s) conflict with the store, first: {}",
+        "slashing protection import refused, nothing was imported: {} record(s) conflict with the store: {}",
         .0.len(),
-        .0.first().map_or_else(String::new, ToString::to_string)
+        list_conflicts(.0)
     )]
     ImportConflicts(Vec<ImportConflict>),
+}
+
+/// How many conflicts an error message spells out.
+const CONFLICTS_SHOWN: usize = 5;
+
+/// The first [`CONFLICTS_SHOWN`] conflicts, then how many more there are.
+fn list_conflicts(conflicts: &[ImportConflict]) -> String {
+    let mut out = conflicts
+        .iter()
+        .take(CONFLICTS_SHOWN)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if let Some(more) = conflicts.len().checked_sub(CONFLICTS_SHOWN)
+        && more > 0
+    {
+        out.push_str(&format!("; and {more} more"));
+    }
+    out
 }
 
 macro_rules! from_redb {
@@ -197,4 +216,34 @@ pub enum InterchangeError {
         /// The other digest.
         second: B256,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_conflicts_spell_out_the_first_five() {
+        let conflict = |slot| ImportConflict {
+            address: Address::repeat_byte(1),
+            kind: StatementKind::Attestation,
+            slot: Slot(slot),
+            index: Some(BlockIndex(0)),
+            recorded: B256::repeat_byte(1),
+            imported: B256::repeat_byte(2),
+        };
+        let one = SlashingProtectionError::ImportConflicts(vec![conflict(1)]).to_string();
+        assert!(
+            one.contains("1 record(s)") && one.contains("slot 1 index 0"),
+            "{one}"
+        );
+        assert!(!one.contains("more"), "{one}");
+        let many = SlashingProtectionError::ImportConflicts((0..7).map(conflict).collect());
+        let m = many.to_string();
+        assert!(
+            m.contains("7 record(s)") && m.contains("slot 4 ") && m.contains("and 2 more"),
+            "{m}"
+        );
+        assert!(!m.contains("slot 5 "), "{m}");
+    }
 }
