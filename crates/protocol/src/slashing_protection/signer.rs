@@ -292,6 +292,35 @@ mod tests {
     }
 
     #[test]
+    fn after_a_restart_the_signer_repeats_itself_and_refuses_anything_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sp.redb");
+        let signed = request(P, 20, 0, 1);
+        let recorded_only = request(A, 20, 1, 1);
+        {
+            let store = Arc::new(SlashingProtectionStore::open(&path).unwrap());
+            let signer = protected(6, &store);
+            signer.sign(&signed).unwrap();
+            // A crash between recording and signing: the record is all that is left.
+            store
+                .check_and_record(signer.address(), &recorded_only)
+                .unwrap();
+        }
+        let store = Arc::new(SlashingProtectionStore::open(&path).unwrap());
+        let signer = protected(6, &store);
+        for (before, other) in [
+            (signed, request(P, 20, 0, 2)),
+            (recorded_only, request(A, 20, 1, 2)),
+        ] {
+            signer.sign(&before).unwrap();
+            assert!(
+                matches!(signer.sign(&other), Err(SignerError::Conflict { recorded, .. }) if recorded == before.digest())
+            );
+        }
+        assert_eq!(signer.inner().signed.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
     fn sign_statement_goes_through_the_store() {
         let store = Arc::new(SlashingProtectionStore::in_memory().unwrap());
         let signer = protected(3, &store);
