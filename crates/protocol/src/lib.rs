@@ -1,17 +1,36 @@
-//! The chunkseq protocol core: the sans-I/O logic of proposer, attester and
-//! follower, starting with the slashing protection every signature goes
-//! through.
+//! The chunkseq protocol core: one deterministic state machine per node,
+//! `Core::handle(now, input) -> outputs`, that the simulator and the node
+//! both drive.
 //!
 //! Nothing here reads a clock, draws randomness or spawns tasks: time and
-//! inputs come from the driver (the node or the simulator). The one piece of
-//! I/O is the slashing-protection store, which must reach disk before a
-//! signature leaves the process (DESIGN.md section 8).
+//! inputs come from the driver. Outputs are gossip to publish, L1 calls to
+//! send, wake-up times, requests for L1 duties, and observable events. The
+//! state store (in memory for the simulator, redb on disk for the node) and
+//! the slashing-protection store, which must reach disk before a signature
+//! leaves the process (DESIGN.md section 8), are the only storage it touches.
 //!
+//! - [`core`]: the state machine and its dispatch.
+//! - [`proposer`]: chunked building, proposal sequencing, slot cut, checkpoint.
+//! - [`attester`]: attestation jobs, re-executing proposals in index order.
+//! - [`follower`]: provisional acceptance, L1 checkpoints, missed-window reorgs.
+//! - [`chain`]: the checkpointed head and the provisional blocks above it.
+//! - [`verify`]: signature and role checks of gossip messages.
 //! - [`slashing_protection`]: the durable record of signed digests,
 //!   [`ProtectedSigner`], and the JSON interchange format.
 
+mod accounts;
+pub mod attester;
+pub mod chain;
+pub mod core;
+pub mod follower;
+pub mod io;
+pub mod proposer;
 pub mod slashing_protection;
+pub mod verify;
 
+pub use crate::core::{Core, CoreConfig, CoreError};
+pub use chain::{Chain, ChainBlock, CheckpointTip};
+pub use io::{Duties, Event, Gossip, Input, Output, ReorgCause, TxStatus, Work};
 pub use slashing_protection::{
     Decision, Interchange, InterchangeError, ProtectedSigner, SlashingProtectionError,
     SlashingProtectionStore,

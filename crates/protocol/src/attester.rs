@@ -1,0 +1,318 @@
+//! Attestation jobs: one per slot, re-executing the slot's proposals strictly
+//! in index order on a fork at the slot's parent (DESIGN.md section 6).
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use alloy_primitives::{B256, Bytes};
+use chunkseq_execution::{RecoveredTx, reexecute};
+use chunkseq_primitives::{
+    AttestationMessage, BlockIndex, ProposalMessage, SignRequest, Slot, UnixMillis,
+};
+use chunkseq_state::SealedState;
+use tracing::{debug, warn};
+
+use crate::{
+    core::Core,
+    io::{Event, Gossip, Output, TxStatus},
+    verify,
+};
+
+/// A block the job re-executed and found valid.
+#[derive(Clone, Debug)]
+pub(crate) struct ExecutedBlock {
+    hash: B256,
+    number: u64,
+    timestamp: u64,
+    state: Arc<SealedState>,
+    transactions: Vec<Bytes>,
+    txs: Vec<RecoveredTx>,
+}
+
+/// One slot's attestation job.
+#[derive(Debug, Default)]
+pub(crate) struct AttestationJob {
+    /// Proposals that arrived before their turn, by index.
+    held: BTreeMap<u32, ProposalMessage>,
+    /// Valid blocks, by index.
+    executed: BTreeMap<u32, ExecutedBlock>,
+    /// Hash of the first proposal seen per index: a different one later is
+    /// an equivocation and is never attested.
+    first_seen: BTreeMap<u32, B256>,
+    /// Set when a proposal failed: nothing later in the slot is attested.
+    failed: Option<String>,
+}
+
+impl AttestationJob {
+    /// The state and transactions of a block this job validated.
+    pub(crate) fn executed_block(
+        &self,
+        index: u32,
+        hash: B256,
+    ) -> Option<(Arc<SealedState>, Vec<Bytes>, Vec<RecoveredTx>)> {
+        self.executed
+            .get(&index)
+            .filter(|e| e.hash == hash)
+            .map(|e| (Arc::clone(&e.state), e.transactions.clone(), e.txs.clone()))
+    }
+
+    fn next_index(&self) -> u32 {
+        self.executed
+            .last_key_value()
+            .map_or(0, |(i, _)| i.saturating_add(1))
+    }
+}
+
+impl Core {
+    /// A proposal from gossip: kept as a body for followers, and re-executed
+    /// by committee members.
+    pub(crate) fn on_proposal(
+        &mut self,
+        now: UnixMillis,
+        msg: ProposalMessage,
+        out: &mut Vec<Output>,
+    ) {
+        let slot = msg.header.slot;
+        let index = msg.header.index;
+        let hash = msg.header.hash();
+        if index >= self.spec.chunks_per_slot {
+            out.push(Output::Rejected {
+                topic: "proposal",
+                reason: format!(
+                    "index {index} beyond the slot's {} chunks",
+                    self.spec.chunks_per_slot
+                ),
+            });
+            return;
+        }
+        let Some(duties) = self.duties.get(&slot).cloned() else {
+            if self.held_proposals.len() < 4 * self.spec.chunks_per_slot as usize {
+                self.held_proposals.push(msg);
+            }
+            return;
+        };
+        if self.bodies.contains_key(&hash) {
+            return;
+        }
+        match self.timetable.attestation_deadline(Slot(slot)) {
+            Ok(deadline) if now <= deadline => {}
+            _ => {
+                out.push(Output::Rejected {
+                    topic: "proposal",
+                    reason: format!("proposal of slot {slot} after its attestation deadline"),
+                });
+                return;
+            }
+        }
+        match verify::proposal(&self.domain, &duties, &msg) {
+            Ok(n) => self.work.signatures = self.work.signatures.saturating_add(n),
+            Err(reason) => {
+                out.push(Output::Rejected {
+                    topic: "proposal",
+                    reason,
+                });
+                return;
+            }
+        }
+        for tx in &msg.transactions {
+            let h = alloy_primitives::keccak256(tx);
+            if self.tx_status.get(&h) == Some(&TxStatus::Pending) {
+                self.set_status(h, TxStatus::Proposed, out);
+            }
+        }
+        self.bodies.insert(hash, msg.clone());
+        let Some(me) = self.me() else { return };
+        if me == duties.proposer || !duties.is_member(&me) {
+            return;
+        }
+        let job = self.jobs.entry(slot).or_default();
+        match job.first_seen.get(&index) {
+            Some(first) if *first != hash => {
+                warn!(target: "chunkseq::protocol", slot, index, "second proposal for one index: not attesting it");
+                return;
+            }
+            Some(_) => {}
+            None => {
+                job.first_seen.insert(index, hash);
+            }
+        }
+        job.held.insert(index, msg);
+        self.run_job(now, slot, out);
+    }
+
+    /// Re-executes the job's held proposals that are next in index order.
+    fn run_job(&mut self, now: UnixMillis, slot: u64, out: &mut Vec<Output>) {
+        loop {
+            let Some(job) = self.jobs.get_mut(&slot) else {
+                return;
+            };
+            if job.failed.is_some() {
+                return;
+            }
+            let next = job.next_index();
+            let Some(msg) = job.held.remove(&next) else {
+                return;
+            };
+            let previous = next
+                .checked_sub(1)
+                .and_then(|i| job.executed.get(&i))
+                .cloned();
+            match self.validate_proposal(now, &msg, previous.as_ref()) {
+                Ok(Some(block)) => {
+                    let hash = block.hash;
+                    if let Some(job) = self.jobs.get_mut(&slot) {
+                        job.executed.insert(next, block);
+                    }
+                    self.attest(slot, &msg, hash, out);
+                }
+                Ok(None) => {
+                    // Its parent is not known here yet: wait.
+                    if let Some(job) = self.jobs.get_mut(&slot) {
+                        job.held.insert(next, msg);
+                    }
+                    return;
+                }
+                Err(reason) => {
+                    warn!(target: "chunkseq::protocol", slot, index = next, %reason, "invalid proposal: not attesting the rest of the slot");
+                    if let Some(job) = self.jobs.get_mut(&slot) {
+                        job.failed = Some(reason);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Every check of a proposal, then re-execution on its parent's state.
+    /// `Ok(None)` when the parent (the provisional tip, for block 0) is not
+    /// known yet.
+    fn validate_proposal(
+        &mut self,
+        now: UnixMillis,
+        msg: &ProposalMessage,
+        previous: Option<&ExecutedBlock>,
+    ) -> Result<Option<ExecutedBlock>, String> {
+        let h = &msg.header;
+        let slot = Slot(h.slot);
+        let deadline = self
+            .timetable
+            .attestation_deadline(slot)
+            .map_err(|e| e.to_string())?;
+        if now > deadline {
+            return Err("past the slot's attestation deadline".into());
+        }
+        let proposer = self.duties.get(&h.slot).map(|d| d.proposer);
+        if proposer != Some(h.coinbase) {
+            return Err(format!("coinbase {} is not the proposer", h.coinbase));
+        }
+        if h.gasLimit != self.spec.block_gas_limit {
+            return Err(format!("gas limit {} is not the spec's", h.gasLimit));
+        }
+        // The timestamp is the close of this index's chunk or a later one.
+        let chunk = self
+            .timetable
+            .chunk(slot, BlockIndex(h.index))
+            .map_err(|e| e.to_string())?;
+        let closes: Vec<u64> = (h.index..self.spec.chunks_per_slot)
+            .filter_map(|k| self.timetable.chunk(slot, BlockIndex(k)).ok())
+            .map(|c| c.close.0)
+            .collect();
+        if h.timestamp < chunk.close.0 || !closes.contains(&h.timestamp) {
+            return Err(format!(
+                "timestamp {} is not a chunk close of the slot",
+                h.timestamp
+            ));
+        }
+        let fork = match previous {
+            Some(p) => {
+                if h.parentHash != p.hash || Some(h.number) != p.number.checked_add(1) {
+                    return Err("does not extend the slot's previous block".into());
+                }
+                if h.timestamp <= p.timestamp {
+                    return Err("timestamp does not increase".into());
+                }
+                self.chain
+                    .db()
+                    .fork_on(&p.state, p.hash)
+                    .map_err(|e| e.to_string())?
+            }
+            None => {
+                if h.index != 0 {
+                    return Err("first block of the slot is not index 0".into());
+                }
+                let (tip_hash, tip_number) = self.chain.tip();
+                if h.parentHash != tip_hash {
+                    return Ok(None);
+                }
+                if Some(h.number) != tip_number.checked_add(1) {
+                    return Err("block number does not follow the tip".into());
+                }
+                self.chain.fork_at_tip().map_err(|e| e.to_string())?
+            }
+        };
+        let built = reexecute(fork, self.context_of(h), h, &msg.transactions, &self.pool)
+            .map_err(|e| e.to_string())?;
+        self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
+        let txs = self.recovered(&msg.transactions);
+        Ok(Some(ExecutedBlock {
+            hash: built.hash(),
+            number: h.number,
+            timestamp: h.timestamp,
+            state: built.state,
+            transactions: msg.transactions.clone(),
+            txs,
+        }))
+    }
+
+    /// Signs (through slashing protection) and gossips an attestation.
+    fn attest(&mut self, slot: u64, msg: &ProposalMessage, hash: B256, out: &mut Vec<Output>) {
+        let Some(signer) = self.signer.clone() else {
+            return;
+        };
+        let attestation = msg.header.attestation();
+        match signer.sign(&SignRequest::new(&self.domain, &attestation)) {
+            Ok(sig) => {
+                self.work.signed = self.work.signed.saturating_add(1);
+                debug!(target: "chunkseq::protocol", slot, index = msg.header.index, "attested");
+                out.push(Output::Event(Event::AttestationSent {
+                    slot,
+                    index: msg.header.index,
+                    hash,
+                }));
+                out.push(Output::Publish(Gossip::Attestation(AttestationMessage {
+                    attestation,
+                    signature: Bytes::from(sig.to_vec()),
+                })));
+            }
+            Err(e) => out.push(Output::Event(Event::SigningRefused {
+                what: "attestation",
+                reason: e.to_string(),
+            })),
+        }
+    }
+
+    /// An attestation from gossip: counted by the slot's proposer.
+    pub(crate) fn on_attestation(
+        &mut self,
+        now: UnixMillis,
+        msg: &AttestationMessage,
+        out: &mut Vec<Output>,
+    ) {
+        let slot = msg.attestation.slot;
+        let Some(duties) = self.duties.get(&slot).cloned() else {
+            return;
+        };
+        if self.building.as_ref().is_none_or(|b| b.slot != slot) {
+            return;
+        }
+        match verify::attestation(&self.domain, &duties, msg) {
+            Ok(attester) => {
+                self.work.signatures = self.work.signatures.saturating_add(1);
+                self.add_attestation(now, attester, msg, out);
+            }
+            Err(reason) => out.push(Output::Rejected {
+                topic: "attestation",
+                reason,
+            }),
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! The state machine: `handle(now, input) -> outputs`, dispatching to the
+//! proposer, the attestation jobs and the follower.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Arc,
+};
+
+use alloy_primitives::{Address, B256, Bytes};
+use chunkseq_execution::{Pool, PoolConfig, RecoveredTx};
+use chunkseq_l1::{L1Block, L1Event};
+use chunkseq_primitives::{
+    ChainSpec, Eip712Domain, ProposalMessage, ProvisionalBlockMessage, Signer, SpecError,
+    Timetable, UnixMillis,
+};
+use chunkseq_state::{StateDb, StateError};
+use tracing::{debug, warn};
+
+use crate::{
+    accounts::ForkAccounts,
+    attester::AttestationJob,
+    chain::{Chain, CheckpointTip},
+    io::{Duties, Event, Gossip, Input, Output, TxStatus, Work},
+    proposer::SlotBuild,
+};
+
+/// Settings of a core that are not consensus parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreConfig {
+    /// L1 blocks after which a checkpoint counts as final.
+    pub l1_finality_blocks: u64,
+    /// How long a proposer waits for its checkpoint to land before sending it again.
+    pub resubmit_after_ms: u64,
+    /// Slots of messages kept behind the checkpointed tip (then pruned).
+    pub keep_slots: u64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            l1_finality_blocks: 64,
+            resubmit_after_ms: 4_000,
+            keep_slots: 4,
+        }
+    }
+}
+
+/// Why a core could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The chain spec is inconsistent.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// The state store failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The state store holds no genesis.
+    #[error("the state store has no genesis block: write genesis first")]
+    NoGenesis,
+}
+
+/// One node's protocol state machine. It reads no clock and draws no
+/// randomness: `now` comes with every input.
+pub struct Core {
+    pub(crate) spec: ChainSpec,
+    pub(crate) timetable: Timetable,
+    pub(crate) domain: Eip712Domain,
+    pub(crate) cfg: CoreConfig,
+    pub(crate) signer: Option<Arc<dyn Signer>>,
+    pub(crate) chain: Chain,
+    pub(crate) pool: Pool,
+    pub(crate) duties: BTreeMap<u64, Duties>,
+    pub(crate) requested_duties: BTreeSet<u64>,
+    pub(crate) building: Option<SlotBuild>,
+    pub(crate) jobs: BTreeMap<u64, AttestationJob>,
+    /// Proposals seen, by block hash: the bodies followers re-execute.
+    pub(crate) bodies: BTreeMap<B256, ProposalMessage>,
+    /// Provisional blocks that do not extend the tip yet, by (slot, index).
+    pub(crate) held_provisional: BTreeMap<(u64, u32), ProvisionalBlockMessage>,
+    /// Proposals waiting for their slot's duties.
+    pub(crate) held_proposals: Vec<ProposalMessage>,
+    pub(crate) l1_head: Option<L1Block>,
+    pub(crate) tx_status: HashMap<B256, TxStatus>,
+    pub(crate) work: Work,
+    pub(crate) wake: Option<UnixMillis>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("me", &self.me())
+            .field("tip", &self.chain.tip())
+            .field("checkpointed", &self.chain.checkpointed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    /// A core over `db` (holding at least the genesis block). With a signer
+    /// the node is a validator; without one, a follower.
+    pub fn new(
+        spec: ChainSpec,
+        cfg: CoreConfig,
+        db: Arc<StateDb>,
+        signer: Option<Arc<dyn Signer>>,
+    ) -> Result<Self, CoreError> {
+        let timetable = Timetable::new(&spec)?;
+        let head = db.head().ok_or(CoreError::NoGenesis)?;
+        let tip = CheckpointTip {
+            slot: 0,
+            header_hash: B256::ZERO,
+            last_number: head.number.0,
+            last_hash: head.block_hash,
+            l1_block: 0,
+        };
+        Ok(Self {
+            domain: spec.eip712_domain(),
+            pool: Pool::new(PoolConfig::from_spec(&spec)),
+            timetable,
+            cfg,
+            signer,
+            chain: Chain::new(db, tip),
+            spec,
+            duties: BTreeMap::new(),
+            requested_duties: BTreeSet::new(),
+            building: None,
+            jobs: BTreeMap::new(),
+            bodies: BTreeMap::new(),
+            held_provisional: BTreeMap::new(),
+            held_proposals: Vec::new(),
+            l1_head: None,
+            tx_status: HashMap::new(),
+            work: Work::default(),
+            wake: None,
+        })
+    }
+
+    /// This node's validator address, if it is one.
+    pub fn me(&self) -> Option<Address> {
+        self.signer.as_ref().map(|s| s.address())
+    }
+
+    /// The chain spec.
+    pub const fn spec(&self) -> &ChainSpec {
+        &self.spec
+    }
+
+    /// The chain: checkpointed tip and provisional blocks.
+    pub const fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// The transaction pool.
+    pub const fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// A transaction's status, if this node has seen it.
+    pub fn tx_status(&self, hash: &B256) -> Option<TxStatus> {
+        self.tx_status.get(hash).copied()
+    }
+
+    /// The work done since the last call.
+    pub fn take_work(&mut self) -> Work {
+        std::mem::take(&mut self.work)
+    }
+
+    /// Handles one input at time `now`.
+    pub fn handle(&mut self, now: UnixMillis, input: Input) -> Vec<Output> {
+        let mut out = Vec::new();
+        match input {
+            Input::Tick => {}
+            Input::Transaction(raw) => self.on_transaction(&raw, &mut out),
+            Input::Gossip(Gossip::Tx(raw)) => self.on_transaction(&raw, &mut out),
+            Input::Gossip(Gossip::Proposal(msg)) => self.on_proposal(now, msg, &mut out),
+            Input::Gossip(Gossip::Attestation(msg)) => self.on_attestation(now, &msg, &mut out),
+            Input::Gossip(Gossip::Provisional(msg)) => self.on_provisional(now, msg, &mut out),
+            Input::Gossip(Gossip::Evidence(e)) => self.on_evidence(&e, &mut out),
+            Input::L1(event) => self.on_l1(now, event, &mut out),
+            Input::Duties { slot, duties } => {
+                self.duties.insert(slot, duties);
+                self.retry_held(now, &mut out);
+            }
+            Input::L1CallFailed { call, reason } => {
+                debug!(target: "chunkseq::protocol", call, %reason, "L1 refused a call");
+            }
+        }
+        self.poll(now, &mut out);
+        self.schedule_wake(now, &mut out);
+        out
+    }
+
+    /// Everything that depends on the time alone.
+    fn poll(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        self.request_duties(now, out);
+        self.proposer_poll(now, out);
+        self.retry_held(now, out);
+    }
+
+    fn request_duties(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        let Some(current) = self.timetable.slot_at(now) else {
+            return;
+        };
+        for slot in current.0..=current.0.saturating_add(2) {
+            if slot == 0 || self.duties.contains_key(&slot) {
+                continue;
+            }
+            if self.requested_duties.insert(slot) {
+                out.push(Output::FetchDuties(slot));
+            }
+        }
+    }
+
+    fn schedule_wake(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        let next = self.next_deadline(now);
+        if next.is_some() && next != self.wake {
+            self.wake = next;
+            if let Some(t) = next {
+                out.push(Output::WakeAt(t));
+            }
+        }
+    }
+
+    /// The next moment something is due: a chunk boundary, an attestation
+    /// timeout, a slot boundary.
+    fn next_deadline(&self, now: UnixMillis) -> Option<UnixMillis> {
+        let mut candidates: Vec<UnixMillis> = Vec::new();
+        if let Some(b) = &self.building {
+            candidates.extend(b.deadlines(&self.timetable, &self.spec));
+        }
+        if let Some(slot) = self.timetable.slot_at(now) {
+            for s in slot.0..=slot.0.saturating_add(2) {
+                if let Ok(schedule) = self.timetable.schedule(chunkseq_primitives::Slot(s)) {
+                    candidates.push(schedule.slot_start);
+                    candidates.push(schedule.tip_freeze);
+                    candidates.extend(schedule.chunks.iter().map(|c| c.close));
+                    candidates.extend(schedule.chunks.first().map(|c| c.start));
+                }
+            }
+        } else {
+            candidates.push(self.timetable.genesis());
+        }
+        candidates.into_iter().filter(|t| *t > now).min()
+    }
+
+    pub(crate) fn set_status(&mut self, hash: B256, status: TxStatus, out: &mut Vec<Output>) {
+        if self.tx_status.insert(hash, status) != Some(status) {
+            out.push(Output::Event(Event::TxStatusChanged { hash, status }));
+        }
+    }
+
+    fn on_transaction(&mut self, raw: &Bytes, out: &mut Vec<Output>) {
+        let fork = match self.chain.fork_at_tip() {
+            Ok(f) => f,
+            Err(e) => {
+                warn!(target: "chunkseq::protocol", "state unavailable for a transaction: {e}");
+                return;
+            }
+        };
+        match self.pool.add_raw(raw, &ForkAccounts(&fork)) {
+            Ok(hash) => {
+                self.work.signatures = self.work.signatures.saturating_add(1);
+                self.set_status(hash, TxStatus::Pending, out);
+            }
+            Err(e) => debug!(target: "chunkseq::protocol", "transaction refused: {e}"),
+        }
+    }
+
+    /// Gives transactions of dropped blocks back to the pool.
+    pub(crate) fn return_to_pool(&mut self, txs: Vec<RecoveredTx>, out: &mut Vec<Output>) {
+        let hashes: Vec<B256> = txs.iter().map(RecoveredTx::hash).collect();
+        for h in &hashes {
+            self.set_status(*h, TxStatus::Dropped, out);
+        }
+        let refused = match self.chain.fork_at_tip() {
+            Ok(fork) => self.pool.reinsert(txs, &ForkAccounts(&fork)),
+            Err(e) => {
+                warn!(target: "chunkseq::protocol", "state unavailable to take back transactions: {e}");
+                return;
+            }
+        };
+        let refused: BTreeSet<B256> = refused.into_iter().map(|(h, _)| h).collect();
+        for h in hashes {
+            if !refused.contains(&h) {
+                self.set_status(h, TxStatus::Pending, out);
+            }
+        }
+    }
+
+    fn on_evidence(&mut self, evidence: &chunkseq_primitives::Evidence, out: &mut Vec<Output>) {
+        match evidence.offender(&self.domain) {
+            Ok(offender) => {
+                debug!(target: "chunkseq::protocol", %offender, offence = evidence.offence(), "evidence received")
+            }
+            Err(e) => out.push(Output::Rejected {
+                topic: "evidence",
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn on_l1(&mut self, now: UnixMillis, event: L1Event, out: &mut Vec<Output>) {
+        match event {
+            L1Event::Block(block) => {
+                self.l1_head = Some(block);
+                self.check_publish_windows(block, out);
+                if let Some(final_block) = block.number.checked_sub(self.cfg.l1_finality_blocks) {
+                    self.chain.finalize_up_to(final_block);
+                }
+            }
+            L1Event::CheckpointAccepted {
+                slot,
+                header_hash,
+                headers,
+                bodies,
+                l1_block,
+                ..
+            } => self.on_checkpoint(now, slot, header_hash, &headers, &bodies, l1_block, out),
+            L1Event::ValidatorSlashed {
+                validator,
+                offence,
+                slot,
+                ..
+            } => out.push(Output::Event(Event::OffenceSlashed {
+                validator,
+                offence,
+                slot,
+            })),
+            L1Event::Included { .. } | L1Event::Reorg { .. } | L1Event::Expired { .. } => {}
+        }
+    }
+
+    /// Moves held messages forward once what they wait for has arrived.
+    fn retry_held(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        let proposals = std::mem::take(&mut self.held_proposals);
+        for p in proposals {
+            self.on_proposal(now, p, out);
+        }
+        loop {
+            let (tip_slot, tip_index) = self.chain.tip_block().map_or((None, None), |b| {
+                (Some(b.header.slot), Some(b.header.index))
+            });
+            let next = self
+                .held_provisional
+                .iter()
+                .find(|((s, i), _)| match (tip_slot, tip_index) {
+                    (Some(ts), Some(ti)) => {
+                        (*s == ts && Some(*i) == ti.checked_add(1)) || (*s > ts && *i == 0)
+                    }
+                    _ => *i == 0,
+                })
+                .map(|(k, _)| *k);
+            let Some(key) = next else { break };
+            let Some(msg) = self.held_provisional.remove(&key) else {
+                break;
+            };
+            let before = self.chain.tip();
+            self.on_provisional(now, msg, out);
+            if self.chain.tip() == before {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The follower, which every node runs: accepting provisional blocks,
+//! applying L1 checkpoints, and dropping slots whose publish window closed
+//! without one (DESIGN.md section 6).
+
+use alloy_primitives::{B256, Bytes};
+use alloy_sol_types::SolValue;
+use chunkseq_execution::{BlockContext, NoneKnown, RecoveredTx, reexecute};
+use chunkseq_l1::L1Block;
+use chunkseq_primitives::{
+    BlockHeader, BlockIndex, BlockNumber, CheckpointHeader, ProvisionalBlockMessage, Slot,
+    UnixMillis,
+};
+use tracing::{debug, info, warn};
+
+use crate::{
+    chain::{ChainBlock, CheckpointTip},
+    core::Core,
+    io::{Event, Output, ReorgCause, TxStatus},
+    verify,
+};
+
+/// Most transactions a checkpoint body may decode to (bounded decoding).
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+impl Core {
+    /// The block context a header claims, with the spec's limits.
+    pub(crate) fn context_of(&self, header: &BlockHeader) -> BlockContext {
+        BlockContext {
+            number: BlockNumber(header.number),
+            slot: Slot(header.slot),
+            index: BlockIndex(header.index),
+            parent_hash: header.parentHash,
+            timestamp: UnixMillis(header.timestamp),
+            coinbase: header.coinbase,
+            gas_limit: self.spec.block_gas_limit,
+            max_txs: self.spec.block_max_txs,
+            chain_id: self.spec.chain_id,
+        }
+    }
+
+    /// A provisional block from gossip (or this node's own, as proposer).
+    pub(crate) fn on_provisional(
+        &mut self,
+        now: UnixMillis,
+        msg: ProvisionalBlockMessage,
+        out: &mut Vec<Output>,
+    ) {
+        let slot = msg.header.slot;
+        let index = msg.header.index;
+        let hash = msg.header.hash();
+        if self.chain.provisional().iter().any(|b| b.hash == hash)
+            || slot < self.chain.checkpointed().slot
+            || (slot == self.chain.checkpointed().slot && slot != 0)
+        {
+            return;
+        }
+        let Some(duties) = self.duties.get(&slot).cloned() else {
+            self.held_provisional.insert((slot, index), msg);
+            return;
+        };
+        match self.timetable.tip_freeze(Slot(slot)) {
+            Ok(freeze) if now <= freeze => {}
+            _ => {
+                out.push(Output::Rejected {
+                    topic: "provisional",
+                    reason: format!("provisional block of slot {slot} after its tip freeze"),
+                });
+                return;
+            }
+        }
+        match verify::provisional(&self.domain, &duties, &msg) {
+            Ok(n) => self.work.signatures = self.work.signatures.saturating_add(n),
+            Err(reason) => {
+                out.push(Output::Rejected {
+                    topic: "provisional",
+                    reason,
+                });
+                return;
+            }
+        }
+        // It must extend the provisional tip, with the right running header.
+        let (tip_hash, _) = self.chain.tip();
+        let expected_header = match self.chain.tip_block() {
+            Some(tip) if tip.header.slot == slot => {
+                if tip.header.index.checked_add(1) != Some(index) {
+                    self.hold_provisional(msg);
+                    return;
+                }
+                tip.checkpoint_header.extended(hash)
+            }
+            _ if index == 0 => {
+                CheckpointHeader::empty(Slot(slot), self.chain.parent_checkpoint_hash())
+                    .extended(hash)
+            }
+            _ => {
+                self.hold_provisional(msg);
+                return;
+            }
+        };
+        if msg.header.parentHash != tip_hash {
+            self.hold_provisional(msg);
+            return;
+        }
+        if expected_header.as_ref() != Some(&msg.checkpointHeader) {
+            out.push(Output::Rejected {
+                topic: "provisional",
+                reason: "the checkpoint header does not extend the slot's chain".into(),
+            });
+            return;
+        }
+        // The block's state: from this node's attestation job, or re-executed.
+        let executed = self
+            .jobs
+            .get(&slot)
+            .and_then(|job| job.executed_block(index, hash));
+        let (state, transactions, txs) = match executed {
+            Some(e) => e,
+            None => {
+                let Some(body) = self.bodies.get(&hash).map(|p| p.transactions.clone()) else {
+                    // The proposal has not arrived yet.
+                    self.hold_provisional(msg);
+                    return;
+                };
+                let fork = match self.chain.fork_at_tip() {
+                    Ok(f) => f,
+                    Err(e) => {
+                        warn!(target: "chunkseq::protocol", "state unavailable: {e}");
+                        return;
+                    }
+                };
+                match reexecute(
+                    fork,
+                    self.context_of(&msg.header),
+                    &msg.header,
+                    &body,
+                    &self.pool,
+                ) {
+                    Ok(built) => {
+                        self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
+                        let txs = self.recovered(&body);
+                        (built.state, body, txs)
+                    }
+                    Err(e) => {
+                        // Attested by a threshold yet invalid here: local
+                        // trouble or a committee fault; never evidence.
+                        warn!(target: "chunkseq::protocol", slot, index, "provisional block does not re-execute: {e}");
+                        return;
+                    }
+                }
+            }
+        };
+        self.accept_provisional(
+            ChainBlock {
+                header: msg.header,
+                hash,
+                transactions,
+                txs,
+                state,
+                checkpoint_header: msg.checkpointHeader,
+                attestations: msg.attestations,
+                proposer_signature: msg.proposerSignature,
+            },
+            out,
+        );
+    }
+
+    fn hold_provisional(&mut self, msg: ProvisionalBlockMessage) {
+        self.held_provisional
+            .insert((msg.header.slot, msg.header.index), msg);
+    }
+
+    /// Transactions of a body with senders: from the pool when known,
+    /// recovered otherwise (undecodable ones are skipped; re-execution
+    /// already accepted the body).
+    pub(crate) fn recovered(&self, body: &[Bytes]) -> Vec<RecoveredTx> {
+        body.iter()
+            .filter_map(|raw| {
+                let hash = alloy_primitives::keccak256(raw);
+                self.pool
+                    .get(&hash)
+                    .cloned()
+                    .or_else(|| chunkseq_execution::pool::recover(raw, self.spec.chain_id).ok())
+            })
+            .collect()
+    }
+
+    /// Appends a checked block to the provisional chain.
+    pub(crate) fn accept_provisional(&mut self, block: ChainBlock, out: &mut Vec<Output>) {
+        let included: Vec<_> = block.txs.iter().map(|t| (t.sender(), t.nonce())).collect();
+        self.pool.remove_included(&included);
+        let hashes: Vec<B256> = block.txs.iter().map(RecoveredTx::hash).collect();
+        out.push(Output::Event(Event::ProvisionalAccepted {
+            slot: block.header.slot,
+            index: block.header.index,
+            number: block.header.number,
+            hash: block.hash,
+            txs: block.txs.len(),
+        }));
+        debug!(target: "chunkseq::protocol", slot = block.header.slot, index = block.header.index, number = block.header.number, "provisional");
+        self.chain.push(block);
+        for h in hashes {
+            self.set_status(h, TxStatus::Provisional, out);
+        }
+    }
+
+    /// Drops provisional blocks from position `from` on, returns their
+    /// transactions to the pool, and announces the reorg.
+    pub(crate) fn drop_provisional(
+        &mut self,
+        from: usize,
+        cause: ReorgCause,
+        out: &mut Vec<Output>,
+    ) {
+        let dropped = self.chain.truncate(from);
+        if dropped.is_empty() {
+            return;
+        }
+        let mut slots: Vec<u64> = dropped.iter().map(|b| b.header.slot).collect();
+        slots.dedup();
+        let hashes: Vec<B256> = dropped.iter().map(|b| b.hash).collect();
+        let txs: Vec<RecoveredTx> = dropped.into_iter().flat_map(|b| b.txs).collect();
+        let dropped_txs: Vec<B256> = txs.iter().map(RecoveredTx::hash).collect();
+        info!(target: "chunkseq::protocol", ?slots, blocks = hashes.len(), ?cause, "reorg: provisional blocks dropped");
+        // A build on top of a dropped block cannot be checkpointed any more.
+        if let Some(b) = &self.building
+            && hashes.contains(&b.parent_hash)
+        {
+            let build = self.building.take();
+            if let Some(build) = build {
+                self.abandon_build(build, out);
+            }
+        }
+        self.jobs.retain(|slot, _| !slots.contains(slot));
+        self.return_to_pool(txs, out);
+        out.push(Output::Event(Event::Reorg {
+            cause,
+            slots,
+            dropped: hashes,
+            dropped_txs,
+            new_tip: self.chain.tip().0,
+        }));
+    }
+
+    /// Drops slots whose publish window ended, as seen by L1 block time,
+    /// with no checkpoint (the one-slot or, staggered, two-slot reorg).
+    pub(crate) fn check_publish_windows(&mut self, block: L1Block, out: &mut Vec<Output>) {
+        let Some(first) = self.chain.provisional().first() else {
+            return;
+        };
+        let slot = first.header.slot;
+        let Ok(schedule) = self.timetable.schedule(Slot(slot)) else {
+            return;
+        };
+        if block.timestamp >= schedule.l1_inclusion_end {
+            warn!(target: "chunkseq::protocol", slot, "publish window closed without a checkpoint");
+            self.drop_provisional(0, ReorgCause::MissedPublishWindow, out);
+        }
+    }
+
+    /// A checkpoint accepted on L1: mark its blocks checkpointed, or move to
+    /// L1's version of the chain.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn on_checkpoint(
+        &mut self,
+        _now: UnixMillis,
+        slot: u64,
+        header_hash: B256,
+        headers: &[BlockHeader],
+        bodies: &[Bytes],
+        l1_block: u64,
+        out: &mut Vec<Output>,
+    ) {
+        let matching = self
+            .chain
+            .provisional()
+            .iter()
+            .zip(headers)
+            .take_while(|(b, h)| b.hash == h.hash())
+            .count();
+        let (last_hash, last_number) = headers
+            .last()
+            .map_or(self.chain.tip(), |h| (h.hash(), h.number));
+        let tip = CheckpointTip {
+            slot,
+            header_hash,
+            last_number,
+            last_hash,
+            l1_block,
+        };
+        if matching < headers.len() {
+            // L1 holds blocks this node does not: drop what differs, then
+            // apply L1's blocks on the matching prefix.
+            self.drop_provisional(matching, ReorgCause::CheckpointDiffers, out);
+        }
+        let checkpointed_txs: Vec<B256> = self
+            .chain
+            .provisional()
+            .iter()
+            .take(matching)
+            .flat_map(|b| b.txs.iter().map(RecoveredTx::hash))
+            .collect();
+        // Until L1's remaining blocks are applied, the checkpointed tip is the
+        // last matching block.
+        let prefix_tip = match matching
+            .checked_sub(1)
+            .and_then(|i| self.chain.provisional().get(i))
+        {
+            Some(b) => CheckpointTip {
+                last_hash: b.hash,
+                last_number: b.header.number,
+                ..tip
+            },
+            None => CheckpointTip {
+                last_hash: self.chain.checkpointed().last_hash,
+                last_number: self.chain.checkpointed().last_number,
+                ..tip
+            },
+        };
+        let commit_tip = if matching == headers.len() {
+            tip
+        } else {
+            prefix_tip
+        };
+        if let Err(e) = self.chain.checkpoint_prefix(matching, commit_tip) {
+            warn!(target: "chunkseq::protocol", slot, "committing checkpointed blocks failed: {e}");
+            return;
+        }
+        let mut all_txs = checkpointed_txs;
+        for (header, body) in headers.iter().zip(bodies).skip(matching) {
+            match self.apply_l1_block(header, body) {
+                Ok(txs) => all_txs.extend(txs),
+                Err(e) => {
+                    warn!(target: "chunkseq::protocol", slot, index = header.index, "cannot apply a checkpointed block: {e}");
+                    return;
+                }
+            }
+        }
+        if matching < headers.len() {
+            self.chain.record_checkpoint(tip);
+        }
+        // Blocks of this slot beyond the checkpoint were left out of it.
+        if let Some(pos) = self
+            .chain
+            .provisional()
+            .iter()
+            .position(|b| b.header.slot <= slot)
+        {
+            self.drop_provisional(pos, ReorgCause::CheckpointDiffers, out);
+        }
+        for h in all_txs {
+            self.set_status(h, TxStatus::Checkpointed, out);
+        }
+        if let Some(b) = &mut self.building
+            && b.slot == slot
+        {
+            b.accepted = true;
+        }
+        out.push(Output::Event(Event::CheckpointAccepted {
+            slot,
+            blocks: u32::try_from(headers.len()).unwrap_or(u32::MAX),
+            last_number,
+            l1_block,
+        }));
+    }
+
+    /// Re-executes a checkpointed block from its L1 body on the checkpointed
+    /// tip and commits it. Returns its transactions' hashes.
+    fn apply_l1_block(&mut self, header: &BlockHeader, body: &Bytes) -> Result<Vec<B256>, String> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err("body too large".into());
+        }
+        let transactions = <Vec<Bytes>>::abi_decode(body).map_err(|e| format!("body: {e}"))?;
+        let fork = self.chain.db().fork();
+        let built = reexecute(
+            fork,
+            self.context_of(header),
+            header,
+            &transactions,
+            &NoneKnown,
+        )
+        .map_err(|e| e.to_string())?;
+        self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
+        let hash = built.hash();
+        self.chain
+            .commit_direct(&built.state, hash)
+            .map_err(|e| e.to_string())?;
+        let txs = self.recovered(&transactions);
+        let included: Vec<_> = txs.iter().map(|t| (t.sender(), t.nonce())).collect();
+        self.pool.remove_included(&included);
+        Ok(txs.iter().map(RecoveredTx::hash).collect())
+    }
+}

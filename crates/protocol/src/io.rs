@@ -1,0 +1,285 @@
+//! What goes into the protocol core and what comes out of it.
+
+use alloy_primitives::{Address, B256, Bytes};
+use chunkseq_l1::{L1Event, RollupCall};
+use chunkseq_primitives::{
+    AttestationMessage, Evidence, ProposalMessage, ProvisionalBlockMessage, UnixMillis,
+};
+
+/// A message on one of the gossip topics (DESIGN.md section 5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gossip {
+    /// A signed EIP-2718 transaction.
+    Tx(Bytes),
+    /// A block proposal, for the committee to re-execute.
+    Proposal(ProposalMessage),
+    /// A committee member's attestation.
+    Attestation(AttestationMessage),
+    /// A block announced as provisional.
+    Provisional(ProvisionalBlockMessage),
+    /// Proof of an offence.
+    Evidence(Evidence),
+}
+
+impl Gossip {
+    /// The topic name.
+    pub const fn topic(&self) -> &'static str {
+        match self {
+            Self::Tx(_) => "tx",
+            Self::Proposal(_) => "proposal",
+            Self::Attestation(_) => "attestation",
+            Self::Provisional(_) => "provisional",
+            Self::Evidence(_) => "evidence",
+        }
+    }
+}
+
+/// The committee and proposer of one slot, as the Rollup contract reports them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duties {
+    /// Committee members, sorted by address.
+    pub committee: Vec<Address>,
+    /// The slot's proposer.
+    pub proposer: Address,
+}
+
+impl Duties {
+    /// Attestations a block needs: `floor(2n/3) + 1`.
+    pub fn threshold(&self) -> usize {
+        self.committee.len().saturating_mul(2) / 3 + 1
+    }
+
+    /// Whether `who` sits on the committee.
+    pub fn is_member(&self, who: &Address) -> bool {
+        self.committee.binary_search(who).is_ok()
+    }
+}
+
+/// An input to [`crate::Core::handle`]. Each is moved in once, so the
+/// size of the largest variant (an L1 event with a checkpoint) costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A timer the core asked for has fired (or the driver just wants the
+    /// core to look at the time).
+    Tick,
+    /// A transaction from a user (RPC) or from gossip.
+    Transaction(Bytes),
+    /// A gossip message from a peer.
+    Gossip(Gossip),
+    /// Something happened on L1.
+    L1(L1Event),
+    /// The committee and proposer of a slot, answering [`Output::FetchDuties`].
+    Duties {
+        /// The slot.
+        slot: u64,
+        /// Its duties.
+        duties: Duties,
+    },
+    /// The driver could not send an L1 call the core asked for: it would
+    /// revert (with the contract's reason) or the L1 node failed.
+    L1CallFailed {
+        /// The call's name.
+        call: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the core asks its driver to do, or reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Publish on gossip.
+    Publish(Gossip),
+    /// Send an L1 call, given up after `deadline`.
+    SubmitL1 {
+        /// The call.
+        call: RollupCall,
+        /// When to stop trying.
+        deadline: Option<UnixMillis>,
+    },
+    /// Call [`crate::Core::handle`] with [`Input::Tick`] at this time.
+    WakeAt(UnixMillis),
+    /// Read the duties of this slot from L1 and pass them in as [`Input::Duties`].
+    FetchDuties(u64),
+    /// Something observable happened.
+    Event(Event),
+    /// A gossip message was invalid: the driver scores its sender down.
+    Rejected {
+        /// The topic.
+        topic: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Where a transaction stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TxStatus {
+    /// In the pool.
+    Pending,
+    /// In a proposed block.
+    Proposed,
+    /// In a provisional block.
+    Provisional,
+    /// In a block checkpointed on L1.
+    Checkpointed,
+    /// Its block was dropped by a reorg; it went back to the pool if still valid.
+    Dropped,
+}
+
+impl TxStatus {
+    /// The name used in logs, RPC and reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Proposed => "proposed",
+            Self::Provisional => "provisional",
+            Self::Checkpointed => "checkpointed",
+            Self::Dropped => "dropped",
+        }
+    }
+}
+
+/// Why blocks were dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReorgCause {
+    /// A slot's publish window closed with no checkpoint on L1.
+    MissedPublishWindow,
+    /// The checkpoint on L1 differs from the provisional chain.
+    CheckpointDiffers,
+}
+
+/// Observable events, for metrics, subscribers and reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// This node sealed a block.
+    BlockBuilt {
+        /// Slot.
+        slot: u64,
+        /// Index.
+        index: u32,
+        /// Height.
+        number: u64,
+        /// Hash.
+        hash: B256,
+        /// Transactions.
+        txs: usize,
+        /// Gas used.
+        gas_used: u64,
+    },
+    /// This node sent a proposal.
+    ProposalSent {
+        /// Slot.
+        slot: u64,
+        /// Index.
+        index: u32,
+        /// Block hash.
+        hash: B256,
+    },
+    /// This node attested a block.
+    AttestationSent {
+        /// Slot.
+        slot: u64,
+        /// Index.
+        index: u32,
+        /// Block hash.
+        hash: B256,
+    },
+    /// A block became provisional on this node.
+    ProvisionalAccepted {
+        /// Slot.
+        slot: u64,
+        /// Index.
+        index: u32,
+        /// Height.
+        number: u64,
+        /// Hash.
+        hash: B256,
+        /// Transactions.
+        txs: usize,
+    },
+    /// This node, as proposer, submitted its slot's checkpoint.
+    CheckpointSubmitted {
+        /// Slot.
+        slot: u64,
+        /// Blocks in it.
+        blocks: u32,
+    },
+    /// A checkpoint was accepted on L1 and this node applied it.
+    CheckpointAccepted {
+        /// Slot.
+        slot: u64,
+        /// Blocks in it.
+        blocks: u32,
+        /// Height of its last block (the checkpointed tip).
+        last_number: u64,
+        /// The L1 block that holds it.
+        l1_block: u64,
+    },
+    /// Provisional blocks were dropped.
+    Reorg {
+        /// Why.
+        cause: ReorgCause,
+        /// The slots whose blocks were dropped.
+        slots: Vec<u64>,
+        /// The dropped blocks' hashes, oldest first.
+        dropped: Vec<B256>,
+        /// The dropped transactions.
+        dropped_txs: Vec<B256>,
+        /// The provisional tip after the reorg.
+        new_tip: B256,
+    },
+    /// Evidence of an offence was found and gossiped.
+    EvidenceFound {
+        /// The offence.
+        offence: &'static str,
+        /// The offender.
+        offender: Address,
+        /// The slot of the offence.
+        slot: u64,
+    },
+    /// L1 slashed a validator.
+    OffenceSlashed {
+        /// The offender.
+        validator: Address,
+        /// 1 proposal equivocation, 2 checkpoint omission, 3 attestation equivocation.
+        offence: u8,
+        /// Slot of the offence.
+        slot: u64,
+    },
+    /// A transaction's status changed.
+    TxStatusChanged {
+        /// The transaction.
+        hash: B256,
+        /// Its new status.
+        status: TxStatus,
+    },
+    /// This node declined to sign (slashing protection or a signer fault).
+    SigningRefused {
+        /// What it was asked to sign.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Work done while handling inputs, so a driver can charge CPU time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Gas executed (building and re-execution).
+    pub gas: u64,
+    /// Signatures recovered.
+    pub signatures: u64,
+    /// Signatures produced.
+    pub signed: u64,
+}
+
+impl Work {
+    /// Adds `other` to this.
+    pub fn add(&mut self, other: Self) {
+        self.gas = self.gas.saturating_add(other.gas);
+        self.signatures = self.signatures.saturating_add(other.signatures);
+        self.signed = self.signed.saturating_add(other.signed);
+    }
+}

@@ -1,0 +1,613 @@
+//! The proposer: builds its slot's blocks chunk by chunk, sends proposal k+1
+//! only once block k is attested (with provisional k), cuts the slot when
+//! attestations time out, and publishes the checkpoint (DESIGN.md section 3).
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::Arc,
+};
+
+use alloy_primitives::{Address, B256, Bytes};
+use alloy_sol_types::SolValue;
+use chunkseq_execution::{AddTxError, BlockBuilder, BlockContext, RecoveredTx};
+use chunkseq_l1::RollupCall;
+use chunkseq_primitives::{
+    AttestationMessage, BlockHeader, BlockIndex, BlockNumber, ChainSpec, Checkpoint,
+    CheckpointHeader, ProposalMessage, ProvisionalBlock, ProvisionalBlockMessage, SignRequest,
+    SignedStatement, Slot, Timetable, UnixMillis,
+};
+use chunkseq_state::SealedState;
+use tracing::{debug, info, warn};
+
+use crate::{
+    chain::ChainBlock,
+    core::Core,
+    io::{Duties, Event, Gossip, Output, TxStatus},
+};
+
+/// A sealed block of the slot being built.
+#[derive(Debug)]
+pub(crate) struct SlotBlock {
+    header: BlockHeader,
+    hash: B256,
+    transactions: Vec<Bytes>,
+    txs: Vec<RecoveredTx>,
+    state: Arc<SealedState>,
+    proposal_signature: Bytes,
+    proposed_at: Option<UnixMillis>,
+    attestations: BTreeMap<Address, Bytes>,
+    /// Set once provisional: the running header and this node's signature.
+    provisional: Option<ProvisionalBlockMessage>,
+    provisional_sent: bool,
+}
+
+/// The slot this node is building as proposer.
+pub(crate) struct SlotBuild {
+    pub(crate) slot: u64,
+    pub(crate) parent_hash: B256,
+    pub(crate) accepted: bool,
+    duties: Duties,
+    parent_number: u64,
+    parent_checkpoint: B256,
+    /// The chunk the open block closes with.
+    chunk: u32,
+    builder: Option<BlockBuilder>,
+    builder_txs: Vec<RecoveredTx>,
+    builder_hashes: HashSet<B256>,
+    blocks: Vec<SlotBlock>,
+    done_building: bool,
+    submitted_at: Option<UnixMillis>,
+    checkpoint_call: Option<RollupCall>,
+}
+
+impl std::fmt::Debug for SlotBuild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlotBuild")
+            .field("slot", &self.slot)
+            .field("blocks", &self.blocks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SlotBuild {
+    /// The moments this build next needs attention.
+    pub(crate) fn deadlines(&self, timetable: &Timetable, spec: &ChainSpec) -> Vec<UnixMillis> {
+        let mut out = Vec::new();
+        if let Ok(c) = timetable.chunk(Slot(self.slot), BlockIndex(self.chunk)) {
+            out.push(c.close);
+        }
+        for b in &self.blocks {
+            if let (Some(at), None) = (b.proposed_at, &b.provisional) {
+                out.extend(at.checked_add_ms(spec.attestation_timeout_ms));
+            }
+        }
+        if let Ok(s) = timetable.schedule(Slot(self.slot)) {
+            out.push(s.attestation_deadline);
+            out.push(s.l1_inclusion_start);
+            out.push(s.publish_start);
+        }
+        if let Some(at) = self.submitted_at {
+            out.extend(at.checked_add_ms(4_000));
+        }
+        out
+    }
+
+    fn threshold(&self) -> usize {
+        self.duties.threshold()
+    }
+}
+
+impl Core {
+    /// Starts, advances and finishes this node's build; submits the checkpoint.
+    pub(crate) fn proposer_poll(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        self.maybe_start_build(now, out);
+        let Some(mut build) = self.building.take() else {
+            return;
+        };
+        self.fill(&mut build);
+        self.seal_due(now, &mut build, out);
+        self.try_propose(now, &mut build, out);
+        self.apply_own_provisional(&build, out);
+        self.cut_timed_out(now, &mut build, out);
+        self.maybe_submit_checkpoint(now, &mut build, out);
+        let keep = self
+            .timetable
+            .schedule(Slot(build.slot))
+            .is_ok_and(|s| now < s.l1_inclusion_end && !build.accepted);
+        if keep {
+            self.building = Some(build);
+        }
+    }
+
+    fn maybe_start_build(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        let Some(me) = self.me() else { return };
+        let Some((slot, chunk)) = self.timetable.building_at(now) else {
+            return;
+        };
+        if self.building.as_ref().is_some_and(|b| b.slot >= slot.0) {
+            return;
+        }
+        let Some(duties) = self.duties.get(&slot.0).cloned() else {
+            return;
+        };
+        if duties.proposer != me {
+            return;
+        }
+        // Build on the provisional tip, which is frozen by now.
+        let (parent_hash, parent_number) = self.chain.tip();
+        let parent_checkpoint = self.chain.parent_checkpoint_hash();
+        info!(target: "chunkseq::protocol", slot = slot.0, chunk = chunk.0, parent_number, "building slot");
+        let mut build = SlotBuild {
+            slot: slot.0,
+            parent_hash,
+            accepted: false,
+            duties,
+            parent_number,
+            parent_checkpoint,
+            chunk: chunk.0,
+            builder: None,
+            builder_txs: Vec::new(),
+            builder_hashes: HashSet::new(),
+            blocks: Vec::new(),
+            done_building: false,
+            submitted_at: None,
+            checkpoint_call: None,
+        };
+        self.open_block(&mut build);
+        let _ = out;
+        self.building = Some(build);
+    }
+
+    /// Opens the next block of the build, closing with its current chunk.
+    fn open_block(&mut self, build: &mut SlotBuild) {
+        let Ok(chunk) = self
+            .timetable
+            .chunk(Slot(build.slot), BlockIndex(build.chunk))
+        else {
+            build.done_building = true;
+            return;
+        };
+        let (parent_hash, parent_number, fork) = match build.blocks.last() {
+            Some(b) => (
+                b.hash,
+                b.header.number,
+                self.chain.db().fork_on(&b.state, b.hash),
+            ),
+            None => (
+                build.parent_hash,
+                build.parent_number,
+                self.chain.fork_on(build.parent_hash).and_then(|f| {
+                    f.ok_or(chunkseq_state::StateError::Corrupt("parent gone".into()))
+                }),
+            ),
+        };
+        let Ok(fork) = fork else {
+            warn!(target: "chunkseq::protocol", slot = build.slot, "cannot fork the parent state: abandoning the build");
+            build.done_building = true;
+            return;
+        };
+        let Some(me) = self.me() else { return };
+        let index = u32::try_from(build.blocks.len()).unwrap_or(u32::MAX);
+        let ctx = BlockContext {
+            number: BlockNumber(parent_number.saturating_add(1)),
+            slot: Slot(build.slot),
+            index: BlockIndex(index),
+            parent_hash,
+            timestamp: chunk.close,
+            coinbase: me,
+            gas_limit: self.spec.block_gas_limit,
+            max_txs: self.spec.block_max_txs,
+            chain_id: self.spec.chain_id,
+        };
+        match BlockBuilder::new(fork, ctx) {
+            Ok(b) => {
+                build.builder = Some(b);
+                build.builder_txs.clear();
+                build.builder_hashes.clear();
+            }
+            Err(e) => {
+                warn!(target: "chunkseq::protocol", "cannot open a block: {e}");
+                build.done_building = true;
+            }
+        }
+    }
+
+    /// Adds pool transactions to the open block until it is full.
+    fn fill(&mut self, build: &mut SlotBuild) {
+        let Some(builder) = build.builder.as_mut() else {
+            return;
+        };
+        let candidates: Vec<RecoveredTx> = self
+            .pool
+            .best()
+            .filter(|tx| !build.builder_hashes.contains(&tx.hash()))
+            .take(self.spec.block_max_txs as usize)
+            .cloned()
+            .collect();
+        for tx in candidates {
+            if builder.is_full() {
+                break;
+            }
+            match builder.add_tx(&tx) {
+                Ok(outcome) => {
+                    self.work.gas = self.work.gas.saturating_add(outcome.gas_used);
+                    build.builder_hashes.insert(tx.hash());
+                    build.builder_txs.push(tx);
+                }
+                Err(AddTxError::TooManyTxs(_)) => break,
+                Err(e) => {
+                    debug!(target: "chunkseq::protocol", hash = %tx.hash(), "not included: {e}");
+                    // Not retried in this block.
+                    build.builder_hashes.insert(tx.hash());
+                }
+            }
+        }
+    }
+
+    /// Seals the open block when its chunk closes.
+    fn seal_due(&mut self, now: UnixMillis, build: &mut SlotBuild, out: &mut Vec<Output>) {
+        while !build.done_building {
+            let Ok(chunk) = self
+                .timetable
+                .chunk(Slot(build.slot), BlockIndex(build.chunk))
+            else {
+                build.done_building = true;
+                return;
+            };
+            if now < chunk.close {
+                return;
+            }
+            let last_chunk = build.chunk.saturating_add(1) >= self.spec.chunks_per_slot;
+            let empty = build.builder_txs.is_empty();
+            let Some(builder) = build.builder.take() else {
+                build.done_building = true;
+                return;
+            };
+            // Block 0 is always produced; later blocks only with transactions.
+            if empty && !build.blocks.is_empty() {
+                build.chunk = build.chunk.saturating_add(1);
+                if last_chunk {
+                    build.done_building = true;
+                    return;
+                }
+                self.open_block(build);
+                self.fill(build);
+                continue;
+            }
+            let built = builder.seal();
+            let hash = built.hash();
+            let Some(signer) = self.signer.clone() else {
+                return;
+            };
+            let proposal = built.header.proposal();
+            let proposal_signature = match signer.sign(&SignRequest::new(&self.domain, &proposal)) {
+                Ok(s) => Bytes::from(s.to_vec()),
+                Err(e) => {
+                    out.push(Output::Event(Event::SigningRefused {
+                        what: "proposal",
+                        reason: e.to_string(),
+                    }));
+                    build.done_building = true;
+                    return;
+                }
+            };
+            self.work.signed = self.work.signed.saturating_add(1);
+            let mut attestations = BTreeMap::new();
+            if build.duties.is_member(&signer.address())
+                && let Ok(s) =
+                    signer.sign(&SignRequest::new(&self.domain, &built.header.attestation()))
+            {
+                attestations.insert(signer.address(), Bytes::from(s.to_vec()));
+            }
+            let txs = std::mem::take(&mut build.builder_txs);
+            let included: Vec<_> = txs.iter().map(|t| (t.sender(), t.nonce())).collect();
+            self.pool.remove_included(&included);
+            for t in &txs {
+                self.set_status(t.hash(), TxStatus::Proposed, out);
+            }
+            out.push(Output::Event(Event::BlockBuilt {
+                slot: build.slot,
+                index: built.header.index,
+                number: built.header.number,
+                hash,
+                txs: txs.len(),
+                gas_used: built.header.gasUsed,
+            }));
+            build.blocks.push(SlotBlock {
+                header: built.header,
+                hash,
+                transactions: built.transactions,
+                txs,
+                state: built.state,
+                proposal_signature,
+                proposed_at: None,
+                attestations,
+                provisional: None,
+                provisional_sent: false,
+            });
+            self.check_attested(build, build.blocks.len().saturating_sub(1));
+            build.chunk = build.chunk.saturating_add(1);
+            if last_chunk || build.blocks.len() >= self.spec.chunks_per_slot as usize {
+                build.done_building = true;
+                return;
+            }
+            self.open_block(build);
+            self.fill(build);
+        }
+    }
+
+    /// Sends proposals whose predecessor is provisional, each preceded by
+    /// that predecessor's provisional block.
+    fn try_propose(&mut self, now: UnixMillis, build: &mut SlotBuild, out: &mut Vec<Output>) {
+        while let Some(i) = build.blocks.iter().position(|b| b.proposed_at.is_none()) {
+            if let Some(prev) = i.checked_sub(1).and_then(|p| build.blocks.get(p))
+                && prev.provisional.is_none()
+            {
+                break;
+            }
+            self.send_provisional(build, i.checked_sub(1), out);
+            let Some(b) = build.blocks.get_mut(i) else {
+                break;
+            };
+            b.proposed_at = Some(now);
+            out.push(Output::Publish(Gossip::Proposal(ProposalMessage {
+                header: b.header.clone(),
+                transactions: b.transactions.clone(),
+                signature: b.proposal_signature.clone(),
+            })));
+            out.push(Output::Event(Event::ProposalSent {
+                slot: build.slot,
+                index: b.header.index,
+                hash: b.hash,
+            }));
+            // A one-member committee attests on its own.
+            self.check_attested(build, i);
+        }
+        // The last provisional block goes out on its own.
+        if let Some(i) = build.blocks.iter().rposition(|b| b.provisional.is_some()) {
+            self.send_provisional(build, Some(i), out);
+        }
+    }
+
+    fn send_provisional(&mut self, build: &mut SlotBuild, i: Option<usize>, out: &mut Vec<Output>) {
+        let Some(b) = i.and_then(|i| build.blocks.get_mut(i)) else {
+            return;
+        };
+        if b.provisional_sent {
+            return;
+        }
+        if let Some(p) = &b.provisional {
+            b.provisional_sent = true;
+            out.push(Output::Publish(Gossip::Provisional(p.clone())));
+        }
+    }
+
+    /// Counts an attestation for this node's slot.
+    pub(crate) fn add_attestation(
+        &mut self,
+        now: UnixMillis,
+        attester: Address,
+        msg: &AttestationMessage,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(mut build) = self.building.take() else {
+            return;
+        };
+        let a = &msg.attestation;
+        if let Some(i) = build.blocks.iter().position(|b| {
+            b.header.index == a.index && b.hash == a.blockHash && b.proposed_at.is_some()
+        }) && let Some(b) = build.blocks.get_mut(i)
+        {
+            b.attestations
+                .entry(attester)
+                .or_insert_with(|| msg.signature.clone());
+            if self.check_attested(&mut build, i) {
+                self.try_propose(now, &mut build, out);
+                self.apply_own_provisional(&build, out);
+            }
+        }
+        self.building = Some(build);
+    }
+
+    /// Makes block `i` provisional once it has threshold attestations and
+    /// its predecessor is provisional. Returns whether it just did.
+    fn check_attested(&mut self, build: &mut SlotBuild, i: usize) -> bool {
+        let threshold = build.threshold();
+        let deadline = self.timetable.attestation_deadline(Slot(build.slot)).ok();
+        let parent_header = match i.checked_sub(1) {
+            Some(p) => match build.blocks.get(p).and_then(|b| b.provisional.as_ref()) {
+                Some(prov) => prov.checkpointHeader.clone(),
+                None => return false,
+            },
+            None => CheckpointHeader::empty(Slot(build.slot), build.parent_checkpoint),
+        };
+        let Some(signer) = self.signer.clone() else {
+            return false;
+        };
+        let Some(b) = build.blocks.get_mut(i) else {
+            return false;
+        };
+        if b.provisional.is_some() || b.proposed_at.is_none() || b.attestations.len() < threshold {
+            return false;
+        }
+        let _ = deadline;
+        let Some(checkpoint_header) = parent_header.extended(b.hash) else {
+            return false;
+        };
+        let attestations: Bytes = b
+            .attestations
+            .values()
+            .flat_map(|s| s.iter().copied())
+            .collect::<Vec<u8>>()
+            .into();
+        let statement = ProvisionalBlock::new(&b.header, &checkpoint_header, &attestations);
+        match signer.sign(&SignRequest::new(&self.domain, &statement)) {
+            Ok(sig) => {
+                self.work.signed = self.work.signed.saturating_add(1);
+                b.provisional = Some(ProvisionalBlockMessage {
+                    header: b.header.clone(),
+                    checkpointHeader: checkpoint_header,
+                    attestations,
+                    proposerSignature: Bytes::from(sig.to_vec()),
+                });
+                true
+            }
+            Err(e) => {
+                warn!(target: "chunkseq::protocol", "provisional block not signed: {e}");
+                false
+            }
+        }
+    }
+
+    /// Applies this node's provisional blocks to its own chain.
+    fn apply_own_provisional(&mut self, build: &SlotBuild, out: &mut Vec<Output>) {
+        for b in &build.blocks {
+            let Some(p) = &b.provisional else { break };
+            if self.chain.provisional().iter().any(|c| c.hash == b.hash) {
+                continue;
+            }
+            if self.chain.tip().0 != b.header.parentHash {
+                break;
+            }
+            self.accept_provisional(
+                ChainBlock {
+                    header: b.header.clone(),
+                    hash: b.hash,
+                    transactions: b.transactions.clone(),
+                    txs: b.txs.clone(),
+                    state: Arc::clone(&b.state),
+                    checkpoint_header: p.checkpointHeader.clone(),
+                    attestations: p.attestations.clone(),
+                    proposer_signature: p.proposerSignature.clone(),
+                },
+                out,
+            );
+        }
+    }
+
+    /// Ends the slot's chain at the last provisional block when a proposed
+    /// block missed its attestations, or at the attestation deadline.
+    fn cut_timed_out(&mut self, now: UnixMillis, build: &mut SlotBuild, out: &mut Vec<Output>) {
+        let deadline = self.timetable.attestation_deadline(Slot(build.slot)).ok();
+        let past_deadline = deadline.is_some_and(|d| now >= d);
+        let timed_out = build.blocks.iter().position(|b| {
+            b.provisional.is_none()
+                && (past_deadline
+                    || b.proposed_at
+                        .and_then(|t| t.checked_add_ms(self.spec.attestation_timeout_ms))
+                        .is_some_and(|t| now >= t))
+        });
+        if let Some(i) = timed_out {
+            let dropped = build.blocks.split_off(i);
+            warn!(target: "chunkseq::protocol", slot = build.slot, index = i, dropped = dropped.len(), "attestations timed out: the slot ends here");
+            let txs: Vec<RecoveredTx> = dropped
+                .into_iter()
+                .flat_map(|b| b.txs)
+                .chain(std::mem::take(&mut build.builder_txs))
+                .collect();
+            build.builder = None;
+            build.done_building = true;
+            self.return_to_pool(txs, out);
+        } else if past_deadline && !build.done_building {
+            build.builder = None;
+            build.done_building = true;
+            let txs = std::mem::take(&mut build.builder_txs);
+            self.return_to_pool(txs, out);
+        }
+    }
+
+    /// Signs and submits the checkpoint once the slot's chain is final;
+    /// sends it again while it has not landed and the window is open.
+    fn maybe_submit_checkpoint(
+        &mut self,
+        now: UnixMillis,
+        build: &mut SlotBuild,
+        out: &mut Vec<Output>,
+    ) {
+        if !build.done_building || build.accepted {
+            return;
+        }
+        if build.blocks.iter().any(|b| b.provisional.is_none()) {
+            return;
+        }
+        let Ok(schedule) = self.timetable.schedule(Slot(build.slot)) else {
+            return;
+        };
+        if now < schedule.l1_inclusion_start || now >= schedule.l1_inclusion_end {
+            return;
+        }
+        if build.submitted_at.is_some_and(|t| {
+            now.millis_since(t)
+                .is_some_and(|d| d < self.cfg.resubmit_after_ms)
+        }) {
+            return;
+        }
+        if build.checkpoint_call.is_none() {
+            build.checkpoint_call = self.checkpoint_call(build);
+        }
+        let Some(call) = build.checkpoint_call.clone() else {
+            return;
+        };
+        let first = build.submitted_at.is_none();
+        build.submitted_at = Some(now);
+        if first {
+            info!(target: "chunkseq::protocol", slot = build.slot, blocks = build.blocks.len(), "submitting checkpoint");
+            out.push(Output::Event(Event::CheckpointSubmitted {
+                slot: build.slot,
+                blocks: u32::try_from(build.blocks.len()).unwrap_or(u32::MAX),
+            }));
+        }
+        out.push(Output::SubmitL1 {
+            call,
+            deadline: Some(schedule.l1_inclusion_end),
+        });
+    }
+
+    /// The `proposeCheckpoint` call with the end-of-slot signature.
+    fn checkpoint_call(&mut self, build: &SlotBuild) -> Option<RollupCall> {
+        let last = build.blocks.last()?;
+        let header = last.provisional.as_ref()?.checkpointHeader.clone();
+        let checkpoint = Checkpoint::new(&header, last.hash);
+        let signer = self.signer.clone()?;
+        let signature = match signer.sign(&SignRequest::new(&self.domain, &checkpoint)) {
+            Ok(s) => Bytes::from(s.to_vec()),
+            Err(e) => {
+                warn!(target: "chunkseq::protocol", "checkpoint not signed: {e}");
+                return None;
+            }
+        };
+        self.work.signed = self.work.signed.saturating_add(1);
+        let _ = Checkpoint::KIND;
+        Some(RollupCall::ProposeCheckpoint {
+            slot: build.slot,
+            headers: build.blocks.iter().map(|b| b.header.clone()).collect(),
+            bodies: build
+                .blocks
+                .iter()
+                .map(|b| Bytes::from(b.transactions.abi_encode()))
+                .collect(),
+            attestations: build
+                .blocks
+                .iter()
+                .filter_map(|b| b.provisional.as_ref().map(|p| p.attestations.clone()))
+                .collect(),
+            committee: build.duties.committee.clone(),
+            signature,
+        })
+    }
+
+    /// Gives up a build whose parent was dropped: its blocks can never be
+    /// checkpointed. Their transactions return to the pool.
+    pub(crate) fn abandon_build(&mut self, build: SlotBuild, out: &mut Vec<Output>) {
+        info!(target: "chunkseq::protocol", slot = build.slot, "build abandoned: its parent was dropped");
+        let own: HashSet<B256> = self.chain.provisional().iter().map(|b| b.hash).collect();
+        let txs: Vec<RecoveredTx> = build
+            .blocks
+            .into_iter()
+            .filter(|b| !own.contains(&b.hash))
+            .flat_map(|b| b.txs)
+            .chain(build.builder_txs)
+            .collect();
+        self.return_to_pool(txs, out);
+    }
+}
