@@ -72,6 +72,8 @@ pub struct Core {
     pub(crate) duties: BTreeMap<u64, Duties>,
     pub(crate) requested_duties: BTreeSet<u64>,
     pub(crate) building: Option<SlotBuild>,
+    /// Finished builds whose checkpoint is still to land.
+    pub(crate) publishing: Vec<SlotBuild>,
     pub(crate) jobs: BTreeMap<u64, AttestationJob>,
     /// Proposals seen, by block hash: the bodies followers re-execute.
     pub(crate) bodies: BTreeMap<B256, ProposalMessage>,
@@ -124,6 +126,7 @@ impl Core {
             duties: BTreeMap::new(),
             requested_duties: BTreeSet::new(),
             building: None,
+            publishing: Vec::new(),
             jobs: BTreeMap::new(),
             bodies: BTreeMap::new(),
             held_provisional: BTreeMap::new(),
@@ -225,7 +228,7 @@ impl Core {
     /// timeout, a slot boundary.
     fn next_deadline(&self, now: UnixMillis) -> Option<UnixMillis> {
         let mut candidates: Vec<UnixMillis> = Vec::new();
-        if let Some(b) = &self.building {
+        for b in self.building.iter().chain(&self.publishing) {
             candidates.extend(b.deadlines(&self.timetable, &self.spec));
         }
         if let Some(slot) = self.timetable.slot_at(now) {

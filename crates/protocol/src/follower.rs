@@ -350,10 +350,10 @@ impl Core {
         for h in all_txs {
             self.set_status(h, TxStatus::Checkpointed, out);
         }
-        if let Some(b) = &mut self.building
-            && b.slot == slot
-        {
-            b.accepted = true;
+        for b in self.building.iter_mut().chain(self.publishing.iter_mut()) {
+            if b.slot == slot {
+                b.accepted = true;
+            }
         }
         out.push(Output::Event(Event::CheckpointAccepted {
             slot,

@@ -168,6 +168,16 @@ pub enum Event {
         /// Gas used.
         gas_used: u64,
     },
+    /// This node, as proposer, opened a block: it executes pool transactions
+    /// into it until its chunk closes.
+    BlockOpened {
+        /// Slot.
+        slot: u64,
+        /// Index.
+        index: u32,
+        /// Hash of the block it builds on.
+        parent: B256,
+    },
     /// This node sent a proposal.
     ProposalSent {
         /// Slot.

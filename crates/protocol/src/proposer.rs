@@ -87,7 +87,8 @@ impl SlotBuild {
             out.push(s.publish_start);
         }
         if let Some(at) = self.submitted_at {
-            out.extend(at.checked_add_ms(4_000));
+            let again = spec.l1_block_time_ms.saturating_mul(2).max(4_000);
+            out.extend(at.checked_add_ms(again));
         }
         out
     }
@@ -101,6 +102,12 @@ impl Core {
     /// Starts, advances and finishes this node's build; submits the checkpoint.
     pub(crate) fn proposer_poll(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
         self.maybe_start_build(now, out);
+        for mut build in std::mem::take(&mut self.publishing) {
+            self.maybe_submit_checkpoint(now, &mut build, out);
+            if self.still_publishing(now, &build) {
+                self.publishing.push(build);
+            }
+        }
         let Some(mut build) = self.building.take() else {
             return;
         };
@@ -110,13 +117,26 @@ impl Core {
         self.apply_own_provisional(&build, out);
         self.cut_timed_out(now, &mut build, out);
         self.maybe_submit_checkpoint(now, &mut build, out);
-        let keep = self
-            .timetable
-            .schedule(Slot(build.slot))
-            .is_ok_and(|s| now < s.l1_inclusion_end && !build.accepted);
-        if keep {
+        if self.still_publishing(now, &build) {
             self.building = Some(build);
         }
+    }
+
+    /// How long a checkpoint may take to land before it is sent again: the
+    /// configured time, and at least two L1 blocks.
+    pub(crate) fn resubmit_after_ms(&self) -> u64 {
+        self.cfg
+            .resubmit_after_ms
+            .max(self.spec.l1_block_time_ms.saturating_mul(2))
+    }
+
+    /// Whether a build's checkpoint may still land.
+    fn still_publishing(&self, now: UnixMillis, build: &SlotBuild) -> bool {
+        !build.accepted
+            && self
+                .timetable
+                .schedule(Slot(build.slot))
+                .is_ok_and(|s| now < s.l1_inclusion_end)
     }
 
     fn maybe_start_build(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
@@ -132,6 +152,10 @@ impl Core {
         };
         if duties.proposer != me {
             return;
+        }
+        // The previous build only waits for its checkpoint now.
+        if let Some(previous) = self.building.take() {
+            self.publishing.push(previous);
         }
         // Build on the provisional tip, which is frozen by now.
         let (parent_hash, parent_number) = self.chain.tip();
@@ -153,13 +177,12 @@ impl Core {
             submitted_at: None,
             checkpoint_call: None,
         };
-        self.open_block(&mut build);
-        let _ = out;
+        self.open_block(&mut build, out);
         self.building = Some(build);
     }
 
     /// Opens the next block of the build, closing with its current chunk.
-    fn open_block(&mut self, build: &mut SlotBuild) {
+    fn open_block(&mut self, build: &mut SlotBuild, out: &mut Vec<Output>) {
         let Ok(chunk) = self
             .timetable
             .chunk(Slot(build.slot), BlockIndex(build.chunk))
@@ -201,6 +224,11 @@ impl Core {
         };
         match BlockBuilder::new(fork, ctx) {
             Ok(b) => {
+                out.push(Output::Event(Event::BlockOpened {
+                    slot: build.slot,
+                    index,
+                    parent: parent_hash,
+                }));
                 build.builder = Some(b);
                 build.builder_txs.clear();
                 build.builder_hashes.clear();
@@ -270,7 +298,7 @@ impl Core {
                     build.done_building = true;
                     return;
                 }
-                self.open_block(build);
+                self.open_block(build, out);
                 self.fill(build);
                 continue;
             }
@@ -331,7 +359,7 @@ impl Core {
                 build.done_building = true;
                 return;
             }
-            self.open_block(build);
+            self.open_block(build, out);
             self.fill(build);
         }
     }
@@ -536,10 +564,11 @@ impl Core {
         if now < schedule.l1_inclusion_start || now >= schedule.l1_inclusion_end {
             return;
         }
-        if build.submitted_at.is_some_and(|t| {
-            now.millis_since(t)
-                .is_some_and(|d| d < self.cfg.resubmit_after_ms)
-        }) {
+        let resubmit_after = self.resubmit_after_ms();
+        if build
+            .submitted_at
+            .is_some_and(|t| now.millis_since(t).is_some_and(|d| d < resubmit_after))
+        {
             return;
         }
         if build.checkpoint_call.is_none() {

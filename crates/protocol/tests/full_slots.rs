@@ -1,0 +1,180 @@
+//! Full slots with 4 and 7 validators, staggered and not, through the
+//! scripted harness: the order of events the design requires, checkpoints
+//! holding exactly the provisional blocks, and the L1 contract accepting them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod harness;
+
+use std::collections::BTreeSet;
+
+use alloy_primitives::B256;
+use chunkseq_l1::L1Event;
+use chunkseq_primitives::{ChainSpec, Preset, Slot, Timetable};
+use chunkseq_protocol::{Event, Gossip, TxStatus};
+use harness::{Harness, Recorded};
+
+/// Runs `slots` slots with load, then two more slots for the last
+/// checkpoint to land. Returns the harness and the transactions sent.
+fn run(spec: ChainSpec, validators: usize, slots: u64) -> (Harness, Vec<B256>) {
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = Harness::new(spec, validators);
+    let stop_load = tt.build_start(Slot(slots)).unwrap();
+    let end = tt.slot_start(Slot(slots + 2)).unwrap();
+    let mut sent = Vec::new();
+    h.run_until(end, |h| {
+        if h.now >= tt.genesis() && h.now < stop_load {
+            let u = ((h.now.0 / 1000) % 8) as usize;
+            sent.push(h.send_transfer(u));
+        }
+    });
+    (h, sent)
+}
+
+fn building_slots(spec: &ChainSpec, slots: u64) -> Vec<u64> {
+    let first = Timetable::new(spec).unwrap().first_building_slot().0.max(1);
+    (first..=slots).collect()
+}
+
+/// Rule (DESIGN.md section 3, step 2): proposal k+1 never goes out before
+/// provisional k, and block k+1 is opened on block k's state before
+/// provisional k is out.
+fn check_sequencing(h: &Harness, slot: u64, proposer: usize) {
+    let mut provisional_out = Vec::new();
+    let mut proposal_out = Vec::new();
+    let mut opened = Vec::new();
+    for (pos, r) in h.log.iter().enumerate().filter(|(_, r)| r.node == proposer) {
+        match &r.what {
+            Recorded::Published(Gossip::Provisional(p)) if p.header.slot == slot => {
+                provisional_out.push((p.header.index, pos));
+            }
+            Recorded::Published(Gossip::Proposal(p)) if p.header.slot == slot => {
+                proposal_out.push((p.header.index, pos));
+            }
+            Recorded::Event(Event::BlockOpened { slot: s, index, .. }) if *s == slot => {
+                opened.push((*index, pos));
+            }
+            _ => {}
+        }
+    }
+    assert!(!proposal_out.is_empty(), "slot {slot}: no proposal sent");
+    for (k, prov_pos) in &provisional_out {
+        if let Some((_, next_pos)) = proposal_out.iter().find(|(i, _)| *i == k + 1) {
+            assert!(
+                prov_pos < next_pos,
+                "slot {slot}: proposal {} went out before provisional {k}",
+                k + 1
+            );
+        }
+        if proposal_out.iter().any(|(i, _)| *i == k + 1) {
+            let (_, open_pos) = opened
+                .iter()
+                .find(|(i, _)| *i == k + 1)
+                .expect("block k+1 was opened");
+            assert!(
+                open_pos < prov_pos,
+                "slot {slot}: block {} was not being built before provisional {k} went out",
+                k + 1
+            );
+        }
+    }
+}
+
+fn check_run(h: &mut Harness, sent: &[B256], slots: u64) {
+    let spec = h.spec.clone();
+    let accepted: Vec<(u64, Vec<B256>)> = h
+        .log
+        .iter()
+        .filter_map(|r| match &r.what {
+            Recorded::L1(L1Event::CheckpointAccepted { slot, headers, .. }) => {
+                Some((*slot, headers.iter().map(|x| x.hash()).collect()))
+            }
+            _ => None,
+        })
+        .collect();
+    for slot in building_slots(&spec, slots) {
+        let (_, hashes) = accepted
+            .iter()
+            .find(|(s, _)| *s == slot)
+            .unwrap_or_else(|| panic!("slot {slot} was not checkpointed on L1: {accepted:?}"));
+        let proposer = h.proposer_of(slot);
+        // The checkpoint holds exactly the blocks that went provisional.
+        let provisional: Vec<B256> = h
+            .events(proposer)
+            .filter_map(|e| match e {
+                Event::ProvisionalAccepted { slot: s, hash, .. } if *s == slot => Some(*hash),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            &provisional, hashes,
+            "slot {slot}: checkpoint = provisional blocks"
+        );
+        assert!(!hashes.is_empty());
+        check_sequencing(h, slot, proposer);
+        // Every node saw each block provisional before it was checkpointed.
+        for i in 0..h.nodes.len() {
+            let seen: BTreeSet<B256> = h
+                .events(i)
+                .filter_map(|e| match e {
+                    Event::ProvisionalAccepted { slot: s, hash, .. } if *s == slot => Some(*hash),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(seen.len(), hashes.len(), "node {i}, slot {slot}");
+        }
+    }
+    // No proposeCheckpoint call failed on L1, and nobody reorged.
+    for r in &h.log {
+        if let Recorded::L1(L1Event::Included { call, outcome, .. }) = &r.what {
+            assert_eq!(outcome, &Ok(()), "{call} failed on L1");
+        }
+        if let Recorded::Event(e @ Event::Reorg { .. }) = &r.what {
+            panic!("unexpected reorg: {e:?}");
+        }
+    }
+    // Every node ends on the same checkpointed chain, with every transaction in it.
+    let tip = h.nodes[0].chain().checkpointed();
+    assert!(tip.slot >= slots, "checkpointed through slot {}", tip.slot);
+    for (i, n) in h.nodes.iter().enumerate() {
+        assert_eq!(n.chain().checkpointed(), tip, "node {i}");
+        for tx in sent {
+            assert_eq!(
+                n.tx_status(tx),
+                Some(TxStatus::Checkpointed),
+                "node {i}: tx {tx}"
+            );
+        }
+    }
+    assert!(!sent.is_empty());
+}
+
+#[test]
+fn four_validators_staggered_devnet() {
+    let (mut h, sent) = run(Preset::Devnet.spec(), 4, 4);
+    check_run(&mut h, &sent, 4);
+}
+
+#[test]
+fn seven_validators_staggered_devnet() {
+    let (mut h, sent) = run(Preset::Devnet.spec(), 7, 3);
+    check_run(&mut h, &sent, 3);
+}
+
+#[test]
+fn four_validators_non_staggered_seed() {
+    let (mut h, sent) = run(Preset::Seed.spec(), 4, 3);
+    check_run(&mut h, &sent, 3);
+}
+
+#[test]
+fn seven_validators_non_staggered_seed() {
+    let (mut h, sent) = run(Preset::Seed.spec(), 7, 2);
+    check_run(&mut h, &sent, 2);
+}
