@@ -56,6 +56,10 @@ enum Delivery {
 /// changes it to script network faults.
 pub type Route = Box<dyn Fn(usize, usize, &Gossip) -> bool>;
 
+/// Whether node `i`'s L1 call is sent: a test scripts a proposer that never
+/// publishes with it.
+pub type Publish = Box<dyn Fn(usize, &RollupCall) -> bool>;
+
 pub struct Harness {
     pub spec: ChainSpec,
     pub now: UnixMillis,
@@ -67,6 +71,7 @@ pub struct Harness {
     pub nonces: Vec<u64>,
     pub log: Vec<Record>,
     pub route: Route,
+    pub publish: Publish,
     queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
     items: Vec<Option<Delivery>>,
     seq: u64,
@@ -107,6 +112,7 @@ impl Harness {
             users,
             log: Vec::new(),
             route: Box::new(|_, _, _| true),
+            publish: Box::new(|_, _| true),
             queue: BinaryHeap::new(),
             items: Vec::new(),
             seq: 0,
@@ -246,6 +252,9 @@ impl Harness {
                         what: Recorded::Submitted(call.clone()),
                     });
                     let from = self.address(i);
+                    if !(self.publish)(i, &call) {
+                        continue;
+                    }
                     match self.l1.check(from, &call) {
                         Ok(()) => {
                             self.l1.submit_until(from, call, deadline);
