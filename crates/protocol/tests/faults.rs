@@ -106,3 +106,113 @@ fn non_staggered_missed_window_reorgs_one_slot() {
         "the next proposer builds on the L1 tip: {accepted:?}"
     );
 }
+
+/// An honest node restarted mid-slot from its slashing-protection store
+/// (DESIGN.md section 8) refuses to attest a conflicting proposal for an
+/// index it attested before the restart.
+#[test]
+fn a_restarted_node_refuses_a_conflicting_attestation() {
+    use std::sync::Arc;
+
+    use alloy_primitives::{Address, Bytes, U256};
+    use chunkseq_execution::{BlockBuilder, BlockContext, Genesis, dev_keys};
+    use chunkseq_primitives::{
+        BlockIndex, BlockNumber, LocalSigner, ProposalMessage, Signer, UnixMillis,
+    };
+    use chunkseq_protocol::{Duties, Gossip, Input, Output};
+    use chunkseq_state::StateDb;
+
+    let spec = Preset::Devnet.spec();
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = Harness::new(spec.clone(), 4);
+    // Run into slot 1's build window, past block 0's attestations.
+    let mid = tt
+        .build_start(Slot(1))
+        .unwrap()
+        .checked_add_ms(1_500)
+        .unwrap();
+    h.run_until(mid, |h| {
+        if h.now >= tt.genesis() {
+            h.send_transfer(0);
+        }
+    });
+    let proposer = h.proposer_of(1);
+    let victim = (0..4).find(|i| *i != proposer).unwrap();
+    let attested = h.events(victim).any(|e| {
+        matches!(
+            e,
+            Event::AttestationSent {
+                slot: 1,
+                index: 0,
+                ..
+            }
+        )
+    });
+    assert!(attested, "the victim attested block 0 before the restart");
+
+    // Restart: a fresh core on the same protection store (and a fresh state).
+    let mut funded: Vec<Address> = dev_keys("harness users", 8)
+        .iter()
+        .map(chunkseq_primitives::PrivateKey::address)
+        .collect();
+    funded.extend((0..4).map(|i| h.address(i)));
+    let ether = U256::from(10u64).pow(U256::from(24u64));
+    let genesis = Genesis::funded(&funded, ether, ether);
+    let store = Arc::clone(&h.stores[victim]);
+    let mut restarted = Harness::core(&spec, &genesis, &h.keys[victim], store);
+    let (committee, proposer_addr) = h.l1.duties(1).unwrap();
+    let now = h.now;
+    restarted.handle(
+        now,
+        Input::Duties {
+            slot: 1,
+            duties: Duties {
+                committee,
+                proposer: proposer_addr,
+            },
+        },
+    );
+    // A byzantine proposer signs a second, valid, empty block 0.
+    let db = StateDb::in_memory().unwrap();
+    let (genesis_header, _) = genesis.commit(&db, &spec).unwrap();
+    let close = tt.chunk(Slot(1), BlockIndex(0)).unwrap().close;
+    let ctx = BlockContext {
+        number: BlockNumber(1),
+        slot: Slot(1),
+        index: BlockIndex(0),
+        parent_hash: genesis_header.hash(),
+        timestamp: close,
+        coinbase: proposer_addr,
+        gas_limit: spec.block_gas_limit,
+        max_txs: spec.block_max_txs,
+        chain_id: spec.chain_id,
+    };
+    let other = BlockBuilder::new(db.fork(), ctx).unwrap().seal();
+    let byzantine = LocalSigner::new(h.keys[proposer].clone());
+    let signature = byzantine
+        .sign_statement(&spec.eip712_domain(), &other.header.proposal())
+        .unwrap();
+    let out = restarted.handle(
+        UnixMillis(now.0),
+        Input::Gossip(Gossip::Proposal(ProposalMessage {
+            header: other.header.clone(),
+            transactions: vec![],
+            signature: Bytes::from(signature.to_vec()),
+        })),
+    );
+    assert!(
+        out.iter().any(|o| matches!(
+            o,
+            Output::Event(Event::SigningRefused {
+                what: "attestation",
+                ..
+            })
+        )),
+        "slashing protection refused: {out:?}"
+    );
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Publish(Gossip::Attestation(_)))),
+        "no conflicting attestation left the node"
+    );
+}
