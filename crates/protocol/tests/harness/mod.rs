@@ -62,6 +62,7 @@ pub type Publish = Box<dyn Fn(usize, &RollupCall) -> bool>;
 
 pub struct Harness {
     pub spec: ChainSpec,
+    pub genesis: Genesis,
     pub now: UnixMillis,
     pub nodes: Vec<Core>,
     pub keys: Vec<PrivateKey>,
@@ -103,6 +104,7 @@ impl Harness {
         let now = l1.head().timestamp;
         let mut h = Self {
             spec,
+            genesis,
             now,
             nodes,
             keys,

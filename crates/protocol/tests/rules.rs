@@ -1,0 +1,624 @@
+//! Table-driven tests of the protocol rules: each row names the rule it
+//! checks (DESIGN.md section), feeds one fresh core a sequence of inputs,
+//! and checks the outputs and the state after them.
+//!
+//! The messages are real: a 4-validator harness run builds slot 1, and the
+//! rows replay (and, where a row needs it, alter and re-sign) what its
+//! proposer published.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod harness;
+
+use std::sync::Arc;
+
+use alloy_primitives::{B256, Bytes};
+use chunkseq_l1::L1Event;
+use chunkseq_primitives::{
+    BlockHeader, CheckpointHeader, LocalSigner, Preset, ProposalMessage, ProvisionalBlock,
+    ProvisionalBlockMessage, Signer, Slot, StatementKind, Timetable, UnixMillis,
+};
+use chunkseq_protocol::{
+    Core, Duties, Event, Gossip, Input, Output, ReorgCause, SlashingProtectionStore, TxStatus,
+};
+use harness::{Harness, Recorded};
+
+/// Slot 1 of a devnet run, as its proposer published it.
+struct Slot1 {
+    h: Harness,
+    tt: Timetable,
+    proposer: usize,
+    member: usize,
+    duties: Duties,
+    proposals: Vec<ProposalMessage>,
+    provisionals: Vec<ProvisionalBlockMessage>,
+    checkpoint: L1Event,
+}
+
+fn slot1() -> Slot1 {
+    let spec = Preset::Devnet.spec();
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = Harness::new(spec, 4);
+    let end = tt.slot_start(Slot(2)).unwrap();
+    h.run_until(end, |h| {
+        if h.now >= tt.genesis() && h.now.0 < tt.genesis().0 + 6_000 {
+            let u = ((h.now.0 / 1000) % 8) as usize;
+            h.send_transfer(u);
+        }
+    });
+    let proposer = h.proposer_of(1);
+    let member = (0..4).find(|i| *i != proposer).unwrap();
+    let (committee, p) = h.l1.duties(1).unwrap();
+    let mut proposals = Vec::new();
+    let mut provisionals = Vec::new();
+    let mut checkpoint = None;
+    for r in &h.log {
+        match &r.what {
+            Recorded::Published(Gossip::Proposal(m)) if m.header.slot == 1 => {
+                proposals.push(m.clone());
+            }
+            Recorded::Published(Gossip::Provisional(m)) if m.header.slot == 1 => {
+                provisionals.push(m.clone());
+            }
+            Recorded::L1(e @ L1Event::CheckpointAccepted { slot: 1, .. }) => {
+                checkpoint = Some(e.clone());
+            }
+            _ => {}
+        }
+    }
+    assert!(proposals.len() >= 3 && provisionals.len() == proposals.len());
+    Slot1 {
+        h,
+        tt,
+        proposer,
+        member,
+        duties: Duties {
+            committee,
+            proposer: p,
+        },
+        proposals,
+        provisionals,
+        checkpoint: checkpoint.expect("slot 1 checkpointed"),
+    }
+}
+
+impl Slot1 {
+    /// A fresh core for validator `node`, with a fresh protection store,
+    /// told the duties of slots 1 and 2.
+    fn node(&self, node: usize) -> (Core, Arc<SlashingProtectionStore>) {
+        let store = Arc::new(SlashingProtectionStore::in_memory().unwrap());
+        let mut core = Harness::core(
+            &self.h.spec,
+            &self.h.genesis,
+            &self.h.keys[node],
+            Arc::clone(&store),
+        );
+        let before_genesis = self.tt.genesis().checked_sub_ms(1).unwrap();
+        for slot in 1..=2 {
+            core.handle(
+                before_genesis,
+                Input::Duties {
+                    slot,
+                    duties: self.duties.clone(),
+                },
+            );
+        }
+        (core, store)
+    }
+
+    /// `ms` after slot 1's build starts.
+    fn at(&self, ms: u64) -> UnixMillis {
+        self.tt
+            .build_start(Slot(1))
+            .unwrap()
+            .checked_add_ms(ms)
+            .unwrap()
+    }
+
+    fn proposal(&self, i: usize) -> Input {
+        Input::Gossip(Gossip::Proposal(self.proposals[i].clone()))
+    }
+
+    fn provisional(&self, i: usize) -> Input {
+        Input::Gossip(Gossip::Provisional(self.provisionals[i].clone()))
+    }
+
+    fn signer(&self, node: usize) -> LocalSigner {
+        LocalSigner::new(self.h.keys[node].clone())
+    }
+
+    /// Proposal `i` with its header changed by `f`, signed by `node`.
+    fn altered_proposal(&self, i: usize, node: usize, f: impl Fn(&mut BlockHeader)) -> Input {
+        let mut m = self.proposals[i].clone();
+        f(&mut m.header);
+        let sig = self
+            .signer(node)
+            .sign_statement(&self.h.spec.eip712_domain(), &m.header.proposal())
+            .unwrap();
+        m.signature = Bytes::from(sig.to_vec());
+        Input::Gossip(Gossip::Proposal(m))
+    }
+
+    /// Provisional `i` with its running header changed by `f` and
+    /// attestations cut to `keep`, signed by `node`.
+    fn altered_provisional(
+        &self,
+        i: usize,
+        node: usize,
+        keep: usize,
+        f: impl Fn(&mut CheckpointHeader),
+    ) -> Input {
+        let mut m = self.provisionals[i].clone();
+        f(&mut m.checkpointHeader);
+        m.attestations =
+            Bytes::from(m.attestations[..keep.min(m.attestations.len() / 65) * 65].to_vec());
+        let statement = ProvisionalBlock::new(&m.header, &m.checkpointHeader, &m.attestations);
+        let sig = self
+            .signer(node)
+            .sign_statement(&self.h.spec.eip712_domain(), &statement)
+            .unwrap();
+        m.proposerSignature = Bytes::from(sig.to_vec());
+        Input::Gossip(Gossip::Provisional(m))
+    }
+
+    fn hash(&self, i: usize) -> B256 {
+        self.proposals[i].header.hash()
+    }
+}
+
+fn events(out: &[Output]) -> Vec<&Event> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Event(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rejected(out: &[Output], topic: &str) -> bool {
+    out.iter()
+        .any(|o| matches!(o, Output::Rejected { topic: t, .. } if *t == topic))
+}
+
+fn provisional_indices(out: &[Output]) -> Vec<u32> {
+    events(out)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::ProvisionalAccepted { index, .. } => Some(*index),
+            _ => None,
+        })
+        .collect()
+}
+
+fn attested_indices(out: &[Output]) -> Vec<u32> {
+    events(out)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::AttestationSent { index, .. } => Some(*index),
+            _ => None,
+        })
+        .collect()
+}
+
+type Check = Box<dyn Fn(&Slot1, &[Output], &Core, &SlashingProtectionStore)>;
+
+struct Row {
+    rule: &'static str,
+    node: fn(&Slot1) -> usize,
+    inputs: Box<dyn Fn(&Slot1) -> Vec<(UnixMillis, Input)>>,
+    check: Check,
+}
+
+fn member(s: &Slot1) -> usize {
+    s.member
+}
+
+fn proposer(s: &Slot1) -> usize {
+    s.proposer
+}
+
+fn rows() -> Vec<Row> {
+    vec![
+        Row {
+            rule: "§6 follower: a provisional block with threshold attestations that extends the tip is accepted",
+            node: member,
+            inputs: Box::new(|s| {
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (s.at(1_100), s.provisional(0)),
+                ]
+            }),
+            check: Box::new(|s, out, core, _| {
+                assert_eq!(provisional_indices(out), vec![0]);
+                assert_eq!(core.chain().tip().0, s.hash(0));
+            }),
+        },
+        Row {
+            rule: "§6 follower: a provisional block waits for its proposal body, then is accepted",
+            node: member,
+            inputs: Box::new(|s| {
+                vec![
+                    (s.at(1_000), s.provisional(0)),
+                    (s.at(1_100), s.proposal(0)),
+                ]
+            }),
+            check: Box::new(|s, out, core, _| {
+                assert_eq!(provisional_indices(out), vec![0]);
+                assert_eq!(core.chain().tip().0, s.hash(0));
+            }),
+        },
+        Row {
+            rule: "§6 follower: provisional k+1 arriving before k is held and applied after k, in order",
+            node: member,
+            inputs: Box::new(|s| {
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (s.at(1_900), s.proposal(1)),
+                    (s.at(2_000), s.provisional(1)),
+                    (s.at(2_001), s.provisional(0)),
+                ]
+            }),
+            check: Box::new(|s, out, core, _| {
+                assert_eq!(provisional_indices(out), vec![0, 1]);
+                assert_eq!(core.chain().tip().0, s.hash(1));
+            }),
+        },
+        Row {
+            rule: "§5 follower: a provisional block with fewer than threshold attestations is rejected",
+            node: member,
+            inputs: Box::new(|s| {
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (s.at(1_100), s.altered_provisional(0, s.proposer, 2, |_| {})),
+                ]
+            }),
+            check: Box::new(|_, out, core, _| {
+                assert!(rejected(out, "provisional"));
+                assert!(core.chain().provisional().is_empty());
+            }),
+        },
+        Row {
+            rule: "§5 follower: a provisional block signed by someone other than the proposer is rejected",
+            node: member,
+            inputs: Box::new(|s| {
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (s.at(1_100), s.altered_provisional(0, s.member, 4, |_| {})),
+                ]
+            }),
+            check: Box::new(|_, out, core, _| {
+                assert!(rejected(out, "provisional"));
+                assert!(core.chain().provisional().is_empty());
+            }),
+        },
+        Row {
+            rule: "§3 slot close: no provisional block of a slot is accepted after its tip freeze",
+            node: member,
+            inputs: Box::new(|s| {
+                let late = s.tt.tip_freeze(Slot(1)).unwrap().checked_add_ms(1).unwrap();
+                vec![(s.at(1_000), s.proposal(0)), (late, s.provisional(0))]
+            }),
+            check: Box::new(|_, out, core, _| {
+                assert!(rejected(out, "provisional"));
+                assert!(core.chain().provisional().is_empty());
+            }),
+        },
+        Row {
+            rule: "§6 follower: a provisional block whose running checkpoint header does not extend the slot is rejected",
+            node: member,
+            inputs: Box::new(|s| {
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (
+                        s.at(1_100),
+                        s.altered_provisional(0, s.proposer, 4, |h| {
+                            h.parentCheckpointHash = B256::repeat_byte(7)
+                        }),
+                    ),
+                ]
+            }),
+            check: Box::new(|_, out, core, _| {
+                assert!(rejected(out, "provisional"));
+                assert!(core.chain().provisional().is_empty());
+            }),
+        },
+        Row {
+            rule: "§6 attester: a proposal signed by someone other than the slot's proposer is rejected, not attested",
+            node: member,
+            inputs: Box::new(|s| vec![(s.at(1_000), s.altered_proposal(0, s.member, |_| {}))]),
+            check: Box::new(|_, out, _, _| {
+                assert!(rejected(out, "proposal"));
+                assert!(attested_indices(out).is_empty());
+            }),
+        },
+        Row {
+            rule: "§3 slot close: a proposal after the slot's attestation deadline is rejected",
+            node: member,
+            inputs: Box::new(|s| {
+                let late =
+                    s.tt.attestation_deadline(Slot(1))
+                        .unwrap()
+                        .checked_add_ms(1)
+                        .unwrap();
+                vec![(late, s.proposal(0))]
+            }),
+            check: Box::new(|_, out, _, _| {
+                assert!(rejected(out, "proposal"));
+                assert!(attested_indices(out).is_empty());
+            }),
+        },
+        Row {
+            rule: "§6 attester: proposals are re-executed strictly in index order; an early one is held",
+            node: member,
+            inputs: Box::new(|s| vec![(s.at(1_900), s.proposal(1)), (s.at(1_901), s.proposal(0))]),
+            check: Box::new(|_, out, _, _| assert_eq!(attested_indices(out), vec![0, 1])),
+        },
+        Row {
+            rule: "§6 attester: a block whose state root is wrong is not attested, and is no evidence",
+            node: member,
+            inputs: Box::new(|s| {
+                vec![(
+                    s.at(1_000),
+                    s.altered_proposal(0, s.proposer, |h| h.stateRoot = B256::repeat_byte(9)),
+                )]
+            }),
+            check: Box::new(|_, out, _, _| {
+                assert!(attested_indices(out).is_empty());
+                assert!(
+                    !events(out)
+                        .iter()
+                        .any(|e| matches!(e, Event::EvidenceFound { .. }))
+                );
+                assert!(
+                    !rejected(out, "proposal"),
+                    "validly signed: not the sender's fault"
+                );
+            }),
+        },
+        Row {
+            rule: "§6 attester: after an invalid proposal nothing later in the slot is attested",
+            node: member,
+            inputs: Box::new(|s| {
+                vec![
+                    (
+                        s.at(1_000),
+                        s.altered_proposal(0, s.proposer, |h| h.gasUsed += 1),
+                    ),
+                    (s.at(1_900), s.proposal(1)),
+                ]
+            }),
+            check: Box::new(|_, out, _, _| assert!(attested_indices(out).is_empty())),
+        },
+        Row {
+            rule: "§6 attester: a second, different proposal for an attested index is never attested",
+            node: member,
+            inputs: Box::new(|s| {
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (
+                        s.at(1_060),
+                        s.altered_proposal(0, s.proposer, |h| {
+                            h.receiptsRoot = B256::repeat_byte(3)
+                        }),
+                    ),
+                ]
+            }),
+            check: Box::new(|_, out, _, _| assert_eq!(attested_indices(out), vec![0])),
+        },
+        Row {
+            rule: "§8 slashing protection: an attestation is recorded in the store before it is sent",
+            node: member,
+            inputs: Box::new(|s| vec![(s.at(1_000), s.proposal(0))]),
+            check: Box::new(|s, out, _, store| {
+                assert_eq!(attested_indices(out), vec![0]);
+                let me = s.h.address(s.member);
+                let recorded = store
+                    .get(
+                        me,
+                        StatementKind::Attestation,
+                        Slot(1),
+                        Some(chunkseq_primitives::BlockIndex(0)),
+                    )
+                    .unwrap();
+                assert!(recorded.is_some());
+            }),
+        },
+        Row {
+            rule: "§6 follower: an L1 checkpoint of the provisional blocks commits them (checkpointed tip, tx status)",
+            node: member,
+            inputs: Box::new(|s| {
+                let mut v = Vec::new();
+                for i in 0..s.proposals.len() {
+                    let t = s.at(1_000 + 925 * i as u64);
+                    v.push((t, s.proposal(i)));
+                    v.push((t.checked_add_ms(100).unwrap(), s.provisional(i)));
+                }
+                v.push((
+                    s.tt.slot_start(Slot(1))
+                        .unwrap()
+                        .checked_add_ms(2_000)
+                        .unwrap(),
+                    Input::L1(s.checkpoint.clone()),
+                ));
+                v
+            }),
+            check: Box::new(|s, out, core, _| {
+                let last = s.hash(s.proposals.len() - 1);
+                assert_eq!(core.chain().checkpointed().last_hash, last);
+                assert!(core.chain().provisional().is_empty());
+                assert_eq!(core.chain().db().head().unwrap().block_hash, last);
+                let tx = alloy_primitives::keccak256(&s.proposals[0].transactions[0]);
+                assert_eq!(core.tx_status(&tx), Some(TxStatus::Checkpointed));
+                assert!(
+                    events(out)
+                        .iter()
+                        .any(|e| matches!(e, Event::CheckpointAccepted { slot: 1, .. }))
+                );
+            }),
+        },
+        Row {
+            rule: "§6 follower: a checkpoint of blocks this node never saw is applied from L1 data alone",
+            node: member,
+            inputs: Box::new(|s| {
+                vec![(
+                    s.tt.slot_start(Slot(1))
+                        .unwrap()
+                        .checked_add_ms(2_000)
+                        .unwrap(),
+                    Input::L1(s.checkpoint.clone()),
+                )]
+            }),
+            check: Box::new(|s, _, core, _| {
+                let last = s.hash(s.proposals.len() - 1);
+                assert_eq!(core.chain().checkpointed().last_hash, last);
+                assert_eq!(core.chain().db().head().unwrap().block_hash, last);
+            }),
+        },
+        Row {
+            rule: "§6 follower: a checkpoint that leaves out a provisional block drops it (reorg, tx back to pending)",
+            node: member,
+            inputs: Box::new(|s| {
+                let L1Event::CheckpointAccepted {
+                    bodies,
+                    l1_block,
+                    proposer,
+                    ..
+                } = s.checkpoint.clone()
+                else {
+                    unreachable!()
+                };
+                let h0 = s.proposals[0].header.clone();
+                let header = CheckpointHeader::covering(Slot(1), B256::ZERO, &[h0.hash()]).unwrap();
+                let subset = L1Event::CheckpointAccepted {
+                    slot: 1,
+                    header_hash: header.hash(),
+                    headers: vec![h0],
+                    bodies: bodies[..1].to_vec(),
+                    proposer,
+                    l1_block,
+                };
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (s.at(1_100), s.provisional(0)),
+                    (s.at(1_900), s.proposal(1)),
+                    (s.at(2_000), s.provisional(1)),
+                    (
+                        s.tt.slot_start(Slot(1))
+                            .unwrap()
+                            .checked_add_ms(2_000)
+                            .unwrap(),
+                        Input::L1(subset),
+                    ),
+                ]
+            }),
+            check: Box::new(|s, out, core, _| {
+                let reorg = events(out).into_iter().find_map(|e| match e {
+                    Event::Reorg {
+                        cause: ReorgCause::CheckpointDiffers,
+                        dropped,
+                        ..
+                    } => Some(dropped.clone()),
+                    _ => None,
+                });
+                assert_eq!(reorg, Some(vec![s.hash(1)]));
+                assert_eq!(core.chain().checkpointed().last_hash, s.hash(0));
+                let tx = alloy_primitives::keccak256(&s.proposals[1].transactions[0]);
+                assert_eq!(core.tx_status(&tx), Some(TxStatus::Pending));
+            }),
+        },
+        Row {
+            rule: "§6 follower: when L1 time passes a slot's publish window with no checkpoint, the slot is dropped",
+            node: member,
+            inputs: Box::new(|s| {
+                let past = chunkseq_l1::L1Block {
+                    number: 50,
+                    timestamp: s.tt.slot_start(Slot(2)).unwrap(),
+                    randomness: B256::ZERO,
+                };
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (s.at(1_100), s.provisional(0)),
+                    (past.timestamp, Input::L1(L1Event::Block(past))),
+                ]
+            }),
+            check: Box::new(|_, out, core, _| {
+                let slots = events(out).into_iter().find_map(|e| match e {
+                    Event::Reorg {
+                        cause: ReorgCause::MissedPublishWindow,
+                        slots,
+                        ..
+                    } => Some(slots.clone()),
+                    _ => None,
+                });
+                assert_eq!(slots, Some(vec![1]));
+                assert!(core.chain().provisional().is_empty());
+            }),
+        },
+        Row {
+            rule: "§4 duties: the core asks L1 for the committee of the current slot and the next two",
+            node: member,
+            inputs: Box::new(|s| vec![(s.tt.slot_start(Slot(1)).unwrap(), Input::Tick)]),
+            check: Box::new(|_, out, _, _| {
+                let asked: Vec<u64> = out
+                    .iter()
+                    .filter_map(|o| match o {
+                        Output::FetchDuties(slot) => Some(*slot),
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(asked, vec![3], "slots 1 and 2 are known; 3 is asked for");
+            }),
+        },
+        Row {
+            rule: "§3 timetable: the slot's proposer opens block 0 on the tip when its build window starts",
+            node: proposer,
+            inputs: Box::new(|s| vec![(s.at(0), Input::Tick)]),
+            check: Box::new(|s, out, _, _| {
+                let opened = events(out).into_iter().any(|e| matches!(e, Event::BlockOpened { slot: 1, index: 0, parent } if *parent == s.proposals[0].header.parentHash));
+                assert!(opened);
+            }),
+        },
+        Row {
+            rule: "§3 timetable: a validator that does not propose the slot builds nothing",
+            node: member,
+            inputs: Box::new(|s| vec![(s.at(0), Input::Tick), (s.at(1_000), Input::Tick)]),
+            check: Box::new(|_, out, _, _| {
+                assert!(
+                    !events(out)
+                        .iter()
+                        .any(|e| matches!(e, Event::BlockOpened { .. } | Event::BlockBuilt { .. }))
+                );
+            }),
+        },
+    ]
+}
+
+#[test]
+fn protocol_rules() {
+    let s = slot1();
+    for row in rows() {
+        let node = (row.node)(&s);
+        let (mut core, store) = s.node(node);
+        let mut out = Vec::new();
+        for (t, input) in (row.inputs)(&s) {
+            out.extend(core.handle(t, input));
+        }
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (row.check)(&s, &out, &core, &store);
+        }));
+        if let Err(e) = result {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            panic!("rule failed: {}\n{msg}", row.rule);
+        }
+    }
+}
