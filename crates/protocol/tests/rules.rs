@@ -207,11 +207,12 @@ fn attested_indices(out: &[Output]) -> Vec<u32> {
 }
 
 type Check = Box<dyn Fn(&Slot1, &[Output], &Core, &SlashingProtectionStore)>;
+type Inputs = Box<dyn Fn(&Slot1) -> Vec<(UnixMillis, Input)>>;
 
 struct Row {
     rule: &'static str,
     node: fn(&Slot1) -> usize,
-    inputs: Box<dyn Fn(&Slot1) -> Vec<(UnixMillis, Input)>>,
+    inputs: Inputs,
     check: Check,
 }
 
