@@ -120,6 +120,9 @@ impl Core {
             }
         }
         self.bodies.insert(hash, msg.clone());
+        if self.proposed.is_none_or(|(_, n)| msg.header.number > n) {
+            self.proposed = Some((hash, msg.header.number));
+        }
         let Some(me) = self.me() else { return };
         if me == duties.proposer || !duties.is_member(&me) {
             return;

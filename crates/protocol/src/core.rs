@@ -45,6 +45,19 @@ impl Default for CoreConfig {
     }
 }
 
+/// The chain's tips, each as (block hash, number); each is at or above the next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tips {
+    /// The newest block proposed on top of the provisional chain.
+    pub proposed: (B256, u64),
+    /// The provisional tip.
+    pub provisional: (B256, u64),
+    /// The last checkpointed block.
+    pub checkpointed: (B256, u64),
+    /// The last block of the newest L1-final checkpoint.
+    pub finalized: (B256, u64),
+}
+
 /// Why a core could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -82,6 +95,8 @@ pub struct Core {
     /// Proposals waiting for their slot's duties.
     pub(crate) held_proposals: Vec<ProposalMessage>,
     pub(crate) l1_head: Option<L1Block>,
+    /// The highest proposed block seen (hash, number).
+    pub(crate) proposed: Option<(B256, u64)>,
     pub(crate) tx_status: HashMap<B256, TxStatus>,
     pub(crate) work: Work,
     pub(crate) wake: Option<UnixMillis>,
@@ -132,6 +147,7 @@ impl Core {
             held_provisional: BTreeMap::new(),
             held_proposals: Vec::new(),
             l1_head: None,
+            proposed: None,
             tx_status: HashMap::new(),
             work: Work::default(),
             wake: None,
@@ -151,6 +167,23 @@ impl Core {
     /// The chain: checkpointed tip and provisional blocks.
     pub const fn chain(&self) -> &Chain {
         &self.chain
+    }
+
+    /// The four tips: proposed (seen, not attested), provisional,
+    /// checkpointed (on L1) and finalized (L1-final), as (hash, number).
+    pub fn tips(&self) -> Tips {
+        let provisional = self.chain.tip();
+        let checkpointed = self.chain.checkpointed();
+        let finalized = self.chain.finalized();
+        Tips {
+            proposed: self
+                .proposed
+                .filter(|(_, n)| *n > provisional.1)
+                .unwrap_or(provisional),
+            provisional,
+            checkpointed: (checkpointed.last_hash, checkpointed.last_number),
+            finalized: (finalized.last_hash, finalized.last_number),
+        }
     }
 
     /// The transaction pool.

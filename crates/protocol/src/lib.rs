@@ -28,7 +28,7 @@ pub mod proposer;
 pub mod slashing_protection;
 pub mod verify;
 
-pub use crate::core::{Core, CoreConfig, CoreError};
+pub use crate::core::{Core, CoreConfig, CoreError, Tips};
 pub use chain::{Chain, ChainBlock, CheckpointTip};
 pub use io::{Duties, Event, Gossip, Input, Output, ReorgCause, TxStatus, Work};
 pub use slashing_protection::{

@@ -139,6 +139,12 @@ fn check_run(h: &mut Harness, sent: &[B256], slots: u64) {
             panic!("unexpected reorg: {e:?}");
         }
     }
+    // Tips are ordered: proposed >= provisional >= checkpointed >= finalized.
+    for n in &h.nodes {
+        let t = n.tips();
+        assert!(t.proposed.1 >= t.provisional.1 && t.provisional.1 >= t.checkpointed.1);
+        assert!(t.checkpointed.1 >= t.finalized.1);
+    }
     // Every node ends on the same checkpointed chain, with every transaction in it.
     let tip = h.nodes[0].chain().checkpointed();
     assert!(tip.slot >= slots, "checkpointed through slot {}", tip.slot);
