@@ -14,6 +14,8 @@
 //! - [`attester`]: attestation jobs, re-executing proposals in index order.
 //! - [`follower`]: provisional acceptance, L1 checkpoints, missed-window reorgs.
 //! - [`chain`]: the checkpointed head and the provisional blocks above it.
+//! - [`evidence`]: [`EvidenceDetector`], which spots the slashable offences in
+//!   verified statements and accepted checkpoints and builds the L1 calls.
 //! - [`verify`]: signature and role checks of gossip messages.
 //! - [`slashing_protection`]: the durable record of signed digests,
 //!   [`ProtectedSigner`], and the JSON interchange format.
@@ -22,6 +24,7 @@ mod accounts;
 pub mod attester;
 pub mod chain;
 pub mod core;
+pub mod evidence;
 pub mod follower;
 pub mod io;
 pub mod proposer;
@@ -30,6 +33,7 @@ pub mod verify;
 
 pub use crate::core::{Core, CoreConfig, CoreError, Tips};
 pub use chain::{Chain, ChainBlock, CheckpointTip};
+pub use evidence::{EvidenceDetector, Offence, OmissionCandidate, equivocation_call};
 pub use io::{Duties, Event, Gossip, Input, Output, ReorgCause, TxStatus, Work};
 pub use slashing_protection::{
     Decision, Interchange, InterchangeError, ProtectedSigner, SlashingProtectionError,

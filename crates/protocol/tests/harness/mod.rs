@@ -60,6 +60,10 @@ pub type Route = Box<dyn Fn(usize, usize, &Gossip) -> bool>;
 /// publishes with it.
 pub type Publish = Box<dyn Fn(usize, &RollupCall) -> bool>;
 
+/// Rewrites node `i`'s L1 call before it is sent: a test scripts a proposer
+/// that publishes a different checkpoint than its provisional chain.
+pub type Rewrite = Box<dyn Fn(usize, RollupCall) -> RollupCall>;
+
 pub struct Harness {
     pub spec: ChainSpec,
     pub genesis: Genesis,
@@ -73,6 +77,7 @@ pub struct Harness {
     pub log: Vec<Record>,
     pub route: Route,
     pub publish: Publish,
+    pub rewrite: Rewrite,
     queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
     items: Vec<Option<Delivery>>,
     seq: u64,
@@ -115,6 +120,7 @@ impl Harness {
             log: Vec::new(),
             route: Box::new(|_, _, _| true),
             publish: Box::new(|_, _| true),
+            rewrite: Box::new(|_, call| call),
             queue: BinaryHeap::new(),
             items: Vec::new(),
             seq: 0,
@@ -248,6 +254,7 @@ impl Harness {
                     }
                 }
                 Output::SubmitL1 { call, deadline } => {
+                    let call = (self.rewrite)(i, call);
                     self.log.push(Record {
                         at: self.now,
                         node: i,
@@ -308,6 +315,12 @@ impl Harness {
                 }
             }
         }
+    }
+
+    /// Delivers `input` to node `i` at time `at` (a scripted message, such
+    /// as a byzantine proposer's second proposal).
+    pub fn inject(&mut self, at: UnixMillis, i: usize, input: Input) {
+        self.push(at.0, Delivery::Node(i, input));
     }
 
     /// Events of node `i`, in order.
