@@ -113,6 +113,13 @@ impl Core {
                 return;
             }
         }
+        if let Some(evidence) = self.evidence.on_proposal(
+            duties.proposer,
+            msg.header.proposal(),
+            msg.signature.clone(),
+        ) {
+            self.report_evidence(evidence, true, out);
+        }
         for tx in &msg.transactions {
             let h = alloy_primitives::keccak256(tx);
             if self.tx_status.get(&h) == Some(&TxStatus::Pending) {
@@ -293,7 +300,8 @@ impl Core {
         }
     }
 
-    /// An attestation from gossip: counted by the slot's proposer.
+    /// An attestation from gossip: checked for equivocation by every node,
+    /// counted by the slot's proposer.
     pub(crate) fn on_attestation(
         &mut self,
         now: UnixMillis,
@@ -304,18 +312,25 @@ impl Core {
         let Some(duties) = self.duties.get(&slot).cloned() else {
             return;
         };
-        if self.building.as_ref().is_none_or(|b| b.slot != slot) {
-            return;
-        }
-        match verify::attestation(&self.domain, &duties, msg) {
-            Ok(attester) => {
-                self.work.signatures = self.work.signatures.saturating_add(1);
-                self.add_attestation(now, attester, msg, out);
+        let attester = match verify::attestation(&self.domain, &duties, msg) {
+            Ok(attester) => attester,
+            Err(reason) => {
+                out.push(Output::Rejected {
+                    topic: "attestation",
+                    reason,
+                });
+                return;
             }
-            Err(reason) => out.push(Output::Rejected {
-                topic: "attestation",
-                reason,
-            }),
+        };
+        self.work.signatures = self.work.signatures.saturating_add(1);
+        if let Some(evidence) =
+            self.evidence
+                .on_attestation(attester, msg.attestation.clone(), msg.signature.clone())
+        {
+            self.report_evidence(evidence, true, out);
+        }
+        if self.building.as_ref().is_some_and(|b| b.slot == slot) {
+            self.add_attestation(now, attester, msg, out);
         }
     }
 }

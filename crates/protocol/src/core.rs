@@ -20,6 +20,7 @@ use crate::{
     accounts::ForkAccounts,
     attester::AttestationJob,
     chain::{Chain, CheckpointTip},
+    evidence::{EvidenceDetector, Offence},
     io::{Duties, Event, Gossip, Input, Output, TxStatus, Work},
     proposer::SlotBuild,
 };
@@ -98,6 +99,9 @@ pub struct Core {
     /// The highest proposed block seen (hash, number).
     pub(crate) proposed: Option<(B256, u64)>,
     pub(crate) tx_status: HashMap<B256, TxStatus>,
+    pub(crate) evidence: EvidenceDetector,
+    /// Evidence already reported or submitted, by hash of its wire encoding.
+    pub(crate) reported: BTreeSet<B256>,
     pub(crate) work: Work,
     pub(crate) wake: Option<UnixMillis>,
 }
@@ -149,6 +153,8 @@ impl Core {
             l1_head: None,
             proposed: None,
             tx_status: HashMap::new(),
+            evidence: EvidenceDetector::new(),
+            reported: BTreeSet::new(),
             work: Work::default(),
             wake: None,
         })
@@ -325,9 +331,7 @@ impl Core {
 
     fn on_evidence(&mut self, evidence: &chunkseq_primitives::Evidence, out: &mut Vec<Output>) {
         match evidence.offender(&self.domain) {
-            Ok(offender) => {
-                debug!(target: "chunkseq::protocol", %offender, offence = evidence.offence(), "evidence received")
-            }
+            Ok(_) => self.report_evidence(evidence.clone(), false, out),
             Err(e) => out.push(Output::Rejected {
                 topic: "evidence",
                 reason: e.to_string(),
@@ -357,11 +361,16 @@ impl Core {
                 offence,
                 slot,
                 ..
-            } => out.push(Output::Event(Event::OffenceSlashed {
-                validator,
-                offence,
-                slot,
-            })),
+            } => {
+                if let Some(o) = Offence::from_l1_code(offence) {
+                    self.evidence.mark_slashed(validator, o, slot);
+                }
+                out.push(Output::Event(Event::OffenceSlashed {
+                    validator,
+                    offence,
+                    slot,
+                }));
+            }
             L1Event::Included { .. } | L1Event::Reorg { .. } | L1Event::Expired { .. } => {}
         }
     }

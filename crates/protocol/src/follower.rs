@@ -7,8 +7,8 @@ use alloy_sol_types::SolValue;
 use chunkseq_execution::{BlockContext, NoneKnown, RecoveredTx, reexecute};
 use chunkseq_l1::L1Block;
 use chunkseq_primitives::{
-    BlockHeader, BlockIndex, BlockNumber, CheckpointHeader, ProvisionalBlockMessage, Slot,
-    UnixMillis,
+    BlockHeader, BlockIndex, BlockNumber, CheckpointHeader, ProvisionalBlock,
+    ProvisionalBlockMessage, Slot, UnixMillis,
 };
 use tracing::{debug, info, warn};
 
@@ -77,6 +77,15 @@ impl Core {
                 });
                 return;
             }
+        }
+        // Kept against the slot's checkpoint on L1 (omission evidence).
+        let statement =
+            ProvisionalBlock::new(&msg.header, &msg.checkpointHeader, &msg.attestations);
+        if let Some(candidate) =
+            self.evidence
+                .on_provisional(duties.proposer, statement, msg.proposerSignature.clone())
+        {
+            self.report_omission(&candidate, out);
         }
         // It must extend the provisional tip, with the right running header.
         let (tip_hash, _) = self.chain.tip();
@@ -270,6 +279,17 @@ impl Core {
         l1_block: u64,
         out: &mut Vec<Output>,
     ) {
+        // L1 accepts a checkpoint only on its tip, so the parent is ours.
+        let parent_checkpoint = self.chain.checkpointed().header_hash;
+        let block_hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
+        for candidate in self
+            .evidence
+            .on_checkpoint(slot, parent_checkpoint, &block_hashes)
+        {
+            self.report_omission(&candidate, out);
+        }
+        self.evidence
+            .prune_below(slot.saturating_sub(self.cfg.keep_slots.saturating_mul(4)));
         let matching = self
             .chain
             .provisional()

@@ -28,6 +28,7 @@ pub mod evidence;
 pub mod follower;
 pub mod io;
 pub mod proposer;
+mod reporting;
 pub mod slashing_protection;
 pub mod verify;
 

@@ -216,3 +216,201 @@ fn a_restarted_node_refuses_a_conflicting_attestation() {
         "no conflicting attestation left the node"
     );
 }
+
+/// A valid empty block 0 of `slot` on the genesis, signed as a proposal by
+/// node `signer`'s raw key (bypassing its slashing protection: the
+/// byzantine behaviour).
+fn second_block0(h: &Harness, slot: u64, signer: usize) -> chunkseq_primitives::ProposalMessage {
+    use alloy_primitives::Bytes;
+    use chunkseq_execution::{BlockBuilder, BlockContext};
+    use chunkseq_primitives::{BlockIndex, BlockNumber, LocalSigner, ProposalMessage, Signer};
+    use chunkseq_state::StateDb;
+
+    let spec = &h.spec;
+    let tt = Timetable::new(spec).unwrap();
+    let db = StateDb::in_memory().unwrap();
+    let (genesis_header, _) = h.genesis.commit(&db, spec).unwrap();
+    let ctx = BlockContext {
+        number: BlockNumber(1),
+        slot: Slot(slot),
+        index: BlockIndex(0),
+        parent_hash: genesis_header.hash(),
+        timestamp: tt.chunk(Slot(slot), BlockIndex(0)).unwrap().close,
+        coinbase: h.address(signer),
+        gas_limit: spec.block_gas_limit,
+        max_txs: spec.block_max_txs,
+        chain_id: spec.chain_id,
+    };
+    let block = BlockBuilder::new(db.fork(), ctx).unwrap().seal();
+    let signature = LocalSigner::new(h.keys[signer].clone())
+        .sign_statement(&spec.eip712_domain(), &block.header.proposal())
+        .unwrap();
+    ProposalMessage {
+        header: block.header,
+        transactions: vec![],
+        signature: Bytes::from(signature.to_vec()),
+    }
+}
+
+fn slashed(h: &Harness) -> Vec<(alloy_primitives::Address, u8)> {
+    h.log
+        .iter()
+        .filter_map(|r| match &r.what {
+            Recorded::L1(L1Event::ValidatorSlashed {
+                validator, offence, ..
+            }) => Some((*validator, *offence)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// DESIGN.md section 7: an equivocating proposer (two proposals for block 0
+/// sent to disjoint halves, each later forwarded to the other half) is
+/// slashed on L1, and no honest attester signs both proposals.
+#[test]
+fn an_equivocating_proposer_is_slashed_and_nobody_attests_both() {
+    use chunkseq_protocol::{Gossip, Input};
+
+    let spec = Preset::Devnet.spec();
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = Harness::new(spec, 4);
+    let p = h.proposer_of(1);
+    let honest: Vec<usize> = (0..4).filter(|i| *i != p).collect();
+    let (half_a, half_b) = (vec![honest[0], honest[1]], vec![honest[2]]);
+    let only_a = half_a.clone();
+    h.route = Box::new(move |from, to, g| {
+        let first = matches!(g, Gossip::Proposal(m) if m.header.slot == 1 && m.header.index == 0);
+        !(from == p && first) || only_a.contains(&to)
+    });
+    let close0 = tt
+        .chunk(Slot(1), chunkseq_primitives::BlockIndex(0))
+        .unwrap()
+        .close;
+    let load = |h: &mut Harness| {
+        if h.now >= Timetable::new(&h.spec).unwrap().genesis() {
+            let u = ((h.now.0 / 1000) % 8) as usize;
+            h.send_transfer(u);
+        }
+    };
+    h.run_until(close0.checked_add_ms(10).unwrap(), load);
+    let a = h
+        .log
+        .iter()
+        .find_map(|r| match &r.what {
+            Recorded::Published(Gossip::Proposal(m))
+                if m.header.slot == 1 && m.header.index == 0 =>
+            {
+                Some(m.clone())
+            }
+            _ => None,
+        })
+        .expect("proposal A");
+    let b = second_block0(&h, 1, p);
+    assert_ne!(a.header.hash(), b.header.hash());
+    let now = h.now;
+    let later = now.checked_add_ms(200).unwrap();
+    for &i in &half_b {
+        h.inject(now, i, Input::Gossip(Gossip::Proposal(b.clone())));
+        h.inject(later, i, Input::Gossip(Gossip::Proposal(a.clone())));
+    }
+    for &i in &half_a {
+        h.inject(later, i, Input::Gossip(Gossip::Proposal(b.clone())));
+    }
+    let end = tt.slot_start(Slot(4)).unwrap();
+    h.run_until(end, load);
+
+    assert_eq!(slashed(&h), vec![(h.address(p), 1)], "the proposer, once");
+    for &i in &honest {
+        let attested: Vec<_> = h
+            .log
+            .iter()
+            .filter(|r| r.node == i)
+            .filter_map(|r| match &r.what {
+                Recorded::Published(Gossip::Attestation(m))
+                    if m.attestation.slot == 1 && m.attestation.index == 0 =>
+                {
+                    Some(m.attestation.blockHash)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(attested.len(), 1, "node {i} attested exactly one block 0");
+        let found = h.events(i).any(
+            |e| matches!(e, Event::EvidenceFound { offender, .. } if *offender == h.address(p)),
+        );
+        assert!(found, "node {i} found the evidence");
+    }
+    let tip = h.nodes[honest[0]].chain().checkpointed();
+    for &i in &honest {
+        assert_eq!(h.nodes[i].chain().checkpointed(), tip);
+    }
+}
+
+/// DESIGN.md section 7: a proposer whose checkpoint leaves out a block that
+/// went provisional is slashed for omission, and every node drops that block.
+#[test]
+fn a_subset_checkpoint_is_slashed_for_omission() {
+    use alloy_primitives::{B256, Bytes};
+    use chunkseq_primitives::{Checkpoint, CheckpointHeader, LocalSigner, Signer};
+
+    let spec = Preset::Devnet.spec();
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = Harness::new(spec.clone(), 4);
+    let p = h.proposer_of(1);
+    let key = h.keys[p].clone();
+    let domain = spec.eip712_domain();
+    h.rewrite = Box::new(move |i, call| match call {
+        RollupCall::ProposeCheckpoint {
+            slot: 1,
+            headers,
+            bodies,
+            attestations,
+            committee,
+            ..
+        } if i == p && headers.len() >= 2 => {
+            let first = headers[0].hash();
+            let header = CheckpointHeader::covering(Slot(1), B256::ZERO, &[first]).unwrap();
+            let sig = LocalSigner::new(key.clone())
+                .sign_statement(&domain, &Checkpoint::new(&header, first))
+                .unwrap();
+            RollupCall::ProposeCheckpoint {
+                slot: 1,
+                headers: headers[..1].to_vec(),
+                bodies: bodies[..1].to_vec(),
+                attestations: attestations[..1].to_vec(),
+                committee,
+                signature: Bytes::from(sig.to_vec()),
+            }
+        }
+        other => other,
+    });
+    let end = tt.slot_start(Slot(4)).unwrap();
+    h.run_until(end, |h| {
+        if h.now >= tt.genesis() {
+            let u = ((h.now.0 / 1000) % 8) as usize;
+            h.send_transfer(u);
+        }
+    });
+    let accepted_1 = h.log.iter().find_map(|r| match &r.what {
+        Recorded::L1(L1Event::CheckpointAccepted {
+            slot: 1, headers, ..
+        }) => Some(headers.len()),
+        _ => None,
+    });
+    assert_eq!(accepted_1, Some(1), "the subset landed");
+    assert_eq!(
+        slashed(&h),
+        vec![(h.address(p), 2)],
+        "the proposer, for omission, once"
+    );
+    for i in (0..4).filter(|i| *i != p) {
+        let dropped = h.events(i).any(|e| {
+            matches!(e, Event::Reorg { cause: ReorgCause::CheckpointDiffers, slots, .. } if slots.contains(&1))
+        });
+        assert!(dropped, "node {i} dropped the left-out blocks");
+    }
+    let tip = h.nodes[0].chain().checkpointed();
+    for n in &h.nodes {
+        assert_eq!(n.chain().checkpointed(), tip);
+    }
+}

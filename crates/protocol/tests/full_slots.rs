@@ -135,8 +135,8 @@ fn check_run(h: &mut Harness, sent: &[B256], slots: u64) {
         if let Recorded::L1(L1Event::Included { call, outcome, .. }) = &r.what {
             assert_eq!(outcome, &Ok(()), "{call} failed on L1");
         }
-        if let Recorded::Event(e @ Event::Reorg { .. }) = &r.what {
-            panic!("unexpected reorg: {e:?}");
+        if let Recorded::Event(e @ (Event::Reorg { .. } | Event::EvidenceFound { .. })) = &r.what {
+            panic!("unexpected in an honest run: {e:?}");
         }
     }
     // Tips are ordered: proposed >= provisional >= checkpointed >= finalized.
