@@ -414,3 +414,58 @@ fn a_subset_checkpoint_is_slashed_for_omission() {
         assert_eq!(n.chain().checkpointed(), tip);
     }
 }
+
+/// DESIGN.md section 3, step 3: when block k's attestations do not reach
+/// the proposer in time, the slot's chain ends at k-1, the later blocks are
+/// dropped with their transactions back in the pool, and the checkpoint
+/// holds exactly the provisional blocks.
+#[test]
+fn attestations_timing_out_cut_the_slot_and_the_checkpoint_follows() {
+    use chunkseq_protocol::{Gossip, TxStatus};
+
+    let spec = Preset::Devnet.spec();
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = Harness::new(spec, 4);
+    let p = h.proposer_of(1);
+    // Every attestation of slot 1, index 2 and later is lost on its way to the proposer.
+    h.route = Box::new(move |_, to, g| {
+        !(to == p
+            && matches!(g, Gossip::Attestation(m) if m.attestation.slot == 1 && m.attestation.index >= 2))
+    });
+    let mut sent = Vec::new();
+    let stop = tt.build_start(Slot(3)).unwrap();
+    h.run_until(tt.slot_start(Slot(4)).unwrap(), |h| {
+        if h.now >= tt.genesis() && h.now < stop {
+            let u = ((h.now.0 / 1000) % 8) as usize;
+            sent.push(h.send_transfer(u));
+        }
+    });
+    let checkpoint_1 = h.log.iter().find_map(|r| match &r.what {
+        Recorded::L1(L1Event::CheckpointAccepted {
+            slot: 1, headers, ..
+        }) => Some(headers.clone()),
+        _ => None,
+    });
+    let headers = checkpoint_1.expect("slot 1 checkpointed");
+    assert_eq!(headers.len(), 2, "blocks 0 and 1 only");
+    let proposals_sent = h
+        .log
+        .iter()
+        .filter(|r| r.node == p)
+        .filter(
+            |r| matches!(&r.what, Recorded::Published(Gossip::Proposal(m)) if m.header.slot == 1),
+        )
+        .count();
+    assert_eq!(
+        proposals_sent, 3,
+        "proposal 3 was withheld: block 2 never got its attestations"
+    );
+    assert!(slashed(&h).is_empty(), "nobody is slashed");
+    for tx in &sent {
+        assert_eq!(
+            h.nodes[0].tx_status(tx),
+            Some(TxStatus::Checkpointed),
+            "{tx}"
+        );
+    }
+}

@@ -184,3 +184,55 @@ fn seven_validators_non_staggered_seed() {
     let (mut h, sent) = run(Preset::Seed.spec(), 7, 2);
     check_run(&mut h, &sent, 2);
 }
+
+/// The core reads no clock and draws no randomness: the same script gives
+/// the same trace, event for event.
+#[test]
+fn the_same_run_gives_the_same_trace() {
+    let trace = || {
+        let (h, _) = run(Preset::Devnet.spec(), 4, 2);
+        h.log
+            .iter()
+            .map(|r| format!("{} {} {:?}", r.at.0, r.node, r.what))
+            .collect::<Vec<_>>()
+    };
+    let a = trace();
+    assert!(a.len() > 100);
+    assert_eq!(a, trace());
+}
+
+/// DESIGN.md section 3, step 1: a block closes when it reaches
+/// `block_max_txs`; the rest waits for the next block.
+#[test]
+fn blocks_close_at_the_transaction_limit() {
+    let spec = ChainSpec {
+        block_max_txs: 2,
+        ..Preset::Devnet.spec()
+    };
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = Harness::new(spec, 4);
+    let mut sent = Vec::new();
+    let burst_at = tt.genesis();
+    h.run_until(tt.slot_start(Slot(3)).unwrap(), |h| {
+        if h.now == burst_at {
+            for u in 0..8 {
+                sent.push(h.send_transfer(u));
+            }
+        }
+    });
+    let sizes: Vec<usize> = (0..4)
+        .flat_map(|i| {
+            h.events(i)
+                .filter_map(|e| match e {
+                    Event::BlockBuilt { txs, .. } => Some(*txs),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(sizes.iter().all(|n| *n <= 2), "{sizes:?}");
+    assert!(sizes.iter().filter(|n| **n == 2).count() >= 4, "{sizes:?}");
+    for tx in &sent {
+        assert_eq!(h.nodes[0].tx_status(tx), Some(TxStatus::Checkpointed));
+    }
+}
