@@ -623,3 +623,278 @@ fn protocol_rules() {
         }
     }
 }
+
+/// What the proposer table's steps share: the proposals and the checkpoint
+/// the proposer sent so far.
+#[derive(Default)]
+struct ProposerView {
+    built: Vec<chunkseq_primitives::BlockHeader>,
+    submitted: Option<chunkseq_l1::RollupCall>,
+    proposal_times: Vec<UnixMillis>,
+}
+
+type StepInput = Box<dyn Fn(&Slot1, &ProposerView) -> (UnixMillis, Input)>;
+type StepCheck = Box<dyn Fn(&Slot1, &ProposerView, &[Output], &mut Core)>;
+
+struct Step {
+    rule: &'static str,
+    input: StepInput,
+    check: StepCheck,
+}
+
+fn published(out: &[Output]) -> Vec<&Gossip> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Publish(g) => Some(g),
+            _ => None,
+        })
+        .collect()
+}
+
+fn attestation_by(s: &Slot1, node: usize, header: &chunkseq_primitives::BlockHeader) -> Input {
+    let attestation = header.attestation();
+    let signature = s
+        .signer(node)
+        .sign_statement(&s.h.spec.eip712_domain(), &attestation)
+        .unwrap();
+    Input::Gossip(Gossip::Attestation(
+        chunkseq_primitives::AttestationMessage {
+            attestation,
+            signature: Bytes::from(signature.to_vec()),
+        },
+    ))
+}
+
+fn others(s: &Slot1) -> Vec<usize> {
+    (0..4).filter(|i| *i != s.proposer).collect()
+}
+
+fn proposer_steps() -> Vec<Step> {
+    let close = |s: &Slot1, k: u32| {
+        s.tt.chunk(Slot(1), chunkseq_primitives::BlockIndex(k))
+            .unwrap()
+            .close
+    };
+    vec![
+        Step {
+            rule: "§3 timetable: at its build start the proposer opens block 0 on the tip",
+            input: Box::new(|s, _| (s.at(0), Input::Tick)),
+            check: Box::new(|s, _, out, _| {
+                assert!(events(out).iter().any(|e| matches!(e, Event::BlockOpened { slot: 1, index: 0, parent } if *parent == s.proposals[0].header.parentHash)));
+                assert!(published(out).is_empty());
+            }),
+        },
+        Step {
+            rule: "§3 step 1: a transaction is executed into the open block when it arrives",
+            input: Box::new(|s, _| {
+                (
+                    s.at(100),
+                    Input::Transaction(s.proposals[0].transactions[0].clone()),
+                )
+            }),
+            check: Box::new(|_, _, _, core| {
+                let work = core.take_work();
+                assert_eq!(work.gas, 21_000, "executed at once: {work:?}");
+            }),
+        },
+        Step {
+            rule: "§3 step 2: at its chunk's close block 0 is sealed and proposed at once, and block 1 opens on it",
+            input: Box::new(move |s, _| (close(s, 0), Input::Tick)),
+            check: Box::new(|_, _, out, _| {
+                let built = events(out).into_iter().find_map(|e| match e {
+                    Event::BlockBuilt {
+                        index: 0,
+                        hash,
+                        txs,
+                        ..
+                    } => Some((*hash, *txs)),
+                    _ => None,
+                });
+                let (hash, txs) = built.expect("block 0 built");
+                assert_eq!(txs, 1);
+                assert!(
+                    matches!(published(out)[..], [Gossip::Proposal(m)] if m.header.hash() == hash)
+                );
+                assert!(events(out).iter().any(
+                    |e| matches!(e, Event::BlockOpened { index: 1, parent, .. } if *parent == hash)
+                ));
+            }),
+        },
+        Step {
+            rule: "§3 step 1: the next transaction goes into block 1",
+            input: Box::new(move |s, _| {
+                (
+                    close(s, 0).checked_add_ms(100).unwrap(),
+                    Input::Transaction(s.proposals[1].transactions[0].clone()),
+                )
+            }),
+            check: Box::new(|_, _, _, core| assert_eq!(core.take_work().gas, 21_000)),
+        },
+        Step {
+            rule: "§3 step 2: block 1 is sealed at its close, but its proposal waits while block 0 lacks attestations",
+            input: Box::new(move |s, _| (close(s, 1), Input::Tick)),
+            check: Box::new(|_, _, out, _| {
+                assert!(events(out).iter().any(|e| matches!(
+                    e,
+                    Event::BlockBuilt {
+                        index: 1,
+                        txs: 1,
+                        ..
+                    }
+                )));
+                assert!(published(out).is_empty(), "proposal 1 withheld");
+            }),
+        },
+        Step {
+            rule: "§5 threshold: one more attestation (two of four) is not enough",
+            input: Box::new(move |s, v| {
+                (
+                    close(s, 1).checked_add_ms(10).unwrap(),
+                    attestation_by(s, others(s)[0], &v.built[0]),
+                )
+            }),
+            check: Box::new(|_, _, out, core| {
+                assert!(published(out).is_empty());
+                assert!(core.chain().provisional().is_empty());
+            }),
+        },
+        Step {
+            rule: "§3 step 2: at threshold, provisional 0 goes out and then proposal 1, in that order",
+            input: Box::new(move |s, v| {
+                (
+                    close(s, 1).checked_add_ms(20).unwrap(),
+                    attestation_by(s, others(s)[1], &v.built[0]),
+                )
+            }),
+            check: Box::new(|_, _, out, core| {
+                let p = published(out);
+                assert!(
+                    matches!(p[..], [Gossip::Provisional(a), Gossip::Proposal(b)] if a.header.index == 0 && b.header.index == 1),
+                    "{p:?}"
+                );
+                assert_eq!(core.chain().provisional().len(), 1);
+            }),
+        },
+        Step {
+            rule: "§3 step 3: when block 1's attestations time out, the slot's chain ends at block 0 and its transaction returns to the pool",
+            input: Box::new(move |s, _| {
+                let t = close(s, 1)
+                    .checked_add_ms(20 + s.h.spec.attestation_timeout_ms)
+                    .unwrap();
+                (t, Input::Tick)
+            }),
+            check: Box::new(|s, _, _, core| {
+                let tx = alloy_primitives::keccak256(&s.proposals[1].transactions[0]);
+                assert_eq!(core.tx_status(&tx), Some(TxStatus::Pending));
+                assert!(core.pool().contains(&tx));
+            }),
+        },
+        Step {
+            rule: "§3 step 4: the checkpoint, of exactly the provisional blocks, is submitted when the L1 inclusion window opens",
+            input: Box::new(|s, _| (s.tt.slot_start(Slot(1)).unwrap(), Input::Tick)),
+            check: Box::new(|_, v, out, _| {
+                let calls: Vec<_> = out
+                    .iter()
+                    .filter_map(|o| match o {
+                        Output::SubmitL1 {
+                            call: chunkseq_l1::RollupCall::ProposeCheckpoint { headers, .. },
+                            ..
+                        } => Some(headers.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(calls, vec![vec![v.built[0].clone()]]);
+                assert!(
+                    events(out)
+                        .iter()
+                        .any(|e| matches!(e, Event::CheckpointSubmitted { slot: 1, blocks: 1 }))
+                );
+            }),
+        },
+        Step {
+            rule: "§3 step 4: not yet on L1 after two L1 blocks: the checkpoint is sent again",
+            input: Box::new(|s, _| {
+                let t =
+                    s.tt.slot_start(Slot(1))
+                        .unwrap()
+                        .checked_add_ms(2 * s.h.spec.l1_block_time_ms)
+                        .unwrap();
+                (t, Input::Tick)
+            }),
+            check: Box::new(|_, _, out, _| {
+                assert!(out.iter().any(|o| matches!(
+                    o,
+                    Output::SubmitL1 {
+                        call: chunkseq_l1::RollupCall::ProposeCheckpoint { .. },
+                        ..
+                    }
+                )));
+            }),
+        },
+        Step {
+            rule: "§6 follower: once L1 accepts it, the checkpoint is not sent again and its block is checkpointed",
+            input: Box::new(|s, v| {
+                let Some(chunkseq_l1::RollupCall::ProposeCheckpoint {
+                    headers, bodies, ..
+                }) = v.submitted.clone()
+                else {
+                    panic!("no checkpoint submitted")
+                };
+                let header =
+                    CheckpointHeader::covering(Slot(1), B256::ZERO, &[headers[0].hash()]).unwrap();
+                let t =
+                    s.tt.slot_start(Slot(1))
+                        .unwrap()
+                        .checked_add_ms(4 * s.h.spec.l1_block_time_ms)
+                        .unwrap();
+                (
+                    t,
+                    Input::L1(L1Event::CheckpointAccepted {
+                        slot: 1,
+                        header_hash: header.hash(),
+                        headers,
+                        bodies,
+                        proposer: s.h.address(s.proposer),
+                        l1_block: 9,
+                    }),
+                )
+            }),
+            check: Box::new(|_, v, out, core| {
+                assert!(!out.iter().any(|o| matches!(o, Output::SubmitL1 { .. })));
+                assert_eq!(core.chain().checkpointed().last_hash, v.built[0].hash());
+            }),
+        },
+    ]
+}
+
+#[test]
+fn proposer_rules() {
+    let s = slot1();
+    let (mut core, _) = s.node(s.proposer);
+    let mut view = ProposerView::default();
+    for step in proposer_steps() {
+        let (t, input) = (step.input)(&s, &view);
+        let out = core.handle(t, input);
+        for o in &out {
+            match o {
+                Output::Publish(Gossip::Proposal(m)) => {
+                    view.built.push(m.header.clone());
+                    view.proposal_times.push(t);
+                }
+                Output::SubmitL1 { call, .. } => view.submitted = Some(call.clone()),
+                _ => {}
+            }
+        }
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (step.check)(&s, &view, &out, &mut core);
+        }));
+        if let Err(e) = result {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            panic!("rule failed: {}\n{msg}", step.rule);
+        }
+    }
+}
