@@ -1,0 +1,9 @@
+//! The chunkseq simulator: many nodes running the real protocol core, the
+//! real executor and the embedded L1 on one virtual clock, driven by one
+//! seeded random number generator, so a seed always gives the same run.
+//!
+//! - [`report`]: what a run produces, as JSON and for the HTML report.
+
+pub mod report;
+
+pub use report::Report;
