@@ -279,6 +279,10 @@ impl Core {
         l1_block: u64,
         out: &mut Vec<Output>,
     ) {
+        // The same checkpoint again (an L1 reorg re-included it): nothing new.
+        if slot <= self.chain.checkpointed().slot && self.chain.checkpointed().slot != 0 {
+            return;
+        }
         // L1 accepts a checkpoint only on its tip, so the parent is ours.
         let parent_checkpoint = self.chain.checkpointed().header_hash;
         let block_hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();

@@ -2,8 +2,39 @@
 //! real executor and the embedded L1 on one virtual clock, driven by one
 //! seeded random number generator, so a seed always gives the same run.
 //!
+//! Every node is a `chunkseq_protocol::Core` with its own in-memory state
+//! and slashing-protection store. The engine delivers inputs in time order:
+//! gossip with sampled link latency, uplink bandwidth, loss and partitions;
+//! L1 blocks from the embedded L1 (with its congestion and reorg model);
+//! wake-ups the cores ask for; and the load generator's transactions. A node
+//! that did work (gas executed, signatures checked) is busy for the time the
+//! CPU model charges and handles later inputs after it.
+//!
+//! - [`scenario`]: what to simulate (TOML or built in), faults included.
+//! - [`engine`]: the discrete-event loop and the byzantine behaviours.
 //! - [`report`]: what a run produces, as JSON and for the HTML report.
 
+pub mod engine;
+mod invariants;
+mod metrics;
 pub mod report;
+pub mod scenario;
 
+pub use engine::{SimError, Simulation};
 pub use report::Report;
+pub use scenario::{BUILTIN, Fault, FaultKind, Scenario, builtin};
+
+/// Runs `scenario` to the end and fills in the wall-clock figures.
+/// `progress(slot, slots)` is called as virtual time passes each slot.
+pub fn run(scenario: Scenario, progress: impl FnMut(u64, u64)) -> Result<Report, SimError> {
+    let started = std::time::Instant::now();
+    let sim = Simulation::new(scenario)?;
+    let mut report = sim.run(progress);
+    report.wall_seconds = started.elapsed().as_secs_f64();
+    report.sim_speedup = if report.wall_seconds > 0.0 {
+        report.virtual_seconds / report.wall_seconds
+    } else {
+        0.0
+    };
+    Ok(report)
+}

@@ -1,0 +1,785 @@
+//! The discrete-event engine: one virtual clock, one seeded generator, a
+//! queue of deliveries, and every node a real protocol core.
+
+use std::{
+    cmp::Reverse,
+    collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque},
+    sync::Arc,
+};
+
+use alloy_consensus::TxEip1559;
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy_sol_types::SolValue;
+use chunkseq_execution::{Genesis, dev_keys, pool::sign_transaction};
+use chunkseq_l1::{EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall, rng::SplitMix64};
+use chunkseq_primitives::{
+    ChainSpec, Checkpoint, CheckpointHeader, LocalSigner, Preset, PrivateKey, Signer, Slot,
+    Timetable, UnixMillis,
+};
+use chunkseq_protocol::{
+    Core, CoreConfig, Duties, Event, Gossip, Input, Output, ProtectedSigner,
+    SlashingProtectionStore, TxStatus,
+};
+use chunkseq_state::StateDb;
+use thiserror::Error;
+
+use crate::{
+    invariants::Invariants,
+    metrics::Metrics,
+    report::Report,
+    scenario::{FaultKind, Scenario},
+};
+
+/// Why a run could not start.
+#[derive(Debug, Error)]
+pub enum SimError {
+    /// The scenario is invalid.
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    /// The preset is unknown.
+    #[error("preset: {0}")]
+    Preset(String),
+    /// Setting up a node or the L1 failed.
+    #[error("setup: {0}")]
+    Setup(String),
+}
+
+fn setup<E: std::fmt::Display>(e: E) -> SimError {
+    SimError::Setup(e.to_string())
+}
+
+/// A queued delivery. Most are node inputs, so the size of that variant is
+/// the size of the queue either way.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Delivery {
+    /// An input for node `.0`.
+    Node(usize, Input),
+    /// The embedded L1 produces its next block.
+    L1Tick,
+    /// The load generator sends its next transaction.
+    Load,
+}
+
+/// One simulated node.
+struct SimNode {
+    core: Core,
+    key: Option<PrivateKey>,
+    busy_until: u64,
+    uplink_free: u64,
+}
+
+/// A run in progress.
+pub struct Simulation {
+    pub(crate) scenario: Scenario,
+    pub(crate) spec: ChainSpec,
+    pub(crate) tt: Timetable,
+    rng: SplitMix64,
+    nodes: Vec<SimNode>,
+    pub(crate) l1: EmbeddedL1,
+    queue: BinaryHeap<Reverse<(u64, u64)>>,
+    items: HashMap<u64, Delivery>,
+    seq: u64,
+    pub(crate) now: u64,
+    pub(crate) end: u64,
+    load_end: u64,
+    load_interval: u64,
+    users: Vec<PrivateKey>,
+    nonces: Vec<u64>,
+    next_user: usize,
+    duties: BTreeMap<u64, Duties>,
+    /// Per-node faults resolved to node numbers: (node, kind, from, to).
+    faults: Vec<(usize, FaultKind, u64, Option<u64>)>,
+    /// Slots an equivocating proposer already forked.
+    equivocated: BTreeSet<u64>,
+    pub(crate) observer: usize,
+    pub(crate) metrics: Metrics,
+    pub(crate) invariants: Invariants,
+    digest: B256,
+    trail: VecDeque<String>,
+}
+
+/// Keys of the simulated validators.
+const VALIDATOR_PHRASE: &str = "chunkseq sim validators";
+/// Keys of the load generator's accounts.
+const USER_PHRASE: &str = "chunkseq sim users";
+/// Accounts the load generator rotates through.
+const USERS: usize = 64;
+/// Events kept for a violation's trail.
+const TRAIL: usize = 24;
+
+impl Simulation {
+    /// Sets up the nodes, the genesis and the embedded L1 of `scenario`.
+    pub fn new(scenario: Scenario) -> Result<Self, SimError> {
+        scenario.validate()?;
+        let preset: Preset = scenario
+            .preset
+            .parse()
+            .map_err(|e: chunkseq_primitives::SpecError| SimError::Preset(e.to_string()))?;
+        let spec = preset.spec();
+        let tt = Timetable::new(&spec).map_err(setup)?;
+        let keys = dev_keys(VALIDATOR_PHRASE, scenario.validators);
+        let users = dev_keys(USER_PHRASE, USERS);
+        let mut funded: Vec<Address> = users.iter().map(PrivateKey::address).collect();
+        funded.extend(keys.iter().map(PrivateKey::address));
+        let ether = U256::from(10u64).pow(U256::from(24u64));
+        let genesis = Genesis::funded(&funded, ether, ether);
+        let genesis_hash = genesis.hash(&spec).map_err(setup)?;
+        let addrs: Vec<Address> = keys.iter().map(PrivateKey::address).collect();
+        let l1_cfg = EmbeddedConfig {
+            seed: scenario.seed ^ 0x4c31,
+            drop_probability: scenario.l1.drop_probability,
+            delay_probability: scenario.l1.delay_probability,
+            reorg_probability: scenario.l1.reorg_probability,
+            ..EmbeddedConfig::default()
+        };
+        let mut l1 = EmbeddedL1::new(&spec, genesis_hash, &addrs, l1_cfg).map_err(setup)?;
+        let followers = scenario.followers.max(1);
+        let mut nodes = Vec::new();
+        for i in 0..scenario.validators.saturating_add(followers) {
+            let db = Arc::new(StateDb::in_memory().map_err(setup)?);
+            genesis.commit(&db, &spec).map_err(setup)?;
+            let key = keys.get(i).cloned();
+            let signer: Option<Arc<dyn Signer>> = match &key {
+                Some(k) => {
+                    let store = Arc::new(SlashingProtectionStore::in_memory().map_err(setup)?);
+                    Some(Arc::new(ProtectedSigner::new(
+                        LocalSigner::new(k.clone()),
+                        store,
+                    )))
+                }
+                None => None,
+            };
+            let core = Core::new(spec.clone(), CoreConfig::default(), db, signer).map_err(setup)?;
+            nodes.push(SimNode {
+                core,
+                key,
+                busy_until: 0,
+                uplink_free: 0,
+            });
+        }
+        let observer = nodes.len().saturating_sub(1);
+        // Faults that name no node hit the proposer of their first slot.
+        let mut faults = Vec::new();
+        for f in &scenario.faults {
+            let targets = if f.nodes.is_empty() {
+                let (_, proposer) = l1.duties(f.from_slot.max(1)).map_err(setup)?;
+                addrs
+                    .iter()
+                    .position(|a| *a == proposer)
+                    .into_iter()
+                    .collect()
+            } else {
+                f.nodes.clone()
+            };
+            for n in targets {
+                faults.push((n, f.kind, f.from_slot, f.to_slot));
+            }
+        }
+        let start = l1.head().timestamp.0;
+        let end = tt
+            .slot_start(Slot(scenario.slots.saturating_add(2)))
+            .map_err(setup)?
+            .0;
+        let load_end = tt
+            .build_start(Slot(scenario.slots))
+            .map_err(setup)?
+            .0
+            .max(tt.genesis().0);
+        let load_interval = if scenario.tps > 0.0 {
+            ((1000.0 / scenario.tps).round() as u64).max(1)
+        } else {
+            u64::MAX
+        };
+        let offenders: BTreeSet<usize> = faults
+            .iter()
+            .filter(|(_, k, _, _)| k.is_offence())
+            .map(|(n, _, _, _)| *n)
+            .collect();
+        let faulty: BTreeSet<usize> = faults.iter().map(|(n, _, _, _)| *n).collect();
+        let mut sim = Self {
+            rng: SplitMix64::new(scenario.seed),
+            invariants: Invariants::new(
+                &addrs,
+                offenders,
+                faulty,
+                if spec.staggered { 2 } else { 1 },
+                scenario.seed,
+            ),
+            scenario,
+            tt,
+            nodes,
+            l1,
+            queue: BinaryHeap::new(),
+            items: HashMap::new(),
+            seq: 0,
+            now: start,
+            end,
+            load_end,
+            load_interval,
+            nonces: vec![0; users.len()],
+            users,
+            next_user: 0,
+            duties: BTreeMap::new(),
+            faults,
+            equivocated: BTreeSet::new(),
+            observer,
+            metrics: Metrics::default(),
+            digest: B256::ZERO,
+            trail: VecDeque::new(),
+            spec,
+        };
+        for i in 0..sim.nodes.len() {
+            sim.push(start, Delivery::Node(i, Input::Tick));
+        }
+        sim.push(start, Delivery::L1Tick);
+        sim.push(sim.tt.genesis().0, Delivery::Load);
+        Ok(sim)
+    }
+
+    fn push(&mut self, at: u64, d: Delivery) {
+        self.seq = self.seq.wrapping_add(1);
+        self.items.insert(self.seq, d);
+        self.queue.push(Reverse((at, self.seq)));
+    }
+
+    /// The slot at the current time (0 before genesis).
+    pub(crate) fn slot_now(&self) -> u64 {
+        self.tt.slot_at(UnixMillis(self.now)).map_or(0, |s| s.0)
+    }
+
+    /// Milliseconds since genesis (0 before).
+    pub(crate) fn since_genesis(&self, t: u64) -> u64 {
+        t.saturating_sub(self.tt.genesis().0)
+    }
+
+    fn fault(&self, node: usize, slot: u64, want: impl Fn(FaultKind) -> bool) -> Option<FaultKind> {
+        self.faults
+            .iter()
+            .find(|(n, k, from, to)| {
+                *n == node && want(*k) && slot >= *from && to.is_none_or(|t| slot <= t)
+            })
+            .map(|(_, k, _, _)| *k)
+    }
+
+    fn offline(&self, node: usize) -> bool {
+        self.fault(node, self.slot_now(), |k| k == FaultKind::Offline)
+            .is_some()
+    }
+
+    /// Records one entry of the event log: digest and trail.
+    pub(crate) fn log(&mut self, entry: String) {
+        let line = format!("{} {entry}", self.now);
+        self.digest = keccak256([self.digest.as_slice(), line.as_bytes()].concat());
+        if self.trail.len() == TRAIL {
+            self.trail.pop_front();
+        }
+        self.trail.push_back(line);
+    }
+
+    /// The recent event log, oldest first.
+    pub(crate) fn trail(&self) -> Vec<String> {
+        self.trail.iter().cloned().collect()
+    }
+
+    /// Runs to the end; `progress(slot, slots)` is called at each new slot.
+    pub fn run(mut self, mut progress: impl FnMut(u64, u64)) -> Report {
+        let mut last_slot = 0;
+        while let Some(Reverse((at, seq))) = self.queue.pop() {
+            if at > self.end {
+                break;
+            }
+            self.now = at;
+            let slot = self.slot_now();
+            if slot != last_slot {
+                last_slot = slot;
+                progress(slot.min(self.scenario.slots), self.scenario.slots);
+            }
+            let Some(d) = self.items.remove(&seq) else {
+                continue;
+            };
+            match d {
+                Delivery::Node(i, input) => self.deliver(i, input),
+                Delivery::L1Tick => self.l1_tick(),
+                Delivery::Load => self.load(),
+            }
+        }
+        self.now = self.end;
+        self.finish()
+    }
+
+    fn l1_tick(&mut self) {
+        let events = match self.l1.mine_block() {
+            Ok(e) => e,
+            Err(e) => {
+                self.log(format!("l1 error {e}"));
+                Vec::new()
+            }
+        };
+        for e in events {
+            self.log(format!("l1 {e:?}"));
+            self.on_l1_event(&e);
+            for i in 0..self.nodes.len() {
+                let delay = self.latency();
+                self.push(
+                    self.now.saturating_add(delay),
+                    Delivery::Node(i, Input::L1(e.clone())),
+                );
+            }
+        }
+        let next = self
+            .l1
+            .head()
+            .timestamp
+            .0
+            .saturating_add(self.spec.l1_block_time_ms);
+        self.push(next.max(self.now.saturating_add(1)), Delivery::L1Tick);
+    }
+
+    fn on_l1_event(&mut self, e: &L1Event) {
+        match e {
+            L1Event::CheckpointAccepted { slot, headers, .. } => {
+                let at = self.since_genesis(self.now);
+                self.metrics.checkpoint(*slot, headers.len(), at);
+            }
+            L1Event::ValidatorSlashed {
+                validator,
+                offence,
+                slot,
+                ..
+            } => {
+                let at = self.since_genesis(self.now);
+                self.metrics.slashed(*validator, *offence, *slot, at);
+                let trail = self.trail();
+                let now = self.since_genesis(self.now);
+                self.invariants.on_slashed(*validator, *slot, now, &trail);
+            }
+            _ => {}
+        }
+    }
+
+    fn load(&mut self) {
+        if self.now >= self.load_end || self.load_interval == u64::MAX {
+            return;
+        }
+        let u = self.next_user % self.users.len().max(1);
+        self.next_user = self.next_user.wrapping_add(1);
+        let (Some(key), Some(nonce)) = (self.users.get(u).cloned(), self.nonces.get(u).copied())
+        else {
+            return;
+        };
+        let to = self
+            .users
+            .get((u + 1) % self.users.len())
+            .map_or(key.address(), PrivateKey::address);
+        let tx = TxEip1559 {
+            chain_id: self.spec.chain_id,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: 2_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(to),
+            value: U256::from(1_000u64),
+            access_list: Default::default(),
+            input: Bytes::new(),
+        };
+        if let Some(n) = self.nonces.get_mut(u) {
+            *n = n.saturating_add(1);
+        }
+        let raw = Bytes::from(sign_transaction(&key, tx).encoded_2718());
+        let hash = keccak256(&raw);
+        self.metrics.submitted(hash, self.since_genesis(self.now));
+        // The user sends it to one validator; gossip carries it to the rest.
+        let validators = self.scenario.validators as u64;
+        let first = usize::try_from(self.rng.next_u64() % validators.max(1)).unwrap_or(0);
+        for i in 0..self.nodes.len() {
+            let delay = if i == first { 0 } else { self.latency() };
+            self.push(
+                self.now.saturating_add(delay),
+                Delivery::Node(i, Input::Transaction(raw.clone())),
+            );
+        }
+        let next = self.now.saturating_add(self.load_interval);
+        self.push(next, Delivery::Load);
+    }
+
+    /// One sample of link latency, ms: log-normal around the median.
+    fn latency(&mut self) -> u64 {
+        let net = &self.scenario.network;
+        let (u1, u2) = (self.rng.next_f64().max(1e-12), self.rng.next_f64());
+        let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        let ms = net.latency_median_ms * (net.latency_sigma * normal).exp();
+        if ms.is_finite() && ms > 0.0 {
+            ms.round() as u64
+        } else {
+            0
+        }
+    }
+
+    /// Whether a message from `a` reaches `b` now (partitions).
+    fn connected(&self, a: usize, b: usize) -> bool {
+        let slot = self.slot_now();
+        self.scenario.network.partitions.iter().all(|p| {
+            if slot < p.from_slot || slot > p.to_slot {
+                return true;
+            }
+            let group = |n: usize| p.groups.iter().position(|g| g.contains(&n));
+            match (group(a), group(b)) {
+                (Some(x), Some(y)) => x == y,
+                _ => true,
+            }
+        })
+    }
+
+    fn deliver(&mut self, i: usize, input: Input) {
+        if self.offline(i) {
+            return;
+        }
+        let Some(node) = self.nodes.get(i) else {
+            return;
+        };
+        if node.busy_until > self.now {
+            // A busy node handles the input when it is done.
+            let at = node.busy_until;
+            self.push(at, Delivery::Node(i, input));
+            return;
+        }
+        let checkpoint = match &input {
+            Input::L1(L1Event::CheckpointAccepted { headers, .. }) => {
+                headers.last().map(|h| h.hash())
+            }
+            _ => None,
+        };
+        let now = UnixMillis(self.now);
+        let Some(node) = self.nodes.get_mut(i) else {
+            return;
+        };
+        let outputs = node.core.handle(now, input);
+        let work = node.core.take_work();
+        let cpu = self.scenario.cpu;
+        let cost_ns = work.gas as f64 * cpu.ns_per_gas
+            + work.signatures.saturating_add(work.signed) as f64 * cpu.ns_per_signature;
+        let cost_ms = (cost_ns / 1e6).ceil() as u64;
+        node.busy_until = self.now.saturating_add(cost_ms);
+        let done = node.busy_until;
+        if let Some(last) = checkpoint {
+            let tip = node.core.chain().checkpointed().last_hash;
+            let trail = self.trail();
+            let at = self.since_genesis(self.now);
+            let slot = self.slot_now();
+            self.invariants
+                .on_checkpoint_applied(i, tip, last, slot, at, &trail);
+        }
+        for o in outputs {
+            self.output(i, done, o);
+        }
+    }
+
+    fn output(&mut self, i: usize, at: u64, o: Output) {
+        match o {
+            Output::Publish(g) => self.publish(i, at, g),
+            Output::SubmitL1 { call, deadline } => self.submit(i, at, call, deadline),
+            Output::WakeAt(t) => self.push(t.0.max(at), Delivery::Node(i, Input::Tick)),
+            Output::FetchDuties(slot) => {
+                let duties = match self.duties.get(&slot) {
+                    Some(d) => d.clone(),
+                    None => match self.l1.duties(slot) {
+                        Ok((committee, proposer)) => {
+                            let d = Duties {
+                                committee,
+                                proposer,
+                            };
+                            self.duties.insert(slot, d.clone());
+                            d
+                        }
+                        Err(e) => {
+                            self.log(format!("duties of {slot}: {e}"));
+                            return;
+                        }
+                    },
+                };
+                self.push(at, Delivery::Node(i, Input::Duties { slot, duties }));
+            }
+            Output::Event(e) => self.event(i, at, e),
+            Output::Rejected { topic, reason } => {
+                self.metrics.rejected = self.metrics.rejected.saturating_add(1);
+                self.log(format!("n{i} rejected {topic}: {reason}"));
+            }
+        }
+    }
+
+    fn event(&mut self, i: usize, at: u64, e: Event) {
+        self.log(format!("n{i} {e:?}"));
+        let t = self.since_genesis(at);
+        let observer = i == self.observer;
+        match &e {
+            Event::ProposalSent { slot, index, .. } => {
+                self.metrics.proposal(i, *slot, *index, t);
+            }
+            Event::BlockBuilt {
+                slot, index, txs, ..
+            } => self.metrics.built(i, *slot, *index, *txs, t),
+            Event::ProvisionalAccepted {
+                slot, index, txs, ..
+            } if observer => {
+                self.metrics.provisional(*slot, *index, *txs, t);
+            }
+            Event::TxStatusChanged { hash, status } if observer => match status {
+                TxStatus::Provisional => self.metrics.tx_provisional(*hash, t),
+                TxStatus::Checkpointed => self.metrics.tx_checkpointed(*hash, t),
+                _ => {}
+            },
+            Event::Reorg {
+                slots,
+                dropped,
+                cause,
+                ..
+            } => {
+                if observer {
+                    self.metrics.reorg(slots, dropped.len(), *cause, t);
+                }
+                let trail = self.trail();
+                let slot = self.slot_now();
+                self.invariants.on_reorg(i, slots, slot, t, &trail);
+            }
+            _ => {}
+        }
+    }
+
+    fn submit(&mut self, i: usize, at: u64, call: RollupCall, deadline: Option<UnixMillis>) {
+        let Some(key) = self.nodes.get(i).and_then(|n| n.key.clone()) else {
+            return;
+        };
+        let call = match self.byzantine_call(i, call, &key) {
+            Some(c) => c,
+            None => return,
+        };
+        let from = key.address();
+        match self.l1.check(from, &call) {
+            Ok(()) => {
+                self.log(format!("n{i} submits {}", call.name()));
+                self.l1.submit_until(from, call, deadline);
+            }
+            Err(L1Error::Reverted { reason }) => {
+                self.log(format!("n{i} {} refused: {reason}", call.name()));
+                self.push(
+                    at,
+                    Delivery::Node(
+                        i,
+                        Input::L1CallFailed {
+                            call: call.name(),
+                            reason,
+                        },
+                    ),
+                );
+            }
+            Err(e) => self.log(format!("n{i} {} failed: {e}", call.name())),
+        }
+    }
+
+    /// A misbehaving proposer's version of its L1 call (or none).
+    fn byzantine_call(
+        &mut self,
+        i: usize,
+        call: RollupCall,
+        key: &PrivateKey,
+    ) -> Option<RollupCall> {
+        let RollupCall::ProposeCheckpoint {
+            slot,
+            headers,
+            bodies,
+            attestations,
+            committee,
+            signature,
+        } = call
+        else {
+            return Some(call);
+        };
+        match self.fault(i, slot, |k| {
+            matches!(k, FaultKind::NeverPublishes | FaultKind::SubsetCheckpoint)
+        }) {
+            Some(FaultKind::NeverPublishes) => None,
+            Some(FaultKind::SubsetCheckpoint) if headers.len() >= 2 => {
+                let first = headers.first()?.hash();
+                let parent = self.l1.tip().ok()?.header_hash;
+                let header = CheckpointHeader::covering(Slot(slot), parent, &[first])?;
+                let sig = LocalSigner::new(key.clone())
+                    .sign_statement(&self.spec.eip712_domain(), &Checkpoint::new(&header, first))
+                    .ok()?;
+                Some(RollupCall::ProposeCheckpoint {
+                    slot,
+                    headers: headers.into_iter().take(1).collect(),
+                    bodies: bodies.into_iter().take(1).collect(),
+                    attestations: attestations.into_iter().take(1).collect(),
+                    committee,
+                    signature: Bytes::from(sig.to_vec()),
+                })
+            }
+            _ => Some(RollupCall::ProposeCheckpoint {
+                slot,
+                headers,
+                bodies,
+                attestations,
+                committee,
+                signature,
+            }),
+        }
+    }
+
+    fn publish(&mut self, i: usize, at: u64, g: Gossip) {
+        let honest_copy = g.clone();
+        self.invariants.on_signed(
+            i,
+            &honest_copy,
+            self.since_genesis(at),
+            self.slot_now(),
+            &self.trail(),
+        );
+        let sends = self.byzantine_gossip(i, g);
+        for (delay, targets, msg) in sends {
+            self.gossip(i, at.saturating_add(delay), targets, msg);
+        }
+    }
+
+    /// What a node really sends: (extra delay, recipients or all, message).
+    fn byzantine_gossip(&mut self, i: usize, g: Gossip) -> Vec<(u64, Option<Vec<usize>>, Gossip)> {
+        let key = self.nodes.get(i).and_then(|n| n.key.clone());
+        let domain = self.spec.eip712_domain();
+        let msg_slot = match &g {
+            Gossip::Proposal(m) => m.header.slot,
+            Gossip::Provisional(m) => m.header.slot,
+            Gossip::Attestation(m) => m.attestation.slot,
+            _ => self.slot_now(),
+        };
+        let Some(kind) = self.fault(i, msg_slot, |_| true) else {
+            return vec![(0, None, g)];
+        };
+        let Some(key) = key else {
+            return vec![(0, None, g)];
+        };
+        let raw = LocalSigner::new(key);
+        match (kind, g) {
+            (FaultKind::SilentProposer, Gossip::Proposal(_) | Gossip::Provisional(_)) => vec![],
+            (FaultKind::SlowAttester { delay_ms }, g @ Gossip::Attestation(_)) => {
+                vec![(delay_ms, None, g)]
+            }
+            (FaultKind::BadStateRoot, Gossip::Proposal(mut m)) => {
+                m.header.stateRoot = keccak256(m.header.stateRoot);
+                if let Ok(sig) = raw.sign_statement(&domain, &m.header.proposal()) {
+                    m.signature = Bytes::from(sig.to_vec());
+                }
+                vec![(0, None, Gossip::Proposal(m))]
+            }
+            (FaultKind::DoubleAttester, Gossip::Attestation(m)) => {
+                let mut second = m.clone();
+                second.attestation.blockHash = keccak256(m.attestation.blockHash);
+                let mut out = vec![(0, None, Gossip::Attestation(m))];
+                if let Ok(sig) = raw.sign_statement(&domain, &second.attestation) {
+                    second.signature = Bytes::from(sig.to_vec());
+                    out.push((0, None, Gossip::Attestation(second)));
+                }
+                out
+            }
+            (FaultKind::EquivocatingProposer, Gossip::Proposal(m))
+                if m.header.index == 0 && self.equivocated.insert(m.header.slot) =>
+            {
+                let mut other = m.clone();
+                other.header.receiptsRoot = keccak256(m.header.receiptsRoot);
+                if let Ok(sig) = raw.sign_statement(&domain, &other.header.proposal()) {
+                    other.signature = Bytes::from(sig.to_vec());
+                }
+                let peers: Vec<usize> = (0..self.nodes.len()).filter(|n| *n != i).collect();
+                let (a, b) = peers.split_at(peers.len() / 2);
+                // Each half gets its own version first; gossip forwards the
+                // other one a little later.
+                vec![
+                    (0, Some(a.to_vec()), Gossip::Proposal(m.clone())),
+                    (0, Some(b.to_vec()), Gossip::Proposal(other.clone())),
+                    (150, Some(b.to_vec()), Gossip::Proposal(m)),
+                    (150, Some(a.to_vec()), Gossip::Proposal(other)),
+                ]
+            }
+            (_, g) => vec![(0, None, g)],
+        }
+    }
+
+    /// Sends `g` from `i` to `targets` (everyone else by default) over its uplink.
+    fn gossip(&mut self, i: usize, at: u64, targets: Option<Vec<usize>>, g: Gossip) {
+        if self.offline(i) {
+            return;
+        }
+        let size = message_size(&g);
+        let bandwidth = self.scenario.network.bandwidth_mbps.max(1e-3);
+        let per_copy_ms = (size as f64 * 8.0 / (bandwidth * 1e6) * 1000.0).max(0.0);
+        let targets: Vec<usize> =
+            targets.unwrap_or_else(|| (0..self.nodes.len()).filter(|n| *n != i).collect());
+        let mut sent = 0.0f64;
+        let uplink_free = self.nodes.get(i).map_or(at, |n| n.uplink_free.max(at));
+        for j in targets {
+            if j == i || !self.connected(i, j) {
+                continue;
+            }
+            if self.scenario.network.loss > 0.0 && self.rng.next_f64() < self.scenario.network.loss
+            {
+                continue;
+            }
+            sent += per_copy_ms;
+            let leaves = uplink_free.saturating_add(sent.ceil() as u64);
+            let arrives = leaves.saturating_add(self.latency());
+            self.push(arrives, Delivery::Node(j, Input::Gossip(g.clone())));
+        }
+        if let Some(n) = self.nodes.get_mut(i) {
+            n.uplink_free = uplink_free.saturating_add(sent.ceil() as u64);
+        }
+    }
+
+    fn finish(mut self) -> Report {
+        let proposer_of = |sim: &mut Self, slot: u64| -> usize {
+            let addr = match sim.duties.get(&slot) {
+                Some(d) => Some(d.proposer),
+                None => sim.l1.duties(slot).ok().map(|(_, p)| p),
+            };
+            addr.and_then(|a| {
+                sim.nodes
+                    .iter()
+                    .position(|n| n.key.as_ref().is_some_and(|k| k.address() == a))
+            })
+            .unwrap_or(usize::MAX)
+        };
+        let first = self.tt.first_building_slot().0.max(1);
+        let mut proposers = BTreeMap::new();
+        for slot in first..=self.scenario.slots {
+            let p = proposer_of(&mut self, slot);
+            proposers.insert(slot, p);
+        }
+        let fault_slots: BTreeSet<u64> = self
+            .faults
+            .iter()
+            .flat_map(|(_, _, from, to)| {
+                let to = to.unwrap_or(self.scenario.slots);
+                (from.saturating_sub(1)..=to.saturating_add(1)).collect::<Vec<_>>()
+            })
+            .collect();
+        let clean = self.scenario.network.partitions.is_empty()
+            && self.scenario.l1 == crate::scenario::L1Model::default()
+            && self.scenario.network.loss == 0.0;
+        let trail = self.trail();
+        let end = self.since_genesis(self.end);
+        self.invariants
+            .at_end(&self.metrics, &proposers, &fault_slots, clean, end, &trail);
+        let digest = self.digest;
+        crate::metrics::report(&self, proposers, digest)
+    }
+}
+
+/// Bytes a message takes on the wire.
+fn message_size(g: &Gossip) -> usize {
+    match g {
+        Gossip::Tx(raw) => raw.len(),
+        Gossip::Proposal(m) => m.abi_encoded_size(),
+        Gossip::Attestation(m) => m.abi_encoded_size(),
+        Gossip::Provisional(m) => m.abi_encoded_size(),
+        Gossip::Evidence(e) => e.encode_wire().len(),
+    }
+}

@@ -1,0 +1,206 @@
+//! The invariants of DESIGN.md section 12, checked as the run goes (and the
+//! liveness ones at its end). A violation carries the seed, the slot and
+//! the trail of events that led to it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use alloy_primitives::{Address, B256};
+use chunkseq_protocol::Gossip;
+
+use crate::{metrics::Metrics, report::Violation};
+
+/// What the invariants remember.
+pub(crate) struct Invariants {
+    addrs: Vec<Address>,
+    offenders: BTreeSet<usize>,
+    faulty: BTreeSet<usize>,
+    max_reorg_slots: usize,
+    seed: u64,
+    /// (node, statement kind, slot, index) -> what it signed.
+    signed: BTreeMap<(usize, u8, u64, u32), B256>,
+    pub(crate) violations: Vec<Violation>,
+}
+
+impl Invariants {
+    pub(crate) fn new(
+        addrs: &[Address],
+        offenders: BTreeSet<usize>,
+        faulty: BTreeSet<usize>,
+        max_reorg_slots: usize,
+        seed: u64,
+    ) -> Self {
+        Self {
+            addrs: addrs.to_vec(),
+            offenders,
+            faulty,
+            max_reorg_slots,
+            seed,
+            signed: BTreeMap::new(),
+            violations: Vec::new(),
+        }
+    }
+
+    fn violate(
+        &mut self,
+        invariant: &str,
+        detail: String,
+        slot: u64,
+        at_ms: u64,
+        trail: &[String],
+    ) {
+        self.violations.push(Violation {
+            invariant: invariant.into(),
+            detail,
+            seed: self.seed,
+            slot,
+            at_ms,
+            trail: trail.to_vec(),
+        });
+    }
+
+    /// Honest validators never sign conflicting messages.
+    pub(crate) fn on_signed(
+        &mut self,
+        node: usize,
+        g: &Gossip,
+        at_ms: u64,
+        slot: u64,
+        trail: &[String],
+    ) {
+        if self.offenders.contains(&node) {
+            return;
+        }
+        let key_hash = match g {
+            Gossip::Proposal(m) => ((node, 0, m.header.slot, m.header.index), m.header.hash()),
+            Gossip::Attestation(m) => (
+                (node, 1, m.attestation.slot, m.attestation.index),
+                m.attestation.blockHash,
+            ),
+            Gossip::Provisional(m) => ((node, 2, m.header.slot, m.header.index), m.header.hash()),
+            _ => return,
+        };
+        let (key, hash) = key_hash;
+        match self.signed.get(&key) {
+            Some(previous) if *previous != hash => self.violate(
+                "honest validators never sign conflicting messages",
+                format!("node {node} signed {previous} and {hash} for {key:?}"),
+                slot,
+                at_ms,
+                trail,
+            ),
+            Some(_) => {}
+            None => {
+                self.signed.insert(key, hash);
+            }
+        }
+    }
+
+    /// Honest followers agree with L1 after every checkpoint.
+    pub(crate) fn on_checkpoint_applied(
+        &mut self,
+        node: usize,
+        tip: B256,
+        l1_last: B256,
+        slot: u64,
+        at_ms: u64,
+        trail: &[String],
+    ) {
+        if self.faulty.contains(&node) || tip == l1_last {
+            return;
+        }
+        self.violate(
+            "honest followers agree with L1 after every checkpoint",
+            format!("node {node} is at {tip}, L1's checkpoint ends at {l1_last}"),
+            slot,
+            at_ms,
+            trail,
+        );
+    }
+
+    /// No honest validator is slashed.
+    pub(crate) fn on_slashed(
+        &mut self,
+        validator: Address,
+        slot: u64,
+        at_ms: u64,
+        trail: &[String],
+    ) {
+        let node = self.addrs.iter().position(|a| *a == validator);
+        if node.is_some_and(|n| self.offenders.contains(&n)) {
+            return;
+        }
+        self.violate(
+            "no honest validator is slashed",
+            format!("{validator} (node {node:?}) was slashed"),
+            slot,
+            at_ms,
+            trail,
+        );
+    }
+
+    /// Reorgs are at most one slot deep (non-staggered) or two (staggered).
+    pub(crate) fn on_reorg(
+        &mut self,
+        node: usize,
+        slots: &[u64],
+        now_slot: u64,
+        at_ms: u64,
+        trail: &[String],
+    ) {
+        if self.faulty.contains(&node) || slots.len() <= self.max_reorg_slots {
+            return;
+        }
+        self.violate(
+            "reorg depth is at most 1 slot (2 staggered)",
+            format!("node {node} dropped slots {slots:?}"),
+            now_slot,
+            at_ms,
+            trail,
+        );
+    }
+
+    /// Every offence is slashed; with an honest proposer (and no network or
+    /// L1 faults), every slot is checkpointed.
+    pub(crate) fn at_end(
+        &mut self,
+        metrics: &Metrics,
+        proposers: &BTreeMap<u64, usize>,
+        fault_slots: &BTreeSet<u64>,
+        clean: bool,
+        at_ms: u64,
+        trail: &[String],
+    ) {
+        let slashed: BTreeSet<Address> = metrics.slashed_addresses().collect();
+        for n in self.offenders.clone() {
+            let Some(addr) = self.addrs.get(n).copied() else {
+                continue;
+            };
+            if !slashed.contains(&addr) {
+                self.violate(
+                    "every offence is slashed",
+                    format!("offender node {n} ({addr}) was not slashed"),
+                    0,
+                    at_ms,
+                    trail,
+                );
+            }
+        }
+        if !clean {
+            return;
+        }
+        for (slot, proposer) in proposers {
+            if self.faulty.contains(proposer) || fault_slots.contains(slot) {
+                continue;
+            }
+            if !metrics.checkpointed(*slot) {
+                self.violate(
+                    "with an honest proposer every slot is checkpointed",
+                    format!("slot {slot} (proposer node {proposer}) has no checkpoint on L1"),
+                    *slot,
+                    at_ms,
+                    trail,
+                );
+            }
+        }
+    }
+}
