@@ -28,19 +28,27 @@ enum Command {
     /// Measure the hot paths on this machine.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// Run the deterministic simulator: scenarios, sweeps, calibration.
+    Sim(cmd::sim::SimArgs),
     /// Set up the Rollup contract on an Ethereum node.
     #[command(subcommand)]
     L1(cmd::l1::L1Command),
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    // A simulation runs many nodes in one process: only their warnings and
+    // errors are worth a line each by default.
+    init_logging(match cli.command {
+        Command::Sim(_) => "warn,chunkseq::protocol=error,chunkseq::evidence=error",
+        _ => "info",
+    });
     let result = match cli.command {
         Command::Spec(args) => cmd::spec::run(&args),
         Command::Keys(command) => cmd::keys::run(command),
         Command::Bench(command) => cmd::bench::run(command),
         Command::L1(command) => cmd::l1::run(command),
+        Command::Sim(args) => cmd::sim::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,11 +59,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default `info`), so stdout
-/// carries only a command's output.
-fn init_logging() {
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`; for `sim`,
+/// warnings only), so stdout carries only a command's output.
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -220,7 +220,7 @@ fn reads_a_keystore_made_by_cast() {
 fn no_placeholder_subcommands() {
     let out = chunkseq(&["--help"]);
     let help = String::from_utf8(out.stdout).unwrap();
-    for present in ["spec", "keys", "bench", "l1"] {
+    for present in ["spec", "keys", "bench", "l1", "sim"] {
         assert!(help.contains(present), "{help}");
     }
 }
@@ -358,4 +358,117 @@ fn l1_deploy_registers_validators_on_anvil() {
     let out = chunkseq(&["l1", "deploy", "--key", bad.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("32-byte hex private key"));
+}
+
+#[test]
+fn sim_runs_a_scenario_and_reports_json() {
+    let out = chunkseq(&["sim", "--list"]);
+    let list = String::from_utf8(out.stdout).unwrap();
+    for name in ["happy", "equivocation", "missed-publish", "partition"] {
+        assert!(list.contains(name), "{list}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json_path = dir.path().join("r.json");
+    let out = chunkseq(&[
+        "sim",
+        "--scenario",
+        "missed-publish",
+        "--slots",
+        "4",
+        "--seed",
+        "3",
+        "--quiet",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    for key in [
+        "preset",
+        "slots",
+        "seed",
+        "blocks_proposed",
+        "blocks_provisional",
+        "checkpoints",
+        "txs_submitted",
+        "txs_provisional",
+        "txs_checkpointed",
+        "throughput_tps",
+        "reorgs",
+        "slashings",
+        "invariant_violations",
+        "digest",
+        "sim_speedup",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert!(v["latency_ms"]["provisional"]["p50"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["reorgs"][0]["depth_slots"], 2, "staggered: two slots");
+    // Unknown scenarios and bad flags fail clearly.
+    let out = chunkseq(&["sim", "--scenario", "no-such-thing"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sim --list"));
+    let out = chunkseq(&["sim", "--validators", "0", "--quiet"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("validators"));
+}
+
+#[test]
+fn sim_sweep_and_calibrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let json_path = dir.path().join("sweep.json");
+    let out = chunkseq(&[
+        "sim",
+        "sweep",
+        "--scenario",
+        "happy",
+        "--param",
+        "chunks_per_slot=2,4",
+        "--slots",
+        "2",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["params"]["chunks_per_slot"], "4");
+    let cpu = dir.path().join("cpu.toml");
+    let out = chunkseq(&[
+        "sim",
+        "calibrate",
+        "--txs",
+        "500",
+        "--out",
+        cpu.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&cpu).unwrap();
+    assert!(text.contains("ns_per_gas") && text.contains("ns_per_signature"));
+    let out = chunkseq(&[
+        "sim",
+        "--slots",
+        "2",
+        "--quiet",
+        "--cpu",
+        cpu.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

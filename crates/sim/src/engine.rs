@@ -14,8 +14,8 @@ use alloy_sol_types::SolValue;
 use chunkseq_execution::{Genesis, dev_keys, pool::sign_transaction};
 use chunkseq_l1::{EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall, rng::SplitMix64};
 use chunkseq_primitives::{
-    ChainSpec, Checkpoint, CheckpointHeader, LocalSigner, Preset, PrivateKey, Signer, Slot,
-    Timetable, UnixMillis,
+    ChainSpec, Checkpoint, CheckpointHeader, LocalSigner, PrivateKey, Signer, Slot, Timetable,
+    UnixMillis,
 };
 use chunkseq_protocol::{
     Core, CoreConfig, Duties, Event, Gossip, Input, Output, ProtectedSigner,
@@ -37,9 +37,6 @@ pub enum SimError {
     /// The scenario is invalid.
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),
-    /// The preset is unknown.
-    #[error("preset: {0}")]
-    Preset(String),
     /// Setting up a node or the L1 failed.
     #[error("setup: {0}")]
     Setup(String),
@@ -83,7 +80,7 @@ pub struct Simulation {
     seq: u64,
     pub(crate) now: u64,
     pub(crate) end: u64,
-    load_end: u64,
+    pub(crate) load_end: u64,
     load_interval: u64,
     users: Vec<PrivateKey>,
     nonces: Vec<u64>,
@@ -113,11 +110,7 @@ impl Simulation {
     /// Sets up the nodes, the genesis and the embedded L1 of `scenario`.
     pub fn new(scenario: Scenario) -> Result<Self, SimError> {
         scenario.validate()?;
-        let preset: Preset = scenario
-            .preset
-            .parse()
-            .map_err(|e: chunkseq_primitives::SpecError| SimError::Preset(e.to_string()))?;
-        let spec = preset.spec();
+        let spec = scenario.chain_spec()?;
         let tt = Timetable::new(&spec).map_err(setup)?;
         let keys = dev_keys(VALIDATOR_PHRASE, scenario.validators);
         let users = dev_keys(USER_PHRASE, USERS);

@@ -10,10 +10,12 @@
 //! that did work (gas executed, signatures checked) is busy for the time the
 //! CPU model charges and handles later inputs after it.
 //!
+//! - [`calibrate`]: measuring the CPU model on this machine.
 //! - [`scenario`]: what to simulate (TOML or built in), faults included.
 //! - [`engine`]: the discrete-event loop and the byzantine behaviours.
 //! - [`report`]: what a run produces, as JSON and for the HTML report.
 
+pub mod calibrate;
 pub mod engine;
 mod invariants;
 mod metrics;

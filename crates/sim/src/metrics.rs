@@ -129,8 +129,9 @@ pub(crate) fn report(sim: &Simulation, proposers: BTreeMap<u64, usize>, digest: 
         .keys()
         .filter(|t| submitted.contains(t))
         .count() as u64;
-    let load_seconds = sim.since_genesis(sim.end) as f64 / 1000.0;
-    let virtual_seconds = load_seconds;
+    // Throughput over the time the load generator ran.
+    let load_seconds = sim.since_genesis(sim.load_end) as f64 / 1000.0;
+    let virtual_seconds = sim.since_genesis(sim.end) as f64 / 1000.0;
     // One-second buckets of what the observer saw.
     let buckets = (sim.since_genesis(sim.end) / 1000).saturating_add(1) as usize;
     let mut prov = vec![0u64; buckets];

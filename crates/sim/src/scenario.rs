@@ -85,7 +85,7 @@ pub struct L1Model {
 
 /// A misbehaviour.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum FaultKind {
     /// Sends two different proposals for block 0 to disjoint halves of the network.
     EquivocatingProposer,
@@ -118,9 +118,9 @@ impl FaultKind {
     }
 }
 
-/// A misbehaviour of some nodes during some slots.
+/// A misbehaviour of some nodes during some slots. (Flattened with its
+/// kind, so serde cannot refuse unknown keys inside `[[faults]]`.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Fault {
     /// What they do.
     #[serde(flatten)]
@@ -153,6 +153,9 @@ pub struct Scenario {
     pub description: String,
     /// Chain preset.
     pub preset: String,
+    /// Chain parameters that differ from the preset's (the keys of
+    /// `chunkseq spec --toml`), e.g. `chunks_per_slot = 4`.
+    pub spec: toml::Table,
     /// Validators.
     pub validators: usize,
     /// Full nodes that follow without signing (at least one observes).
@@ -179,6 +182,7 @@ impl Default for Scenario {
             name: "custom".into(),
             description: String::new(),
             preset: "devnet".into(),
+            spec: toml::Table::new(),
             validators: 4,
             followers: 1,
             slots: 6,
@@ -252,8 +256,18 @@ impl Scenario {
         Err(ScenarioError::Unknown(name.into()))
     }
 
+    /// The chain spec: the preset with the scenario's overrides.
+    pub fn chain_spec(&self) -> Result<chunkseq_primitives::ChainSpec, ScenarioError> {
+        let mut table = self.spec.clone();
+        table.insert("preset".into(), toml::Value::String(self.preset.clone()));
+        let text = toml::to_string(&table).map_err(|e| ScenarioError::Toml(e.to_string()))?;
+        chunkseq_primitives::ChainSpec::from_toml_str(&text)
+            .map_err(|e| ScenarioError::Invalid(format!("chain spec: {e}")))
+    }
+
     /// Checks ranges.
     pub fn validate(&self) -> Result<(), ScenarioError> {
+        self.chain_spec()?;
         let bad = |m: String| Err(ScenarioError::Invalid(m));
         if self.validators == 0 || self.validators > 1_000 {
             return bad(format!(
@@ -484,5 +498,11 @@ mod tests {
         );
         assert_eq!(s.faults[0].kind, FaultKind::SlowAttester { delay_ms: 300 });
         assert_eq!(s.preset, "devnet");
+        let s = Scenario::from_toml("preset = \"seed\"\n[spec]\nchunks_per_slot = 4\n").unwrap();
+        assert_eq!(s.chain_spec().unwrap().chunks_per_slot, 4);
+        let e = Scenario::from_toml("[spec]\nchunks = 4\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("chunks"), "{e}");
     }
 }

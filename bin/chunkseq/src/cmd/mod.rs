@@ -3,4 +3,5 @@
 pub(crate) mod bench;
 pub(crate) mod keys;
 pub(crate) mod l1;
+pub(crate) mod sim;
 pub(crate) mod spec;

@@ -1,0 +1,89 @@
+//! Measuring the CPU model on this machine: what a gas unit of execution
+//! and one signature recovery cost, with the real executor and the real
+//! signature code.
+
+use std::time::Instant;
+
+use alloy_consensus::TxEip1559;
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use chunkseq_execution::{
+    BlockBuilder, BlockContext, Genesis, dev_keys,
+    pool::{recover, sign_transaction},
+};
+use chunkseq_primitives::{BlockIndex, BlockNumber, Slot, UnixMillis};
+use chunkseq_state::StateDb;
+
+use crate::{engine::SimError, scenario::CpuModel};
+
+const CHAIN_ID: u64 = 9_999;
+
+fn err<E: std::fmt::Display>(e: E) -> SimError {
+    SimError::Setup(e.to_string())
+}
+
+/// Executes and recovers `txs` signed transfers and returns the cost per
+/// gas and per signature recovery.
+pub fn measure(txs: usize) -> Result<CpuModel, SimError> {
+    let txs = txs.max(100);
+    let keys = dev_keys("chunkseq sim calibrate", 1);
+    let key = keys.first().ok_or_else(|| err("no key"))?;
+    let to = Address::repeat_byte(0x42);
+    let raw: Vec<Bytes> = (0..txs as u64)
+        .map(|nonce| {
+            let tx = TxEip1559 {
+                chain_id: CHAIN_ID,
+                nonce,
+                gas_limit: 21_000,
+                max_fee_per_gas: 2_000_000_000,
+                max_priority_fee_per_gas: 1_000_000_000,
+                to: TxKind::Call(to),
+                value: U256::from(1u64),
+                access_list: Default::default(),
+                input: Bytes::new(),
+            };
+            Bytes::from(sign_transaction(key, tx).encoded_2718())
+        })
+        .collect();
+    // Signature recovery (what every node does at ingress).
+    let started = Instant::now();
+    let recovered = raw
+        .iter()
+        .map(|r| recover(r, CHAIN_ID))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err)?;
+    let ns_per_signature = started.elapsed().as_nanos() as f64 / txs as f64;
+    // Execution on a funded state.
+    let db = StateDb::in_memory().map_err(err)?;
+    let ether = U256::from(10u64).pow(U256::from(24u64));
+    let spec = chunkseq_primitives::Preset::Devnet.spec();
+    let (genesis, _) = Genesis::funded(&[key.address()], ether, U256::ZERO)
+        .commit(&db, &spec)
+        .map_err(err)?;
+    let ctx = BlockContext {
+        number: BlockNumber(1),
+        slot: Slot(1),
+        index: BlockIndex(0),
+        parent_hash: genesis.hash(),
+        timestamp: UnixMillis(spec.genesis_time.saturating_mul(1000)),
+        coinbase: Address::ZERO,
+        gas_limit: u64::MAX / 2,
+        max_txs: u32::try_from(txs).unwrap_or(u32::MAX),
+        chain_id: CHAIN_ID,
+    };
+    let mut builder = BlockBuilder::new(db.fork(), ctx).map_err(err)?;
+    let started = Instant::now();
+    let mut gas = 0u64;
+    for tx in &recovered {
+        gas = gas.saturating_add(builder.add_tx(tx).map_err(err)?.gas_used);
+    }
+    let built = builder.seal();
+    let elapsed = started.elapsed().as_nanos() as f64;
+    if built.header.txCount as usize != txs || gas == 0 {
+        return Err(err("calibration block did not execute every transfer"));
+    }
+    Ok(CpuModel {
+        ns_per_gas: elapsed / gas as f64,
+        ns_per_signature,
+    })
+}
