@@ -259,15 +259,29 @@ impl Core {
                 self.chain.fork_at_tip().map_err(|e| e.to_string())?
             }
         };
-        let built = reexecute(fork, self.context_of(h), h, &msg.transactions, &self.pool)
-            .map_err(|e| e.to_string())?;
-        self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
+        let hash = h.hash();
+        let shared = self
+            .exec_cache
+            .as_ref()
+            .and_then(|c| c.get(h.parentHash, hash));
+        let state = match shared {
+            Some(state) => state,
+            None => {
+                let built = reexecute(fork, self.context_of(h), h, &msg.transactions, &self.pool)
+                    .map_err(|e| e.to_string())?;
+                if let Some(c) = &self.exec_cache {
+                    c.insert(h.parentHash, hash, Arc::clone(&built.state));
+                }
+                built.state
+            }
+        };
+        self.work.gas = self.work.gas.saturating_add(h.gasUsed);
         let txs = self.recovered(&msg.transactions);
         Ok(Some(ExecutedBlock {
-            hash: built.hash(),
+            hash,
             number: h.number,
             timestamp: h.timestamp,
-            state: built.state,
+            state,
             transactions: msg.transactions.clone(),
             txs,
         }))

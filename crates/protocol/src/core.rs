@@ -21,6 +21,7 @@ use crate::{
     attester::AttestationJob,
     chain::{Chain, CheckpointTip},
     evidence::{EvidenceDetector, Offence},
+    exec_cache::ExecutionCache,
     io::{Duties, Event, Gossip, Input, Output, TxStatus, Work},
     proposer::SlotBuild,
 };
@@ -103,6 +104,7 @@ pub struct Core {
     /// Evidence already reported or submitted, by hash of its wire encoding.
     pub(crate) reported: BTreeSet<B256>,
     pub(crate) work: Work,
+    pub(crate) exec_cache: Option<Arc<ExecutionCache>>,
     pub(crate) wake: Option<UnixMillis>,
 }
 
@@ -156,8 +158,15 @@ impl Core {
             evidence: EvidenceDetector::new(),
             reported: BTreeSet::new(),
             work: Work::default(),
+            exec_cache: None,
             wake: None,
         })
+    }
+
+    /// Shares re-execution results with other honest cores of this process
+    /// (the simulator's memoization). The work is still reported as done.
+    pub fn share_executions(&mut self, cache: Arc<ExecutionCache>) {
+        self.exec_cache = Some(cache);
     }
 
     /// This node's validator address, if it is one.
@@ -213,6 +222,7 @@ impl Core {
         match input {
             Input::Tick => {}
             Input::Transaction(raw) => self.on_transaction(&raw, &mut out),
+            Input::RecoveredTransaction(tx) => self.on_recovered(tx, &mut out),
             Input::Gossip(Gossip::Tx(raw)) => self.on_transaction(&raw, &mut out),
             Input::Gossip(Gossip::Proposal(msg)) => self.on_proposal(now, msg, &mut out),
             Input::Gossip(Gossip::Attestation(msg)) => self.on_attestation(now, &msg, &mut out),
@@ -304,6 +314,21 @@ impl Core {
                 self.work.signatures = self.work.signatures.saturating_add(1);
                 self.set_status(hash, TxStatus::Pending, out);
             }
+            Err(e) => debug!(target: "chunkseq::protocol", "transaction refused: {e}"),
+        }
+    }
+
+    fn on_recovered(&mut self, tx: RecoveredTx, out: &mut Vec<Output>) {
+        let fork = match self.chain.fork_at_tip() {
+            Ok(f) => f,
+            Err(e) => {
+                warn!(target: "chunkseq::protocol", "state unavailable for a transaction: {e}");
+                return;
+            }
+        };
+        self.work.signatures = self.work.signatures.saturating_add(1);
+        match self.pool.add(tx, &ForkAccounts(&fork)) {
+            Ok(hash) => self.set_status(hash, TxStatus::Pending, out),
             Err(e) => debug!(target: "chunkseq::protocol", "transaction refused: {e}"),
         }
     }

@@ -130,30 +130,47 @@ impl Core {
                     self.hold_provisional(msg);
                     return;
                 };
-                let fork = match self.chain.fork_at_tip() {
-                    Ok(f) => f,
-                    Err(e) => {
-                        warn!(target: "chunkseq::protocol", "state unavailable: {e}");
-                        return;
-                    }
-                };
-                match reexecute(
-                    fork,
-                    self.context_of(&msg.header),
-                    &msg.header,
-                    &body,
-                    &self.pool,
-                ) {
-                    Ok(built) => {
-                        self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
-                        let txs = self.recovered(&body);
-                        (built.state, body, txs)
-                    }
-                    Err(e) => {
-                        // Attested by a threshold yet invalid here: local
-                        // trouble or a committee fault; never evidence.
-                        warn!(target: "chunkseq::protocol", slot, index, "provisional block does not re-execute: {e}");
-                        return;
+                let shared = self
+                    .exec_cache
+                    .as_ref()
+                    .and_then(|c| c.get(msg.header.parentHash, hash));
+                if let Some(state) = shared {
+                    self.work.gas = self.work.gas.saturating_add(msg.header.gasUsed);
+                    let txs = self.recovered(&body);
+                    (state, body, txs)
+                } else {
+                    let fork = match self.chain.fork_at_tip() {
+                        Ok(f) => f,
+                        Err(e) => {
+                            warn!(target: "chunkseq::protocol", "state unavailable: {e}");
+                            return;
+                        }
+                    };
+                    match reexecute(
+                        fork,
+                        self.context_of(&msg.header),
+                        &msg.header,
+                        &body,
+                        &self.pool,
+                    ) {
+                        Ok(built) => {
+                            self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
+                            if let Some(c) = &self.exec_cache {
+                                c.insert(
+                                    msg.header.parentHash,
+                                    hash,
+                                    std::sync::Arc::clone(&built.state),
+                                );
+                            }
+                            let txs = self.recovered(&body);
+                            (built.state, body, txs)
+                        }
+                        Err(e) => {
+                            // Attested by a threshold yet invalid here: local
+                            // trouble or a committee fault; never evidence.
+                            warn!(target: "chunkseq::protocol", slot, index, "provisional block does not re-execute: {e}");
+                            return;
+                        }
                     }
                 }
             }

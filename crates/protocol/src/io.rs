@@ -1,6 +1,7 @@
 //! What goes into the protocol core and what comes out of it.
 
 use alloy_primitives::{Address, B256, Bytes};
+use chunkseq_execution::RecoveredTx;
 use chunkseq_l1::{L1Event, RollupCall};
 use chunkseq_primitives::{
     AttestationMessage, Evidence, ProposalMessage, ProvisionalBlockMessage, UnixMillis,
@@ -65,6 +66,10 @@ pub enum Input {
     Tick,
     /// A transaction from a user (RPC) or from gossip.
     Transaction(Bytes),
+    /// A transaction whose sender the driver already recovered (at RPC
+    /// ingress, or once for all nodes in the simulator). Counted as one
+    /// signature of work all the same.
+    RecoveredTransaction(RecoveredTx),
     /// A gossip message from a peer.
     Gossip(Gossip),
     /// Something happened on L1.

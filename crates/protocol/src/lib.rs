@@ -25,6 +25,7 @@ pub mod attester;
 pub mod chain;
 pub mod core;
 pub mod evidence;
+pub mod exec_cache;
 pub mod follower;
 pub mod io;
 pub mod proposer;
@@ -35,6 +36,7 @@ pub mod verify;
 pub use crate::core::{Core, CoreConfig, CoreError, Tips};
 pub use chain::{Chain, ChainBlock, CheckpointTip};
 pub use evidence::{EvidenceDetector, Offence, OmissionCandidate, equivocation_call};
+pub use exec_cache::ExecutionCache;
 pub use io::{Duties, Event, Gossip, Input, Output, ReorgCause, TxStatus, Work};
 pub use slashing_protection::{
     Decision, Interchange, InterchangeError, ProtectedSigner, SlashingProtectionError,

@@ -170,6 +170,14 @@ impl Simulation {
                 faults.push((n, f.kind, f.from_slot, f.to_slot));
             }
         }
+        // Honest nodes share re-executions; a faulty one computes its own.
+        let cache = Arc::new(chunkseq_protocol::ExecutionCache::new(4_096));
+        let faulty_nodes: BTreeSet<usize> = faults.iter().map(|(n, _, _, _)| *n).collect();
+        for (i, node) in nodes.iter_mut().enumerate() {
+            if !faulty_nodes.contains(&i) {
+                node.core.share_executions(Arc::clone(&cache));
+            }
+        }
         let start = l1.head().timestamp.0;
         let end = tt
             .slot_start(Slot(scenario.slots.saturating_add(2)))
@@ -382,6 +390,14 @@ impl Simulation {
         }
         let raw = Bytes::from(sign_transaction(&key, tx).encoded_2718());
         let hash = keccak256(&raw);
+        // Recovered once for every node; each is still charged for it.
+        let recovered = match chunkseq_execution::pool::recover(&raw, self.spec.chain_id) {
+            Ok(r) => r,
+            Err(e) => {
+                self.log(format!("load tx refused: {e}"));
+                return;
+            }
+        };
         self.metrics.submitted(hash, self.since_genesis(self.now));
         // The user sends it to one validator; gossip carries it to the rest.
         let validators = self.scenario.validators as u64;
@@ -390,7 +406,7 @@ impl Simulation {
             let delay = if i == first { 0 } else { self.latency() };
             self.push(
                 self.now.saturating_add(delay),
-                Delivery::Node(i, Input::Transaction(raw.clone())),
+                Delivery::Node(i, Input::RecoveredTransaction(recovered.clone())),
             );
         }
         let next = self.now.saturating_add(self.load_interval);

@@ -27,8 +27,14 @@ fn summary(r: &Report) -> String {
         r.txs_submitted,
         r.txs_provisional,
         r.txs_checkpointed,
-        r.reorgs.iter().map(|x| (&x.slots, &x.cause)).collect::<Vec<_>>(),
-        r.slashings.iter().map(|x| (&x.offence, x.slot)).collect::<Vec<_>>(),
+        r.reorgs
+            .iter()
+            .map(|x| (&x.slots, &x.cause))
+            .collect::<Vec<_>>(),
+        r.slashings
+            .iter()
+            .map(|x| (&x.offence, x.slot))
+            .collect::<Vec<_>>(),
         r.invariant_violations
     )
 }
@@ -45,7 +51,11 @@ fn happy_checkpoints_every_slot_and_every_transaction() {
     let a = run_named("happy", 7, None);
     assert!(a.invariant_violations.is_empty(), "{}", summary(&a));
     assert!(a.checkpoints >= a.slots, "{}", summary(&a));
-    assert!(a.reorgs.is_empty() && a.slashings.is_empty(), "{}", summary(&a));
+    assert!(
+        a.reorgs.is_empty() && a.slashings.is_empty(),
+        "{}",
+        summary(&a)
+    );
     assert_eq!(a.txs_checkpointed, a.txs_submitted, "{}", summary(&a));
 }
 
@@ -69,7 +79,11 @@ fn every_scenario_holds_its_invariants_over_seeds() {
     for seed in 1..=seeds() {
         for (name, _) in BUILTIN {
             let r = run_named(name, seed, None);
-            assert!(r.invariant_violations.is_empty(), "{name} seed {seed}: {}", summary(&r));
+            assert!(
+                r.invariant_violations.is_empty(),
+                "{name} seed {seed}: {}",
+                summary(&r)
+            );
             let expected = match name {
                 "equivocation" => Some("proposal_equivocation"),
                 "subset-checkpoint" => Some("checkpoint_omission"),
@@ -78,14 +92,22 @@ fn every_scenario_holds_its_invariants_over_seeds() {
             };
             match expected {
                 Some(offence) => {
-                    assert!(!r.slashings.is_empty(), "{name} seed {seed}: {}", summary(&r));
+                    assert!(
+                        !r.slashings.is_empty(),
+                        "{name} seed {seed}: {}",
+                        summary(&r)
+                    );
                     assert!(
                         r.slashings.iter().all(|s| s.offence == offence),
                         "{name} seed {seed}: {}",
                         summary(&r)
                     );
                 }
-                None => assert!(r.slashings.is_empty(), "{name} seed {seed}: {}", summary(&r)),
+                None => assert!(
+                    r.slashings.is_empty(),
+                    "{name} seed {seed}: {}",
+                    summary(&r)
+                ),
             }
         }
     }

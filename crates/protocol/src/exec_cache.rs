@@ -1,0 +1,57 @@
+//! Re-execution results shared between honest nodes of one process (the
+//! simulator): a block re-executed by one node need not be re-executed by
+//! the next, since the result depends only on the parent and the block.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::Arc,
+};
+
+use alloy_primitives::B256;
+use chunkseq_state::SealedState;
+use parking_lot::Mutex;
+
+/// Valid re-executions by (parent block hash, block hash). The block hash
+/// commits to every header field (state, transaction and receipt roots
+/// included) and the parent hash to the parent's state, so a hit is the
+/// same computation. Only successes are stored. A byzantine node must not
+/// be given one: it would skip the checks it is meant to fail.
+#[derive(Debug)]
+pub struct ExecutionCache {
+    inner: Mutex<Inner>,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    map: BTreeMap<(B256, B256), Arc<SealedState>>,
+    order: VecDeque<(B256, B256)>,
+}
+
+impl ExecutionCache {
+    /// A cache holding at most `capacity` blocks (oldest evicted first).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// The state after `block` on `parent`, if some node validated it.
+    pub fn get(&self, parent: B256, block: B256) -> Option<Arc<SealedState>> {
+        self.inner.lock().map.get(&(parent, block)).cloned()
+    }
+
+    /// Records a validated block's state.
+    pub fn insert(&self, parent: B256, block: B256, state: Arc<SealedState>) {
+        let mut inner = self.inner.lock();
+        if inner.map.insert((parent, block), state).is_none() {
+            inner.order.push_back((parent, block));
+        }
+        while inner.order.len() > self.capacity {
+            if let Some(old) = inner.order.pop_front() {
+                inner.map.remove(&old);
+            }
+        }
+    }
+}
