@@ -3,7 +3,10 @@
 //! seeded random number generator, so a seed always gives the same run.
 //!
 //! - [`report`]: what a run produces, as JSON and for the HTML report.
+//! - [`html`]: the self-contained HTML page of a run or of a parameter sweep.
 
+pub mod html;
 pub mod report;
 
+pub use html::{SweepPoint, render_html, render_sweep_html};
 pub use report::Report;
