@@ -34,6 +34,10 @@ const CHART_HEIGHT: u32 = 380;
 /// Most points drawn for one CDF; larger sample sets are thinned to quantiles.
 const CDF_MAX_POINTS: usize = 1000;
 
+const CAPTION_FONT: (&str, u32) = ("sans-serif", 22);
+const LABEL_FONT: (&str, u32) = ("sans-serif", 15);
+const DESC_FONT: (&str, u32) = ("sans-serif", 16);
+
 const PROVISIONAL: RGBColor = RGBColor(31, 119, 180);
 const CHECKPOINTED: RGBColor = RGBColor(214, 96, 16);
 const BUILT: RGBColor = RGBColor(90, 90, 90);
@@ -415,8 +419,10 @@ fn latency_cdf_chart(r: &Report) -> String {
     let max = values().fold(f64::MIN, f64::max);
     let min_positive = values().filter(|&x| x > 0.0).fold(f64::MAX, f64::min);
     // A log axis needs positive values: zero latencies sit on its left edge.
+    // It starts at a power of ten so that the axis gets labels below the
+    // first whole decade.
     let lo = if min_positive < f64::MAX {
-        (min_positive / 1.5).max(0.01)
+        10f64.powf(min_positive.log10().floor()).max(0.01)
     } else {
         1.0
     };
@@ -426,16 +432,26 @@ fn latency_cdf_chart(r: &Report) -> String {
     };
     svg_chart(CHART_WIDTH, CHART_HEIGHT, |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption("Latency CDF", ("sans-serif", 20))
+            .caption("Latency CDF", CAPTION_FONT)
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(56)
             .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.0)?;
         chart
             .configure_mesh()
+            .light_line_style(BLACK.mix(0.04))
+            .label_style(LABEL_FONT)
+            .axis_desc_style(DESC_FONT)
+            .x_max_light_lines(1)
             .x_desc("latency (ms, log scale)")
             .y_desc("fraction of transactions")
-            .x_label_formatter(&|x| format_axis(*x))
+            .x_label_formatter(&|x| {
+                if is_one_two_five(*x) {
+                    format_axis(*x)
+                } else {
+                    String::new()
+                }
+            })
             .draw()?;
         for (points, color, label) in [
             (&prov, PROVISIONAL, "provisional"),
@@ -454,12 +470,25 @@ fn latency_cdf_chart(r: &Report) -> String {
         }
         chart
             .configure_series_labels()
+            .label_font(LABEL_FONT)
             .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()?;
         Ok(())
     })
+}
+
+/// Whether `x` is 1, 2 or 5 times a power of ten: the labelled ticks of a
+/// log axis (the others would crowd each other).
+fn is_one_two_five(x: f64) -> bool {
+    if !(x.is_finite() && x > 0.0) {
+        return false;
+    }
+    let mantissa = x / 10f64.powf(x.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .any(|m| (mantissa - m).abs() < 1e-6 * m)
 }
 
 /// Axis label for a value that spans several orders of magnitude.
@@ -493,13 +522,16 @@ fn throughput_chart(r: &Report) -> String {
     let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
     svg_chart(CHART_WIDTH, CHART_HEIGHT, |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption("Throughput over time", ("sans-serif", 20))
+            .caption("Throughput over time", CAPTION_FONT)
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(64)
             .build_cartesian_2d(t_min..t_max, 0.0..y_max)?;
         chart
             .configure_mesh()
+            .light_line_style(BLACK.mix(0.04))
+            .label_style(LABEL_FONT)
+            .axis_desc_style(DESC_FONT)
             .x_desc("time since genesis (s)")
             .y_desc("transactions per second")
             .draw()?;
@@ -519,6 +551,7 @@ fn throughput_chart(r: &Report) -> String {
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], CHECKPOINTED));
         chart
             .configure_series_labels()
+            .label_font(LABEL_FONT)
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
@@ -604,13 +637,16 @@ fn timeline_chart(r: &Report) -> String {
 
     svg_chart(CHART_WIDTH, height, |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption("Per-slot timeline", ("sans-serif", 20))
+            .caption("Per-slot timeline", CAPTION_FONT)
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(56)
             .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
         chart
             .configure_mesh()
+            .light_line_style(BLACK.mix(0.04))
+            .label_style(LABEL_FONT)
+            .axis_desc_style(DESC_FONT)
             .disable_y_mesh()
             .x_desc("time since genesis (s)")
             .y_desc("slot")
@@ -715,6 +751,7 @@ fn timeline_chart(r: &Report) -> String {
             .legend(|(x, y)| Rectangle::new([(x + 9, y - 6), (x + 11, y + 6)], ALERT.filled()));
         chart
             .configure_series_labels()
+            .label_font(LABEL_FONT)
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
@@ -761,17 +798,18 @@ fn sweep_chart(param: &str, group: &[&SweepPoint]) -> String {
             finite(r.latency_ms.provisional.p99).max(finite(r.latency_ms.provisional.p50))
         })
         .fold(0.0, f64::max);
-    let lat_max = if lat_max > 0.0 { lat_max * 1.15 } else { 1.0 };
+    // Headroom keeps the top of the chart free for the legend.
+    let lat_max = if lat_max > 0.0 { lat_max * 1.45 } else { 1.0 };
     let tps_max = rows
         .iter()
         .map(|(_, r)| finite(r.throughput_tps))
         .fold(0.0, f64::max);
-    let tps_max = if tps_max > 0.0 { tps_max * 1.15 } else { 1.0 };
+    let tps_max = if tps_max > 0.0 { tps_max * 1.45 } else { 1.0 };
     let caption = format!("{param}: latency and throughput");
 
     svg_chart(CHART_WIDTH, CHART_HEIGHT, |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(caption, ("sans-serif", 20))
+            .caption(caption, CAPTION_FONT)
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(64)
@@ -790,6 +828,9 @@ fn sweep_chart(param: &str, group: &[&SweepPoint]) -> String {
         };
         chart
             .configure_mesh()
+            .light_line_style(BLACK.mix(0.04))
+            .label_style(LABEL_FONT)
+            .axis_desc_style(DESC_FONT)
             .x_desc(param)
             .y_desc("provisional latency (ms)")
             .x_labels(if categorical { labels.len() + 1 } else { 10 })
@@ -797,6 +838,8 @@ fn sweep_chart(param: &str, group: &[&SweepPoint]) -> String {
             .draw()?;
         chart
             .configure_secondary_axes()
+            .label_style(LABEL_FONT)
+            .axis_desc_style(DESC_FONT)
             .y_desc("checkpointed throughput (tx/s)")
             .draw()?;
         for (pick, color, label) in [
@@ -834,6 +877,7 @@ fn sweep_chart(param: &str, group: &[&SweepPoint]) -> String {
         )?;
         chart
             .configure_series_labels()
+            .label_font(LABEL_FONT)
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
@@ -1063,6 +1107,8 @@ mod tests {
                 .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1)
         );
         assert!(cdf_points(&[f64::NAN]).is_empty());
+        assert!(is_one_two_five(200.0) && is_one_two_five(0.05) && is_one_two_five(1000.0));
+        assert!(!is_one_two_five(300.0) && !is_one_two_five(0.0) && !is_one_two_five(f64::NAN));
     }
 
     /// Writes sample pages for a visual check:
@@ -1076,6 +1122,20 @@ mod tests {
         };
         std::fs::write(&path, render_html(&sample_report("sample <run>"))).unwrap();
         let sweep_path = path.replace(".html", "-sweep.html");
-        std::fs::write(&sweep_path, render_sweep_html("sample sweep", &sweep())).unwrap();
+        let mut points = sweep();
+        for (i, value) in ["honest", "silent <proposer>", "equivocating"]
+            .iter()
+            .enumerate()
+        {
+            let mut report = sample_report("b");
+            report.latency_ms.provisional.p99 = 500.0 + 300.0 * i as f64;
+            report.throughput_tps = 35.0 - 10.0 * i as f64;
+            points.push(SweepPoint {
+                param: "byzantine".to_string(),
+                value: (*value).to_string(),
+                report,
+            });
+        }
+        std::fs::write(&sweep_path, render_sweep_html("sample sweep", &points)).unwrap();
     }
 }
