@@ -31,6 +31,10 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 const CHART_WIDTH: u32 = 1100;
 const CHART_HEIGHT: u32 = 380;
+/// Most slots drawn in the timeline; a longer run shows a window.
+const TIMELINE_MAX_SLOTS: usize = 120;
+/// Slots shown before the first incident when the timeline is a window.
+const TIMELINE_LEAD_SLOTS: u64 = 10;
 /// Most points drawn for one CDF; larger sample sets are thinned to quantiles.
 const CDF_MAX_POINTS: usize = 1000;
 
@@ -82,9 +86,13 @@ pub fn render_html(report: &Report) -> String {
     );
 
     out.push_str("<h2>Timeline</h2>\n");
+    let (slots, note) = timeline_window(report);
+    if let Some(note) = note {
+        let _ = writeln!(out, "<p>{}</p>", escape(&note));
+    }
     figure(
         &mut out,
-        &timeline_chart(report),
+        &timeline_chart(report, slots),
         "One row per slot. Grey square: block built; purple triangle: proposal sent; \
          green circle: block provisional at the follower; black cross: checkpoint included \
          on L1. Red rows were reorged; a red X marks a slashing, a red bar the moment a \
@@ -587,12 +595,54 @@ fn slot_ends(slots: &[SlotTimeline]) -> Vec<u64> {
         .collect()
 }
 
-fn timeline_chart(r: &Report) -> String {
+/// The slots the timeline draws: all of them, or for a long run a window of
+/// [`TIMELINE_MAX_SLOTS`] starting a little before the first reorg or
+/// slashing (else at the start), with a note saying so.
+fn timeline_window(r: &Report) -> (Vec<SlotTimeline>, Option<String>) {
     let mut slots: Vec<SlotTimeline> = r.timeline.clone();
+    slots.sort_by_key(|s| s.slot);
+    let total = slots.len();
+    if total <= TIMELINE_MAX_SLOTS {
+        return (slots, None);
+    }
+    let first_incident = slots
+        .iter()
+        .filter(|s| s.reorged)
+        .map(|s| s.slot)
+        .chain(r.reorgs.iter().flat_map(|g| g.slots.iter().copied()))
+        .chain(r.slashings.iter().map(|s| s.slot))
+        .min();
+    let start = first_incident.map_or(0, |incident| {
+        let from = incident.saturating_sub(TIMELINE_LEAD_SLOTS);
+        slots
+            .iter()
+            .position(|s| s.slot >= from)
+            .unwrap_or(0)
+            .min(total - TIMELINE_MAX_SLOTS)
+    });
+    let window: Vec<SlotTimeline> = slots
+        .into_iter()
+        .skip(start)
+        .take(TIMELINE_MAX_SLOTS)
+        .collect();
+    let first = window.first().map_or(0, |s| s.slot);
+    let last = window.last().map_or(0, |s| s.slot);
+    let why = if first_incident.is_some() {
+        "around the first reorg or slashing"
+    } else {
+        "the first ones"
+    };
+    let note = format!(
+        "The run has {total} slots in its timeline; the chart shows {} of them, slots {first} to {last} ({why}).",
+        window.len()
+    );
+    (window, Some(note))
+}
+
+fn timeline_chart(r: &Report, slots: Vec<SlotTimeline>) -> String {
     if slots.is_empty() {
         return NO_DATA.to_string();
     }
-    slots.sort_by_key(|s| s.slot);
     let ends = slot_ends(&slots);
     let first_slot = slots.first().map_or(0, |s| s.slot);
     let last_slot = slots.last().map_or(0, |s| s.slot);
@@ -903,9 +953,13 @@ mod tests {
     }
 
     fn sample_report(scenario: &str) -> Report {
+        sample_report_with_slots(scenario, 10)
+    }
+
+    fn sample_report_with_slots(scenario: &str, slots: u64) -> Report {
         let mut rng = 7u64;
         let slot_ms = 2000u64;
-        let timeline: Vec<SlotTimeline> = (0..10u64)
+        let timeline: Vec<SlotTimeline> = (0..slots)
             .map(|slot| {
                 let start = slot * slot_ms;
                 // Staggered: the proposer of slot N builds during slot N-1.
@@ -1111,6 +1165,41 @@ mod tests {
         assert!(!is_one_two_five(300.0) && !is_one_two_five(0.0) && !is_one_two_five(f64::NAN));
     }
 
+    #[test]
+    fn long_timeline_is_windowed_around_the_first_incident() {
+        let mut report = sample_report("long");
+        report.timeline = (0..500u64)
+            .map(|slot| SlotTimeline {
+                slot,
+                start_ms: slot * 2000,
+                reorged: slot == 300,
+                ..SlotTimeline::default()
+            })
+            .collect();
+        report.reorgs.clear();
+        report.slashings.clear();
+        let (window, note) = timeline_window(&report);
+        assert_eq!(window.len(), TIMELINE_MAX_SLOTS);
+        assert_eq!(window.first().map(|s| s.slot), Some(290));
+        assert!(note.is_some_and(|n| n.contains("slots 290 to 409")));
+        assert_eq!(render_html(&report).matches("<svg").count(), 3);
+
+        report
+            .timeline
+            .iter_mut()
+            .for_each(|s| s.reorged = s.slot == 495);
+        let (window, _) = timeline_window(&report);
+        assert_eq!(window.last().map(|s| s.slot), Some(499));
+
+        report.timeline.iter_mut().for_each(|s| s.reorged = false);
+        let (window, note) = timeline_window(&report);
+        assert_eq!(window.first().map(|s| s.slot), Some(0));
+        assert!(note.is_some_and(|n| n.contains("the first ones")));
+
+        report.timeline.truncate(TIMELINE_MAX_SLOTS);
+        assert!(timeline_window(&report).1.is_none());
+    }
+
     /// Writes sample pages for a visual check:
     /// `CHUNKSEQ_HTML_OUT=/tmp/r.html cargo test -p chunkseq-sim -- --ignored write_sample`
     /// (the sweep goes next to it, with `-sweep` before the extension).
@@ -1137,5 +1226,11 @@ mod tests {
             });
         }
         std::fs::write(&sweep_path, render_sweep_html("sample sweep", &points)).unwrap();
+        let long_path = path.replace(".html", "-long.html");
+        std::fs::write(
+            &long_path,
+            render_html(&sample_report_with_slots("long", 400)),
+        )
+        .unwrap();
     }
 }
