@@ -14,15 +14,18 @@
 //! - [`scenario`]: what to simulate (TOML or built in), faults included.
 //! - [`engine`]: the discrete-event loop and the byzantine behaviours.
 //! - [`report`]: what a run produces, as JSON and for the HTML report.
+//! - [`html`]: the self-contained HTML page of a run or of a parameter sweep.
 
 pub mod calibrate;
 pub mod engine;
+pub mod html;
 mod invariants;
 mod metrics;
 pub mod report;
 pub mod scenario;
 
 pub use engine::{SimError, Simulation};
+pub use html::{SweepPoint, render_html, render_sweep_html};
 pub use report::Report;
 pub use scenario::{BUILTIN, Fault, FaultKind, Scenario, builtin};
 
