@@ -57,6 +57,9 @@ struct RunArgs {
     /// Write the report as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write the report as a self-contained HTML page with charts.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     /// Do not draw a progress bar.
     #[arg(long)]
     quiet: bool,
@@ -76,6 +79,9 @@ struct SweepArgs {
     /// Write every run's report as one JSON array.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write latency and throughput against each parameter as an HTML page.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     /// Slots per run.
     #[arg(long)]
     slots: Option<u64>,
@@ -131,6 +137,9 @@ fn run_one(args: &RunArgs) -> Result<()> {
     print_summary(&report);
     if let Some(path) = &args.json {
         write_json(path, &report)?;
+    }
+    if let Some(path) = &args.report {
+        write_text(path, &chunkseq_sim::render_html(&report))?;
     }
     if !report.invariant_violations.is_empty() {
         for v in &report.invariant_violations {
@@ -209,6 +218,12 @@ fn print_summary(r: &Report) {
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+fn write_text(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(())
@@ -295,6 +310,7 @@ fn sweep(args: &SweepArgs) -> Result<()> {
             .collect();
     }
     let mut rows = Vec::new();
+    let mut points = Vec::new();
     for point in &grid {
         let mut scenario = base.clone();
         if let Some(s) = args.slots {
@@ -316,10 +332,21 @@ fn sweep(args: &SweepArgs) -> Result<()> {
             report.checkpoints,
             report.invariant_violations.len()
         );
+        for (name, value) in point {
+            points.push(chunkseq_sim::SweepPoint {
+                param: name.clone(),
+                value: value.clone(),
+                report: report.clone(),
+            });
+        }
         rows.push(serde_json::json!({ "params": point.iter().map(|(n, v)| (n.clone(), v.clone())).collect::<std::collections::BTreeMap<_, _>>(), "report": report }));
     }
     if let Some(path) = &args.json {
         write_json(path, &rows)?;
+    }
+    if let Some(path) = &args.report {
+        let title = format!("chunkseq sim sweep: {}", base.name);
+        write_text(path, &chunkseq_sim::render_sweep_html(&title, &points))?;
     }
     Ok(())
 }
