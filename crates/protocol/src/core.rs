@@ -35,6 +35,12 @@ pub struct CoreConfig {
     pub resubmit_after_ms: u64,
     /// Slots of messages kept behind the checkpointed tip (then pruned).
     pub keep_slots: u64,
+    /// Most transaction bytes a proposer puts into one slot. The checkpoint
+    /// carries every transaction as L1 calldata, and one L1 transaction may
+    /// spend at most 2^24 gas (EIP-7825) at up to 40 gas per byte (the
+    /// EIP-7623 floor): 256 KiB keeps a checkpoint publishable with room for
+    /// the headers and attestations. A builder policy, not a consensus rule.
+    pub max_slot_tx_bytes: usize,
 }
 
 impl Default for CoreConfig {
@@ -43,6 +49,7 @@ impl Default for CoreConfig {
             l1_finality_blocks: 64,
             resubmit_after_ms: 4_000,
             keep_slots: 4,
+            max_slot_tx_bytes: 256 * 1024,
         }
     }
 }

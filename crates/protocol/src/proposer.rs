@@ -240,11 +240,19 @@ impl Core {
         }
     }
 
-    /// Adds pool transactions to the open block until it is full.
+    /// Adds pool transactions to the open block until it is full, or the
+    /// slot's checkpoint would grow past `max_slot_tx_bytes`.
     fn fill(&mut self, build: &mut SlotBuild) {
         let Some(builder) = build.builder.as_mut() else {
             return;
         };
+        let mut slot_bytes: usize = build
+            .blocks
+            .iter()
+            .flat_map(|b| b.transactions.iter())
+            .chain(build.builder_txs.iter().map(RecoveredTx::encoded))
+            .map(|b| b.len())
+            .sum();
         let candidates: Vec<RecoveredTx> = self
             .pool
             .best()
@@ -256,8 +264,13 @@ impl Core {
             if builder.is_full() {
                 break;
             }
+            let size = tx.encoded().len();
+            if slot_bytes.saturating_add(size) > self.cfg.max_slot_tx_bytes {
+                break;
+            }
             match builder.add_tx(&tx) {
                 Ok(outcome) => {
+                    slot_bytes = slot_bytes.saturating_add(size);
                     self.work.gas = self.work.gas.saturating_add(outcome.gas_used);
                     build.builder_hashes.insert(tx.hash());
                     build.builder_txs.push(tx);

@@ -101,8 +101,10 @@ pub struct Simulation {
 const VALIDATOR_PHRASE: &str = "chunkseq sim validators";
 /// Keys of the load generator's accounts.
 const USER_PHRASE: &str = "chunkseq sim users";
-/// Accounts the load generator rotates through.
+/// Accounts the load generator rotates through, at least.
 const USERS: usize = 64;
+/// Accounts the load generator rotates through, at most.
+const MAX_USERS: usize = 8_192;
 /// Events kept for a violation's trail.
 const TRAIL: usize = 24;
 
@@ -113,7 +115,13 @@ impl Simulation {
         let spec = scenario.chain_spec()?;
         let tt = Timetable::new(&spec).map_err(setup)?;
         let keys = dev_keys(VALIDATOR_PHRASE, scenario.validators);
-        let users = dev_keys(USER_PHRASE, USERS);
+        // Enough accounts that no sender ever has more transactions waiting
+        // than the pool takes from one sender: the whole run's load over 32
+        // nonces each (a backlog, when load exceeds capacity, stays spread).
+        let slot_seconds = spec.slot_duration_ms as f64 / 1000.0;
+        let total = scenario.tps * slot_seconds * (scenario.slots as f64 + 1.0);
+        let wanted = (total / 32.0).ceil() as usize;
+        let users = dev_keys(USER_PHRASE, wanted.clamp(USERS, MAX_USERS));
         let mut funded: Vec<Address> = users.iter().map(PrivateKey::address).collect();
         funded.extend(keys.iter().map(PrivateKey::address));
         let ether = U256::from(10u64).pow(U256::from(24u64));
@@ -235,7 +243,12 @@ impl Simulation {
             sim.push(start, Delivery::Node(i, Input::Tick));
         }
         sim.push(start, Delivery::L1Tick);
-        sim.push(sim.tt.genesis().0, Delivery::Load);
+        // Load starts when the first slot starts building.
+        let load_start = sim
+            .tt
+            .build_start(sim.tt.first_building_slot().max(Slot(1)))
+            .map_or(sim.tt.genesis().0, |t| t.0);
+        sim.push(load_start, Delivery::Load);
         Ok(sim)
     }
 
