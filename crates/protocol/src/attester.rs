@@ -103,7 +103,7 @@ impl Core {
                 return;
             }
         }
-        match verify::proposal(&self.domain, &duties, &msg) {
+        match verify::proposal(self.sig_cache.as_deref(), &self.domain, &duties, &msg) {
             Ok(n) => self.work.signatures = self.work.signatures.saturating_add(n),
             Err(reason) => {
                 out.push(Output::Rejected {
@@ -326,16 +326,17 @@ impl Core {
         let Some(duties) = self.duties.get(&slot).cloned() else {
             return;
         };
-        let attester = match verify::attestation(&self.domain, &duties, msg) {
-            Ok(attester) => attester,
-            Err(reason) => {
-                out.push(Output::Rejected {
-                    topic: "attestation",
-                    reason,
-                });
-                return;
-            }
-        };
+        let attester =
+            match verify::attestation(self.sig_cache.as_deref(), &self.domain, &duties, msg) {
+                Ok(attester) => attester,
+                Err(reason) => {
+                    out.push(Output::Rejected {
+                        topic: "attestation",
+                        reason,
+                    });
+                    return;
+                }
+            };
         self.work.signatures = self.work.signatures.saturating_add(1);
         if let Some(evidence) =
             self.evidence

@@ -21,7 +21,7 @@ use crate::{
     attester::AttestationJob,
     chain::{Chain, CheckpointTip},
     evidence::{EvidenceDetector, Offence},
-    exec_cache::ExecutionCache,
+    exec_cache::{ExecutionCache, RecoveryCache},
     io::{Duties, Event, Gossip, Input, Output, TxStatus, Work},
     proposer::SlotBuild,
 };
@@ -112,6 +112,7 @@ pub struct Core {
     pub(crate) reported: BTreeSet<B256>,
     pub(crate) work: Work,
     pub(crate) exec_cache: Option<Arc<ExecutionCache>>,
+    pub(crate) sig_cache: Option<Arc<RecoveryCache>>,
     pub(crate) wake: Option<UnixMillis>,
 }
 
@@ -166,6 +167,7 @@ impl Core {
             reported: BTreeSet::new(),
             work: Work::default(),
             exec_cache: None,
+            sig_cache: None,
             wake: None,
         })
     }
@@ -174,6 +176,12 @@ impl Core {
     /// (the simulator's memoization). The work is still reported as done.
     pub fn share_executions(&mut self, cache: Arc<ExecutionCache>) {
         self.exec_cache = Some(cache);
+    }
+
+    /// Shares signature recoveries with the other cores of this process.
+    /// The work is still reported as done.
+    pub fn share_recoveries(&mut self, cache: Arc<RecoveryCache>) {
+        self.sig_cache = Some(cache);
     }
 
     /// This node's validator address, if it is one.

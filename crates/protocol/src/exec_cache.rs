@@ -55,3 +55,40 @@ impl ExecutionCache {
         }
     }
 }
+
+/// Signature recoveries shared between the nodes of one process (the
+/// simulator): every node checks every gossip signature, and recovering a
+/// signer is a pure function of the digest and the signature.
+#[derive(Debug, Default)]
+pub struct RecoveryCache {
+    map: Mutex<std::collections::HashMap<(B256, Vec<u8>), alloy_primitives::Address>>,
+}
+
+/// Entries after which the recovery cache starts over (bounded memory).
+const RECOVERY_CACHE_LIMIT: usize = 1 << 20;
+
+impl RecoveryCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The signer of `signature` over `digest`, recovered once per process.
+    pub fn recover(
+        &self,
+        signature: &[u8],
+        digest: B256,
+    ) -> Result<alloy_primitives::Address, chunkseq_primitives::crypto::SignatureError> {
+        let key = (digest, signature.to_vec());
+        if let Some(a) = self.map.lock().get(&key) {
+            return Ok(*a);
+        }
+        let signer = chunkseq_primitives::crypto::recover_signer(signature, digest)?;
+        let mut map = self.map.lock();
+        if map.len() >= RECOVERY_CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(key, signer);
+        Ok(signer)
+    }
+}

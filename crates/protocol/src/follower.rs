@@ -68,7 +68,7 @@ impl Core {
                 return;
             }
         }
-        match verify::provisional(&self.domain, &duties, &msg) {
+        match verify::provisional(self.sig_cache.as_deref(), &self.domain, &duties, &msg) {
             Ok(n) => self.work.signatures = self.work.signatures.saturating_add(n),
             Err(reason) => {
                 out.push(Output::Rejected {

@@ -36,7 +36,7 @@ pub mod verify;
 pub use crate::core::{Core, CoreConfig, CoreError, Tips};
 pub use chain::{Chain, ChainBlock, CheckpointTip};
 pub use evidence::{EvidenceDetector, Offence, OmissionCandidate, equivocation_call};
-pub use exec_cache::ExecutionCache;
+pub use exec_cache::{ExecutionCache, RecoveryCache};
 pub use io::{Duties, Event, Gossip, Input, Output, ReorgCause, TxStatus, Work};
 pub use slashing_protection::{
     Decision, Interchange, InterchangeError, ProtectedSigner, SlashingProtectionError,

@@ -7,18 +7,33 @@ use chunkseq_primitives::{
     crypto::{recover_signer, recover_statement},
 };
 
-use crate::io::Duties;
+use crate::{exec_cache::RecoveryCache, io::Duties};
+
+/// Recovers the signer of `statement`, through `cache` when there is one.
+fn signer_of<T: chunkseq_primitives::SignedStatement>(
+    cache: Option<&RecoveryCache>,
+    domain: &Eip712Domain,
+    statement: &T,
+    signature: &[u8],
+) -> Result<Address, chunkseq_primitives::crypto::SignatureError> {
+    match cache {
+        Some(c) => c.recover(signature, statement.eip712_signing_hash(domain)),
+        None => recover_statement(domain, statement, signature),
+    }
+}
 
 /// Length of one `r || s || v` signature.
 pub const SIGNATURE_BYTES: usize = 65;
 
 /// Checks that the slot's proposer signed `msg`; returns signatures checked.
+/// `cache` shares recoveries between the nodes of one process.
 pub fn proposal(
+    cache: Option<&RecoveryCache>,
     domain: &Eip712Domain,
     duties: &Duties,
     msg: &ProposalMessage,
 ) -> Result<u64, String> {
-    let signer = recover_statement(domain, &msg.header.proposal(), &msg.signature)
+    let signer = signer_of(cache, domain, &msg.header.proposal(), &msg.signature)
         .map_err(|e| format!("bad proposal signature: {e}"))?;
     if signer != duties.proposer {
         return Err(format!(
@@ -31,11 +46,12 @@ pub fn proposal(
 
 /// Checks an attestation; returns the attester.
 pub fn attestation(
+    cache: Option<&RecoveryCache>,
     domain: &Eip712Domain,
     duties: &Duties,
     msg: &AttestationMessage,
 ) -> Result<Address, String> {
-    let signer = recover_statement(domain, &msg.attestation, &msg.signature)
+    let signer = signer_of(cache, domain, &msg.attestation, &msg.signature)
         .map_err(|e| format!("bad attestation signature: {e}"))?;
     if !duties.is_member(&signer) {
         return Err(format!(
@@ -50,12 +66,13 @@ pub fn attestation(
 /// threshold distinct committee attestations in ascending signer order.
 /// Returns the number of signatures checked.
 pub fn provisional(
+    cache: Option<&RecoveryCache>,
     domain: &Eip712Domain,
     duties: &Duties,
     msg: &ProvisionalBlockMessage,
 ) -> Result<u64, String> {
     let statement = ProvisionalBlock::new(&msg.header, &msg.checkpointHeader, &msg.attestations);
-    let signer = recover_statement(domain, &statement, &msg.proposerSignature)
+    let signer = signer_of(cache, domain, &statement, &msg.proposerSignature)
         .map_err(|e| format!("bad provisional signature: {e}"))?;
     if signer != duties.proposer {
         return Err(format!(
@@ -63,7 +80,7 @@ pub fn provisional(
             msg.header.slot
         ));
     }
-    let signers = attestations(domain, duties, &msg.header, &msg.attestations)?;
+    let signers = attestations(cache, domain, duties, &msg.header, &msg.attestations)?;
     if signers < duties.threshold() {
         return Err(format!(
             "{signers} attestations, {} needed",
@@ -76,6 +93,7 @@ pub fn provisional(
 /// Checks concatenated attestations of `header`: each by a committee member,
 /// signers strictly ascending. Returns how many.
 pub fn attestations(
+    cache: Option<&RecoveryCache>,
     domain: &Eip712Domain,
     duties: &Duties,
     header: &chunkseq_primitives::BlockHeader,
@@ -88,7 +106,11 @@ pub fn attestations(
     let mut previous: Option<Address> = None;
     let mut count = 0usize;
     for sig in concatenated.chunks_exact(SIGNATURE_BYTES) {
-        let signer = recover_signer(sig, digest).map_err(|e| format!("bad attestation: {e}"))?;
+        let recovered = match cache {
+            Some(c) => c.recover(sig, digest),
+            None => recover_signer(sig, digest),
+        };
+        let signer = recovered.map_err(|e| format!("bad attestation: {e}"))?;
         if previous.is_some_and(|p| p >= signer) {
             return Err("attestations not in ascending signer order".into());
         }

@@ -180,6 +180,11 @@ impl Simulation {
         }
         // Honest nodes share re-executions; a faulty one computes its own.
         let cache = Arc::new(chunkseq_protocol::ExecutionCache::new(4_096));
+        // Every node shares signature recoveries: they are pure functions.
+        let recoveries = Arc::new(chunkseq_protocol::RecoveryCache::new());
+        for node in &mut nodes {
+            node.core.share_recoveries(Arc::clone(&recoveries));
+        }
         let faulty_nodes: BTreeSet<usize> = faults.iter().map(|(n, _, _, _)| *n).collect();
         for (i, node) in nodes.iter_mut().enumerate() {
             if !faulty_nodes.contains(&i) {
