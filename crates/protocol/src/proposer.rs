@@ -253,11 +253,17 @@ impl Core {
             .chain(build.builder_txs.iter().map(RecoveredTx::encoded))
             .map(|b| b.len())
             .sum();
+        // Nothing to do once the block or the slot is full (this runs on
+        // every input, so it must be cheap then).
+        let room_txs = (self.spec.block_max_txs as usize).saturating_sub(builder.tx_count());
+        if builder.is_full() || room_txs == 0 || slot_bytes >= self.cfg.max_slot_tx_bytes {
+            return;
+        }
         let candidates: Vec<RecoveredTx> = self
             .pool
             .best()
             .filter(|tx| !build.builder_hashes.contains(&tx.hash()))
-            .take(self.spec.block_max_txs as usize)
+            .take(room_txs)
             .cloned()
             .collect();
         for tx in candidates {
