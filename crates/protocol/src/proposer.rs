@@ -54,6 +54,9 @@ pub(crate) struct SlotBuild {
     builder: Option<BlockBuilder>,
     builder_txs: Vec<RecoveredTx>,
     builder_hashes: HashSet<B256>,
+    /// Set when the next transaction in order no longer fits the slot's
+    /// byte budget: later fills of this slot are skipped.
+    slot_full: bool,
     blocks: Vec<SlotBlock>,
     done_building: bool,
     submitted_at: Option<UnixMillis>,
@@ -172,6 +175,7 @@ impl Core {
             builder: None,
             builder_txs: Vec::new(),
             builder_hashes: HashSet::new(),
+            slot_full: false,
             blocks: Vec::new(),
             done_building: false,
             submitted_at: None,
@@ -256,7 +260,11 @@ impl Core {
         // Nothing to do once the block or the slot is full (this runs on
         // every input, so it must be cheap then).
         let room_txs = (self.spec.block_max_txs as usize).saturating_sub(builder.tx_count());
-        if builder.is_full() || room_txs == 0 || slot_bytes >= self.cfg.max_slot_tx_bytes {
+        if build.slot_full
+            || builder.is_full()
+            || room_txs == 0
+            || slot_bytes >= self.cfg.max_slot_tx_bytes
+        {
             return;
         }
         let candidates: Vec<RecoveredTx> = self
@@ -272,6 +280,7 @@ impl Core {
             }
             let size = tx.encoded().len();
             if slot_bytes.saturating_add(size) > self.cfg.max_slot_tx_bytes {
+                build.slot_full = true;
                 break;
             }
             match builder.add_tx(&tx) {
