@@ -96,21 +96,6 @@ impl L1Event {
     }
 }
 
-/// The Rollup contract's tip.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RollupTip {
-    /// Slot of the last checkpoint.
-    pub slot: u64,
-    /// Number of the last checkpointed L2 block.
-    pub last_block_number: u64,
-    /// Whether any checkpoint was accepted.
-    pub has_checkpoint: bool,
-    /// Hash of the last checkpoint's final header.
-    pub header_hash: B256,
-    /// Hash of the last checkpointed L2 block.
-    pub last_block_hash: B256,
-}
-
 /// Decodes one log of the Rollup contract; `None` for logs that are not an
 /// event nodes act on (or that do not decode, which the contract never emits).
 pub fn decode_rollup_log(
