@@ -57,6 +57,8 @@ pub(crate) struct SlotBuild {
     /// Set when the next transaction in order no longer fits the slot's
     /// byte budget: later fills of this slot are skipped.
     slot_full: bool,
+    /// Transaction bytes in the slot so far (sealed blocks and the open one).
+    slot_bytes: usize,
     blocks: Vec<SlotBlock>,
     done_building: bool,
     submitted_at: Option<UnixMillis>,
@@ -176,6 +178,7 @@ impl Core {
             builder_txs: Vec::new(),
             builder_hashes: HashSet::new(),
             slot_full: false,
+            slot_bytes: 0,
             blocks: Vec::new(),
             done_building: false,
             submitted_at: None,
@@ -250,20 +253,13 @@ impl Core {
         let Some(builder) = build.builder.as_mut() else {
             return;
         };
-        let mut slot_bytes: usize = build
-            .blocks
-            .iter()
-            .flat_map(|b| b.transactions.iter())
-            .chain(build.builder_txs.iter().map(RecoveredTx::encoded))
-            .map(|b| b.len())
-            .sum();
         // Nothing to do once the block or the slot is full (this runs on
         // every input, so it must be cheap then).
         let room_txs = (self.spec.block_max_txs as usize).saturating_sub(builder.tx_count());
         if build.slot_full
             || builder.is_full()
             || room_txs == 0
-            || slot_bytes >= self.cfg.max_slot_tx_bytes
+            || build.slot_bytes >= self.cfg.max_slot_tx_bytes
         {
             return;
         }
@@ -279,13 +275,13 @@ impl Core {
                 break;
             }
             let size = tx.encoded().len();
-            if slot_bytes.saturating_add(size) > self.cfg.max_slot_tx_bytes {
+            if build.slot_bytes.saturating_add(size) > self.cfg.max_slot_tx_bytes {
                 build.slot_full = true;
                 break;
             }
             match builder.add_tx(&tx) {
                 Ok(outcome) => {
-                    slot_bytes = slot_bytes.saturating_add(size);
+                    build.slot_bytes = build.slot_bytes.saturating_add(size);
                     self.work.gas = self.work.gas.saturating_add(outcome.gas_used);
                     build.builder_hashes.insert(tx.hash());
                     build.builder_txs.push(tx);
