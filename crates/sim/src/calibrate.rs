@@ -4,12 +4,10 @@
 
 use std::time::Instant;
 
-use alloy_consensus::TxEip1559;
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_primitives::{Address, Bytes, U256};
 use chunkseq_execution::{
     BlockBuilder, BlockContext, Genesis, dev_keys,
-    pool::{recover, sign_transaction},
+    pool::{recover, signed_transfer},
 };
 use chunkseq_primitives::{BlockIndex, BlockNumber, Slot, UnixMillis};
 use chunkseq_state::StateDb;
@@ -30,20 +28,7 @@ pub fn measure(txs: usize) -> Result<CpuModel, SimError> {
     let key = keys.first().ok_or_else(|| err("no key"))?;
     let to = Address::repeat_byte(0x42);
     let raw: Vec<Bytes> = (0..txs as u64)
-        .map(|nonce| {
-            let tx = TxEip1559 {
-                chain_id: CHAIN_ID,
-                nonce,
-                gas_limit: 21_000,
-                max_fee_per_gas: 2_000_000_000,
-                max_priority_fee_per_gas: 1_000_000_000,
-                to: TxKind::Call(to),
-                value: U256::from(1u64),
-                access_list: Default::default(),
-                input: Bytes::new(),
-            };
-            Bytes::from(sign_transaction(key, tx).encoded_2718())
-        })
+        .map(|nonce| signed_transfer(key, CHAIN_ID, nonce, to, U256::from(1u64)))
         .collect();
     // Signature recovery (what every node does at ingress).
     let started = Instant::now();

@@ -7,11 +7,9 @@ use std::{
     sync::Arc,
 };
 
-use alloy_consensus::TxEip1559;
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::SolValue;
-use chunkseq_execution::{Genesis, dev_keys, pool::sign_transaction};
+use chunkseq_execution::{Genesis, dev_keys, pool::signed_transfer};
 use chunkseq_l1::{EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall, rng::SplitMix64};
 use chunkseq_primitives::{
     ChainSpec, Checkpoint, CheckpointHeader, LocalSigner, PrivateKey, Signer, Slot, Timetable,
@@ -392,21 +390,10 @@ impl Simulation {
             .users
             .get((u + 1) % self.users.len())
             .map_or(key.address(), PrivateKey::address);
-        let tx = TxEip1559 {
-            chain_id: self.spec.chain_id,
-            nonce,
-            gas_limit: 21_000,
-            max_fee_per_gas: 2_000_000_000,
-            max_priority_fee_per_gas: 1_000_000_000,
-            to: TxKind::Call(to),
-            value: U256::from(1_000u64),
-            access_list: Default::default(),
-            input: Bytes::new(),
-        };
         if let Some(n) = self.nonces.get_mut(u) {
             *n = n.saturating_add(1);
         }
-        let raw = Bytes::from(sign_transaction(&key, tx).encoded_2718());
+        let raw = signed_transfer(&key, self.spec.chain_id, nonce, to, U256::from(1_000u64));
         let hash = keccak256(&raw);
         // Recovered once for every node; each is still charged for it.
         let recovered = match chunkseq_execution::pool::recover(&raw, self.spec.chain_id) {

@@ -43,7 +43,7 @@ pub use config::{DEFAULT_MAX_PER_SENDER, DEFAULT_MAX_TXS, PRICE_BUMP_PERCENT, Po
 pub use error::PoolError;
 pub use ingress::{RecoveredTx, recover, recover_batch};
 pub use ordering::BestTxs;
-pub use signing::sign_transaction;
+pub use signing::{sign_transaction, signed_transfer};
 pub use validate::{AccountReader, INTRINSIC_GAS, MAX_TX_GAS};
 
 use ordering::EvictionKey;

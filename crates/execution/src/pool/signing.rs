@@ -20,3 +20,27 @@ where
     let signature = Signature::new(U256::from_be_slice(r), U256::from_be_slice(s), v == [28]);
     tx.into_signed(signature).into()
 }
+
+/// A signed EIP-1559 transfer of `value` wei from `key` to `to`, EIP-2718
+/// encoded: the load the simulator, the tests and calibration send.
+pub fn signed_transfer(
+    key: &PrivateKey,
+    chain_id: u64,
+    nonce: u64,
+    to: alloy_primitives::Address,
+    value: U256,
+) -> alloy_primitives::Bytes {
+    use alloy_eips::eip2718::Encodable2718;
+    let tx = alloy_consensus::TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 2_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: alloy_primitives::TxKind::Call(to),
+        value,
+        access_list: Default::default(),
+        input: alloy_primitives::Bytes::new(),
+    };
+    sign_transaction(key, tx).encoded_2718().into()
+}

@@ -16,10 +16,8 @@
 
 use std::{cmp::Reverse, collections::BinaryHeap, sync::Arc};
 
-use alloy_consensus::{TxEip1559, transaction::SignableTransaction};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
-use chunkseq_execution::{Genesis, dev_keys, pool::sign_transaction};
+use alloy_primitives::{Address, B256, U256};
+use chunkseq_execution::{Genesis, dev_keys, pool::signed_transfer};
 use chunkseq_l1::{EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall};
 use chunkseq_primitives::{ChainSpec, LocalSigner, PrivateKey, Signer, UnixMillis};
 use chunkseq_protocol::{
@@ -169,22 +167,14 @@ impl Harness {
     pub fn send_transfer(&mut self, u: usize) -> B256 {
         let key = &self.users[u];
         let to = self.users[(u + 1) % self.users.len()].address();
-        let tx = TxEip1559 {
-            chain_id: self.spec.chain_id,
-            nonce: self.nonces[u],
-            gas_limit: 21_000,
-            max_fee_per_gas: 2_000_000_000,
-            max_priority_fee_per_gas: 1_000_000_000,
-            to: TxKind::Call(to),
-            value: U256::from(1_000u64),
-            access_list: Default::default(),
-            input: Bytes::new(),
-        };
+        let raw = signed_transfer(
+            key,
+            self.spec.chain_id,
+            self.nonces[u],
+            to,
+            U256::from(1_000u64),
+        );
         self.nonces[u] += 1;
-        let hash = tx.signature_hash();
-        let _ = hash;
-        let envelope = sign_transaction(key, tx);
-        let raw = Bytes::from(envelope.encoded_2718());
         let tx_hash = alloy_primitives::keccak256(&raw);
         for i in 0..self.nodes.len() {
             self.push(
