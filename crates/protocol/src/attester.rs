@@ -267,8 +267,14 @@ impl Core {
         let state = match shared {
             Some(state) => state,
             None => {
-                let built = reexecute(fork, self.context_of(h), h, &msg.transactions, &self.pool)
-                    .map_err(|e| e.to_string())?;
+                let built = reexecute(
+                    fork,
+                    self.context_of(h),
+                    h,
+                    &msg.transactions,
+                    &self.known_senders(),
+                )
+                .map_err(|e| e.to_string())?;
                 if let Some(c) = &self.exec_cache {
                     c.insert(h.parentHash, hash, Arc::clone(&built.state));
                 }

@@ -2,11 +2,11 @@
 //! proposer, the attestation jobs and the follower.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, VecDeque},
     sync::Arc,
 };
 
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes, map::B256Map};
 use chunkseq_execution::{Pool, PoolConfig, RecoveredTx};
 use chunkseq_l1::{L1Block, L1Event};
 use chunkseq_primitives::{
@@ -106,7 +106,11 @@ pub struct Core {
     pub(crate) l1_head: Option<L1Block>,
     /// The highest proposed block seen (hash, number).
     pub(crate) proposed: Option<(B256, u64)>,
-    pub(crate) tx_status: HashMap<B256, TxStatus>,
+    /// Each known transaction's status; checkpointed ones are forgotten
+    /// `keep_slots` checkpoints later (the node's index keeps them).
+    pub(crate) tx_status: B256Map<TxStatus>,
+    /// Transactions checkpointed by each recent checkpoint, oldest first.
+    pub(crate) checkpointed_txs: VecDeque<Vec<B256>>,
     pub(crate) evidence: EvidenceDetector,
     /// Evidence already reported or submitted, by hash of its wire encoding.
     pub(crate) reported: BTreeSet<B256>,
@@ -162,7 +166,8 @@ impl Core {
             held_proposals: Vec::new(),
             l1_head: None,
             proposed: None,
-            tx_status: HashMap::new(),
+            tx_status: B256Map::default(),
+            checkpointed_txs: VecDeque::new(),
             evidence: EvidenceDetector::new(),
             reported: BTreeSet::new(),
             work: Work::default(),

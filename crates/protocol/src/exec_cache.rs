@@ -8,6 +8,7 @@ use std::{
 };
 
 use alloy_primitives::B256;
+use chunkseq_execution::{KnownTransactions, RecoveredTx, pool::Pool};
 use chunkseq_state::SealedState;
 use parking_lot::Mutex;
 
@@ -62,6 +63,7 @@ impl ExecutionCache {
 #[derive(Debug, Default)]
 pub struct RecoveryCache {
     map: Mutex<std::collections::HashMap<(B256, Vec<u8>), alloy_primitives::Address>>,
+    txs: Mutex<std::collections::HashMap<B256, RecoveredTx>>,
 }
 
 /// Entries after which the recovery cache starts over (bounded memory).
@@ -90,5 +92,36 @@ impl RecoveryCache {
         }
         map.insert(key, signer);
         Ok(signer)
+    }
+
+    /// The transaction whose raw bytes hash to `hash`, if some node of this
+    /// process recovered it through [`Self::transaction`] or [`Self::remember`].
+    pub fn known_transaction(&self, hash: &B256) -> Option<RecoveredTx> {
+        self.txs.lock().get(hash).cloned()
+    }
+
+    /// Records a transaction recovered elsewhere (the load generator).
+    pub fn remember(&self, tx: &RecoveredTx) {
+        let mut txs = self.txs.lock();
+        if txs.len() >= RECOVERY_CACHE_LIMIT {
+            txs.clear();
+        }
+        txs.insert(tx.hash(), tx.clone());
+    }
+}
+
+/// Where a node looks up senders it has already recovered: its pool first,
+/// then the process's shared [`RecoveryCache`] when it has one.
+pub(crate) struct KnownSenders<'a> {
+    pub(crate) pool: &'a Pool,
+    pub(crate) cache: Option<&'a RecoveryCache>,
+}
+
+impl KnownTransactions for KnownSenders<'_> {
+    fn known(&self, hash: &B256) -> Option<RecoveredTx> {
+        self.pool
+            .get(hash)
+            .cloned()
+            .or_else(|| self.cache.and_then(|c| c.known_transaction(hash)))
     }
 }

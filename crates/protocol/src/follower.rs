@@ -4,7 +4,7 @@
 
 use alloy_primitives::{B256, Bytes};
 use alloy_sol_types::SolValue;
-use chunkseq_execution::{BlockContext, NoneKnown, RecoveredTx, reexecute};
+use chunkseq_execution::{BlockContext, KnownTransactions, RecoveredTx, reexecute};
 use chunkseq_l1::L1Block;
 use chunkseq_primitives::{
     BlockHeader, BlockIndex, BlockNumber, CheckpointHeader, ProvisionalBlock,
@@ -15,6 +15,7 @@ use tracing::{debug, info, warn};
 use crate::{
     chain::{ChainBlock, CheckpointTip},
     core::Core,
+    exec_cache::KnownSenders,
     io::{Event, Output, ReorgCause, TxStatus},
     verify,
 };
@@ -151,7 +152,7 @@ impl Core {
                         self.context_of(&msg.header),
                         &msg.header,
                         &body,
-                        &self.pool,
+                        &self.known_senders(),
                     ) {
                         Ok(built) => {
                             self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
@@ -190,22 +191,48 @@ impl Core {
         );
     }
 
+    /// Keeps the statuses of the last `keep_slots` checkpoints' transactions
+    /// and forgets older ones (bounded memory; the node's index has them).
+    fn forget_old_statuses(&mut self, checkpointed: Vec<B256>) {
+        self.checkpointed_txs.push_back(checkpointed);
+        let keep = usize::try_from(self.cfg.keep_slots).unwrap_or(usize::MAX);
+        while self.checkpointed_txs.len() > keep {
+            for h in self.checkpointed_txs.pop_front().unwrap_or_default() {
+                if self.tx_status.get(&h) == Some(&TxStatus::Checkpointed) {
+                    self.tx_status.remove(&h);
+                }
+            }
+        }
+    }
+
     fn hold_provisional(&mut self, msg: ProvisionalBlockMessage) {
         self.held_provisional
             .insert((msg.header.slot, msg.header.index), msg);
     }
 
-    /// Transactions of a body with senders: from the pool when known,
-    /// recovered otherwise (undecodable ones are skipped; re-execution
-    /// already accepted the body).
+    /// Where this node finds senders it need not recover again.
+    pub(crate) fn known_senders(&self) -> KnownSenders<'_> {
+        KnownSenders {
+            pool: &self.pool,
+            cache: self.sig_cache.as_deref(),
+        }
+    }
+
+    /// Transactions of a body with senders: from the pool or the shared
+    /// cache when known, recovered otherwise (undecodable ones are skipped;
+    /// re-execution already accepted the body).
     pub(crate) fn recovered(&self, body: &[Bytes]) -> Vec<RecoveredTx> {
+        let known = self.known_senders();
         body.iter()
             .filter_map(|raw| {
                 let hash = alloy_primitives::keccak256(raw);
-                self.pool
-                    .get(&hash)
-                    .cloned()
-                    .or_else(|| chunkseq_execution::pool::recover(raw, self.spec.chain_id).ok())
+                known.known(&hash).or_else(|| {
+                    let tx = chunkseq_execution::pool::recover(raw, self.spec.chain_id).ok()?;
+                    if let Some(cache) = &self.sig_cache {
+                        cache.remember(&tx);
+                    }
+                    Some(tx)
+                })
             })
             .collect()
     }
@@ -388,9 +415,10 @@ impl Core {
         {
             self.drop_provisional(pos, ReorgCause::CheckpointDiffers, out);
         }
-        for h in all_txs {
+        for &h in &all_txs {
             self.set_status(h, TxStatus::Checkpointed, out);
         }
+        self.forget_old_statuses(all_txs);
         for b in self.building.iter_mut().chain(self.publishing.iter_mut()) {
             if b.slot == slot {
                 b.accepted = true;
@@ -417,7 +445,7 @@ impl Core {
             self.context_of(header),
             header,
             &transactions,
-            &NoneKnown,
+            &self.known_senders(),
         )
         .map_err(|e| e.to_string())?;
         self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);

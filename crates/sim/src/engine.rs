@@ -67,6 +67,8 @@ struct SimNode {
 
 /// A run in progress.
 pub struct Simulation {
+    /// Signature recoveries every node shares (load transactions included).
+    recoveries: Arc<chunkseq_protocol::RecoveryCache>,
     pub(crate) scenario: Scenario,
     pub(crate) spec: ChainSpec,
     pub(crate) tt: Timetable,
@@ -211,6 +213,7 @@ impl Simulation {
             .collect();
         let faulty: BTreeSet<usize> = faults.iter().map(|(n, _, _, _)| *n).collect();
         let mut sim = Self {
+            recoveries,
             rng: SplitMix64::new(scenario.seed),
             invariants: Invariants::new(
                 &addrs,
@@ -403,6 +406,7 @@ impl Simulation {
                 return;
             }
         };
+        self.recoveries.remember(&recovered);
         self.metrics.submitted(hash, self.since_genesis(self.now));
         // The user sends it to one validator; gossip carries it to the rest.
         let validators = self.scenario.validators as u64;

@@ -35,7 +35,10 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use alloy_primitives::{Address, B256, keccak256};
+use alloy_primitives::{
+    Address, B256, keccak256,
+    map::{AddressMap, B256Map},
+};
 use chunkseq_primitives::codec::MAX_TX_BYTES;
 use tracing::debug;
 
@@ -53,8 +56,11 @@ use validate::{check_replacement, validate};
 #[derive(Debug)]
 pub struct Pool {
     config: PoolConfig,
-    senders: BTreeMap<Address, SenderQueue>,
-    by_hash: BTreeMap<B256, (Address, u64)>,
+    /// Iterated only into [`BestTxs`], whose order is total: a hash map
+    /// keeps the pool deterministic.
+    senders: AddressMap<SenderQueue>,
+    /// Looked up only, never iterated: a hash map keeps the pool deterministic.
+    by_hash: B256Map<(Address, u64)>,
     by_eviction: BTreeSet<EvictionKey>,
     next_seq: u64,
 }
@@ -76,11 +82,11 @@ struct PooledTx {
 
 impl Pool {
     /// An empty pool.
-    pub const fn new(config: PoolConfig) -> Self {
+    pub fn new(config: PoolConfig) -> Self {
         Self {
             config,
-            senders: BTreeMap::new(),
-            by_hash: BTreeMap::new(),
+            senders: AddressMap::default(),
+            by_hash: B256Map::default(),
             by_eviction: BTreeSet::new(),
             next_seq: 0,
         }
@@ -245,8 +251,13 @@ impl Pool {
             return;
         };
         queue.next_nonce = next_nonce;
-        let stale: Vec<u64> = queue.txs.range(..next_nonce).map(|(&n, _)| n).collect();
-        for nonce in stale {
+        while let Some(nonce) = self
+            .senders
+            .get(&sender)
+            .and_then(|q| q.txs.first_key_value())
+            .map(|(&n, _)| n)
+            .filter(|&n| n < next_nonce)
+        {
             self.remove_entry(sender, nonce);
         }
     }

@@ -5,10 +5,10 @@
 
 use std::{
     cmp::{Ordering, Reverse},
-    collections::{BTreeMap, BinaryHeap},
+    collections::BinaryHeap,
 };
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, map::AddressMap};
 
 use super::{RecoveredTx, SenderQueue};
 
@@ -64,13 +64,13 @@ impl PartialOrd for Head {
 /// highest effective tip of the senders' next transactions first.
 #[derive(Debug)]
 pub struct BestTxs<'a> {
-    senders: &'a BTreeMap<Address, SenderQueue>,
+    senders: &'a AddressMap<SenderQueue>,
     heads: BinaryHeap<Head>,
     last: Option<(Address, u64)>,
 }
 
 impl<'a> BestTxs<'a> {
-    pub(super) fn new(senders: &'a BTreeMap<Address, SenderQueue>) -> Self {
+    pub(super) fn new(senders: &'a AddressMap<SenderQueue>) -> Self {
         let mut best = Self {
             senders,
             heads: BinaryHeap::with_capacity(senders.len()),
