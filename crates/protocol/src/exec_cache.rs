@@ -8,7 +8,7 @@ use std::{
 };
 
 use alloy_primitives::B256;
-use chunkseq_execution::{KnownTransactions, RecoveredTx, pool::Pool};
+use chunkseq_execution::{KnownTransactions, PoolError, RecoveredTx, pool::Pool};
 use chunkseq_state::SealedState;
 use parking_lot::Mutex;
 
@@ -95,18 +95,29 @@ impl RecoveryCache {
     }
 
     /// The transaction whose raw bytes hash to `hash`, if some node of this
-    /// process recovered it through [`Self::transaction`] or [`Self::remember`].
+    /// process recovered it through [`Self::transaction`].
     pub fn known_transaction(&self, hash: &B256) -> Option<RecoveredTx> {
         self.txs.lock().get(hash).cloned()
     }
 
-    /// Records a transaction recovered elsewhere (the load generator).
-    pub fn remember(&self, tx: &RecoveredTx) {
+    /// The transaction `raw` (whose keccak256 is `hash`) with its sender,
+    /// recovered once per process.
+    pub fn transaction(
+        &self,
+        hash: B256,
+        raw: &[u8],
+        chain_id: u64,
+    ) -> Result<RecoveredTx, PoolError> {
+        if let Some(tx) = self.known_transaction(&hash) {
+            return Ok(tx);
+        }
+        let tx = chunkseq_execution::pool::recover(raw, chain_id)?;
         let mut txs = self.txs.lock();
         if txs.len() >= RECOVERY_CACHE_LIMIT {
             txs.clear();
         }
-        txs.insert(tx.hash(), tx.clone());
+        txs.insert(hash, tx.clone());
+        Ok(tx)
     }
 }
 

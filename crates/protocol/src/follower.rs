@@ -227,11 +227,11 @@ impl Core {
             .filter_map(|raw| {
                 let hash = alloy_primitives::keccak256(raw);
                 known.known(&hash).or_else(|| {
-                    let tx = chunkseq_execution::pool::recover(raw, self.spec.chain_id).ok()?;
-                    if let Some(cache) = &self.sig_cache {
-                        cache.remember(&tx);
+                    match &self.sig_cache {
+                        Some(cache) => cache.transaction(hash, raw, self.spec.chain_id),
+                        None => chunkseq_execution::pool::recover(raw, self.spec.chain_id),
                     }
-                    Some(tx)
+                    .ok()
                 })
             })
             .collect()

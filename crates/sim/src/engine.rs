@@ -399,14 +399,13 @@ impl Simulation {
         let raw = signed_transfer(&key, self.spec.chain_id, nonce, to, U256::from(1_000u64));
         let hash = keccak256(&raw);
         // Recovered once for every node; each is still charged for it.
-        let recovered = match chunkseq_execution::pool::recover(&raw, self.spec.chain_id) {
+        let recovered = match self.recoveries.transaction(hash, &raw, self.spec.chain_id) {
             Ok(r) => r,
             Err(e) => {
                 self.log(format!("load tx refused: {e}"));
                 return;
             }
         };
-        self.recoveries.remember(&recovered);
         self.metrics.submitted(hash, self.since_genesis(self.now));
         // The user sends it to one validator; gossip carries it to the rest.
         let validators = self.scenario.validators as u64;

@@ -251,6 +251,7 @@ impl Pool {
             return;
         };
         queue.next_nonce = next_nonce;
+        // Stale nonces are the lowest ones; the common case has none.
         while let Some(nonce) = self
             .senders
             .get(&sender)
