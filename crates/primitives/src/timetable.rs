@@ -59,6 +59,11 @@ pub struct Timetable {
     /// Tip freeze relative to the slot start.
     freeze_offset: i64,
     attestation_timeout_ms: u64,
+    /// Staggered slots whose build window is longer than `chunks - 1` slot
+    /// periods: every chunk but the first lasts one period
+    /// (`slot / chunks`), and the first takes what is left. See
+    /// [`Timetable::chunk`].
+    period_ms: Option<u64>,
 }
 
 /// One chunk of a slot's build window.
@@ -119,6 +124,11 @@ impl Timetable {
             )
         };
         let deadline = end.saturating_add(m);
+        let window = end.abs_diff(start);
+        let n = u64::from(spec.chunks_per_slot);
+        let period = spec.slot_duration_ms.checked_div(n).unwrap_or(0);
+        let rest = period.saturating_mul(n.saturating_sub(1));
+        let period_ms = (spec.staggered && n > 1 && window > rest).then_some(period);
         Ok(Self {
             genesis: UnixMillis(spec.genesis_time.saturating_mul(1000)),
             slot_ms: spec.slot_duration_ms,
@@ -129,6 +139,7 @@ impl Timetable {
             deadline_offset: deadline,
             freeze_offset: deadline.saturating_add(m),
             attestation_timeout_ms: spec.attestation_timeout_ms,
+            period_ms,
         })
     }
 
@@ -152,11 +163,33 @@ impl Timetable {
         self.attestation_timeout_ms
     }
 
-    /// Length of one chunk (the remainder of an uneven split goes to the last chunks).
+    /// Length of one chunk: one slot period over the chunk count when slots
+    /// are staggered and the first chunk absorbs the hand-over gap, else the
+    /// build window over the chunk count (the remainder of an uneven split
+    /// going to the last chunks).
     pub fn chunk_duration_ms(&self) -> u64 {
-        self.build_window_ms()
-            .checked_div(u64::from(self.chunks))
-            .unwrap_or(0)
+        self.period_ms.unwrap_or_else(|| {
+            self.build_window_ms()
+                .checked_div(u64::from(self.chunks))
+                .unwrap_or(0)
+        })
+    }
+
+    /// When chunk `k` (`0..=chunks`, `chunks` meaning the window's end)
+    /// opens, in ms after the build window's start.
+    fn chunk_offset(&self, k: u64) -> u64 {
+        let window = self.build_window_ms();
+        let n = u64::from(self.chunks);
+        match self.period_ms {
+            // Counted back from the window's end, one period each, so the
+            // first chunk is the short one: a transaction that arrives while
+            // no block is open (between two slots' build windows) still waits
+            // at most one period.
+            Some(p) if k > 0 => window.saturating_sub(p.saturating_mul(n.saturating_sub(k))),
+            Some(_) => 0,
+            // k <= 64 and the window is at most a day: no overflow.
+            None => k.saturating_mul(window).checked_div(n).unwrap_or(0),
+        }
     }
 
     /// Length of the build window.
@@ -204,14 +237,24 @@ impl Timetable {
         }
         let elapsed = now.millis_since(start)?;
         let window = self.build_window_ms();
-        // Chunk k covers [floor(kW/N), floor((k+1)W/N)) from the window start, so
-        // floor(kW/N) <= e  <=>  k <= floor(((e+1)N - 1) / W).
         let n = u64::from(self.chunks);
-        let k = elapsed
-            .checked_add(1)?
-            .checked_mul(n)?
-            .checked_sub(1)?
-            .checked_div(window)?;
+        let k = match self.period_ms {
+            Some(p) => {
+                let first = self.chunk_offset(1);
+                if elapsed < first {
+                    0
+                } else {
+                    elapsed.checked_sub(first)?.checked_div(p)?.checked_add(1)?
+                }
+            }
+            // Chunk k covers [floor(kW/N), floor((k+1)W/N)) from the window
+            // start, so floor(kW/N) <= e  <=>  k <= floor(((e+1)N - 1) / W).
+            None => elapsed
+                .checked_add(1)?
+                .checked_mul(n)?
+                .checked_sub(1)?
+                .checked_div(window)?,
+        };
         let index = u32::try_from(k).ok().filter(|k| *k < self.chunks)?;
         Some((candidate, BlockIndex(index)))
     }
@@ -226,13 +269,8 @@ impl Timetable {
         }
         let build_start = self.build_start(slot)?;
         let at = |k: u64| -> Result<UnixMillis, TimetableError> {
-            // k <= 64 and the window is at most a day: no overflow.
-            let since = k
-                .saturating_mul(self.build_window_ms())
-                .checked_div(u64::from(self.chunks))
-                .unwrap_or(0);
             build_start
-                .checked_add_ms(since)
+                .checked_add_ms(self.chunk_offset(k))
                 .ok_or(TimetableError::SlotOutOfRange(slot))
         };
         let k = u64::from(index.0);
@@ -345,11 +383,20 @@ mod tests {
             "the next proposer starts on a frozen tip"
         );
         assert_eq!(s.chunks.len(), 8);
-        assert_eq!(tt.chunk_duration_ms(), 925);
-        for (k, c) in s.chunks.iter().enumerate() {
-            assert_eq!(c.start.0, g + 925 * k as u64);
-            assert_eq!(c.close.0, g + 925 * (k as u64 + 1));
+        // One-second chunks; the first absorbs the 600 ms hand-over gap, so
+        // no transaction waits more than one second for a block to close.
+        assert_eq!(tt.chunk_duration_ms(), 1_000);
+        assert_eq!((s.chunks[0].start.0, s.chunks[0].close.0), (g, g + 400));
+        for (k, c) in s.chunks.iter().enumerate().skip(1) {
+            assert_eq!(c.start.0, g + 400 + 1_000 * (k as u64 - 1));
+            assert_eq!(c.close.0, g + 400 + 1_000 * k as u64);
         }
+        let next = tt.schedule(Slot(2)).unwrap();
+        assert_eq!(
+            next.chunks[0].close.0 - s.chunks[7].close.0,
+            1_000,
+            "the gap between slots and the next first chunk make one period"
+        );
         assert_eq!(
             (s.l1_inclusion_start, s.l1_inclusion_end),
             (s.slot_start, s.slot_end)

@@ -79,6 +79,14 @@ pub enum CoreError {
     /// The state store holds no genesis.
     #[error("the state store has no genesis block: write genesis first")]
     NoGenesis,
+    /// The state store's head is not the checkpoint to resume from.
+    #[error("cannot resume: the state store is at block {head} but the checkpoint ends at {tip}")]
+    ResumeMismatch {
+        /// The store's head.
+        head: u64,
+        /// The checkpoint's last block.
+        tip: u64,
+    },
 }
 
 /// One node's protocol state machine. It reads no clock and draws no
@@ -187,6 +195,31 @@ impl Core {
     /// The work is still reported as done.
     pub fn share_recoveries(&mut self, cache: Arc<RecoveryCache>) {
         self.sig_cache = Some(cache);
+    }
+
+    /// Resumes a core whose state store was left at the last block of the
+    /// checkpoint `tip` (a restart): the next checkpoint must build on it.
+    /// Refused when the store's head is not that block.
+    pub fn resume_from(&mut self, tip: CheckpointTip) -> Result<(), CoreError> {
+        let head = self.chain.db().head().ok_or(CoreError::NoGenesis)?;
+        if head.number.0 != tip.last_number || head.block_hash != tip.last_hash {
+            return Err(CoreError::ResumeMismatch {
+                head: head.number.0,
+                tip: tip.last_number,
+            });
+        }
+        self.chain.record_checkpoint(tip);
+        Ok(())
+    }
+
+    /// The committee and proposer of `slot`, once fetched from L1.
+    pub fn duties(&self, slot: u64) -> Option<&Duties> {
+        self.duties.get(&slot)
+    }
+
+    /// The slot timetable.
+    pub const fn timetable(&self) -> &Timetable {
+        &self.timetable
     }
 
     /// This node's validator address, if it is one.
@@ -339,18 +372,37 @@ impl Core {
     }
 
     fn on_recovered(&mut self, tx: RecoveredTx, out: &mut Vec<Output>) {
-        let fork = match self.chain.fork_at_tip() {
-            Ok(f) => f,
-            Err(e) => {
-                warn!(target: "chunkseq::protocol", "state unavailable for a transaction: {e}");
-                return;
-            }
-        };
-        self.work.signatures = self.work.signatures.saturating_add(1);
-        match self.pool.add(tx, &ForkAccounts(&fork)) {
-            Ok(hash) => self.set_status(hash, TxStatus::Pending, out),
-            Err(e) => debug!(target: "chunkseq::protocol", "transaction refused: {e}"),
+        if let Err(e) = self.admit(tx, out) {
+            debug!(target: "chunkseq::protocol", "transaction refused: {e}");
         }
+    }
+
+    fn admit(&mut self, tx: RecoveredTx, out: &mut Vec<Output>) -> Result<B256, String> {
+        let fork = self.chain.fork_at_tip().map_err(|e| {
+            warn!(target: "chunkseq::protocol", "state unavailable for a transaction: {e}");
+            format!("state unavailable: {e}")
+        })?;
+        self.work.signatures = self.work.signatures.saturating_add(1);
+        let hash = self
+            .pool
+            .add(tx, &ForkAccounts(&fork))
+            .map_err(|e| e.to_string())?;
+        self.set_status(hash, TxStatus::Pending, out);
+        Ok(hash)
+    }
+
+    /// Admits a user's transaction (the RPC path), saying why the pool
+    /// refused it. Outputs are as for [`Self::handle`].
+    pub fn submit_transaction(
+        &mut self,
+        now: UnixMillis,
+        tx: RecoveredTx,
+    ) -> (Result<B256, String>, Vec<Output>) {
+        let mut out = Vec::new();
+        let result = self.admit(tx, &mut out);
+        self.poll(now, &mut out);
+        self.schedule_wake(now, &mut out);
+        (result, out)
     }
 
     /// Gives transactions of dropped blocks back to the pool.

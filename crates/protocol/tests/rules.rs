@@ -42,7 +42,12 @@ struct Slot1 {
 }
 
 fn slot1() -> Slot1 {
-    let spec = Preset::Devnet.spec();
+    let mut spec = Preset::Devnet.spec();
+    // The proposer steps below hold block 1 back until after its chunk
+    // closes while block 0 waits for attestations; with one-second chunks
+    // (a short first one) that needs more than the preset's one-second
+    // attestation timeout.
+    spec.attestation_timeout_ms = 2_000;
     let tt = Timetable::new(&spec).unwrap();
     let mut h = Harness::new(spec, 4);
     let end = tt.slot_start(Slot(2)).unwrap();

@@ -137,7 +137,7 @@ fn deploy(args: &DeployArgs) -> Result<()> {
 const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 
 /// A deployer key from a hex file or an encrypted keystore.
-fn read_key(path: &Path, password_file: Option<&Path>) -> Result<PrivateKey> {
+pub(crate) fn read_key(path: &Path, password_file: Option<&Path>) -> Result<PrivateKey> {
     let bytes = chunkseq_primitives::fs::read_bounded(path, MAX_KEY_FILE_BYTES)
         .with_context(|| format!("key file {}", path.display()))?;
     let text = String::from_utf8_lossy(&bytes);

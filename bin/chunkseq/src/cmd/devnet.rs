@@ -1,0 +1,84 @@
+//! `chunkseq devnet`: N validator nodes, one embedded L1 and a load
+//! generator in one process.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use chunkseq_node::devnet::{self, DevnetConfig};
+use chunkseq_primitives::Preset;
+use clap::Args;
+
+/// Arguments of `chunkseq devnet`.
+#[derive(Debug, Args)]
+pub(crate) struct DevnetArgs {
+    /// Validator nodes, each with its own libp2p swarm, databases and keys.
+    #[arg(long, default_value_t = 4)]
+    nodes: usize,
+    /// Parameter preset (`chunkseq spec --list` shows them).
+    #[arg(long, default_value = "devnet")]
+    preset: Preset,
+    /// Stop after this many slots and print the report; runs until Ctrl-C without it.
+    #[arg(long)]
+    slots: Option<u64>,
+    /// Load in transactions per second, sent through the nodes' JSON-RPC.
+    #[arg(long, default_value_t = 100.0)]
+    tps: f64,
+    /// Share of the load that is ERC-20 transfers, 0 to 1.
+    #[arg(long, default_value_t = 0.25)]
+    erc20_share: f64,
+    /// Write the report (DESIGN.md section 13) as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Keep the nodes' databases here (node-0, node-1, ...); a temporary
+    /// directory otherwise.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// First JSON-RPC port (node i listens on PORT+i); free ports when 0.
+    #[arg(long, default_value_t = 8545)]
+    rpc_port: u16,
+    /// Fault injection: the proposer of this slot withholds its checkpoint,
+    /// so every node retracts the slot's blocks when its publish window
+    /// closes (websocket `reorgs` subscribers see it).
+    #[arg(long, value_name = "SLOT")]
+    fault_withhold_checkpoint: Option<u64>,
+}
+
+pub(crate) fn run(args: DevnetArgs) -> Result<()> {
+    if !(0.0..=1.0).contains(&args.erc20_share) {
+        bail!("--erc20-share must be between 0 and 1");
+    }
+    let cfg = DevnetConfig {
+        nodes: args.nodes,
+        preset: args.preset,
+        slots: args.slots,
+        tps: args.tps,
+        erc20_share: args.erc20_share,
+        data_dir: args.data_dir,
+        rpc_port: args.rpc_port,
+        withhold_checkpoint: args.fault_withhold_checkpoint,
+        ..DevnetConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let report = runtime.block_on(devnet::run(cfg, async {
+        let _ = tokio::signal::ctrl_c().await;
+    }))?;
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        println!("report written to {}", path.display());
+    }
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    if let Some(slots) = args.slots
+        && report.checkpoints < slots
+        && args.fault_withhold_checkpoint.is_none()
+    {
+        bail!(
+            "only {} of {slots} slots were checkpointed on L1",
+            report.checkpoints
+        );
+    }
+    Ok(())
+}

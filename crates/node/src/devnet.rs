@@ -1,0 +1,772 @@
+//! The one-process devnet: N validator nodes, each with its own libp2p swarm
+//! on loopback, its own databases and keys, sharing one embedded L1; a load
+//! generator that sends signed transfers and ERC-20 transfers through the
+//! nodes' JSON-RPC; one line per slot; and, with a slot limit, the report of
+//! DESIGN.md section 13.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    future::Future,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use alloy_consensus::TxEip1559;
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy_sol_types::SolCall;
+use chunkseq_execution::{
+    DEVNET_PHRASE, DEVNET_USERS, Genesis, ILoadToken, LOAD_TOKEN_ADDRESS, dev_keys,
+    pool::{sign_transaction, signed_transfer},
+};
+use chunkseq_l1::{ControlledL1, EmbeddedConfig, EmbeddedL1, SharedEmbeddedL1};
+use chunkseq_primitives::{ChainSpec, Preset, PrivateKey, Slot, Timetable, UnixMillis};
+use chunkseq_protocol::CoreConfig;
+use chunkseq_sim::report::{Latencies, Percentiles, ReorgRecord, Report, SlashingRecord};
+use jsonrpsee::{core::client::ClientT, http_client::HttpClientBuilder, rpc_params};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::{
+    clock::{Clock, SystemClock},
+    events::Notification,
+    node::{Node, NodeConfig, NodeFaults},
+};
+
+/// Settings of a devnet run.
+#[derive(Clone, Debug)]
+pub struct DevnetConfig {
+    /// Validator nodes.
+    pub nodes: usize,
+    /// Parameter preset.
+    pub preset: Preset,
+    /// Stop after this many slots (and print the report); `None` runs until stopped.
+    pub slots: Option<u64>,
+    /// Load in transactions per second.
+    pub tps: f64,
+    /// Share of the load that is ERC-20 transfers (0..=1).
+    pub erc20_share: f64,
+    /// Where the nodes keep their databases; `None` uses a temporary directory.
+    pub data_dir: Option<PathBuf>,
+    /// First RPC port (node i listens on `rpc_port + i`); 0 picks free ports.
+    pub rpc_port: u16,
+    /// Fault injection: the proposer of this slot withholds its checkpoint,
+    /// so the slot's blocks are retracted when its publish window closes.
+    pub withhold_checkpoint: Option<u64>,
+    /// Seconds from start to genesis (peers connect meanwhile).
+    pub lead_seconds: u64,
+    /// Nodes not started with the others (tests start them with [`Control::Start`]).
+    pub start_later: Vec<usize>,
+}
+
+impl Default for DevnetConfig {
+    fn default() -> Self {
+        Self {
+            nodes: 4,
+            preset: Preset::Devnet,
+            slots: None,
+            tps: 100.0,
+            erc20_share: 0.25,
+            data_dir: None,
+            rpc_port: 0,
+            withhold_checkpoint: None,
+            lead_seconds: 3,
+            start_later: Vec::new(),
+        }
+    }
+}
+
+/// Why a devnet failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DevnetError {
+    /// Bad settings.
+    #[error("invalid devnet settings: {0}")]
+    Config(String),
+    /// Something failed while starting.
+    #[error("devnet setup: {0}")]
+    Setup(String),
+}
+
+fn setup(e: impl std::fmt::Display) -> DevnetError {
+    DevnetError::Setup(e.to_string())
+}
+
+/// What one node saw, sent to the aggregator.
+struct Seen {
+    node: usize,
+    at: Instant,
+    what: Notification,
+}
+
+/// One slot's figures.
+#[derive(Debug, Default)]
+struct SlotLine {
+    proposer: Option<Address>,
+    blocks: u32,
+    txs: usize,
+    attestations: usize,
+    threshold: usize,
+    latencies: Vec<f64>,
+    checkpoint: Option<(u64, u32)>,
+    reorged: bool,
+    printed: bool,
+}
+
+/// The aggregator's records.
+#[derive(Default)]
+struct Tally {
+    submitted: HashMap<B256, Instant>,
+    provisional: HashMap<B256, f64>,
+    checkpointed: HashMap<B256, f64>,
+    slots: BTreeMap<u64, SlotLine>,
+    seen_blocks: HashMap<(u64, u32), B256>,
+    reorgs: Vec<ReorgRecord>,
+    slashings: Vec<SlashingRecord>,
+    checkpoint_hashes: Vec<u8>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1_000.0
+}
+
+impl Tally {
+    fn observe(&mut self, s: Seen, addresses: &[Address], observer: usize, started: Instant) {
+        match s.what {
+            Notification::Provisional { block, threshold } => {
+                let line = self.slots.entry(block.slot).or_default();
+                let me = addresses.get(s.node).copied();
+                // Latency counts at a node other than the block's proposer.
+                if me != Some(block.coinbase) {
+                    for h in &block.transactions {
+                        if let Some(t) = self.submitted.get(h)
+                            && !self.provisional.contains_key(h)
+                        {
+                            let l = ms(s.at.saturating_duration_since(*t));
+                            self.provisional.insert(*h, l);
+                            line.latencies.push(l);
+                        }
+                    }
+                }
+                if self
+                    .seen_blocks
+                    .insert((block.slot, block.index), block.hash)
+                    .is_none()
+                {
+                    line.proposer = Some(block.coinbase);
+                    line.blocks = line.blocks.saturating_add(1);
+                    line.txs = line.txs.saturating_add(block.transactions.len());
+                    line.attestations = line.attestations.max(block.attestations);
+                    line.threshold = threshold;
+                }
+            }
+            Notification::Tx { hash, status } if s.node == observer && status == "checkpointed" => {
+                if let Some(t) = self.submitted.get(&hash) {
+                    self.checkpointed
+                        .entry(hash)
+                        .or_insert_with(|| ms(s.at.saturating_duration_since(*t)));
+                }
+            }
+            Notification::Checkpoint {
+                slot,
+                blocks,
+                l1_block,
+                last_number,
+            } if s.node == observer => {
+                self.slots.entry(slot).or_default().checkpoint = Some((l1_block, blocks));
+                self.checkpoint_hashes
+                    .extend_from_slice(&slot.to_be_bytes());
+                self.checkpoint_hashes
+                    .extend_from_slice(&last_number.to_be_bytes());
+            }
+            Notification::Reorg {
+                cause,
+                slots,
+                retracted_blocks,
+                ..
+            } if s.node == observer => {
+                for sl in &slots {
+                    self.slots.entry(*sl).or_default().reorged = true;
+                }
+                self.reorgs.push(ReorgRecord {
+                    at_ms: u64::try_from(s.at.saturating_duration_since(started).as_millis())
+                        .unwrap_or(u64::MAX),
+                    depth_slots: u64::try_from(slots.len()).unwrap_or(u64::MAX),
+                    slots,
+                    blocks: retracted_blocks.len(),
+                    cause,
+                });
+            }
+            Notification::Slashed {
+                validator,
+                offence,
+                slot,
+            } if s.node == observer => self.slashings.push(SlashingRecord {
+                offence: match offence {
+                    1 => "proposal-equivocation",
+                    2 => "checkpoint-omission",
+                    3 => "attestation-equivocation",
+                    _ => "unknown",
+                }
+                .into(),
+                validator: validator.to_string(),
+                slot,
+                at_ms: u64::try_from(s.at.saturating_duration_since(started).as_millis())
+                    .unwrap_or(u64::MAX),
+            }),
+            _ => {}
+        }
+    }
+
+    fn print_slot(&mut self, slot: u64, addresses: &[Address]) {
+        let Some(line) = self.slots.get_mut(&slot) else {
+            return;
+        };
+        if line.printed {
+            return;
+        }
+        line.printed = true;
+        let proposer = line
+            .proposer
+            .and_then(|p| addresses.iter().position(|a| *a == p))
+            .map_or_else(|| "-".to_owned(), |i| format!("node-{i}"));
+        let p = Percentiles::of(&line.latencies);
+        let landed = match (line.checkpoint, line.reorged) {
+            (Some((l1, n)), _) => format!("checkpointed in L1 block {l1} ({n} blocks)"),
+            (None, true) => "NOT checkpointed: publish window missed, reorged".into(),
+            (None, false) => "NOT checkpointed".into(),
+        };
+        println!(
+            "slot {slot:>4}  proposer {proposer:<7}  blocks {:>2}  txs {:>5}  attestations {}/{}  provisional p50 {:>4.0} ms p99 {:>5.0} ms  {landed}",
+            line.blocks, line.txs, line.attestations, line.threshold, p.p50, p.p99
+        );
+    }
+}
+
+/// A load generator account.
+struct User {
+    key: PrivateKey,
+    nonce: u64,
+}
+
+fn erc20_transfer(key: &PrivateKey, chain_id: u64, nonce: u64, to: Address) -> Bytes {
+    let input = ILoadToken::transferCall {
+        to,
+        value: U256::from(1u64),
+    }
+    .abi_encode();
+    let tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 80_000,
+        max_fee_per_gas: 2_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(LOAD_TOKEN_ADDRESS),
+        value: U256::ZERO,
+        access_list: Default::default(),
+        input: input.into(),
+    };
+    sign_transaction(key, tx).encoded_2718().into()
+}
+
+/// Asks a running devnet to change its nodes (tests of restarts and late
+/// starts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Drop node `i` abruptly: its threads stop between two writes, as after
+    /// `kill -9`, without a clean shutdown.
+    Kill(usize),
+    /// Start node `i` (again) from its data directory.
+    Start(usize),
+}
+
+/// A handle on a running devnet.
+#[derive(Debug, Clone)]
+pub struct DevnetHandle {
+    /// Each node's JSON-RPC address.
+    pub rpc: Vec<SocketAddr>,
+    /// Where to send [`Control`]s.
+    pub control: mpsc::UnboundedSender<Control>,
+}
+
+/// A devnet whose nodes are up, before the run.
+pub struct Devnet {
+    cfg: DevnetConfig,
+    spec: ChainSpec,
+    tt: Timetable,
+    l1: SharedEmbeddedL1,
+    nodes: Vec<Option<Node>>,
+    configs: Vec<NodeConfig>,
+    addresses: Vec<Address>,
+    users: Vec<PrivateKey>,
+    seen_tx: mpsc::UnboundedSender<Seen>,
+    seen_rx: mpsc::UnboundedReceiver<Seen>,
+    control_rx: mpsc::UnboundedReceiver<Control>,
+    handle: DevnetHandle,
+    started: Instant,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for Devnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Devnet")
+            .field("nodes", &self.nodes.len())
+            .field("rpc", &self.handle.rpc)
+            .finish_non_exhaustive()
+    }
+}
+
+fn forward(node: usize, n: &Node, tx: mpsc::UnboundedSender<Seen>) {
+    let mut rx = n.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(what) => {
+                    if tx
+                        .send(Seen {
+                            node,
+                            at: Instant::now(),
+                            what,
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(k)) => {
+                    warn!(target: "chunkseq::devnet", node, missed = k, "reporter lagged");
+                }
+                Err(_) => break,
+            }
+        }
+    });
+}
+
+impl Devnet {
+    /// Sets up genesis, the embedded L1 and the nodes (all but
+    /// `cfg.start_later`), connected on loopback.
+    pub async fn start(cfg: DevnetConfig) -> Result<Self, DevnetError> {
+        if cfg.nodes == 0 {
+            return Err(DevnetError::Config("--nodes must be at least 1".into()));
+        }
+        if !(cfg.tps >= 0.0 && cfg.tps.is_finite()) {
+            return Err(DevnetError::Config(
+                "--tps must be a non-negative number".into(),
+            ));
+        }
+        let started = Instant::now();
+        let now = SystemClock.now();
+        let mut spec: ChainSpec = cfg.preset.spec();
+        spec.genesis_time = now.0.div_ceil(1_000).saturating_add(cfg.lead_seconds);
+        spec.validate().map_err(setup)?;
+        let tt = Timetable::new(&spec).map_err(setup)?;
+        let keys = dev_keys(DEVNET_PHRASE, cfg.nodes.saturating_add(DEVNET_USERS));
+        let (validators, users) = keys.split_at(cfg.nodes);
+        let addresses: Vec<Address> = validators.iter().map(PrivateKey::address).collect();
+        let genesis = Genesis::devnet(DEVNET_PHRASE, cfg.nodes, DEVNET_USERS);
+        let genesis_hash = genesis.hash(&spec).map_err(setup)?;
+        let l1 = SharedEmbeddedL1::new(
+            EmbeddedL1::new(
+                &spec,
+                genesis_hash,
+                &addresses,
+                EmbeddedConfig {
+                    start: Some(now),
+                    ..EmbeddedConfig::default()
+                },
+            )
+            .map_err(setup)?,
+        );
+        let (temp, data_root) = match &cfg.data_dir {
+            Some(d) => (None, d.clone()),
+            None => {
+                let t = tempfile::tempdir().map_err(setup)?;
+                let root = t.path().to_path_buf();
+                (Some(t), root)
+            }
+        };
+        info!(target: "chunkseq::devnet", nodes = cfg.nodes, preset = %cfg.preset, data = %data_root.display(), "starting devnet");
+        let mut configs = Vec::new();
+        for (i, key) in validators.iter().enumerate() {
+            let port = if cfg.rpc_port == 0 {
+                0
+            } else {
+                cfg.rpc_port
+                    .checked_add(u16::try_from(i).unwrap_or(u16::MAX))
+                    .ok_or_else(|| {
+                        DevnetError::Config("--rpc-port too high for that many nodes".into())
+                    })?
+            };
+            configs.push(NodeConfig {
+                spec: spec.clone(),
+                genesis: genesis.clone(),
+                data_dir: Some(data_root.join(format!("node-{i}"))),
+                key: Some(key.clone()),
+                p2p_secret: None,
+                listen: "/ip4/127.0.0.1/tcp/0".parse().map_err(setup)?,
+                bootnodes: Vec::new(),
+                rpc: SocketAddr::from(([127, 0, 0, 1], port)),
+                metrics: None,
+                core: CoreConfig::default(),
+                faults: NodeFaults {
+                    withhold_checkpoint: cfg.withhold_checkpoint,
+                },
+            });
+        }
+        let (seen_tx, seen_rx) = mpsc::unbounded_channel();
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let mut devnet = Self {
+            handle: DevnetHandle {
+                rpc: vec![SocketAddr::from(([127, 0, 0, 1], 0)); cfg.nodes],
+                control,
+            },
+            cfg,
+            spec,
+            tt,
+            l1,
+            nodes: Vec::new(),
+            configs,
+            addresses,
+            users: users.to_vec(),
+            seen_tx,
+            seen_rx,
+            control_rx,
+            started,
+            _temp: temp,
+        };
+        devnet.nodes = (0..devnet.cfg.nodes).map(|_| None).collect();
+        for i in 0..devnet.cfg.nodes {
+            if !devnet.cfg.start_later.contains(&i) {
+                devnet.start_node(i).await?;
+            }
+        }
+        Ok(devnet)
+    }
+
+    /// The handle tests drive the devnet with.
+    pub fn handle(&self) -> DevnetHandle {
+        self.handle.clone()
+    }
+
+    /// Starts node `i` from its data directory, dialing the running nodes.
+    pub async fn start_node(&mut self, i: usize) -> Result<(), DevnetError> {
+        let mut cfg = self
+            .configs
+            .get(i)
+            .cloned()
+            .ok_or_else(|| DevnetError::Config(format!("no node {i}")))?;
+        cfg.bootnodes = self
+            .nodes
+            .iter()
+            .flatten()
+            .flat_map(Node::listen_addrs)
+            .collect();
+        if let Some(addr) = self.handle.rpc.get(i).filter(|a| a.port() != 0) {
+            // A restarted node keeps its RPC address.
+            cfg.rpc = *addr;
+        }
+        let node = Node::start(cfg, Arc::new(self.l1.subscribe()))
+            .await
+            .map_err(setup)?;
+        println!(
+            "node-{i}  validator {}  rpc http://{}  p2p {}",
+            self.addresses
+                .get(i)
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            node.rpc_addr(),
+            node.listen_addrs()
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        );
+        forward(i, &node, self.seen_tx.clone());
+        if let Some(slot) = self.handle.rpc.get_mut(i) {
+            *slot = node.rpc_addr();
+        }
+        if let Some(slot) = self.nodes.get_mut(i) {
+            *slot = Some(node);
+        }
+        Ok(())
+    }
+
+    fn control(&mut self, c: Control) -> Option<usize> {
+        match c {
+            Control::Kill(i) => {
+                if let Some(n) = self.nodes.get_mut(i).and_then(Option::take) {
+                    println!("node-{i} killed");
+                    drop(n);
+                }
+                None
+            }
+            Control::Start(i) => Some(i),
+        }
+    }
+
+    /// Runs load and reporting until `cfg.slots` are checkpointed (or given
+    /// up on) or `shutdown` resolves; stops the nodes and returns the report.
+    pub async fn run(
+        mut self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<Report, DevnetError> {
+        let clock = SystemClock;
+        let tt = self.tt;
+        let spec = self.spec.clone();
+        let cfg = self.cfg.clone();
+        let addresses = self.addresses.clone();
+        let started = self.started;
+        // L1 runs on the wall clock.
+        let l1_task = {
+            let l1 = self.l1.subscribe();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(50));
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = l1.advance_to(SystemClock.now()).await {
+                        warn!(target: "chunkseq::devnet", error = %e, "L1 failed to advance");
+                    }
+                }
+            })
+        };
+        let first = tt.first_building_slot().max(Slot(1));
+        let load_start = tt.build_start(first).map_err(setup)?;
+        let last_slot = cfg
+            .slots
+            .map(|n| first.0.saturating_add(n).saturating_sub(1));
+        let load_end = match last_slot {
+            Some(s) => {
+                let sched = tt.schedule(Slot(s)).map_err(setup)?;
+                // Stop one chunk early so the last transactions make the slot.
+                UnixMillis(sched.build_end.0.saturating_sub(tt.chunk_duration_ms()))
+            }
+            None => UnixMillis(u64::MAX),
+        };
+        let give_up = match last_slot {
+            Some(s) => tt.slot_start(Slot(s.saturating_add(3))).map_err(setup)?,
+            None => UnixMillis(u64::MAX),
+        };
+        println!(
+            "genesis in {:.1} s; slots of {} ms in {} chunks of {} ms; load {} tx/s through RPC from {} accounts",
+            (spec
+                .genesis_time
+                .saturating_mul(1000)
+                .saturating_sub(clock.now().0)) as f64
+                / 1000.0,
+            spec.slot_duration_ms,
+            spec.chunks_per_slot,
+            tt.chunk_duration_ms(),
+            cfg.tps,
+            self.users.len()
+        );
+        let mut accounts: Vec<User> = self
+            .users
+            .iter()
+            .map(|k| User {
+                key: k.clone(),
+                nonce: 0,
+            })
+            .collect();
+        let mut tally = Tally::default();
+        let observer = usize::from(cfg.nodes > 1);
+        let interval = if cfg.tps > 0.0 {
+            Duration::from_secs_f64(1.0 / cfg.tps)
+        } else {
+            Duration::from_secs(3_600)
+        };
+        let mut load = tokio::time::interval(interval);
+        load.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut housekeeping = tokio::time::interval(Duration::from_millis(200));
+        let mut sent = 0u64;
+        let mut refused = 0u64;
+        let mut erc20_debt = 0.0f64;
+        let mut clients: Vec<Option<(SocketAddr, jsonrpsee::http_client::HttpClient)>> =
+            (0..cfg.nodes).map(|_| None).collect();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => {
+                    println!("stopping (interrupted)");
+                    break;
+                }
+                Some(c) = self.control_rx.recv() => {
+                    if let Some(i) = self.control(c)
+                        && let Err(e) = self.start_node(i).await
+                    {
+                        warn!(target: "chunkseq::devnet", node = i, error = %e, "could not start node");
+                    }
+                }
+                Some(s) = self.seen_rx.recv() => tally.observe(s, &addresses, observer, started),
+                _ = load.tick() => {
+                    let now = clock.now();
+                    if now < load_start || now >= load_end || accounts.is_empty() {
+                        continue;
+                    }
+                    let idx = usize::try_from(sent).unwrap_or(0) % accounts.len();
+                    let to = accounts
+                        .get((idx + 1) % accounts.len())
+                        .map_or(Address::ZERO, |u| u.key.address());
+                    // Each account always goes to the same running node, so
+                    // its nonces arrive in order.
+                    let running: Vec<usize> = (0..cfg.nodes)
+                        .filter(|i| self.nodes.get(*i).is_some_and(Option::is_some))
+                        .collect();
+                    let Some(&target) = running.get(idx % running.len().max(1)) else { continue };
+                    let Some(addr) = self.handle.rpc.get(target).copied() else { continue };
+                    let Some(entry) = clients.get_mut(target) else { continue };
+                    if entry.as_ref().is_none_or(|(a, _)| *a != addr) {
+                        match HttpClientBuilder::default().build(format!("http://{addr}")) {
+                            Ok(c) => *entry = Some((addr, c)),
+                            Err(e) => {
+                                warn!(target: "chunkseq::devnet", error = %e, "RPC client");
+                                continue;
+                            }
+                        }
+                    }
+                    let Some((_, client)) = entry.as_ref() else { continue };
+                    let Some(user) = accounts.get_mut(idx) else { continue };
+                    erc20_debt += cfg.erc20_share;
+                    let raw = if erc20_debt >= 1.0 {
+                        erc20_debt -= 1.0;
+                        erc20_transfer(&user.key, spec.chain_id, user.nonce, to)
+                    } else {
+                        signed_transfer(&user.key, spec.chain_id, user.nonce, to, U256::from(1u64))
+                    };
+                    let hash = keccak256(&raw);
+                    tally.submitted.insert(hash, Instant::now());
+                    sent = sent.saturating_add(1);
+                    match client.request::<B256, _>("eth_sendRawTransaction", rpc_params![raw]).await {
+                        Ok(_) => user.nonce = user.nonce.saturating_add(1),
+                        Err(e) => {
+                            tally.submitted.remove(&hash);
+                            refused = refused.saturating_add(1);
+                            warn!(target: "chunkseq::devnet", error = %e, "transaction refused");
+                            // Resynchronise the account's nonce with the node.
+                            if let Ok(n) = client
+                                .request::<u64, _>("chunkseq_getNonce", rpc_params![user.key.address(), "provisional"])
+                                .await
+                            {
+                                user.nonce = n;
+                            }
+                        }
+                    }
+                }
+                _ = housekeeping.tick() => {
+                    let now = clock.now();
+                    // Print each slot once its checkpoint landed or its
+                    // publish window closed.
+                    let current = tt.slot_at(now).map_or(0, |s| s.0);
+                    let done: Vec<u64> = tally
+                        .slots
+                        .iter()
+                        .filter(|(s, l)| !l.printed && (l.checkpoint.is_some() || **s + 1 < current))
+                        .map(|(s, _)| *s)
+                        .collect();
+                    for s in done {
+                        tally.print_slot(s, &addresses);
+                    }
+                    if let Some(last) = last_slot {
+                        let all_landed = (first.0..=last).all(|s| {
+                            tally.slots.get(&s).is_some_and(|l| l.checkpoint.is_some() || l.reorged)
+                        });
+                        let pending = tally
+                            .submitted
+                            .keys()
+                            .filter(|h| !tally.checkpointed.contains_key(*h))
+                            .count();
+                        let last_landed = tally.slots.get(&last).is_some_and(|l| l.checkpoint.is_some());
+                        if now >= load_end && all_landed && (pending == 0 || last_landed) {
+                            break;
+                        }
+                        if now >= give_up {
+                            println!("giving up waiting for slot {last}'s checkpoint");
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        // Let late notifications in.
+        while let Ok(s) = self.seen_rx.try_recv() {
+            tally.observe(s, &addresses, observer, started);
+        }
+        let printed: Vec<u64> = tally
+            .slots
+            .keys()
+            .copied()
+            .filter(|s| last_slot.is_none_or(|l| *s <= l))
+            .collect();
+        for s in printed {
+            tally.print_slot(s, &addresses);
+        }
+        l1_task.abort();
+        for n in self.nodes.iter_mut().filter_map(Option::take) {
+            n.stop().await;
+        }
+        let wall = started.elapsed().as_secs_f64();
+        let slots_run = match last_slot {
+            Some(l) => l.saturating_sub(first.0).saturating_add(1),
+            None => u64::try_from(tally.slots.len()).unwrap_or(0),
+        };
+        let in_range = |s: &u64| last_slot.is_none_or(|l| *s >= first.0 && *s <= l);
+        let checkpoints = tally
+            .slots
+            .iter()
+            .filter(|(s, l)| in_range(s) && l.checkpoint.is_some())
+            .count();
+        let provisional: Vec<f64> = tally.provisional.values().copied().collect();
+        let checkpointed: Vec<f64> = tally.checkpointed.values().copied().collect();
+        let load_seconds =
+            load_end.0.min(clock.now().0).saturating_sub(load_start.0) as f64 / 1000.0;
+        let report = Report {
+            scenario: "devnet".into(),
+            preset: cfg.preset.name().into(),
+            validators: cfg.nodes,
+            slots: slots_run,
+            seed: 0,
+            blocks_proposed: u64::try_from(tally.seen_blocks.len()).unwrap_or(0),
+            blocks_provisional: u64::try_from(tally.seen_blocks.len()).unwrap_or(0),
+            checkpoints: u64::try_from(checkpoints).unwrap_or(0),
+            txs_submitted: u64::try_from(tally.submitted.len()).unwrap_or(0),
+            txs_provisional: u64::try_from(provisional.len()).unwrap_or(0),
+            txs_checkpointed: u64::try_from(checkpointed.len()).unwrap_or(0),
+            throughput_tps: checkpointed.len() as f64 / load_seconds.max(1.0),
+            latency_ms: Latencies {
+                provisional: Percentiles::of(&provisional),
+                checkpointed: Percentiles::of(&checkpointed),
+            },
+            reorgs: tally.reorgs.clone(),
+            slashings: tally.slashings.clone(),
+            invariant_violations: Vec::new(),
+            digest: format!("{}", keccak256(&tally.checkpoint_hashes)),
+            virtual_seconds: wall,
+            wall_seconds: wall,
+            sim_speedup: 1.0,
+            provisional_samples: provisional,
+            checkpointed_samples: checkpointed,
+            throughput: Vec::new(),
+            timeline: Vec::new(),
+        };
+        println!(
+            "done in {wall:.1} s: {} slots, {} checkpoints, {} txs submitted ({refused} refused), {} provisional, {} checkpointed; provisional p50 {:.0} ms p99 {:.0} ms; checkpointed p50 {:.0} ms; {} reorgs",
+            report.slots,
+            report.checkpoints,
+            report.txs_submitted,
+            report.txs_provisional,
+            report.txs_checkpointed,
+            report.latency_ms.provisional.p50,
+            report.latency_ms.provisional.p99,
+            report.latency_ms.checkpointed.p50,
+            report.reorgs.len()
+        );
+        Ok(report)
+    }
+}
+
+/// Starts a devnet and runs it (see [`Devnet::run`]).
+pub async fn run(
+    cfg: DevnetConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<Report, DevnetError> {
+    Devnet::start(cfg).await?.run(shutdown).await
+}

@@ -1,0 +1,85 @@
+//! What a node tells its subscribers (websocket subscriptions, the devnet's
+//! reporter): provisional blocks, checkpoints, reorgs and evidence.
+
+use alloy_primitives::{Address, B256};
+use serde::Serialize;
+
+use crate::store::BlockRecord;
+
+/// One notification, as JSON-RPC subscriptions send it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Notification {
+    /// A block became provisional.
+    Provisional {
+        /// The block.
+        block: BlockRecord,
+        /// The threshold of attestations it met.
+        threshold: usize,
+    },
+    /// A checkpoint was applied from L1.
+    #[serde(rename_all = "camelCase")]
+    Checkpoint {
+        /// Slot.
+        slot: u64,
+        /// Blocks in it.
+        blocks: u32,
+        /// Height of its last block.
+        last_number: u64,
+        /// The L1 block that holds it.
+        l1_block: u64,
+    },
+    /// Provisional blocks were retracted.
+    #[serde(rename_all = "camelCase")]
+    Reorg {
+        /// Why.
+        cause: String,
+        /// The slots whose blocks were dropped.
+        slots: Vec<u64>,
+        /// The retracted blocks, oldest first.
+        retracted_blocks: Vec<B256>,
+        /// Their transactions (back in the pool when still valid).
+        retracted_txs: Vec<B256>,
+        /// The provisional tip afterwards.
+        new_tip: B256,
+    },
+    /// An offence was detected (and gossiped / reported to L1).
+    Evidence {
+        /// The offence.
+        offence: String,
+        /// The offender.
+        offender: Address,
+        /// Its slot.
+        slot: u64,
+    },
+    /// L1 slashed a validator.
+    Slashed {
+        /// The offender.
+        validator: Address,
+        /// The offence code (1 proposal equivocation, 2 checkpoint omission,
+        /// 3 attestation equivocation).
+        offence: u8,
+        /// Its slot.
+        slot: u64,
+    },
+    /// A transaction this node holds changed status.
+    Tx {
+        /// The transaction.
+        hash: B256,
+        /// Its new status.
+        status: String,
+    },
+}
+
+impl Notification {
+    /// The subscription that carries it.
+    pub const fn subscription(&self) -> &'static str {
+        match self {
+            Self::Provisional { .. } => "provisional",
+            Self::Checkpoint { .. } => "checkpoints",
+            Self::Reorg { .. } => "reorgs",
+            Self::Evidence { .. } | Self::Slashed { .. } => "evidence",
+            Self::Tx { .. } => "txs",
+        }
+    }
+}

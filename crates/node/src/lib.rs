@@ -1,0 +1,43 @@
+//! The chunkseq node: the protocol core driven by tokio, talking over
+//! libp2p, persisting to redb, serving JSON-RPC, websocket subscriptions and
+//! Prometheus metrics, and the one-process devnet built from it.
+//!
+//! The protocol core ([`chunkseq_protocol::Core`]) is a deterministic state
+//! machine; this crate is its production driver, as the simulator is its
+//! test driver. The core runs on its own OS thread ([`driver`]) fed by one
+//! channel, so a slow peer, RPC client or L1 endpoint never stalls it:
+//!
+//! - [`network`]: libp2p (TCP, noise, yamux), gossipsub with one topic per
+//!   message kind, content message ids, validation before forwarding and
+//!   peer scoring; identify; request-response [`sync`] for catching up.
+//! - [`l1_link`]: duties, L1 calls and L1 events through the
+//!   [`chunkseq_l1::L1`] interface (embedded or RPC).
+//! - [`store`]: the node's redb index of blocks, transactions, checkpoints
+//!   and evidence; world state and slashing protection keep their own stores
+//!   in the same data directory.
+//! - [`rpc`]: jsonrpsee HTTP and websocket on one port.
+//! - [`metrics`]: Prometheus metrics per component, served with `/health`.
+//! - [`devnet`]: N validator nodes, one embedded L1, a load generator and a
+//!   per-slot report, in one process.
+//!
+//! On start a node resumes from the last checkpoint its state store holds,
+//! asks peers for the checkpoints L1 accepted since (verified against L1's
+//! checkpoint hash) and the provisional blocks above them, and only then
+//! takes part.
+
+pub mod clock;
+pub mod devnet;
+pub mod driver;
+pub mod events;
+pub mod l1_link;
+pub mod metrics;
+mod metrics_server;
+pub mod network;
+pub mod node;
+pub mod rpc;
+pub mod store;
+pub mod sync;
+pub mod wire;
+
+pub use events::Notification;
+pub use node::{Node, NodeConfig, NodeError};

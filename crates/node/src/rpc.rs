@@ -1,0 +1,431 @@
+//! JSON-RPC over HTTP and websocket on one port (jsonrpsee): transactions,
+//! their status, blocks and accounts at a tag, the node's status, and
+//! subscriptions to provisional blocks, checkpoints, reorgs and evidence.
+//!
+//! Requests over [`MAX_REQUEST_BYTES`] are refused by the server before they
+//! are parsed; malformed ones get JSON-RPC errors; neither affects other
+//! clients.
+
+use std::{net::SocketAddr, sync::Arc, sync::mpsc};
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use chunkseq_execution::pool::recover;
+use chunkseq_primitives::{BlockNumber, codec::MAX_TX_BYTES};
+use chunkseq_protocol::{Core, TxStatus};
+use jsonrpsee::{
+    RpcModule, SubscriptionMessage,
+    server::{Server, ServerConfig, ServerHandle, middleware::http::ProxyGetRequestLayer},
+    types::{ErrorObjectOwned, Params},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::{broadcast, oneshot};
+
+use crate::{
+    driver::Command, events::Notification, metrics::NodeMetrics, network::NetworkStatus,
+    node::SyncState, store::NodeStore,
+};
+
+/// Largest request body accepted (a transaction is at most 128 KiB, hex doubles it).
+pub const MAX_REQUEST_BYTES: u32 = 512 * 1024;
+/// Largest response body.
+pub const MAX_RESPONSE_BYTES: u32 = 8 * 1024 * 1024;
+/// The subscription kinds.
+pub const SUBSCRIPTIONS: [&str; 5] = ["provisional", "checkpoints", "reorgs", "evidence", "txs"];
+
+/// JSON-RPC error codes.
+mod code {
+    pub(super) const INVALID_PARAMS: i32 = -32602;
+    pub(super) const REFUSED: i32 = -32003;
+    pub(super) const INTERNAL: i32 = -32603;
+    pub(super) const UNAVAILABLE: i32 = -32002;
+}
+
+fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, msg.into(), None::<()>)
+}
+
+/// What the RPC handlers share.
+pub(crate) struct RpcContext {
+    pub(crate) core: mpsc::Sender<Command>,
+    pub(crate) store: Arc<NodeStore>,
+    pub(crate) notify: broadcast::Sender<Notification>,
+    pub(crate) net: Arc<NetworkStatus>,
+    pub(crate) metrics: Arc<NodeMetrics>,
+    pub(crate) chain_id: u64,
+    pub(crate) sync: Arc<parking_lot::Mutex<SyncState>>,
+}
+
+impl RpcContext {
+    async fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Core) -> T + Send + 'static,
+    ) -> Result<T, ErrorObjectOwned> {
+        let (tx, rx) = oneshot::channel();
+        self.core
+            .send(Command::Query(Box::new(move |c| {
+                let _ = tx.send(f(c));
+            })))
+            .map_err(|_| err(code::UNAVAILABLE, "the node is shutting down"))?;
+        rx.await
+            .map_err(|_| err(code::UNAVAILABLE, "the node is shutting down"))
+    }
+}
+
+/// A block selector: a number or a tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockTag {
+    /// A height.
+    Number(u64),
+    /// The provisional tip (also `latest`).
+    Provisional,
+    /// The checkpointed tip.
+    Checkpointed,
+    /// The L1-final tip.
+    Finalized,
+}
+
+impl BlockTag {
+    /// Parses `"provisional"`, `"latest"`, `"checkpointed"`, `"finalized"`,
+    /// a decimal number or a `0x` hex number.
+    pub fn parse(v: &serde_json::Value) -> Result<Self, String> {
+        match v {
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .map(Self::Number)
+                .ok_or_else(|| format!("bad block number {n}")),
+            serde_json::Value::String(s) => match s.as_str() {
+                "provisional" | "latest" | "pending" => Ok(Self::Provisional),
+                "checkpointed" | "safe" => Ok(Self::Checkpointed),
+                "finalized" => Ok(Self::Finalized),
+                hex if hex.starts_with("0x") => u64::from_str_radix(&hex[2..], 16)
+                    .map(Self::Number)
+                    .map_err(|e| format!("bad block number {hex}: {e}")),
+                dec => dec
+                    .parse()
+                    .map(Self::Number)
+                    .map_err(|_| format!("unknown block tag {dec:?} (use a number, provisional, checkpointed or finalized)")),
+            },
+            other => Err(format!("bad block selector {other}")),
+        }
+    }
+}
+
+fn tag_param(p: &Params<'_>, index: usize) -> Result<BlockTag, ErrorObjectOwned> {
+    let values: Vec<serde_json::Value> = p
+        .parse()
+        .map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
+    match values.get(index) {
+        None | Some(serde_json::Value::Null) => Ok(BlockTag::Provisional),
+        Some(v) => BlockTag::parse(v).map_err(|e| err(code::INVALID_PARAMS, e)),
+    }
+}
+
+/// The node's status, as `chunkseq_status` returns it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeStatus {
+    /// Current slot.
+    pub slot: u64,
+    /// Current epoch.
+    pub epoch: u64,
+    /// This node's validator address.
+    pub validator: Option<Address>,
+    /// `proposer`, `attester` or `follower` this slot.
+    pub role: String,
+    /// The slot's proposer, once known.
+    pub proposer: Option<Address>,
+    /// The slot's committee, once known.
+    pub committee: Vec<Address>,
+    /// Provisional tip (number, hash).
+    pub provisional: (u64, B256),
+    /// Checkpointed tip.
+    pub checkpointed: (u64, B256),
+    /// Finalized tip.
+    pub finalized: (u64, B256),
+    /// Connected peers.
+    pub peers: usize,
+    /// Transactions in the pool.
+    pub pool: usize,
+    /// Whether the node caught up and takes part.
+    pub synced: bool,
+}
+
+async fn account(
+    ctx: &RpcContext,
+    who: Address,
+    tag: BlockTag,
+) -> Result<(u64, U256), ErrorObjectOwned> {
+    let r = ctx
+        .query(move |core| -> Result<(u64, U256), String> {
+            let tips = core.tips();
+            let at = match tag {
+                BlockTag::Provisional => {
+                    let fork = core.chain().fork_at_tip().map_err(|e| e.to_string())?;
+                    let a = fork.account(&who).map_err(|e| e.to_string())?;
+                    return Ok(a.map_or((0, U256::ZERO), |a| (a.nonce, a.balance)));
+                }
+                BlockTag::Checkpointed => tips.checkpointed.1,
+                BlockTag::Finalized => tips.finalized.1,
+                BlockTag::Number(n) => n,
+            };
+            if at > tips.checkpointed.1 {
+                return Err(format!(
+                    "state at block {at} is not checkpointed yet; ask for \"provisional\""
+                ));
+            }
+            let reader = core
+                .chain()
+                .db()
+                .reader(BlockNumber(at))
+                .map_err(|e| e.to_string())?;
+            let nonce = reader.nonce(&who).map_err(|e| e.to_string())?;
+            let balance = reader.balance(&who).map_err(|e| e.to_string())?;
+            Ok((nonce, balance))
+        })
+        .await?;
+    r.map_err(|e| err(code::INVALID_PARAMS, e))
+}
+
+fn address_param(p: &Params<'_>) -> Result<Address, ErrorObjectOwned> {
+    let values: Vec<serde_json::Value> = p
+        .parse()
+        .map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
+    let v = values
+        .first()
+        .ok_or_else(|| err(code::INVALID_PARAMS, "missing address"))?;
+    serde_json::from_value(v.clone())
+        .map_err(|e| err(code::INVALID_PARAMS, format!("bad address: {e}")))
+}
+
+/// Builds the RPC methods.
+pub(crate) fn module(
+    ctx: RpcContext,
+) -> Result<RpcModule<RpcContext>, jsonrpsee::core::RegisterMethodError> {
+    let mut m = RpcModule::new(ctx);
+    m.register_async_method("chunkseq_sendRawTransaction", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let raw: Bytes = p.one().map_err(|e| {
+            err(
+                code::INVALID_PARAMS,
+                format!("expected one hex string: {e}"),
+            )
+        })?;
+        if raw.len() > MAX_TX_BYTES {
+            return Err(err(
+                code::INVALID_PARAMS,
+                format!("transaction of {} bytes exceeds {MAX_TX_BYTES}", raw.len()),
+            ));
+        }
+        let tx =
+            recover(&raw, ctx.chain_id).map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
+        let (reply, rx) = oneshot::channel();
+        ctx.core
+            .send(Command::SubmitTx { tx, raw, reply })
+            .map_err(|_| err(code::UNAVAILABLE, "the node is shutting down"))?;
+        match rx.await {
+            Ok(Ok(hash)) => Ok(hash),
+            Ok(Err(reason)) => Err(err(code::REFUSED, format!("transaction refused: {reason}"))),
+            Err(_) => Err(err(code::UNAVAILABLE, "the node is shutting down")),
+        }
+    })?;
+    m.register_alias("eth_sendRawTransaction", "chunkseq_sendRawTransaction")?;
+    m.register_async_method("chunkseq_getTransactionStatus", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let hash: B256 = p
+            .one()
+            .map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
+        if let Some(r) = ctx
+            .store
+            .tx(&hash)
+            .map_err(|e| err(code::INTERNAL, e.to_string()))?
+        {
+            return Ok::<_, ErrorObjectOwned>(Some(serde_json::to_value(r).unwrap_or_default()));
+        }
+        let status = ctx.query(move |c| c.tx_status(&hash)).await?;
+        Ok(status.map(|s: TxStatus| json!({ "status": s.name() })))
+    })?;
+    m.register_async_method("chunkseq_getBlock", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let tag = tag_param(&p, 0)?;
+        let number = match tag {
+            BlockTag::Number(n) => n,
+            t => {
+                ctx.query(move |c| {
+                    let tips = c.tips();
+                    match t {
+                        BlockTag::Checkpointed => tips.checkpointed.1,
+                        BlockTag::Finalized => tips.finalized.1,
+                        _ => tips.provisional.1,
+                    }
+                })
+                .await?
+            }
+        };
+        ctx.store
+            .block(number)
+            .map_err(|e| err(code::INTERNAL, e.to_string()))
+    })?;
+    m.register_async_method("chunkseq_getBalance", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let who = address_param(&p)?;
+        let tag = tag_param(&p, 1)?;
+        account(&ctx, who, tag).await.map(|(_, b)| b)
+    })?;
+    m.register_alias("eth_getBalance", "chunkseq_getBalance")?;
+    m.register_async_method("chunkseq_getNonce", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let who = address_param(&p)?;
+        let tag = tag_param(&p, 1)?;
+        account(&ctx, who, tag).await.map(|(n, _)| n)
+    })?;
+    m.register_method("eth_chainId", |_, ctx, _| format!("{:#x}", ctx.chain_id))?;
+    m.register_method("chunkseq_health", |_, ctx, _| {
+        if ctx.sync.lock().synced {
+            "ok"
+        } else {
+            "syncing"
+        }
+    })?;
+    m.register_async_method("chunkseq_status", |_, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let peers = ctx.net.peers();
+        let synced = ctx.sync.lock().synced;
+        ctx.query(move |c| {
+            let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+            let slot = c.timetable().slot_at(now).map_or(0, |s| s.0);
+            let duties = c.duties(slot);
+            let me = c.me();
+            let role = match (me, duties) {
+                (Some(a), Some(d)) if d.proposer == a => "proposer",
+                (Some(a), Some(d)) if d.is_member(&a) => "attester",
+                _ => "follower",
+            };
+            let tips = c.tips();
+            NodeStatus {
+                slot,
+                epoch: slot / u64::from(c.spec().epoch_slots.max(1)),
+                validator: me,
+                role: role.into(),
+                proposer: duties.map(|d| d.proposer),
+                committee: duties.map(|d| d.committee.clone()).unwrap_or_default(),
+                provisional: (tips.provisional.1, tips.provisional.0),
+                checkpointed: (tips.checkpointed.1, tips.checkpointed.0),
+                finalized: (tips.finalized.1, tips.finalized.0),
+                peers,
+                pool: c.pool().len(),
+                synced,
+            }
+        })
+        .await
+    })?;
+    m.register_subscription(
+        "chunkseq_subscribe",
+        "chunkseq_subscription",
+        "chunkseq_unsubscribe",
+        |p, pending, ctx, _| async move {
+            let kind: String = match p.one() {
+                Ok(k) => k,
+                Err(e) => {
+                    pending
+                        .reject(err(code::INVALID_PARAMS, e.to_string()))
+                        .await;
+                    return Ok(());
+                }
+            };
+            if !SUBSCRIPTIONS.contains(&kind.as_str()) {
+                pending
+                    .reject(err(
+                        code::INVALID_PARAMS,
+                        format!(
+                            "unknown subscription {kind:?}; one of {}",
+                            SUBSCRIPTIONS.join(", ")
+                        ),
+                    ))
+                    .await;
+                return Ok(());
+            }
+            let mut rx = ctx.notify.subscribe();
+            let sink = pending.accept().await?;
+            loop {
+                tokio::select! {
+                    _ = sink.closed() => break,
+                    n = rx.recv() => match n {
+                        Ok(n) if n.subscription() == kind => {
+                            let raw = serde_json::value::to_raw_value(&n)?;
+                            if sink.send(SubscriptionMessage::from(raw)).await.is_err() {
+                                break;
+                            }
+                        }
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    },
+                }
+            }
+            Ok::<(), jsonrpsee::core::SubscriptionError>(())
+        },
+    )?;
+    Ok(m)
+}
+
+/// Why the RPC server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    /// Binding or building the server failed.
+    #[error("RPC server on {addr}: {reason}")]
+    Start {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Starts the server; `GET /health` is answered on the same port.
+pub(crate) async fn serve(
+    addr: SocketAddr,
+    ctx: RpcContext,
+) -> Result<(ServerHandle, SocketAddr), RpcError> {
+    let fail = |reason: String| RpcError::Start { addr, reason };
+    let module = module(ctx).map_err(|e| fail(e.to_string()))?;
+    let health = ProxyGetRequestLayer::new([("/health", "chunkseq_health")])
+        .map_err(|e| fail(e.to_string()))?;
+    let middleware = tower::ServiceBuilder::new().layer(health);
+    let config = ServerConfig::builder()
+        .max_request_body_size(MAX_REQUEST_BYTES)
+        .max_response_body_size(MAX_RESPONSE_BYTES)
+        .max_connections(1_000)
+        .build();
+    let server = Server::builder()
+        .set_config(config)
+        .set_http_middleware(middleware)
+        .build(addr)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let local = server.local_addr().map_err(|e| fail(e.to_string()))?;
+    Ok((server.start(module), local))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_tags_parse() {
+        let cases = [
+            (json!("provisional"), Ok(BlockTag::Provisional)),
+            (json!("latest"), Ok(BlockTag::Provisional)),
+            (json!("checkpointed"), Ok(BlockTag::Checkpointed)),
+            (json!("finalized"), Ok(BlockTag::Finalized)),
+            (json!(7), Ok(BlockTag::Number(7))),
+            (json!("0x10"), Ok(BlockTag::Number(16))),
+            (json!("12"), Ok(BlockTag::Number(12))),
+        ];
+        for (v, want) in cases {
+            assert_eq!(BlockTag::parse(&v), want, "{v}");
+        }
+        for bad in [json!("tip"), json!(-1), json!("0xzz"), json!([1])] {
+            assert!(BlockTag::parse(&bad).is_err(), "{bad}");
+        }
+    }
+}

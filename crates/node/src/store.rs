@@ -1,0 +1,336 @@
+//! The node's own records in redb: blocks it accepted, the transaction index
+//! the RPC answers from, the checkpoints it saw on L1 (served to peers that
+//! catch up), the checkpoint tip it resumes from, and evidence.
+//!
+//! World state lives in the state store and signed digests in the
+//! slashing-protection store, each its own redb file in the same data
+//! directory; this store only indexes. Writes of one core step go in one
+//! transaction: durable when they record a block, a checkpoint or evidence,
+//! lazily durable (flushed by the next durable commit) when they only move
+//! transaction statuses, which a restart rebuilds from blocks anyway.
+
+use std::path::Path;
+
+use alloy_primitives::{Address, B256};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::sync::CheckpointRecord;
+
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+const TXS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("txs");
+const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
+const EVIDENCE: TableDefinition<u64, &[u8]> = TableDefinition::new("evidence");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// Why the node store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb failed.
+    #[error("node store: {0}")]
+    Db(String),
+    /// A record did not decode (a corrupt or foreign file).
+    #[error("node store record {what}: {reason}")]
+    Corrupt {
+        /// Which record.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(impl From<$t> for StoreError {
+        fn from(e: $t) -> Self { Self::Db(e.to_string()) }
+    })*};
+}
+db_err!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// A block as the RPC serves it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockRecord {
+    /// Height.
+    pub number: u64,
+    /// Hash.
+    pub hash: B256,
+    /// Parent hash.
+    pub parent_hash: B256,
+    /// Slot.
+    pub slot: u64,
+    /// Index in the slot.
+    pub index: u32,
+    /// Unix milliseconds.
+    pub timestamp: u64,
+    /// Fee recipient (the proposer).
+    pub coinbase: Address,
+    /// State root after the block.
+    pub state_root: B256,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Its transactions' hashes, in order.
+    pub transactions: Vec<B256>,
+    /// Committee signatures it carries (0 for blocks learned from L1).
+    pub attestations: usize,
+    /// `provisional` or `checkpointed`.
+    pub status: String,
+}
+
+/// Where a transaction stands, as the RPC reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TxRecord {
+    /// `pending`, `proposed`, `provisional`, `checkpointed` or `dropped`.
+    pub status: String,
+    /// Its block's height, once in a provisional block.
+    pub block_number: Option<u64>,
+    /// Its block's hash.
+    pub block_hash: Option<B256>,
+    /// Its block's slot.
+    pub slot: Option<u64>,
+    /// Its position in the block.
+    pub index: Option<u32>,
+    /// Attestations its block collected.
+    pub attestations: Option<usize>,
+    /// Attestations a block needs.
+    pub threshold: Option<usize>,
+    /// The L1 block holding its checkpoint.
+    pub l1_block: Option<u64>,
+}
+
+/// Writes of one core step, applied in one transaction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    blocks: Vec<BlockRecord>,
+    txs: Vec<(B256, TxRecord)>,
+    checkpoints: Vec<CheckpointRecord>,
+    evidence: Vec<Vec<u8>>,
+    tip: Option<Vec<u8>>,
+    durable: bool,
+}
+
+impl Batch {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+            && self.txs.is_empty()
+            && self.checkpoints.is_empty()
+            && self.evidence.is_empty()
+            && self.tip.is_none()
+    }
+
+    /// Records a block.
+    pub fn block(&mut self, b: BlockRecord) {
+        self.durable = true;
+        self.blocks.push(b);
+    }
+
+    /// Records a transaction's status.
+    pub fn tx(&mut self, hash: B256, r: TxRecord) {
+        self.txs.push((hash, r));
+    }
+
+    /// Records a checkpoint seen on L1.
+    pub fn checkpoint(&mut self, c: CheckpointRecord) {
+        self.durable = true;
+        self.checkpoints.push(c);
+    }
+
+    /// Records evidence (wire encoding).
+    pub fn evidence(&mut self, e: Vec<u8>) {
+        self.durable = true;
+        self.evidence.push(e);
+    }
+
+    /// Records the checkpoint tip to resume from (JSON).
+    pub fn tip(&mut self, t: Vec<u8>) {
+        self.durable = true;
+        self.tip = Some(t);
+    }
+}
+
+/// The node's index database.
+#[derive(Debug)]
+pub struct NodeStore {
+    db: Database,
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(what: String, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        what,
+        reason: e.to_string(),
+    })
+}
+
+fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+    // Serialising these plain records cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+impl NodeStore {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::init(Database::create(path)?)
+    }
+
+    /// A store in memory (tests).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?)
+    }
+
+    fn init(db: Database) -> Result<Self, StoreError> {
+        let txn = db.begin_write()?;
+        txn.open_table(BLOCKS)?;
+        txn.open_table(TXS)?;
+        txn.open_table(CHECKPOINTS)?;
+        txn.open_table(EVIDENCE)?;
+        txn.open_table(META)?;
+        txn.commit()?;
+        Ok(Self { db })
+    }
+
+    /// Applies a batch in one transaction.
+    pub fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut txn = self.db.begin_write()?;
+        if !batch.durable {
+            txn.set_durability(Durability::None)?;
+        }
+        {
+            let mut blocks = txn.open_table(BLOCKS)?;
+            for b in &batch.blocks {
+                blocks.insert(b.number, encode(b).as_slice())?;
+            }
+            let mut txs = txn.open_table(TXS)?;
+            for (h, r) in &batch.txs {
+                txs.insert(&h.0, encode(r).as_slice())?;
+            }
+            let mut cps = txn.open_table(CHECKPOINTS)?;
+            for c in &batch.checkpoints {
+                cps.insert(c.slot, encode(c).as_slice())?;
+            }
+            let mut ev = txn.open_table(EVIDENCE)?;
+            let mut next = ev.last()?.map_or(0, |(k, _)| k.value().saturating_add(1));
+            for e in &batch.evidence {
+                ev.insert(next, e.as_slice())?;
+                next = next.saturating_add(1);
+            }
+            if let Some(t) = &batch.tip {
+                txn.open_table(META)?
+                    .insert("checkpoint_tip", t.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The block at `number`.
+    pub fn block(&self, number: u64) -> Result<Option<BlockRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(BLOCKS)?;
+        t.get(number)?
+            .map(|v| decode(format!("block {number}"), v.value()))
+            .transpose()
+    }
+
+    /// A transaction's record.
+    pub fn tx(&self, hash: &B256) -> Result<Option<TxRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(TXS)?;
+        t.get(&hash.0)?
+            .map(|v| decode(format!("tx {hash}"), v.value()))
+            .transpose()
+    }
+
+    /// Checkpoints of slots after `after_slot`, oldest first, at most `max`.
+    pub fn checkpoints_after(
+        &self,
+        after_slot: u64,
+        max: usize,
+    ) -> Result<Vec<CheckpointRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(CHECKPOINTS)?;
+        let mut out = Vec::new();
+        for item in t.range(after_slot.saturating_add(1)..)?.take(max) {
+            let (k, v) = item?;
+            out.push(decode(format!("checkpoint {}", k.value()), v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Evidence recorded, wire-encoded, oldest first.
+    pub fn evidence(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(EVIDENCE)?;
+        let mut out = Vec::new();
+        for item in t.iter()? {
+            out.push(item?.1.value().to_vec());
+        }
+        Ok(out)
+    }
+
+    /// The checkpoint tip recorded last (JSON), if any.
+    pub fn checkpoint_tip(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(META)?;
+        Ok(t.get("checkpoint_tip")?.map(|v| v.value().to_vec()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.redb");
+        let block = BlockRecord {
+            number: 3,
+            hash: B256::repeat_byte(3),
+            parent_hash: B256::repeat_byte(2),
+            slot: 1,
+            index: 2,
+            timestamp: 9,
+            coinbase: Address::repeat_byte(1),
+            state_root: B256::ZERO,
+            gas_used: 21_000,
+            transactions: vec![B256::repeat_byte(7)],
+            attestations: 3,
+            status: "provisional".into(),
+        };
+        {
+            let s = NodeStore::open(&path).unwrap();
+            let mut b = Batch::default();
+            b.block(block.clone());
+            b.tx(
+                B256::repeat_byte(7),
+                TxRecord {
+                    status: "provisional".into(),
+                    block_number: Some(3),
+                    ..TxRecord::default()
+                },
+            );
+            b.evidence(vec![1, 2]);
+            b.evidence(vec![3]);
+            s.write(b).unwrap();
+        }
+        let s = NodeStore::open(&path).unwrap();
+        assert_eq!(s.block(3).unwrap(), Some(block));
+        assert_eq!(s.block(4).unwrap(), None);
+        assert_eq!(
+            s.tx(&B256::repeat_byte(7)).unwrap().unwrap().block_number,
+            Some(3)
+        );
+        assert_eq!(s.evidence().unwrap(), vec![vec![1, 2], vec![3]]);
+    }
+}

@@ -1,0 +1,222 @@
+//! Catching up: the request-response messages a node uses to fetch the
+//! checkpoints and provisional blocks it missed, and the check that makes
+//! checkpoints served by a peer trustworthy (their hash chain must end at the
+//! checkpoint L1 holds).
+
+use alloy_primitives::{Address, B256, Bytes};
+use chunkseq_l1::L1Event;
+use chunkseq_primitives::{BlockHeader, CheckpointHeader, Slot, WireCodec};
+use serde::{Deserialize, Serialize};
+
+/// Most checkpoints in one sync response.
+pub const MAX_SYNC_CHECKPOINTS: usize = 16;
+/// Most provisional blocks (with their proposals) in one sync response.
+pub const MAX_SYNC_BLOCKS: usize = 64;
+
+/// "Send me what you have after this point."
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// Checkpoints of slots after this one.
+    pub after_slot: u64,
+}
+
+/// A checkpoint accepted on L1, as a node recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointRecord {
+    /// Its slot.
+    pub slot: u64,
+    /// Its final header hash.
+    pub header_hash: B256,
+    /// Its block headers, ABI-encoded.
+    pub headers: Vec<Bytes>,
+    /// Their bodies as L1 carried them.
+    pub bodies: Vec<Bytes>,
+    /// Its proposer.
+    pub proposer: Address,
+    /// The L1 block that holds it.
+    pub l1_block: u64,
+}
+
+impl CheckpointRecord {
+    /// Records an L1 checkpoint event; `None` for other events.
+    pub fn from_event(e: &L1Event) -> Option<Self> {
+        match e {
+            L1Event::CheckpointAccepted {
+                slot,
+                header_hash,
+                headers,
+                bodies,
+                proposer,
+                l1_block,
+            } => Some(Self {
+                slot: *slot,
+                header_hash: *header_hash,
+                headers: headers.iter().map(|h| h.encode_wire().into()).collect(),
+                bodies: bodies.clone(),
+                proposer: *proposer,
+                l1_block: *l1_block,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The L1 event this record stands for, with its headers decoded.
+    pub fn to_event(&self) -> Result<L1Event, SyncError> {
+        let headers = self
+            .headers
+            .iter()
+            .map(|h| BlockHeader::decode_wire(h).map_err(|e| SyncError::Malformed(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        if headers.len() != self.bodies.len() {
+            return Err(SyncError::Malformed(format!(
+                "{} headers but {} bodies",
+                headers.len(),
+                self.bodies.len()
+            )));
+        }
+        Ok(L1Event::CheckpointAccepted {
+            slot: self.slot,
+            header_hash: self.header_hash,
+            headers,
+            bodies: self.bodies.clone(),
+            proposer: self.proposer,
+            l1_block: self.l1_block,
+        })
+    }
+}
+
+/// What a peer sends back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// Checkpoints after the requested slot, oldest first.
+    pub checkpoints: Vec<CheckpointRecord>,
+    /// Proposals of the provisional blocks above its checkpointed tip,
+    /// wire-encoded, oldest first.
+    pub proposals: Vec<Bytes>,
+    /// The provisional-block messages of those blocks, wire-encoded.
+    pub provisionals: Vec<Bytes>,
+}
+
+/// Why a peer's sync answer was not used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SyncError {
+    /// It did not decode.
+    #[error("malformed sync data: {0}")]
+    Malformed(String),
+    /// Its hash chain does not lead to L1's checkpoint.
+    #[error("checkpoint chain does not match L1: {0}")]
+    Mismatch(String),
+}
+
+/// Checks that `records` continue from the checkpoint `from` (header hash)
+/// and that their header hashes chain up to `l1_tip`, the last checkpoint
+/// L1 holds. Returns the records as L1 events to apply in order; records
+/// past `l1_tip` are dropped.
+pub fn verify_chain(
+    from: B256,
+    records: &[CheckpointRecord],
+    l1_tip: B256,
+) -> Result<Vec<L1Event>, SyncError> {
+    let mut parent = from;
+    let mut events = Vec::new();
+    for r in records {
+        let event = r.to_event()?;
+        let L1Event::CheckpointAccepted { headers, .. } = &event else {
+            continue;
+        };
+        let hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
+        let header = CheckpointHeader::covering(Slot(r.slot), parent, &hashes)
+            .ok_or_else(|| SyncError::Malformed("too many blocks".into()))?;
+        if header.hash() != r.header_hash {
+            return Err(SyncError::Mismatch(format!(
+                "slot {}: header hash {} does not follow {parent}",
+                r.slot, r.header_hash
+            )));
+        }
+        parent = r.header_hash;
+        events.push(event);
+        if parent == l1_tip {
+            return Ok(events);
+        }
+    }
+    if parent == l1_tip {
+        Ok(events)
+    } else {
+        Err(SyncError::Mismatch(format!(
+            "the served checkpoints end at {parent}, L1's tip is {l1_tip}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(number: u64, slot: u64, parent: B256) -> BlockHeader {
+        BlockHeader {
+            number,
+            slot,
+            index: 0,
+            parentHash: parent,
+            timestamp: 0,
+            coinbase: Address::ZERO,
+            stateRoot: B256::ZERO,
+            txRoot: B256::ZERO,
+            receiptsRoot: B256::ZERO,
+            gasUsed: 0,
+            gasLimit: 1,
+            txCount: 0,
+        }
+    }
+
+    fn record(slot: u64, parent_checkpoint: B256, number: u64) -> CheckpointRecord {
+        let h = header(number, slot, B256::ZERO);
+        let cp = CheckpointHeader::covering(Slot(slot), parent_checkpoint, &[h.hash()]).unwrap();
+        CheckpointRecord {
+            slot,
+            header_hash: cp.hash(),
+            headers: vec![h.encode_wire().into()],
+            bodies: vec![Bytes::new()],
+            proposer: Address::ZERO,
+            l1_block: slot,
+        }
+    }
+
+    #[test]
+    fn a_chain_ending_at_l1s_tip_verifies() {
+        let a = record(1, B256::ZERO, 1);
+        let b = record(2, a.header_hash, 2);
+        let c = record(3, b.header_hash, 3);
+        let events = verify_chain(B256::ZERO, &[a.clone(), b.clone(), c], b.header_hash).unwrap();
+        assert_eq!(events.len(), 2, "records past L1's tip are dropped");
+        // Starting further along works too.
+        assert_eq!(
+            verify_chain(a.header_hash, std::slice::from_ref(&b), b.header_hash)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn forged_or_incomplete_chains_are_refused() {
+        let a = record(1, B256::ZERO, 1);
+        let mut forged = record(2, a.header_hash, 2);
+        forged.header_hash = B256::repeat_byte(9);
+        assert!(matches!(
+            verify_chain(B256::ZERO, &[a.clone(), forged.clone()], forged.header_hash),
+            Err(SyncError::Mismatch(_))
+        ));
+        let b = record(2, a.header_hash, 2);
+        assert!(
+            verify_chain(B256::ZERO, &[a], b.header_hash).is_err(),
+            "ends short of L1"
+        );
+        let mut bad = record(1, B256::ZERO, 1);
+        bad.headers = vec![Bytes::from_static(&[1, 2, 3])];
+        assert!(matches!(
+            verify_chain(B256::ZERO, &[bad], B256::ZERO),
+            Err(SyncError::Malformed(_))
+        ));
+    }
+}
