@@ -284,10 +284,20 @@ pub enum Control {
 /// A handle on a running devnet.
 #[derive(Debug, Clone)]
 pub struct DevnetHandle {
-    /// Each node's JSON-RPC address.
-    pub rpc: Vec<SocketAddr>,
+    rpc: Arc<parking_lot::Mutex<Vec<SocketAddr>>>,
     /// Where to send [`Control`]s.
     pub control: mpsc::UnboundedSender<Control>,
+}
+
+impl DevnetHandle {
+    /// Node `i`'s JSON-RPC address (port 0 until it has started).
+    pub fn rpc(&self, i: usize) -> SocketAddr {
+        self.rpc
+            .lock()
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
 }
 
 /// A devnet whose nodes are up, before the run.
@@ -312,7 +322,7 @@ impl std::fmt::Debug for Devnet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Devnet")
             .field("nodes", &self.nodes.len())
-            .field("rpc", &self.handle.rpc)
+            .field("rpc", &self.handle.rpc.lock())
             .finish_non_exhaustive()
     }
 }
@@ -418,7 +428,13 @@ impl Devnet {
         let (control, control_rx) = mpsc::unbounded_channel();
         let mut devnet = Self {
             handle: DevnetHandle {
-                rpc: vec![SocketAddr::from(([127, 0, 0, 1], 0)); cfg.nodes],
+                rpc: Arc::new(parking_lot::Mutex::new(vec![
+                    SocketAddr::from((
+                        [127, 0, 0, 1],
+                        0
+                    ));
+                    cfg.nodes
+                ])),
                 control,
             },
             cfg,
@@ -462,9 +478,10 @@ impl Devnet {
             .flatten()
             .flat_map(Node::listen_addrs)
             .collect();
-        if let Some(addr) = self.handle.rpc.get(i).filter(|a| a.port() != 0) {
+        let known = self.handle.rpc(i);
+        if known.port() != 0 {
             // A restarted node keeps its RPC address.
-            cfg.rpc = *addr;
+            cfg.rpc = known;
         }
         let node = Node::start(cfg, Arc::new(self.l1.subscribe()))
             .await
@@ -482,7 +499,7 @@ impl Devnet {
                 .unwrap_or_default()
         );
         forward(i, &node, self.seen_tx.clone());
-        if let Some(slot) = self.handle.rpc.get_mut(i) {
+        if let Some(slot) = self.handle.rpc.lock().get_mut(i) {
             *slot = node.rpc_addr();
         }
         if let Some(slot) = self.nodes.get_mut(i) {
@@ -612,7 +629,7 @@ impl Devnet {
                         .filter(|i| self.nodes.get(*i).is_some_and(Option::is_some))
                         .collect();
                     let Some(&target) = running.get(idx % running.len().max(1)) else { continue };
-                    let Some(addr) = self.handle.rpc.get(target).copied() else { continue };
+                    let addr = self.handle.rpc(target);
                     let Some(entry) = clients.get_mut(target) else { continue };
                     if entry.as_ref().is_none_or(|(a, _)| *a != addr) {
                         match HttpClientBuilder::default().build(format!("http://{addr}")) {
@@ -640,14 +657,8 @@ impl Devnet {
                         Err(e) => {
                             tally.submitted.remove(&hash);
                             refused = refused.saturating_add(1);
+                            // The nonce stays: the next transaction reuses it.
                             warn!(target: "chunkseq::devnet", error = %e, "transaction refused");
-                            // Resynchronise the account's nonce with the node.
-                            if let Ok(n) = client
-                                .request::<u64, _>("chunkseq_getNonce", rpc_params![user.key.address(), "provisional"])
-                                .await
-                            {
-                                user.nonce = n;
-                            }
                         }
                     }
                 }

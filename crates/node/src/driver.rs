@@ -262,6 +262,9 @@ impl CoreLoop {
                     self.step(Input::Gossip(gossip), Some((id, from)));
                 }
             }
+            Command::SubmitTx { reply, .. } if self.syncing.is_some() => {
+                let _ = reply.send(Err("the node is still catching up with L1 and its peers; try another node or again shortly".into()));
+            }
             Command::SubmitTx { tx, raw, reply } => {
                 let now = self.clock.now();
                 let hash = tx.hash();

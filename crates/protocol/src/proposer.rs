@@ -158,6 +158,19 @@ impl Core {
         if duties.proposer != me {
             return;
         }
+        // Staggered, slot s + 2 builds on slot s + 1, which builds on slot s.
+        // Until L1 settles slot s (checkpointed, or dropped once an L1 block
+        // past its inclusion window arrives), wait: building on it would let
+        // a missed publish of slot s retract three slots instead of two.
+        if self.timetable.staggered()
+            && self
+                .chain
+                .provisional()
+                .first()
+                .is_some_and(|b| b.header.slot.saturating_add(2) <= slot.0)
+        {
+            return;
+        }
         // The previous build only waits for its checkpoint now.
         if let Some(previous) = self.building.take() {
             self.publishing.push(previous);

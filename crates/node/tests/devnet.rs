@@ -1,0 +1,221 @@
+//! Four-node devnets on loopback: every slot checkpointed, websocket
+//! subscribers see blocks and reorgs, a killed node restarts from its data
+//! directory, and a node started late catches up.
+//!
+//! Each test runs a real devnet for several 8 s slots; they take turns (one
+//! devnet at a time) so two cores keep up with the timetable.
+
+use std::{sync::Mutex, time::Duration};
+
+use chunkseq_node::devnet::{Control, Devnet, DevnetConfig};
+use chunkseq_node::rpc::NodeStatus;
+use jsonrpsee::{
+    core::client::{ClientT, SubscriptionClientT},
+    http_client::HttpClientBuilder,
+    rpc_params,
+    ws_client::WsClientBuilder,
+};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn cfg(slots: u64, tps: f64) -> DevnetConfig {
+    DevnetConfig {
+        slots: Some(slots),
+        tps,
+        rpc_port: 0,
+        lead_seconds: 2,
+        ..DevnetConfig::default()
+    }
+}
+
+async fn status(addr: std::net::SocketAddr) -> Option<NodeStatus> {
+    let c = HttpClientBuilder::default()
+        .build(format!("http://{addr}"))
+        .ok()?;
+    c.request("chunkseq_status", rpc_params![]).await.ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_nodes_checkpoint_every_slot_and_stream_blocks_over_websocket() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let devnet = Devnet::start(cfg(3, 40.0)).await.unwrap();
+    let h = devnet.handle();
+    let ws = WsClientBuilder::default()
+        .build(format!("ws://{}", h.rpc(0)))
+        .await
+        .unwrap();
+    let mut blocks = ws
+        .subscribe::<serde_json::Value, _>(
+            "chunkseq_subscribe",
+            rpc_params!["provisional"],
+            "chunkseq_unsubscribe",
+        )
+        .await
+        .unwrap();
+    let mut checkpoints = ws
+        .subscribe::<serde_json::Value, _>(
+            "chunkseq_subscribe",
+            rpc_params!["checkpoints"],
+            "chunkseq_unsubscribe",
+        )
+        .await
+        .unwrap();
+    let bad = ws
+        .subscribe::<serde_json::Value, _>(
+            "chunkseq_subscribe",
+            rpc_params!["everything"],
+            "chunkseq_unsubscribe",
+        )
+        .await;
+    assert!(bad.is_err(), "unknown subscription kinds are refused");
+    let report = devnet.run(std::future::pending()).await.unwrap();
+    assert_eq!(report.checkpoints, 3, "{report:?}");
+    assert!(report.reorgs.is_empty());
+    assert!(report.txs_submitted > 100);
+    assert_eq!(
+        report.txs_checkpointed, report.txs_submitted,
+        "every transaction ends checkpointed"
+    );
+    let mut seen = 0u64;
+    while let Ok(Some(Ok(b))) =
+        tokio::time::timeout(Duration::from_millis(100), blocks.next()).await
+    {
+        assert_eq!(b["kind"], "provisional");
+        assert!(b["block"]["number"].as_u64().is_some());
+        seen += 1;
+    }
+    assert!(
+        seen >= report.blocks_provisional.saturating_sub(1),
+        "{seen} of {}",
+        report.blocks_provisional
+    );
+    let mut cps = 0;
+    while let Ok(Some(Ok(c))) =
+        tokio::time::timeout(Duration::from_millis(100), checkpoints.next()).await
+    {
+        assert_eq!(c["kind"], "checkpoint");
+        cps += 1;
+    }
+    assert!(cps >= 3, "{cps} checkpoint notifications");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_withheld_checkpoint_reorgs_and_websocket_subscribers_hear_of_it() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let devnet = Devnet::start(DevnetConfig {
+        withhold_checkpoint: Some(2),
+        ..cfg(3, 20.0)
+    })
+    .await
+    .unwrap();
+    let h = devnet.handle();
+    let ws = WsClientBuilder::default()
+        .build(format!("ws://{}", h.rpc(0)))
+        .await
+        .unwrap();
+    let mut reorgs = ws
+        .subscribe::<serde_json::Value, _>(
+            "chunkseq_subscribe",
+            rpc_params!["reorgs"],
+            "chunkseq_unsubscribe",
+        )
+        .await
+        .unwrap();
+    let report = devnet.run(std::future::pending()).await.unwrap();
+    assert!(!report.reorgs.is_empty(), "{report:?}");
+    let r = tokio::time::timeout(Duration::from_secs(1), reorgs.next())
+        .await
+        .expect("a reorg notice")
+        .expect("stream open")
+        .unwrap();
+    assert_eq!(r["kind"], "reorg");
+    let slots: Vec<u64> = serde_json::from_value(r["slots"].clone()).unwrap();
+    assert!(slots.contains(&2), "{r}");
+    assert!(
+        slots.len() <= 2,
+        "staggered reorgs reach back two slots at most: {r}"
+    );
+    assert!(!r["retractedBlocks"].as_array().unwrap().is_empty());
+    assert!(
+        report.slashings.is_empty(),
+        "withholding a whole checkpoint is not an omission"
+    );
+}
+
+async fn wait_until_following(
+    h: &chunkseq_node::devnet::DevnetHandle,
+    node: usize,
+    deadline: Duration,
+) -> (NodeStatus, NodeStatus) {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (Some(me), Some(other)) = (status(h.rpc(node)).await, status(h.rpc(0)).await) else {
+            assert!(
+                tokio::time::Instant::now() < until,
+                "node {node} never answered"
+            );
+            continue;
+        };
+        if me.synced
+            && me.checkpointed.0 > 0
+            && me.checkpointed == other.checkpointed
+            && me.provisional.0 + 2 >= other.provisional.0
+        {
+            return (me, other);
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "node {node} does not follow: {me:?} vs {other:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_node_restarts_from_its_data_dir_and_follows_the_tips() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let devnet = Devnet::start(cfg(6, 20.0)).await.unwrap();
+    let h = devnet.handle();
+    let run = tokio::spawn(devnet.run(std::future::pending()));
+    // Two slots in, kill node 3 and bring it back four seconds later.
+    tokio::time::sleep(Duration::from_secs(18)).await;
+    let before = status(h.rpc(3)).await.expect("node 3 up");
+    assert!(before.checkpointed.0 > 0, "{before:?}");
+    h.control.send(Control::Kill(3)).unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    h.control.send(Control::Start(3)).unwrap();
+    let (me, _) = wait_until_following(&h, 3, Duration::from_secs(30)).await;
+    assert!(me.checkpointed.0 >= before.checkpointed.0);
+    let report = run.await.unwrap().unwrap();
+    assert!(
+        report.slashings.is_empty(),
+        "no conflicting signature: {:?}",
+        report.slashings
+    );
+    assert!(report.checkpoints >= 4, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_started_late_catches_up_before_taking_part() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let devnet = Devnet::start(DevnetConfig {
+        start_later: vec![3],
+        ..cfg(6, 20.0)
+    })
+    .await
+    .unwrap();
+    let h = devnet.handle();
+    let run = tokio::spawn(devnet.run(std::future::pending()));
+    // Three of four validators meet the threshold of three meanwhile.
+    tokio::time::sleep(Duration::from_secs(22)).await;
+    h.control.send(Control::Start(3)).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (me, other) = wait_until_following(&h, 3, Duration::from_secs(30)).await;
+    assert!(
+        me.checkpointed.0 > 8,
+        "caught up over two checkpoints: {me:?} {other:?}"
+    );
+    let report = run.await.unwrap().unwrap();
+    assert!(report.slashings.is_empty());
+    assert!(report.checkpoints >= 4, "{report:?}");
+}
