@@ -5,7 +5,7 @@
 //! Each test runs a real devnet for several 8 s slots; they take turns (one
 //! devnet at a time) so two cores keep up with the timetable.
 
-use std::{sync::Mutex, time::Duration};
+use std::time::Duration;
 
 use chunkseq_node::devnet::{Control, Devnet, DevnetConfig};
 use chunkseq_node::rpc::NodeStatus;
@@ -16,7 +16,7 @@ use jsonrpsee::{
     ws_client::WsClientBuilder,
 };
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn cfg(slots: u64, tps: f64) -> DevnetConfig {
     DevnetConfig {
@@ -37,7 +37,7 @@ async fn status(addr: std::net::SocketAddr) -> Option<NodeStatus> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_nodes_checkpoint_every_slot_and_stream_blocks_over_websocket() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = ONE_AT_A_TIME.lock().await;
     let devnet = Devnet::start(cfg(3, 40.0)).await.unwrap();
     let h = devnet.handle();
     let ws = WsClientBuilder::default()
@@ -101,7 +101,7 @@ async fn four_nodes_checkpoint_every_slot_and_stream_blocks_over_websocket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_withheld_checkpoint_reorgs_and_websocket_subscribers_hear_of_it() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = ONE_AT_A_TIME.lock().await;
     let devnet = Devnet::start(DevnetConfig {
         withhold_checkpoint: Some(2),
         ..cfg(3, 20.0)
@@ -173,7 +173,7 @@ async fn wait_until_following(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_node_restarts_from_its_data_dir_and_follows_the_tips() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = ONE_AT_A_TIME.lock().await;
     let devnet = Devnet::start(cfg(6, 20.0)).await.unwrap();
     let h = devnet.handle();
     let run = tokio::spawn(devnet.run(std::future::pending()));
@@ -197,7 +197,7 @@ async fn a_killed_node_restarts_from_its_data_dir_and_follows_the_tips() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_started_late_catches_up_before_taking_part() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = ONE_AT_A_TIME.lock().await;
     let devnet = Devnet::start(DevnetConfig {
         start_later: vec![3],
         ..cfg(6, 20.0)
