@@ -5,6 +5,14 @@
 //! Each test runs a real devnet for several 8 s slots; they take turns (one
 //! devnet at a time) so two cores keep up with the timetable.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
 use std::time::Duration;
 
 use chunkseq_node::devnet::{Control, Devnet, DevnetConfig};

@@ -2,6 +2,14 @@
 //! JSON-RPC requests get errors and the node keeps serving; garbage and
 //! oversized gossip is rejected and its sender scored down.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use alloy_primitives::U256;
