@@ -134,6 +134,30 @@ async fn four_node_processes_checkpoint_on_anvil_and_a_killed_one_recovers() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A node whose chain spec differs from the contract's refuses to start.
+    let wrong = Command::new(env!("CARGO_BIN_EXE_chunkseq"))
+        .args([
+            "node",
+            "--dev-key",
+            "0",
+            "--genesis-time",
+            &(genesis + 1).to_string(),
+            "--l1-rpc",
+            &url,
+            "--data-dir",
+            dir.path().join("wrong").to_str().unwrap(),
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--rpc",
+            "127.0.0.1:0",
+            "--metrics",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("refusing to start"), "{err}");
     // From now on, an L1 block every two seconds, as the devnet preset says.
     let l1c = HttpClientBuilder::default().build(&url).unwrap();
     let _: Value = l1c

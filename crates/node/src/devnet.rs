@@ -21,7 +21,10 @@ use chunkseq_execution::{
     DEVNET_PHRASE, DEVNET_USERS, Genesis, ILoadToken, LOAD_TOKEN_ADDRESS, dev_keys,
     pool::{sign_transaction, signed_transfer},
 };
-use chunkseq_l1::{ControlledL1, EmbeddedConfig, EmbeddedL1, SharedEmbeddedL1};
+use chunkseq_l1::{
+    ControlledL1, EmbeddedConfig, EmbeddedL1, SharedEmbeddedL1,
+    rpc::{ANVIL_DEPLOYER_KEY, RpcConfig, RpcL1, deploy_rollup},
+};
 use chunkseq_primitives::{ChainSpec, Preset, PrivateKey, Slot, Timetable, UnixMillis};
 use chunkseq_protocol::CoreConfig;
 use chunkseq_sim::report::{Latencies, Percentiles, ReorgRecord, Report, SlashingRecord};
@@ -59,6 +62,10 @@ pub struct DevnetConfig {
     pub lead_seconds: u64,
     /// Nodes not started with the others (tests start them with [`Control::Start`]).
     pub start_later: Vec<usize>,
+    /// Run against this Ethereum JSON-RPC endpoint (a fresh anvil with
+    /// `--block-time 2`) instead of the embedded L1: the Rollup contract is
+    /// deployed there from anvil's first account.
+    pub l1_rpc: Option<String>,
 }
 
 impl Default for DevnetConfig {
@@ -74,6 +81,7 @@ impl Default for DevnetConfig {
             withhold_checkpoint: None,
             lead_seconds: 3,
             start_later: Vec::new(),
+            l1_rpc: None,
         }
     }
 }
@@ -300,12 +308,25 @@ impl DevnetHandle {
     }
 }
 
+/// Where a devnet's L1 runs.
+enum L1Source {
+    /// In this process, on the wall clock.
+    Embedded(SharedEmbeddedL1),
+    /// An Ethereum node holding the Rollup contract.
+    Rpc {
+        /// Its endpoint.
+        url: String,
+        /// The contract.
+        rollup: Address,
+    },
+}
+
 /// A devnet whose nodes are up, before the run.
 pub struct Devnet {
     cfg: DevnetConfig,
     spec: ChainSpec,
     tt: Timetable,
-    l1: SharedEmbeddedL1,
+    l1: L1Source,
     nodes: Vec<Option<Node>>,
     configs: Vec<NodeConfig>,
     addresses: Vec<Address>,
@@ -368,7 +389,13 @@ impl Devnet {
         let started = Instant::now();
         let now = SystemClock.now();
         let mut spec: ChainSpec = cfg.preset.spec();
-        spec.genesis_time = now.0.div_ceil(1_000).saturating_add(cfg.lead_seconds);
+        // Deploying on a real L1 takes a few of its blocks.
+        let lead = if cfg.l1_rpc.is_some() {
+            cfg.lead_seconds.max(30)
+        } else {
+            cfg.lead_seconds
+        };
+        spec.genesis_time = now.0.div_ceil(1_000).saturating_add(lead);
         spec.validate().map_err(setup)?;
         let tt = Timetable::new(&spec).map_err(setup)?;
         let keys = dev_keys(DEVNET_PHRASE, cfg.nodes.saturating_add(DEVNET_USERS));
@@ -376,18 +403,41 @@ impl Devnet {
         let addresses: Vec<Address> = validators.iter().map(PrivateKey::address).collect();
         let genesis = Genesis::devnet(DEVNET_PHRASE, cfg.nodes, DEVNET_USERS);
         let genesis_hash = genesis.hash(&spec).map_err(setup)?;
-        let l1 = SharedEmbeddedL1::new(
-            EmbeddedL1::new(
-                &spec,
-                genesis_hash,
-                &addresses,
-                EmbeddedConfig {
-                    start: Some(now),
-                    ..EmbeddedConfig::default()
-                },
-            )
-            .map_err(setup)?,
-        );
+        let l1 = match &cfg.l1_rpc {
+            None => L1Source::Embedded(SharedEmbeddedL1::new(
+                EmbeddedL1::new(
+                    &spec,
+                    genesis_hash,
+                    &addresses,
+                    EmbeddedConfig {
+                        start: Some(now),
+                        ..EmbeddedConfig::default()
+                    },
+                )
+                .map_err(setup)?,
+            )),
+            Some(url) => {
+                let deployer = PrivateKey::from_bytes(ANVIL_DEPLOYER_KEY).map_err(setup)?;
+                let stake = U256::from(32u64) * U256::from(10u64).pow(U256::from(18u64));
+                println!(
+                    "deploying the Rollup contract on {url} and registering {} validators",
+                    cfg.nodes
+                );
+                let report = deploy_rollup(url, &deployer, &spec, genesis_hash, stake, validators)
+                    .await
+                    .map_err(|e| DevnetError::Setup(format!("deploying on {url}: {e}")))?;
+                if report.rollup != spec.rollup_address {
+                    return Err(DevnetError::Setup(format!(
+                        "the Rollup contract landed at {} instead of {}: the devnet needs a fresh anvil",
+                        report.rollup, spec.rollup_address
+                    )));
+                }
+                L1Source::Rpc {
+                    url: url.clone(),
+                    rollup: report.rollup,
+                }
+            }
+        };
         let (temp, data_root) = match &cfg.data_dir {
             Some(d) => (None, d.clone()),
             None => {
@@ -483,9 +533,25 @@ impl Devnet {
             // A restarted node keeps its RPC address.
             cfg.rpc = known;
         }
-        let node = Node::start(cfg, Arc::new(self.l1.subscribe()))
-            .await
-            .map_err(setup)?;
+        let node = match &self.l1 {
+            L1Source::Embedded(l1) => Node::start(cfg, Arc::new(l1.subscribe())).await,
+            L1Source::Rpc { url, rollup } => {
+                let keys: Vec<PrivateKey> = cfg.key.iter().cloned().collect();
+                let l1 = RpcL1::connect(
+                    url,
+                    *rollup,
+                    &keys,
+                    RpcConfig {
+                        block_time_ms: self.spec.l1_block_time_ms,
+                        ..RpcConfig::default()
+                    },
+                )
+                .await
+                .map_err(setup)?;
+                Node::start(cfg, Arc::new(l1)).await
+            }
+        }
+        .map_err(setup)?;
         println!(
             "node-{i}  validator {}  rpc http://{}  p2p {}",
             self.addresses
@@ -533,18 +599,21 @@ impl Devnet {
         let cfg = self.cfg.clone();
         let addresses = self.addresses.clone();
         let started = self.started;
-        // L1 runs on the wall clock.
-        let l1_task = {
-            let l1 = self.l1.subscribe();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_millis(50));
-                loop {
-                    tick.tick().await;
-                    if let Err(e) = l1.advance_to(SystemClock.now()).await {
-                        warn!(target: "chunkseq::devnet", error = %e, "L1 failed to advance");
+        // An embedded L1 runs on the wall clock; a real one on its own.
+        let l1_task = match &self.l1 {
+            L1Source::Embedded(l1) => {
+                let l1 = l1.subscribe();
+                Some(tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(Duration::from_millis(50));
+                    loop {
+                        tick.tick().await;
+                        if let Err(e) = l1.advance_to(SystemClock.now()).await {
+                            warn!(target: "chunkseq::devnet", error = %e, "L1 failed to advance");
+                        }
                     }
-                }
-            })
+                }))
+            }
+            L1Source::Rpc { .. } => None,
         };
         let first = tt.first_building_slot().max(Slot(1));
         let load_start = tt.build_start(first).map_err(setup)?;
@@ -677,8 +746,11 @@ impl Devnet {
                         tally.print_slot(s, &addresses);
                     }
                     if let Some(last) = last_slot {
+                        // A slot is settled once its checkpoint landed, its
+                        // blocks were retracted, or its window passed.
                         let all_landed = (first.0..=last).all(|s| {
-                            tally.slots.get(&s).is_some_and(|l| l.checkpoint.is_some() || l.reorged)
+                            s.saturating_add(1) < current
+                                || tally.slots.get(&s).is_some_and(|l| l.checkpoint.is_some() || l.reorged)
                         });
                         let pending = tally
                             .submitted
@@ -710,7 +782,9 @@ impl Devnet {
         for s in printed {
             tally.print_slot(s, &addresses);
         }
-        l1_task.abort();
+        if let Some(t) = l1_task {
+            t.abort();
+        }
         for n in self.nodes.iter_mut().filter_map(Option::take) {
             n.stop().await;
         }

@@ -145,6 +145,8 @@ impl From<StoredTip> for CheckpointTip {
     }
 }
 
+/// Largest checkpoint body indexed (a proposal's cap).
+const MAX_BODY_BYTES: usize = chunkseq_primitives::codec::MAX_PROPOSAL_BYTES;
 /// Most proposals and provisional messages kept for peers that catch up.
 const RECENT_KEEP: usize = 512;
 /// How long a node waits for peers to serve what it missed before it takes
@@ -304,7 +306,75 @@ impl CoreLoop {
                 self.write(b);
             }
         }
+        self.apply_l1(e);
+    }
+
+    /// Hands an L1 event to the core; blocks a checkpoint brought that this
+    /// node never saw as provisional get their records afterwards.
+    fn apply_l1(&mut self, e: L1Event) {
+        let blocks = match &e {
+            L1Event::CheckpointAccepted {
+                headers,
+                bodies,
+                l1_block,
+                ..
+            } => Some((headers.clone(), bodies.clone(), *l1_block)),
+            _ => None,
+        };
         self.step(Input::L1(e), None);
+        let Some((headers, bodies, l1_block)) = blocks else {
+            return;
+        };
+        let mut batch = Batch::default();
+        for (h, body) in headers.iter().zip(&bodies) {
+            let hash = h.hash();
+            if self
+                .store
+                .block(h.number)
+                .ok()
+                .flatten()
+                .is_some_and(|b| b.hash == hash)
+            {
+                continue;
+            }
+            if body.len() > MAX_BODY_BYTES {
+                continue;
+            }
+            let Ok(txs) = <Vec<Bytes> as alloy_sol_types::SolValue>::abi_decode(body) else {
+                continue;
+            };
+            let hashes: Vec<B256> = txs.iter().map(keccak256).collect();
+            for (i, t) in hashes.iter().enumerate() {
+                batch.tx(
+                    *t,
+                    TxRecord {
+                        status: TxStatus::Checkpointed.name().into(),
+                        block_number: Some(h.number),
+                        block_hash: Some(hash),
+                        slot: Some(h.slot),
+                        index: u32::try_from(i).ok(),
+                        attestations: None,
+                        threshold: None,
+                        l1_block: Some(l1_block),
+                    },
+                );
+            }
+            batch.block(BlockRecord {
+                number: h.number,
+                hash,
+                parent_hash: h.parentHash,
+                slot: h.slot,
+                index: h.index,
+                timestamp: h.timestamp,
+                coinbase: h.coinbase,
+                state_root: h.stateRoot,
+                gas_used: h.gasUsed,
+                transactions: hashes,
+                attestations: 0,
+                status: "checkpointed".into(),
+            });
+        }
+        self.write(batch);
     }
 
     /// Whether this node still has to catch up before it takes part.
@@ -380,7 +450,7 @@ impl CoreLoop {
                             b.checkpoint(rec);
                             self.write(b);
                         }
-                        self.step(Input::L1(e), None);
+                        self.apply_l1(e);
                     }
                 }
                 Err(e) => {

@@ -41,6 +41,11 @@ pub(crate) struct DevnetArgs {
     /// closes (websocket `reorgs` subscribers see it).
     #[arg(long, value_name = "SLOT")]
     fault_withhold_checkpoint: Option<u64>,
+    /// Use this Ethereum node as L1 instead of the embedded one: a fresh
+    /// anvil started with `--block-time 2`. The Rollup contract is deployed
+    /// there from anvil's first account.
+    #[arg(long, value_name = "URL")]
+    l1_rpc: Option<String>,
 }
 
 pub(crate) fn run(args: DevnetArgs) -> Result<()> {
@@ -56,6 +61,7 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
         data_dir: args.data_dir,
         rpc_port: args.rpc_port,
         withhold_checkpoint: args.fault_withhold_checkpoint,
+        l1_rpc: args.l1_rpc,
         ..DevnetConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
