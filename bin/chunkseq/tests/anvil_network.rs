@@ -17,7 +17,8 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use jsonrpsee::{core::client::ClientT, http_client::HttpClientBuilder, rpc_params};
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use jsonrpsee_http_client::HttpClientBuilder;
 use serde_json::Value;
 
 /// Kills the child processes when the test ends, however it ends.

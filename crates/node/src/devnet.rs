@@ -28,7 +28,8 @@ use chunkseq_l1::{
 use chunkseq_primitives::{ChainSpec, Preset, PrivateKey, Slot, Timetable, UnixMillis};
 use chunkseq_protocol::CoreConfig;
 use chunkseq_sim::report::{Latencies, Percentiles, ReorgRecord, Report, SlashingRecord};
-use jsonrpsee::{core::client::ClientT, http_client::HttpClientBuilder, rpc_params};
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use jsonrpsee_http_client::HttpClientBuilder;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -666,7 +667,7 @@ impl Devnet {
         let mut sent = 0u64;
         let mut refused = 0u64;
         let mut erc20_debt = 0.0f64;
-        let mut clients: Vec<Option<(SocketAddr, jsonrpsee::http_client::HttpClient)>> =
+        let mut clients: Vec<Option<(SocketAddr, jsonrpsee_http_client::HttpClient)>> =
             (0..cfg.nodes).map(|_| None).collect();
         tokio::pin!(shutdown);
         loop {
@@ -769,7 +770,9 @@ impl Devnet {
                 }
             }
         }
-        // Let late notifications in.
+        // Give every node a moment to apply what the observer saw last
+        // (L1 is polled every 100 ms), then take in late notifications.
+        tokio::time::sleep(Duration::from_millis(600)).await;
         while let Ok(s) = self.seen_rx.try_recv() {
             tally.observe(s, &addresses, observer, started);
         }

@@ -33,6 +33,9 @@ use crate::{
     store::NodeStore,
 };
 
+/// The node's database file in its data directory.
+pub const DATABASE_FILE: &str = "chunkseq.redb";
+
 /// Whether the node caught up and takes part.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyncState {
@@ -172,22 +175,17 @@ fn p2p_keypair(cfg: &NodeConfig) -> Result<identity::Keypair, NodeError> {
 /// Opens the stores and the core, resuming from the last checkpoint the
 /// state store holds. A state store left inside a checkpoint (a crash while
 /// committing it) is unwound to the checkpoint before.
-fn open_core(cfg: &NodeConfig, store: &NodeStore) -> Result<Core, NodeError> {
-    let (db, protection) = match &cfg.data_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| store_err("data directory", dir, e))?;
-            let sp = dir.join("state.redb");
-            let db = StateDb::open(&sp).map_err(|e| store_err("state store", &sp, e))?;
-            let pp = dir.join("slashing-protection.redb");
-            let p = SlashingProtectionStore::open(&pp)
-                .map_err(|e| store_err("slashing protection", &pp, e))?;
-            (db, p)
-        }
-        None => (
-            StateDb::in_memory().map_err(|e| NodeError::Setup(e.to_string()))?,
-            SlashingProtectionStore::in_memory().map_err(|e| NodeError::Setup(e.to_string()))?,
-        ),
-    };
+fn open_core(
+    cfg: &NodeConfig,
+    store: &NodeStore,
+    database: Arc<redb::Database>,
+    path: Option<PathBuf>,
+) -> Result<Core, NodeError> {
+    let shown = path.clone().unwrap_or_else(|| PathBuf::from("(memory)"));
+    let db =
+        StateDb::open_in(Arc::clone(&database)).map_err(|e| store_err("state store", &shown, e))?;
+    let protection = SlashingProtectionStore::open_in(database, path)
+        .map_err(|e| store_err("slashing protection", &shown, e))?;
     let expected = cfg
         .genesis
         .hash(&cfg.spec)
@@ -265,14 +263,28 @@ fn open_core(cfg: &NodeConfig, store: &NodeStore) -> Result<Core, NodeError> {
 impl Node {
     /// Starts a node on the current tokio runtime, talking to `l1`.
     pub async fn start<L: L1 + 'static>(cfg: NodeConfig, l1: Arc<L>) -> Result<Self, NodeError> {
-        let store = Arc::new(match &cfg.data_dir {
+        // One redb database per node holds the state, the slashing
+        // protection records and the node's index, each in its own tables.
+        let (database, path) = match &cfg.data_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| store_err("data directory", dir, e))?;
-                let p = dir.join("node.redb");
-                NodeStore::open(&p).map_err(|e| store_err("node store", &p, e))?
+                let p = dir.join(DATABASE_FILE);
+                let db = redb::Database::create(&p).map_err(|e| store_err("database", &p, e))?;
+                (Arc::new(db), Some(p))
             }
-            None => NodeStore::in_memory().map_err(|e| NodeError::Setup(e.to_string()))?,
-        });
+            None => (
+                Arc::new(
+                    redb::Database::builder()
+                        .create_with_backend(redb::backends::InMemoryBackend::new())
+                        .map_err(|e| NodeError::Setup(e.to_string()))?,
+                ),
+                None,
+            ),
+        };
+        let store = Arc::new(
+            NodeStore::open_in(Arc::clone(&database))
+                .map_err(|e| NodeError::Setup(format!("node store: {e}")))?,
+        );
         let address = cfg.key.as_ref().map(PrivateKey::address);
         let keypair = p2p_keypair(&cfg)?;
         let (net_tx, mut net_rx) = tmpsc::unbounded_channel();
@@ -307,7 +319,7 @@ impl Node {
             std::thread::Builder::new()
                 .name("chunkseq-core".into())
                 .spawn(move || {
-                    let core = match open_core(&cfg, &store) {
+                    let core = match open_core(&cfg, &store, database, path) {
                         Ok(c) => c,
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));

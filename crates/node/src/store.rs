@@ -3,13 +3,13 @@
 //! catch up), the checkpoint tip it resumes from, and evidence.
 //!
 //! World state lives in the state store and signed digests in the
-//! slashing-protection store, each its own redb file in the same data
-//! directory; this store only indexes. Writes of one core step go in one
+//! slashing-protection store, in their own tables of the same redb
+//! database ([`NodeStore::open_in`]); this store only indexes. Writes of one core step go in one
 //! transaction: durable when they record a block, a checkpoint or evidence,
 //! lazily durable (flushed by the next durable commit) when they only move
 //! transaction statuses, which a restart rebuilds from blocks anyway.
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use alloy_primitives::{Address, B256};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
@@ -21,7 +21,7 @@ const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const TXS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("txs");
 const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
 const EVIDENCE: TableDefinition<u64, &[u8]> = TableDefinition::new("evidence");
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("node_meta");
 
 /// Why the node store failed.
 #[derive(Debug, thiserror::Error)]
@@ -159,7 +159,7 @@ impl Batch {
 /// The node's index database.
 #[derive(Debug)]
 pub struct NodeStore {
-    db: Database,
+    db: Arc<Database>,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(what: String, bytes: &[u8]) -> Result<T, StoreError> {
@@ -177,15 +177,23 @@ fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 impl NodeStore {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::init(Database::create(path)?)
+        Self::init(Arc::new(Database::create(path)?))
     }
 
     /// A store in memory (tests).
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?)
+        Self::init(Arc::new(
+            Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?,
+        ))
     }
 
-    fn init(db: Database) -> Result<Self, StoreError> {
+    /// Opens (or creates) the store's tables in `db`, which the node's state
+    /// and slashing-protection stores share.
+    pub fn open_in(db: Arc<Database>) -> Result<Self, StoreError> {
+        Self::init(db)
+    }
+
+    fn init(db: Arc<Database>) -> Result<Self, StoreError> {
         let txn = db.begin_write()?;
         txn.open_table(BLOCKS)?;
         txn.open_table(TXS)?;

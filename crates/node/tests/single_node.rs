@@ -23,7 +23,8 @@ use chunkseq_node::{
 };
 use chunkseq_primitives::{Preset, PrivateKey};
 use chunkseq_protocol::CoreConfig;
-use jsonrpsee::{core::client::ClientT, http_client::HttpClientBuilder, rpc_params};
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use jsonrpsee_http_client::HttpClientBuilder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn one_node() -> (Node, Vec<PrivateKey>, u64) {

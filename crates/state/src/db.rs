@@ -57,7 +57,7 @@ struct Committed {
 /// Every commit and unwind is one durable redb transaction, so a crash at any
 /// moment leaves the state at the last committed block.
 pub struct StateDb {
-    db: Database,
+    db: Arc<Database>,
     committed: RwLock<Committed>,
     /// Serialises commits and unwinds; held through the durable write so
     /// readers (forks, `head`, `header`) only wait for the final swap.
@@ -76,17 +76,23 @@ impl StateDb {
     /// Opens (or creates) the state at `path`, rebuilding the tree and checking
     /// its root against the head's recorded root.
     pub fn open(path: &Path) -> Result<Self, StateError> {
-        Self::init(Database::create(path)?)
+        Self::init(Arc::new(Database::create(path)?))
+    }
+
+    /// Opens (or creates) the state in `db`, a database other stores of the
+    /// node share (their tables have other names).
+    pub fn open_in(db: Arc<Database>) -> Result<Self, StateError> {
+        Self::init(db)
     }
 
     /// A new, empty state held in memory only: for the simulator, tests and
     /// computing a genesis root.
     pub fn in_memory() -> Result<Self, StateError> {
         let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Self::init(db)
+        Self::init(Arc::new(db))
     }
 
-    fn init(db: Database) -> Result<Self, StateError> {
+    fn init(db: Arc<Database>) -> Result<Self, StateError> {
         let txn = db.begin_write()?;
         {
             // Creates the tables of a new database.

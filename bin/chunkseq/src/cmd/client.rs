@@ -8,11 +8,8 @@ use anyhow::{Context, Result, bail};
 use chunkseq_execution::{DEVNET_PHRASE, DEVNET_USERS, dev_keys, pool::signed_transfer};
 use chunkseq_primitives::PrivateKey;
 use clap::{Args, Subcommand};
-use jsonrpsee::{
-    core::client::ClientT,
-    http_client::{HttpClient, HttpClientBuilder},
-    rpc_params,
-};
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 
 /// Where the node's RPC is.
 #[derive(Debug, Args)]

@@ -1,7 +1,10 @@
 //! `SlashingProtectionStore`: the durable record of every digest a signer
 //! has agreed to sign, keyed by `(address, kind, slot, index)`.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use alloy_primitives::{Address, B256};
 use chunkseq_primitives::{BlockIndex, SignRequest, Slot, StatementKind};
@@ -20,7 +23,7 @@ use super::{
 pub(crate) const RECORDS: TableDefinition<&[u8; KEY_LEN], &[u8; 32]> =
     TableDefinition::new("signed");
 /// Metadata of the store itself.
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const META: TableDefinition<&str, u64> = TableDefinition::new("slashing_meta");
 /// Key of the schema version in [`META`].
 const SCHEMA_KEY: &str = "schema_version";
 /// The layout this version writes and reads.
@@ -62,7 +65,7 @@ pub struct SignedRecord {
 /// One process opens a file store at a time (redb locks the file); threads
 /// share it through an `Arc`.
 pub struct SlashingProtectionStore {
-    pub(crate) db: Database,
+    pub(crate) db: Arc<Database>,
     location: Option<PathBuf>,
 }
 
@@ -80,7 +83,7 @@ impl SlashingProtectionStore {
         let db = Database::create(path).map_err(|e| {
             SlashingProtectionError::Database(format!("cannot open {}: {e}", path.display()))
         })?;
-        let store = Self::init(db, Some(path.to_path_buf()))?;
+        let store = Self::init(Arc::new(db), Some(path.to_path_buf()))?;
         info!(
             target: "chunkseq::slashing_protection",
             path = %path.display(),
@@ -101,11 +104,20 @@ impl SlashingProtectionStore {
         backend: impl redb::StorageBackend,
     ) -> Result<Self, SlashingProtectionError> {
         let db = Database::builder().create_with_backend(backend)?;
-        Self::init(db, None)
+        Self::init(Arc::new(db), None)
+    }
+
+    /// Opens (or creates) the store in `db`, a database other stores of the
+    /// node share; `location` names its file in logs and errors.
+    pub fn open_in(
+        db: Arc<Database>,
+        location: Option<PathBuf>,
+    ) -> Result<Self, SlashingProtectionError> {
+        Self::init(db, location)
     }
 
     /// Creates the tables of a new store and checks the schema of an old one.
-    fn init(db: Database, location: Option<PathBuf>) -> Result<Self, SlashingProtectionError> {
+    fn init(db: Arc<Database>, location: Option<PathBuf>) -> Result<Self, SlashingProtectionError> {
         let txn = db.begin_write()?;
         {
             txn.open_table(RECORDS)?;
