@@ -3,6 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use chunkseq_l1::{ControlledL1, SharedEmbeddedL1};
 use chunkseq_primitives::UnixMillis;
 
 /// A source of the current time.
@@ -22,4 +23,19 @@ impl Clock for SystemClock {
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         UnixMillis(ms)
     }
+}
+
+/// Runs an embedded L1 on the system clock: every 50 ms it produces the
+/// blocks that are due. Abort the returned task to stop it.
+pub fn drive_embedded_l1(l1: &SharedEmbeddedL1) -> tokio::task::JoinHandle<()> {
+    let l1 = l1.subscribe();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            tick.tick().await;
+            if let Err(e) = l1.advance_to(SystemClock.now()).await {
+                tracing::warn!(target: "chunkseq::l1", error = %e, "embedded L1 failed to advance");
+            }
+        }
+    })
 }

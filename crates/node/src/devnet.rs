@@ -22,7 +22,7 @@ use chunkseq_execution::{
     pool::{sign_transaction, signed_transfer},
 };
 use chunkseq_l1::{
-    ControlledL1, EmbeddedConfig, EmbeddedL1, SharedEmbeddedL1,
+    EmbeddedConfig, EmbeddedL1, SharedEmbeddedL1,
     rpc::{ANVIL_DEPLOYER_KEY, RpcConfig, RpcL1, deploy_rollup},
 };
 use chunkseq_primitives::{ChainSpec, Preset, PrivateKey, Slot, Timetable, UnixMillis};
@@ -602,18 +602,7 @@ impl Devnet {
         let started = self.started;
         // An embedded L1 runs on the wall clock; a real one on its own.
         let l1_task = match &self.l1 {
-            L1Source::Embedded(l1) => {
-                let l1 = l1.subscribe();
-                Some(tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(Duration::from_millis(50));
-                    loop {
-                        tick.tick().await;
-                        if let Err(e) = l1.advance_to(SystemClock.now()).await {
-                            warn!(target: "chunkseq::devnet", error = %e, "L1 failed to advance");
-                        }
-                    }
-                }))
-            }
+            L1Source::Embedded(l1) => Some(crate::clock::drive_embedded_l1(l1)),
             L1Source::Rpc { .. } => None,
         };
         let first = tt.first_building_slot().max(Slot(1));

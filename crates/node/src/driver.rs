@@ -15,10 +15,9 @@ use chunkseq_l1::{L1Event, RollupCall, RollupTip};
 use chunkseq_primitives::{
     ProposalMessage, ProvisionalBlockMessage, UnixMillis, WireCodec, crypto::SIGNATURE_LEN,
 };
-use chunkseq_protocol::{CheckpointTip, Core, Event, Gossip, Input, Output, TxStatus};
+use chunkseq_protocol::{Core, Event, Gossip, Input, Output, TxStatus};
 use libp2p::{PeerId, gossipsub::MessageAcceptance, gossipsub::MessageId, request_response};
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc as tmpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -104,45 +103,6 @@ pub enum L1Command {
         /// When to give up.
         deadline: Option<UnixMillis>,
     },
-}
-
-/// The checkpoint tip as the node store records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredTip {
-    /// Slot.
-    pub slot: u64,
-    /// Final checkpoint header hash.
-    pub header_hash: B256,
-    /// Last block's height.
-    pub last_number: u64,
-    /// Last block's hash.
-    pub last_hash: B256,
-    /// L1 block holding it.
-    pub l1_block: u64,
-}
-
-impl From<CheckpointTip> for StoredTip {
-    fn from(t: CheckpointTip) -> Self {
-        Self {
-            slot: t.slot,
-            header_hash: t.header_hash,
-            last_number: t.last_number,
-            last_hash: t.last_hash,
-            l1_block: t.l1_block,
-        }
-    }
-}
-
-impl From<StoredTip> for CheckpointTip {
-    fn from(t: StoredTip) -> Self {
-        Self {
-            slot: t.slot,
-            header_hash: t.header_hash,
-            last_number: t.last_number,
-            last_hash: t.last_hash,
-            l1_block: t.l1_block,
-        }
-    }
 }
 
 /// Largest checkpoint body indexed (a proposal's cap).
@@ -675,10 +635,6 @@ impl CoreLoop {
                         batch.block(b);
                     }
                 }
-                batch.tip(
-                    serde_json::to_vec(&StoredTip::from(self.core.chain().checkpointed()))
-                        .unwrap_or_default(),
-                );
                 self.notify(Notification::Checkpoint {
                     slot,
                     blocks,

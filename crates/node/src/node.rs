@@ -25,7 +25,7 @@ use tracing::{info, warn};
 
 use crate::{
     clock::{Clock, SystemClock},
-    driver::{Command, CoreLoop, StoredTip},
+    driver::{Command, CoreLoop},
     events::Notification,
     metrics::NodeMetrics,
     network::{self, NetEvent, NetworkConfig, NetworkHandle, NetworkStatus},
@@ -479,6 +479,3 @@ impl Drop for Node {
         self.net.send(network::NetCommand::Stop);
     }
 }
-
-/// The stored checkpoint tip type, for tools that read a data directory.
-pub type ResumePoint = StoredTip;

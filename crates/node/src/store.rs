@@ -1,6 +1,6 @@
 //! The node's own records in redb: blocks it accepted, the transaction index
 //! the RPC answers from, the checkpoints it saw on L1 (served to peers that
-//! catch up), the checkpoint tip it resumes from, and evidence.
+//! catch up), and evidence.
 //!
 //! World state lives in the state store and signed digests in the
 //! slashing-protection store, in their own tables of the same redb
@@ -21,7 +21,6 @@ const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const TXS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("txs");
 const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
 const EVIDENCE: TableDefinition<u64, &[u8]> = TableDefinition::new("evidence");
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("node_meta");
 
 /// Why the node store failed.
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +111,6 @@ pub struct Batch {
     txs: Vec<(B256, TxRecord)>,
     checkpoints: Vec<CheckpointRecord>,
     evidence: Vec<Vec<u8>>,
-    tip: Option<Vec<u8>>,
     durable: bool,
 }
 
@@ -123,7 +121,6 @@ impl Batch {
             && self.txs.is_empty()
             && self.checkpoints.is_empty()
             && self.evidence.is_empty()
-            && self.tip.is_none()
     }
 
     /// Records a block.
@@ -147,12 +144,6 @@ impl Batch {
     pub fn evidence(&mut self, e: Vec<u8>) {
         self.durable = true;
         self.evidence.push(e);
-    }
-
-    /// Records the checkpoint tip to resume from (JSON).
-    pub fn tip(&mut self, t: Vec<u8>) {
-        self.durable = true;
-        self.tip = Some(t);
     }
 }
 
@@ -199,7 +190,6 @@ impl NodeStore {
         txn.open_table(TXS)?;
         txn.open_table(CHECKPOINTS)?;
         txn.open_table(EVIDENCE)?;
-        txn.open_table(META)?;
         txn.commit()?;
         Ok(Self { db })
     }
@@ -231,10 +221,6 @@ impl NodeStore {
             for e in &batch.evidence {
                 ev.insert(next, e.as_slice())?;
                 next = next.saturating_add(1);
-            }
-            if let Some(t) = &batch.tip {
-                txn.open_table(META)?
-                    .insert("checkpoint_tip", t.as_slice())?;
             }
         }
         txn.commit()?;
@@ -284,13 +270,6 @@ impl NodeStore {
             out.push(item?.1.value().to_vec());
         }
         Ok(out)
-    }
-
-    /// The checkpoint tip recorded last (JSON), if any.
-    pub fn checkpoint_tip(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let t = txn.open_table(META)?;
-        Ok(t.get("checkpoint_tip")?.map(|v| v.value().to_vec()))
     }
 }
 

@@ -14,7 +14,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use alloy_primitives::U256;
 use chunkseq_execution::{DEVNET_PHRASE, DEVNET_USERS, Genesis, dev_keys, pool::signed_transfer};
-use chunkseq_l1::{ControlledL1, EmbeddedConfig, EmbeddedL1, SharedEmbeddedL1};
+use chunkseq_l1::{EmbeddedConfig, EmbeddedL1, SharedEmbeddedL1};
 use chunkseq_node::{
     Node, NodeConfig,
     clock::{Clock, SystemClock},
@@ -45,13 +45,7 @@ async fn one_node() -> (Node, Vec<PrivateKey>, u64) {
         )
         .unwrap(),
     );
-    let driver = l1.subscribe();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let _ = driver.advance_to(SystemClock.now()).await;
-        }
-    });
+    chunkseq_node::clock::drive_embedded_l1(&l1);
     let chain_id = spec.chain_id;
     let node = Node::start(
         NodeConfig {

@@ -7,7 +7,7 @@ use alloy_primitives::Address;
 use anyhow::{Context, Result, bail};
 use chunkseq_execution::{DEVNET_PHRASE, DEVNET_USERS, Genesis, dev_keys};
 use chunkseq_l1::{
-    ControlledL1, EmbeddedConfig, EmbeddedL1, L1, SharedEmbeddedL1,
+    EmbeddedConfig, EmbeddedL1, L1, SharedEmbeddedL1,
     rpc::{RpcConfig, RpcL1},
 };
 use chunkseq_node::{Node, NodeConfig, node::NodeFaults};
@@ -247,17 +247,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
                         ..EmbeddedConfig::default()
                     },
                 )?);
-                let driver = l1.subscribe();
-                tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
-                    loop {
-                        tick.tick().await;
-                        let now = chunkseq_node::clock::Clock::now(&chunkseq_node::clock::SystemClock);
-                        if let Err(e) = driver.advance_to(now).await {
-                            tracing::warn!(target: "chunkseq::l1", error = %e, "embedded L1 failed to advance");
-                        }
-                    }
-                });
+                let _driver = chunkseq_node::clock::drive_embedded_l1(&l1);
                 serve(cfg, Arc::new(l1)).await
             }
         }
