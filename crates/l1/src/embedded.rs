@@ -2,6 +2,8 @@
 //! blocks on a clock the caller drives, with configurable inclusion delay,
 //! congestion and one-block reorgs, all reproducible from a seed.
 
+use std::collections::VecDeque;
+
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
 use alloy_sol_types::SolValue;
 use chunkseq_primitives::{ChainSpec, UnixMillis};
@@ -108,7 +110,16 @@ pub struct EmbeddedL1 {
     next_id: SubmissionId,
     rng: SplitMix64,
     cfg: EmbeddedConfig,
+    /// The latest accepted checkpoints, oldest first: the embedded L1's
+    /// stand-in for an Ethereum node's log history.
+    checkpoints: VecDeque<L1Event>,
 }
+
+/// How many accepted checkpoints the embedded L1 keeps for
+/// [`EmbeddedL1::checkpoints_after`]: over two hours of 8 s slots, at most
+/// about 100 MB of bodies at devnet load. A node down for longer catches up
+/// from its peers.
+pub const CHECKPOINT_HISTORY: usize = 1_024;
 
 impl EmbeddedL1 {
     /// An L1 with the Rollup contract deployed for `spec` and `validators`
@@ -161,6 +172,7 @@ impl EmbeddedL1 {
             next_id: 0,
             rng,
             cfg,
+            checkpoints: VecDeque::new(),
         };
         let mut deploy = l1.abi.bytecode().to_vec();
         deploy
@@ -195,6 +207,21 @@ impl EmbeddedL1 {
     /// The latest block.
     pub const fn head(&self) -> L1Block {
         self.head
+    }
+
+    /// The accepted checkpoints of slots after `after_slot` in L1 blocks from
+    /// `from_block` on, oldest first, at most `max` (from the last
+    /// [`CHECKPOINT_HISTORY`] ones).
+    pub fn checkpoints_after(&self, after_slot: u64, from_block: u64, max: usize) -> Vec<L1Event> {
+        self.checkpoints
+            .iter()
+            .filter(|e| {
+                matches!(e, L1Event::CheckpointAccepted { slot, l1_block, .. }
+                    if *slot > after_slot && *l1_block >= from_block)
+            })
+            .take(max)
+            .cloned()
+            .collect()
     }
 
     /// The contract's ABI.
@@ -266,6 +293,10 @@ impl EmbeddedL1 {
             events.push(L1Event::Reorg {
                 dropped_block: self.head.number,
             });
+            let dropped = self.head.number;
+            self.checkpoints.retain(
+                |e| !matches!(e, L1Event::CheckpointAccepted { l1_block, .. } if *l1_block >= dropped),
+            );
             self.db = db;
             self.head = prev.head;
             let mut back = prev.included;
@@ -314,7 +345,15 @@ impl EmbeddedL1 {
                 gas_used: result.tx_gas_used(),
                 outcome,
             });
-            events.extend(self.decode_logs(&result));
+            for e in self.decode_logs(&result) {
+                if matches!(e, L1Event::CheckpointAccepted { .. }) {
+                    if self.checkpoints.len() >= CHECKPOINT_HISTORY {
+                        self.checkpoints.pop_front();
+                    }
+                    self.checkpoints.push_back(e.clone());
+                }
+                events.push(e);
+            }
         }
         self.previous = Some(Previous {
             included: due,

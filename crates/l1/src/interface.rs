@@ -50,6 +50,17 @@ pub trait L1: Send + Sync {
     /// What happened on L1 since the last call, in order: new blocks, each
     /// followed by the inclusions and Rollup events of its transactions.
     fn poll_events(&self) -> impl Future<Output = Result<Vec<L1Event>, L1Error>> + Send;
+
+    /// The accepted checkpoints of slots after `after_slot`, oldest first and
+    /// at most `max`, as [`L1Event::CheckpointAccepted`]s: how a node that
+    /// missed them catches up from L1 alone. `from_block` is where to start
+    /// looking (the L1 block of the caller's last checkpoint, or 0).
+    fn checkpoints_after(
+        &self,
+        after_slot: u64,
+        from_block: u64,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<L1Event>, L1Error>> + Send;
 }
 
 /// An L1 whose block production the caller drives: the embedded L1, or a

@@ -23,7 +23,7 @@ pub mod views;
 
 pub use abi::ContractAbi;
 pub use calls::RollupCall;
-pub use embedded::{DEPLOYER, EmbeddedConfig, EmbeddedL1};
+pub use embedded::{CHECKPOINT_HISTORY, DEPLOYER, EmbeddedConfig, EmbeddedL1};
 pub use error::L1Error;
 pub use events::{L1Block, L1Event, SubmissionId};
 pub use interface::{ControlledL1, L1};

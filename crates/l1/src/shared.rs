@@ -123,6 +123,15 @@ impl L1 for SharedEmbeddedL1 {
     async fn poll_events(&self) -> Result<Vec<L1Event>, L1Error> {
         Ok(self.queue.lock().drain(..).collect())
     }
+
+    async fn checkpoints_after(
+        &self,
+        after_slot: u64,
+        from_block: u64,
+        max: usize,
+    ) -> Result<Vec<L1Event>, L1Error> {
+        Ok(self.with(|l1| l1.checkpoints_after(after_slot, from_block, max)))
+    }
 }
 
 impl ControlledL1 for SharedEmbeddedL1 {

@@ -90,6 +90,8 @@ impl Harness<RpcL1> {
         );
         let cfg = RpcConfig {
             block_time_ms: spec.l1_block_time_ms,
+            // Log searches then span several requests.
+            log_range: 2,
             ..RpcConfig::default()
         };
         let l1 = RpcL1::connect(&anvil.url(), report.rollup, &keys, cfg)
@@ -322,7 +324,43 @@ async fn an_honest_checkpoint_is_accepted_and_chains<L: ControlledL1>(mut h: Har
     // The next slot builds on it.
     h.enter_slot(2).await;
     let next = h.checkpoint(2, 1, (last, 2), header_hash).await;
-    assert_eq!(h.run(h.reporter, next).await.0, Ok(()));
+    let (outcome, events) = h.run(h.reporter, next).await;
+    assert_eq!(outcome, Ok(()));
+    let second = events
+        .into_iter()
+        .find(|e| matches!(e, L1Event::CheckpointAccepted { .. }))
+        .expect("second CheckpointAccepted");
+
+    // A node that missed both reads them back from L1's history.
+    let slots = |events: &[L1Event]| -> Vec<u64> {
+        events
+            .iter()
+            .map(|e| match e {
+                L1Event::CheckpointAccepted { slot, .. } => *slot,
+                other => panic!("not a checkpoint: {other:?}"),
+            })
+            .collect()
+    };
+    let all = h.l1.checkpoints_after(0, 0, 10).await.unwrap();
+    assert_eq!(slots(&all), vec![1, 2]);
+    assert_eq!(all[1], second, "the same event as when it was accepted");
+    assert_eq!(
+        slots(&h.l1.checkpoints_after(1, 0, 10).await.unwrap()),
+        vec![2]
+    );
+    assert_eq!(
+        slots(&h.l1.checkpoints_after(0, 0, 1).await.unwrap()),
+        vec![1]
+    );
+    assert!(h.l1.checkpoints_after(2, 0, 10).await.unwrap().is_empty());
+    let L1Event::CheckpointAccepted { l1_block, .. } = &second else {
+        unreachable!()
+    };
+    assert_eq!(
+        slots(&h.l1.checkpoints_after(0, *l1_block, 10).await.unwrap()),
+        vec![2],
+        "the search starts at the given L1 block"
+    );
 }
 
 async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {

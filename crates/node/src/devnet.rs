@@ -288,6 +288,9 @@ pub enum Control {
     Kill(usize),
     /// Start node `i` (again) from its data directory.
     Start(usize),
+    /// Start node `i` without dialing the others: with no peer to serve it,
+    /// it catches up from L1's logs alone and then follows L1.
+    StartIsolated(usize),
 }
 
 /// A handle on a running devnet.
@@ -518,17 +521,23 @@ impl Devnet {
 
     /// Starts node `i` from its data directory, dialing the running nodes.
     pub async fn start_node(&mut self, i: usize) -> Result<(), DevnetError> {
+        self.start_node_dialing(i, true).await
+    }
+
+    async fn start_node_dialing(&mut self, i: usize, dial: bool) -> Result<(), DevnetError> {
         let mut cfg = self
             .configs
             .get(i)
             .cloned()
             .ok_or_else(|| DevnetError::Config(format!("no node {i}")))?;
-        cfg.bootnodes = self
-            .nodes
-            .iter()
-            .flatten()
-            .flat_map(Node::listen_addrs)
-            .collect();
+        if dial {
+            cfg.bootnodes = self
+                .nodes
+                .iter()
+                .flatten()
+                .flat_map(Node::listen_addrs)
+                .collect();
+        }
         let known = self.handle.rpc(i);
         if known.port() != 0 {
             // A restarted node keeps its RPC address.
@@ -575,7 +584,9 @@ impl Devnet {
         Ok(())
     }
 
-    fn control(&mut self, c: Control) -> Option<usize> {
+    /// Carries out `c`; returns the node to start and whether it dials the
+    /// others.
+    fn control(&mut self, c: Control) -> Option<(usize, bool)> {
         match c {
             Control::Kill(i) => {
                 if let Some(n) = self.nodes.get_mut(i).and_then(Option::take) {
@@ -584,7 +595,8 @@ impl Devnet {
                 }
                 None
             }
-            Control::Start(i) => Some(i),
+            Control::Start(i) => Some((i, true)),
+            Control::StartIsolated(i) => Some((i, false)),
         }
     }
 
@@ -666,8 +678,8 @@ impl Devnet {
                     break;
                 }
                 Some(c) = self.control_rx.recv() => {
-                    if let Some(i) = self.control(c)
-                        && let Err(e) = self.start_node(i).await
+                    if let Some((i, dial)) = self.control(c)
+                        && let Err(e) = self.start_node_dialing(i, dial).await
                     {
                         warn!(target: "chunkseq::devnet", node = i, error = %e, "could not start node");
                     }

@@ -69,6 +69,8 @@ pub enum Command {
     },
     /// A peer answered our sync request.
     SyncResponse(SyncResponse),
+    /// Checkpoints read from L1's logs for a syncing node.
+    L1Checkpoints(Vec<L1Event>),
     /// Stop the thread.
     Stop,
 }
@@ -83,6 +85,7 @@ impl std::fmt::Debug for Command {
             Self::L1Tip(_) => "L1Tip",
             Self::SyncRequest { .. } => "SyncRequest",
             Self::SyncResponse(_) => "SyncResponse",
+            Self::L1Checkpoints(_) => "L1Checkpoints",
             Self::Stop => "Stop",
         };
         f.write_str(name)
@@ -96,6 +99,14 @@ impl std::fmt::Debug for Command {
 pub enum L1Command {
     /// Read a slot's duties and pass them to the core.
     Duties(u64),
+    /// Read the checkpoints after a slot from L1's logs (catching up) and
+    /// pass them back as [`Command::L1Checkpoints`].
+    Checkpoints {
+        /// Checkpoints of later slots.
+        after_slot: u64,
+        /// The L1 block to search from.
+        from_block: u64,
+    },
     /// Send a call.
     Submit {
         /// The call.
@@ -245,6 +256,7 @@ impl CoreLoop {
                 self.net.send(NetCommand::Respond { channel, response });
             }
             Command::SyncResponse(r) => self.apply_sync(r),
+            Command::L1Checkpoints(events) => self.apply_l1_checkpoints(events),
             Command::Stop => {}
         }
     }
@@ -371,11 +383,62 @@ impl CoreLoop {
         {
             self.last_sync_request = Some(Instant::now());
             let after_slot = self.core.chain().checkpointed().slot;
-            debug!(target: "chunkseq::sync", after_slot, "asking peers for missed checkpoints");
+            debug!(target: "chunkseq::sync", after_slot, "asking peers and L1 for missed checkpoints");
             self.net.send(NetCommand::Sync {
                 peer: None,
                 request: SyncRequest { after_slot },
             });
+            // L1's logs hold every checkpoint: they serve when no peer
+            // does (an isolated node, or one further behind than a peer's
+            // answer reaches).
+            let from_block = self
+                .store
+                .last_checkpoint()
+                .ok()
+                .flatten()
+                .filter(|r| r.slot <= after_slot)
+                .map_or(0, |r| r.l1_block);
+            let _ = self.l1.send(L1Command::Checkpoints {
+                after_slot,
+                from_block,
+            });
+        }
+    }
+
+    /// Applies checkpoints read from L1 itself: they need no proof that
+    /// they end at L1's tip, only that they continue from this node's
+    /// checkpoint, so a partial answer is progress.
+    fn apply_l1_checkpoints(&mut self, events: Vec<L1Event>) {
+        if self.behind().is_none() {
+            return;
+        }
+        let ours = self.core.chain().checkpointed();
+        let records: Vec<CheckpointRecord> = events
+            .iter()
+            .filter_map(CheckpointRecord::from_event)
+            .filter(|r| r.slot > ours.slot)
+            .collect();
+        match sync::verify_continuation(ours.header_hash, &records) {
+            Ok(events) if !events.is_empty() => {
+                info!(target: "chunkseq::sync", checkpoints = events.len(), "applying checkpoints read from L1");
+                self.apply_checkpoints(events);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                warn!(target: "chunkseq::sync", error = %e, "checkpoints read from L1 do not continue this node's chain");
+            }
+        }
+    }
+
+    /// Records and applies verified checkpoints, oldest first.
+    fn apply_checkpoints(&mut self, events: Vec<L1Event>) {
+        for e in events {
+            if let Some(rec) = CheckpointRecord::from_event(&e) {
+                let mut b = Batch::default();
+                b.checkpoint(rec);
+                self.write(b);
+            }
+            self.apply_l1(e);
         }
     }
 
@@ -404,14 +467,7 @@ impl CoreLoop {
             match sync::verify_chain(ours.header_hash, &r.checkpoints, tip.header_hash) {
                 Ok(events) => {
                     info!(target: "chunkseq::sync", checkpoints = events.len(), "applying checkpoints served by a peer");
-                    for e in events {
-                        if let Some(rec) = CheckpointRecord::from_event(&e) {
-                            let mut b = Batch::default();
-                            b.checkpoint(rec);
-                            self.write(b);
-                        }
-                        self.apply_l1(e);
-                    }
+                    self.apply_checkpoints(events);
                 }
                 Err(e) => {
                     debug!(target: "chunkseq::sync", error = %e, "sync answer not usable");

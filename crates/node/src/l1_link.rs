@@ -13,6 +13,8 @@ use crate::driver::{Command, L1Command};
 
 /// How often L1 is polled for events.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Most checkpoints read from L1's logs per request of a syncing node.
+pub const L1_SYNC_BATCH: usize = 64;
 
 /// Runs the L1 link until the core's channel closes.
 pub(crate) async fn run<L: L1 + 'static>(
@@ -82,6 +84,21 @@ async fn command<L: L1>(l1: &L, me: Option<Address>, c: L1Command, core: &mpsc::
             }
             warn!(target: "chunkseq::l1", slot, "gave up reading the slot's duties");
         }
+        L1Command::Checkpoints {
+            after_slot,
+            from_block,
+        } => match l1
+            .checkpoints_after(after_slot, from_block, L1_SYNC_BATCH)
+            .await
+        {
+            Ok(events) => {
+                debug!(target: "chunkseq::sync", after_slot, from_block, found = events.len(), "read checkpoints from L1");
+                let _ = core.send(Command::L1Checkpoints(events));
+            }
+            Err(e) => {
+                warn!(target: "chunkseq::sync", after_slot, error = %e, "reading checkpoints from L1 failed");
+            }
+        },
         L1Command::Submit { call, deadline } => {
             let Some(from) = me else {
                 return;

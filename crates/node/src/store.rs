@@ -261,6 +261,15 @@ impl NodeStore {
         Ok(out)
     }
 
+    /// The latest checkpoint recorded.
+    pub fn last_checkpoint(&self) -> Result<Option<CheckpointRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(CHECKPOINTS)?;
+        t.last()?
+            .map(|(k, v)| decode(format!("checkpoint {}", k.value()), v.value()))
+            .transpose()
+    }
+
     /// Evidence recorded, wire-encoded, oldest first.
     pub fn evidence(&self) -> Result<Vec<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read()?;

@@ -111,15 +111,46 @@ pub enum SyncError {
 /// Checks that `records` continue from the checkpoint `from` (header hash)
 /// and that their header hashes chain up to `l1_tip`, the last checkpoint
 /// L1 holds. Returns the records as L1 events to apply in order; records
-/// past `l1_tip` are dropped.
+/// past `l1_tip` are dropped. This is what makes a peer's answer
+/// trustworthy: only the true checkpoints hash up to L1's tip.
 pub fn verify_chain(
     from: B256,
     records: &[CheckpointRecord],
     l1_tip: B256,
 ) -> Result<Vec<L1Event>, SyncError> {
+    let (events, end) = follow_chain(from, records, Some(l1_tip))?;
+    if end == l1_tip {
+        Ok(events)
+    } else {
+        Err(SyncError::Mismatch(format!(
+            "the served checkpoints end at {end}, L1's tip is {l1_tip}"
+        )))
+    }
+}
+
+/// Checks that `records`, read from L1 itself, continue one after another
+/// from the checkpoint `from`; any prefix of L1's checkpoints passes.
+pub fn verify_continuation(
+    from: B256,
+    records: &[CheckpointRecord],
+) -> Result<Vec<L1Event>, SyncError> {
+    follow_chain(from, records, None).map(|(events, _)| events)
+}
+
+/// Walks `records` from `from`, checking each header hash against its
+/// parent and blocks; stops after `until`. Returns the events and the last
+/// header hash reached.
+fn follow_chain(
+    from: B256,
+    records: &[CheckpointRecord],
+    until: Option<B256>,
+) -> Result<(Vec<L1Event>, B256), SyncError> {
     let mut parent = from;
     let mut events = Vec::new();
     for r in records {
+        if until == Some(parent) {
+            break;
+        }
         let event = r.to_event()?;
         let L1Event::CheckpointAccepted { headers, .. } = &event else {
             continue;
@@ -135,17 +166,8 @@ pub fn verify_chain(
         }
         parent = r.header_hash;
         events.push(event);
-        if parent == l1_tip {
-            return Ok(events);
-        }
     }
-    if parent == l1_tip {
-        Ok(events)
-    } else {
-        Err(SyncError::Mismatch(format!(
-            "the served checkpoints end at {parent}, L1's tip is {l1_tip}"
-        )))
-    }
+    Ok((events, parent))
 }
 
 #[cfg(test)]
@@ -215,8 +237,40 @@ mod tests {
         let mut bad = record(1, B256::ZERO, 1);
         bad.headers = vec![Bytes::from_static(&[1, 2, 3])];
         assert!(matches!(
-            verify_chain(B256::ZERO, &[bad], B256::ZERO),
+            verify_chain(B256::ZERO, &[bad], B256::repeat_byte(1)),
             Err(SyncError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_node_level_with_l1_has_nothing_to_apply() {
+        let a = record(1, B256::ZERO, 1);
+        let b = record(2, a.header_hash, 2);
+        assert_eq!(
+            verify_chain(b.header_hash, &[a, b.clone()], b.header_hash),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn checkpoints_read_from_l1_apply_in_part_but_never_across_a_gap() {
+        let a = record(1, B256::ZERO, 1);
+        let b = record(2, a.header_hash, 2);
+        let c = record(3, b.header_hash, 3);
+        assert_eq!(
+            verify_continuation(B256::ZERO, &[a.clone(), b.clone()])
+                .unwrap()
+                .len(),
+            2,
+            "a prefix of L1's checkpoints is progress"
+        );
+        assert!(matches!(
+            verify_continuation(B256::ZERO, &[a, c]),
+            Err(SyncError::Mismatch(_))
+        ));
+        assert!(matches!(
+            verify_continuation(B256::ZERO, &[b]),
+            Err(SyncError::Mismatch(_))
         ));
     }
 }

@@ -1,6 +1,7 @@
 //! Four-node devnets on loopback: every slot checkpointed, websocket
 //! subscribers see blocks and reorgs, a killed node restarts from its data
-//! directory, and a node started late catches up.
+//! directory, and a node started late catches up, from its peers or, with
+//! none, from L1's logs.
 //!
 //! Each test runs a real devnet for several 8 s slots, at a light load so
 //! that the four of them run side by side on two cores.
@@ -235,4 +236,54 @@ async fn a_node_started_late_catches_up_before_taking_part() {
     // Killing or missing a proposer costs its slot (and, staggered, the
     // next), nothing more.
     assert!(report.checkpoints >= 2, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_started_late_with_no_peers_catches_up_from_l1_alone() {
+    let devnet = Devnet::start(DevnetConfig {
+        start_later: vec![3],
+        ..cfg(6, 20.0)
+    })
+    .await
+    .unwrap();
+    let h = devnet.handle();
+    let run = tokio::spawn(devnet.run(std::future::pending()));
+    let mut before = status(h.rpc(0)).await.expect("node 0 up");
+    for _ in 0..120 {
+        if before.checkpointed.0 > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        before = status(h.rpc(0)).await.expect("node 0 up");
+    }
+    assert!(
+        before.checkpointed.0 > 0,
+        "no checkpoint before the late start: {before:?}"
+    );
+    h.control.send(Control::StartIsolated(3)).unwrap();
+    // Well inside the 20 s after which a node gives up catching up and
+    // takes part anyway: being level with the others in time means L1's
+    // logs served it.
+    let until = tokio::time::Instant::now() + Duration::from_secs(15);
+    let (me, other) = loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (Some(me), Some(other)) = (status(h.rpc(3)).await, status(h.rpc(0)).await) else {
+            assert!(tokio::time::Instant::now() < until, "node 3 never answered");
+            continue;
+        };
+        if me.synced && me.checkpointed == other.checkpointed {
+            break (me, other);
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "node 3 did not catch up from L1: {me:?} vs {other:?}"
+        );
+    };
+    assert_eq!(me.peers, 0, "isolated: {me:?}");
+    assert!(
+        me.checkpointed.0 >= before.checkpointed.0,
+        "{me:?} {other:?} {before:?}"
+    );
+    let report = run.await.unwrap().unwrap();
+    assert!(report.slashings.is_empty(), "{:?}", report.slashings);
 }

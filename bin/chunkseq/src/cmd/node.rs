@@ -70,6 +70,10 @@ pub(crate) struct NodeArgs {
     /// The Rollup contract on that L1 [default: the spec's rollup address].
     #[arg(long, value_name = "ADDRESS")]
     rollup: Option<Address>,
+    /// The L1 block the Rollup contract was deployed in: a node catching up
+    /// from L1's logs searches from there [default: 0].
+    #[arg(long, value_name = "NUMBER")]
+    rollup_deploy_block: Option<u64>,
 }
 
 /// The same settings as read from the config file.
@@ -92,6 +96,7 @@ struct NodeFile {
     metrics: Option<SocketAddr>,
     l1_rpc: Option<String>,
     rollup: Option<Address>,
+    rollup_deploy_block: Option<u64>,
 }
 
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
@@ -132,6 +137,7 @@ fn merged(args: NodeArgs) -> Result<NodeArgs> {
         metrics: args.metrics.or(f.metrics),
         l1_rpc: args.l1_rpc.or(f.l1_rpc),
         rollup: args.rollup.or(f.rollup),
+        rollup_deploy_block: args.rollup_deploy_block.or(f.rollup_deploy_block),
     })
 }
 
@@ -220,6 +226,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
                     &keys,
                     RpcConfig {
                         block_time_ms: spec.l1_block_time_ms,
+                        deploy_block: a.rollup_deploy_block.unwrap_or(0),
                         ..RpcConfig::default()
                     },
                 )

@@ -57,6 +57,12 @@ pub struct RpcConfig {
     pub max_reorg_depth: u64,
     /// L1 block time, for [`ControlledL1`] on development nodes.
     pub block_time_ms: u64,
+    /// The L1 block the Rollup contract was deployed in: log searches for
+    /// missed checkpoints start no earlier.
+    pub deploy_block: u64,
+    /// The most L1 blocks one `eth_getLogs` request spans (providers cap
+    /// the range, commonly at 10,000 or fewer blocks).
+    pub log_range: u64,
 }
 
 impl Default for RpcConfig {
@@ -65,6 +71,8 @@ impl Default for RpcConfig {
             fees: FeePolicy::default(),
             max_reorg_depth: 64,
             block_time_ms: 12_000,
+            deploy_block: 0,
+            log_range: 5_000,
         }
     }
 }
@@ -507,6 +515,63 @@ impl L1 for RpcL1 {
         let mut events = self.read_new_blocks().await?;
         events.extend(self.reprice().await?);
         Ok(events)
+    }
+
+    async fn checkpoints_after(
+        &self,
+        after_slot: u64,
+        from_block: u64,
+        max: usize,
+    ) -> Result<Vec<L1Event>, L1Error> {
+        let head = self
+            .provider
+            .get_block_number()
+            .await
+            .map_err(rpc_error("eth_blockNumber"))?;
+        let topic = self
+            .abi
+            .event_topic("CheckpointAccepted")
+            .ok_or_else(|| L1Error::Artifact("no CheckpointAccepted event in the ABI".into()))?;
+        let range = self.cfg.log_range.max(1);
+        let mut start = from_block.max(self.cfg.deploy_block);
+        let mut found = Vec::new();
+        while start <= head && found.len() < max {
+            let end = start.saturating_add(range - 1).min(head);
+            let filter = Filter::new()
+                .address(self.rollup)
+                .event_signature(topic)
+                .from_block(start)
+                .to_block(end);
+            let logs = self
+                .provider
+                .get_logs(&filter)
+                .await
+                .map_err(rpc_error("eth_getLogs"))?;
+            debug!(target: "chunkseq::l1", start, end, logs = logs.len(), "searched L1 for checkpoints");
+            for log in logs {
+                if log.removed {
+                    continue;
+                }
+                let Some(number) = log.block_number else {
+                    continue;
+                };
+                if let Some(e @ L1Event::CheckpointAccepted { slot, .. }) = decode_rollup_log(
+                    &self.abi,
+                    log.inner.data.topics(),
+                    &log.inner.data.data,
+                    number,
+                ) && slot > after_slot
+                    && found.len() < max
+                {
+                    found.push(e);
+                }
+            }
+            if end >= head {
+                break;
+            }
+            start = end.saturating_add(1);
+        }
+        Ok(found)
     }
 }
 
