@@ -229,6 +229,33 @@ async fn four_node_processes_checkpoint_on_anvil_and_a_killed_one_recovers() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("checkpointed"));
+    // Its status names the L1 transaction that carried its checkpoint, and
+    // anvil knows that transaction: a successful call of the Rollup contract.
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let node = HttpClientBuilder::default()
+        .build(format!("http://127.0.0.1:{}", ports[1].rpc))
+        .unwrap();
+    let st: Value = node
+        .request("chunkseq_getTransactionStatus", rpc_params![hash.clone()])
+        .await
+        .unwrap();
+    assert_eq!(st["status"], "checkpointed", "{st}");
+    let l1_tx = st["l1Tx"].as_str().expect("l1Tx").to_owned();
+    let l1c = HttpClientBuilder::default().build(&url).unwrap();
+    let receipt: Value = l1c
+        .request("eth_getTransactionReceipt", rpc_params![l1_tx.clone()])
+        .await
+        .unwrap();
+    assert_eq!(receipt["status"], "0x1", "{l1_tx}: {receipt}");
+    assert_eq!(
+        receipt["blockNumber"].as_str().map(|b| u64::from_str_radix(
+            b.trim_start_matches("0x"),
+            16
+        )
+        .unwrap()),
+        st["l1Block"].as_u64(),
+        "{st} {receipt}"
+    );
     let before = status(ports[0].rpc).await.map_or(0, |v| checkpointed(&v));
     // SIGKILL node 2, wait a slot, restart it from its data directory.
     let mut killed = procs.0[2].take().unwrap();

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address, keccak256};
 use alloy_sol_types::SolValue;
 use chunkseq_primitives::{ChainSpec, UnixMillis};
 use revm::{
@@ -332,6 +332,9 @@ impl EmbeddedL1 {
         self.pending = later;
         for p in &due {
             let data = p.call.calldata(&self.abi)?;
+            // The embedded L1 has no signed transactions; it names each one
+            // by its sender, block, submission and calldata.
+            let l1_tx = keccak256((p.from, self.head.number, p.id, data.clone()).abi_encode());
             let result = self.execute(p.from, TxKind::Call(self.rollup), data, p.call.value())?;
             let outcome = if result.is_success() {
                 Ok(())
@@ -345,7 +348,7 @@ impl EmbeddedL1 {
                 gas_used: result.tx_gas_used(),
                 outcome,
             });
-            for e in self.decode_logs(&result) {
+            for e in self.decode_logs(&result, l1_tx) {
                 if matches!(e, L1Event::CheckpointAccepted { .. }) {
                     if self.checkpoints.len() >= CHECKPOINT_HISTORY {
                         self.checkpoints.pop_front();
@@ -581,13 +584,19 @@ impl EmbeddedL1 {
         }
     }
 
-    fn decode_logs(&self, result: &ExecutionResult) -> Vec<L1Event> {
+    fn decode_logs(&self, result: &ExecutionResult, l1_tx: B256) -> Vec<L1Event> {
         result
             .logs()
             .iter()
             .filter(|log| log.address == self.rollup)
             .filter_map(|log| {
-                decode_rollup_log(&self.abi, log.topics(), &log.data.data, self.head.number)
+                decode_rollup_log(
+                    &self.abi,
+                    log.topics(),
+                    &log.data.data,
+                    self.head.number,
+                    l1_tx,
+                )
             })
             .collect()
     }

@@ -53,6 +53,8 @@ pub enum L1Event {
         proposer: Address,
         /// The L1 block that includes it.
         l1_block: u64,
+        /// The L1 transaction that carried it.
+        l1_tx: B256,
     },
     /// A validator was slashed.
     ValidatorSlashed {
@@ -96,13 +98,15 @@ impl L1Event {
     }
 }
 
-/// Decodes one log of the Rollup contract; `None` for logs that are not an
-/// event nodes act on (or that do not decode, which the contract never emits).
+/// Decodes one log of the Rollup contract, emitted by transaction `l1_tx`
+/// in block `l1_block`; `None` for logs that are not an event nodes act on
+/// (or that do not decode, which the contract never emits).
 pub fn decode_rollup_log(
     abi: &ContractAbi,
     topics: &[B256],
     data: &[u8],
     l1_block: u64,
+    l1_tx: B256,
 ) -> Option<L1Event> {
     let (topic0, topic1) = (topics.first()?, topics.get(1)?);
     if Some(*topic0) == abi.event_topic("CheckpointAccepted") {
@@ -115,6 +119,7 @@ pub fn decode_rollup_log(
             bodies,
             proposer,
             l1_block,
+            l1_tx,
         })
     } else if Some(*topic0) == abi.event_topic("ValidatorSlashed") {
         let (offence, slot, amount, reporter, _reward) =

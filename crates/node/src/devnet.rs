@@ -182,6 +182,7 @@ impl Tally {
                 blocks,
                 l1_block,
                 last_number,
+                ..
             } if s.node == observer => {
                 self.slots.entry(slot).or_default().checkpoint = Some((l1_block, blocks));
                 self.checkpoint_hashes

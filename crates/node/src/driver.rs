@@ -143,6 +143,8 @@ pub(crate) struct CoreLoop {
     proposals: BTreeMap<B256, ProposalMessage>,
     provisionals: BTreeMap<(u64, u32), ProvisionalBlockMessage>,
     l1_tip: Option<RollupTip>,
+    /// The L1 transaction of each recent checkpoint, by slot.
+    l1_txs: BTreeMap<u64, B256>,
     syncing: Option<Instant>,
     last_sync_request: Option<Instant>,
     held_l1: Vec<L1Event>,
@@ -177,6 +179,7 @@ impl CoreLoop {
             proposals: BTreeMap::new(),
             provisionals: BTreeMap::new(),
             l1_tip: None,
+            l1_txs: BTreeMap::new(),
             syncing: Some(Instant::now()),
             last_sync_request: None,
             held_l1: Vec::new(),
@@ -286,15 +289,25 @@ impl CoreLoop {
     fn apply_l1(&mut self, e: L1Event) {
         let blocks = match &e {
             L1Event::CheckpointAccepted {
+                slot,
                 headers,
                 bodies,
                 l1_block,
+                l1_tx,
                 ..
-            } => Some((headers.clone(), bodies.clone(), *l1_block)),
+            } => {
+                // The core's event names the L1 block; the records and
+                // notifications name the L1 transaction too.
+                self.l1_txs.insert(*slot, *l1_tx);
+                while self.l1_txs.len() > RECENT_KEEP {
+                    self.l1_txs.pop_first();
+                }
+                Some((headers.clone(), bodies.clone(), *l1_block, *l1_tx))
+            }
             _ => None,
         };
         self.step(Input::L1(e), None);
-        let Some((headers, bodies, l1_block)) = blocks else {
+        let Some((headers, bodies, l1_block, l1_tx)) = blocks else {
             return;
         };
         let mut batch = Batch::default();
@@ -328,6 +341,7 @@ impl CoreLoop {
                         attestations: None,
                         threshold: None,
                         l1_block: Some(l1_block),
+                        l1_tx: Some(l1_tx),
                     },
                 );
             }
@@ -671,6 +685,7 @@ impl CoreLoop {
                 l1_block,
             } => {
                 self.metrics.checkpoints.inc();
+                let l1_tx = self.l1_txs.get(&slot).copied().unwrap_or_default();
                 let first = last_number
                     .saturating_sub(u64::from(blocks))
                     .saturating_add(1);
@@ -681,6 +696,7 @@ impl CoreLoop {
                             let mut r = self.tx_record(h);
                             r.status = TxStatus::Checkpointed.name().into();
                             r.l1_block = Some(l1_block);
+                            r.l1_tx = Some(l1_tx);
                             batch.tx(*h, r);
                             if let Some(t) = self.submitted.remove(h) {
                                 self.metrics
@@ -696,6 +712,7 @@ impl CoreLoop {
                     blocks,
                     last_number,
                     l1_block,
+                    l1_tx,
                 });
             }
             Event::Reorg {
@@ -817,6 +834,7 @@ impl CoreLoop {
                     attestations: Some(attestations),
                     threshold: Some(threshold),
                     l1_block: None,
+                    l1_tx: None,
                 },
             );
         }

@@ -28,6 +28,8 @@ pub enum Notification {
         last_number: u64,
         /// The L1 block that holds it.
         l1_block: u64,
+        /// The L1 transaction that carried it.
+        l1_tx: B256,
     },
     /// Provisional blocks were retracted.
     #[serde(rename_all = "camelCase")]

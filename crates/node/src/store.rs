@@ -102,6 +102,9 @@ pub struct TxRecord {
     pub threshold: Option<usize>,
     /// The L1 block holding its checkpoint.
     pub l1_block: Option<u64>,
+    /// The L1 transaction that carried its checkpoint.
+    #[serde(default)]
+    pub l1_tx: Option<B256>,
 }
 
 /// Writes of one core step, applied in one transaction.

@@ -35,6 +35,10 @@ pub struct CheckpointRecord {
     pub proposer: Address,
     /// The L1 block that holds it.
     pub l1_block: u64,
+    /// The L1 transaction that carried it (zero in records written before
+    /// it was kept).
+    #[serde(default)]
+    pub l1_tx: B256,
 }
 
 impl CheckpointRecord {
@@ -48,6 +52,7 @@ impl CheckpointRecord {
                 bodies,
                 proposer,
                 l1_block,
+                l1_tx,
             } => Some(Self {
                 slot: *slot,
                 header_hash: *header_hash,
@@ -55,6 +60,7 @@ impl CheckpointRecord {
                 bodies: bodies.clone(),
                 proposer: *proposer,
                 l1_block: *l1_block,
+                l1_tx: *l1_tx,
             }),
             _ => None,
         }
@@ -81,6 +87,7 @@ impl CheckpointRecord {
             bodies: self.bodies.clone(),
             proposer: self.proposer,
             l1_block: self.l1_block,
+            l1_tx: self.l1_tx,
         })
     }
 }
@@ -201,6 +208,7 @@ mod tests {
             bodies: vec![Bytes::new()],
             proposer: Address::ZERO,
             l1_block: slot,
+            l1_tx: B256::ZERO,
         }
     }
 

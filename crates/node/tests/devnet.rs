@@ -99,6 +99,11 @@ async fn four_nodes_checkpoint_every_slot_and_stream_blocks_over_websocket() {
         tokio::time::timeout(Duration::from_millis(100), checkpoints.next()).await
     {
         assert_eq!(c["kind"], "checkpoint");
+        let l1_tx = c["l1Tx"].as_str().unwrap_or_default();
+        assert!(
+            l1_tx.len() == 66 && l1_tx != format!("0x{}", "0".repeat(64)),
+            "a checkpoint names its L1 transaction: {c}"
+        );
         cps += 1;
     }
     assert!(cps >= 3, "{cps} checkpoint notifications");

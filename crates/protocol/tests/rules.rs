@@ -508,6 +508,7 @@ fn rows() -> Vec<Row> {
                     bodies: bodies[..1].to_vec(),
                     proposer,
                     l1_block,
+                    l1_tx: B256::repeat_byte(0x11),
                 };
                 vec![
                     (s.at(1_000), s.proposal(0)),
@@ -861,6 +862,7 @@ fn proposer_steps() -> Vec<Step> {
                         bodies,
                         proposer: s.h.address(s.proposer),
                         l1_block: 9,
+                        l1_tx: B256::repeat_byte(0x11),
                     }),
                 )
             }),

@@ -346,6 +346,7 @@ impl RpcL1 {
                 log.inner.data.topics(),
                 &log.inner.data.data,
                 number,
+                log.transaction_hash.unwrap_or_default(),
             ) {
                 ordered.push((
                     log.transaction_index.unwrap_or(u64::MAX),
@@ -560,6 +561,7 @@ impl L1 for RpcL1 {
                     log.inner.data.topics(),
                     &log.inner.data.data,
                     number,
+                    log.transaction_hash.unwrap_or_default(),
                 ) && slot > after_slot
                     && found.len() < max
                 {
