@@ -205,18 +205,10 @@ async fn a_killed_node_restarts_from_its_data_dir_and_follows_the_tips() {
     assert!(report.checkpoints >= 2, "{report:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_node_started_late_catches_up_before_taking_part() {
-    let devnet = Devnet::start(DevnetConfig {
-        start_later: vec![3],
-        ..cfg(7, 20.0)
-    })
-    .await
-    .unwrap();
-    let h = devnet.handle();
-    let run = tokio::spawn(devnet.run(std::future::pending()));
-    // Three of four validators meet the threshold of three meanwhile; wait
-    // for a checkpoint (slots whose proposer is node 3 have none).
+/// Waits for node 0's first checkpoint, made while node 3 is not yet up:
+/// three of four validators meet the threshold of three (slots whose
+/// proposer is node 3 have none).
+async fn first_checkpoint(h: &chunkseq_node::devnet::DevnetHandle) -> NodeStatus {
     let mut before = status(h.rpc(0)).await.expect("node 0 up");
     for _ in 0..120 {
         if before.checkpointed.0 > 0 {
@@ -229,6 +221,20 @@ async fn a_node_started_late_catches_up_before_taking_part() {
         before.checkpointed.0 > 0,
         "no checkpoint before the late start: {before:?}"
     );
+    before
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_started_late_catches_up_before_taking_part() {
+    let devnet = Devnet::start(DevnetConfig {
+        start_later: vec![3],
+        ..cfg(7, 20.0)
+    })
+    .await
+    .unwrap();
+    let h = devnet.handle();
+    let run = tokio::spawn(devnet.run(std::future::pending()));
+    let before = first_checkpoint(&h).await;
     h.control.send(Control::Start(3)).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (me, other) = wait_until_following(&h, 3, Duration::from_secs(30)).await;
@@ -253,18 +259,7 @@ async fn a_node_started_late_with_no_peers_catches_up_from_l1_alone() {
     .unwrap();
     let h = devnet.handle();
     let run = tokio::spawn(devnet.run(std::future::pending()));
-    let mut before = status(h.rpc(0)).await.expect("node 0 up");
-    for _ in 0..120 {
-        if before.checkpointed.0 > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        before = status(h.rpc(0)).await.expect("node 0 up");
-    }
-    assert!(
-        before.checkpointed.0 > 0,
-        "no checkpoint before the late start: {before:?}"
-    );
+    let before = first_checkpoint(&h).await;
     h.control.send(Control::StartIsolated(3)).unwrap();
     // Well inside the 20 s after which a node gives up catching up and
     // takes part anyway: being level with the others in time means L1's
