@@ -100,6 +100,15 @@ impl RecoveryCache {
         self.txs.lock().get(hash).cloned()
     }
 
+    /// Remembers a transaction recovered elsewhere (the simulator's load).
+    pub fn remember(&self, tx: RecoveredTx) {
+        let mut txs = self.txs.lock();
+        if txs.len() >= RECOVERY_CACHE_LIMIT {
+            txs.clear();
+        }
+        txs.insert(tx.hash(), tx);
+    }
+
     /// The transaction `raw` (whose keccak256 is `hash`) with its sender,
     /// recovered once per process.
     pub fn transaction(
@@ -112,11 +121,7 @@ impl RecoveryCache {
             return Ok(tx);
         }
         let tx = chunkseq_execution::pool::recover(raw, chain_id)?;
-        let mut txs = self.txs.lock();
-        if txs.len() >= RECOVERY_CACHE_LIMIT {
-            txs.clear();
-        }
-        txs.insert(hash, tx.clone());
+        self.remember(tx.clone());
         Ok(tx)
     }
 }

@@ -9,7 +9,7 @@ use std::{
 
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::SolValue;
-use chunkseq_execution::{Genesis, dev_keys, pool::signed_transfer};
+use chunkseq_execution::{Genesis, dev_keys};
 use chunkseq_l1::{EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall, rng::SplitMix64};
 use chunkseq_primitives::{
     ChainSpec, Checkpoint, CheckpointHeader, LocalSigner, PrivateKey, Signer, Slot, Timetable,
@@ -24,6 +24,7 @@ use thiserror::Error;
 
 use crate::{
     invariants::Invariants,
+    load::LoadGenerator,
     metrics::Metrics,
     report::Report,
     scenario::{FaultKind, Scenario},
@@ -82,9 +83,7 @@ pub struct Simulation {
     pub(crate) end: u64,
     pub(crate) load_end: u64,
     load_interval: u64,
-    users: Vec<PrivateKey>,
-    nonces: Vec<u64>,
-    next_user: usize,
+    load_txs: LoadGenerator,
     duties: BTreeMap<u64, Duties>,
     /// Per-node faults resolved to node numbers: (node, kind, from, to).
     faults: Vec<(usize, FaultKind, u64, Option<u64>)>,
@@ -233,9 +232,7 @@ impl Simulation {
             end,
             load_end,
             load_interval,
-            nonces: vec![0; users.len()],
-            users,
-            next_user: 0,
+            load_txs: LoadGenerator::start(users, spec.chain_id),
             duties: BTreeMap::new(),
             faults,
             equivocated: BTreeSet::new(),
@@ -383,29 +380,16 @@ impl Simulation {
         if self.now >= self.load_end || self.load_interval == u64::MAX {
             return;
         }
-        let u = self.next_user % self.users.len().max(1);
-        self.next_user = self.next_user.wrapping_add(1);
-        let (Some(key), Some(nonce)) = (self.users.get(u).cloned(), self.nonces.get(u).copied())
-        else {
-            return;
-        };
-        let to = self
-            .users
-            .get((u + 1) % self.users.len())
-            .map_or(key.address(), PrivateKey::address);
-        if let Some(n) = self.nonces.get_mut(u) {
-            *n = n.saturating_add(1);
-        }
-        let raw = signed_transfer(&key, self.spec.chain_id, nonce, to, U256::from(1_000u64));
-        let hash = keccak256(&raw);
-        // Recovered once for every node; each is still charged for it.
-        let recovered = match self.recoveries.transaction(hash, &raw, self.spec.chain_id) {
+        let recovered = match self.load_txs.next() {
             Ok(r) => r,
             Err(e) => {
                 self.log(format!("load tx refused: {e}"));
                 return;
             }
         };
+        let hash = recovered.hash();
+        // Recovered once for every node; each is still charged for it.
+        self.recoveries.remember(recovered.clone());
         self.metrics.submitted(hash, self.since_genesis(self.now));
         // The user sends it to one validator; gossip carries it to the rest.
         let validators = self.scenario.validators as u64;

@@ -20,6 +20,7 @@ pub mod calibrate;
 pub mod engine;
 pub mod html;
 mod invariants;
+mod load;
 mod metrics;
 pub mod report;
 pub mod scenario;
