@@ -232,7 +232,7 @@ impl Core {
                 h.timestamp
             ));
         }
-        let fork = match previous {
+        let parent = match previous {
             Some(p) => {
                 if h.parentHash != p.hash || Some(h.number) != p.number.checked_add(1) {
                     return Err("does not extend the slot's previous block".into());
@@ -240,10 +240,7 @@ impl Core {
                 if h.timestamp <= p.timestamp {
                     return Err("timestamp does not increase".into());
                 }
-                self.chain
-                    .db()
-                    .fork_on(&p.state, p.hash)
-                    .map_err(|e| e.to_string())?
+                Some(p)
             }
             None => {
                 if h.index != 0 {
@@ -256,7 +253,7 @@ impl Core {
                 if Some(h.number) != tip_number.checked_add(1) {
                     return Err("block number does not follow the tip".into());
                 }
-                self.chain.fork_at_tip().map_err(|e| e.to_string())?
+                None
             }
         };
         let hash = h.hash();
@@ -264,9 +261,14 @@ impl Core {
             .exec_cache
             .as_ref()
             .and_then(|c| c.get(h.parentHash, hash));
-        let state = match shared {
-            Some(state) => state,
+        let (state, txs) = match shared {
+            Some(hit) => hit,
             None => {
+                let fork = match parent {
+                    Some(p) => self.chain.db().fork_on(&p.state, p.hash),
+                    None => self.chain.fork_at_tip(),
+                }
+                .map_err(|e| e.to_string())?;
                 let built = reexecute(
                     fork,
                     self.context_of(h),
@@ -275,14 +277,14 @@ impl Core {
                     &self.known_senders(),
                 )
                 .map_err(|e| e.to_string())?;
+                let txs = self.recovered(&msg.transactions);
                 if let Some(c) = &self.exec_cache {
-                    c.insert(h.parentHash, hash, Arc::clone(&built.state));
+                    c.insert(h.parentHash, hash, Arc::clone(&built.state), &txs);
                 }
-                built.state
+                (built.state, txs)
             }
         };
         self.work.gas = self.work.gas.saturating_add(h.gasUsed);
-        let txs = self.recovered(&msg.transactions);
         Ok(Some(ExecutedBlock {
             hash,
             number: h.number,

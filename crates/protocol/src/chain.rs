@@ -116,18 +116,22 @@ impl Chain {
     pub fn fork_at_tip(&self) -> Result<Fork, StateError> {
         match self.provisional.last() {
             Some(b) => self.db.fork_on(&b.state, b.hash),
-            None => Ok(self.db.fork()),
+            None => self.fork_at_checkpoint(),
         }
+    }
+
+    /// A fork of the state on the checkpointed tip. The store may be ahead
+    /// of it when nodes share one (the simulator): the fork then reads the
+    /// store's version of this node's tip, never a newer one.
+    pub fn fork_at_checkpoint(&self) -> Result<Fork, StateError> {
+        self.db.fork_at(self.checkpointed.last_hash)
     }
 
     /// A fork on block `hash`, if it is the checkpointed tip or provisional.
     pub fn fork_on(&self, hash: B256) -> Result<Option<Fork>, StateError> {
-        if self.provisional.is_empty() && hash == self.checkpointed.last_hash {
-            return Ok(Some(self.db.fork()));
-        }
         match self.provisional.iter().find(|b| b.hash == hash) {
             Some(b) => self.db.fork_on(&b.state, b.hash).map(Some),
-            None if hash == self.checkpointed.last_hash => Ok(Some(self.db.fork())),
+            None if hash == self.checkpointed.last_hash => self.fork_at_checkpoint().map(Some),
             None => Ok(None),
         }
     }

@@ -15,17 +15,21 @@ use parking_lot::Mutex;
 /// Valid re-executions by (parent block hash, block hash). The block hash
 /// commits to every header field (state, transaction and receipt roots
 /// included) and the parent hash to the parent's state, so a hit is the
-/// same computation. Only successes are stored. A byzantine node must not
-/// be given one: it would skip the checks it is meant to fail.
+/// same computation. Only successes are stored, with the block's
+/// transactions and their senders. A byzantine node must not be given
+/// one: it would skip the checks it is meant to fail.
 #[derive(Debug)]
 pub struct ExecutionCache {
     inner: Mutex<Inner>,
     capacity: usize,
 }
 
+/// A shared re-execution: the state after the block and its transactions.
+type Executed = (Arc<SealedState>, Arc<Vec<RecoveredTx>>);
+
 #[derive(Debug, Default)]
 struct Inner {
-    map: BTreeMap<(B256, B256), Arc<SealedState>>,
+    map: BTreeMap<(B256, B256), Executed>,
     order: VecDeque<(B256, B256)>,
 }
 
@@ -38,15 +42,18 @@ impl ExecutionCache {
         }
     }
 
-    /// The state after `block` on `parent`, if some node validated it.
-    pub fn get(&self, parent: B256, block: B256) -> Option<Arc<SealedState>> {
-        self.inner.lock().map.get(&(parent, block)).cloned()
+    /// The state after `block` on `parent` and the block's transactions
+    /// with their senders, if some node validated it.
+    pub fn get(&self, parent: B256, block: B256) -> Option<(Arc<SealedState>, Vec<RecoveredTx>)> {
+        let (state, txs) = self.inner.lock().map.get(&(parent, block)).cloned()?;
+        Some((state, txs.as_ref().clone()))
     }
 
-    /// Records a validated block's state.
-    pub fn insert(&self, parent: B256, block: B256, state: Arc<SealedState>) {
+    /// Records a validated block's state and transactions.
+    pub fn insert(&self, parent: B256, block: B256, state: Arc<SealedState>, txs: &[RecoveredTx]) {
         let mut inner = self.inner.lock();
-        if inner.map.insert((parent, block), state).is_none() {
+        let entry = (state, Arc::new(txs.to_vec()));
+        if inner.map.insert((parent, block), entry).is_none() {
             inner.order.push_back((parent, block));
         }
         while inner.order.len() > self.capacity {

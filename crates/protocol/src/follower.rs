@@ -135,9 +135,8 @@ impl Core {
                     .exec_cache
                     .as_ref()
                     .and_then(|c| c.get(msg.header.parentHash, hash));
-                if let Some(state) = shared {
+                if let Some((state, txs)) = shared {
                     self.work.gas = self.work.gas.saturating_add(msg.header.gasUsed);
-                    let txs = self.recovered(&body);
                     (state, body, txs)
                 } else {
                     let fork = match self.chain.fork_at_tip() {
@@ -156,14 +155,15 @@ impl Core {
                     ) {
                         Ok(built) => {
                             self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
+                            let txs = self.recovered(&body);
                             if let Some(c) = &self.exec_cache {
                                 c.insert(
                                     msg.header.parentHash,
                                     hash,
                                     std::sync::Arc::clone(&built.state),
+                                    &txs,
                                 );
                             }
-                            let txs = self.recovered(&body);
                             (built.state, body, txs)
                         }
                         Err(e) => {
@@ -394,9 +394,13 @@ impl Core {
             return;
         }
         let mut all_txs = checkpointed_txs;
+        let mut parent = self.chain.checkpointed().last_hash;
         for (header, body) in headers.iter().zip(bodies).skip(matching) {
-            match self.apply_l1_block(header, body) {
-                Ok(txs) => all_txs.extend(txs),
+            match self.apply_l1_block(parent, header, body) {
+                Ok((hash, txs)) => {
+                    parent = hash;
+                    all_txs.extend(txs);
+                }
                 Err(e) => {
                     warn!(target: "chunkseq::protocol", slot, index = header.index, "cannot apply a checkpointed block: {e}");
                     return;
@@ -432,14 +436,19 @@ impl Core {
         }));
     }
 
-    /// Re-executes a checkpointed block from its L1 body on the checkpointed
-    /// tip and commits it. Returns its transactions' hashes.
-    fn apply_l1_block(&mut self, header: &BlockHeader, body: &Bytes) -> Result<Vec<B256>, String> {
+    /// Re-executes a checkpointed block from its L1 body on committed block
+    /// `parent` and commits it. Returns its hash and its transactions'.
+    fn apply_l1_block(
+        &mut self,
+        parent: B256,
+        header: &BlockHeader,
+        body: &Bytes,
+    ) -> Result<(B256, Vec<B256>), String> {
         if body.len() > MAX_BODY_BYTES {
             return Err("body too large".into());
         }
         let transactions = <Vec<Bytes>>::abi_decode(body).map_err(|e| format!("body: {e}"))?;
-        let fork = self.chain.db().fork();
+        let fork = self.chain.db().fork_at(parent).map_err(|e| e.to_string())?;
         let built = reexecute(
             fork,
             self.context_of(header),
@@ -456,6 +465,6 @@ impl Core {
         let txs = self.recovered(&transactions);
         let included: Vec<_> = txs.iter().map(|t| (t.sender(), t.nonce())).collect();
         self.pool.remove_included(&included);
-        Ok(txs.iter().map(RecoveredTx::hash).collect())
+        Ok((hash, txs.iter().map(RecoveredTx::hash).collect()))
     }
 }

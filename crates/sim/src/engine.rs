@@ -135,11 +135,41 @@ impl Simulation {
             ..EmbeddedConfig::default()
         };
         let mut l1 = EmbeddedL1::new(&spec, genesis_hash, &addrs, l1_cfg).map_err(setup)?;
+        // Faults that name no node hit the proposer of their first slot.
+        let mut faults = Vec::new();
+        for f in &scenario.faults {
+            let targets = if f.nodes.is_empty() {
+                let (_, proposer) = l1.duties(f.from_slot.max(1)).map_err(setup)?;
+                addrs
+                    .iter()
+                    .position(|a| *a == proposer)
+                    .into_iter()
+                    .collect()
+            } else {
+                f.nodes.clone()
+            };
+            for n in targets {
+                faults.push((n, f.kind, f.from_slot, f.to_slot));
+            }
+        }
+        let faulty_nodes: BTreeSet<usize> = faults.iter().map(|(n, _, _, _)| *n).collect();
+        // Honest nodes commit the same checkpoints, so they share one state
+        // store (one commit per checkpoint instead of one per node); a faulty
+        // node keeps its own.
+        let new_db = || -> Result<Arc<StateDb>, SimError> {
+            let db = Arc::new(StateDb::in_memory().map_err(setup)?);
+            genesis.commit(&db, &spec).map_err(setup)?;
+            Ok(db)
+        };
+        let honest_db = new_db()?;
         let followers = scenario.followers.max(1);
         let mut nodes = Vec::new();
         for i in 0..scenario.validators.saturating_add(followers) {
-            let db = Arc::new(StateDb::in_memory().map_err(setup)?);
-            genesis.commit(&db, &spec).map_err(setup)?;
+            let db = if faulty_nodes.contains(&i) {
+                new_db()?
+            } else {
+                Arc::clone(&honest_db)
+            };
             let key = keys.get(i).cloned();
             let signer: Option<Arc<dyn Signer>> = match &key {
                 Some(k) => {
@@ -160,23 +190,6 @@ impl Simulation {
             });
         }
         let observer = nodes.len().saturating_sub(1);
-        // Faults that name no node hit the proposer of their first slot.
-        let mut faults = Vec::new();
-        for f in &scenario.faults {
-            let targets = if f.nodes.is_empty() {
-                let (_, proposer) = l1.duties(f.from_slot.max(1)).map_err(setup)?;
-                addrs
-                    .iter()
-                    .position(|a| *a == proposer)
-                    .into_iter()
-                    .collect()
-            } else {
-                f.nodes.clone()
-            };
-            for n in targets {
-                faults.push((n, f.kind, f.from_slot, f.to_slot));
-            }
-        }
         // Honest nodes share re-executions; a faulty one computes its own.
         let cache = Arc::new(chunkseq_protocol::ExecutionCache::new(4_096));
         // Every node shares signature recoveries: they are pure functions.
@@ -184,7 +197,6 @@ impl Simulation {
         for node in &mut nodes {
             node.core.share_recoveries(Arc::clone(&recoveries));
         }
-        let faulty_nodes: BTreeSet<usize> = faults.iter().map(|(n, _, _, _)| *n).collect();
         for (i, node) in nodes.iter_mut().enumerate() {
             if !faulty_nodes.contains(&i) {
                 node.core.share_executions(Arc::clone(&cache));

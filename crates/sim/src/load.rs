@@ -114,7 +114,9 @@ mod tests {
         let addr: Vec<_> = users.iter().map(PrivateKey::address).collect();
         assert_eq!(
             senders,
-            [addr[0], addr[1], addr[2], addr[0], addr[1], addr[2], addr[0]]
+            [
+                addr[0], addr[1], addr[2], addr[0], addr[1], addr[2], addr[0]
+            ]
         );
         assert_eq!(nonces, [0, 0, 0, 1, 1, 1, 2]);
     }

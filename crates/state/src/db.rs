@@ -1,6 +1,6 @@
 //! `StateDb`: the committed state on disk, its tree in memory, commit and unwind.
 
-use std::{path::Path, sync::Arc};
+use std::{collections::VecDeque, path::Path, sync::Arc};
 
 use alloy_primitives::{Address, B256, U256, keccak256};
 use chunkseq_primitives::BlockNumber;
@@ -49,6 +49,58 @@ struct Committed {
     head: Option<Head>,
     tree: SparseMerkleTree,
     snapshot: Arc<Snapshot>,
+    /// The last [`RECENT_VERSIONS`] committed blocks, oldest first, the head
+    /// last: readers that are a little behind the head fork on them.
+    recent: VecDeque<Version>,
+}
+
+/// One committed block's state as readers see it.
+#[derive(Clone)]
+struct Version {
+    head: Head,
+    tree: SparseMerkleTree,
+    snapshot: Arc<Snapshot>,
+}
+
+/// Committed versions kept readable behind the head. Each holds a redb read
+/// transaction, which keeps that version's pages from being reused, so the
+/// number is small: enough for a reader a few checkpoints behind a writer
+/// that shares the database (the simulator's honest nodes).
+pub const RECENT_VERSIONS: usize = 32;
+
+impl Committed {
+    fn new(head: Option<Head>, tree: SparseMerkleTree, snapshot: Arc<Snapshot>) -> Self {
+        let mut c = Self {
+            head,
+            tree,
+            snapshot,
+            recent: VecDeque::new(),
+        };
+        c.remember_head();
+        c
+    }
+
+    /// Makes the head the newest readable version.
+    fn remember_head(&mut self) {
+        if let Some(head) = self.head {
+            if self.recent.len() >= RECENT_VERSIONS {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(Version {
+                head,
+                tree: self.tree.clone(),
+                snapshot: Arc::clone(&self.snapshot),
+            });
+        }
+    }
+
+    /// The readable version of committed block `block_hash`.
+    fn version(&self, block_hash: B256) -> Option<&Version> {
+        self.recent
+            .iter()
+            .rev()
+            .find(|v| v.head.block_hash == block_hash)
+    }
 }
 
 /// The world state: accounts, storage and code in redb, authenticated by a
@@ -155,11 +207,7 @@ impl StateDb {
         info!(target: "chunkseq::state", head = ?head.map(|h| h.number.0), leaves = count, "opened state");
         Ok(Self {
             db,
-            committed: RwLock::new(Committed {
-                head,
-                tree,
-                snapshot,
-            }),
+            committed: RwLock::new(Committed::new(head, tree, snapshot)),
             writer: Mutex::new(()),
         })
     }
@@ -181,34 +229,86 @@ impl StateDb {
         }
     }
 
+    /// A fork on committed block `block_hash`: the head or one of the
+    /// [`RECENT_VERSIONS`] blocks before it. Before genesis, the empty state.
+    pub fn fork_at(&self, block_hash: B256) -> Result<Fork, StateError> {
+        let c = self.committed.read();
+        if c.head.is_none() {
+            drop(c);
+            return Ok(self.fork());
+        }
+        let v = c.version(block_hash).ok_or(StateError::NotReadable {
+            block: block_hash,
+            head: c.head.map(|h| h.number),
+        })?;
+        Ok(Fork {
+            base: Arc::clone(&v.snapshot),
+            layers: Vec::new(),
+            parent: Some(v.head.as_parent()),
+            parent_tree: v.tree.clone(),
+            diff: Default::default(),
+        })
+    }
+
     /// A fork on a sealed, possibly uncommitted, block whose hash is
-    /// `block_hash`. Ancestors that have been committed since are read from
-    /// disk again, so a long pipeline never grows its layers without bound.
-    /// The chain must connect to the committed head (by hash).
+    /// `block_hash`. It reads the newest committed ancestor of the block
+    /// from disk (the head or a recent version) and the blocks above it from
+    /// their in-memory writes, so a long pipeline never grows its layers
+    /// without bound, and a reader behind the head still sees its own chain.
     pub fn fork_on(&self, parent: &SealedState, block_hash: B256) -> Result<Fork, StateError> {
         let c = self.committed.read();
-        let head_parent = c.head.as_ref().map(Head::as_parent);
-        let above_head = |n: BlockNumber| c.head.is_none_or(|h| n > h.number);
-        let layers: Vec<Arc<Layer>> = parent
+        let chain: Vec<Arc<Layer>> = parent
             .layers
             .iter()
             .cloned()
             .chain(std::iter::once(parent.as_layer(block_hash)))
-            .filter(|l| above_head(l.number))
             .collect();
-        let connects = match layers.first() {
-            None => Some(parent.as_parent(block_hash)) == head_parent,
-            Some(first) => first.parent == head_parent,
+        let committed = chain.iter().rposition(|l| {
+            c.version(l.block_hash)
+                .is_some_and(|v| v.head.number == l.number)
+        });
+        let (base, layers) = match committed {
+            Some(i) => {
+                let base = chain.get(i).and_then(|l| c.version(l.block_hash));
+                (
+                    base,
+                    chain
+                        .get(i.saturating_add(1)..)
+                        .unwrap_or_default()
+                        .to_vec(),
+                )
+            }
+            None => {
+                // Nothing of the chain is committed: it must rest on a
+                // committed block (or, before genesis, on nothing).
+                let under = chain.first().and_then(|l| l.parent);
+                match under {
+                    Some(p) => (
+                        c.version(p.block_hash).filter(|v| v.head.as_parent() == p),
+                        chain,
+                    ),
+                    None if c.head.is_none() => {
+                        return Ok(Fork {
+                            base: c.snapshot.clone(),
+                            layers: chain,
+                            parent: Some(parent.as_parent(block_hash)),
+                            parent_tree: parent.tree.clone(),
+                            diff: Default::default(),
+                        });
+                    }
+                    None => (None, chain),
+                }
+            }
         };
-        if !connects {
+        let Some(base) = base else {
             return Err(StateError::NotOnHead {
                 block: parent.number,
                 parent: parent.parent.map(|p| p.number),
                 head: c.head.map(|h| h.number),
             });
-        }
+        };
         Ok(Fork {
-            base: c.snapshot.clone(),
+            base: Arc::clone(&base.snapshot),
             layers,
             parent: Some(parent.as_parent(block_hash)),
             parent_tree: parent.tree.clone(),
@@ -235,6 +335,13 @@ impl StateDb {
         let _writer = self.writer.lock();
         let head = self.committed.read().head;
         if block.parent != head.as_ref().map(Head::as_parent) {
+            // Committed already (by another reader of a shared database).
+            if let Some(v) = self.committed.read().version(block_hash)
+                && v.head.number == block.number
+                && v.head.state_root == block.state_root()
+            {
+                return Ok(v.head);
+            }
             return Err(StateError::NotOnHead {
                 block: block.number,
                 parent: block.parent.map(|p| p.number),
@@ -265,6 +372,7 @@ impl StateDb {
         c.head = Some(head);
         c.tree = block.tree.clone();
         c.snapshot = snapshot;
+        c.remember_head();
         drop(c);
         debug!(target: "chunkseq::state", number, keys = keys.len(), %state_root, "committed block state");
         Ok(head)
@@ -326,9 +434,7 @@ impl StateDb {
             state_root,
         };
         let mut c = self.committed.write();
-        c.head = Some(new_head);
-        c.tree = tree;
-        c.snapshot = snapshot;
+        *c = Committed::new(Some(new_head), tree, snapshot);
         drop(c);
         info!(target: "chunkseq::state", from = head.number.0, to = target, "unwound state");
         Ok(new_head)

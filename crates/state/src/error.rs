@@ -24,6 +24,15 @@ pub enum StateError {
         /// The committed head.
         head: Option<BlockNumber>,
     },
+    /// A fork was asked for on a block that is neither the head nor one of
+    /// the recent committed versions kept readable.
+    #[error("block {block} is not a readable committed version (head {head:?})")]
+    NotReadable {
+        /// The block asked for.
+        block: B256,
+        /// The committed head.
+        head: Option<BlockNumber>,
+    },
     /// More blocks to unwind than there are above genesis.
     #[error("cannot unwind {requested} blocks: only {available} are above genesis")]
     UnwindTooDeep {

@@ -1,7 +1,8 @@
 //! A consistent, read-only view of the committed state (one redb read
 //! transaction), shared by every fork started from it.
 
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, U256, map::AddressMap};
+use parking_lot::Mutex;
 use redb::{ReadOnlyTable, ReadableDatabase};
 
 use crate::{
@@ -16,7 +17,13 @@ pub(crate) struct Snapshot {
     storage: ReadOnlyTable<&'static [u8; 52], &'static [u8; 32]>,
     code: ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
     headers: ReadOnlyTable<u64, &'static [u8; 64]>,
+    /// Accounts already read: the view never changes, and every fork on it
+    /// (every pool check of every node sharing the store) reads through it.
+    accounts_read: Mutex<AddressMap<Option<Account>>>,
 }
+
+/// Accounts a snapshot remembers, at most (bounded memory).
+const ACCOUNTS_REMEMBERED: usize = 1 << 16;
 
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32,14 +39,23 @@ impl Snapshot {
             storage: txn.open_table(STORAGE)?,
             code: txn.open_table(CODE)?,
             headers: txn.open_table(HEADERS)?,
+            accounts_read: Mutex::new(AddressMap::default()),
         })
     }
 
     pub(crate) fn account(&self, address: &Address) -> Result<Option<Account>, StateError> {
-        Ok(self
+        if let Some(a) = self.accounts_read.lock().get(address) {
+            return Ok(*a);
+        }
+        let account = self
             .accounts
             .get(&address.0.0)?
-            .map(|g| Account::decode(g.value())))
+            .map(|g| Account::decode(g.value()));
+        let mut read = self.accounts_read.lock();
+        if read.len() < ACCOUNTS_REMEMBERED {
+            read.insert(*address, account);
+        }
+        Ok(account)
     }
 
     pub(crate) fn storage(&self, address: &Address, slot: U256) -> Result<U256, StateError> {

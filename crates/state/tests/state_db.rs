@@ -77,9 +77,12 @@ fn forks_stack_and_commit_in_order() {
         Err(StateError::NotOnHead { .. })
     ));
     db.commit(&s1, hash(1)).unwrap();
-    // A sibling of block 1 with the same state but another hash does not connect.
+    // A sibling of block 1 (same writes, another hash) still reads, on
+    // genesis, a recent version; what builds on it cannot be committed.
+    let sibling = db.fork_on(&s1, hash(99)).unwrap();
+    assert_eq!(sibling.number(), BlockNumber(2));
     assert!(matches!(
-        db.fork_on(&s1, hash(99)),
+        db.commit(&sibling.seal(), hash(100)),
         Err(StateError::NotOnHead { .. })
     ));
     // Block 3 on block 2: block 1, now committed, is read from disk again.
@@ -358,4 +361,83 @@ fn a_long_pipeline_frees_committed_blocks() {
         previous = next;
     }
     assert!(watch.upgrade().is_none(), "block 1's state was freed");
+}
+
+/// Two readers share one store (the simulator's honest nodes): the one
+/// ahead commits, the one behind still reads its own tip, and committing
+/// what the store already has is a no-op.
+#[test]
+fn a_reader_behind_a_shared_store_reads_its_own_tip() {
+    let db = StateDb::in_memory().unwrap();
+    genesis(&db, &[(1, 1000), (2, 0)]);
+    let mut f1 = db.fork();
+    let d = transfer(1, 2, 100, &f1);
+    f1.apply(d);
+    let s1 = f1.seal();
+    let mut f2 = db.fork_on(&s1, hash(1)).unwrap();
+    let d = transfer(2, 3, 40, &f2);
+    f2.apply(d);
+    let s2 = f2.seal();
+
+    // The writer commits blocks 1 and 2.
+    db.commit(&s1, hash(1)).unwrap();
+    db.commit(&s2, hash(2)).unwrap();
+
+    // A reader whose tip is still genesis or block 1 reads those states.
+    let at0 = db.fork_at(hash(0)).unwrap();
+    assert_eq!(at0.number(), BlockNumber(1));
+    assert_eq!(
+        at0.account(&addr(2)).unwrap().unwrap_or_default().balance,
+        U256::ZERO
+    );
+    let at1 = db.fork_at(hash(1)).unwrap();
+    assert_eq!(at1.number(), BlockNumber(2));
+    assert_eq!(
+        at1.account(&addr(2)).unwrap().unwrap().balance,
+        U256::from(100)
+    );
+    assert_eq!(at1.account(&addr(3)).unwrap(), None);
+    assert!(matches!(
+        db.fork_at(hash(7)),
+        Err(StateError::NotReadable { .. })
+    ));
+
+    // It commits the same blocks again: nothing changes.
+    assert_eq!(db.commit(&s1, hash(1)).unwrap().number, BlockNumber(1));
+    assert_eq!(db.commit(&s2, hash(2)).unwrap().number, BlockNumber(2));
+    assert_eq!(db.head().unwrap().block_hash, hash(2));
+    // A different block 1 is still refused.
+    assert!(matches!(
+        db.commit(&s1, hash(98)),
+        Err(StateError::NotOnHead { .. })
+    ));
+
+    // A block built on block 1 before block 2 existed (a sibling of block
+    // 2) still forks: it rests on the committed block 1.
+    let mut g2 = db.fork_on(&s1, hash(1)).unwrap();
+    let d = transfer(1, 4, 5, &g2);
+    g2.apply(d);
+    let t2 = g2.seal();
+    let g3 = db.fork_on(&t2, hash(52)).unwrap();
+    assert_eq!(g3.number(), BlockNumber(3));
+    assert_eq!(
+        g3.account(&addr(4)).unwrap().unwrap().balance,
+        U256::from(5)
+    );
+    assert_eq!(g3.account(&addr(3)).unwrap(), None, "not block 2's write");
+
+    // Versions older than the ones kept are no longer readable.
+    let mut sealed = s2;
+    let mut last = hash(2);
+    for n in 3..(3 + chunkseq_state::RECENT_VERSIONS as u64) {
+        let f = db.fork_on(&sealed, last).unwrap();
+        sealed = f.seal();
+        last = hash(n);
+        db.commit(&sealed, last).unwrap();
+    }
+    assert!(matches!(
+        db.fork_at(hash(0)),
+        Err(StateError::NotReadable { .. })
+    ));
+    assert!(db.fork_at(last).is_ok());
 }
