@@ -13,7 +13,7 @@ use chunkseq_primitives::{
     ChainSpec, Eip712Domain, ProposalMessage, ProvisionalBlockMessage, Signer, SpecError,
     Timetable, UnixMillis,
 };
-use chunkseq_state::{StateDb, StateError};
+use chunkseq_state::{Fork, StateDb, StateError};
 use tracing::{debug, warn};
 
 use crate::{
@@ -276,6 +276,7 @@ impl Core {
             Input::Tick => {}
             Input::Transaction(raw) => self.on_transaction(&raw, &mut out),
             Input::RecoveredTransaction(tx) => self.on_recovered(tx, &mut out),
+            Input::RecoveredTransactions(txs) => self.on_recovered_batch(txs, &mut out),
             Input::Gossip(Gossip::Tx(raw)) => self.on_transaction(&raw, &mut out),
             Input::Gossip(Gossip::Proposal(msg)) => self.on_proposal(now, msg, &mut out),
             Input::Gossip(Gossip::Attestation(msg)) => self.on_attestation(now, &msg, &mut out),
@@ -377,15 +378,40 @@ impl Core {
         }
     }
 
+    fn on_recovered_batch(&mut self, txs: Vec<RecoveredTx>, out: &mut Vec<Output>) {
+        let fork = match self.chain.fork_at_tip() {
+            Ok(f) => f,
+            Err(e) => {
+                warn!(target: "chunkseq::protocol", count = txs.len(), "state unavailable for transactions: {e}");
+                return;
+            }
+        };
+        for tx in txs {
+            if let Err(e) = self.admit_on(&fork, tx, out) {
+                debug!(target: "chunkseq::protocol", "transaction refused: {e}");
+            }
+        }
+    }
+
     fn admit(&mut self, tx: RecoveredTx, out: &mut Vec<Output>) -> Result<B256, String> {
         let fork = self.chain.fork_at_tip().map_err(|e| {
             warn!(target: "chunkseq::protocol", "state unavailable for a transaction: {e}");
             format!("state unavailable: {e}")
         })?;
+        self.admit_on(&fork, tx, out)
+    }
+
+    /// Admits `tx` checked against `fork`, the state on the provisional tip.
+    fn admit_on(
+        &mut self,
+        fork: &Fork,
+        tx: RecoveredTx,
+        out: &mut Vec<Output>,
+    ) -> Result<B256, String> {
         self.work.signatures = self.work.signatures.saturating_add(1);
         let hash = self
             .pool
-            .add(tx, &ForkAccounts(&fork))
+            .add(tx, &ForkAccounts(fork))
             .map_err(|e| e.to_string())?;
         self.set_status(hash, TxStatus::Pending, out);
         Ok(hash)

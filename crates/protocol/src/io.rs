@@ -70,6 +70,9 @@ pub enum Input {
     /// ingress, or once for all nodes in the simulator). Counted as one
     /// signature of work all the same.
     RecoveredTransaction(RecoveredTx),
+    /// Several such transactions at once (gossip checked in batches), in
+    /// arrival order: one state view for all, one look at the time after.
+    RecoveredTransactions(Vec<RecoveredTx>),
     /// A gossip message from a peer.
     Gossip(Gossip),
     /// Something happened on L1.

@@ -568,6 +568,42 @@ fn rows() -> Vec<Row> {
             }),
         },
         Row {
+            rule: "§3 step 1: gossip transactions checked as a batch are each pending, in order; a refused one does not stop the rest",
+            node: member,
+            inputs: Box::new(|s| {
+                let chain_id = s.h.spec.chain_id;
+                let tx = |raw: &Bytes| chunkseq_execution::pool::recover(raw, chain_id).unwrap();
+                let (a, b) = (
+                    tx(&s.proposals[0].transactions[0]),
+                    tx(&s.proposals[1].transactions[0]),
+                );
+                vec![(
+                    s.at(100),
+                    Input::RecoveredTransactions(vec![a.clone(), a, b]),
+                )]
+            }),
+            check: Box::new(|s, out, core, _| {
+                let a = alloy_primitives::keccak256(&s.proposals[0].transactions[0]);
+                let b = alloy_primitives::keccak256(&s.proposals[1].transactions[0]);
+                let pending: Vec<B256> = events(out)
+                    .into_iter()
+                    .filter_map(|e| match e {
+                        Event::TxStatusChanged {
+                            hash,
+                            status: TxStatus::Pending,
+                        } => Some(*hash),
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(
+                    pending,
+                    vec![a, b],
+                    "the duplicate is refused, b still admitted"
+                );
+                assert_eq!(core.tx_status(&b), Some(TxStatus::Pending));
+            }),
+        },
+        Row {
             rule: "§4 duties: the core asks L1 for the committee of the current slot and the next two",
             node: member,
             inputs: Box::new(|s| vec![(s.tt.slot_start(Slot(1)).unwrap(), Input::Tick)]),

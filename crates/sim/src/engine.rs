@@ -9,7 +9,7 @@ use std::{
 
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::SolValue;
-use chunkseq_execution::{Genesis, dev_keys};
+use chunkseq_execution::{Genesis, RecoveredTx, dev_keys};
 use chunkseq_l1::{EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall, rng::SplitMix64};
 use chunkseq_primitives::{
     ChainSpec, Checkpoint, CheckpointHeader, LocalSigner, PrivateKey, Signer, Slot, Timetable,
@@ -56,6 +56,8 @@ enum Delivery {
     L1Tick,
     /// The load generator sends its next transaction.
     Load,
+    /// Node `.0` checks the gossip transactions waiting in its inbox.
+    Flush(usize),
 }
 
 /// One simulated node.
@@ -64,6 +66,11 @@ struct SimNode {
     key: Option<PrivateKey>,
     busy_until: u64,
     uplink_free: u64,
+    /// Gossip transactions that reached the node, by (arrival, sequence),
+    /// not yet checked (see `NetworkModel::tx_batch_ms`).
+    inbox: BTreeMap<(u64, u64), RecoveredTx>,
+    /// When the inbox is next checked, if something waits in it.
+    flush_at: Option<u64>,
 }
 
 /// A run in progress.
@@ -187,6 +194,8 @@ impl Simulation {
                 key,
                 busy_until: 0,
                 uplink_free: 0,
+                inbox: BTreeMap::new(),
+                flush_at: None,
             });
         }
         let observer = nodes.len().saturating_sub(1);
@@ -332,6 +341,7 @@ impl Simulation {
                 Delivery::Node(i, input) => self.deliver(i, input),
                 Delivery::L1Tick => self.l1_tick(),
                 Delivery::Load => self.load(),
+                Delivery::Flush(i) => self.flush(i),
             }
         }
         self.now = self.end;
@@ -408,10 +418,7 @@ impl Simulation {
         let first = usize::try_from(self.rng.next_u64() % validators.max(1)).unwrap_or(0);
         for i in 0..self.nodes.len() {
             let delay = if i == first { 0 } else { self.latency() };
-            self.push(
-                self.now.saturating_add(delay),
-                Delivery::Node(i, Input::RecoveredTransaction(recovered.clone())),
-            );
+            self.receive_tx(i, self.now.saturating_add(delay), recovered.clone());
         }
         let next = self.now.saturating_add(self.load_interval);
         self.push(next, Delivery::Load);
@@ -445,6 +452,60 @@ impl Simulation {
         })
     }
 
+    /// A gossip transaction reaches node `i` at `at`: into its inbox, to be
+    /// checked with the others that arrive within the batch window.
+    fn receive_tx(&mut self, i: usize, at: u64, tx: RecoveredTx) {
+        let window = self.scenario.network.tx_batch_ms;
+        if window == 0 {
+            self.push(at, Delivery::Node(i, Input::RecoveredTransaction(tx)));
+            return;
+        }
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let Some(node) = self.nodes.get_mut(i) else {
+            return;
+        };
+        node.inbox.insert((at, seq), tx);
+        if node.flush_at.is_none() {
+            let when = at.saturating_add(window);
+            node.flush_at = Some(when);
+            self.push(when, Delivery::Flush(i));
+        }
+    }
+
+    /// The transactions in node `i`'s inbox that arrived by now, in order.
+    fn take_arrived(&mut self, i: usize) -> Vec<RecoveredTx> {
+        let now = self.now;
+        let Some(node) = self.nodes.get_mut(i) else {
+            return Vec::new();
+        };
+        let later = node.inbox.split_off(&(now.saturating_add(1), 0));
+        std::mem::replace(&mut node.inbox, later)
+            .into_values()
+            .collect()
+    }
+
+    /// Node `i`'s batch window closed: it checks what arrived, and the
+    /// next window opens with the first transaction still on its way.
+    fn flush(&mut self, i: usize) {
+        if let Some(node) = self.nodes.get_mut(i) {
+            node.flush_at = None;
+        }
+        let arrived = self.take_arrived(i);
+        if !arrived.is_empty() && !self.offline(i) {
+            self.deliver(i, Input::RecoveredTransactions(arrived));
+        }
+        let window = self.scenario.network.tx_batch_ms;
+        let Some(node) = self.nodes.get_mut(i) else {
+            return;
+        };
+        if let Some(&(first, _)) = node.inbox.keys().next() {
+            let when = first.saturating_add(window).max(self.now.saturating_add(1));
+            node.flush_at = Some(when);
+            self.push(when, Delivery::Flush(i));
+        }
+    }
+
     fn deliver(&mut self, i: usize, input: Input) {
         if self.offline(i) {
             return;
@@ -458,6 +519,26 @@ impl Simulation {
             self.push(at, Delivery::Node(i, input));
             return;
         }
+        // Transactions that arrived before this input are checked first.
+        if !matches!(input, Input::RecoveredTransactions(_)) {
+            let arrived = self.take_arrived(i);
+            if !arrived.is_empty() {
+                self.handle(i, Input::RecoveredTransactions(arrived));
+                if let Some(node) = self.nodes.get(i)
+                    && node.busy_until > self.now
+                {
+                    let at = node.busy_until;
+                    self.push(at, Delivery::Node(i, input));
+                    return;
+                }
+            }
+        }
+        self.handle(i, input);
+    }
+
+    /// Node `i` handles `input` now: its outputs, its busy time, and the
+    /// invariants that follow from it.
+    fn handle(&mut self, i: usize, input: Input) {
         let checkpoint = match &input {
             Input::L1(L1Event::CheckpointAccepted { headers, .. }) => {
                 headers.last().map(|h| h.hash())

@@ -23,6 +23,11 @@ pub struct NetworkModel {
     pub loss: f64,
     /// Scheduled partitions.
     pub partitions: Vec<Partition>,
+    /// Gossip transactions a node receives are checked in batches: at most
+    /// this long after they arrive, and always before the node's next other
+    /// input, so a proposer seals with every transaction that reached it.
+    /// 0 checks each one on arrival.
+    pub tx_batch_ms: u64,
 }
 
 impl Default for NetworkModel {
@@ -33,6 +38,7 @@ impl Default for NetworkModel {
             bandwidth_mbps: 1_000.0,
             loss: 0.0,
             partitions: Vec::new(),
+            tx_batch_ms: 200,
         }
     }
 }
