@@ -10,6 +10,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the simulator and the node allocate many small, short-lived
+/// objects (pool entries, messages, state diffs); measured against the
+/// system allocator in `docs/simulator.md`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// chunkseq: a decentralized rollup sequencer that builds in chunks.
 #[derive(Debug, Parser)]
 #[command(name = "chunkseq", version, about, long_about = None, propagate_version = true)]

@@ -120,8 +120,20 @@ impl Core {
         ) {
             self.report_evidence(evidence, true, out);
         }
-        for tx in &msg.transactions {
-            let h = alloy_primitives::keccak256(tx);
+        // A block another honest node validated comes with its hashes.
+        let hashes: Vec<B256> = match self
+            .exec_cache
+            .as_ref()
+            .and_then(|c| c.transactions(msg.header.parentHash, hash))
+        {
+            Some(txs) => txs.iter().map(RecoveredTx::hash).collect(),
+            None => msg
+                .transactions
+                .iter()
+                .map(alloy_primitives::keccak256)
+                .collect(),
+        };
+        for h in hashes {
             if self.tx_status.get(&h) == Some(&TxStatus::Pending) {
                 self.set_status(h, TxStatus::Proposed, out);
             }

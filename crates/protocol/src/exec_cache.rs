@@ -49,6 +49,15 @@ impl ExecutionCache {
         Some((state, txs.as_ref().clone()))
     }
 
+    /// The transactions of `block` on `parent`, if some node validated it.
+    pub fn transactions(&self, parent: B256, block: B256) -> Option<Arc<Vec<RecoveredTx>>> {
+        let inner = self.inner.lock();
+        inner
+            .map
+            .get(&(parent, block))
+            .map(|(_, txs)| Arc::clone(txs))
+    }
+
     /// Records a validated block's state and transactions.
     pub fn insert(&self, parent: B256, block: B256, state: Arc<SealedState>, txs: &[RecoveredTx]) {
         let mut inner = self.inner.lock();
