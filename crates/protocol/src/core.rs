@@ -41,6 +41,11 @@ pub struct CoreConfig {
     /// EIP-7623 floor): 256 KiB keeps a checkpoint publishable with room for
     /// the headers and attestations. A builder policy, not a consensus rule.
     pub max_slot_tx_bytes: usize,
+    /// Whether each transaction status change is reported as an
+    /// [`Event::TxStatusChanged`] (for RPC subscriptions). The statuses are
+    /// kept either way; the simulator turns the events off for every node
+    /// but the one it measures.
+    pub tx_status_events: bool,
 }
 
 impl Default for CoreConfig {
@@ -50,6 +55,7 @@ impl Default for CoreConfig {
             resubmit_after_ms: 4_000,
             keep_slots: 4,
             max_slot_tx_bytes: 256 * 1024,
+            tx_status_events: true,
         }
     }
 }
@@ -350,7 +356,7 @@ impl Core {
     }
 
     pub(crate) fn set_status(&mut self, hash: B256, status: TxStatus, out: &mut Vec<Output>) {
-        if self.tx_status.insert(hash, status) != Some(status) {
+        if self.tx_status.insert(hash, status) != Some(status) && self.cfg.tx_status_events {
             out.push(Output::Event(Event::TxStatusChanged { hash, status }));
         }
     }

@@ -171,7 +171,8 @@ impl Simulation {
         let honest_db = new_db()?;
         let followers = scenario.followers.max(1);
         let mut nodes = Vec::new();
-        for i in 0..scenario.validators.saturating_add(followers) {
+        let node_count = scenario.validators.saturating_add(followers);
+        for i in 0..node_count {
             let db = if faulty_nodes.contains(&i) {
                 new_db()?
             } else {
@@ -188,7 +189,12 @@ impl Simulation {
                 }
                 None => None,
             };
-            let core = Core::new(spec.clone(), CoreConfig::default(), db, signer).map_err(setup)?;
+            // Per-transaction events of the measured node (the last) only.
+            let cfg = CoreConfig {
+                tx_status_events: i == node_count.saturating_sub(1),
+                ..CoreConfig::default()
+            };
+            let core = Core::new(spec.clone(), cfg, db, signer).map_err(setup)?;
             nodes.push(SimNode {
                 core,
                 key,
