@@ -126,3 +126,24 @@ fn a_missed_publish_window_reorgs_one_slot_or_two_when_staggered() {
     assert_eq!(depths, vec![1], "{}", summary(&plain));
     assert!(plain.invariant_violations.is_empty(), "{}", summary(&plain));
 }
+
+/// Issue 6's latency target: in `happy` with the devnet preset and 48
+/// validators, provisional p50 is at most half a chunk plus 300 ms.
+#[test]
+fn devnet_provisional_p50_is_within_half_a_chunk_plus_300_ms_at_48_validators() {
+    let mut s = builtin("happy").unwrap();
+    s.preset = "devnet".into();
+    s.validators = 48;
+    s.slots = 4;
+    let chunk = chunkseq_primitives::Timetable::new(&s.chain_spec().unwrap())
+        .unwrap()
+        .chunk_duration_ms() as f64;
+    let r = run(s, |_, _| {}).unwrap();
+    assert!(r.txs_provisional > 0, "{}", summary(&r));
+    let p50 = r.latency_ms.provisional.p50;
+    assert!(
+        p50 <= chunk / 2.0 + 300.0,
+        "provisional p50 {p50} ms against a {chunk} ms chunk: {}",
+        summary(&r)
+    );
+}
