@@ -169,6 +169,9 @@ impl Simulation {
             Ok(db)
         };
         let honest_db = new_db()?;
+        // A node applies a checkpoint a link latency after the first one
+        // does; eight slots of blocks is far more than it can fall behind.
+        honest_db.keep_versions((spec.chunks_per_slot as usize).saturating_mul(8).max(32));
         let followers = scenario.followers.max(1);
         let mut nodes = Vec::new();
         let node_count = scenario.validators.saturating_add(followers);
@@ -461,6 +464,10 @@ impl Simulation {
     /// A gossip transaction reaches node `i` at `at`: into its inbox, to be
     /// checked with the others that arrive within the batch window.
     fn receive_tx(&mut self, i: usize, at: u64, tx: RecoveredTx) {
+        let slot = self.tt.slot_at(UnixMillis(at)).map_or(0, |s| s.0);
+        if self.fault(i, slot, |k| k == FaultKind::Offline).is_some() {
+            return;
+        }
         let window = self.scenario.network.tx_batch_ms;
         if window == 0 {
             self.push(at, Delivery::Node(i, Input::RecoveredTransaction(tx)));
@@ -494,12 +501,26 @@ impl Simulation {
     /// Node `i`'s batch window closed: it checks what arrived, and the
     /// next window opens with the first transaction still on its way.
     fn flush(&mut self, i: usize) {
-        if let Some(node) = self.nodes.get_mut(i) {
-            node.flush_at = None;
+        let busy_until = match self.nodes.get_mut(i) {
+            Some(node) => {
+                node.flush_at = None;
+                node.busy_until
+            }
+            None => return,
+        };
+        if busy_until > self.now && !self.offline(i) {
+            // Checked when the node is free, with whatever arrives meanwhile,
+            // so the inbox is always taken in arrival order.
+            if let Some(node) = self.nodes.get_mut(i) {
+                node.flush_at = Some(busy_until);
+            }
+            self.push(busy_until, Delivery::Flush(i));
+            return;
         }
         let arrived = self.take_arrived(i);
+        // An offline node loses what it had not checked yet.
         if !arrived.is_empty() && !self.offline(i) {
-            self.deliver(i, Input::RecoveredTransactions(arrived));
+            self.handle(i, Input::RecoveredTransactions(arrived));
         }
         let window = self.scenario.network.tx_batch_ms;
         let Some(node) = self.nodes.get_mut(i) else {
@@ -525,18 +546,12 @@ impl Simulation {
             self.push(at, Delivery::Node(i, input));
             return;
         }
-        // Transactions that arrived before this input are checked first.
+        // Transactions that arrived before this input are checked first, in
+        // the same stretch of work.
         if !matches!(input, Input::RecoveredTransactions(_)) {
             let arrived = self.take_arrived(i);
             if !arrived.is_empty() {
                 self.handle(i, Input::RecoveredTransactions(arrived));
-                if let Some(node) = self.nodes.get(i)
-                    && node.busy_until > self.now
-                {
-                    let at = node.busy_until;
-                    self.push(at, Delivery::Node(i, input));
-                    return;
-                }
             }
         }
         self.handle(i, input);
@@ -561,7 +576,9 @@ impl Simulation {
         let cost_ns = work.gas as f64 * cpu.ns_per_gas
             + work.signatures.saturating_add(work.signed) as f64 * cpu.ns_per_signature;
         let cost_ms = (cost_ns / 1e6).ceil() as u64;
-        node.busy_until = self.now.saturating_add(cost_ms);
+        // Work handled back to back (a batch, then the input it preceded)
+        // adds up.
+        node.busy_until = node.busy_until.max(self.now).saturating_add(cost_ms);
         let done = node.busy_until;
         if let Some(last) = checkpoint {
             let tip = node.core.chain().checkpointed().last_hash;

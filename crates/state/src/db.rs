@@ -49,9 +49,11 @@ struct Committed {
     head: Option<Head>,
     tree: SparseMerkleTree,
     snapshot: Arc<Snapshot>,
-    /// The last [`RECENT_VERSIONS`] committed blocks, oldest first, the head
-    /// last: readers that are a little behind the head fork on them.
+    /// The last `kept` committed blocks, oldest first, the head last:
+    /// readers a little behind the head fork on them.
     recent: VecDeque<Version>,
+    /// How many committed versions stay readable (at least the head).
+    kept: usize,
 }
 
 /// One committed block's state as readers see it.
@@ -62,19 +64,19 @@ struct Version {
     snapshot: Arc<Snapshot>,
 }
 
-/// Committed versions kept readable behind the head. Each holds a redb read
-/// transaction, which keeps that version's pages from being reused, so the
-/// number is small: enough for a reader a few checkpoints behind a writer
-/// that shares the database (the simulator's honest nodes).
-pub const RECENT_VERSIONS: usize = 32;
-
 impl Committed {
-    fn new(head: Option<Head>, tree: SparseMerkleTree, snapshot: Arc<Snapshot>) -> Self {
+    fn new(
+        head: Option<Head>,
+        tree: SparseMerkleTree,
+        snapshot: Arc<Snapshot>,
+        kept: usize,
+    ) -> Self {
         let mut c = Self {
             head,
             tree,
             snapshot,
             recent: VecDeque::new(),
+            kept: kept.max(1),
         };
         c.remember_head();
         c
@@ -83,14 +85,14 @@ impl Committed {
     /// Makes the head the newest readable version.
     fn remember_head(&mut self) {
         if let Some(head) = self.head {
-            if self.recent.len() >= RECENT_VERSIONS {
-                self.recent.pop_front();
-            }
             self.recent.push_back(Version {
                 head,
                 tree: self.tree.clone(),
                 snapshot: Arc::clone(&self.snapshot),
             });
+        }
+        while self.recent.len() > self.kept {
+            self.recent.pop_front();
         }
     }
 
@@ -207,7 +209,7 @@ impl StateDb {
         info!(target: "chunkseq::state", head = ?head.map(|h| h.number.0), leaves = count, "opened state");
         Ok(Self {
             db,
-            committed: RwLock::new(Committed::new(head, tree, snapshot)),
+            committed: RwLock::new(Committed::new(head, tree, snapshot, 1)),
             writer: Mutex::new(()),
         })
     }
@@ -229,8 +231,22 @@ impl StateDb {
         }
     }
 
+    /// Keeps the last `versions` committed blocks readable (1, the head
+    /// alone, by default). Each holds a redb read transaction, which keeps
+    /// that version's pages from being reused, so a node keeps only its
+    /// head. Readers that share one store and may fall behind its head (the
+    /// simulator's honest nodes) need more.
+    pub fn keep_versions(&self, versions: usize) {
+        let mut c = self.committed.write();
+        c.kept = versions.max(1);
+        while c.recent.len() > c.kept {
+            c.recent.pop_front();
+        }
+    }
+
     /// A fork on committed block `block_hash`: the head or one of the
-    /// [`RECENT_VERSIONS`] blocks before it. Before genesis, the empty state.
+    /// versions kept readable ([`Self::keep_versions`]). Before genesis,
+    /// the empty state.
     pub fn fork_at(&self, block_hash: B256) -> Result<Fork, StateError> {
         let c = self.committed.read();
         if c.head.is_none() {
@@ -434,7 +450,8 @@ impl StateDb {
             state_root,
         };
         let mut c = self.committed.write();
-        *c = Committed::new(Some(new_head), tree, snapshot);
+        let kept = c.kept;
+        *c = Committed::new(Some(new_head), tree, snapshot, kept);
         drop(c);
         info!(target: "chunkseq::state", from = head.number.0, to = target, "unwound state");
         Ok(new_head)

@@ -37,7 +37,7 @@ mod snapshot;
 mod tables;
 
 pub use account::{ACCOUNT_ENCODED_LEN, Account, EMPTY_CODE_HASH};
-pub use db::{Head, RECENT_VERSIONS, StateDb, code_hash};
+pub use db::{Head, StateDb, code_hash};
 pub use diff::StateDiff;
 pub use error::StateError;
 pub use fork::{Fork, Parent, SealedState};

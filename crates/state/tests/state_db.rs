@@ -77,12 +77,9 @@ fn forks_stack_and_commit_in_order() {
         Err(StateError::NotOnHead { .. })
     ));
     db.commit(&s1, hash(1)).unwrap();
-    // A sibling of block 1 (same writes, another hash) still reads, on
-    // genesis, a recent version; what builds on it cannot be committed.
-    let sibling = db.fork_on(&s1, hash(99)).unwrap();
-    assert_eq!(sibling.number(), BlockNumber(2));
+    // A sibling of block 1 with the same state but another hash does not connect.
     assert!(matches!(
-        db.commit(&sibling.seal(), hash(100)),
+        db.fork_on(&s1, hash(99)),
         Err(StateError::NotOnHead { .. })
     ));
     // Block 3 on block 2: block 1, now committed, is read from disk again.
@@ -368,7 +365,9 @@ fn a_long_pipeline_frees_committed_blocks() {
 /// what the store already has is a no-op.
 #[test]
 fn a_reader_behind_a_shared_store_reads_its_own_tip() {
+    const KEPT: u64 = 8;
     let db = StateDb::in_memory().unwrap();
+    db.keep_versions(KEPT as usize);
     genesis(&db, &[(1, 1000), (2, 0)]);
     let mut f1 = db.fork();
     let d = transfer(1, 2, 100, &f1);
@@ -413,7 +412,7 @@ fn a_reader_behind_a_shared_store_reads_its_own_tip() {
     ));
 
     // A block built on block 1 before block 2 existed (a sibling of block
-    // 2) still forks: it rests on the committed block 1.
+    // 2) still forks: it rests on the committed block 1, a kept version.
     let mut g2 = db.fork_on(&s1, hash(1)).unwrap();
     let d = transfer(1, 4, 5, &g2);
     g2.apply(d);
@@ -429,7 +428,7 @@ fn a_reader_behind_a_shared_store_reads_its_own_tip() {
     // Versions older than the ones kept are no longer readable.
     let mut sealed = s2;
     let mut last = hash(2);
-    for n in 3..(3 + chunkseq_state::RECENT_VERSIONS as u64) {
+    for n in 3..(3 + KEPT) {
         let f = db.fork_on(&sealed, last).unwrap();
         sealed = f.seal();
         last = hash(n);
@@ -440,4 +439,26 @@ fn a_reader_behind_a_shared_store_reads_its_own_tip() {
         Err(StateError::NotReadable { .. })
     ));
     assert!(db.fork_at(last).is_ok());
+}
+
+/// A store that keeps only its head (a node's own store) reads no older
+/// version: a chain resting on a block below the head does not connect.
+#[test]
+fn a_store_keeping_only_its_head_refuses_older_versions() {
+    let db = StateDb::in_memory().unwrap();
+    genesis(&db, &[(1, 1000)]);
+    let mut f1 = db.fork();
+    let d = transfer(1, 2, 1, &f1);
+    f1.apply(d);
+    let s1 = f1.seal();
+    db.commit(&s1, hash(1)).unwrap();
+    assert!(matches!(
+        db.fork_at(hash(0)),
+        Err(StateError::NotReadable { .. })
+    ));
+    assert!(db.fork_at(hash(1)).is_ok());
+    db.keep_versions(4);
+    let f2 = db.fork_on(&s1, hash(1)).unwrap();
+    db.commit(&f2.seal(), hash(2)).unwrap();
+    assert!(db.fork_at(hash(1)).is_ok(), "kept once asked for");
 }
