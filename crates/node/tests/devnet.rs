@@ -205,6 +205,27 @@ async fn a_killed_node_restarts_from_its_data_dir_and_follows_the_tips() {
     assert!(report.checkpoints >= 2, "{report:?}");
 }
 
+/// A devnet of `slots` slots whose node 3 starts only when told, running in
+/// the background, and node 0's status at its first checkpoint.
+async fn start_node_3_late(
+    slots: u64,
+) -> (
+    chunkseq_node::devnet::DevnetHandle,
+    tokio::task::JoinHandle<Result<chunkseq_sim::Report, chunkseq_node::devnet::DevnetError>>,
+    NodeStatus,
+) {
+    let devnet = Devnet::start(DevnetConfig {
+        start_later: vec![3],
+        ..cfg(slots, 20.0)
+    })
+    .await
+    .unwrap();
+    let h = devnet.handle();
+    let run = tokio::spawn(devnet.run(std::future::pending()));
+    let before = first_checkpoint(&h).await;
+    (h, run, before)
+}
+
 /// Waits for node 0's first checkpoint, made while node 3 is not yet up:
 /// three of four validators meet the threshold of three (slots whose
 /// proposer is node 3 have none).
@@ -226,15 +247,7 @@ async fn first_checkpoint(h: &chunkseq_node::devnet::DevnetHandle) -> NodeStatus
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_started_late_catches_up_before_taking_part() {
-    let devnet = Devnet::start(DevnetConfig {
-        start_later: vec![3],
-        ..cfg(7, 20.0)
-    })
-    .await
-    .unwrap();
-    let h = devnet.handle();
-    let run = tokio::spawn(devnet.run(std::future::pending()));
-    let before = first_checkpoint(&h).await;
+    let (h, run, before) = start_node_3_late(7).await;
     h.control.send(Control::Start(3)).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (me, other) = wait_until_following(&h, 3, Duration::from_secs(30)).await;
@@ -251,15 +264,7 @@ async fn a_node_started_late_catches_up_before_taking_part() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_started_late_with_no_peers_catches_up_from_l1_alone() {
-    let devnet = Devnet::start(DevnetConfig {
-        start_later: vec![3],
-        ..cfg(6, 20.0)
-    })
-    .await
-    .unwrap();
-    let h = devnet.handle();
-    let run = tokio::spawn(devnet.run(std::future::pending()));
-    let before = first_checkpoint(&h).await;
+    let (h, run, before) = start_node_3_late(6).await;
     h.control.send(Control::StartIsolated(3)).unwrap();
     // Well inside the 20 s after which a node gives up catching up and
     // takes part anyway: being level with the others in time means L1's

@@ -311,7 +311,13 @@ impl Simulation {
     }
 
     fn offline(&self, node: usize) -> bool {
-        self.fault(node, self.slot_now(), |k| k == FaultKind::Offline)
+        self.offline_at(node, self.now)
+    }
+
+    /// Whether `node` is offline at time `at`.
+    fn offline_at(&self, node: usize, at: u64) -> bool {
+        let slot = self.tt.slot_at(UnixMillis(at)).map_or(0, |s| s.0);
+        self.fault(node, slot, |k| k == FaultKind::Offline)
             .is_some()
     }
 
@@ -464,8 +470,7 @@ impl Simulation {
     /// A gossip transaction reaches node `i` at `at`: into its inbox, to be
     /// checked with the others that arrive within the batch window.
     fn receive_tx(&mut self, i: usize, at: u64, tx: RecoveredTx) {
-        let slot = self.tt.slot_at(UnixMillis(at)).map_or(0, |s| s.0);
-        if self.fault(i, slot, |k| k == FaultKind::Offline).is_some() {
+        if self.offline_at(i, at) {
             return;
         }
         let window = self.scenario.network.tx_batch_ms;

@@ -279,43 +279,23 @@ impl StateDb {
             .cloned()
             .chain(std::iter::once(parent.as_layer(block_hash)))
             .collect();
-        let committed = chain.iter().rposition(|l| {
+        // The newest block of the chain that is committed, or what the
+        // chain rests on (nothing before genesis); layers above it.
+        let newest_committed = chain.iter().enumerate().rev().find_map(|(i, l)| {
             c.version(l.block_hash)
-                .is_some_and(|v| v.head.number == l.number)
+                .filter(|v| v.head.number == l.number)
+                .map(|v| (Some(Arc::clone(&v.snapshot)), i.saturating_add(1)))
         });
-        let (base, layers) = match committed {
-            Some(i) => {
-                let base = chain.get(i).and_then(|l| c.version(l.block_hash));
-                (
-                    base,
-                    chain
-                        .get(i.saturating_add(1)..)
-                        .unwrap_or_default()
-                        .to_vec(),
-                )
-            }
-            None => {
-                // Nothing of the chain is committed: it must rest on a
-                // committed block (or, before genesis, on nothing).
-                let under = chain.first().and_then(|l| l.parent);
-                match under {
-                    Some(p) => (
-                        c.version(p.block_hash).filter(|v| v.head.as_parent() == p),
-                        chain,
-                    ),
-                    None if c.head.is_none() => {
-                        return Ok(Fork {
-                            base: c.snapshot.clone(),
-                            layers: chain,
-                            parent: Some(parent.as_parent(block_hash)),
-                            parent_tree: parent.tree.clone(),
-                            diff: Default::default(),
-                        });
-                    }
-                    None => (None, chain),
-                }
-            }
-        };
+        let (base, first) = newest_committed.unwrap_or_else(|| {
+            let base = match chain.first().and_then(|l| l.parent) {
+                Some(p) => c
+                    .version(p.block_hash)
+                    .filter(|v| v.head.as_parent() == p)
+                    .map(|v| Arc::clone(&v.snapshot)),
+                None => c.head.is_none().then(|| Arc::clone(&c.snapshot)),
+            };
+            (base, 0)
+        });
         let Some(base) = base else {
             return Err(StateError::NotOnHead {
                 block: parent.number,
@@ -323,8 +303,9 @@ impl StateDb {
                 head: c.head.map(|h| h.number),
             });
         };
+        let layers = chain.get(first..).unwrap_or_default().to_vec();
         Ok(Fork {
-            base: Arc::clone(&base.snapshot),
+            base,
             layers,
             parent: Some(parent.as_parent(block_hash)),
             parent_tree: parent.tree.clone(),
