@@ -31,6 +31,10 @@ struct BlockHeader {
     bytes32 stateRoot;
     /// Root over the block's transactions.
     bytes32 txRoot;
+    /// keccak256 of the block's body as published on L1: the ABI encoding of
+    /// its EIP-2718 transactions as `bytes[]`. The committee attests the
+    /// header, so it vouches for the exact bytes L1 must carry.
+    bytes32 bodyHash;
     /// Root over the block's receipts.
     bytes32 receiptsRoot;
     /// Gas used by all transactions of the block.

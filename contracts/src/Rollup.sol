@@ -17,35 +17,40 @@ import {
 /// @title Rollup
 /// @notice The L1 side of chunkseq: the validator registry, committee and
 /// proposer selection, checkpoint validation and the slashable offences.
-/// Every rule nodes rely on for L1 lives here.
+/// Every rule nodes rely on for L1 lives here. `docs/security.md` gives the
+/// threat model each rule answers.
 contract Rollup {
     // ---------------------------------------------------------------- types
 
-    /// @notice A registered validator.
+    /// @notice A registered validator. The entry exists from `register` until
+    /// `release`; its epochs live in its `Member` entry.
     struct Validator {
-        /// Who may exit and withdraw.
+        /// Who may exit and who receives the stake at release (never zero).
         address withdrawal;
-        /// First epoch the validator may sit on a committee.
-        uint64 activationEpoch;
-        /// First epoch it no longer may (type(uint64).max while active).
-        uint64 exitEpoch;
         /// Stake left, in wei.
         uint128 stake;
         /// Whether it was slashed at least once.
         bool slashed;
+        /// 1-based position in `members`.
+        uint32 position;
     }
 
-    /// @notice The last accepted checkpoint.
+    /// @notice One entry of the bounded validator set, packed in one storage
+    /// slot so that computing a committee reads one slot per entry.
+    struct Member {
+        address validator;
+        /// First epoch the validator may sit on a committee.
+        uint48 activationEpoch;
+        /// First epoch it no longer may (`NEVER` while it has not exited).
+        uint48 exitEpoch;
+    }
+
+    /// @notice The last accepted checkpoint; its header hash lives in
+    /// `recentCheckpoints`.
     struct Tip {
-        /// Slot of the last checkpoint (0 with `hasCheckpoint == false` at genesis).
         uint64 slot;
-        /// Number of the last checkpointed L2 block.
         uint64 lastBlockNumber;
-        /// Whether any checkpoint was accepted.
         bool hasCheckpoint;
-        /// Hash of the last checkpoint's final header (0 before the first).
-        bytes32 headerHash;
-        /// Hash of the last checkpointed L2 block (the L2 genesis at first).
         bytes32 lastBlockHash;
     }
 
@@ -63,39 +68,70 @@ contract Rollup {
     );
     /// Half of the secp256k1 order: signatures with a higher s are refused.
     uint256 private constant HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
-    /// Epochs between exiting and withdrawing, so evidence can still land.
+    /// Marks a ring entry that holds no checkpoint (never a keccak256 output
+    /// anyone can find).
+    bytes32 private constant EMPTY_RING_ENTRY = bytes32(uint256(1));
+    uint48 private constant NEVER = type(uint48).max;
+
+    /// @notice Epochs between a set change (register, exit, slash) and the
+    /// first committee it affects. An epoch's seed is drawn during the epoch
+    /// two before it, so every change that affects a committee was made
+    /// before its seed could be known.
+    uint64 public constant SET_CHANGE_DELAY_EPOCHS = 3;
+    /// @notice Epochs between an exit taking effect and the release of the
+    /// stake. Evidence of an offence is accepted as long as the offender
+    /// cannot have left: for this many epochs after the offence's epoch.
     uint64 public constant WITHDRAWAL_DELAY_EPOCHS = 4;
-    /// Share of a slashed stake paid to the first submitter, in percent.
+    /// @notice Most validators the set holds (registered and not released),
+    /// so computing a committee has a fixed gas bound.
+    uint256 public constant MAX_VALIDATORS = 1024;
+    /// @notice Checkpoint header hashes kept by slot (a ring), against which
+    /// omission evidence is proven.
+    uint256 public constant RECENT_CHECKPOINTS = 256;
+    /// @notice Share of a slashed stake paid to the first submitter, in
+    /// percent (none when the offender reports itself); the rest is burned.
     uint256 public constant REPORTER_REWARD_PERCENT = 10;
+    /// @notice Where burned stake goes: no key is known for it (and, unlike
+    /// the zero address, no development chain pays fees to it).
+    address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
 
     // -------------------------------------------------------------- storage
 
     /// @notice keccak256(abi.encode(ChainSpecParams)) of the deployment.
     bytes32 public immutable chainSpecHash;
-    /// @notice The EIP-712 domain separator of every chunkseq signature.
-    bytes32 public immutable domainSeparator;
     uint64 public immutable genesisTime;
     uint64 public immutable slotDurationMs;
     uint32 public immutable chunksPerSlot;
     uint32 public immutable epochSlots;
     uint32 public immutable committeeSize;
-    /// @notice Smallest stake a validator registers with.
+    /// @notice Smallest stake a validator registers with (never zero).
     uint256 public immutable minStake;
+    uint256 private immutable deployChainId;
+    bytes32 private immutable deployDomainSeparator;
 
     mapping(address => Validator) public validators;
-    address[] public validatorList;
-    Tip public tip;
-    /// @notice Randomness recorded for each epoch's committee (0: not recorded).
+    /// @notice The validator set: registered and not yet released.
+    Member[] public members;
+    Tip private tip_;
+    /// @notice Header hash of the checkpoint of slot s at `s % RECENT_CHECKPOINTS`.
+    bytes32[RECENT_CHECKPOINTS] private recentCheckpoints;
+    /// @notice Seed of each recorded epoch's committee.
     mapping(uint64 => bytes32) public epochSeed;
-    /// @notice keccak256 of the sorted committee of an epoch, once computed.
+    /// @notice keccak256 of the sorted committee of each recorded epoch.
     mapping(uint64 => bytes32) public committeeHash;
     /// @notice Offences already punished, by keccak256(kind, validator, slot, index).
     mapping(bytes32 => bool) public punished;
+    /// @notice Released stake waiting for `withdraw`, by withdrawal address.
+    mapping(address => uint256) public claimable;
+    /// @notice Wei of slashed stake burned so far.
+    uint256 public totalBurned;
 
     // --------------------------------------------------------------- events
 
     event ValidatorRegistered(address indexed validator, address withdrawal, uint256 stake, uint64 activationEpoch);
     event ValidatorExited(address indexed validator, uint64 exitEpoch);
+    event ValidatorReleased(address indexed validator, address withdrawal, uint256 amount);
+    event CommitteeRecorded(uint64 indexed epoch, bytes32 seed, bytes32 committeeHash, uint256 size);
     /// @notice A checkpoint was accepted; carries what any node needs to
     /// rebuild the checkpointed chain from L1 alone.
     event CheckpointAccepted(
@@ -109,55 +145,69 @@ contract Rollup {
 
     error WrongL1Chain(uint256 expected, uint256 actual);
     error InvalidSpec();
+    error InvalidStake();
+    error ZeroWithdrawalAddress();
     error AlreadyRegistered(address validator);
     error StakeTooLow(uint256 sent, uint256 minimum);
+    error ValidatorSetFull(uint256 max);
     error NotWithdrawalAddress();
     error NotExited();
     error WithdrawalTooEarly(uint64 allowedFromEpoch);
+    error NothingToWithdraw();
+    error BeforeGenesis();
     error NotInSlot(uint64 slot, uint64 currentSlot);
     error SlotNotAfterTip(uint64 slot, uint64 tipSlot);
-    error WrongParentCheckpoint(bytes32 expected, bytes32 provided);
     error NoBlocks();
     error TooManyBlocks(uint256 count, uint256 max);
     error LengthMismatch();
     error WrongBlockPosition(uint256 index);
     error WrongBlockParent(uint256 index);
+    error WrongBody(uint256 index);
     error WrongProposerSignature(address recovered, address proposer);
     error NotEnoughAttestations(uint256 index, uint256 count, uint256 threshold);
     error AttestationsNotAscending(uint256 index);
     error NotCommitteeMember(uint256 index, address signer);
     error WrongCommittee(uint64 epoch);
     error CommitteeNotFixed(uint64 epoch);
+    error CommitteeNotRecorded(uint64 epoch);
+    error CommitteeExpired(uint64 epoch);
     error BadSignature();
     error NoValidators();
     error NotAnOffence();
     error AlreadyPunished();
+    error EvidenceExpired(uint64 slot);
     error UnknownValidator(address who);
-    error NoCheckpointForSlot(uint64 slot);
     error WrongCheckpointBlocks();
 
     // --------------------------------------------------------- construction
 
     /// @param spec the consensus parameters; their hash is stored.
     /// @param l2GenesisHash hash of the L2 genesis block, the first parent.
-    /// @param minimumStake smallest stake accepted at registration.
+    /// @param minimumStake smallest stake accepted at registration (> 0).
     constructor(ChainSpecParams memory spec, bytes32 l2GenesisHash, uint256 minimumStake) {
         if (spec.l1ChainId != block.chainid) revert WrongL1Chain(spec.l1ChainId, block.chainid);
         if (spec.slotDurationMs == 0 || spec.slotDurationMs % 1000 != 0 || spec.chunksPerSlot == 0) {
             revert InvalidSpec();
         }
-        if (spec.epochSlots == 0 || spec.committeeSize == 0) revert InvalidSpec();
+        if (spec.epochSlots == 0 || spec.committeeSize == 0 || spec.committeeSize > MAX_VALIDATORS) {
+            revert InvalidSpec();
+        }
+        if (minimumStake == 0 || minimumStake > type(uint128).max) revert InvalidStake();
         chainSpecHash = keccak256(abi.encode(spec));
-        domainSeparator = keccak256(
-            abi.encode(DOMAIN_TYPEHASH, keccak256("chunkseq"), keccak256("1"), block.chainid, address(this))
-        );
+        deployChainId = block.chainid;
+        deployDomainSeparator = _domainSeparatorFor(block.chainid);
         genesisTime = spec.genesisTime;
         slotDurationMs = spec.slotDurationMs;
         chunksPerSlot = spec.chunksPerSlot;
         epochSlots = spec.epochSlots;
         committeeSize = spec.committeeSize;
         minStake = minimumStake;
-        tip.lastBlockHash = l2GenesisHash;
+        tip_.lastBlockHash = l2GenesisHash;
+        // Every ring entry starts non-zero, so recording a checkpoint always
+        // rewrites a used storage slot (5,000 gas instead of 22,100).
+        for (uint256 i = 0; i < RECENT_CHECKPOINTS; i++) {
+            recentCheckpoints[i] = EMPTY_RING_ENTRY;
+        }
     }
 
     // ----------------------------------------------------------------- time
@@ -173,105 +223,133 @@ contract Rollup {
         return slot / epochSlots;
     }
 
+    /// @notice The epoch at the current L1 block (0 before genesis).
+    function currentEpoch() public view returns (uint64) {
+        return epochOf(currentSlot());
+    }
+
+    /// @notice The EIP-712 domain separator of every chunkseq signature. It
+    /// follows the L1's chain id, so signatures made for one chain are not
+    /// valid on a fork that changed its id.
+    function domainSeparator() public view returns (bytes32) {
+        if (block.chainid == deployChainId) return deployDomainSeparator;
+        return _domainSeparatorFor(block.chainid);
+    }
+
     // ------------------------------------------------------------ validators
 
     /// @notice Registers the caller (its signing address) as a validator with
-    /// `msg.value` stake. Before genesis it is active at once; later, two
-    /// epochs on, once its first committee is fixed.
+    /// `msg.value` stake. Before genesis it is active at once; later, from
+    /// `SET_CHANGE_DELAY_EPOCHS` epochs on, so no committee whose seed may
+    /// already be known changes.
     function register(address withdrawal) external payable {
         address validator = msg.sender;
+        if (withdrawal == address(0)) revert ZeroWithdrawalAddress();
         if (validators[validator].withdrawal != address(0)) revert AlreadyRegistered(validator);
         if (msg.value < minStake) revert StakeTooLow(msg.value, minStake);
-        uint64 activation = block.timestamp < genesisTime ? 0 : epochOf(currentSlot()) + 2;
+        if (msg.value > type(uint128).max) revert InvalidStake();
+        if (members.length >= MAX_VALIDATORS) revert ValidatorSetFull(MAX_VALIDATORS);
+        uint64 activation = _setChangeEpoch();
+        members.push(Member({validator: validator, activationEpoch: uint48(activation), exitEpoch: NEVER}));
         validators[validator] = Validator({
             withdrawal: withdrawal,
-            activationEpoch: activation,
-            exitEpoch: type(uint64).max,
             stake: uint128(msg.value),
-            slashed: false
+            slashed: false,
+            position: uint32(members.length)
         });
-        validatorList.push(validator);
         emit ValidatorRegistered(validator, withdrawal, msg.value, activation);
     }
 
-    /// @notice Leaves the validator set two epochs from now.
+    /// @notice Leaves the validator set `SET_CHANGE_DELAY_EPOCHS` from now
+    /// (at once before genesis).
     function exit(address validator) external {
         Validator storage v = validators[validator];
-        if (v.withdrawal != msg.sender) revert NotWithdrawalAddress();
-        uint64 at = epochOf(currentSlot()) + 2;
-        if (at < v.exitEpoch) v.exitEpoch = at;
-        emit ValidatorExited(validator, v.exitEpoch);
+        if (v.withdrawal == address(0) || v.withdrawal != msg.sender) revert NotWithdrawalAddress();
+        emit ValidatorExited(validator, _scheduleExit(v));
     }
 
-    /// @notice Pays out the remaining stake once the withdrawal delay passed.
-    function withdraw(address validator) external {
+    /// @notice Takes an exited validator out of the set once
+    /// `WITHDRAWAL_DELAY_EPOCHS` have passed since its exit took effect; its
+    /// stake becomes claimable by its withdrawal address. Anyone may call it,
+    /// so an abandoned entry cannot hold a seat of the bounded set forever.
+    function release(address validator) external {
         Validator storage v = validators[validator];
-        if (v.withdrawal != msg.sender) revert NotWithdrawalAddress();
-        if (v.exitEpoch == type(uint64).max) revert NotExited();
-        uint64 allowed = v.exitEpoch + WITHDRAWAL_DELAY_EPOCHS;
-        if (epochOf(currentSlot()) < allowed) revert WithdrawalTooEarly(allowed);
+        if (v.withdrawal == address(0)) revert UnknownValidator(validator);
+        uint256 position = v.position - 1;
+        uint48 exitEpoch = members[position].exitEpoch;
+        if (exitEpoch == NEVER) revert NotExited();
+        uint64 allowed = uint64(exitEpoch) + WITHDRAWAL_DELAY_EPOCHS;
+        if (block.timestamp < genesisTime || currentEpoch() < allowed) revert WithdrawalTooEarly(allowed);
+        address withdrawal = v.withdrawal;
         uint256 amount = v.stake;
-        v.stake = 0;
+        Member memory last = members[members.length - 1];
+        members[position] = last;
+        validators[last.validator].position = uint32(position + 1);
+        members.pop();
+        delete validators[validator];
+        claimable[withdrawal] += amount;
+        emit ValidatorReleased(validator, withdrawal, amount);
+    }
+
+    /// @notice Pays the caller the stake released to it.
+    function withdraw() external {
+        uint256 amount = claimable[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        claimable[msg.sender] = 0;
         (bool ok,) = msg.sender.call{value: amount}("");
         require(ok, "Rollup: withdrawal transfer failed");
     }
 
-    /// @notice Number of validators ever registered.
+    /// @notice Number of validators in the set (registered, not released).
     function validatorCount() external view returns (uint256) {
-        return validatorList.length;
+        return members.length;
+    }
+
+    /// @notice Everything nodes need about a validator (zeros when unknown).
+    function standing(address validator)
+        external
+        view
+        returns (address withdrawal, uint64 activationEpoch, uint64 exitEpoch, uint128 stake, bool slashed)
+    {
+        Validator storage v = validators[validator];
+        if (v.withdrawal == address(0)) return (address(0), 0, 0, 0, false);
+        Member storage m = members[v.position - 1];
+        return (v.withdrawal, m.activationEpoch, m.exitEpoch, v.stake, v.slashed);
     }
 
     // ------------------------------------------------------------ committees
 
-    /// @notice The seed of an epoch's committee: L1 randomness recorded by a
-    /// checkpoint two epochs earlier, or, when none landed then, a hash of
-    /// the chain spec and the epoch.
-    function seedOf(uint64 epoch) public view returns (bytes32) {
-        bytes32 seed = epochSeed[epoch];
-        return seed != bytes32(0) ? seed : keccak256(abi.encode(chainSpecHash, epoch));
+    /// @notice Records the seed and committee of `epoch`. The seed is the L1
+    /// block's randomness at the first recording, which may happen from two
+    /// epochs before `epoch` (when its validator set is final) until `epoch`
+    /// itself, and never before genesis. Anyone may call it; every
+    /// checkpoint records the epoch two ahead of its own.
+    function recordCommittee(uint64 epoch) public returns (bytes32 h) {
+        h = committeeHash[epoch];
+        if (h != bytes32(0)) return h;
+        if (block.timestamp < genesisTime) revert BeforeGenesis();
+        uint64 cur = currentEpoch();
+        if (epoch > cur + 2) revert CommitteeNotFixed(epoch);
+        if (epoch < cur) revert CommitteeExpired(epoch);
+        h = _record(epoch);
     }
 
-    /// @notice The committee of `epoch`, sorted by address: every active
-    /// validator when there are at most `committeeSize`, otherwise a sample
-    /// drawn with the epoch's seed (partial Fisher-Yates shuffle).
-    function committeeOf(uint64 epoch) public view returns (address[] memory members) {
-        uint256 n = validatorList.length;
-        address[] memory active = new address[](n);
-        uint256 count = 0;
-        for (uint256 i = 0; i < n; i++) {
-            address a = validatorList[i];
-            Validator storage v = validators[a];
-            if (v.activationEpoch <= epoch && epoch < v.exitEpoch) active[count++] = a;
-        }
-        uint256 size = count < committeeSize ? count : committeeSize;
-        if (size < count) {
-            bytes32 seed = seedOf(epoch);
-            for (uint256 i = 0; i < size; i++) {
-                uint256 j = i + uint256(keccak256(abi.encode(seed, i))) % (count - i);
-                (active[i], active[j]) = (active[j], active[i]);
-            }
-        }
-        members = new address[](size);
-        for (uint256 i = 0; i < size; i++) {
-            members[i] = active[i];
-        }
-        _sort(members);
+    /// @notice The committee of a recorded `epoch`, sorted by address: every
+    /// active validator when there are at most `committeeSize`, otherwise
+    /// the `committeeSize` validators with the lowest keccak256(seed, address).
+    function committeeOf(uint64 epoch) public view returns (address[] memory members_) {
+        _servable(epoch);
+        return _committee(epoch, epochSeed[epoch]);
     }
 
-    /// @notice The proposer of `slot`: the committee member at
-    /// keccak256(seed, slot) mod size, in sorted order.
-    function proposerOf(uint64 slot) public view returns (address) {
-        address[] memory members = committeeOf(epochOf(slot));
-        if (members.length == 0) revert NoValidators();
-        return members[uint256(keccak256(abi.encode(seedOf(epochOf(slot)), slot))) % members.length];
-    }
-
-    /// @notice Committee and proposer of any slot.
+    /// @notice Committee and proposer of any slot of a recorded, recent epoch.
     function duties(uint64 slot) external view returns (address[] memory committee, address proposer) {
-        committee = committeeOf(epochOf(slot));
+        uint64 epoch = epochOf(slot);
+        _servable(epoch);
+        bytes32 seed = epochSeed[epoch];
+        committee = _committee(epoch, seed);
         if (committee.length == 0) revert NoValidators();
-        proposer =
-            committee[uint256(keccak256(abi.encode(seedOf(epochOf(slot)), slot))) % committee.length];
+        proposer = committee[_proposerIndex(seed, slot, committee.length)];
     }
 
     /// @notice Attestations a block of a committee of `size` needs.
@@ -281,10 +359,21 @@ contract Rollup {
 
     // ----------------------------------------------------------- checkpoints
 
+    /// @notice The last accepted checkpoint.
+    function tip()
+        external
+        view
+        returns (uint64 slot, uint64 lastBlockNumber, bool hasCheckpoint, bytes32 headerHash, bytes32 lastBlockHash)
+    {
+        Tip memory t = tip_;
+        return (t.slot, t.lastBlockNumber, t.hasCheckpoint, _tipHeaderHash(t), t.lastBlockHash);
+    }
+
     /// @notice Publishes the blocks of `slot` as one checkpoint.
     /// @param slot the slot; the call is valid only during it.
     /// @param headers the slot's blocks, indices 0..k-1, chained to the tip.
-    /// @param bodies each block's transactions (not interpreted on L1).
+    /// @param bodies each block's transactions; keccak256 of each must be the
+    ///        `bodyHash` its header carries (and its committee attested).
     /// @param attestations per block, >= threshold 65-byte committee
     ///        signatures over the block's Attestation, ascending by signer.
     /// @param committee the slot's committee sorted by address (checked).
@@ -297,7 +386,7 @@ contract Rollup {
         address[] calldata committee,
         bytes calldata signature
     ) external {
-        Tip memory t = tip;
+        Tip memory t = tip_;
         {
             uint64 now_ = currentSlot();
             if (block.timestamp < genesisTime || slot != now_) revert NotInSlot(slot, now_);
@@ -319,6 +408,7 @@ contract Rollup {
             BlockHeader calldata h = headers[i];
             if (h.slot != slot || h.index != i) revert WrongBlockPosition(i);
             if (h.parentHash != parent || h.number != number + 1) revert WrongBlockParent(i);
+            if (keccak256(bodies[i]) != h.bodyHash) revert WrongBody(i);
             bytes32 blockHash = keccak256(abi.encode(h));
             _checkAttestations(i, slot, blockHash, attestations[i], committee, needed);
             blocksHash = keccak256(abi.encode(blocksHash, blockHash));
@@ -328,35 +418,24 @@ contract Rollup {
         bytes32 headerHash = keccak256(
             abi.encode(
                 CheckpointHeader({
-                    slot: slot, parentCheckpointHash: t.headerHash, blockCount: uint32(count), blocksHash: blocksHash
+                    slot: slot,
+                    parentCheckpointHash: _tipHeaderHash(t),
+                    blockCount: uint32(count),
+                    blocksHash: blocksHash
                 })
             )
         );
         bytes32 digest = _digest(
             keccak256(abi.encode(CHECKPOINT_TYPEHASH, slot, headerHash, uint32(count), parent))
         );
-        address proposer = committee[uint256(keccak256(abi.encode(seedOf(epoch), slot))) % committee.length];
+        address proposer = committee[_proposerIndex(epochSeed[epoch], slot, committee.length)];
         address signer = _recover(digest, signature);
         if (signer != proposer) revert WrongProposerSignature(signer, proposer);
 
-        tip = Tip({
-            slot: slot, lastBlockNumber: number, hasCheckpoint: true, headerHash: headerHash, lastBlockHash: parent
-        });
-        _recordSeed(epoch);
+        tip_ = Tip({slot: slot, lastBlockNumber: number, hasCheckpoint: true, lastBlockHash: parent});
+        recentCheckpoints[slot % RECENT_CHECKPOINTS] = headerHash;
+        if (committeeHash[epoch + 2] == bytes32(0)) _record(epoch + 2);
         emit CheckpointAccepted(slot, headerHash, headers, bodies, proposer);
-    }
-
-    /// @notice Records the committee hash of `epoch` so later checkpoints can
-    /// pass the committee in calldata instead of recomputing it. Anyone may
-    /// call it; proposeCheckpoint calls it when needed.
-    function recordCommittee(uint64 epoch) public returns (bytes32 h) {
-        // An epoch's committee is fixed once the epoch two before it is over.
-        if (epoch > epochOf(currentSlot()) + 1) revert CommitteeNotFixed(epoch);
-        h = committeeHash[epoch];
-        if (h == bytes32(0)) {
-            h = keccak256(abi.encode(committeeOf(epoch)));
-            committeeHash[epoch] = h;
-        }
     }
 
     // --------------------------------------------------------------- slashing
@@ -368,6 +447,7 @@ contract Rollup {
         BlockProposal calldata a = e.first;
         BlockProposal calldata b = e.second;
         if (a.slot != b.slot || a.index != b.index || a.blockHash == b.blockHash) revert NotAnOffence();
+        _checkEvidenceAge(a.slot);
         address s1 = _recover(_digest(keccak256(abi.encode(PROPOSAL_TYPEHASH, a.slot, a.index, a.blockHash))), e.firstSignature);
         address s2 = _recover(_digest(keccak256(abi.encode(PROPOSAL_TYPEHASH, b.slot, b.index, b.blockHash))), e.secondSignature);
         if (s1 != s2) revert NotAnOffence();
@@ -380,6 +460,7 @@ contract Rollup {
         Attestation calldata a = e.first;
         Attestation calldata b = e.second;
         if (a.slot != b.slot || a.index != b.index || a.blockHash == b.blockHash) revert NotAnOffence();
+        _checkEvidenceAge(a.slot);
         address s1 = _recover(_digest(keccak256(abi.encode(ATTESTATION_TYPEHASH, a.slot, a.index, a.blockHash))), e.firstSignature);
         address s2 = _recover(_digest(keccak256(abi.encode(ATTESTATION_TYPEHASH, b.slot, b.index, b.blockHash))), e.secondSignature);
         if (s1 != s2) revert NotAnOffence();
@@ -387,18 +468,19 @@ contract Rollup {
     }
 
     /// @notice Slashes a proposer whose checkpoint lacks a block it announced
-    /// as provisional. Nothing is stored per checkpoint: the proof rebuilds
-    /// the slot's checkpoint header from its block hashes and parent, then
-    /// follows the later checkpoint headers (`later`, oldest first) up to the
-    /// current tip. Evidence is cheapest while the checkpoint is recent.
+    /// as provisional, once per (proposer, slot). The proof rebuilds the
+    /// slot's checkpoint header from its block hashes and parent and matches
+    /// it against the header recorded for that slot, so it holds whatever
+    /// landed since, for `RECENT_CHECKPOINTS` slots.
     function slashCheckpointOmission(
         CheckpointOmission calldata e,
         bytes32[] calldata blockHashes,
         bytes32 parentCheckpointHash,
-        CheckpointHeader[] calldata later,
         address[] calldata committee
     ) external {
         ProvisionalBlock calldata p = e.provisional;
+        _checkEvidenceAge(p.slot);
+        if (uint256(p.slot) + RECENT_CHECKPOINTS <= currentSlot()) revert EvidenceExpired(p.slot);
         bytes32 chained = bytes32(0);
         for (uint256 i = 0; i < blockHashes.length; i++) {
             chained = keccak256(abi.encode(chained, blockHashes[i]));
@@ -413,11 +495,7 @@ contract Rollup {
                 })
             )
         );
-        for (uint256 i = 0; i < later.length; i++) {
-            if (later[i].parentCheckpointHash != h) revert WrongCheckpointBlocks();
-            h = keccak256(abi.encode(later[i]));
-        }
-        if (h != tip.headerHash) revert WrongCheckpointBlocks();
+        if (recentCheckpoints[p.slot % RECENT_CHECKPOINTS] != h) revert WrongCheckpointBlocks();
         if (p.index < blockHashes.length && blockHashes[p.index] == p.blockHash) revert NotAnOffence();
         bytes32 digest = _digest(
             keccak256(
@@ -428,20 +506,147 @@ contract Rollup {
         );
         address signer = _recover(digest, e.signature);
         if (signer != _proposerIn(p.slot, committee)) revert NotAnOffence();
-        _slash(signer, 2, p.slot, p.index);
+        _slash(signer, 2, p.slot, 0);
     }
 
     // -------------------------------------------------------------- internal
 
-    /// The proposer of `slot` from its committee, after checking the committee.
-    function _proposerIn(uint64 slot, address[] calldata committee) private returns (address) {
-        uint64 epoch = epochOf(slot);
-        _checkCommittee(epoch, committee);
-        return committee[uint256(keccak256(abi.encode(seedOf(epoch), slot))) % committee.length];
+    function _domainSeparatorFor(uint256 chainId) private view returns (bytes32) {
+        return keccak256(abi.encode(DOMAIN_TYPEHASH, keccak256("chunkseq"), keccak256("1"), chainId, address(this)));
     }
 
-    function _checkCommittee(uint64 epoch, address[] calldata committee) private {
-        bytes32 expected = recordCommittee(epoch);
+    /// The first epoch a set change made now affects.
+    function _setChangeEpoch() private view returns (uint64) {
+        return block.timestamp < genesisTime ? 0 : currentEpoch() + SET_CHANGE_DELAY_EPOCHS;
+    }
+
+    /// Moves the validator's exit to the set-change epoch (never later than
+    /// an exit already scheduled); returns the exit epoch.
+    function _scheduleExit(Validator storage v) private returns (uint64) {
+        Member storage m = members[v.position - 1];
+        uint48 at = uint48(_setChangeEpoch());
+        if (at < m.exitEpoch) m.exitEpoch = at;
+        return m.exitEpoch;
+    }
+
+    function _tipHeaderHash(Tip memory t) private view returns (bytes32) {
+        return t.hasCheckpoint ? recentCheckpoints[t.slot % RECENT_CHECKPOINTS] : bytes32(0);
+    }
+
+    /// Reverts unless duties of `epoch` may be served: recorded, and recent
+    /// enough that nobody who sat on it has been released.
+    function _servable(uint64 epoch) private view {
+        if (committeeHash[epoch] == bytes32(0)) revert CommitteeNotRecorded(epoch);
+        if (epoch + WITHDRAWAL_DELAY_EPOCHS < currentEpoch()) revert CommitteeExpired(epoch);
+    }
+
+    function _record(uint64 epoch) private returns (bytes32 h) {
+        bytes32 seed = keccak256(abi.encode(block.prevrandao, epoch));
+        epochSeed[epoch] = seed;
+        address[] memory c = _committee(epoch, seed);
+        h = keccak256(abi.encode(c));
+        committeeHash[epoch] = h;
+        emit CommitteeRecorded(epoch, seed, h, c.length);
+    }
+
+    /// The committee of `epoch` under `seed`, sorted by address. Selection by
+    /// score does not depend on the order of `members`, so releasing (which
+    /// reorders the set) never changes a committee.
+    function _committee(uint64 epoch, bytes32 seed) private view returns (address[] memory picked) {
+        uint256 n = members.length;
+        uint256 k = committeeSize;
+        picked = new address[](k);
+        uint256[] memory scores = new uint256[](k);
+        uint256 size = 0;
+        for (uint256 i = 0; i < n; i++) {
+            Member memory m = members[i];
+            if (m.activationEpoch > epoch || epoch >= m.exitEpoch) continue;
+            uint256 score = uint256(keccak256(abi.encode(seed, m.validator)));
+            if (size < k) {
+                // Grow the max-heap of the k lowest scores.
+                uint256 j = size++;
+                while (j > 0) {
+                    uint256 parent = (j - 1) / 2;
+                    if (scores[parent] >= score) break;
+                    scores[j] = scores[parent];
+                    picked[j] = picked[parent];
+                    j = parent;
+                }
+                scores[j] = score;
+                picked[j] = m.validator;
+            } else if (score < scores[0]) {
+                _siftDown(scores, picked, k, score, m.validator);
+            }
+        }
+        assembly ("memory-safe") {
+            mstore(picked, size)
+        }
+        _sortAddresses(picked);
+    }
+
+    /// Replaces the root of the max-heap (scores, picked) of `size` entries
+    /// by (score, who) and restores the heap.
+    function _siftDown(uint256[] memory scores, address[] memory picked, uint256 size, uint256 score, address who)
+        private
+        pure
+    {
+        uint256 j = 0;
+        while (true) {
+            uint256 child = 2 * j + 1;
+            if (child >= size) break;
+            if (child + 1 < size && scores[child + 1] > scores[child]) child++;
+            if (scores[child] <= score) break;
+            scores[j] = scores[child];
+            picked[j] = picked[child];
+            j = child;
+        }
+        scores[j] = score;
+        picked[j] = who;
+    }
+
+    /// Heapsort, ascending: O(n log n) for any committee size.
+    function _sortAddresses(address[] memory a) private pure {
+        uint256 n = a.length;
+        if (n < 2) return;
+        for (uint256 start = n / 2; start > 0; start--) {
+            _siftAddress(a, start - 1, n);
+        }
+        for (uint256 end = n - 1; end > 0; end--) {
+            (a[0], a[end]) = (a[end], a[0]);
+            _siftAddress(a, 0, end);
+        }
+    }
+
+    function _siftAddress(address[] memory a, uint256 root, uint256 size) private pure {
+        while (true) {
+            uint256 child = 2 * root + 1;
+            if (child >= size) return;
+            if (child + 1 < size && a[child + 1] > a[child]) child++;
+            if (a[root] >= a[child]) return;
+            (a[root], a[child]) = (a[child], a[root]);
+            root = child;
+        }
+    }
+
+    function _proposerIndex(bytes32 seed, uint64 slot, uint256 size) private pure returns (uint256) {
+        return uint256(keccak256(abi.encode(seed, slot))) % size;
+    }
+
+    /// The proposer of `slot` from its committee, after checking the committee.
+    function _proposerIn(uint64 slot, address[] calldata committee) private view returns (address) {
+        uint64 epoch = epochOf(slot);
+        _checkCommittee(epoch, committee);
+        return committee[_proposerIndex(epochSeed[epoch], slot, committee.length)];
+    }
+
+    /// Evidence is accepted while the offender cannot have been released.
+    function _checkEvidenceAge(uint64 slot) private view {
+        if (epochOf(slot) + WITHDRAWAL_DELAY_EPOCHS < currentEpoch()) revert EvidenceExpired(slot);
+    }
+
+    function _checkCommittee(uint64 epoch, address[] calldata committee) private view {
+        bytes32 expected = committeeHash[epoch];
+        if (expected == bytes32(0)) revert CommitteeNotRecorded(epoch);
         // keccak256(abi.encode(committee)) straight from calldata. Elements with
         // dirty upper bits hash differently and are refused, so the raw reads
         // in `_checkAttestations` see clean addresses.
@@ -476,7 +681,7 @@ contract Rollup {
         // committee. It stops at the first failure, reported below.
         assembly ("memory-safe") {
             let m := mload(0x40)
-            let members := committee.length
+            let members_ := committee.length
             let last := 0
             let seat := 0
             for { let k := 0 } lt(k, n) { k := add(k, 1) } {
@@ -500,10 +705,10 @@ contract Rollup {
                     failure := 2
                     break
                 }
-                for {} and(lt(seat, members), lt(calldataload(add(committee.offset, mul(seat, 32))), signer)) {} {
+                for {} and(lt(seat, members_), lt(calldataload(add(committee.offset, mul(seat, 32))), signer)) {} {
                     seat := add(seat, 1)
                 }
-                if or(eq(seat, members), iszero(eq(calldataload(add(committee.offset, mul(seat, 32))), signer))) {
+                if or(eq(seat, members_), iszero(eq(calldataload(add(committee.offset, mul(seat, 32))), signer))) {
                     failure := 3
                     break
                 }
@@ -513,12 +718,6 @@ contract Rollup {
         if (failure == 1) revert BadSignature();
         if (failure == 2) revert AttestationsNotAscending(index);
         if (failure == 3) revert NotCommitteeMember(index, signer);
-    }
-
-    function _recordSeed(uint64 epoch) private {
-        if (epochSeed[epoch + 2] == bytes32(0)) {
-            epochSeed[epoch + 2] = keccak256(abi.encode(block.prevrandao, epoch + 2));
-        }
     }
 
     function _slash(address validator, uint8 offence, uint64 slot, uint32 index) private {
@@ -531,18 +730,25 @@ contract Rollup {
         if (amount == 0) amount = v.stake;
         v.stake -= uint128(amount);
         v.slashed = true;
-        uint64 at = epochOf(currentSlot()) + 2;
-        if (at < v.exitEpoch) v.exitEpoch = at;
-        uint256 reward = (amount * REPORTER_REWARD_PERCENT) / 100;
+        _scheduleExit(v);
+        // Reporting yourself (from the key or its withdrawal address) earns nothing.
+        bool selfReport = msg.sender == validator || msg.sender == v.withdrawal;
+        uint256 reward = selfReport ? 0 : (amount * REPORTER_REWARD_PERCENT) / 100;
+        uint256 burned = amount - reward;
+        totalBurned += burned;
         emit ValidatorSlashed(validator, offence, slot, amount, msg.sender, reward);
         if (reward > 0) {
             (bool ok,) = msg.sender.call{value: reward}("");
             require(ok, "Rollup: reward transfer failed");
         }
+        if (burned > 0) {
+            (bool ok,) = BURN_ADDRESS.call{value: burned}("");
+            require(ok, "Rollup: burn failed");
+        }
     }
 
     function _digest(bytes32 structHash) private view returns (bytes32) {
-        return keccak256(abi.encodePacked(hex"1901", domainSeparator, structHash));
+        return keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
     }
 
     /// ecrecover over r ‖ s ‖ v with v in {27, 28} and low s, as the nodes sign.
@@ -554,18 +760,5 @@ contract Rollup {
         if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) revert BadSignature();
         signer = ecrecover(digest, v, r, s);
         if (signer == address(0)) revert BadSignature();
-    }
-
-    function _sort(address[] memory a) private pure {
-        // Insertion sort: committees are small (<= 1024) and mostly sorted.
-        for (uint256 i = 1; i < a.length; i++) {
-            address x = a[i];
-            uint256 j = i;
-            while (j > 0 && a[j - 1] > x) {
-                a[j] = a[j - 1];
-                j--;
-            }
-            a[j] = x;
-        }
     }
 }

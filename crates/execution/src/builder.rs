@@ -3,7 +3,7 @@
 use alloy_consensus::{Receipt, ReceiptEnvelope, Transaction, TxEnvelope};
 use alloy_eips::eip2718::Typed2718;
 use alloy_primitives::{Bytes, U256};
-use chunkseq_primitives::BlockHeader;
+use chunkseq_primitives::{BlockHeader, body::body_hash};
 use std::sync::Arc;
 
 use chunkseq_state::{Account, Fork, SealedState, StateDiff};
@@ -215,6 +215,7 @@ impl BlockParts {
             coinbase: ctx.coinbase,
             stateRoot: state.state_root(),
             txRoot: transactions_root(&transactions),
+            bodyHash: body_hash(&transactions),
             receiptsRoot: receipts_root(&receipts),
             gasUsed: gas_used,
             gasLimit: ctx.gas_limit,

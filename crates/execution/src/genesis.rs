@@ -139,6 +139,7 @@ impl Genesis {
             coinbase: Address::ZERO,
             stateRoot: state_root,
             txRoot: transactions_root(&[]),
+            bodyHash: chunkseq_primitives::body::body_hash(&[]),
             receiptsRoot: receipts_root(&[]),
             gasUsed: 0,
             gasLimit: spec.block_gas_limit,

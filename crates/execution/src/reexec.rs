@@ -170,6 +170,7 @@ pub fn compare(expected: &BlockHeader, found: &BlockHeader) -> Vec<HeaderMismatc
         coinbase,
         stateRoot,
         txRoot,
+        bodyHash,
         receiptsRoot,
         gasUsed,
         gasLimit,

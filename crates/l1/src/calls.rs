@@ -3,7 +3,7 @@
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolValue;
 use chunkseq_primitives::{
-    AttestationEquivocation, BlockHeader, CheckpointHeader, CheckpointOmission,
+    AttestationEquivocation, BlockHeader, CheckpointOmission,
     ProposalEquivocation,
 };
 
@@ -23,6 +23,19 @@ pub enum RollupCall {
     Exit {
         /// The validator.
         validator: Address,
+    },
+    /// Takes an exited validator out of the set once its withdrawal delay
+    /// passed; its stake becomes claimable by its withdrawal address.
+    Release {
+        /// The validator.
+        validator: Address,
+    },
+    /// Pays the sender the stake released to it.
+    Withdraw,
+    /// Records the seed and committee of an epoch (from two epochs before it).
+    RecordCommittee {
+        /// The epoch.
+        epoch: u64,
     },
     /// Publishes a slot's blocks.
     ProposeCheckpoint {
@@ -56,8 +69,6 @@ pub enum RollupCall {
         checkpoint_blocks: Vec<B256>,
         /// The accepted checkpoint's parent checkpoint hash.
         parent_checkpoint: B256,
-        /// The checkpoint headers accepted after it, oldest first, up to the tip.
-        later: Vec<CheckpointHeader>,
         /// The slot's committee, sorted by address.
         committee: Vec<Address>,
     },
@@ -79,6 +90,13 @@ impl RollupCall {
                 abi.calldata("register", &(*withdrawal,).abi_encode_params())
             }
             Self::Exit { validator } => abi.calldata("exit", &(*validator,).abi_encode_params()),
+            Self::Release { validator } => {
+                abi.calldata("release", &(*validator,).abi_encode_params())
+            }
+            Self::Withdraw => abi.calldata("withdraw", &[]),
+            Self::RecordCommittee { epoch } => {
+                abi.calldata("recordCommittee", &(*epoch,).abi_encode_params())
+            }
             Self::ProposeCheckpoint {
                 slot,
                 headers,
@@ -113,14 +131,12 @@ impl RollupCall {
                 evidence,
                 checkpoint_blocks,
                 parent_checkpoint,
-                later,
                 committee,
             } => {
                 let params = (
                     evidence.clone(),
                     checkpoint_blocks.clone(),
                     *parent_checkpoint,
-                    later.clone(),
                     committee.clone(),
                 );
                 abi.calldata("slashCheckpointOmission", &params.abi_encode_params())
@@ -133,6 +149,9 @@ impl RollupCall {
         match self {
             Self::Register { .. } => "register",
             Self::Exit { .. } => "exit",
+            Self::Release { .. } => "release",
+            Self::Withdraw => "withdraw",
+            Self::RecordCommittee { .. } => "recordCommittee",
             Self::ProposeCheckpoint { .. } => "proposeCheckpoint",
             Self::SlashProposalEquivocation { .. } => "slashProposalEquivocation",
             Self::SlashAttestationEquivocation(_) => "slashAttestationEquivocation",

@@ -22,7 +22,7 @@ use crate::{
     error::L1Error,
     events::{L1Block, L1Event, SubmissionId, decode_rollup_log, revert_reason},
     rng::SplitMix64,
-    views::{ChainSpecHash, Duties, RollupTip, Tip, Validator, ValidatorStanding, View},
+    views::{ChainSpecHash, DomainSeparator, Duties, RollupTip, Tip, Validator, ValidatorStanding, View},
 };
 
 /// The account that deploys the Rollup contract (the first account of the
@@ -402,9 +402,33 @@ impl EmbeddedL1 {
         self.view(ChainSpecHash)
     }
 
+    /// The contract's EIP-712 domain separator.
+    pub fn domain_separator(&mut self) -> Result<B256, L1Error> {
+        self.view(DomainSeparator)
+    }
+
     /// A validator's remaining stake and whether it was slashed.
     pub fn validator(&mut self, who: Address) -> Result<ValidatorStanding, L1Error> {
         self.view(Validator(who))
+    }
+
+    /// Sets the balance of an L1 account (the development faucet).
+    pub fn set_balance(&mut self, who: Address, wei: U256) {
+        let mut info = self
+            .db
+            .cache
+            .accounts
+            .get(&who)
+            .map(|a| a.info.clone())
+            .unwrap_or_default();
+        info.balance = wei;
+        self.db.insert_account_info(who, info);
+    }
+
+    /// Changes the chain id that later calls run with (an L1 fork that
+    /// changes its id).
+    pub fn set_chain_id(&mut self, chain_id: u64) {
+        self.chain_id = chain_id;
     }
 
     /// Balance of an L1 account.

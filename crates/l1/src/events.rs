@@ -68,6 +68,8 @@ pub enum L1Event {
         amount: U256,
         /// Who reported it.
         reporter: Address,
+        /// What the reporter received (zero when the offender reported itself).
+        reward: U256,
     },
     /// The block with this number was replaced; its events no longer hold.
     Reorg {
@@ -122,7 +124,7 @@ pub fn decode_rollup_log(
             l1_tx,
         })
     } else if Some(*topic0) == abi.event_topic("ValidatorSlashed") {
-        let (offence, slot, amount, reporter, _reward) =
+        let (offence, slot, amount, reporter, reward) =
             <(U256, u64, U256, Address, U256)>::abi_decode_params(data).ok()?;
         Some(L1Event::ValidatorSlashed {
             validator: Address::from_word(*topic1),
@@ -130,6 +132,7 @@ pub fn decode_rollup_log(
             slot,
             amount,
             reporter,
+            reward,
         })
     } else {
         None

@@ -38,6 +38,10 @@ pub trait L1: Send + Sync {
     /// The chain spec hash the contract was deployed with.
     fn chain_spec_hash(&self) -> impl Future<Output = Result<B256, L1Error>> + Send;
 
+    /// The EIP-712 domain separator the contract verifies signatures with
+    /// (it follows the L1's chain id).
+    fn domain_separator(&self) -> impl Future<Output = Result<B256, L1Error>> + Send;
+
     /// A validator's stake and whether it was slashed.
     fn validator(
         &self,
@@ -72,4 +76,16 @@ pub trait ControlledL1: L1 {
 
     /// Produces every block due by `now`.
     fn advance_to(&self, now: UnixMillis) -> impl Future<Output = Result<(), L1Error>> + Send;
+
+    /// Sets an account's balance (a development chain's faucet: anvil's
+    /// `anvil_setBalance`).
+    fn set_balance(
+        &self,
+        who: Address,
+        wei: U256,
+    ) -> impl Future<Output = Result<(), L1Error>> + Send;
+
+    /// Changes the chain id from the next block on, as a fork of the L1
+    /// that changes its id would (anvil's `anvil_setChainId`).
+    fn set_chain_id(&self, chain_id: u64) -> impl Future<Output = Result<(), L1Error>> + Send;
 }

@@ -108,6 +108,10 @@ impl L1 for SharedEmbeddedL1 {
         self.with(EmbeddedL1::tip)
     }
 
+    async fn domain_separator(&self) -> Result<B256, L1Error> {
+        self.with(EmbeddedL1::domain_separator)
+    }
+
     async fn chain_spec_hash(&self) -> Result<B256, L1Error> {
         self.with(EmbeddedL1::chain_spec_hash)
     }
@@ -141,5 +145,15 @@ impl ControlledL1 for SharedEmbeddedL1 {
 
     async fn advance_to(&self, now: UnixMillis) -> Result<(), L1Error> {
         self.drive(|l1| l1.advance_to(now))
+    }
+
+    async fn set_balance(&self, who: Address, wei: U256) -> Result<(), L1Error> {
+        self.with(|l1| l1.set_balance(who, wei));
+        Ok(())
+    }
+
+    async fn set_chain_id(&self, chain_id: u64) -> Result<(), L1Error> {
+        self.with(|l1| l1.set_chain_id(chain_id));
+        Ok(())
     }
 }

@@ -21,9 +21,15 @@ pub struct RollupTip {
     pub last_block_hash: B256,
 }
 
-/// A validator's standing in the registry.
+/// A validator's standing in the registry (all zero when it is not in the set).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ValidatorStanding {
+    /// Who may exit it and receives its stake at release.
+    pub withdrawal: Address,
+    /// First epoch it may sit on a committee.
+    pub activation_epoch: u64,
+    /// First epoch it no longer may (the contract's `NEVER`, 2^48 - 1, while it has not exited).
+    pub exit_epoch: u64,
     /// Remaining stake in wei.
     pub stake: U256,
     /// Whether it was slashed.
@@ -83,6 +89,21 @@ impl View for Tip {
     }
 }
 
+/// `domainSeparator()`: the EIP-712 domain separator the contract checks
+/// signatures against (it follows the L1's chain id).
+#[derive(Clone, Copy, Debug)]
+pub struct DomainSeparator;
+
+impl View for DomainSeparator {
+    type Output = B256;
+    fn calldata(&self, abi: &ContractAbi) -> Result<Bytes, L1Error> {
+        abi.calldata("domainSeparator", &[])
+    }
+    fn decode(&self, out: &[u8]) -> Result<Self::Output, L1Error> {
+        B256::abi_decode(out).map_err(decode_error("domainSeparator"))
+    }
+}
+
 /// `chainSpecHash()`: the chain spec the contract was deployed with.
 #[derive(Clone, Copy, Debug)]
 pub struct ChainSpecHash;
@@ -97,19 +118,23 @@ impl View for ChainSpecHash {
     }
 }
 
-/// `validators(address)`: a validator's stake and whether it was slashed.
+/// `standing(address)`: a validator's stake and whether it was slashed.
 #[derive(Clone, Copy, Debug)]
 pub struct Validator(pub Address);
 
 impl View for Validator {
     type Output = ValidatorStanding;
     fn calldata(&self, abi: &ContractAbi) -> Result<Bytes, L1Error> {
-        abi.calldata("validators", &(self.0,).abi_encode_params())
+        abi.calldata("standing", &(self.0,).abi_encode_params())
     }
     fn decode(&self, out: &[u8]) -> Result<Self::Output, L1Error> {
-        let (_, _, _, stake, slashed) = <(Address, u64, u64, u128, bool)>::abi_decode_params(out)
-            .map_err(decode_error("validators"))?;
+        let (withdrawal, activation_epoch, exit_epoch, stake, slashed) =
+            <(Address, u64, u64, u128, bool)>::abi_decode_params(out)
+                .map_err(decode_error("standing"))?;
         Ok(ValidatorStanding {
+            withdrawal,
+            activation_epoch,
+            exit_epoch,
             stake: U256::from(stake),
             slashed,
         })

@@ -116,8 +116,6 @@ pub enum L1Command {
     },
 }
 
-/// Largest checkpoint body indexed (a proposal's cap).
-const MAX_BODY_BYTES: usize = chunkseq_primitives::codec::MAX_PROPOSAL_BYTES;
 /// Most proposals and provisional messages kept for peers that catch up.
 const RECENT_KEEP: usize = 512;
 /// How long a node waits for peers to serve what it missed before it takes
@@ -322,10 +320,7 @@ impl CoreLoop {
             {
                 continue;
             }
-            if body.len() > MAX_BODY_BYTES {
-                continue;
-            }
-            let Ok(txs) = <Vec<Bytes> as alloy_sol_types::SolValue>::abi_decode(body) else {
+            let Ok(txs) = chunkseq_primitives::body::decode_body(body) else {
                 continue;
             };
             let hashes: Vec<B256> = txs.iter().map(keccak256).collect();

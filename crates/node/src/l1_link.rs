@@ -65,8 +65,11 @@ pub(crate) async fn run<L: L1 + 'static>(
 async fn command<L: L1>(l1: &L, me: Option<Address>, c: L1Command, core: &mpsc::Sender<Command>) {
     match c {
         L1Command::Duties(slot) => {
-            // L1 may lag a moment behind; retry a few times.
-            for attempt in 0..20u32 {
+            // L1 may lag a moment behind: retry a few times, then tell the
+            // core, which asks again later (and records the committee when
+            // it is not recorded yet).
+            let mut reason = String::new();
+            for attempt in 0..4u32 {
                 match l1.duties(slot).await {
                     Ok((committee, proposer)) => {
                         let duties = Duties {
@@ -78,11 +81,13 @@ async fn command<L: L1>(l1: &L, me: Option<Address>, c: L1Command, core: &mpsc::
                     }
                     Err(e) => {
                         debug!(target: "chunkseq::l1", slot, attempt, error = %e, "duties not available yet");
+                        reason = e.to_string();
                         tokio::time::sleep(Duration::from_millis(250)).await;
                     }
                 }
             }
-            warn!(target: "chunkseq::l1", slot, "gave up reading the slot's duties");
+            debug!(target: "chunkseq::l1", slot, %reason, "duties unavailable for now");
+            let _ = core.send(Command::Input(Input::DutiesUnavailable { slot, reason }));
         }
         L1Command::Checkpoints {
             after_slot,

@@ -191,6 +191,7 @@ mod tests {
             coinbase: Address::ZERO,
             stateRoot: B256::ZERO,
             txRoot: B256::ZERO,
+            bodyHash: B256::ZERO,
             receiptsRoot: B256::ZERO,
             gasUsed: 0,
             gasLimit: 1,

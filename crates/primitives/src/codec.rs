@@ -254,9 +254,9 @@ mod tests {
         };
         let honest = msg.encode_wire();
         assert_eq!(ProposalMessage::decode_wire(&honest), Ok(msg));
-        // Layout: [0x20][header 12 words][off txs][off sig] then txs array:
+        // Layout: [0x20][header 13 words][off txs][off sig] then txs array:
         // [len=2][off0][off1][tx0 len][tx0 data 2 words][tx1 ...]
-        let txs_at = 32 + 32 * 14;
+        let txs_at = 32 + 32 * 15;
         let off1_at = txs_at + 64;
         let mut aliased = honest.clone();
         let off0 = aliased[off1_at - 32..off1_at].to_vec();

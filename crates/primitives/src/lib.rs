@@ -26,12 +26,14 @@
 //! - [`structs`], [`hashing`]: the protocol structures and the hashes that
 //!   chain blocks and checkpoints.
 //! - [`codec`], [`evidence`]: bounded wire encoding; offences as evidence.
+//! - [`body`]: a block's body as L1 carries it, and the `bodyHash` that binds it.
 //! - [`crypto`]: secp256k1 keys via libsecp256k1, EIP-712 domain, the
 //!   `Signer` trait.
 
 #![deny(clippy::arithmetic_side_effects)]
 #![cfg_attr(test, allow(clippy::arithmetic_side_effects))]
 
+pub mod body;
 pub mod codec;
 pub mod crypto;
 pub mod evidence;

@@ -68,6 +68,7 @@ fn block_header(f: &Fields<'_>) -> BlockHeader {
         coinbase: f.address("coinbase"),
         stateRoot: f.b256("stateRoot"),
         txRoot: f.b256("txRoot"),
+        bodyHash: f.b256("bodyHash"),
         receiptsRoot: f.b256("receiptsRoot"),
         gasUsed: f.u64("gasUsed"),
         gasLimit: f.u64("gasLimit"),

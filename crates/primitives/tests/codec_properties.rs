@@ -29,12 +29,12 @@ fn signatures(max: usize) -> impl Strategy<Value = Bytes> {
 prop_compose! {
     fn header()(
         number in any::<u64>(), slot in any::<u64>(), index in any::<u32>(), parent in b256(),
-        timestamp in any::<u64>(), coinbase in any::<[u8; 20]>(), roots in (b256(), b256(), b256()),
+        timestamp in any::<u64>(), coinbase in any::<[u8; 20]>(), roots in (b256(), b256(), b256(), b256()),
         gas in (any::<u64>(), any::<u64>()), tx_count in any::<u32>(),
     ) -> BlockHeader {
         BlockHeader {
             number, slot, index, parentHash: parent, timestamp, coinbase: Address::from(coinbase),
-            stateRoot: roots.0, txRoot: roots.1, receiptsRoot: roots.2,
+            stateRoot: roots.0, txRoot: roots.1, bodyHash: roots.3, receiptsRoot: roots.2,
             gasUsed: gas.0, gasLimit: gas.1, txCount: tx_count,
         }
     }

@@ -17,6 +17,7 @@ use chunkseq_state::{Fork, StateDb, StateError};
 use tracing::{debug, warn};
 
 use crate::{
+    reporting::PendingReport,
     accounts::ForkAccounts,
     attester::AttestationJob,
     chain::{Chain, CheckpointTip},
@@ -107,6 +108,14 @@ pub struct Core {
     pub(crate) pool: Pool,
     pub(crate) duties: BTreeMap<u64, Duties>,
     pub(crate) requested_duties: BTreeSet<u64>,
+    /// When to ask again for duties L1 could not give.
+    pub(crate) duties_retry_at: BTreeMap<u64, UnixMillis>,
+    /// Slots beyond the next few whose duties a pending report needs.
+    pub(crate) wanted_duties: BTreeSet<u64>,
+    /// Epochs whose committee this node asked L1 to record, and when.
+    pub(crate) recording: BTreeMap<u64, UnixMillis>,
+    /// Slashing reports to (re)submit until L1 shows the slash.
+    pub(crate) pending_reports: BTreeMap<B256, PendingReport>,
     pub(crate) building: Option<SlotBuild>,
     /// Finished builds whose checkpoint is still to land.
     pub(crate) publishing: Vec<SlotBuild>,
@@ -172,6 +181,10 @@ impl Core {
             spec,
             duties: BTreeMap::new(),
             requested_duties: BTreeSet::new(),
+            duties_retry_at: BTreeMap::new(),
+            wanted_duties: BTreeSet::new(),
+            recording: BTreeMap::new(),
+            pending_reports: BTreeMap::new(),
             building: None,
             publishing: Vec::new(),
             jobs: BTreeMap::new(),
@@ -290,8 +303,11 @@ impl Core {
             Input::Gossip(Gossip::Evidence(e)) => self.on_evidence(&e, &mut out),
             Input::L1(event) => self.on_l1(now, event, &mut out),
             Input::Duties { slot, duties } => {
-                self.duties.insert(slot, duties);
+                self.on_duties(slot, duties);
                 self.retry_held(now, &mut out);
+            }
+            Input::DutiesUnavailable { slot, reason } => {
+                self.on_duties_unavailable(now, slot, &reason, &mut out);
             }
             Input::L1CallFailed { call, reason } => {
                 debug!(target: "chunkseq::protocol", call, %reason, "L1 refused a call");
@@ -307,20 +323,7 @@ impl Core {
         self.request_duties(now, out);
         self.proposer_poll(now, out);
         self.retry_held(now, out);
-    }
-
-    fn request_duties(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
-        let Some(current) = self.timetable.slot_at(now) else {
-            return;
-        };
-        for slot in current.0..=current.0.saturating_add(2) {
-            if slot == 0 || self.duties.contains_key(&slot) {
-                continue;
-            }
-            if self.requested_duties.insert(slot) {
-                out.push(Output::FetchDuties(slot));
-            }
-        }
+        self.submit_reports(now, out);
     }
 
     fn schedule_wake(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
@@ -352,6 +355,8 @@ impl Core {
         } else {
             candidates.push(self.timetable.genesis());
         }
+        candidates.extend(self.next_duties_retry());
+        candidates.extend(self.next_report_retry());
         candidates.into_iter().filter(|t| *t > now).min()
     }
 

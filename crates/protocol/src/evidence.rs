@@ -22,10 +22,7 @@
 //! by [`EvidenceDetector::prune_below`], and by a per-signer, per-slot cap on
 //! the records kept ([`EvidenceDetector::with_record_limit`]).
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    ops::Bound,
-};
+use std::collections::{BTreeMap, BTreeSet};
 
 use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_l1::RollupCall;
@@ -301,7 +298,7 @@ impl EvidenceDetector {
     /// provisional signature of the slot whose `(index, blockHash)` the
     /// checkpoint lacks (it is shorter, or has another block there), at most
     /// one per `(proposer, index)` and never one reported before. The
-    /// checkpoint's header is kept for the `later` chain of omission proofs.
+    /// checkpoint is kept to build the omission proofs.
     ///
     /// Delivering the same checkpoint again changes nothing; a different one
     /// for the same slot replaces it as if the first had been reverted.
@@ -384,15 +381,13 @@ impl EvidenceDetector {
         self.checkpoints.get(&slot).map(|c| &c.header)
     }
 
-    /// The complete L1 call that slashes `candidate` now: the checkpoint's
-    /// block hashes and parent, and `later`, the headers of every checkpoint
-    /// accepted after the candidate's slot, oldest first, up to the latest one
-    /// seen (which must be L1's tip for the call to succeed). `committee` is
-    /// the candidate slot's committee, sorted by address.
+    /// The complete L1 call that slashes `candidate`: the checkpoint's block
+    /// hashes and parent, which L1 matches against the header it recorded for
+    /// the slot. `committee` is the candidate slot's committee, sorted by
+    /// address.
     ///
     /// `None` when the slot's checkpoint is not (or no longer) known, when it
-    /// does contain the block, when L1 already slashed the offence, or when
-    /// the known later checkpoints do not chain (one is missing).
+    /// does contain the block, or when L1 already slashed the offence.
     pub fn omission_call(
         &self,
         candidate: &OmissionCandidate,
@@ -410,26 +405,19 @@ impl EvidenceDetector {
         if slashed {
             return None;
         }
-        let mut tip = checkpoint.header.hash();
-        let mut later = Vec::new();
-        for (later_slot, c) in self
-            .checkpoints
-            .range((Bound::Excluded(slot), Bound::Unbounded))
-        {
-            if c.header.parentCheckpointHash != tip {
-                debug!(target: TARGET, slot, later_slot, "later checkpoints do not chain: no omission call");
-                return None;
-            }
-            tip = c.header.hash();
-            later.push(c.header.clone());
-        }
         Some(RollupCall::SlashCheckpointOmission {
             evidence: candidate.omission.clone(),
             checkpoint_blocks: checkpoint.blocks.clone(),
             parent_checkpoint: checkpoint.parent,
-            later,
             committee,
         })
+    }
+
+    /// Whether L1 has slashed `offender` for `offence` in `slot`.
+    pub fn is_slashed(&self, offender: Address, offence: Offence, slot: u64) -> bool {
+        self.slots
+            .get(&slot)
+            .is_some_and(|r| r.slashed.contains(&(offence, offender)))
     }
 
     /// Marks `offence` by `offender` in `slot` as punished (for instance when
@@ -816,10 +804,11 @@ mod tests {
         assert_eq!(c.index(), 1);
     }
 
-    // DESIGN.md section 7 (and section 10): the omission proof rebuilds the
-    // slot's checkpoint and follows the later checkpoints up to the L1 tip.
+    // The omission proof (docs/design.md section 7) names the checkpoint's
+    // parent and blocks, which L1 matches against the header it recorded for
+    // the slot: later checkpoints change nothing.
     #[test]
-    fn omission_call_carries_the_later_checkpoints() {
+    fn omission_call_proves_against_the_slots_checkpoint() {
         let s = signer(7);
         let committee = vec![Address::repeat_byte(1), s.address()];
         let headers = blocks(1, 2, 1);
@@ -834,43 +823,37 @@ mod tests {
         };
         let h1 = CheckpointHeader::covering(Slot(1), B256::ZERO, &hashes[..1]).unwrap();
         assert_eq!(d.checkpoint_header(1), Some(&h1));
-        let later_of = |d: &EvidenceDetector| match d.omission_call(candidate, committee.clone()) {
+        let call_of = |d: &EvidenceDetector| match d.omission_call(candidate, committee.clone()) {
             Some(RollupCall::SlashCheckpointOmission {
                 evidence,
                 checkpoint_blocks,
                 parent_checkpoint,
-                later,
                 committee: c,
             }) => {
                 assert_eq!(evidence, candidate.omission);
-                assert_eq!(checkpoint_blocks, hashes[..1].to_vec());
-                assert_eq!(parent_checkpoint, B256::ZERO);
                 assert_eq!(c, committee);
-                Some(later)
+                Some((checkpoint_blocks, parent_checkpoint))
             }
             Some(other) => panic!("unexpected call {other:?}"),
             None => None,
         };
-        assert_eq!(later_of(&d), Some(vec![]));
-        // Two more checkpoints land (slot 3 published nothing).
+        let expected = Some((hashes[..1].to_vec(), B256::ZERO));
+        assert_eq!(call_of(&d), expected);
+        // Two more checkpoints land (slot 3 published nothing): same proof.
         let b2 = [B256::repeat_byte(0x22)];
         assert_eq!(d.on_checkpoint(2, h1.hash(), &b2), vec![]);
         let h2 = CheckpointHeader::covering(Slot(2), h1.hash(), &b2).unwrap();
         assert_eq!(d.on_checkpoint(4, h2.hash(), &[]), vec![]);
-        let h4 = CheckpointHeader::covering(Slot(4), h2.hash(), &[]).unwrap();
-        assert_eq!(later_of(&d), Some(vec![h2.clone(), h4]));
-        // The newest is reorged out: the proof ends at the new tip.
-        d.on_checkpoint_reverted(4);
-        assert_eq!(later_of(&d), Some(vec![h2.clone()]));
-        // A later checkpoint that does not chain (one in between was missed):
-        // no call, rather than one the contract refuses.
-        assert_eq!(d.on_checkpoint(6, B256::repeat_byte(0x66), &[]), vec![]);
-        assert_eq!(later_of(&d), None);
-        d.on_checkpoint_reverted(6);
-        assert_eq!(later_of(&d), Some(vec![h2]));
+        assert_eq!(call_of(&d), expected);
+        // The slot's checkpoint is reorged out: nothing to prove against.
+        d.on_checkpoint_reverted(1);
+        assert_eq!(call_of(&d), None);
+        assert_eq!(d.on_checkpoint(1, B256::ZERO, &hashes[..1]).len(), 1);
+        assert_eq!(call_of(&d), expected);
         // Punished on L1: no call any more.
         d.mark_slashed(s.address(), Offence::CheckpointOmission, 1);
-        assert_eq!(later_of(&d), None);
+        assert_eq!(call_of(&d), None);
+        assert!(d.is_slashed(s.address(), Offence::CheckpointOmission, 1));
     }
 
     // DESIGN.md section 7, slashed at most once: an offence L1 already

@@ -3,11 +3,10 @@
 //! without one (DESIGN.md section 6).
 
 use alloy_primitives::{B256, Bytes};
-use alloy_sol_types::SolValue;
 use chunkseq_execution::{BlockContext, KnownTransactions, RecoveredTx, reexecute};
 use chunkseq_l1::L1Block;
 use chunkseq_primitives::{
-    BlockHeader, BlockIndex, BlockNumber, CheckpointHeader, ProvisionalBlock,
+    BlockHeader, BlockIndex, BlockNumber, body::decode_body, CheckpointHeader, ProvisionalBlock,
     ProvisionalBlockMessage, Slot, UnixMillis,
 };
 use tracing::{debug, info, warn};
@@ -20,8 +19,6 @@ use crate::{
     verify,
 };
 
-/// Most transactions a checkpoint body may decode to (bounded decoding).
-const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 impl Core {
     /// The block context a header claims, with the spec's limits.
@@ -444,10 +441,7 @@ impl Core {
         header: &BlockHeader,
         body: &Bytes,
     ) -> Result<(B256, Vec<B256>), String> {
-        if body.len() > MAX_BODY_BYTES {
-            return Err("body too large".into());
-        }
-        let transactions = <Vec<Bytes>>::abi_decode(body).map_err(|e| format!("body: {e}"))?;
+        let transactions = decode_body(body).map_err(|e| e.to_string())?;
         let fork = self.chain.db().fork_at(parent).map_err(|e| e.to_string())?;
         let built = reexecute(
             fork,

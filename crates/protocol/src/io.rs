@@ -84,6 +84,15 @@ pub enum Input {
         /// Its duties.
         duties: Duties,
     },
+    /// L1 could not give the duties of a slot asked for with
+    /// [`Output::FetchDuties`] (its committee is not recorded yet, or L1
+    /// failed); the core asks again later.
+    DutiesUnavailable {
+        /// The slot.
+        slot: u64,
+        /// What L1 said.
+        reason: String,
+    },
     /// The driver could not send an L1 call the core asked for: it would
     /// revert (with the contract's reason) or the L1 node failed.
     L1CallFailed {

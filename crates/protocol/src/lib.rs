@@ -24,6 +24,7 @@ mod accounts;
 pub mod attester;
 pub mod chain;
 pub mod core;
+mod duties;
 pub mod evidence;
 pub mod exec_cache;
 pub mod follower;

@@ -8,13 +8,12 @@ use std::{
 };
 
 use alloy_primitives::{Address, B256, Bytes};
-use alloy_sol_types::SolValue;
 use chunkseq_execution::{AddTxError, BlockBuilder, BlockContext, RecoveredTx};
 use chunkseq_l1::RollupCall;
 use chunkseq_primitives::{
     AttestationMessage, BlockHeader, BlockIndex, BlockNumber, ChainSpec, Checkpoint,
     CheckpointHeader, ProposalMessage, ProvisionalBlock, ProvisionalBlockMessage, SignRequest,
-    SignedStatement, Slot, Timetable, UnixMillis,
+    SignedStatement, Slot, Timetable, UnixMillis, body::encode_body,
 };
 use chunkseq_state::SealedState;
 use tracing::{debug, info, warn};
@@ -650,7 +649,7 @@ impl Core {
             bodies: build
                 .blocks
                 .iter()
-                .map(|b| Bytes::from(b.transactions.abi_encode()))
+                .map(|b| encode_body(&b.transactions))
                 .collect(),
             attestations: build
                 .blocks

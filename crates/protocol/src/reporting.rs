@@ -1,19 +1,48 @@
-//! Turning detected offences into gossip and L1 slashing calls, each once
-//! (DESIGN.md section 7: any node that sees evidence gossips and submits it).
+//! Turning detected offences into gossip and L1 slashing calls. Each piece
+//! of evidence is gossiped once and its slashing call is submitted, then
+//! submitted again every few L1 blocks until L1 reports the slash (another
+//! node's call may land first), the evidence expires, or the retries run out.
+//! A call that needs the offence slot's committee waits for its duties.
 
-use alloy_primitives::keccak256;
+use alloy_primitives::{Address, B256, keccak256};
 use alloy_sol_types::SolValue;
-use chunkseq_primitives::Evidence;
-use tracing::info;
+use chunkseq_primitives::{Evidence, UnixMillis};
+use tracing::{info, warn};
 
 use crate::{
     core::Core,
-    evidence::{OmissionCandidate, equivocation_call},
+    evidence::{Offence, OmissionCandidate, equivocation_call},
     io::{Event, Gossip, Output},
 };
 
+/// L1 blocks between two submissions of the same report.
+const REPORT_RETRY_L1_BLOCKS: u64 = 3;
+/// Submissions of one report before the node gives up on it.
+const MAX_REPORT_SUBMISSIONS: u32 = 10;
+
+/// What a report proves.
+#[derive(Clone, Debug)]
+pub(crate) enum ReportKind {
+    /// Two conflicting signed statements.
+    Equivocation(Evidence),
+    /// A provisional block its slot's checkpoint lacks.
+    Omission(OmissionCandidate),
+}
+
+/// A slashing report waiting to be (re)submitted.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingReport {
+    kind: ReportKind,
+    offender: Address,
+    offence: Offence,
+    slot: u64,
+    /// When to submit again (`None`: as soon as the slot's duties are known).
+    next_try: Option<UnixMillis>,
+    submissions: u32,
+}
+
 impl Core {
-    /// Gossips `evidence` (when found here) and submits its slashing call,
+    /// Gossips `evidence` (when found here) and queues its slashing call,
     /// once per piece of evidence.
     pub(crate) fn report_evidence(
         &mut self,
@@ -29,11 +58,6 @@ impl Core {
             return;
         };
         let slot = evidence_slot(&evidence);
-        let committee = self
-            .duties
-            .get(&slot)
-            .map(|d| d.committee.clone())
-            .unwrap_or_default();
         info!(target: "chunkseq::evidence", %offender, slot, offence = evidence.offence(), found_here, "evidence");
         if found_here {
             out.push(Output::Event(Event::EvidenceFound {
@@ -43,20 +67,28 @@ impl Core {
             }));
             out.push(Output::Publish(Gossip::Evidence(evidence.clone())));
         }
-        if let Some(call) = equivocation_call(evidence, committee) {
-            out.push(Output::SubmitL1 {
-                call,
-                deadline: None,
-            });
-        }
+        let offence = match evidence {
+            Evidence::ProposalEquivocation(_) => Offence::ProposalEquivocation,
+            Evidence::AttestationEquivocation(_) => Offence::AttestationEquivocation,
+            // Omissions are proven against L1's checkpoint: the detector
+            // finds them itself and reports them with `report_omission`.
+            Evidence::CheckpointOmission(_) => return,
+        };
+        self.queue_report(
+            key,
+            ReportKind::Equivocation(evidence),
+            offender,
+            offence,
+            slot,
+        );
     }
 
     /// Reports a checkpoint omission: gossip plus the L1 call that proves it
-    /// against the checkpoints on L1.
+    /// against the checkpoint recorded on L1.
     ///
     /// One omission is reported per proposer and slot, the lowest omitted
-    /// index: every honest node then submits the same evidence, so the
-    /// proposer is slashed once for the slot, not once per left-out block.
+    /// index: every honest node then submits the same evidence, and L1
+    /// slashes a proposer once per slot.
     pub(crate) fn report_omission(&mut self, candidate: &OmissionCandidate, out: &mut Vec<Output>) {
         let evidence = candidate.evidence();
         let key =
@@ -65,11 +97,6 @@ impl Core {
             return;
         }
         let slot = candidate.slot();
-        let committee = self
-            .duties
-            .get(&slot)
-            .map(|d| d.committee.clone())
-            .unwrap_or_default();
         info!(target: "chunkseq::evidence", offender = %candidate.offender, slot, index = candidate.index(), "checkpoint omission");
         out.push(Output::Event(Event::EvidenceFound {
             offence: evidence.offence(),
@@ -77,12 +104,97 @@ impl Core {
             slot,
         }));
         out.push(Output::Publish(Gossip::Evidence(evidence)));
-        if let Some(call) = self.evidence.omission_call(candidate, committee) {
+        self.queue_report(
+            key,
+            ReportKind::Omission(candidate.clone()),
+            candidate.offender,
+            Offence::CheckpointOmission,
+            slot,
+        );
+    }
+
+    fn queue_report(
+        &mut self,
+        key: B256,
+        kind: ReportKind,
+        offender: Address,
+        offence: Offence,
+        slot: u64,
+    ) {
+        self.wanted_duties.insert(slot);
+        self.pending_reports.insert(
+            key,
+            PendingReport {
+                kind,
+                offender,
+                offence,
+                slot,
+                next_try: None,
+                submissions: 0,
+            },
+        );
+    }
+
+    /// Submits every report that is due and whose slot's duties are known;
+    /// drops those L1 has slashed or that can no longer be proven.
+    pub(crate) fn submit_reports(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        if self.pending_reports.is_empty() {
+            return;
+        }
+        let retry = self
+            .spec
+            .l1_block_time_ms
+            .saturating_mul(REPORT_RETRY_L1_BLOCKS);
+        let keys: Vec<B256> = self.pending_reports.keys().copied().collect();
+        for key in keys {
+            let Some(report) = self.pending_reports.get(&key).cloned() else {
+                continue;
+            };
+            if self
+                .evidence
+                .is_slashed(report.offender, report.offence, report.slot)
+            {
+                self.pending_reports.remove(&key);
+                continue;
+            }
+            if report.next_try.is_some_and(|t| t > now) {
+                continue;
+            }
+            let Some(committee) = self.duties.get(&report.slot).map(|d| d.committee.clone())
+            else {
+                self.wanted_duties.insert(report.slot);
+                continue;
+            };
+            if report.submissions >= MAX_REPORT_SUBMISSIONS {
+                warn!(target: "chunkseq::evidence", offender = %report.offender, slot = report.slot, "gave up reporting: L1 never showed the slash");
+                self.pending_reports.remove(&key);
+                continue;
+            }
+            let call = match &report.kind {
+                ReportKind::Equivocation(e) => equivocation_call(e.clone(), committee),
+                ReportKind::Omission(c) => self.evidence.omission_call(c, committee),
+            };
+            let Some(call) = call else {
+                self.pending_reports.remove(&key);
+                continue;
+            };
             out.push(Output::SubmitL1 {
                 call,
                 deadline: None,
             });
+            if let Some(r) = self.pending_reports.get_mut(&key) {
+                r.submissions = r.submissions.saturating_add(1);
+                r.next_try = Some(now.checked_add_ms(retry).unwrap_or(now));
+            }
         }
+    }
+
+    /// The earliest time a pending report is due again.
+    pub(crate) fn next_report_retry(&self) -> Option<UnixMillis> {
+        self.pending_reports
+            .values()
+            .filter_map(|r| r.next_try)
+            .min()
     }
 }
 

@@ -617,6 +617,11 @@ impl Simulation {
                         }
                         Err(e) => {
                             self.log(format!("duties of {slot}: {e}"));
+                            let reason = e.to_string();
+                            self.push(
+                                at,
+                                Delivery::Node(i, Input::DutiesUnavailable { slot, reason }),
+                            );
                             return;
                         }
                     },

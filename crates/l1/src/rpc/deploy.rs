@@ -13,7 +13,7 @@ use alloy_sol_types::SolValue;
 use chunkseq_primitives::{ChainSpec, PrivateKey};
 use tracing::info;
 
-use super::{local_signer, rpc_error};
+use super::{local_signer, revert_of, rpc_error};
 use crate::{abi::ContractAbi, calls::RollupCall, error::L1Error};
 
 /// What a deployment did.
@@ -68,7 +68,10 @@ pub async fn deploy_rollup(
     let receipt = provider
         .send_transaction(create)
         .await
-        .map_err(rpc_error("deploying"))?
+        .map_err(|e| match revert_of(&abi, &e) {
+            Some(reason) => L1Error::Reverted { reason },
+            None => rpc_error("deploying")(e),
+        })?
         .with_timeout(Some(Duration::from_secs(120)))
         .get_receipt()
         .await

@@ -44,7 +44,7 @@ use crate::{
     error::L1Error,
     events::{L1Block, L1Event, SubmissionId, decode_rollup_log, revert_reason},
     interface::{ControlledL1, L1},
-    views::{ChainSpecHash, Duties, RollupTip, Tip, Validator, ValidatorStanding, View},
+    views::{ChainSpecHash, DomainSeparator, Duties, RollupTip, Tip, Validator, ValidatorStanding, View},
 };
 use tracker::{Sent, Tracker};
 
@@ -98,7 +98,7 @@ pub(crate) fn rpc_error(what: &'static str) -> impl Fn(RpcError<TransportErrorKi
 }
 
 /// A revert's reason from a JSON-RPC error, if the error is a revert.
-fn revert_of(abi: &ContractAbi, e: &RpcError<TransportErrorKind>) -> Option<String> {
+pub(crate) fn revert_of(abi: &ContractAbi, e: &RpcError<TransportErrorKind>) -> Option<String> {
     let payload = e.as_error_resp()?;
     match payload.as_revert_data() {
         Some(data) => Some(revert_reason(abi, &data)),
@@ -501,6 +501,10 @@ impl L1 for RpcL1 {
         self.view(ChainSpecHash).await
     }
 
+    async fn domain_separator(&self) -> Result<B256, L1Error> {
+        self.view(DomainSeparator).await
+    }
+
     async fn validator(&self, who: Address) -> Result<ValidatorStanding, L1Error> {
         self.view(Validator(who)).await
     }
@@ -590,22 +594,9 @@ impl RpcL1 {
 }
 
 impl RpcL1 {
-    /// Turns a development node's automatic mining (a block per transaction)
-    /// on or off; with it off, blocks come from [`ControlledL1`] alone.
-    pub async fn set_automine(&self, on: bool) -> Result<(), L1Error> {
-        let _: serde_json::Value = self
-            .provider
-            .raw_request(Cow::Borrowed("evm_setAutomine"), (on,))
-            .await
-            .map_err(rpc_error("evm_setAutomine"))?;
-        Ok(())
-    }
-}
-
-impl ControlledL1 for RpcL1 {
-    async fn mine_block(&self) -> Result<(), L1Error> {
-        let last = self.latest_timestamp_ms().await?;
-        let next = last.saturating_add(self.cfg.block_time_ms).div_ceil(1000);
+    /// Mines one block with timestamp `at_ms` (rounded up to a second).
+    async fn mine_at(&self, at_ms: u64) -> Result<(), L1Error> {
+        let next = at_ms.div_ceil(1000);
         let _: serde_json::Value = self
             .provider
             .raw_request(Cow::Borrowed("evm_mine"), (next,))
@@ -622,7 +613,57 @@ impl ControlledL1 for RpcL1 {
         Ok(())
     }
 
+    /// Turns a development node's automatic mining (a block per transaction)
+    /// on or off; with it off, blocks come from [`ControlledL1`] alone.
+    pub async fn set_automine(&self, on: bool) -> Result<(), L1Error> {
+        let _: serde_json::Value = self
+            .provider
+            .raw_request(Cow::Borrowed("evm_setAutomine"), (on,))
+            .await
+            .map_err(rpc_error("evm_setAutomine"))?;
+        Ok(())
+    }
+}
+
+/// Most empty blocks [`ControlledL1::advance_to`] mines one by one on a
+/// development node; a longer stretch is one jump in time.
+const LONGEST_MINED_STRETCH: u64 = 32;
+
+impl ControlledL1 for RpcL1 {
+    async fn mine_block(&self) -> Result<(), L1Error> {
+        let last = self.latest_timestamp_ms().await?;
+        self.mine_at(last.saturating_add(self.cfg.block_time_ms))
+            .await
+    }
+
+    async fn set_balance(&self, who: Address, wei: U256) -> Result<(), L1Error> {
+        let _: serde_json::Value = self
+            .provider
+            .raw_request(Cow::Borrowed("anvil_setBalance"), (who, wei))
+            .await
+            .map_err(rpc_error("anvil_setBalance"))?;
+        Ok(())
+    }
+
+    async fn set_chain_id(&self, chain_id: u64) -> Result<(), L1Error> {
+        let _: serde_json::Value = self
+            .provider
+            .raw_request(Cow::Borrowed("anvil_setChainId"), (chain_id,))
+            .await
+            .map_err(rpc_error("anvil_setChainId"))?;
+        Ok(())
+    }
+
     async fn advance_to(&self, now: UnixMillis) -> Result<(), L1Error> {
+        // A long stretch is one jump: a single block at the time of the
+        // second-last block due stands for the empty blocks before it.
+        let last = self.latest_timestamp_ms().await?;
+        let block_ms = self.cfg.block_time_ms.max(1);
+        let due = now.0.saturating_sub(last) / block_ms;
+        if due > LONGEST_MINED_STRETCH {
+            self.mine_at(last.saturating_add(due.saturating_sub(1).saturating_mul(block_ms)))
+                .await?;
+        }
         while self
             .latest_timestamp_ms()
             .await?

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes, keccak256};
 use alloy_sol_types::SolValue;
 use anyhow::{Context as _, Result, bail};
 use chunkseq_execution::dev_keys;
@@ -109,13 +109,22 @@ impl Chain {
     fn enter_slot(&mut self, slot: u64) -> Result<()> {
         let t = Timetable::new(&self.spec)?.slot_start(Slot(slot))?;
         self.l1.advance_to(t)?;
+        // The contract serves only recorded committees; checkpoints record
+        // the epoch two ahead, so the first epochs are recorded by hand here
+        // (as nodes do).
+        if self.l1.duties(slot).is_err() {
+            let epoch = slot / u64::from(self.spec.epoch_slots);
+            let from = self.signers.first().map(Signer::address).context("no validators")?;
+            self.run(from, RollupCall::RecordCommittee { epoch })?;
+        }
         Ok(())
     }
 
-    fn headers(&self, slot: u64, blocks: u32) -> Vec<BlockHeader> {
+    fn headers(&self, slot: u64, blocks: u32, body: &Bytes) -> Vec<BlockHeader> {
         let template = BlockHeader {
             timestamp: self.spec.genesis_time * 1000 + slot * self.spec.slot_duration_ms,
             txRoot: B256::repeat_byte(0x11),
+            bodyHash: keccak256(body),
             receiptsRoot: B256::repeat_byte(0x22),
             gasUsed: 2_100_000,
             gasLimit: self.spec.block_gas_limit,
@@ -147,7 +156,7 @@ impl Chain {
     ) -> Result<(Address, RollupCall, (B256, u64), Vec<B256>)> {
         self.enter_slot(slot)?;
         let (committee, proposer) = self.l1.duties(slot)?;
-        let headers = self.headers(slot, blocks);
+        let headers = self.headers(slot, blocks, body);
         let threshold = 2 * committee.len() / 3 + 1;
         let attesters: Vec<&LocalSigner> = committee
             .iter()
@@ -369,7 +378,6 @@ fn slashing_rows(validators: usize) -> Result<Vec<SlashRow>> {
         },
         checkpoint_blocks: vec![published],
         parent_checkpoint: B256::ZERO,
-        later: vec![],
         committee: chain.l1.duties(2)?.0,
     };
     rows.push(SlashRow {
