@@ -75,9 +75,10 @@ contract Rollup {
 
     /// @notice Epochs between a set change (register, exit, slash) and the
     /// first committee it affects. An epoch's seed is drawn during the epoch
-    /// two before it, so every change that affects a committee was made
-    /// before its seed could be known.
-    uint64 public constant SET_CHANGE_DELAY_EPOCHS = 3;
+    /// two before it at the earliest, so a whole epoch separates the last
+    /// change that affects a committee from its seed (L1's randomness is
+    /// public one block ahead, and no one can predict it an epoch ahead).
+    uint64 public constant SET_CHANGE_DELAY_EPOCHS = 4;
     /// @notice Epochs between an exit taking effect and the release of the
     /// stake. Evidence of an offence is accepted as long as the offender
     /// cannot have left: for this many epochs after the offence's epoch.

@@ -3,8 +3,7 @@
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolValue;
 use chunkseq_primitives::{
-    AttestationEquivocation, BlockHeader, CheckpointOmission,
-    ProposalEquivocation,
+    AttestationEquivocation, BlockHeader, CheckpointOmission, ProposalEquivocation,
 };
 
 use crate::{abi::ContractAbi, error::L1Error};

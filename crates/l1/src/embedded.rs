@@ -22,7 +22,10 @@ use crate::{
     error::L1Error,
     events::{L1Block, L1Event, SubmissionId, decode_rollup_log, revert_reason},
     rng::SplitMix64,
-    views::{ChainSpecHash, DomainSeparator, Duties, RollupTip, Tip, Validator, ValidatorStanding, View},
+    views::{
+        ChainSpecHash, DomainSeparator, Duties, RollupTip, Tip, Validator, ValidatorCount,
+        ValidatorStanding, View,
+    },
 };
 
 /// The account that deploys the Rollup contract (the first account of the
@@ -400,6 +403,43 @@ impl EmbeddedL1 {
     /// The chain spec hash the contract was deployed with.
     pub fn chain_spec_hash(&mut self) -> Result<B256, L1Error> {
         self.view(ChainSpecHash)
+    }
+
+    /// Records the committees of epochs 0 to 2 from `from` in the first L1
+    /// block at or after `genesis` (the contract refuses earlier), as the
+    /// first validator to act at genesis does; blocks up to then are mined.
+    /// Tests and the simulator start from there.
+    pub fn record_genesis_committees(
+        &mut self,
+        from: Address,
+        genesis: UnixMillis,
+    ) -> Result<Vec<L1Event>, L1Error> {
+        let mut events = self.advance_to(genesis.checked_sub_ms(1).unwrap_or(genesis))?;
+        let ids: Vec<SubmissionId> = (0..3u64)
+            .map(|epoch| self.submit(from, RollupCall::RecordCommittee { epoch }))
+            .collect();
+        let mut mined = self.advance_to(genesis)?;
+        if mined.is_empty() {
+            mined = self.mine_block()?;
+        }
+        for id in ids {
+            if let Some((_, Err(reason))) = L1Event::inclusion(&mined, id) {
+                return Err(L1Error::Reverted { reason });
+            }
+        }
+        events.extend(mined);
+        Ok(events)
+    }
+
+    /// Entries in the contract's validator set.
+    pub fn validator_count(&mut self) -> Result<u64, L1Error> {
+        self.view(ValidatorCount)
+    }
+
+    /// The minimum stake the contract was deployed with (each genesis
+    /// validator's stake).
+    pub const fn min_stake(&self) -> U256 {
+        self.cfg.stake
     }
 
     /// The contract's EIP-712 domain separator.

@@ -104,6 +104,21 @@ impl View for DomainSeparator {
     }
 }
 
+/// `validatorCount()`: entries in the validator set (registered, not released).
+#[derive(Clone, Copy, Debug)]
+pub struct ValidatorCount;
+
+impl View for ValidatorCount {
+    type Output = u64;
+    fn calldata(&self, abi: &ContractAbi) -> Result<Bytes, L1Error> {
+        abi.calldata("validatorCount", &[])
+    }
+    fn decode(&self, out: &[u8]) -> Result<Self::Output, L1Error> {
+        let n = U256::abi_decode(out).map_err(decode_error("validatorCount"))?;
+        Ok(n.saturating_to())
+    }
+}
+
 /// `chainSpecHash()`: the chain spec the contract was deployed with.
 #[derive(Clone, Copy, Debug)]
 pub struct ChainSpecHash;

@@ -35,7 +35,7 @@ on_both_l1s!(
 /// Slots per epoch of the devnet preset the harness uses.
 const EPOCH: u64 = 32;
 /// The contract's delays, in epochs.
-const SET_CHANGE_DELAY: u64 = 3;
+const SET_CHANGE_DELAY: u64 = 4;
 const WITHDRAWAL_DELAY: u64 = 4;
 
 fn reason(e: L1Error) -> String {
@@ -97,8 +97,12 @@ async fn nobody_can_record_a_committee_before_genesis<L: ControlledL1>(mut h: Ha
     // committees of its own while others still register.
     assert_eq!(h.register(attacker, attacker).await, Ok(()));
     for epoch in [0, 1, 2] {
-        h.refused(attacker, RollupCall::RecordCommittee { epoch }, "BeforeGenesis")
-            .await;
+        h.refused(
+            attacker,
+            RollupCall::RecordCommittee { epoch },
+            "BeforeGenesis",
+        )
+        .await;
     }
     assert_eq!(
         reason(h.l1.duties(1).await.unwrap_err()),
@@ -115,7 +119,8 @@ async fn nobody_can_record_a_committee_before_genesis<L: ControlledL1>(mut h: Ha
     assert_eq!(committee.len(), VALIDATORS + 2);
     assert!(committee.contains(&attacker) && committee.contains(&latecomer));
     // Recording again changes nothing (it returns the recorded hash).
-    h.ok(attacker, RollupCall::RecordCommittee { epoch: 0 }).await;
+    h.ok(attacker, RollupCall::RecordCommittee { epoch: 0 })
+        .await;
     assert_eq!(h.committee(1).await, committee);
     // The honest path: slot 1 checkpoints with that committee.
     let call = h.checkpoint(1, 1, (GENESIS_HASH, 0), B256::ZERO).await;
@@ -167,9 +172,13 @@ async fn a_registration_needs_a_withdrawal_address_and_holds_one_seat<L: Control
         "exiting"
     );
     let exit_epoch = h.l1.validator(attacker).await.unwrap().exit_epoch;
-    assert_eq!(exit_epoch, SET_CHANGE_DELAY, "exit at epoch 0 takes effect at epoch 3");
+    assert_eq!(
+        exit_epoch, SET_CHANGE_DELAY,
+        "an exit in epoch 0 takes effect at epoch 4"
+    );
     // Not yet withdrawn: still registered, still refused, not releasable.
-    h.advance_to_slot((exit_epoch + WITHDRAWAL_DELAY - 1) * EPOCH).await;
+    h.advance_to_slot((exit_epoch + WITHDRAWAL_DELAY - 1) * EPOCH)
+        .await;
     assert_eq!(
         h.register(attacker, attacker).await,
         Err("AlreadyRegistered".into())
@@ -184,7 +193,8 @@ async fn a_registration_needs_a_withdrawal_address_and_holds_one_seat<L: Control
     .await;
     // Released (by anyone) once the delay passed; the stake goes to the
     // withdrawal address, and the key may register afresh.
-    h.advance_to_slot((exit_epoch + WITHDRAWAL_DELAY) * EPOCH).await;
+    h.advance_to_slot((exit_epoch + WITHDRAWAL_DELAY) * EPOCH)
+        .await;
     h.ok(
         h.reporter,
         RollupCall::Release {
@@ -204,7 +214,8 @@ async fn a_registration_needs_a_withdrawal_address_and_holds_one_seat<L: Control
 
 /// Finding 3 (high): the seed of a committee was public while the set it
 /// samples could still change. Now a registration, exit or slash made in
-/// epoch x first affects epoch x + 3, whose seed is drawn in epoch x + 1.
+/// epoch x first affects epoch x + 4, whose seed is drawn in epoch x + 2 at
+/// the earliest: a whole epoch after the change.
 async fn set_changes_only_reach_committees_whose_seed_is_unknown<L: ControlledL1>(
     mut h: Harness<L>,
 ) {
@@ -256,17 +267,31 @@ async fn set_changes_only_reach_committees_whose_seed_is_unknown<L: ControlledL1
     // The committees whose seeds may be known did not move...
     assert_eq!(h.committee((x + 1) * EPOCH).await, next);
     assert_eq!(h.committee((x + 2) * EPOCH).await, after_next);
-    // ...and the first epoch the changes reach has no seed yet.
-    h.refused(
+    // ...and the first epoch the changes reach has no seed yet, nor does it
+    // get one in the next epoch.
+    for at in [x, x + 1] {
+        h.advance_to_slot(at * EPOCH + 2).await;
+        h.refused(
+            grinder,
+            RollupCall::RecordCommittee {
+                epoch: x + SET_CHANGE_DELAY,
+            },
+            "CommitteeNotFixed",
+        )
+        .await;
+    }
+    // The epoch before it is drawn without the changes.
+    h.ok(
         grinder,
         RollupCall::RecordCommittee {
-            epoch: x + SET_CHANGE_DELAY,
+            epoch: x + SET_CHANGE_DELAY - 1,
         },
-        "CommitteeNotFixed",
     )
     .await;
-    // One epoch later it is drawn, with the changes in.
-    h.advance_to_slot((x + 1) * EPOCH).await;
+    let before = h.committee((x + SET_CHANGE_DELAY - 1) * EPOCH).await;
+    assert!(!before.contains(&grinder) && before.contains(&leaver) && before.contains(&proposer));
+    // A whole epoch after the changes, their first epoch is drawn with them.
+    h.advance_to_slot((x + 2) * EPOCH).await;
     h.ok(
         grinder,
         RollupCall::RecordCommittee {
@@ -351,7 +376,8 @@ async fn validators_that_come_and_go_leave_no_cost_behind<L: ControlledL1>(mut h
         epoch = exit + WITHDRAWAL_DELAY;
         h.advance_to_slot(epoch * EPOCH).await;
         for who in h.outsiders.clone() {
-            h.ok(h.reporter, RollupCall::Release { validator: who }).await;
+            h.ok(h.reporter, RollupCall::Release { validator: who })
+                .await;
         }
     }
     let after = record_gas(
@@ -478,9 +504,7 @@ async fn omission_evidence_holds_against_later_checkpoints_until_it_expires<L: C
 /// stake was locked in the contract forever. Now a self-report earns
 /// nothing, slashed stake is burned, and what is left of a slashed stake is
 /// released like any other.
-async fn self_reports_earn_nothing_and_slashed_stake_is_burned<L: ControlledL1>(
-    mut h: Harness<L>,
-) {
+async fn self_reports_earn_nothing_and_slashed_stake_is_burned<L: ControlledL1>(mut h: Harness<L>) {
     h.enter_slot(1).await;
     let (committee, proposer) = h.duties(1).await;
     let burn = alloy_primitives::address!("0x000000000000000000000000000000000000dEaD");
@@ -577,10 +601,7 @@ async fn self_reports_earn_nothing_and_slashed_stake_is_burned<L: ControlledL1>(
 async fn signatures_do_not_survive_a_chain_id_change<L: ControlledL1>(mut h: Harness<L>) {
     h.enter_slot(1).await;
     let old = h.checkpoint(1, 1, (GENESIS_HASH, 0), B256::ZERO).await;
-    assert_eq!(
-        h.l1.domain_separator().await.unwrap(),
-        h.domain.separator()
-    );
+    assert_eq!(h.l1.domain_separator().await.unwrap(), h.domain.separator());
     let fork_id = h.spec.l1_chain_id + 1000;
     h.l1.set_chain_id(fork_id).await.unwrap();
     let mut fork_spec = h.spec.clone();
@@ -620,8 +641,8 @@ fn the_validator_set_is_capped() {
         .iter()
         .map(chunkseq_primitives::PrivateKey::address)
         .collect();
-    let mut l1 = EmbeddedL1::new(&spec, GENESIS_HASH, &validators, EmbeddedConfig::default())
-        .unwrap();
+    let mut l1 =
+        EmbeddedL1::new(&spec, GENESIS_HASH, &validators, EmbeddedConfig::default()).unwrap();
     let fresh = |i: usize| Address::left_padding_from(&(i as u64 + 0x1000).to_be_bytes());
     let mut ids = Vec::new();
     for i in 0..=(MAX_VALIDATORS - VALIDATORS) {
@@ -662,7 +683,10 @@ fn a_zero_minimum_stake_is_refused_at_deployment() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_zero_minimum_stake_is_refused_at_deployment_on_anvil() {
     let Some(binary) = chunkseq_l1::rpc::AnvilProcess::locate() else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but no anvil");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no anvil"
+        );
         return;
     };
     let spec = Preset::Devnet.spec();

@@ -13,15 +13,12 @@
 )]
 
 use alloy_primitives::{Address, B256, Bytes};
-use chunkseq_l1::{
-    ControlledL1, EmbeddedConfig, EmbeddedL1, L1Event, RollupCall,
-};
+use chunkseq_l1::{ControlledL1, EmbeddedConfig, EmbeddedL1, L1Event, RollupCall};
 use chunkseq_primitives::{
-    Attestation, BlockHeader, BlockProposal, Checkpoint, CheckpointHeader,
-    CheckpointOmission, Evidence, LocalSigner, Preset, PrivateKey, ProvisionalBlock,
-    Signer, Slot, UnixMillis, hashing::attestations_hash,
+    Attestation, BlockHeader, BlockProposal, Checkpoint, CheckpointHeader, CheckpointOmission,
+    Evidence, LocalSigner, Preset, PrivateKey, ProvisionalBlock, Signer, Slot, UnixMillis,
+    hashing::attestations_hash,
 };
-
 
 mod harness;
 use harness::*;

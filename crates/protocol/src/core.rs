@@ -17,7 +17,6 @@ use chunkseq_state::{Fork, StateDb, StateError};
 use tracing::{debug, warn};
 
 use crate::{
-    reporting::PendingReport,
     accounts::ForkAccounts,
     attester::AttestationJob,
     chain::{Chain, CheckpointTip},
@@ -25,6 +24,7 @@ use crate::{
     exec_cache::{ExecutionCache, RecoveryCache},
     io::{Duties, Event, Gossip, Input, Output, TxStatus, Work},
     proposer::SlotBuild,
+    reporting::PendingReport,
 };
 
 /// Settings of a core that are not consensus parameters.

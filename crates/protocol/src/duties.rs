@@ -25,9 +25,7 @@ impl Core {
             return;
         };
         let upcoming = current.0..=current.0.saturating_add(2);
-        let wanted: Vec<u64> = upcoming
-            .chain(self.wanted_duties.iter().copied())
-            .collect();
+        let wanted: Vec<u64> = upcoming.chain(self.wanted_duties.iter().copied()).collect();
         for slot in wanted {
             if slot == 0 || self.duties.contains_key(&slot) {
                 continue;

@@ -6,8 +6,8 @@ use alloy_primitives::{B256, Bytes};
 use chunkseq_execution::{BlockContext, KnownTransactions, RecoveredTx, reexecute};
 use chunkseq_l1::L1Block;
 use chunkseq_primitives::{
-    BlockHeader, BlockIndex, BlockNumber, body::decode_body, CheckpointHeader, ProvisionalBlock,
-    ProvisionalBlockMessage, Slot, UnixMillis,
+    BlockHeader, BlockIndex, BlockNumber, CheckpointHeader, ProvisionalBlock,
+    ProvisionalBlockMessage, Slot, UnixMillis, body::decode_body,
 };
 use tracing::{debug, info, warn};
 
@@ -18,7 +18,6 @@ use crate::{
     io::{Event, Output, ReorgCause, TxStatus},
     verify,
 };
-
 
 impl Core {
     /// The block context a header claims, with the spec's limits.

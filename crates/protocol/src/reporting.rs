@@ -160,8 +160,7 @@ impl Core {
             if report.next_try.is_some_and(|t| t > now) {
                 continue;
             }
-            let Some(committee) = self.duties.get(&report.slot).map(|d| d.committee.clone())
-            else {
+            let Some(committee) = self.duties.get(&report.slot).map(|d| d.committee.clone()) else {
                 self.wanted_duties.insert(report.slot);
                 continue;
             };

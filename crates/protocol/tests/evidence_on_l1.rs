@@ -246,8 +246,7 @@ fn a_detected_omission_is_slashed_on_l1() {
         .omission_call(&candidate, committee.clone())
         .unwrap();
     let RollupCall::SlashCheckpointOmission {
-        checkpoint_blocks,
-        ..
+        checkpoint_blocks, ..
     } = &call
     else {
         panic!("{call:?}")

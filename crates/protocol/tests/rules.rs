@@ -77,7 +77,12 @@ fn slot1() -> Slot1 {
             _ => {}
         }
     }
-    assert!(proposals.len() >= 3 && provisionals.len() == proposals.len());
+    assert!(
+        proposals.len() >= 3 && provisionals.len() == proposals.len(),
+        "{} proposals, {} provisional",
+        proposals.len(),
+        provisionals.len()
+    );
     Slot1 {
         h,
         tt,

@@ -142,6 +142,12 @@ impl Simulation {
             ..EmbeddedConfig::default()
         };
         let mut l1 = EmbeddedL1::new(&spec, genesis_hash, &addrs, l1_cfg).map_err(setup)?;
+        // The first validator to act at genesis records the first committees
+        // (scenario faults name their target by the proposer of a slot).
+        if let Some(first) = addrs.first() {
+            l1.record_genesis_committees(*first, tt.genesis())
+                .map_err(setup)?;
+        }
         // Faults that name no node hit the proposer of their first slot.
         let mut faults = Vec::new();
         for f in &scenario.faults {

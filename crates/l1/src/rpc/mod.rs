@@ -44,7 +44,9 @@ use crate::{
     error::L1Error,
     events::{L1Block, L1Event, SubmissionId, decode_rollup_log, revert_reason},
     interface::{ControlledL1, L1},
-    views::{ChainSpecHash, DomainSeparator, Duties, RollupTip, Tip, Validator, ValidatorStanding, View},
+    views::{
+        ChainSpecHash, DomainSeparator, Duties, RollupTip, Tip, Validator, ValidatorStanding, View,
+    },
 };
 use tracker::{Sent, Tracker};
 

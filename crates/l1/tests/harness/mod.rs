@@ -19,8 +19,7 @@ use chunkseq_l1::{
     rpc::{ANVIL_DEPLOYER_KEY, AnvilProcess, RpcConfig, RpcL1, deploy_rollup},
 };
 use chunkseq_primitives::{
-    BlockHeader, ChainSpec, Eip712Domain, LocalSigner, Preset, PrivateKey,
-    Signer, Slot, Timetable,
+    BlockHeader, ChainSpec, Eip712Domain, LocalSigner, Preset, PrivateKey, Signer, Slot, Timetable,
 };
 
 pub const GENESIS_HASH: B256 = B256::repeat_byte(0x9e);
@@ -67,7 +66,9 @@ impl Harness<SharedEmbeddedL1> {
         let addrs: Vec<Address> = keys.iter().map(PrivateKey::address).collect();
         // A minute before genesis, like anvil below.
         let cfg = EmbeddedConfig {
-            start: Some(chunkseq_primitives::UnixMillis((spec.genesis_time - 60) * 1000)),
+            start: Some(chunkseq_primitives::UnixMillis(
+                (spec.genesis_time - 60) * 1000,
+            )),
             ..EmbeddedConfig::default()
         };
         let l1 = EmbeddedL1::new(&spec, GENESIS_HASH, &addrs, cfg).unwrap();
@@ -132,7 +133,12 @@ impl Harness<RpcL1> {
 }
 
 impl<L: ControlledL1> Harness<L> {
-    pub fn with_l1(spec: ChainSpec, l1: L, keys: Vec<PrivateKey>, anvil: Option<AnvilProcess>) -> Self {
+    pub fn with_l1(
+        spec: ChainSpec,
+        l1: L,
+        keys: Vec<PrivateKey>,
+        anvil: Option<AnvilProcess>,
+    ) -> Self {
         let signers: Vec<LocalSigner> = keys
             .into_iter()
             .chain(outsider_keys())
@@ -177,7 +183,11 @@ impl<L: ControlledL1> Harness<L> {
         self.l1.duties(slot).await.unwrap()
     }
 
-    pub fn sign<T: chunkseq_primitives::SignedStatement>(&self, who: Address, statement: &T) -> Bytes {
+    pub fn sign<T: chunkseq_primitives::SignedStatement>(
+        &self,
+        who: Address,
+        statement: &T,
+    ) -> Bytes {
         Bytes::from(
             self.signer(who)
                 .sign_statement(&self.domain, statement)
@@ -250,7 +260,11 @@ impl<L: ControlledL1> Harness<L> {
     }
 
     /// Submits, mines one block, and returns the call's outcome and the events.
-    pub async fn run(&mut self, from: Address, call: RollupCall) -> (Result<(), String>, Vec<L1Event>) {
+    pub async fn run(
+        &mut self,
+        from: Address,
+        call: RollupCall,
+    ) -> (Result<(), String>, Vec<L1Event>) {
         let submitted = self.submit(from, call).await;
         let events = self.mine().await;
         let outcome = match submitted {
@@ -315,4 +329,3 @@ macro_rules! on_both_l1s {
         }
     };
 }
-

@@ -82,8 +82,19 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// `n` validators on `spec`, starting a little before genesis.
+    /// `n` validators on `spec`, starting at genesis with the first
+    /// committees recorded.
     pub fn new(spec: ChainSpec, n: usize) -> Self {
+        Self::build(spec, n, true)
+    }
+
+    /// `n` validators on `spec`, starting a little before genesis with no
+    /// committee recorded: the validators record them.
+    pub fn unrecorded(spec: ChainSpec, n: usize) -> Self {
+        Self::build(spec, n, false)
+    }
+
+    fn build(spec: ChainSpec, n: usize, record: bool) -> Self {
         let keys: Vec<PrivateKey> = (0..n)
             .map(|i| PrivateKey::from_bytes([i as u8 + 1; 32]).unwrap())
             .collect();
@@ -94,7 +105,14 @@ impl Harness {
         let genesis = Genesis::funded(&funded, ether, ether);
         let genesis_hash = genesis.hash(&spec).unwrap();
         let addrs: Vec<Address> = keys.iter().map(PrivateKey::address).collect();
-        let l1 = EmbeddedL1::new(&spec, genesis_hash, &addrs, EmbeddedConfig::default()).unwrap();
+        let mut l1 =
+            EmbeddedL1::new(&spec, genesis_hash, &addrs, EmbeddedConfig::default()).unwrap();
+        if record {
+            let genesis = chunkseq_primitives::Timetable::new(&spec)
+                .unwrap()
+                .genesis();
+            l1.record_genesis_committees(addrs[0], genesis).unwrap();
+        }
         let mut stores = Vec::new();
         let nodes = keys
             .iter()
@@ -192,10 +210,12 @@ impl Harness {
             if at > until.0 {
                 break;
             }
-            while next_script <= at {
+            if next_script <= at {
+                // The script may queue deliveries before `at`: look again.
                 self.now = UnixMillis(next_script);
                 script(self);
                 next_script += 1_000;
+                continue;
             }
             self.queue.pop();
             self.now = UnixMillis(at);
@@ -280,20 +300,20 @@ impl Harness {
                 }
                 Output::WakeAt(t) => self.push(t.0, Delivery::Node(i, Input::Tick)),
                 Output::FetchDuties(slot) => {
-                    let (committee, proposer) = self.l1.duties(slot).unwrap();
-                    self.push(
-                        self.now.0,
-                        Delivery::Node(
-                            i,
-                            Input::Duties {
-                                slot,
-                                duties: Duties {
-                                    committee,
-                                    proposer,
-                                },
+                    let input = match self.l1.duties(slot) {
+                        Ok((committee, proposer)) => Input::Duties {
+                            slot,
+                            duties: Duties {
+                                committee,
+                                proposer,
                             },
-                        ),
-                    );
+                        },
+                        Err(e) => Input::DutiesUnavailable {
+                            slot,
+                            reason: e.to_string(),
+                        },
+                    };
+                    self.push(self.now.0, Delivery::Node(i, input));
                 }
                 Output::Event(e) => self.log.push(Record {
                     at: self.now,

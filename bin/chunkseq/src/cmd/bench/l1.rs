@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use alloy_primitives::{Address, B256, Bytes, keccak256};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::SolValue;
 use anyhow::{Context as _, Result, bail};
 use chunkseq_execution::dev_keys;
@@ -39,6 +39,22 @@ pub(crate) struct L1Args {
     /// Also print the opcodes that cost the most in a 2-block checkpoint.
     #[arg(long)]
     profile: bool,
+    /// Validators that register, exit and are released before the
+    /// set-history figure (0 skips the set-history figures).
+    #[arg(long, default_value_t = 5_000)]
+    churn: usize,
+}
+
+/// The first checkpoint of an epoch (which records the committee two epochs
+/// ahead) after a history of validators coming and going.
+#[derive(Debug, Serialize)]
+struct SetHistoryRow {
+    /// What the set has been through.
+    history: String,
+    /// Entries in the set when the checkpoint lands.
+    set_size: u64,
+    /// Gas of the epoch's first checkpoint (2 blocks, no tx data).
+    gas_first_in_epoch: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -65,6 +81,7 @@ struct L1Report {
     preset: &'static str,
     checkpoints: Vec<CheckpointRow>,
     slashing: Vec<SlashRow>,
+    set_history: Vec<SetHistoryRow>,
     /// Median wall time of the embedded L1 producing a block holding a
     /// 2-block checkpoint (execution and event decoding included).
     embedded_ms_per_checkpoint: f64,
@@ -114,7 +131,11 @@ impl Chain {
         // (as nodes do).
         if self.l1.duties(slot).is_err() {
             let epoch = slot / u64::from(self.spec.epoch_slots);
-            let from = self.signers.first().map(Signer::address).context("no validators")?;
+            let from = self
+                .signers
+                .first()
+                .map(Signer::address)
+                .context("no validators")?;
             self.run(from, RollupCall::RecordCommittee { epoch })?;
         }
         Ok(())
@@ -242,6 +263,11 @@ pub(crate) fn run(args: &L1Args) -> Result<()> {
         });
     }
     let slashing = slashing_rows(args.validators)?;
+    let set_history = if args.churn == 0 {
+        Vec::new()
+    } else {
+        set_history_rows(args.validators, args.churn)?
+    };
     if args.profile {
         let mut chain = Chain::new(args.validators)?;
         chain.checkpoint(1, 2, &Bytes::new())?;
@@ -259,6 +285,7 @@ pub(crate) fn run(args: &L1Args) -> Result<()> {
         preset: "devnet",
         checkpoints: rows,
         slashing,
+        set_history,
         embedded_ms_per_checkpoint: median_ms(&times),
     };
     if args.json {
@@ -285,6 +312,12 @@ pub(crate) fn run(args: &L1Args) -> Result<()> {
         }
         for s in &report.slashing {
             println!("  {:<30} {:>10} gas", s.call, s.gas);
+        }
+        for r in &report.set_history {
+            println!(
+                "  first checkpoint of an epoch, set of {:>5}: {:>10} gas  ({})",
+                r.set_size, r.gas_first_in_epoch, r.history
+            );
         }
         println!(
             "  embedded L1, block with a 2-block checkpoint: {:.2} ms (median)",
@@ -385,4 +418,113 @@ fn slashing_rows(validators: usize) -> Result<Vec<SlashRow>> {
         gas: chain.run(reporter, call)?,
     });
     Ok(rows)
+}
+
+/// Slots per epoch of the devnet preset.
+fn epoch_slots(chain: &Chain) -> u64 {
+    u64::from(chain.spec.epoch_slots)
+}
+
+/// Most entries the Rollup contract's validator set holds (`MAX_VALIDATORS`).
+const MAX_VALIDATORS: usize = 1_024;
+/// Epochs from an exit request to its release: the set-change delay (4)
+/// plus the withdrawal delay (4).
+const EXIT_TO_RELEASE_EPOCHS: u64 = 8;
+
+/// The first checkpoint of an epoch with `validators` in the set; again after
+/// `churn` more registered, exited and were released (in batches that fit
+/// the set); and at the cap, with exited validators still in the set.
+fn set_history_rows(validators: usize, churn: usize) -> Result<Vec<SetHistoryRow>> {
+    let mut chain = Chain::new(validators)?;
+    let per_epoch = epoch_slots(&chain);
+    let mut epoch = 1u64;
+    let mut rows = Vec::new();
+    let first_in_epoch = |chain: &mut Chain, epoch: u64| -> Result<u64> {
+        chain.parent_checkpoint = chain.l1.tip()?.header_hash;
+        let tip = chain.l1.tip()?;
+        chain.parent = (tip.last_block_hash, tip.last_block_number);
+        Ok(chain.checkpoint(epoch * per_epoch, 2, &Bytes::new())?.0)
+    };
+    rows.push(SetHistoryRow {
+        history: format!("{validators} validators registered at genesis"),
+        set_size: chain.l1.validator_count()?,
+        gas_first_in_epoch: first_in_epoch(&mut chain, epoch)?,
+    });
+    let batch = MAX_VALIDATORS - validators;
+    let mut done = 0usize;
+    let progress = indicatif::ProgressBar::new(churn as u64).with_message("validators churned");
+    while done < churn {
+        let n = batch.min(churn - done);
+        let who: Vec<Address> = (done..done + n).map(churn_address).collect();
+        chain.churn(&who, |l1, w| RollupCall::Register {
+            withdrawal: *w,
+            stake: l1.min_stake(),
+        })?;
+        chain.churn(&who, |_, w| RollupCall::Exit { validator: *w })?;
+        epoch += EXIT_TO_RELEASE_EPOCHS;
+        chain.enter_slot(epoch * per_epoch)?;
+        chain.churn(&who, |_, w| RollupCall::Release { validator: *w })?;
+        done += n;
+        progress.set_position(done as u64);
+    }
+    progress.finish_and_clear();
+    epoch += 1;
+    rows.push(SetHistoryRow {
+        history: format!(
+            "{validators} validators, after {churn} more registered, exited and were released"
+        ),
+        set_size: chain.l1.validator_count()?,
+        gas_first_in_epoch: first_in_epoch(&mut chain, epoch)?,
+    });
+    // Fill the set with validators that exited but were not released yet.
+    let who: Vec<Address> = (churn..churn + batch).map(churn_address).collect();
+    chain.churn(&who, |l1, w| RollupCall::Register {
+        withdrawal: *w,
+        stake: l1.min_stake(),
+    })?;
+    chain.churn(&who, |_, w| RollupCall::Exit { validator: *w })?;
+    epoch += 1;
+    rows.push(SetHistoryRow {
+        history: format!(
+            "{validators} validators and {batch} exited but not yet released: the set is full"
+        ),
+        set_size: chain.l1.validator_count()?,
+        gas_first_in_epoch: first_in_epoch(&mut chain, epoch)?,
+    });
+    Ok(rows)
+}
+
+/// The `i`-th churning validator: an address nobody holds a key for (the
+/// embedded L1 takes calls from any address).
+fn churn_address(i: usize) -> Address {
+    Address::left_padding_from(&(0x00c0_ffee_0000_0000u64 + i as u64).to_be_bytes())
+}
+
+impl Chain {
+    /// Sends `call(w)` from each of `who` (funded first) and mines them in
+    /// one block; every call must succeed.
+    fn churn(
+        &mut self,
+        who: &[Address],
+        call: impl Fn(&mut EmbeddedL1, &Address) -> RollupCall,
+    ) -> Result<()> {
+        let mut ids = Vec::with_capacity(who.len());
+        for w in who {
+            let c = call(&mut self.l1, w);
+            self.l1.set_balance(
+                *w,
+                c.value().saturating_mul(U256::from(2u64)) + U256::from(1u64),
+            );
+            ids.push((self.l1.submit(*w, c), *w));
+        }
+        let events = self.l1.mine_block()?;
+        for (id, w) in ids {
+            match L1Event::inclusion(&events, id) {
+                Some((_, Ok(()))) => {}
+                Some((_, Err(reason))) => bail!("a churn call from {w} reverted: {reason}"),
+                None => bail!("a churn call from {w} was not included"),
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,0 +1,144 @@
+//! The core's L1 housekeeping against the real Rollup contract: validators
+//! record committees L1 does not serve yet, and a slashing report is
+//! submitted again until L1 shows the slash (docs/security.md, findings 1, 6
+//! and 9).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod harness;
+
+use std::{cell::Cell, rc::Rc};
+
+use alloy_primitives::{B256, Bytes};
+use chunkseq_l1::{L1Event, RollupCall};
+use chunkseq_primitives::{BlockProposal, Evidence, LocalSigner, Preset, Signer, Slot, Timetable};
+use chunkseq_protocol::{Gossip, Input};
+use harness::{Harness, Recorded};
+
+/// No committee is recorded at genesis: the validators find L1 unable to
+/// serve their duties, record the committee themselves, and the chain runs.
+#[test]
+fn validators_record_the_committees_l1_does_not_serve_yet() {
+    let spec = Preset::Devnet.spec();
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = Harness::unrecorded(spec, 4);
+    let end = tt.slot_start(Slot(4)).unwrap();
+    h.run_until(end, |_| {});
+    let recorded: Vec<(usize, u64)> = h
+        .log
+        .iter()
+        .filter_map(|r| match &r.what {
+            Recorded::Submitted(RollupCall::RecordCommittee { epoch }) => Some((r.node, *epoch)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        recorded.iter().any(|(_, e)| *e == 0),
+        "the validators recorded epoch 0: {recorded:?}"
+    );
+    assert!(
+        recorded.iter().all(|(_, e)| *e == 0),
+        "only epoch 0 needed it this early: {recorded:?}"
+    );
+    // Each validator asked at most once per four L1 blocks.
+    for node in 0..4 {
+        let mine = recorded.iter().filter(|(n, _)| *n == node).count();
+        assert!(mine <= 2, "node {node} recorded {mine} times");
+    }
+    let checkpointed: Vec<u64> = h
+        .log
+        .iter()
+        .filter_map(|r| match &r.what {
+            Recorded::L1(L1Event::CheckpointAccepted { slot, .. }) => Some(*slot),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        checkpointed.contains(&2) && checkpointed.contains(&3),
+        "slots checkpointed: {checkpointed:?}"
+    );
+}
+
+/// A node hears of an equivocation in a slot whose duties it never fetched.
+/// It asks L1 for them, submits the slash, and, when L1 loses that call,
+/// submits it again until L1 shows the slash; then it stops.
+#[test]
+fn a_report_waits_for_its_duties_and_is_retried_until_l1_slashes() {
+    let spec = Preset::Devnet.spec();
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = Harness::new(spec.clone(), 4);
+    // A slot of the next epoch: no node has asked for its duties yet.
+    let slot = 40;
+    let offender = h.proposer_of(slot);
+    let reporter = (offender + 1) % 4;
+    let signer = LocalSigner::new(h.keys[offender].clone());
+    let domain = spec.eip712_domain();
+    let signed = |byte: u8| {
+        let p = BlockProposal {
+            slot,
+            index: 0,
+            blockHash: B256::repeat_byte(byte),
+        };
+        let sig = Bytes::from(signer.sign_statement(&domain, &p).unwrap().to_vec());
+        (p, sig)
+    };
+    let evidence = Evidence::proposal_equivocation(signed(1), signed(2));
+    // L1 loses the reporter's first slashing call.
+    let lost = Rc::new(Cell::new(false));
+    let lost_in = Rc::clone(&lost);
+    h.publish = Box::new(move |i, call| {
+        let first = i == reporter
+            && matches!(call, RollupCall::SlashProposalEquivocation { .. })
+            && !lost_in.get();
+        if first {
+            lost_in.set(true);
+        }
+        !first
+    });
+    let heard = tt.genesis().checked_add_ms(1_000).unwrap();
+    h.inject(heard, reporter, Input::Gossip(Gossip::Evidence(evidence)));
+    h.run_until(tt.slot_start(Slot(4)).unwrap(), |_| {});
+    assert!(lost.get(), "the first call was lost");
+    let submissions: Vec<(u64, usize)> = h
+        .log
+        .iter()
+        .filter_map(|r| match &r.what {
+            Recorded::Submitted(RollupCall::SlashProposalEquivocation { committee, .. }) => {
+                Some((r.at.0, committee.len()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        submissions.len() >= 2,
+        "submitted again after the loss: {submissions:?}"
+    );
+    assert!(
+        submissions.iter().all(|(_, members)| *members == 4),
+        "every call names the slot's committee: {submissions:?}"
+    );
+    let slashed_at = h
+        .log
+        .iter()
+        .find_map(|r| match &r.what {
+            Recorded::L1(L1Event::ValidatorSlashed {
+                validator,
+                offence: 1,
+                ..
+            }) if *validator == h.address(offender) => Some(r.at.0),
+            _ => None,
+        })
+        .expect("L1 slashed the offender");
+    assert!(
+        submissions.iter().all(|(at, _)| *at <= slashed_at),
+        "no submission after L1 showed the slash: {submissions:?}, slashed at {slashed_at}"
+    );
+    // Retries are spaced by L1 blocks, not sent on every input.
+    assert!(submissions.len() <= 3, "{submissions:?}");
+}
