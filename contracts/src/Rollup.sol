@@ -86,6 +86,16 @@ contract Rollup {
     /// @notice Most validators the set holds (registered and not released),
     /// so computing a committee has a fixed gas bound.
     uint256 public constant MAX_VALIDATORS = 1024;
+    /// @notice L1 blocks between the last set change before genesis and the
+    /// first committee seed. Before genesis set changes take effect at once;
+    /// the gap keeps the proposer of the block holding the last of them from
+    /// knowing the seed (L1 randomness is public one block ahead).
+    uint256 public constant GENESIS_SEED_GAP_BLOCKS = 8;
+    /// @notice Most attestations one checkpoint can need
+    /// (`chunksPerSlot * threshold(committeeSize)`): each costs about 4,400
+    /// gas, so a full checkpoint stays well under the 2^24 gas cap of an L1
+    /// transaction.
+    uint256 public constant MAX_ATTESTATIONS_PER_CHECKPOINT = 2048;
     /// @notice Checkpoint header hashes kept by slot (a ring), against which
     /// omission evidence is proven.
     uint256 public constant RECENT_CHECKPOINTS = 256;
@@ -126,6 +136,8 @@ contract Rollup {
     mapping(address => uint256) public claimable;
     /// @notice Wei of slashed stake burned so far.
     uint256 public totalBurned;
+    /// @notice L1 block of the last set change made before genesis.
+    uint256 public genesisSetBlock;
 
     // --------------------------------------------------------------- events
 
@@ -172,6 +184,8 @@ contract Rollup {
     error CommitteeNotFixed(uint64 epoch);
     error CommitteeNotRecorded(uint64 epoch);
     error CommitteeExpired(uint64 epoch);
+    error AlreadyRecorded(uint64 epoch);
+    error SeedTooEarly(uint256 fromBlock);
     error BadSignature();
     error NoValidators();
     error NotAnOffence();
@@ -191,6 +205,9 @@ contract Rollup {
             revert InvalidSpec();
         }
         if (spec.epochSlots == 0 || spec.committeeSize == 0 || spec.committeeSize > MAX_VALIDATORS) {
+            revert InvalidSpec();
+        }
+        if (uint256(spec.chunksPerSlot) * threshold(spec.committeeSize) > MAX_ATTESTATIONS_PER_CHECKPOINT) {
             revert InvalidSpec();
         }
         if (minimumStake == 0 || minimumStake > type(uint128).max) revert InvalidStake();
@@ -320,19 +337,27 @@ contract Rollup {
 
     // ------------------------------------------------------------ committees
 
-    /// @notice Records the seed and committee of `epoch`. The seed is the L1
+    /// @notice Records the seed and committee of `epoch`, and of every
+    /// unrecorded epoch between the current one and it. A seed is the L1
     /// block's randomness at the first recording, which may happen from two
-    /// epochs before `epoch` (when its validator set is final) until `epoch`
-    /// itself, and never before genesis. Anyone may call it; every
-    /// checkpoint records the epoch two ahead of its own.
-    function recordCommittee(uint64 epoch) public returns (bytes32 h) {
-        h = committeeHash[epoch];
-        if (h != bytes32(0)) return h;
+    /// epochs before the epoch (when its validator set is final) until the
+    /// epoch itself, from genesis on. Anyone may call it (nodes record the
+    /// epoch two ahead at each epoch's start); every checkpoint records the
+    /// next two epochs when they are not yet.
+    function recordCommittee(uint64 epoch) external returns (bytes32 h) {
         if (block.timestamp < genesisTime) revert BeforeGenesis();
         uint64 cur = currentEpoch();
         if (epoch > cur + 2) revert CommitteeNotFixed(epoch);
         if (epoch < cur) revert CommitteeExpired(epoch);
-        h = _record(epoch);
+        bool recorded = false;
+        for (uint64 e = cur; e <= epoch; e++) {
+            if (committeeHash[e] == bytes32(0)) {
+                _record(e);
+                recorded = true;
+            }
+        }
+        if (!recorded) revert AlreadyRecorded(epoch);
+        h = committeeHash[epoch];
     }
 
     /// @notice The committee of a recorded `epoch`, sorted by address: every
@@ -435,6 +460,7 @@ contract Rollup {
 
         tip_ = Tip({slot: slot, lastBlockNumber: number, hasCheckpoint: true, lastBlockHash: parent});
         recentCheckpoints[slot % RECENT_CHECKPOINTS] = headerHash;
+        if (committeeHash[epoch + 1] == bytes32(0)) _record(epoch + 1);
         if (committeeHash[epoch + 2] == bytes32(0)) _record(epoch + 2);
         emit CheckpointAccepted(slot, headerHash, headers, bodies, proposer);
     }
@@ -516,9 +542,14 @@ contract Rollup {
         return keccak256(abi.encode(DOMAIN_TYPEHASH, keccak256("chunkseq"), keccak256("1"), chainId, address(this)));
     }
 
-    /// The first epoch a set change made now affects.
-    function _setChangeEpoch() private view returns (uint64) {
-        return block.timestamp < genesisTime ? 0 : currentEpoch() + SET_CHANGE_DELAY_EPOCHS;
+    /// The first epoch a set change made now affects (noting, before
+    /// genesis, the block of the change: seeds wait for it).
+    function _setChangeEpoch() private returns (uint64) {
+        if (block.timestamp < genesisTime) {
+            genesisSetBlock = block.number;
+            return 0;
+        }
+        return currentEpoch() + SET_CHANGE_DELAY_EPOCHS;
     }
 
     /// Moves the validator's exit to the set-change epoch (never later than
@@ -542,6 +573,8 @@ contract Rollup {
     }
 
     function _record(uint64 epoch) private returns (bytes32 h) {
+        uint256 settled = genesisSetBlock + GENESIS_SEED_GAP_BLOCKS;
+        if (block.number < settled) revert SeedTooEarly(settled);
         bytes32 seed = keccak256(abi.encode(block.prevrandao, epoch));
         epochSeed[epoch] = seed;
         address[] memory c = _committee(epoch, seed);

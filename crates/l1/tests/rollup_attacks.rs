@@ -109,21 +109,50 @@ async fn nobody_can_record_a_committee_before_genesis<L: ControlledL1>(mut h: Ha
         "CommitteeNotRecorded",
         "no duties are served before a committee is recorded"
     );
-    // A latecomer registering after the attacker, still before genesis,
-    // is in the genesis committee too.
+    // A latecomer registers in the very last L1 block before genesis. Its
+    // proposer knows the next block's randomness, so no seed may come from
+    // the next few blocks.
+    let genesis = chunkseq_primitives::Timetable::new(&h.spec)
+        .unwrap()
+        .genesis();
+    let block_ms = h.spec.l1_block_time_ms;
+    h.l1.advance_to(genesis.checked_sub_ms(2 * block_ms).unwrap())
+        .await
+        .unwrap();
     let latecomer = h.outsiders[1];
     assert_eq!(h.register(latecomer, latecomer).await, Ok(()));
-    // From genesis on, the committee is recorded once, from everyone.
-    h.enter_slot(1).await;
+    h.l1.advance_to(genesis).await.unwrap();
+    h.refused(
+        attacker,
+        RollupCall::RecordCommittee { epoch: 2 },
+        "SeedTooEarly",
+    )
+    .await;
+    // Eight blocks on, the committees are recorded, from everyone who
+    // registered before genesis, epochs 0 to 2 in one call.
+    h.l1.advance_to(genesis.checked_add_ms(8 * block_ms).unwrap())
+        .await
+        .unwrap();
+    h.ok(attacker, RollupCall::RecordCommittee { epoch: 2 })
+        .await;
     let committee = h.committee(1).await;
     assert_eq!(committee.len(), VALIDATORS + 2);
     assert!(committee.contains(&attacker) && committee.contains(&latecomer));
-    // Recording again changes nothing (it returns the recorded hash).
-    h.ok(attacker, RollupCall::RecordCommittee { epoch: 0 })
-        .await;
+    for epoch in 1..=2 {
+        assert_eq!(h.committee(epoch * EPOCH).await.len(), VALIDATORS + 2);
+    }
+    // Recording again is refused (and costs nothing): nothing is left to record.
+    h.refused(
+        attacker,
+        RollupCall::RecordCommittee { epoch: 0 },
+        "AlreadyRecorded",
+    )
+    .await;
     assert_eq!(h.committee(1).await, committee);
-    // The honest path: slot 1 checkpoints with that committee.
-    let call = h.checkpoint(1, 1, (GENESIS_HASH, 0), B256::ZERO).await;
+    // The honest path: a checkpoint with that committee.
+    let slot = 3;
+    h.enter_slot(slot).await;
+    let call = h.checkpoint(slot, 1, (GENESIS_HASH, 0), B256::ZERO).await;
     h.ok(h.reporter, call).await;
     // A committee far ahead cannot be recorded yet.
     h.refused(
@@ -348,6 +377,8 @@ async fn checkpoint_bodies_are_bound_to_what_the_committee_attested<L: Controlle
 /// committee costs the same after validators came and went.
 async fn validators_that_come_and_go_leave_no_cost_behind<L: ControlledL1>(mut h: Harness<L>) {
     h.enter_slot(1).await;
+    // Recording one epoch, the current one, costs the same every time.
+    h.advance_to_slot(2 * EPOCH).await;
     let record_gas = |events: &[L1Event]| {
         events
             .iter()

@@ -141,6 +141,8 @@ pub struct Core {
     pub(crate) exec_cache: Option<Arc<ExecutionCache>>,
     pub(crate) sig_cache: Option<Arc<RecoveryCache>>,
     pub(crate) wake: Option<UnixMillis>,
+    /// The time of the latest input.
+    pub(crate) last_now: Option<UnixMillis>,
 }
 
 impl std::fmt::Debug for Core {
@@ -201,6 +203,7 @@ impl Core {
             exec_cache: None,
             sig_cache: None,
             wake: None,
+            last_now: None,
         })
     }
 
@@ -290,6 +293,7 @@ impl Core {
 
     /// Handles one input at time `now`.
     pub fn handle(&mut self, now: UnixMillis, input: Input) -> Vec<Output> {
+        self.last_now = Some(now);
         let mut out = Vec::new();
         match input {
             Input::Tick => {}

@@ -1,8 +1,13 @@
 //! Committee and proposer of each slot: asked of L1 ahead of time, asked
-//! again while L1 cannot answer, and recorded on L1 by validators when the
-//! committee of an upcoming epoch has not been recorded yet (the contract
-//! serves only recorded committees; checkpoints record the epoch two ahead,
-//! so this happens after genesis and after a stretch without checkpoints).
+//! again while L1 cannot answer, and recorded on L1 by validators.
+//!
+//! The contract serves only recorded committees. A committee's seed is the
+//! L1 randomness of the block that first records its epoch, which anyone may
+//! time within the recording window, so honest nodes record early: the
+//! proposer of each epoch's first slot records the epoch two ahead at once,
+//! every checkpoint records the next two epochs, and a validator whose
+//! duties L1 cannot serve (after genesis, after a stretch without
+//! checkpoints) records everything up to two epochs ahead.
 
 use chunkseq_l1::RollupCall;
 use chunkseq_primitives::UnixMillis;
@@ -17,6 +22,10 @@ use crate::{
 const RECORD_RETRY_L1_BLOCKS: u64 = 4;
 
 impl Core {
+    fn epoch_slots(&self) -> u64 {
+        u64::from(self.spec.epoch_slots.max(1))
+    }
+
     /// Asks for the duties of the current slot, the next two, and any slot a
     /// pending report needs, unless already known, asked, or waiting to be
     /// asked again.
@@ -37,6 +46,7 @@ impl Core {
                 out.push(Output::FetchDuties(slot));
             }
         }
+        self.record_at_epoch_start(now, current.0, out);
     }
 
     /// The duties of `slot` arrived.
@@ -47,9 +57,8 @@ impl Core {
     }
 
     /// L1 could not give the duties of `slot` (not recorded yet, or L1 lags):
-    /// ask again one L1 block later. A validator also records the slot's
-    /// committee, at most once per [`RECORD_RETRY_L1_BLOCKS`] L1 blocks; L1
-    /// refuses that call (costing nothing) when the epoch cannot be recorded.
+    /// ask again one L1 block later, and, as a validator, record the
+    /// committees up to two epochs ahead.
     pub(crate) fn on_duties_unavailable(
         &mut self,
         now: UnixMillis,
@@ -59,15 +68,51 @@ impl Core {
     ) {
         debug!(target: "chunkseq::protocol", slot, reason, "duties unavailable");
         self.requested_duties.remove(&slot);
+        let current = self.timetable.slot_at(now).map_or(0, |s| s.0);
+        self.prune_duties(current);
         let block_ms = self.spec.l1_block_time_ms;
-        self.prune_duties(slot);
         self.duties_retry_at
             .insert(slot, now.checked_add_ms(block_ms).unwrap_or(now));
+        // L1 records an epoch from two epochs before it until the epoch
+        // itself: outside that window the call could only be refused.
+        let epoch = slot / self.epoch_slots();
+        let current_epoch = current / self.epoch_slots();
+        if epoch < current_epoch || epoch > current_epoch.saturating_add(2) {
+            return;
+        }
+        self.record(now, current_epoch.saturating_add(2), out);
+    }
+
+    /// At the start of an epoch, its first slot's proposer records the
+    /// epoch two ahead, so the seed comes from the epoch's first L1 blocks
+    /// rather than from whichever block someone picks later.
+    fn record_at_epoch_start(&mut self, now: UnixMillis, slot: u64, out: &mut Vec<Output>) {
+        if !slot.is_multiple_of(self.epoch_slots()) {
+            return;
+        }
+        let (Some(me), Some(duties)) = (self.me(), self.duties.get(&slot)) else {
+            return;
+        };
+        if duties.proposer != me {
+            return;
+        }
+        let target = (slot / self.epoch_slots()).saturating_add(2);
+        if !self.recording.contains_key(&target) {
+            self.record(now, target, out);
+        }
+    }
+
+    /// Asks L1 to record every unrecorded committee up to `epoch`, at most
+    /// once per [`RECORD_RETRY_L1_BLOCKS`] L1 blocks. L1 refuses the call
+    /// (at no cost) when there is nothing to record or it is too early.
+    fn record(&mut self, now: UnixMillis, epoch: u64, out: &mut Vec<Output>) {
         if self.signer.is_none() || now < self.timetable.genesis() {
             return;
         }
-        let epoch = slot / u64::from(self.spec.epoch_slots.max(1));
-        let retry = block_ms.saturating_mul(RECORD_RETRY_L1_BLOCKS);
+        let retry = self
+            .spec
+            .l1_block_time_ms
+            .saturating_mul(RECORD_RETRY_L1_BLOCKS);
         if self
             .recording
             .get(&epoch)
@@ -91,7 +136,6 @@ impl Core {
     fn prune_duties(&mut self, current: u64) {
         let keep_from = current.saturating_sub(self.cfg.keep_slots.saturating_mul(4));
         self.duties_retry_at = self.duties_retry_at.split_off(&keep_from);
-        let epoch_slots = u64::from(self.spec.epoch_slots.max(1));
-        self.recording = self.recording.split_off(&(keep_from / epoch_slots));
+        self.recording = self.recording.split_off(&(keep_from / self.epoch_slots()));
     }
 }

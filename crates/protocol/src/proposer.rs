@@ -389,7 +389,7 @@ impl Core {
                 provisional: None,
                 provisional_sent: false,
             });
-            self.check_attested(build, build.blocks.len().saturating_sub(1));
+            self.check_attested(now, build, build.blocks.len().saturating_sub(1));
             build.chunk = build.chunk.saturating_add(1);
             if last_chunk || build.blocks.len() >= self.spec.chunks_per_slot as usize {
                 build.done_building = true;
@@ -425,7 +425,7 @@ impl Core {
                 hash: b.hash,
             }));
             // A one-member committee attests on its own.
-            self.check_attested(build, i);
+            self.check_attested(now, build, i);
         }
         // The last provisional block goes out on its own.
         if let Some(i) = build.blocks.iter().rposition(|b| b.provisional.is_some()) {
@@ -465,7 +465,7 @@ impl Core {
             b.attestations
                 .entry(attester)
                 .or_insert_with(|| msg.signature.clone());
-            if self.check_attested(&mut build, i) {
+            if self.check_attested(now, &mut build, i) {
                 self.try_propose(now, &mut build, out);
                 self.apply_own_provisional(&build, out);
             }
@@ -474,10 +474,19 @@ impl Core {
     }
 
     /// Makes block `i` provisional once it has threshold attestations and
-    /// its predecessor is provisional. Returns whether it just did.
-    fn check_attested(&mut self, build: &mut SlotBuild, i: usize) -> bool {
+    /// its predecessor is provisional, up to the slot's attestation
+    /// deadline. Returns whether it just did.
+    fn check_attested(&mut self, now: UnixMillis, build: &mut SlotBuild, i: usize) -> bool {
         let threshold = build.threshold();
-        let deadline = self.timetable.attestation_deadline(Slot(build.slot)).ok();
+        // After the slot's attestation deadline the next proposer builds on
+        // the tip as it stood: no block of this slot may join it any more.
+        if self
+            .timetable
+            .attestation_deadline(Slot(build.slot))
+            .is_ok_and(|deadline| now > deadline)
+        {
+            return false;
+        }
         let parent_header = match i.checked_sub(1) {
             Some(p) => match build.blocks.get(p).and_then(|b| b.provisional.as_ref()) {
                 Some(prov) => prov.checkpointHeader.clone(),
@@ -494,7 +503,6 @@ impl Core {
         if b.provisional.is_some() || b.proposed_at.is_none() || b.attestations.len() < threshold {
             return false;
         }
-        let _ = deadline;
         let Some(checkpoint_header) = parent_header.extended(b.hash) else {
             return false;
         };

@@ -7,7 +7,7 @@
 use alloy_primitives::{Address, B256, keccak256};
 use alloy_sol_types::SolValue;
 use chunkseq_primitives::{Evidence, UnixMillis};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::{
     core::Core,
@@ -19,6 +19,15 @@ use crate::{
 const REPORT_RETRY_L1_BLOCKS: u64 = 3;
 /// Submissions of one report before the node gives up on it.
 const MAX_REPORT_SUBMISSIONS: u32 = 10;
+/// Epochs after its own that L1 accepts evidence (the contract's
+/// `WITHDRAWAL_DELAY_EPOCHS`).
+const EVIDENCE_EPOCHS: u64 = 4;
+/// Epochs ahead of the current one whose committees L1 can know: evidence
+/// of later slots is ignored.
+const EPOCHS_AHEAD: u64 = 2;
+/// Most reports waiting at once; evidence beyond it is ignored (anyone can
+/// sign conflicting statements with a throwaway key).
+const MAX_PENDING_REPORTS: usize = 256;
 
 /// What a report proves.
 #[derive(Clone, Debug)]
@@ -51,13 +60,18 @@ impl Core {
         out: &mut Vec<Output>,
     ) {
         let key = keccak256(evidence.encode_wire());
-        if !self.reported.insert(key) {
+        if self.reported.contains(&key) {
+            return;
+        }
+        let slot = evidence_slot(&evidence);
+        if !self.reportable(slot) {
+            debug!(target: "chunkseq::evidence", slot, "evidence outside the slots L1 can judge, or too many reports pending: ignored");
             return;
         }
         let Ok(offender) = evidence.offender(&self.domain) else {
             return;
         };
-        let slot = evidence_slot(&evidence);
+        self.reported.insert(key);
         info!(target: "chunkseq::evidence", %offender, slot, offence = evidence.offence(), found_here, "evidence");
         if found_here {
             out.push(Output::Event(Event::EvidenceFound {
@@ -93,10 +107,11 @@ impl Core {
         let evidence = candidate.evidence();
         let key =
             keccak256((candidate.offender, candidate.slot(), "checkpoint omission").abi_encode());
-        if !self.reported.insert(key) {
+        let slot = candidate.slot();
+        if self.reported.contains(&key) || !self.reportable(slot) {
             return;
         }
-        let slot = candidate.slot();
+        self.reported.insert(key);
         info!(target: "chunkseq::evidence", offender = %candidate.offender, slot, index = candidate.index(), "checkpoint omission");
         out.push(Output::Event(Event::EvidenceFound {
             offence: evidence.offence(),
@@ -113,6 +128,26 @@ impl Core {
         );
     }
 
+    /// Whether evidence of `slot` can still be judged by L1 and there is
+    /// room for another report.
+    fn reportable(&self, slot: u64) -> bool {
+        let epoch_slots = u64::from(self.spec.epoch_slots.max(1));
+        let current = self.current_epoch();
+        let epoch = slot / epoch_slots;
+        self.pending_reports.len() < MAX_PENDING_REPORTS
+            && epoch.saturating_add(EVIDENCE_EPOCHS) >= current
+            && epoch <= current.saturating_add(EPOCHS_AHEAD)
+    }
+
+    /// The epoch of the latest time the core was given.
+    fn current_epoch(&self) -> u64 {
+        let slot = self
+            .last_now
+            .and_then(|t| self.timetable.slot_at(t))
+            .map_or(0, |s| s.0);
+        slot / u64::from(self.spec.epoch_slots.max(1))
+    }
+
     fn queue_report(
         &mut self,
         key: B256,
@@ -121,7 +156,9 @@ impl Core {
         offence: Offence,
         slot: u64,
     ) {
-        self.wanted_duties.insert(slot);
+        if needs_committee(&kind) {
+            self.wanted_duties.insert(slot);
+        }
         self.pending_reports.insert(
             key,
             PendingReport {
@@ -145,28 +182,39 @@ impl Core {
             .spec
             .l1_block_time_ms
             .saturating_mul(REPORT_RETRY_L1_BLOCKS);
+        let epoch_slots = u64::from(self.spec.epoch_slots.max(1));
+        let current_epoch = self.timetable.slot_at(now).map_or(0, |s| s.0) / epoch_slots;
         let keys: Vec<B256> = self.pending_reports.keys().copied().collect();
         for key in keys {
             let Some(report) = self.pending_reports.get(&key).cloned() else {
                 continue;
             };
-            if self
-                .evidence
-                .is_slashed(report.offender, report.offence, report.slot)
+            let expired =
+                (report.slot / epoch_slots).saturating_add(EVIDENCE_EPOCHS) < current_epoch;
+            if expired
+                || self
+                    .evidence
+                    .is_slashed(report.offender, report.offence, report.slot)
             {
                 self.pending_reports.remove(&key);
+                self.wanted_duties.remove(&report.slot);
                 continue;
             }
             if report.next_try.is_some_and(|t| t > now) {
                 continue;
             }
-            let Some(committee) = self.duties.get(&report.slot).map(|d| d.committee.clone()) else {
-                self.wanted_duties.insert(report.slot);
-                continue;
+            let committee = match self.duties.get(&report.slot) {
+                Some(d) => d.committee.clone(),
+                None if needs_committee(&report.kind) => {
+                    self.wanted_duties.insert(report.slot);
+                    continue;
+                }
+                None => Vec::new(),
             };
             if report.submissions >= MAX_REPORT_SUBMISSIONS {
                 warn!(target: "chunkseq::evidence", offender = %report.offender, slot = report.slot, "gave up reporting: L1 never showed the slash");
                 self.pending_reports.remove(&key);
+                self.wanted_duties.remove(&report.slot);
                 continue;
             }
             let call = match &report.kind {
@@ -175,6 +223,7 @@ impl Core {
             };
             let Some(call) = call else {
                 self.pending_reports.remove(&key);
+                self.wanted_duties.remove(&report.slot);
                 continue;
             };
             out.push(Output::SubmitL1 {
@@ -195,6 +244,15 @@ impl Core {
             .filter_map(|r| r.next_try)
             .min()
     }
+}
+
+/// Whether the report's L1 call names the slot's committee (to find the
+/// proposer); an attestation equivocation's does not.
+fn needs_committee(kind: &ReportKind) -> bool {
+    !matches!(
+        kind,
+        ReportKind::Equivocation(Evidence::AttestationEquivocation(_))
+    )
 }
 
 /// The slot an offence is about.

@@ -38,14 +38,17 @@ fn validators_record_the_committees_l1_does_not_serve_yet() {
             _ => None,
         })
         .collect();
+    // Each asks L1 to record everything up to two epochs ahead.
     assert!(
-        recorded.iter().any(|(_, e)| *e == 0),
-        "the validators recorded epoch 0: {recorded:?}"
+        !recorded.is_empty() && recorded.iter().all(|(_, e)| *e == 2),
+        "the validators recorded epochs 0 to 2: {recorded:?}"
     );
-    assert!(
-        recorded.iter().all(|(_, e)| *e == 0),
-        "only epoch 0 needed it this early: {recorded:?}"
-    );
+    for slot in [1, 32, 64] {
+        assert!(
+            h.l1.duties(slot).is_ok(),
+            "slot {slot}'s committee is recorded"
+        );
+    }
     // Each validator asked at most once per four L1 blocks.
     for node in 0..4 {
         let mine = recorded.iter().filter(|(n, _)| *n == node).count();
@@ -141,4 +144,55 @@ fn a_report_waits_for_its_duties_and_is_retried_until_l1_slashes() {
     );
     // Retries are spaced by L1 blocks, not sent on every input.
     assert!(submissions.len() <= 3, "{submissions:?}");
+}
+
+/// Anyone can sign conflicting statements with a throwaway key: evidence of
+/// slots L1 cannot judge (far ahead, or older than evidence is accepted)
+/// costs a node nothing, no duties request and no L1 call.
+#[test]
+fn evidence_outside_the_slots_l1_judges_is_ignored() {
+    use chunkseq_primitives::{Attestation, PrivateKey};
+    use chunkseq_protocol::Output;
+    let spec = Preset::Devnet.spec();
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = Harness::new(spec.clone(), 4);
+    let throwaway = LocalSigner::new(PrivateKey::from_bytes([0x77; 32]).unwrap());
+    let domain = spec.eip712_domain();
+    let now = tt.slot_start(Slot(2)).unwrap();
+    let conflicting = |slot: u64| {
+        let signed = |byte: u8| {
+            let a = Attestation {
+                slot,
+                index: 0,
+                blockHash: B256::repeat_byte(byte),
+            };
+            let sig = Bytes::from(throwaway.sign_statement(&domain, &a).unwrap().to_vec());
+            (a, sig)
+        };
+        Evidence::attestation_equivocation(signed(1), signed(2))
+    };
+    // Epochs more than two ahead have no committee L1 could know.
+    for slot in [3 * 32, 1_000_000_000_000] {
+        let out = h.nodes[0].handle(now, Input::Gossip(Gossip::Evidence(conflicting(slot))));
+        assert!(
+            !out.iter().any(|o| matches!(
+                o,
+                Output::FetchDuties(s) if *s == slot
+            ) || matches!(o, Output::SubmitL1 { .. })),
+            "slot {slot}: {out:?}"
+        );
+    }
+    // Within reach, an attestation equivocation needs no committee: its
+    // call goes out at once (L1 then judges the signer).
+    let out = h.nodes[0].handle(now, Input::Gossip(Gossip::Evidence(conflicting(40))));
+    assert!(
+        out.iter().any(|o| matches!(
+            o,
+            Output::SubmitL1 {
+                call: RollupCall::SlashAttestationEquivocation(_),
+                ..
+            }
+        )),
+        "{out:?}"
+    );
 }

@@ -946,3 +946,48 @@ fn proposer_rules() {
         }
     }
 }
+
+/// §3 slot close: after the attestation deadline the next proposer builds on
+/// the tip as it stood, so an attestation that completes a block's
+/// threshold after the deadline no longer makes it provisional, even when
+/// it arrives before the core's next tick.
+#[test]
+fn no_block_joins_the_provisional_chain_after_the_attestation_deadline() {
+    let s = slot1();
+    let deadline = s.tt.attestation_deadline(Slot(1)).unwrap();
+    let close0 =
+        s.tt.chunk(Slot(1), chunkseq_primitives::BlockIndex(0))
+            .unwrap()
+            .close;
+    for (at, joins) in [
+        (deadline.checked_sub_ms(1).unwrap(), true),
+        (deadline.checked_add_ms(1).unwrap(), false),
+    ] {
+        let (mut core, _) = s.node(s.proposer);
+        core.handle(s.at(0), Input::Tick);
+        core.handle(
+            s.at(100),
+            Input::Transaction(s.proposals[0].transactions[0].clone()),
+        );
+        let out = core.handle(close0, Input::Tick);
+        let header = published(&out)
+            .iter()
+            .find_map(|g| match g {
+                Gossip::Proposal(m) => Some(m.header.clone()),
+                _ => None,
+            })
+            .expect("proposal 0");
+        let first = attestation_by(&s, others(&s)[0], &header);
+        core.handle(close0.checked_add_ms(10).unwrap(), first);
+        let out = core.handle(at, attestation_by(&s, others(&s)[1], &header));
+        let provisional = published(&out)
+            .iter()
+            .any(|g| matches!(g, Gossip::Provisional(p) if p.header.index == 0));
+        assert_eq!(
+            provisional,
+            joins,
+            "threshold reached {} ms from the deadline",
+            at.0 as i64 - deadline.0 as i64
+        );
+    }
+}

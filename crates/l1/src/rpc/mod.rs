@@ -628,8 +628,11 @@ impl RpcL1 {
 }
 
 /// Most empty blocks [`ControlledL1::advance_to`] mines one by one on a
-/// development node; a longer stretch is one jump in time.
-const LONGEST_MINED_STRETCH: u64 = 32;
+/// development node; a longer stretch is one jump in time. A jump mines one
+/// block where many were due, so keep it above the contract's gap between
+/// the last pre-genesis registration and the first seed (8 blocks) plus the
+/// blocks a deployment leaves before genesis.
+const LONGEST_MINED_STRETCH: u64 = 64;
 
 impl ControlledL1 for RpcL1 {
     async fn mine_block(&self) -> Result<(), L1Error> {
@@ -657,12 +660,14 @@ impl ControlledL1 for RpcL1 {
     }
 
     async fn advance_to(&self, now: UnixMillis) -> Result<(), L1Error> {
-        // A long stretch is one jump: a single block at the time of the
-        // second-last block due stands for the empty blocks before it.
         let last = self.latest_timestamp_ms().await?;
         let block_ms = self.cfg.block_time_ms.max(1);
         let due = now.0.saturating_sub(last) / block_ms;
         if due > LONGEST_MINED_STRETCH {
+            // A long stretch is one jump: a single block at the time of the
+            // second-last block due stands for the empty blocks before it
+            // (anvil's own multi-block mining follows its wall clock, not
+            // ours).
             self.mine_at(last.saturating_add(due.saturating_sub(1).saturating_mul(block_ms)))
                 .await?;
         }

@@ -43,6 +43,9 @@ pub(crate) struct L1Args {
     /// set-history figure (0 skips the set-history figures).
     #[arg(long, default_value_t = 5_000)]
     churn: usize,
+    /// Genesis validators of the set-history figures.
+    #[arg(long, default_value_t = 50)]
+    set_validators: usize,
 }
 
 /// The first checkpoint of an epoch (which records the committee two epochs
@@ -266,7 +269,7 @@ pub(crate) fn run(args: &L1Args) -> Result<()> {
     let set_history = if args.churn == 0 {
         Vec::new()
     } else {
-        set_history_rows(args.validators, args.churn)?
+        set_history_rows(args.set_validators, args.churn)?
     };
     if args.profile {
         let mut chain = Chain::new(args.validators)?;
