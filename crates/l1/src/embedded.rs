@@ -146,11 +146,7 @@ impl EmbeddedL1 {
                 spec.rollup_address
             )));
         }
-        let start = cfg.start.unwrap_or(UnixMillis(
-            spec.genesis_time
-                .saturating_mul(1000)
-                .saturating_sub(spec.l1_block_time_ms.saturating_mul(GENESIS_LEAD_BLOCKS)),
-        ));
+        let start = cfg.start.unwrap_or_else(|| Self::default_start(spec));
         let rich = U256::from(10u64).pow(U256::from(30u64));
         let mut db = CacheDB::new(EmptyDB::default());
         for a in std::iter::once(&DEPLOYER).chain(validators) {
@@ -205,6 +201,19 @@ impl EmbeddedL1 {
             }
         }
         Ok(l1)
+    }
+
+    /// When the embedded L1 starts by default: [`GENESIS_LEAD_BLOCKS`] L1
+    /// blocks before the L2 genesis. A caller on the wall clock starts at
+    /// the earlier of this and now, so that the contract's gap between the
+    /// genesis validators' registration and the first seed has passed at
+    /// genesis.
+    pub fn default_start(spec: &ChainSpec) -> UnixMillis {
+        UnixMillis(
+            spec.genesis_time
+                .saturating_mul(1000)
+                .saturating_sub(spec.l1_block_time_ms.saturating_mul(GENESIS_LEAD_BLOCKS)),
+        )
     }
 
     /// The Rollup contract's address.

@@ -415,7 +415,7 @@ impl Devnet {
                     genesis_hash,
                     &addresses,
                     EmbeddedConfig {
-                        start: Some(now),
+                        start: Some(now.min(EmbeddedL1::default_start(&spec))),
                         ..EmbeddedConfig::default()
                     },
                 )

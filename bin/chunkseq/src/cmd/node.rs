@@ -11,7 +11,7 @@ use chunkseq_l1::{
     rpc::{RpcConfig, RpcL1},
 };
 use chunkseq_node::{Node, NodeConfig, node::NodeFaults};
-use chunkseq_primitives::{ChainSpec, Preset, PrivateKey, UnixMillis};
+use chunkseq_primitives::{ChainSpec, Preset, PrivateKey};
 use chunkseq_protocol::CoreConfig;
 use clap::Args;
 use serde::Deserialize;
@@ -250,7 +250,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
                     genesis_hash,
                     &addrs,
                     EmbeddedConfig {
-                        start: Some(UnixMillis(now.0.min(spec.genesis_time.saturating_mul(1000)))),
+                        start: Some(now.min(EmbeddedL1::default_start(&spec))),
                         ..EmbeddedConfig::default()
                     },
                 )?);
