@@ -699,6 +699,80 @@ fn the_validator_set_is_capped() {
     );
 }
 
+/// The same bound on anvil: 1,020 fresh keys fill the set next to the four
+/// genesis validators, and the next registration is refused.
+#[tokio::test(flavor = "current_thread")]
+async fn the_validator_set_is_capped_on_anvil() {
+    use chunkseq_l1::{
+        L1,
+        rpc::{ANVIL_DEPLOYER_KEY, AnvilProcess, RpcConfig, RpcL1, deploy_rollup},
+    };
+    use chunkseq_primitives::PrivateKey;
+    const MAX_VALIDATORS: usize = 1024;
+    let Some(binary) = AnvilProcess::locate() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no anvil"
+        );
+        return;
+    };
+    let spec = Preset::Devnet.spec();
+    let anvil = AnvilProcess::spawn(
+        &binary,
+        &[
+            "--timestamp".into(),
+            (spec.genesis_time - 60).to_string(),
+            "--silent".into(),
+        ],
+    )
+    .unwrap();
+    let deployer = PrivateKey::from_bytes(ANVIL_DEPLOYER_KEY).unwrap();
+    let validators = validator_keys(VALIDATORS);
+    let report = deploy_rollup(
+        &anvil.url(),
+        &deployer,
+        &spec,
+        GENESIS_HASH,
+        stake(),
+        &validators,
+    )
+    .await
+    .unwrap();
+    let newcomers: Vec<PrivateKey> = (0..=(MAX_VALIDATORS - VALIDATORS))
+        .map(|i| {
+            let seed = alloy_primitives::keccak256((i as u64).to_be_bytes());
+            PrivateKey::from_bytes(seed.0).unwrap()
+        })
+        .collect();
+    let cfg = RpcConfig {
+        block_time_ms: spec.l1_block_time_ms,
+        ..RpcConfig::default()
+    };
+    // Automatic mining stays on: each registration is mined as it is sent.
+    let l1 = RpcL1::connect(&anvil.url(), report.rollup, &newcomers, cfg)
+        .await
+        .unwrap();
+    for k in &newcomers {
+        l1.set_balance(k.address(), stake() * U256::from(2u64))
+            .await
+            .unwrap();
+    }
+    let register = |k: &PrivateKey| RollupCall::Register {
+        withdrawal: k.address(),
+        stake: stake(),
+    };
+    let (last, rest) = newcomers.split_last().unwrap();
+    for k in rest {
+        l1.submit(k.address(), register(k), None).await.unwrap();
+    }
+    let refused = l1.submit(last.address(), register(last), None).await;
+    assert!(
+        matches!(&refused, Err(L1Error::Reverted { reason }) if reason == "ValidatorSetFull"),
+        "the 1,025th registration: {refused:?}"
+    );
+    assert!(l1.validator(rest[0].address()).await.unwrap().stake > U256::ZERO);
+}
+
 /// A deployment with no minimum stake would make registration free.
 #[test]
 fn a_zero_minimum_stake_is_refused_at_deployment() {
