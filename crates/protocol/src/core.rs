@@ -358,6 +358,7 @@ impl Core {
             }
         } else {
             candidates.push(self.timetable.genesis());
+            candidates.push(self.genesis_record_time());
         }
         candidates.extend(self.next_duties_retry());
         candidates.extend(self.next_report_retry());

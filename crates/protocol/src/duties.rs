@@ -26,11 +26,24 @@ impl Core {
         u64::from(self.spec.epoch_slots.max(1))
     }
 
+    /// One L1 block before genesis: when a validator asks L1 to record the
+    /// first committees, so that they land in the first block at genesis
+    /// and slot 1 has its duties at once.
+    pub(crate) fn genesis_record_time(&self) -> UnixMillis {
+        let genesis = self.timetable.genesis();
+        genesis
+            .checked_sub_ms(self.spec.l1_block_time_ms)
+            .unwrap_or(genesis)
+    }
+
     /// Asks for the duties of the current slot, the next two, and any slot a
     /// pending report needs, unless already known, asked, or waiting to be
-    /// asked again.
+    /// asked again. Just before genesis, records the first committees.
     pub(crate) fn request_duties(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
         let Some(current) = self.timetable.slot_at(now) else {
+            if now >= self.genesis_record_time() {
+                self.record(now, 2, out);
+            }
             return;
         };
         let upcoming = current.0..=current.0.saturating_add(2);
@@ -106,7 +119,7 @@ impl Core {
     /// once per [`RECORD_RETRY_L1_BLOCKS`] L1 blocks. L1 refuses the call
     /// (at no cost) when there is nothing to record or it is too early.
     fn record(&mut self, now: UnixMillis, epoch: u64, out: &mut Vec<Output>) {
-        if self.signer.is_none() || now < self.timetable.genesis() {
+        if self.signer.is_none() || now < self.genesis_record_time() {
             return;
         }
         let retry = self
