@@ -13,9 +13,8 @@ use alloy_primitives::{Address, B256, keccak256};
 use chunkseq_execution::Genesis;
 use chunkseq_l1::L1;
 use chunkseq_primitives::{ChainSpec, LocalSigner, PrivateKey, Signer};
-use chunkseq_protocol::{
-    CheckpointTip, Core, CoreConfig, ProtectedSigner, SlashingProtectionStore,
-};
+use chunkseq_protocol::{CheckpointTip, Core, CoreConfig};
+use chunkseq_signer::{ProtectedSigner, SlashingProtectionStore};
 use chunkseq_state::StateDb;
 use jsonrpsee::server::ServerHandle;
 use libp2p::{Multiaddr, PeerId, identity};

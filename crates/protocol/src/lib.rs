@@ -5,9 +5,11 @@
 //! Nothing here reads a clock, draws randomness or spawns tasks: time and
 //! inputs come from the driver. Outputs are gossip to publish, L1 calls to
 //! send, wake-up times, requests for L1 duties, and observable events. The
-//! state store (in memory for the simulator, redb on disk for the node) and
-//! the slashing-protection store, which must reach disk before a signature
-//! leaves the process (DESIGN.md section 8), are the only storage it touches.
+//! state store (in memory for the simulator, redb on disk for the node) is
+//! the only storage it touches. Every signature goes through the
+//! [`chunkseq_primitives::Signer`] the driver hands it; the node and the
+//! simulator hand it a `chunkseq_signer::ProtectedSigner`, whose record reaches
+//! disk before a signature leaves the process (DESIGN.md section 8).
 //!
 //! - [`core`]: the state machine and its dispatch.
 //! - [`proposer`]: chunked building, proposal sequencing, slot cut, checkpoint.
@@ -17,8 +19,6 @@
 //! - [`evidence`]: [`EvidenceDetector`], which spots the slashable offences in
 //!   verified statements and accepted checkpoints and builds the L1 calls.
 //! - [`verify`]: signature and role checks of gossip messages.
-//! - [`slashing_protection`]: the durable record of signed digests,
-//!   [`ProtectedSigner`], and the JSON interchange format.
 
 mod accounts;
 pub mod attester;
@@ -31,7 +31,6 @@ pub mod follower;
 pub mod io;
 pub mod proposer;
 mod reporting;
-pub mod slashing_protection;
 pub mod verify;
 
 pub use crate::core::{Core, CoreConfig, CoreError, Tips};
@@ -39,7 +38,3 @@ pub use chain::{Chain, ChainBlock, CheckpointTip};
 pub use evidence::{EvidenceDetector, Offence, OmissionCandidate, equivocation_call};
 pub use exec_cache::{ExecutionCache, RecoveryCache};
 pub use io::{Duties, Event, Gossip, Input, Output, ReorgCause, TxStatus, Work};
-pub use slashing_protection::{
-    Decision, Interchange, InterchangeError, ProtectedSigner, SlashingProtectionError,
-    SlashingProtectionStore,
-};

@@ -24,9 +24,8 @@ use chunkseq_primitives::{
     BlockHeader, CheckpointHeader, LocalSigner, Preset, ProposalMessage, ProvisionalBlock,
     ProvisionalBlockMessage, Signer, Slot, StatementKind, Timetable, UnixMillis,
 };
-use chunkseq_protocol::{
-    Core, Duties, Event, Gossip, Input, Output, ReorgCause, SlashingProtectionStore, TxStatus,
-};
+use chunkseq_protocol::{Core, Duties, Event, Gossip, Input, Output, ReorgCause, TxStatus};
+use chunkseq_signer::SlashingProtectionStore;
 use harness::{Harness, Recorded};
 
 /// Slot 1 of a devnet run, as its proposer published it.

@@ -15,10 +15,8 @@ use chunkseq_primitives::{
     ChainSpec, Checkpoint, CheckpointHeader, LocalSigner, PrivateKey, Signer, Slot, Timetable,
     UnixMillis,
 };
-use chunkseq_protocol::{
-    Core, CoreConfig, Duties, Event, Gossip, Input, Output, ProtectedSigner,
-    SlashingProtectionStore, TxStatus,
-};
+use chunkseq_protocol::{Core, CoreConfig, Duties, Event, Gossip, Input, Output, TxStatus};
+use chunkseq_signer::{ProtectedSigner, SlashingProtectionStore};
 use chunkseq_state::StateDb;
 use thiserror::Error;
 

@@ -20,10 +20,8 @@ use alloy_primitives::{Address, B256, U256};
 use chunkseq_execution::{Genesis, dev_keys, pool::signed_transfer};
 use chunkseq_l1::{EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall};
 use chunkseq_primitives::{ChainSpec, LocalSigner, PrivateKey, Signer, UnixMillis};
-use chunkseq_protocol::{
-    Core, CoreConfig, Duties, Event, Gossip, Input, Output, ProtectedSigner,
-    SlashingProtectionStore,
-};
+use chunkseq_protocol::{Core, CoreConfig, Duties, Event, Gossip, Input, Output};
+use chunkseq_signer::{ProtectedSigner, SlashingProtectionStore};
 use chunkseq_state::StateDb;
 
 /// One-way network delay.

@@ -363,7 +363,7 @@ mod tests {
     use chunkseq_primitives::crypto::eip712_domain;
 
     use super::*;
-    use crate::slashing_protection::test_support::{domain, request};
+    use crate::test_support::{domain, request};
 
     const ALICE: Address = Address::repeat_byte(0x01);
     const BOB: Address = Address::repeat_byte(0x02);
@@ -460,7 +460,7 @@ mod tests {
         );
         assert_eq!(
             store.check_and_record(ALICE, &extra).unwrap(),
-            crate::slashing_protection::Decision::Repeat
+            crate::Decision::Repeat
         );
     }
 

@@ -11,7 +11,7 @@ use chunkseq_primitives::{
     Attestation, BlockProposal, Checkpoint, Eip712Domain, LocalSigner, PrivateKey,
     ProvisionalBlock, SignRequest, SignedStatement, Signer, SignerError, crypto::eip712_domain,
 };
-use chunkseq_protocol::slashing_protection::{
+use chunkseq_signer::{
     ImportSummary, Interchange, InterchangeError, InterchangeMetadata, InterchangeRecord,
     InterchangeSigner, ProtectedSigner, SlashingProtectionError, SlashingProtectionStore,
 };

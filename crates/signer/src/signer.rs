@@ -95,7 +95,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::slashing_protection::test_support::{FailingBackend, domain, request};
+    use crate::test_support::{FailingBackend, domain, request};
 
     /// A `LocalSigner` that counts its signatures and checks, at the moment
     /// it signs, that the request is already in the store.

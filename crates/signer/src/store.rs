@@ -315,7 +315,7 @@ mod tests {
     use std::sync::{Arc, Barrier, atomic::Ordering};
 
     use super::*;
-    use crate::slashing_protection::test_support::{FailingBackend, request};
+    use crate::test_support::{FailingBackend, request};
 
     const ALICE: Address = Address::repeat_byte(0x01);
     const BOB: Address = Address::repeat_byte(0x02);
