@@ -143,6 +143,9 @@ pub struct Core {
     pub(crate) wake: Option<UnixMillis>,
     /// The time of the latest input.
     pub(crate) last_now: Option<UnixMillis>,
+    /// Whether this validator asked L1 to record the first committees
+    /// before genesis.
+    pub(crate) genesis_record_sent: bool,
 }
 
 impl std::fmt::Debug for Core {
@@ -204,6 +207,7 @@ impl Core {
             sig_cache: None,
             wake: None,
             last_now: None,
+            genesis_record_sent: false,
         })
     }
 

@@ -26,13 +26,14 @@ impl Core {
         u64::from(self.spec.epoch_slots.max(1))
     }
 
-    /// One L1 block before genesis: when a validator asks L1 to record the
-    /// first committees, so that they land in the first block at genesis
-    /// and slot 1 has its duties at once.
+    /// Half an L1 block before genesis: when a validator asks L1 to record
+    /// the first committees, so that they land in the first block at genesis
+    /// and slot 1 has its duties at once. (The call is checked against the
+    /// next L1 block, which by then is the one at genesis.)
     pub(crate) fn genesis_record_time(&self) -> UnixMillis {
         let genesis = self.timetable.genesis();
         genesis
-            .checked_sub_ms(self.spec.l1_block_time_ms)
+            .checked_sub_ms(self.spec.l1_block_time_ms / 2)
             .unwrap_or(genesis)
     }
 
@@ -41,8 +42,18 @@ impl Core {
     /// asked again. Just before genesis, records the first committees.
     pub(crate) fn request_duties(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
         let Some(current) = self.timetable.slot_at(now) else {
-            if now >= self.genesis_record_time() {
-                self.record(now, 2, out);
+            if now >= self.genesis_record_time()
+                && !self.genesis_record_sent
+                && self.signer.is_some()
+            {
+                // Not throttled like later attempts: if L1 refuses it (its
+                // next block is still before genesis), the first duties
+                // request at genesis records at once.
+                self.genesis_record_sent = true;
+                out.push(Output::SubmitL1 {
+                    call: RollupCall::RecordCommittee { epoch: 2 },
+                    deadline: None,
+                });
             }
             return;
         };
@@ -119,7 +130,7 @@ impl Core {
     /// once per [`RECORD_RETRY_L1_BLOCKS`] L1 blocks. L1 refuses the call
     /// (at no cost) when there is nothing to record or it is too early.
     fn record(&mut self, now: UnixMillis, epoch: u64, out: &mut Vec<Output>) {
-        if self.signer.is_none() || now < self.genesis_record_time() {
+        if self.signer.is_none() || now < self.timetable.genesis() {
             return;
         }
         let retry = self
