@@ -5,7 +5,7 @@
 //! DESIGN.md section 13.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::BTreeMap,
     future::Future,
     net::SocketAddr,
     path::PathBuf,
@@ -26,8 +26,8 @@ use chunkseq_l1::{
     rpc::{ANVIL_DEPLOYER_KEY, RpcConfig, RpcL1, deploy_rollup},
 };
 use chunkseq_primitives::{ChainSpec, Preset, PrivateKey, Slot, Timetable, UnixMillis};
-use chunkseq_protocol::CoreConfig;
-use chunkseq_sim::report::{Latencies, Percentiles, ReorgRecord, Report, SlashingRecord};
+use chunkseq_protocol::{CoreConfig, ReorgCause, TxStatus};
+use chunkseq_report::{Percentiles, Recorder, Report, RunInfo, reorg_cause_name};
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use jsonrpsee_http_client::HttpClientBuilder;
 use tokio::sync::mpsc;
@@ -109,73 +109,96 @@ struct Seen {
     what: Notification,
 }
 
-/// One slot's figures.
+/// What a slot's printed line needs beyond the recorder's figures.
 #[derive(Debug, Default)]
 struct SlotLine {
-    proposer: Option<Address>,
-    blocks: u32,
-    txs: usize,
-    attestations: usize,
+    /// The attestation threshold its blocks met.
     threshold: usize,
+    /// Provisional latencies of the transactions its blocks carried, ms.
     latencies: Vec<f64>,
-    checkpoint: Option<(u64, u32)>,
-    reorged: bool,
+    /// The L1 block that holds its checkpoint.
+    l1_block: Option<u64>,
     printed: bool,
 }
 
-/// The aggregator's records.
-#[derive(Default)]
-struct Tally {
-    submitted: HashMap<B256, Instant>,
-    provisional: HashMap<B256, f64>,
-    checkpointed: HashMap<B256, f64>,
-    slots: BTreeMap<u64, SlotLine>,
-    seen_blocks: HashMap<(u64, u32), B256>,
-    reorgs: Vec<ReorgRecord>,
-    slashings: Vec<SlashingRecord>,
+/// The aggregator: the shared report recorder, fed from the nodes'
+/// notifications, and what only the devnet prints or hashes.
+struct Aggregator {
+    recorder: Recorder,
+    /// The validators' addresses, by node.
+    addresses: Vec<Address>,
+    /// Times are ms since this.
+    started: Instant,
+    lines: BTreeMap<u64, SlotLine>,
+    /// Each checkpoint's slot and last block number as the observer applied
+    /// them, hashed into the digest.
     checkpoint_hashes: Vec<u8>,
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1_000.0
+/// The report's name of a reorg cause, from a notification (which names the
+/// protocol's variant).
+fn reorg_cause(notified: &str) -> &str {
+    [
+        ReorgCause::MissedPublishWindow,
+        ReorgCause::CheckpointDiffers,
+    ]
+    .into_iter()
+    .find(|c| format!("{c:?}") == notified)
+    .map(reorg_cause_name)
+    .unwrap_or(notified)
 }
 
-impl Tally {
-    fn observe(&mut self, s: Seen, addresses: &[Address], observer: usize, started: Instant) {
+impl Aggregator {
+    fn new(observer: usize, addresses: Vec<Address>, started: Instant) -> Self {
+        Self {
+            recorder: Recorder::new(observer),
+            addresses,
+            started,
+            lines: BTreeMap::new(),
+            checkpoint_hashes: Vec::new(),
+        }
+    }
+
+    /// `at` in ms since the start.
+    fn ms(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.started).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn observe(&mut self, s: Seen) {
+        let at = self.ms(s.at);
+        let observer = s.node == self.recorder.observer();
         match s.what {
             Notification::Provisional { block, threshold } => {
-                let line = self.slots.entry(block.slot).or_default();
-                let me = addresses.get(s.node).copied();
+                let line = self.lines.entry(block.slot).or_default();
                 // Latency counts at a node other than the block's proposer.
-                if me != Some(block.coinbase) {
+                if self.addresses.get(s.node) != Some(&block.coinbase) {
                     for h in &block.transactions {
-                        if let Some(t) = self.submitted.get(h)
-                            && !self.provisional.contains_key(h)
-                        {
-                            let l = ms(s.at.saturating_duration_since(*t));
-                            self.provisional.insert(*h, l);
-                            line.latencies.push(l);
+                        if let Some(l) = self.recorder.tx_provisional(*h, at) {
+                            line.latencies.push(l as f64);
                         }
                     }
                 }
-                if self
-                    .seen_blocks
-                    .insert((block.slot, block.index), block.hash)
-                    .is_none()
-                {
-                    line.proposer = Some(block.coinbase);
-                    line.blocks = line.blocks.saturating_add(1);
-                    line.txs = line.txs.saturating_add(block.transactions.len());
-                    line.attestations = line.attestations.max(block.attestations);
+                // The devnet sees a block first when some node announces it
+                // provisional: that stands for its proposal too.
+                if self.recorder.block(block.slot, block.index).is_none() {
+                    let proposer = self
+                        .addresses
+                        .iter()
+                        .position(|a| *a == block.coinbase)
+                        .unwrap_or(usize::MAX);
+                    let (slot, index) = (block.slot, block.index);
+                    self.recorder.block_proposed(proposer, slot, index, at);
+                    self.recorder
+                        .block_provisional(slot, index, block.transactions.len(), at);
+                    self.recorder
+                        .block_attested(slot, index, block.attestations);
                     line.threshold = threshold;
                 }
             }
-            Notification::Tx { hash, status } if s.node == observer && status == "checkpointed" => {
-                if let Some(t) = self.submitted.get(&hash) {
-                    self.checkpointed
-                        .entry(hash)
-                        .or_insert_with(|| ms(s.at.saturating_duration_since(*t)));
-                }
+            Notification::Tx { hash, status }
+                if observer && status == TxStatus::Checkpointed.name() =>
+            {
+                self.recorder.tx_checkpointed(hash, at);
             }
             Notification::Checkpoint {
                 slot,
@@ -183,8 +206,9 @@ impl Tally {
                 l1_block,
                 last_number,
                 ..
-            } if s.node == observer => {
-                self.slots.entry(slot).or_default().checkpoint = Some((l1_block, blocks));
+            } if observer => {
+                self.recorder.checkpoint(slot, blocks, at);
+                self.lines.entry(slot).or_default().l1_block = Some(l1_block);
                 self.checkpoint_hashes
                     .extend_from_slice(&slot.to_be_bytes());
                 self.checkpoint_hashes
@@ -195,61 +219,55 @@ impl Tally {
                 slots,
                 retracted_blocks,
                 ..
-            } if s.node == observer => {
-                for sl in &slots {
-                    self.slots.entry(*sl).or_default().reorged = true;
-                }
-                self.reorgs.push(ReorgRecord {
-                    at_ms: u64::try_from(s.at.saturating_duration_since(started).as_millis())
-                        .unwrap_or(u64::MAX),
-                    depth_slots: u64::try_from(slots.len()).unwrap_or(u64::MAX),
-                    slots,
-                    blocks: retracted_blocks.len(),
-                    cause,
-                });
+            } if observer => {
+                self.recorder
+                    .reorg(&slots, retracted_blocks.len(), reorg_cause(&cause), at);
             }
             Notification::Slashed {
                 validator,
                 offence,
                 slot,
-            } if s.node == observer => self.slashings.push(SlashingRecord {
-                offence: match offence {
-                    1 => "proposal-equivocation",
-                    2 => "checkpoint-omission",
-                    3 => "attestation-equivocation",
-                    _ => "unknown",
-                }
-                .into(),
-                validator: validator.to_string(),
-                slot,
-                at_ms: u64::try_from(s.at.saturating_duration_since(started).as_millis())
-                    .unwrap_or(u64::MAX),
-            }),
+            } if observer => self.recorder.slashed(validator, offence, slot, at),
             _ => {}
         }
     }
 
-    fn print_slot(&mut self, slot: u64, addresses: &[Address]) {
-        let Some(line) = self.slots.get_mut(&slot) else {
-            return;
-        };
+    /// Whether `slot`'s line was printed.
+    fn printed(&self, slot: u64) -> bool {
+        self.lines.get(&slot).is_some_and(|l| l.printed)
+    }
+
+    fn print_slot(&mut self, slot: u64) {
+        let line = self.lines.entry(slot).or_default();
         if line.printed {
             return;
         }
         line.printed = true;
-        let proposer = line
-            .proposer
-            .and_then(|p| addresses.iter().position(|a| *a == p))
+        let proposer = self
+            .recorder
+            .builder(slot)
+            .filter(|i| *i < self.addresses.len())
             .map_or_else(|| "-".to_owned(), |i| format!("node-{i}"));
+        let (blocks, txs, attestations) =
+            self.recorder
+                .blocks_of(slot)
+                .fold((0u32, 0usize, 0usize), |(n, txs, att), b| {
+                    (
+                        n.saturating_add(1),
+                        txs.saturating_add(b.txs),
+                        att.max(b.attestations),
+                    )
+                });
         let p = Percentiles::of(&line.latencies);
-        let landed = match (line.checkpoint, line.reorged) {
-            (Some((l1, n)), _) => format!("checkpointed in L1 block {l1} ({n} blocks)"),
+        let checkpoint = line.l1_block.zip(self.recorder.checkpoint_of(slot));
+        let landed = match (checkpoint, self.recorder.is_reorged(slot)) {
+            (Some((l1, (_, n))), _) => format!("checkpointed in L1 block {l1} ({n} blocks)"),
             (None, true) => "NOT checkpointed: publish window missed, reorged".into(),
             (None, false) => "NOT checkpointed".into(),
         };
         println!(
-            "slot {slot:>4}  proposer {proposer:<7}  blocks {:>2}  txs {:>5}  attestations {}/{}  provisional p50 {:>4.0} ms p99 {:>5.0} ms  {landed}",
-            line.blocks, line.txs, line.attestations, line.threshold, p.p50, p.p99
+            "slot {slot:>4}  proposer {proposer:<7}  blocks {blocks:>2}  txs {txs:>5}  attestations {attestations}/{}  provisional p50 {:>4.0} ms p99 {:>5.0} ms  {landed}",
+            line.threshold, p.p50, p.p99
         );
     }
 }
@@ -656,8 +674,8 @@ impl Devnet {
                 nonce: 0,
             })
             .collect();
-        let mut tally = Tally::default();
         let observer = usize::from(cfg.nodes > 1);
+        let mut aggregator = Aggregator::new(observer, addresses, started);
         let interval = if cfg.tps > 0.0 {
             Duration::from_secs_f64(1.0 / cfg.tps)
         } else {
@@ -685,7 +703,7 @@ impl Devnet {
                         warn!(target: "chunkseq::devnet", node = i, error = %e, "could not start node");
                     }
                 }
-                Some(s) = self.seen_rx.recv() => tally.observe(s, &addresses, observer, started),
+                Some(s) = self.seen_rx.recv() => aggregator.observe(s),
                 _ = load.tick() => {
                     let now = clock.now();
                     if now < load_start || now >= load_end || accounts.is_empty() {
@@ -722,12 +740,12 @@ impl Devnet {
                         signed_transfer(&user.key, spec.chain_id, user.nonce, to, U256::from(1u64))
                     };
                     let hash = keccak256(&raw);
-                    tally.submitted.insert(hash, Instant::now());
+                    aggregator.recorder.submitted(hash, aggregator.ms(Instant::now()));
                     sent = sent.saturating_add(1);
                     match client.request::<B256, _>("eth_sendRawTransaction", rpc_params![raw]).await {
                         Ok(_) => user.nonce = user.nonce.saturating_add(1),
                         Err(e) => {
-                            tally.submitted.remove(&hash);
+                            aggregator.recorder.withdrawn(&hash);
                             refused = refused.saturating_add(1);
                             // The nonce stays: the next transaction reuses it.
                             warn!(target: "chunkseq::devnet", error = %e, "transaction refused");
@@ -739,28 +757,25 @@ impl Devnet {
                     // Print each slot once its checkpoint landed or its
                     // publish window closed.
                     let current = tt.slot_at(now).map_or(0, |s| s.0);
-                    let done: Vec<u64> = tally
-                        .slots
-                        .iter()
-                        .filter(|(s, l)| !l.printed && (l.checkpoint.is_some() || **s + 1 < current))
-                        .map(|(s, _)| *s)
+                    let done: Vec<u64> = aggregator
+                        .recorder
+                        .slots()
+                        .into_iter()
+                        .filter(|s| !aggregator.printed(*s) && (aggregator.recorder.is_checkpointed(*s) || *s + 1 < current))
                         .collect();
                     for s in done {
-                        tally.print_slot(s, &addresses);
+                        aggregator.print_slot(s);
                     }
                     if let Some(last) = last_slot {
                         // A slot is settled once its checkpoint landed, its
                         // blocks were retracted, or its window passed.
                         let all_landed = (first.0..=last).all(|s| {
                             s.saturating_add(1) < current
-                                || tally.slots.get(&s).is_some_and(|l| l.checkpoint.is_some() || l.reorged)
+                                || aggregator.recorder.is_checkpointed(s)
+                                || aggregator.recorder.is_reorged(s)
                         });
-                        let pending = tally
-                            .submitted
-                            .keys()
-                            .filter(|h| !tally.checkpointed.contains_key(*h))
-                            .count();
-                        let last_landed = tally.slots.get(&last).is_some_and(|l| l.checkpoint.is_some());
+                        let pending = aggregator.recorder.unsettled();
+                        let last_landed = aggregator.recorder.is_checkpointed(last);
                         if now >= load_end && all_landed && (pending == 0 || last_landed) {
                             break;
                         }
@@ -776,16 +791,16 @@ impl Devnet {
         // (L1 is polled every 100 ms), then take in late notifications.
         tokio::time::sleep(Duration::from_millis(600)).await;
         while let Ok(s) = self.seen_rx.try_recv() {
-            tally.observe(s, &addresses, observer, started);
+            aggregator.observe(s);
         }
-        let printed: Vec<u64> = tally
-            .slots
-            .keys()
-            .copied()
+        let printed: Vec<u64> = aggregator
+            .recorder
+            .slots()
+            .into_iter()
             .filter(|s| last_slot.is_none_or(|l| *s <= l))
             .collect();
         for s in printed {
-            tally.print_slot(s, &addresses);
+            aggregator.print_slot(s);
         }
         if let Some(t) = l1_task {
             t.abort();
@@ -794,49 +809,37 @@ impl Devnet {
             n.stop().await;
         }
         let wall = started.elapsed().as_secs_f64();
+        let slots = aggregator.recorder.slots();
         let slots_run = match last_slot {
             Some(l) => l.saturating_sub(first.0).saturating_add(1),
-            None => u64::try_from(tally.slots.len()).unwrap_or(0),
+            None => u64::try_from(slots.len()).unwrap_or(0),
         };
         let in_range = |s: &u64| last_slot.is_none_or(|l| *s >= first.0 && *s <= l);
-        let checkpoints = tally
-            .slots
+        let checkpoints = slots
             .iter()
-            .filter(|(s, l)| in_range(s) && l.checkpoint.is_some())
+            .filter(|s| in_range(s) && aggregator.recorder.is_checkpointed(**s))
             .count();
-        let provisional: Vec<f64> = tally.provisional.values().copied().collect();
-        let checkpointed: Vec<f64> = tally.checkpointed.values().copied().collect();
         let load_seconds =
             load_end.0.min(clock.now().0).saturating_sub(load_start.0) as f64 / 1000.0;
-        let report = Report {
+        let mut report = aggregator.recorder.report(RunInfo {
             scenario: "devnet".into(),
             preset: cfg.preset.name().into(),
             validators: cfg.nodes,
             slots: slots_run,
             seed: 0,
-            blocks_proposed: u64::try_from(tally.seen_blocks.len()).unwrap_or(0),
-            blocks_provisional: u64::try_from(tally.seen_blocks.len()).unwrap_or(0),
-            checkpoints: u64::try_from(checkpoints).unwrap_or(0),
-            txs_submitted: u64::try_from(tally.submitted.len()).unwrap_or(0),
-            txs_provisional: u64::try_from(provisional.len()).unwrap_or(0),
-            txs_checkpointed: u64::try_from(checkpointed.len()).unwrap_or(0),
-            throughput_tps: checkpointed.len() as f64 / load_seconds.max(1.0),
-            latency_ms: Latencies {
-                provisional: Percentiles::of(&provisional),
-                checkpointed: Percentiles::of(&checkpointed),
-            },
-            reorgs: tally.reorgs.clone(),
-            slashings: tally.slashings.clone(),
-            invariant_violations: Vec::new(),
-            digest: format!("{}", keccak256(&tally.checkpoint_hashes)),
+            digest: format!("{}", keccak256(&aggregator.checkpoint_hashes)),
+            load_seconds: load_seconds.max(1.0),
             virtual_seconds: wall,
-            wall_seconds: wall,
-            sim_speedup: 1.0,
-            provisional_samples: provisional,
-            checkpointed_samples: checkpointed,
-            throughput: Vec::new(),
-            timeline: Vec::new(),
-        };
+            // A wall-clock run keeps no per-second series and no timeline.
+            throughput_until_ms: None,
+            schedule: Vec::new(),
+            invariant_violations: Vec::new(),
+        });
+        // Only the slots asked for count: later ones can land before the
+        // run stops.
+        report.checkpoints = u64::try_from(checkpoints).unwrap_or(0);
+        report.wall_seconds = wall;
+        report.sim_speedup = 1.0;
         println!(
             "done in {wall:.1} s: {} slots, {} checkpoints, {} txs submitted ({refused} refused), {} provisional, {} checkpointed; provisional p50 {:.0} ms p99 {:.0} ms; checkpointed p50 {:.0} ms; {} reorgs",
             report.slots,

@@ -211,7 +211,7 @@ async fn start_node_3_late(
     slots: u64,
 ) -> (
     chunkseq_node::devnet::DevnetHandle,
-    tokio::task::JoinHandle<Result<chunkseq_sim::Report, chunkseq_node::devnet::DevnetError>>,
+    tokio::task::JoinHandle<Result<chunkseq_report::Report, chunkseq_node::devnet::DevnetError>>,
     NodeStatus,
 ) {
     let devnet = Devnet::start(DevnetConfig {

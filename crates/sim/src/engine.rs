@@ -15,7 +15,8 @@ use chunkseq_primitives::{
     ChainSpec, Checkpoint, CheckpointHeader, LocalSigner, PrivateKey, Signer, Slot, Timetable,
     UnixMillis,
 };
-use chunkseq_protocol::{Core, CoreConfig, Duties, Event, Gossip, Input, Output, TxStatus};
+use chunkseq_protocol::{Core, CoreConfig, Duties, Event, Gossip, Input, Output};
+use chunkseq_report::{Recorder, Report, RunInfo, ScheduledSlot};
 use chunkseq_signer::{ProtectedSigner, SlashingProtectionStore};
 use chunkseq_state::StateDb;
 use thiserror::Error;
@@ -23,8 +24,6 @@ use thiserror::Error;
 use crate::{
     invariants::Invariants,
     load::LoadGenerator,
-    metrics::Metrics,
-    report::Report,
     scenario::{FaultKind, Scenario},
 };
 
@@ -95,7 +94,10 @@ pub struct Simulation {
     /// Slots an equivocating proposer already forked.
     equivocated: BTreeSet<u64>,
     pub(crate) observer: usize,
-    pub(crate) metrics: Metrics,
+    /// What the run measures; the report is built from it.
+    pub(crate) recorder: Recorder,
+    /// Gossip messages the cores rejected.
+    rejected: u64,
     pub(crate) invariants: Invariants,
     digest: B256,
     trail: VecDeque<String>,
@@ -271,7 +273,8 @@ impl Simulation {
             faults,
             equivocated: BTreeSet::new(),
             observer,
-            metrics: Metrics::default(),
+            recorder: Recorder::new(observer),
+            rejected: 0,
             digest: B256::ZERO,
             trail: VecDeque::new(),
             spec,
@@ -399,7 +402,8 @@ impl Simulation {
         match e {
             L1Event::CheckpointAccepted { slot, headers, .. } => {
                 let at = self.since_genesis(self.now);
-                self.metrics.checkpoint(*slot, headers.len(), at);
+                let blocks = u32::try_from(headers.len()).unwrap_or(u32::MAX);
+                self.recorder.checkpoint(*slot, blocks, at);
             }
             L1Event::ValidatorSlashed {
                 validator,
@@ -408,7 +412,7 @@ impl Simulation {
                 ..
             } => {
                 let at = self.since_genesis(self.now);
-                self.metrics.slashed(*validator, *offence, *slot, at);
+                self.recorder.slashed(*validator, *offence, *slot, at);
                 let trail = self.trail();
                 let now = self.since_genesis(self.now);
                 self.invariants.on_slashed(*validator, *slot, now, &trail);
@@ -431,7 +435,7 @@ impl Simulation {
         let hash = recovered.hash();
         // Recovered once for every node; each is still charged for it.
         self.recoveries.remember(recovered.clone());
-        self.metrics.submitted(hash, self.since_genesis(self.now));
+        self.recorder.submitted(hash, self.since_genesis(self.now));
         // The user sends it to one validator; gossip carries it to the rest.
         let validators = self.scenario.validators as u64;
         let first = usize::try_from(self.rng.next_u64() % validators.max(1)).unwrap_or(0);
@@ -634,7 +638,7 @@ impl Simulation {
             }
             Output::Event(e) => self.event(i, at, e),
             Output::Rejected { topic, reason } => {
-                self.metrics.rejected = self.metrics.rejected.saturating_add(1);
+                self.rejected = self.rejected.saturating_add(1);
                 self.log(format!("n{i} rejected {topic}: {reason}"));
             }
         }
@@ -648,37 +652,11 @@ impl Simulation {
         if observer || !matches!(e, Event::TxStatusChanged { .. }) {
             self.log(format!("n{i} {e:?}"));
         }
-        match &e {
-            Event::ProposalSent { slot, index, .. } => {
-                self.metrics.proposal(i, *slot, *index, t);
-            }
-            Event::BlockBuilt {
-                slot, index, txs, ..
-            } => self.metrics.built(i, *slot, *index, *txs, t),
-            Event::ProvisionalAccepted {
-                slot, index, txs, ..
-            } if observer => {
-                self.metrics.provisional(*slot, *index, *txs, t);
-            }
-            Event::TxStatusChanged { hash, status } if observer => match status {
-                TxStatus::Provisional => self.metrics.tx_provisional(*hash, t),
-                TxStatus::Checkpointed => self.metrics.tx_checkpointed(*hash, t),
-                _ => {}
-            },
-            Event::Reorg {
-                slots,
-                dropped,
-                cause,
-                ..
-            } => {
-                if observer {
-                    self.metrics.reorg(slots, dropped.len(), *cause, t);
-                }
-                let trail = self.trail();
-                let slot = self.slot_now();
-                self.invariants.on_reorg(i, slots, slot, t, &trail);
-            }
-            _ => {}
+        self.recorder.event(i, &e, t);
+        if let Event::Reorg { slots, .. } = &e {
+            let trail = self.trail();
+            let slot = self.slot_now();
+            self.invariants.on_reorg(i, slots, slot, t, &trail);
         }
     }
 
@@ -902,9 +880,33 @@ impl Simulation {
         let trail = self.trail();
         let end = self.since_genesis(self.end);
         self.invariants
-            .at_end(&self.metrics, &proposers, &fault_slots, clean, end, &trail);
-        let digest = self.digest;
-        crate::metrics::report(&self, proposers, digest)
+            .at_end(&self.recorder, &proposers, &fault_slots, clean, end, &trail);
+        let schedule = proposers
+            .iter()
+            .map(|(slot, proposer)| ScheduledSlot {
+                slot: *slot,
+                proposer: *proposer,
+                start_ms: self
+                    .tt
+                    .slot_start(Slot(*slot))
+                    .map_or(0, |t| self.since_genesis(t.0)),
+            })
+            .collect();
+        let sc = &self.scenario;
+        self.recorder.report(RunInfo {
+            scenario: sc.name.clone(),
+            preset: sc.preset.clone(),
+            validators: sc.validators,
+            slots: sc.slots,
+            seed: sc.seed,
+            digest: self.digest.to_string(),
+            // Throughput over the time the load generator ran.
+            load_seconds: self.since_genesis(self.load_end) as f64 / 1000.0,
+            virtual_seconds: end as f64 / 1000.0,
+            throughput_until_ms: Some(end),
+            schedule,
+            invariant_violations: self.invariants.violations.clone(),
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use alloy_primitives::{Address, B256};
 use chunkseq_protocol::Gossip;
 
-use crate::{metrics::Metrics, report::Violation};
+use chunkseq_report::{Recorder, Violation};
 
 /// What the invariants remember.
 pub(crate) struct Invariants {
@@ -163,14 +163,14 @@ impl Invariants {
     /// L1 faults), every slot is checkpointed.
     pub(crate) fn at_end(
         &mut self,
-        metrics: &Metrics,
+        recorder: &Recorder,
         proposers: &BTreeMap<u64, usize>,
         fault_slots: &BTreeSet<u64>,
         clean: bool,
         at_ms: u64,
         trail: &[String],
     ) {
-        let slashed: BTreeSet<Address> = metrics.slashed_addresses().collect();
+        let slashed: BTreeSet<Address> = recorder.slashed_validators().collect();
         for n in self.offenders.clone() {
             let Some(addr) = self.addrs.get(n).copied() else {
                 continue;
@@ -192,7 +192,7 @@ impl Invariants {
             if self.faulty.contains(proposer) || fault_slots.contains(slot) {
                 continue;
             }
-            if !metrics.checkpointed(*slot) {
+            if !recorder.is_checkpointed(*slot) {
                 self.violate(
                     "with an honest proposer every slot is checkpointed",
                     format!("slot {slot} (proposer node {proposer}) has no checkpoint on L1"),

@@ -13,21 +13,20 @@
 //! - [`calibrate`]: measuring the CPU model on this machine.
 //! - [`scenario`]: what to simulate (TOML or built in), faults included.
 //! - [`engine`]: the discrete-event loop and the byzantine behaviours.
-//! - [`report`]: what a run produces, as JSON and for the HTML report.
-//! - [`html`]: the self-contained HTML page of a run or of a parameter sweep.
+//!
+//! A run ends with a [`chunkseq_report::Report`]: a
+//! [`chunkseq_report::Recorder`] takes in every node's events, the load
+//! generator's submissions and L1's checkpoints and slashings as they happen.
+//! That crate also renders the report as HTML.
 
 pub mod calibrate;
 pub mod engine;
-pub mod html;
 mod invariants;
 mod load;
-mod metrics;
-pub mod report;
 pub mod scenario;
 
+use chunkseq_report::Report;
 pub use engine::{SimError, Simulation};
-pub use html::{SweepPoint, render_html, render_sweep_html};
-pub use report::Report;
 pub use scenario::{BUILTIN, Fault, FaultKind, Scenario, builtin};
 
 /// Runs `scenario` to the end and fills in the wall-clock figures.

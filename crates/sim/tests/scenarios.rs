@@ -7,7 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use chunkseq_sim::{BUILTIN, Report, builtin, run};
+use chunkseq_report::Report;
+use chunkseq_sim::{BUILTIN, builtin, run};
 
 fn run_named(name: &str, seed: u64, preset: Option<&str>) -> Report {
     let mut s = builtin(name).unwrap();

@@ -4,7 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use chunkseq_sim::{BUILTIN, Report, Scenario, scenario::CpuModel};
+use chunkseq_report::{
+    Report,
+    html::{SweepPoint, render_html, render_sweep_html},
+};
+use chunkseq_sim::{BUILTIN, Scenario, scenario::CpuModel};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -139,7 +143,7 @@ fn run_one(args: &RunArgs) -> Result<()> {
         write_json(path, &report)?;
     }
     if let Some(path) = &args.report {
-        write_text(path, &chunkseq_sim::render_html(&report))?;
+        write_text(path, &render_html(&report))?;
     }
     if !report.invariant_violations.is_empty() {
         for v in &report.invariant_violations {
@@ -333,7 +337,7 @@ fn sweep(args: &SweepArgs) -> Result<()> {
             report.invariant_violations.len()
         );
         for (name, value) in point {
-            points.push(chunkseq_sim::SweepPoint {
+            points.push(SweepPoint {
                 param: name.clone(),
                 value: value.clone(),
                 report: report.clone(),
@@ -346,7 +350,7 @@ fn sweep(args: &SweepArgs) -> Result<()> {
     }
     if let Some(path) = &args.report {
         let title = format!("chunkseq sim sweep: {}", base.name);
-        write_text(path, &chunkseq_sim::render_sweep_html(&title, &points))?;
+        write_text(path, &render_sweep_html(&title, &points))?;
     }
     Ok(())
 }
