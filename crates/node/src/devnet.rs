@@ -227,7 +227,9 @@ impl Aggregator {
                 validator,
                 offence,
                 slot,
-            } if observer => self.recorder.slashed(validator, offence, slot, at),
+            } if observer => self
+                .recorder
+                .slashed(validator, offence.l1_code(), slot, at),
             _ => {}
         }
     }

@@ -735,7 +735,7 @@ impl CoreLoop {
                 self.metrics.evidence.inc();
                 batch.evidence(serde_json::to_vec(&(offence, offender, slot)).unwrap_or_default());
                 self.notify(Notification::Evidence {
-                    offence: offence.into(),
+                    offence,
                     offender,
                     slot,
                 });

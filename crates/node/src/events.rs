@@ -2,6 +2,7 @@
 //! reporter): provisional blocks, checkpoints, reorgs and evidence.
 
 use alloy_primitives::{Address, B256};
+use chunkseq_primitives::Offence;
 use serde::Serialize;
 
 use crate::store::BlockRecord;
@@ -48,7 +49,7 @@ pub enum Notification {
     /// An offence was detected (and gossiped / reported to L1).
     Evidence {
         /// The offence.
-        offence: String,
+        offence: Offence,
         /// The offender.
         offender: Address,
         /// Its slot.
@@ -58,9 +59,8 @@ pub enum Notification {
     Slashed {
         /// The offender.
         validator: Address,
-        /// The offence code (1 proposal equivocation, 2 checkpoint omission,
-        /// 3 attestation equivocation).
-        offence: u8,
+        /// The offence.
+        offence: Offence,
         /// Its slot.
         slot: u64,
     },

@@ -16,6 +16,59 @@ use crate::{
     },
 };
 
+/// The kinds of slashable offence: one type, one spelling, on every surface
+/// (logs, metrics, RPC, reports). Numbered as the Rollup contract numbers
+/// them in `ValidatorSlashed`, which differs from the evidence wire tags.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Offence {
+    /// Two proposals of one proposer for one (slot, index).
+    ProposalEquivocation,
+    /// A provisional block missing from its slot's checkpoint.
+    CheckpointOmission,
+    /// Two attestations of one validator for one (slot, index).
+    AttestationEquivocation,
+}
+
+impl Offence {
+    /// The contract's code for the offence (`ValidatorSlashed.offence`).
+    pub const fn l1_code(self) -> u8 {
+        match self {
+            Self::ProposalEquivocation => 1,
+            Self::CheckpointOmission => 2,
+            Self::AttestationEquivocation => 3,
+        }
+    }
+
+    /// The offence with contract code `code`, if there is one.
+    pub const fn from_l1_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Self::ProposalEquivocation),
+            2 => Some(Self::CheckpointOmission),
+            3 => Some(Self::AttestationEquivocation),
+            _ => None,
+        }
+    }
+
+    /// The offence's name: `proposal_equivocation`, `checkpoint_omission`
+    /// or `attestation_equivocation`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::ProposalEquivocation => "proposal_equivocation",
+            Self::CheckpointOmission => "checkpoint_omission",
+            Self::AttestationEquivocation => "attestation_equivocation",
+        }
+    }
+}
+
+impl std::fmt::Display for Offence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A slashable offence, provable from signed data.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Evidence {
@@ -90,12 +143,12 @@ impl Evidence {
         })
     }
 
-    /// The name of the offence.
-    pub const fn offence(&self) -> &'static str {
+    /// The offence it proves.
+    pub const fn offence(&self) -> Offence {
         match self {
-            Self::ProposalEquivocation(_) => "proposal_equivocation",
-            Self::AttestationEquivocation(_) => "attestation_equivocation",
-            Self::CheckpointOmission(_) => "checkpoint_omission",
+            Self::ProposalEquivocation(_) => Offence::ProposalEquivocation,
+            Self::AttestationEquivocation(_) => Offence::AttestationEquivocation,
+            Self::CheckpointOmission(_) => Offence::CheckpointOmission,
         }
     }
 
@@ -315,7 +368,8 @@ mod tests {
             provisional: p,
         });
         assert_eq!(o.offender(&d), Ok(s.address()));
-        assert_eq!(o.offence(), "checkpoint_omission");
+        assert_eq!(o.offence(), Offence::CheckpointOmission);
+        assert_eq!(o.offence().name(), "checkpoint_omission");
         assert_eq!(Evidence::decode_wire(&o.encode_wire()), Ok(o));
     }
 

@@ -50,7 +50,7 @@ pub use codec::{DecodeError, WireCodec};
 pub use crypto::{
     LocalSigner, PrivateKey, SignRequest, SignedStatement, Signer, SignerError, StatementKind,
 };
-pub use evidence::{Evidence, EvidenceError};
+pub use evidence::{Evidence, EvidenceError, Offence};
 pub use ids::{BlockIndex, BlockNumber, Epoch, Slot, UnixMillis};
 pub use spec::{ChainSpec, Preset, SpecError, SpecFileError};
 pub use structs::{

@@ -505,14 +505,14 @@ impl Core {
                 slot,
                 ..
             } => {
-                if let Some(o) = Offence::from_l1_code(offence) {
-                    self.evidence.mark_slashed(validator, o, slot);
+                if let Some(offence) = Offence::from_l1_code(offence) {
+                    self.evidence.mark_slashed(validator, offence, slot);
+                    out.push(Output::Event(Event::OffenceSlashed {
+                        validator,
+                        offence,
+                        slot,
+                    }));
                 }
-                out.push(Output::Event(Event::OffenceSlashed {
-                    validator,
-                    offence,
-                    slot,
-                }));
             }
             L1Event::Included { .. } | L1Event::Reorg { .. } | L1Event::Expired { .. } => {}
         }

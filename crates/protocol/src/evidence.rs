@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_l1::RollupCall;
+pub use chunkseq_primitives::Offence;
 use chunkseq_primitives::{
     Attestation, BlockProposal, CheckpointHeader, CheckpointOmission, Evidence, ProvisionalBlock,
     Slot,
@@ -33,39 +34,6 @@ use chunkseq_primitives::{
 use tracing::debug;
 
 const TARGET: &str = "chunkseq::evidence";
-
-/// The kinds of slashable offence, numbered as the Rollup contract numbers
-/// them in `ValidatorSlashed` (which differs from the evidence wire tags).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Offence {
-    /// Two proposals of one proposer for one (slot, index).
-    ProposalEquivocation,
-    /// A provisional block missing from its slot's checkpoint.
-    CheckpointOmission,
-    /// Two attestations of one validator for one (slot, index).
-    AttestationEquivocation,
-}
-
-impl Offence {
-    /// The contract's code for the offence (`ValidatorSlashed.offence`).
-    pub const fn l1_code(self) -> u8 {
-        match self {
-            Self::ProposalEquivocation => 1,
-            Self::CheckpointOmission => 2,
-            Self::AttestationEquivocation => 3,
-        }
-    }
-
-    /// The offence with contract code `code`, if there is one.
-    pub const fn from_l1_code(code: u8) -> Option<Self> {
-        match code {
-            1 => Some(Self::ProposalEquivocation),
-            2 => Some(Self::CheckpointOmission),
-            3 => Some(Self::AttestationEquivocation),
-            _ => None,
-        }
-    }
-}
 
 /// A provisional-block signature that the slot's accepted checkpoint
 /// contradicts: the proposer announced a block as provisional and then left

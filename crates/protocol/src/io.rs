@@ -4,7 +4,7 @@ use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_execution::RecoveredTx;
 use chunkseq_l1::{L1Event, RollupCall};
 use chunkseq_primitives::{
-    AttestationMessage, Evidence, ProposalMessage, ProvisionalBlockMessage, UnixMillis,
+    AttestationMessage, Evidence, Offence, ProposalMessage, ProvisionalBlockMessage, UnixMillis,
 };
 
 /// A message on one of the gossip topics (DESIGN.md section 5).
@@ -260,7 +260,7 @@ pub enum Event {
     /// Evidence of an offence was found and gossiped.
     EvidenceFound {
         /// The offence.
-        offence: &'static str,
+        offence: Offence,
         /// The offender.
         offender: Address,
         /// The slot of the offence.
@@ -270,8 +270,8 @@ pub enum Event {
     OffenceSlashed {
         /// The offender.
         validator: Address,
-        /// 1 proposal equivocation, 2 checkpoint omission, 3 attestation equivocation.
-        offence: u8,
+        /// The offence.
+        offence: Offence,
         /// Slot of the offence.
         slot: u64,
     },

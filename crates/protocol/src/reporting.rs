@@ -72,7 +72,7 @@ impl Core {
             return;
         };
         self.reported.insert(key);
-        info!(target: "chunkseq::evidence", %offender, slot, offence = evidence.offence(), found_here, "evidence");
+        info!(target: "chunkseq::evidence", %offender, slot, offence = evidence.offence().name(), found_here, "evidence");
         if found_here {
             out.push(Output::Event(Event::EvidenceFound {
                 offence: evidence.offence(),

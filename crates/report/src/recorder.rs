@@ -29,11 +29,9 @@ use crate::report::{
 
 /// The report's name of a slashable offence, from its L1 code (1, 2 or 3).
 pub const fn offence_name(code: u8) -> &'static str {
-    match code {
-        1 => "proposal_equivocation",
-        2 => "checkpoint_omission",
-        3 => "attestation_equivocation",
-        _ => "unknown",
+    match chunkseq_protocol::Offence::from_l1_code(code) {
+        Some(o) => o.name(),
+        None => "unknown",
     }
 }
 
