@@ -195,9 +195,7 @@ impl Aggregator {
                     line.threshold = threshold;
                 }
             }
-            Notification::Tx { hash, status }
-                if observer && status == TxStatus::Checkpointed.name() =>
-            {
+            Notification::Tx { hash, status } if observer && status == TxStatus::Checkpointed => {
                 self.recorder.tx_checkpointed(hash, at);
             }
             Notification::Checkpoint {

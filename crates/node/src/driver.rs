@@ -328,7 +328,7 @@ impl CoreLoop {
                 batch.tx(
                     *t,
                     TxRecord {
-                        status: TxStatus::Checkpointed.name().into(),
+                        status: TxStatus::Checkpointed,
                         block_number: Some(h.number),
                         block_hash: Some(hash),
                         slot: Some(h.slot),
@@ -689,7 +689,7 @@ impl CoreLoop {
                         b.status = "checkpointed".into();
                         for h in &b.transactions {
                             let mut r = self.tx_record(h);
-                            r.status = TxStatus::Checkpointed.name().into();
+                            r.status = TxStatus::Checkpointed;
                             r.l1_block = Some(l1_block);
                             r.l1_tx = Some(l1_tx);
                             batch.tx(*h, r);
@@ -751,7 +751,7 @@ impl CoreLoop {
             }),
             Event::TxStatusChanged { hash, status } => {
                 let mut r = self.tx_record(&hash);
-                r.status = status.name().into();
+                r.status = status;
                 if matches!(status, TxStatus::Dropped | TxStatus::Pending) {
                     r.block_number = None;
                     r.block_hash = None;
@@ -764,10 +764,7 @@ impl CoreLoop {
                 if !matches!(status, TxStatus::Provisional | TxStatus::Checkpointed) {
                     batch.tx(hash, r);
                 }
-                self.notify(Notification::Tx {
-                    hash,
-                    status: status.name().into(),
-                });
+                self.notify(Notification::Tx { hash, status });
             }
             Event::SigningRefused { what, reason } => {
                 warn!(target: "chunkseq::node", what, %reason, "signing refused");
@@ -821,7 +818,7 @@ impl CoreLoop {
             batch.tx(
                 *h,
                 TxRecord {
-                    status: TxStatus::Provisional.name().into(),
+                    status: TxStatus::Provisional,
                     block_number: Some(record.number),
                     block_hash: Some(hash),
                     slot: Some(record.slot),

@@ -2,7 +2,7 @@
 //! reporter): provisional blocks, checkpoints, reorgs and evidence.
 
 use alloy_primitives::{Address, B256};
-use chunkseq_primitives::Offence;
+use chunkseq_primitives::{Offence, TxStatus};
 use serde::Serialize;
 
 use crate::store::BlockRecord;
@@ -69,7 +69,7 @@ pub enum Notification {
         /// The transaction.
         hash: B256,
         /// Its new status.
-        status: String,
+        status: TxStatus,
     },
 }
 

@@ -12,6 +12,7 @@
 use std::{path::Path, sync::Arc};
 
 use alloy_primitives::{Address, B256};
+use chunkseq_primitives::TxStatus;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
@@ -87,7 +88,7 @@ pub struct BlockRecord {
 #[serde(rename_all = "camelCase")]
 pub struct TxRecord {
     /// `pending`, `proposed`, `provisional`, `checkpointed` or `dropped`.
-    pub status: String,
+    pub status: TxStatus,
     /// Its block's height, once in a provisional block.
     pub block_number: Option<u64>,
     /// Its block's hash.
@@ -314,7 +315,7 @@ mod tests {
             b.tx(
                 B256::repeat_byte(7),
                 TxRecord {
-                    status: "provisional".into(),
+                    status: TxStatus::Provisional,
                     block_number: Some(3),
                     ..TxRecord::default()
                 },

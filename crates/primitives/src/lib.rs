@@ -41,6 +41,7 @@ pub mod fs;
 pub mod hashing;
 pub mod ids;
 pub mod spec;
+pub mod status;
 pub mod structs;
 pub mod timetable;
 
@@ -53,6 +54,7 @@ pub use crypto::{
 pub use evidence::{Evidence, EvidenceError, Offence};
 pub use ids::{BlockIndex, BlockNumber, Epoch, Slot, UnixMillis};
 pub use spec::{ChainSpec, Preset, SpecError, SpecFileError};
+pub use status::TxStatus;
 pub use structs::{
     Attestation, AttestationEquivocation, AttestationMessage, BlockHeader, BlockProposal,
     ChainSpecParams, Checkpoint, CheckpointHeader, CheckpointOmission, ProposalEquivocation,

@@ -3,11 +3,12 @@
 use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_execution::RecoveredTx;
 use chunkseq_l1::{L1Event, RollupCall};
+pub use chunkseq_primitives::TxStatus;
 use chunkseq_primitives::{
     AttestationMessage, Evidence, Offence, ProposalMessage, ProvisionalBlockMessage, UnixMillis,
 };
 
-/// A message on one of the gossip topics (DESIGN.md section 5).
+/// A message on one of the gossip topics (`docs/design.md`, section 5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Gossip {
     /// A signed EIP-2718 transaction.
@@ -128,34 +129,6 @@ pub enum Output {
         /// Why.
         reason: String,
     },
-}
-
-/// Where a transaction stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TxStatus {
-    /// In the pool.
-    Pending,
-    /// In a proposed block.
-    Proposed,
-    /// In a provisional block.
-    Provisional,
-    /// In a block checkpointed on L1.
-    Checkpointed,
-    /// Its block was dropped by a reorg; it went back to the pool if still valid.
-    Dropped,
-}
-
-impl TxStatus {
-    /// The name used in logs, RPC and reports.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Proposed => "proposed",
-            Self::Provisional => "provisional",
-            Self::Checkpointed => "checkpointed",
-            Self::Dropped => "dropped",
-        }
-    }
 }
 
 /// Why blocks were dropped.
