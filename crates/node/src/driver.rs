@@ -33,6 +33,19 @@ use crate::{
 /// A query run on the core's thread with read access to the core.
 pub type Query = Box<dyn FnOnce(&Core) + Send>;
 
+/// Why the node did not take a user's transaction.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The node is catching up and takes no transactions yet.
+    #[error(
+        "the node is still catching up with L1 and its peers; try another node or again shortly"
+    )]
+    Syncing,
+    /// The core refused it.
+    #[error(transparent)]
+    Refused(chunkseq_protocol::TxRefused),
+}
+
 /// What the core's thread is asked to do.
 pub enum Command {
     /// Hand an input to the core.
@@ -54,7 +67,7 @@ pub enum Command {
         /// Its EIP-2718 bytes, gossiped when accepted.
         raw: Bytes,
         /// The pool's verdict.
-        reply: oneshot::Sender<Result<B256, String>>,
+        reply: oneshot::Sender<Result<B256, SubmitError>>,
     },
     /// Read the core.
     Query(Query),
@@ -237,7 +250,7 @@ impl CoreLoop {
                 }
             }
             Command::SubmitTx { reply, .. } if self.syncing.is_some() => {
-                let _ = reply.send(Err("the node is still catching up with L1 and its peers; try another node or again shortly".into()));
+                let _ = reply.send(Err(SubmitError::Syncing));
             }
             Command::SubmitTx { tx, raw, reply } => {
                 let now = self.clock.now();
@@ -247,7 +260,7 @@ impl CoreLoop {
                     self.submitted.insert(hash, Instant::now());
                     self.net.send(NetCommand::Publish(Gossip::Tx(raw)));
                 }
-                let _ = reply.send(result);
+                let _ = reply.send(result.map_err(SubmitError::Refused));
                 self.outputs(outputs);
             }
             Command::Query(q) => q(&self.core),

@@ -105,10 +105,10 @@ impl Core {
         }
         match verify::proposal(self.sig_cache.as_deref(), &self.domain, &duties, &msg) {
             Ok(n) => self.work.signatures = self.work.signatures.saturating_add(n),
-            Err(reason) => {
+            Err(e) => {
                 out.push(Output::Rejected {
                     topic: "proposal",
-                    reason,
+                    reason: e.to_string(),
                 });
                 return;
             }
@@ -349,10 +349,10 @@ impl Core {
         let attester =
             match verify::attestation(self.sig_cache.as_deref(), &self.domain, &duties, msg) {
                 Ok(attester) => attester,
-                Err(reason) => {
+                Err(e) => {
                     out.push(Output::Rejected {
                         topic: "attestation",
-                        reason,
+                        reason: e.to_string(),
                     });
                     return;
                 }

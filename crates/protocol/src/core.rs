@@ -74,6 +74,17 @@ pub struct Tips {
     pub finalized: (B256, u64),
 }
 
+/// Why the core refused a transaction.
+#[derive(Debug, thiserror::Error)]
+pub enum TxRefused {
+    /// The state on the provisional tip could not be read.
+    #[error("state unavailable: {0}")]
+    StateUnavailable(#[from] StateError),
+    /// The pool's rules refused it.
+    #[error(transparent)]
+    Pool(#[from] chunkseq_execution::PoolError),
+}
+
 /// Why a core could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -413,10 +424,9 @@ impl Core {
         }
     }
 
-    fn admit(&mut self, tx: RecoveredTx, out: &mut Vec<Output>) -> Result<B256, String> {
-        let fork = self.chain.fork_at_tip().map_err(|e| {
+    fn admit(&mut self, tx: RecoveredTx, out: &mut Vec<Output>) -> Result<B256, TxRefused> {
+        let fork = self.chain.fork_at_tip().inspect_err(|e| {
             warn!(target: "chunkseq::protocol", "state unavailable for a transaction: {e}");
-            format!("state unavailable: {e}")
         })?;
         self.admit_on(&fork, tx, out)
     }
@@ -427,12 +437,9 @@ impl Core {
         fork: &Fork,
         tx: RecoveredTx,
         out: &mut Vec<Output>,
-    ) -> Result<B256, String> {
+    ) -> Result<B256, TxRefused> {
         self.work.signatures = self.work.signatures.saturating_add(1);
-        let hash = self
-            .pool
-            .add(tx, &ForkAccounts(fork))
-            .map_err(|e| e.to_string())?;
+        let hash = self.pool.add(tx, &ForkAccounts(fork))?;
         self.set_status(hash, TxStatus::Pending, out);
         Ok(hash)
     }
@@ -443,7 +450,7 @@ impl Core {
         &mut self,
         now: UnixMillis,
         tx: RecoveredTx,
-    ) -> (Result<B256, String>, Vec<Output>) {
+    ) -> (Result<B256, TxRefused>, Vec<Output>) {
         let mut out = Vec::new();
         let result = self.admit(tx, &mut out);
         self.poll(now, &mut out);

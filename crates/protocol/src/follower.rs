@@ -67,10 +67,10 @@ impl Core {
         }
         match verify::provisional(self.sig_cache.as_deref(), &self.domain, &duties, &msg) {
             Ok(n) => self.work.signatures = self.work.signatures.saturating_add(n),
-            Err(reason) => {
+            Err(e) => {
                 out.push(Output::Rejected {
                     topic: "provisional",
-                    reason,
+                    reason: e.to_string(),
                 });
                 return;
             }

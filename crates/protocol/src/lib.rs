@@ -33,7 +33,7 @@ pub mod proposer;
 mod reporting;
 pub mod verify;
 
-pub use crate::core::{Core, CoreConfig, CoreError, Tips};
+pub use crate::core::{Core, CoreConfig, CoreError, Tips, TxRefused};
 pub use chain::{Chain, ChainBlock, CheckpointTip};
 pub use evidence::{EvidenceDetector, Offence, OmissionCandidate, equivocation_call};
 pub use exec_cache::{ExecutionCache, RecoveryCache};

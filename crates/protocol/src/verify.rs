@@ -1,11 +1,59 @@
 //! Signature and role checks of gossip messages: who signed, and whether
-//! they had the right to (DESIGN.md sections 5 and 6).
+//! they had the right to (`docs/design.md`, sections 5 and 6).
 
 use alloy_primitives::Address;
 use chunkseq_primitives::{
     AttestationMessage, Eip712Domain, ProposalMessage, ProvisionalBlock, ProvisionalBlockMessage,
-    crypto::{recover_signer, recover_statement},
+    crypto::{SignatureError, recover_signer, recover_statement},
 };
+use thiserror::Error;
+
+/// Why a gossip message failed its signature or role checks.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum VerifyError {
+    /// A signature does not recover.
+    #[error("bad {what} signature: {source}")]
+    BadSignature {
+        /// Which signature.
+        what: &'static str,
+        /// Why.
+        source: SignatureError,
+    },
+    /// A proposer-only statement signed by someone else.
+    #[error("{what} for slot {slot} signed by {signer}, not the proposer {proposer}")]
+    NotProposer {
+        /// The statement.
+        what: &'static str,
+        /// Its slot.
+        slot: u64,
+        /// Who signed it.
+        signer: Address,
+        /// The slot's proposer.
+        proposer: Address,
+    },
+    /// An attestation by a validator outside the slot's committee.
+    #[error("attestation for slot {slot} by {signer}, not a committee member")]
+    NotMember {
+        /// Its slot.
+        slot: u64,
+        /// Who signed it.
+        signer: Address,
+    },
+    /// Concatenated attestations that are not whole 65-byte signatures.
+    #[error("attestations are not whole signatures")]
+    NotWholeSignatures,
+    /// Concatenated attestations out of strictly ascending signer order.
+    #[error("attestations not in ascending signer order")]
+    NotAscending,
+    /// Fewer attestations than the committee's threshold.
+    #[error("{count} attestations, {needed} needed")]
+    BelowThreshold {
+        /// Attestations present.
+        count: usize,
+        /// The threshold.
+        needed: usize,
+    },
+}
 
 use crate::{exec_cache::RecoveryCache, io::Duties};
 
@@ -15,7 +63,7 @@ fn signer_of<T: chunkseq_primitives::SignedStatement>(
     domain: &Eip712Domain,
     statement: &T,
     signature: &[u8],
-) -> Result<Address, chunkseq_primitives::crypto::SignatureError> {
+) -> Result<Address, SignatureError> {
     match cache {
         Some(c) => c.recover(signature, statement.eip712_signing_hash(domain)),
         None => recover_statement(domain, statement, signature),
@@ -32,14 +80,21 @@ pub fn proposal(
     domain: &Eip712Domain,
     duties: &Duties,
     msg: &ProposalMessage,
-) -> Result<u64, String> {
-    let signer = signer_of(cache, domain, &msg.header.proposal(), &msg.signature)
-        .map_err(|e| format!("bad proposal signature: {e}"))?;
+) -> Result<u64, VerifyError> {
+    let signer =
+        signer_of(cache, domain, &msg.header.proposal(), &msg.signature).map_err(|source| {
+            VerifyError::BadSignature {
+                what: "proposal",
+                source,
+            }
+        })?;
     if signer != duties.proposer {
-        return Err(format!(
-            "proposal for slot {} signed by {signer}, not the proposer {}",
-            msg.header.slot, duties.proposer
-        ));
+        return Err(VerifyError::NotProposer {
+            what: "proposal",
+            slot: msg.header.slot,
+            signer,
+            proposer: duties.proposer,
+        });
     }
     Ok(1)
 }
@@ -50,14 +105,18 @@ pub fn attestation(
     domain: &Eip712Domain,
     duties: &Duties,
     msg: &AttestationMessage,
-) -> Result<Address, String> {
-    let signer = signer_of(cache, domain, &msg.attestation, &msg.signature)
-        .map_err(|e| format!("bad attestation signature: {e}"))?;
+) -> Result<Address, VerifyError> {
+    let signer = signer_of(cache, domain, &msg.attestation, &msg.signature).map_err(|source| {
+        VerifyError::BadSignature {
+            what: "attestation",
+            source,
+        }
+    })?;
     if !duties.is_member(&signer) {
-        return Err(format!(
-            "attestation for slot {} by {signer}, not a committee member",
-            msg.attestation.slot
-        ));
+        return Err(VerifyError::NotMember {
+            slot: msg.attestation.slot,
+            signer,
+        });
     }
     Ok(signer)
 }
@@ -70,22 +129,29 @@ pub fn provisional(
     domain: &Eip712Domain,
     duties: &Duties,
     msg: &ProvisionalBlockMessage,
-) -> Result<u64, String> {
+) -> Result<u64, VerifyError> {
     let statement = ProvisionalBlock::new(&msg.header, &msg.checkpointHeader, &msg.attestations);
-    let signer = signer_of(cache, domain, &statement, &msg.proposerSignature)
-        .map_err(|e| format!("bad provisional signature: {e}"))?;
+    let signer =
+        signer_of(cache, domain, &statement, &msg.proposerSignature).map_err(|source| {
+            VerifyError::BadSignature {
+                what: "provisional block",
+                source,
+            }
+        })?;
     if signer != duties.proposer {
-        return Err(format!(
-            "provisional block of slot {} signed by {signer}, not the proposer",
-            msg.header.slot
-        ));
+        return Err(VerifyError::NotProposer {
+            what: "provisional block",
+            slot: msg.header.slot,
+            signer,
+            proposer: duties.proposer,
+        });
     }
     let signers = attestations(cache, domain, duties, &msg.header, &msg.attestations)?;
     if signers < duties.threshold() {
-        return Err(format!(
-            "{signers} attestations, {} needed",
-            duties.threshold()
-        ));
+        return Err(VerifyError::BelowThreshold {
+            count: signers,
+            needed: duties.threshold(),
+        });
     }
     Ok(1 + signers as u64)
 }
@@ -98,9 +164,9 @@ pub fn attestations(
     duties: &Duties,
     header: &chunkseq_primitives::BlockHeader,
     concatenated: &[u8],
-) -> Result<usize, String> {
+) -> Result<usize, VerifyError> {
     if !concatenated.len().is_multiple_of(SIGNATURE_BYTES) {
-        return Err("attestations are not whole signatures".into());
+        return Err(VerifyError::NotWholeSignatures);
     }
     let digest = alloy_sol_types::SolStruct::eip712_signing_hash(&header.attestation(), domain);
     let mut previous: Option<Address> = None;
@@ -110,12 +176,18 @@ pub fn attestations(
             Some(c) => c.recover(sig, digest),
             None => recover_signer(sig, digest),
         };
-        let signer = recovered.map_err(|e| format!("bad attestation: {e}"))?;
+        let signer = recovered.map_err(|source| VerifyError::BadSignature {
+            what: "attestation",
+            source,
+        })?;
         if previous.is_some_and(|p| p >= signer) {
-            return Err("attestations not in ascending signer order".into());
+            return Err(VerifyError::NotAscending);
         }
         if !duties.is_member(&signer) {
-            return Err(format!("attestation by non-member {signer}"));
+            return Err(VerifyError::NotMember {
+                slot: header.slot,
+                signer,
+            });
         }
         previous = Some(signer);
         count = count.saturating_add(1);
