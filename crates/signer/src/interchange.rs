@@ -118,12 +118,24 @@ pub struct ImportSummary {
     pub already_present: u64,
 }
 
+/// Why an interchange number did not parse.
+#[derive(Debug, thiserror::Error)]
+enum DecimalError {
+    /// Not ASCII digits only.
+    #[error("{0:?} is not a decimal number")]
+    NotDecimal(String),
+    /// Too large for its type.
+    #[error("{0:?} is out of range")]
+    OutOfRange(String),
+}
+
 /// Parses a decimal string of ASCII digits only (no sign, no spaces).
-fn parse_decimal<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+fn parse_decimal<T: std::str::FromStr>(s: &str) -> Result<T, DecimalError> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{s:?} is not a decimal number"));
+        return Err(DecimalError::NotDecimal(s.to_owned()));
     }
-    s.parse().map_err(|_| format!("{s:?} is out of range"))
+    s.parse()
+        .map_err(|_| DecimalError::OutOfRange(s.to_owned()))
 }
 
 mod decimal_slot {

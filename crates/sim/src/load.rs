@@ -23,9 +23,26 @@ const AHEAD: usize = 4_096;
 /// Wei each load transfer moves.
 const TRANSFER_WEI: u64 = 1_000;
 
+/// Why the load generator gave no transaction.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LoadError {
+    /// The helper thread could not be started.
+    #[error("the load thread could not be started")]
+    NotStarted,
+    /// The helper thread stopped.
+    #[error("the load thread stopped")]
+    Stopped,
+    /// The run has no load accounts.
+    #[error("no load accounts")]
+    NoAccounts,
+    /// A signed transfer did not recover (a bug in the generator).
+    #[error("a load transaction did not recover: {0}")]
+    Recover(String),
+}
+
 /// The load transactions of a run, in order, made on a helper thread.
 pub(crate) struct LoadGenerator {
-    next: Receiver<Result<RecoveredTx, String>>,
+    next: Receiver<Result<RecoveredTx, LoadError>>,
     worker: Option<JoinHandle<()>>,
 }
 
@@ -41,13 +58,11 @@ impl LoadGenerator {
     }
 
     /// The next transaction, or why it could not be made.
-    pub(crate) fn next(&mut self) -> Result<RecoveredTx, String> {
+    pub(crate) fn next(&mut self) -> Result<RecoveredTx, LoadError> {
         if self.worker.is_none() {
-            return Err("the load thread could not be started".into());
+            return Err(LoadError::NotStarted);
         }
-        self.next
-            .recv()
-            .map_err(|_| "the load thread stopped".to_string())?
+        self.next.recv().map_err(|_| LoadError::Stopped)?
     }
 }
 
@@ -63,9 +78,9 @@ impl Drop for LoadGenerator {
 }
 
 /// Makes transfers until the engine hangs up.
-fn make(users: &[PrivateKey], chain_id: u64, out: &SyncSender<Result<RecoveredTx, String>>) {
+fn make(users: &[PrivateKey], chain_id: u64, out: &SyncSender<Result<RecoveredTx, LoadError>>) {
     if users.is_empty() {
-        let _ = out.send(Err("no load accounts".into()));
+        let _ = out.send(Err(LoadError::NoAccounts));
         return;
     }
     let mut nonces = vec![0u64; users.len()];
@@ -85,7 +100,7 @@ fn make(users: &[PrivateKey], chain_id: u64, out: &SyncSender<Result<RecoveredTx
             U256::from(TRANSFER_WEI),
         );
         *nonce = nonce.saturating_add(1);
-        let made = recover(&raw, chain_id).map_err(|e| e.to_string());
+        let made = recover(&raw, chain_id).map_err(|e| LoadError::Recover(e.to_string()));
         if out.send(made).is_err() {
             return;
         }
