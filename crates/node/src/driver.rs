@@ -15,7 +15,7 @@ use chunkseq_l1::{L1Event, RollupCall, RollupTip};
 use chunkseq_primitives::{
     ProposalMessage, ProvisionalBlockMessage, UnixMillis, WireCodec, crypto::SIGNATURE_LEN,
 };
-use chunkseq_protocol::{Core, Event, Gossip, Input, Output, TxStatus};
+use chunkseq_protocol::{Core, Event, Gossip, Input, Output, TxIn, TxOrigin, TxStatus};
 use libp2p::{PeerId, gossipsub::MessageAcceptance, gossipsub::MessageId, request_response};
 use parking_lot::Mutex;
 use tokio::sync::{broadcast, mpsc as tmpsc, oneshot};
@@ -62,10 +62,8 @@ pub enum Command {
     /// A user's transaction (recovered at the RPC); the answer says whether
     /// the pool took it.
     SubmitTx {
-        /// The transaction.
+        /// The transaction (the core gossips it when it admits it).
         tx: RecoveredTx,
-        /// Its EIP-2718 bytes, gossiped when accepted.
-        raw: Bytes,
         /// The pool's verdict.
         reply: oneshot::Sender<Result<B256, SubmitError>>,
     },
@@ -252,15 +250,31 @@ impl CoreLoop {
             Command::SubmitTx { reply, .. } if self.syncing.is_some() => {
                 let _ = reply.send(Err(SubmitError::Syncing));
             }
-            Command::SubmitTx { tx, raw, reply } => {
+            Command::SubmitTx { tx, reply } => {
                 let now = self.clock.now();
                 let hash = tx.hash();
-                let (result, outputs) = self.core.submit_transaction(now, tx);
-                if result.is_ok() {
-                    self.submitted.insert(hash, Instant::now());
-                    self.net.send(NetCommand::Publish(Gossip::Tx(raw)));
-                }
-                let _ = reply.send(result.map_err(SubmitError::Refused));
+                let input = Input::Transactions {
+                    txs: vec![TxIn::Recovered(tx)],
+                    origin: TxOrigin::Rpc,
+                };
+                let outputs = self.core.handle(now, input);
+                // The core gossips what it admits; it reports each refusal.
+                let refusal = outputs.iter().find_map(|o| match o {
+                    Output::Event(Event::TransactionRefused {
+                        hash: Some(h),
+                        reason,
+                        ..
+                    }) if *h == hash => Some(reason.clone()),
+                    _ => None,
+                });
+                let result = match refusal {
+                    Some(reason) => Err(SubmitError::Refused(reason)),
+                    None => {
+                        self.submitted.insert(hash, Instant::now());
+                        Ok(hash)
+                    }
+                };
+                let _ = reply.send(result);
                 self.outputs(outputs);
             }
             Command::Query(q) => q(&self.core),
@@ -587,12 +601,15 @@ impl CoreLoop {
                 .observe(started.elapsed().as_secs_f64());
         }
         let rejected = outputs.iter().any(|o| matches!(o, Output::Rejected { .. }));
+        let ignored = outputs.iter().any(|o| matches!(o, Output::Ignored { .. }));
         if !rejected && let Some(g) = remembered {
             self.remember(&g);
         }
         if let Some((id, from)) = origin {
             let acceptance = if rejected {
                 MessageAcceptance::Reject
+            } else if ignored {
+                MessageAcceptance::Ignore
             } else {
                 MessageAcceptance::Accept
             };
@@ -631,6 +648,9 @@ impl CoreLoop {
                     self.metrics.gossip_rejected.inc();
                     debug!(target: "chunkseq::node", topic, %reason, "rejected gossip");
                 }
+                Output::Ignored { topic, reason } => {
+                    debug!(target: "chunkseq::node", topic, %reason, "gossip not forwarded");
+                }
             }
         }
         self.metrics
@@ -663,6 +683,7 @@ impl CoreLoop {
 
     fn event(&mut self, e: Event, batch: &mut Batch) {
         match e {
+            Event::TransactionRefused { .. } => {}
             Event::BlockOpened { slot, index, .. } => {
                 self.opened.insert((slot, index), Instant::now());
             }

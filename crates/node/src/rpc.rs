@@ -221,7 +221,7 @@ pub(crate) fn module(
             recover(&raw, ctx.chain_id).map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
         let (reply, rx) = oneshot::channel();
         ctx.core
-            .send(Command::SubmitTx { tx, raw, reply })
+            .send(Command::SubmitTx { tx, reply })
             .map_err(|_| err(code::UNAVAILABLE, "the node is shutting down"))?;
         match rx.await {
             Ok(Ok(hash)) => Ok(hash),

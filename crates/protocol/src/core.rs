@@ -6,8 +6,8 @@ use std::{
     sync::Arc,
 };
 
-use alloy_primitives::{Address, B256, Bytes, map::B256Map};
-use chunkseq_execution::{Pool, PoolConfig, RecoveredTx};
+use alloy_primitives::{Address, B256, keccak256, map::B256Map};
+use chunkseq_execution::{Pool, PoolConfig, PoolError, RecoveredTx, pool::recover};
 use chunkseq_l1::{L1Block, L1Event};
 use chunkseq_primitives::{
     ChainSpec, Eip712Domain, ProposalMessage, ProvisionalBlockMessage, Signer, SpecError,
@@ -22,7 +22,7 @@ use crate::{
     chain::{Chain, CheckpointTip},
     evidence::{EvidenceDetector, Offence},
     exec_cache::{ExecutionCache, RecoveryCache},
-    io::{Duties, Event, Gossip, Input, Output, TxStatus, Work},
+    io::{Duties, Event, Gossip, Input, Output, TxIn, TxOrigin, TxRefused, TxStatus, Work},
     proposer::SlotBuild,
     reporting::PendingReport,
 };
@@ -72,17 +72,6 @@ pub struct Tips {
     pub checkpointed: (B256, u64),
     /// The last block of the newest L1-final checkpoint.
     pub finalized: (B256, u64),
-}
-
-/// Why the core refused a transaction.
-#[derive(Debug, thiserror::Error)]
-pub enum TxRefused {
-    /// The state on the provisional tip could not be read.
-    #[error("state unavailable: {0}")]
-    StateUnavailable(#[from] StateError),
-    /// The pool's rules refused it.
-    #[error(transparent)]
-    Pool(#[from] chunkseq_execution::PoolError),
 }
 
 /// Why a core could not be created.
@@ -312,10 +301,11 @@ impl Core {
         let mut out = Vec::new();
         match input {
             Input::Tick => {}
-            Input::Transaction(raw) => self.on_transaction(&raw, &mut out),
-            Input::RecoveredTransaction(tx) => self.on_recovered(tx, &mut out),
-            Input::RecoveredTransactions(txs) => self.on_recovered_batch(txs, &mut out),
-            Input::Gossip(Gossip::Tx(raw)) => self.on_transaction(&raw, &mut out),
+            Input::Transactions { txs, origin } => self.on_transactions(txs, origin, &mut out),
+            // A transaction gossiped to the core enters by the same door.
+            Input::Gossip(Gossip::Tx(raw)) => {
+                self.on_transactions(vec![TxIn::Raw(raw)], TxOrigin::Gossip, &mut out);
+            }
             Input::Gossip(Gossip::Proposal(msg)) => self.on_proposal(now, msg, &mut out),
             Input::Gossip(Gossip::Attestation(msg)) => self.on_attestation(now, &msg, &mut out),
             Input::Gossip(Gossip::Provisional(msg)) => self.on_provisional(now, msg, &mut out),
@@ -386,76 +376,95 @@ impl Core {
         }
     }
 
-    fn on_transaction(&mut self, raw: &Bytes, out: &mut Vec<Output>) {
+    /// The one way transactions enter: each is decoded if need be and
+    /// admitted against one view of the state on the provisional tip.
+    fn on_transactions(&mut self, txs: Vec<TxIn>, origin: TxOrigin, out: &mut Vec<Output>) {
         let fork = match self.chain.fork_at_tip() {
-            Ok(f) => f,
-            Err(e) => {
-                warn!(target: "chunkseq::protocol", "state unavailable for a transaction: {e}");
-                return;
-            }
-        };
-        match self.pool.add_raw(raw, &ForkAccounts(&fork)) {
-            Ok(hash) => {
-                self.work.signatures = self.work.signatures.saturating_add(1);
-                self.set_status(hash, TxStatus::Pending, out);
-            }
-            Err(e) => debug!(target: "chunkseq::protocol", "transaction refused: {e}"),
-        }
-    }
-
-    fn on_recovered(&mut self, tx: RecoveredTx, out: &mut Vec<Output>) {
-        if let Err(e) = self.admit(tx, out) {
-            debug!(target: "chunkseq::protocol", "transaction refused: {e}");
-        }
-    }
-
-    fn on_recovered_batch(&mut self, txs: Vec<RecoveredTx>, out: &mut Vec<Output>) {
-        let fork = match self.chain.fork_at_tip() {
-            Ok(f) => f,
+            Ok(f) => Some(f),
             Err(e) => {
                 warn!(target: "chunkseq::protocol", count = txs.len(), "state unavailable for transactions: {e}");
-                return;
+                None
             }
         };
         for tx in txs {
-            if let Err(e) = self.admit_on(&fork, tx, out) {
-                debug!(target: "chunkseq::protocol", "transaction refused: {e}");
+            let (hash, admitted) = match tx {
+                TxIn::Recovered(tx) => {
+                    let hash = tx.hash();
+                    (Some(hash), self.admit_on(fork.as_ref(), tx, origin, out))
+                }
+                TxIn::Raw(raw) => {
+                    let hash = (raw.len() <= chunkseq_primitives::codec::MAX_TX_BYTES)
+                        .then(|| keccak256(&raw));
+                    let admitted = match hash.filter(|h| self.pool.contains(h)) {
+                        Some(h) => Err(TxRefused::Pool(PoolError::AlreadyKnown(h))),
+                        None => match recover(&raw, self.spec.chain_id) {
+                            Ok(tx) => self.admit_on(fork.as_ref(), tx, origin, out),
+                            Err(e) => Err(TxRefused::Pool(e)),
+                        },
+                    };
+                    (hash, admitted)
+                }
+            };
+            if let Err(reason) = admitted {
+                self.refused(hash, origin, reason, out);
             }
         }
     }
 
-    fn admit(&mut self, tx: RecoveredTx, out: &mut Vec<Output>) -> Result<B256, TxRefused> {
-        let fork = self.chain.fork_at_tip().inspect_err(|e| {
-            warn!(target: "chunkseq::protocol", "state unavailable for a transaction: {e}");
-        })?;
-        self.admit_on(&fork, tx, out)
-    }
-
-    /// Admits `tx` checked against `fork`, the state on the provisional tip.
+    /// Admits `tx` checked against `fork`, the state on the provisional tip;
+    /// a transaction a user sent goes out on gossip.
     fn admit_on(
         &mut self,
-        fork: &Fork,
+        fork: Option<&Fork>,
         tx: RecoveredTx,
+        origin: TxOrigin,
         out: &mut Vec<Output>,
     ) -> Result<B256, TxRefused> {
         self.work.signatures = self.work.signatures.saturating_add(1);
+        let Some(fork) = fork else {
+            return Err(TxRefused::StateUnavailable(
+                "the provisional tip's state could not be read".into(),
+            ));
+        };
+        let raw = (origin == TxOrigin::Rpc).then(|| tx.encoded().clone());
         let hash = self.pool.add(tx, &ForkAccounts(fork))?;
         self.set_status(hash, TxStatus::Pending, out);
+        if let Some(raw) = raw {
+            out.push(Output::Publish(Gossip::Tx(raw)));
+        }
         Ok(hash)
     }
 
-    /// Admits a user's transaction (the RPC path), saying why the pool
-    /// refused it. Outputs are as for [`Self::handle`].
-    pub fn submit_transaction(
+    /// Reports a refused transaction; for gossip, says whether to forward
+    /// the message and whether to hold it against the sender.
+    fn refused(
         &mut self,
-        now: UnixMillis,
-        tx: RecoveredTx,
-    ) -> (Result<B256, TxRefused>, Vec<Output>) {
-        let mut out = Vec::new();
-        let result = self.admit(tx, &mut out);
-        self.poll(now, &mut out);
-        self.schedule_wake(now, &mut out);
-        (result, out)
+        hash: Option<B256>,
+        origin: TxOrigin,
+        reason: TxRefused,
+        out: &mut Vec<Output>,
+    ) {
+        debug!(target: "chunkseq::protocol", ?hash, ?origin, "transaction refused: {reason}");
+        if origin == TxOrigin::Gossip {
+            let invalid = matches!(&reason, TxRefused::Pool(e) if e.is_invalid());
+            let text = reason.to_string();
+            out.push(if invalid {
+                Output::Rejected {
+                    topic: "tx",
+                    reason: text,
+                }
+            } else {
+                Output::Ignored {
+                    topic: "tx",
+                    reason: text,
+                }
+            });
+        }
+        out.push(Output::Event(Event::TransactionRefused {
+            hash,
+            origin,
+            reason,
+        }));
     }
 
     /// Gives transactions of dropped blocks back to the pool.

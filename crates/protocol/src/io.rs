@@ -65,15 +65,19 @@ pub enum Input {
     /// A timer the core asked for has fired (or the driver just wants the
     /// core to look at the time).
     Tick,
-    /// A transaction from a user (RPC) or from gossip.
-    Transaction(Bytes),
-    /// A transaction whose sender the driver already recovered (at RPC
-    /// ingress, or once for all nodes in the simulator). Counted as one
-    /// signature of work all the same.
-    RecoveredTransaction(RecoveredTx),
-    /// Several such transactions at once (gossip checked in batches), in
-    /// arrival order: one state view for all, one look at the time after.
-    RecoveredTransactions(Vec<RecoveredTx>),
+    /// Transactions, in arrival order, all from one origin: the only way a
+    /// transaction enters the core. They are checked against one state view.
+    /// The core gossips the ones a user sent it that it admits
+    /// ([`Output::Publish`]), reports every refusal
+    /// ([`Event::TransactionRefused`]), and, for gossip, says whether the
+    /// message may be forwarded ([`Output::Rejected`] for an invalid one,
+    /// [`Output::Ignored`] for one the state refuses).
+    Transactions {
+        /// The transactions.
+        txs: Vec<TxIn>,
+        /// Where they came from.
+        origin: TxOrigin,
+    },
     /// A gossip message from a peer.
     Gossip(Gossip),
     /// Something happened on L1.
@@ -104,6 +108,37 @@ pub enum Input {
     },
 }
 
+/// A transaction as it reaches the core: its bytes, or already recovered
+/// by the driver (at RPC ingress, or once for all nodes in the simulator;
+/// counted as one signature of work all the same).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxIn {
+    /// EIP-2718 bytes, decoded and recovered by the core.
+    Raw(Bytes),
+    /// Recovered by the driver.
+    Recovered(RecoveredTx),
+}
+
+/// Where transactions came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxOrigin {
+    /// A user, through this node's RPC: admitted ones are gossiped.
+    Rpc,
+    /// A peer, by gossip: invalid ones are rejected, not forwarded.
+    Gossip,
+}
+
+/// Why the core refused a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TxRefused {
+    /// The state on the provisional tip could not be read.
+    #[error("state unavailable: {0}")]
+    StateUnavailable(String),
+    /// The pool's rules refused it.
+    #[error(transparent)]
+    Pool(#[from] chunkseq_execution::PoolError),
+}
+
 /// What the core asks its driver to do, or reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -122,6 +157,15 @@ pub enum Output {
     FetchDuties(u64),
     /// Something observable happened.
     Event(Event),
+    /// A gossip message the core refuses for a reason its sender may not
+    /// know (a transaction the state refuses): not forwarded, not held
+    /// against the sender.
+    Ignored {
+        /// The topic.
+        topic: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// A gossip message was invalid: the driver scores its sender down.
     Rejected {
         /// The topic.
@@ -247,6 +291,15 @@ pub enum Event {
         offence: Offence,
         /// Slot of the offence.
         slot: u64,
+    },
+    /// A transaction was refused.
+    TransactionRefused {
+        /// Its hash, when it decoded.
+        hash: Option<B256>,
+        /// Where it came from.
+        origin: TxOrigin,
+        /// Why.
+        reason: TxRefused,
     },
     /// A transaction's status changed.
     TxStatusChanged {

@@ -33,8 +33,10 @@ pub mod proposer;
 mod reporting;
 pub mod verify;
 
-pub use crate::core::{Core, CoreConfig, CoreError, Tips, TxRefused};
+pub use crate::core::{Core, CoreConfig, CoreError, Tips};
 pub use chain::{Chain, ChainBlock, CheckpointTip};
 pub use evidence::{EvidenceDetector, Offence, OmissionCandidate, equivocation_call};
 pub use exec_cache::{ExecutionCache, RecoveryCache};
-pub use io::{Duties, Event, Gossip, Input, Output, ReorgCause, TxStatus, Work};
+pub use io::{
+    Duties, Event, Gossip, Input, Output, ReorgCause, TxIn, TxOrigin, TxRefused, TxStatus, Work,
+};

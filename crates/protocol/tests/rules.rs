@@ -24,7 +24,9 @@ use chunkseq_primitives::{
     BlockHeader, CheckpointHeader, LocalSigner, Preset, ProposalMessage, ProvisionalBlock,
     ProvisionalBlockMessage, Signer, Slot, StatementKind, Timetable, UnixMillis,
 };
-use chunkseq_protocol::{Core, Duties, Event, Gossip, Input, Output, ReorgCause, TxStatus};
+use chunkseq_protocol::{
+    Core, Duties, Event, Gossip, Input, Output, ReorgCause, TxIn, TxOrigin, TxStatus,
+};
 use chunkseq_signer::SlashingProtectionStore;
 use harness::{Harness, Recorded};
 
@@ -583,7 +585,14 @@ fn rows() -> Vec<Row> {
                 );
                 vec![(
                     s.at(100),
-                    Input::RecoveredTransactions(vec![a.clone(), a, b]),
+                    Input::Transactions {
+                        txs: vec![
+                            TxIn::Recovered(a.clone()),
+                            TxIn::Recovered(a),
+                            TxIn::Recovered(b),
+                        ],
+                        origin: TxOrigin::Gossip,
+                    },
                 )]
             }),
             check: Box::new(|s, out, core, _| {
@@ -735,7 +744,10 @@ fn proposer_steps() -> Vec<Step> {
             input: Box::new(|s, _| {
                 (
                     s.at(100),
-                    Input::Transaction(s.proposals[0].transactions[0].clone()),
+                    Input::Transactions {
+                        txs: vec![TxIn::Raw(s.proposals[0].transactions[0].clone())],
+                        origin: TxOrigin::Gossip,
+                    },
                 )
             }),
             check: Box::new(|_, _, _, core| {
@@ -771,7 +783,10 @@ fn proposer_steps() -> Vec<Step> {
             input: Box::new(move |s, _| {
                 (
                     close(s, 0).checked_add_ms(100).unwrap(),
-                    Input::Transaction(s.proposals[1].transactions[0].clone()),
+                    Input::Transactions {
+                        txs: vec![TxIn::Raw(s.proposals[1].transactions[0].clone())],
+                        origin: TxOrigin::Gossip,
+                    },
                 )
             }),
             check: Box::new(|_, _, _, core| assert_eq!(core.take_work().gas, 21_000)),
@@ -966,7 +981,10 @@ fn no_block_joins_the_provisional_chain_after_the_attestation_deadline() {
         core.handle(s.at(0), Input::Tick);
         core.handle(
             s.at(100),
-            Input::Transaction(s.proposals[0].transactions[0].clone()),
+            Input::Transactions {
+                txs: vec![TxIn::Raw(s.proposals[0].transactions[0].clone())],
+                origin: TxOrigin::Gossip,
+            },
         );
         let out = core.handle(close0, Input::Tick);
         let header = published(&out)

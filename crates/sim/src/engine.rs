@@ -15,7 +15,7 @@ use chunkseq_primitives::{
     ChainSpec, Checkpoint, CheckpointHeader, LocalSigner, PrivateKey, Signer, Slot, Timetable,
     UnixMillis,
 };
-use chunkseq_protocol::{Core, CoreConfig, Duties, Event, Gossip, Input, Output};
+use chunkseq_protocol::{Core, CoreConfig, Duties, Event, Gossip, Input, Output, TxIn, TxOrigin};
 use chunkseq_report::{Recorder, Report, RunInfo, ScheduledSlot};
 use chunkseq_signer::{ProtectedSigner, SlashingProtectionStore};
 use chunkseq_state::StateDb;
@@ -483,7 +483,7 @@ impl Simulation {
         }
         let window = self.scenario.network.tx_batch_ms;
         if window == 0 {
-            self.push(at, Delivery::Node(i, Input::RecoveredTransaction(tx)));
+            self.push(at, Delivery::Node(i, gossiped(vec![tx])));
             return;
         }
         self.seq = self.seq.wrapping_add(1);
@@ -533,7 +533,7 @@ impl Simulation {
         let arrived = self.take_arrived(i);
         // An offline node loses what it had not checked yet.
         if !arrived.is_empty() && !self.offline(i) {
-            self.handle(i, Input::RecoveredTransactions(arrived));
+            self.handle(i, gossiped(arrived));
         }
         let window = self.scenario.network.tx_batch_ms;
         let Some(node) = self.nodes.get_mut(i) else {
@@ -561,10 +561,10 @@ impl Simulation {
         }
         // Transactions that arrived before this input are checked first, in
         // the same stretch of work.
-        if !matches!(input, Input::RecoveredTransactions(_)) {
+        if !matches!(input, Input::Transactions { .. }) {
             let arrived = self.take_arrived(i);
             if !arrived.is_empty() {
-                self.handle(i, Input::RecoveredTransactions(arrived));
+                self.handle(i, gossiped(arrived));
             }
         }
         self.handle(i, input);
@@ -641,6 +641,9 @@ impl Simulation {
                 self.rejected = self.rejected.saturating_add(1);
                 self.log(format!("n{i} rejected {topic}: {reason}"));
             }
+            // A gossiped transaction the state refuses (a duplicate, a spent
+            // nonce): the simulated network forwards nothing anyway.
+            Output::Ignored { .. } => {}
         }
     }
 
@@ -648,8 +651,13 @@ impl Simulation {
         let t = self.since_genesis(at);
         let observer = i == self.observer;
         // Per-transaction status changes of every node would dominate the
-        // log; the observer's stand for them in the digest.
-        if observer || !matches!(e, Event::TxStatusChanged { .. }) {
+        // log; the observer's stand for them in the digest. Refusals of
+        // gossiped duplicates say nothing the statuses do not.
+        let per_tx = matches!(
+            e,
+            Event::TxStatusChanged { .. } | Event::TransactionRefused { .. }
+        );
+        if (observer || !per_tx) && !matches!(e, Event::TransactionRefused { .. }) {
             self.log(format!("n{i} {e:?}"));
         }
         self.recorder.event(i, &e, t);
@@ -918,5 +926,15 @@ fn message_size(g: &Gossip) -> usize {
         Gossip::Attestation(m) => m.abi_encoded_size(),
         Gossip::Provisional(m) => m.abi_encoded_size(),
         Gossip::Evidence(e) => e.encode_wire().len(),
+    }
+}
+
+/// Transactions that reached a node by gossip. The simulator models gossip
+/// itself (it delivers each load transaction to every node), so every
+/// delivery is gossip, even the first node's.
+fn gossiped(txs: Vec<RecoveredTx>) -> Input {
+    Input::Transactions {
+        txs: txs.into_iter().map(TxIn::Recovered).collect(),
+        origin: TxOrigin::Gossip,
     }
 }

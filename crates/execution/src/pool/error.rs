@@ -115,3 +115,25 @@ pub enum PoolError {
     #[error("transaction {0} is already known")]
     AlreadyKnown(B256),
 }
+
+impl PoolError {
+    /// Whether the transaction itself is invalid, whatever the state: it does
+    /// not decode, is of an unsupported type or another chain, is badly
+    /// signed, or breaks a limit no state can lift. A peer that relays such
+    /// a transaction relayed garbage; the other refusals (nonce, funds,
+    /// fees, a full pool, a duplicate) depend on the state and can happen to
+    /// honest peers.
+    pub const fn is_invalid(&self) -> bool {
+        matches!(
+            self,
+            Self::TooLarge { .. }
+                | Self::Malformed(_)
+                | Self::UnsupportedType(_)
+                | Self::WrongChainId { .. }
+                | Self::BadSignature(_)
+                | Self::GasLimitTooHigh { .. }
+                | Self::IntrinsicGasTooLow { .. }
+                | Self::TipAboveFeeCap { .. }
+        )
+    }
+}

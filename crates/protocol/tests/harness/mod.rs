@@ -20,7 +20,7 @@ use alloy_primitives::{Address, B256, U256};
 use chunkseq_execution::{Genesis, dev_keys, pool::signed_transfer};
 use chunkseq_l1::{EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall};
 use chunkseq_primitives::{ChainSpec, LocalSigner, PrivateKey, Signer, UnixMillis};
-use chunkseq_protocol::{Core, CoreConfig, Duties, Event, Gossip, Input, Output};
+use chunkseq_protocol::{Core, CoreConfig, Duties, Event, Gossip, Input, Output, TxIn, TxOrigin};
 use chunkseq_signer::{ProtectedSigner, SlashingProtectionStore};
 use chunkseq_state::StateDb;
 
@@ -195,7 +195,13 @@ impl Harness {
         for i in 0..self.nodes.len() {
             self.push(
                 self.now.0,
-                Delivery::Node(i, Input::Transaction(raw.clone())),
+                Delivery::Node(
+                    i,
+                    Input::Transactions {
+                        txs: vec![TxIn::Raw(raw.clone())],
+                        origin: TxOrigin::Gossip,
+                    },
+                ),
             );
         }
         tx_hash
@@ -318,6 +324,7 @@ impl Harness {
                     node: i,
                     what: Recorded::Event(e),
                 }),
+                Output::Ignored { .. } => {}
                 Output::Rejected { topic, reason } => {
                     panic!("node {i} rejected a {topic} message: {reason}")
                 }

@@ -1,0 +1,108 @@
+//! The one way transactions enter the core (`Input::Transactions`): what
+//! it gossips, what it refuses, and what it tells the driver to do with
+//! gossip, by origin.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod harness;
+
+use alloy_primitives::{Bytes, U256, keccak256};
+use chunkseq_execution::pool::signed_transfer;
+use chunkseq_primitives::{Preset, Slot, Timetable};
+use chunkseq_protocol::{Event, Gossip, Input, Output, TxIn, TxOrigin, TxRefused};
+use harness::Harness;
+
+fn refusals(out: &[Output]) -> Vec<(TxOrigin, TxRefused)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Event(Event::TransactionRefused { origin, reason, .. }) => {
+                Some((*origin, reason.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn transactions_by_origin() {
+    let spec = Preset::Devnet.spec();
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = Harness::new(spec.clone(), 4);
+    let now = tt.slot_start(Slot(1)).unwrap();
+    let user = h.users[0].clone();
+    let to = h.users[1].address();
+    let raw = |nonce| signed_transfer(&user, spec.chain_id, nonce, to, U256::from(1u64));
+    let core = &mut h.nodes[0];
+    let send = |core: &mut chunkseq_protocol::Core, txs: Vec<Bytes>, origin| {
+        core.handle(
+            now,
+            Input::Transactions {
+                txs: txs.into_iter().map(TxIn::Raw).collect(),
+                origin,
+            },
+        )
+    };
+
+    // A user's transaction the pool admits goes out on gossip, once.
+    let first = raw(0);
+    let out = send(core, vec![first.clone()], TxOrigin::Rpc);
+    let gossiped: Vec<&Bytes> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Publish(Gossip::Tx(b)) => Some(b),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gossiped, vec![&first]);
+    assert!(refusals(&out).is_empty());
+
+    // The same again: refused (a duplicate), and nothing is gossiped.
+    let out = send(core, vec![first.clone()], TxOrigin::Rpc);
+    assert!(!out.iter().any(|o| matches!(o, Output::Publish(_))));
+    assert!(matches!(
+        refusals(&out)[..],
+        [(TxOrigin::Rpc, TxRefused::Pool(_))]
+    ));
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Rejected { .. } | Output::Ignored { .. })),
+        "a user's transaction is no gossip message"
+    );
+
+    // By gossip, a duplicate is not forwarded but not held against the peer...
+    let out = send(core, vec![first], TxOrigin::Gossip);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Ignored { topic: "tx", .. }))
+    );
+    assert!(!out.iter().any(|o| matches!(o, Output::Rejected { .. })));
+    // ...while bytes that are no transaction are rejected (the peer is
+    // scored down), and so are the ones of another chain.
+    let other_chain = signed_transfer(&user, spec.chain_id + 1, 1, to, U256::from(1u64));
+    for garbage in [Bytes::from_static(b"\x02not a transaction"), other_chain] {
+        let out = send(core, vec![garbage.clone()], TxOrigin::Gossip);
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, Output::Rejected { topic: "tx", .. })),
+            "{garbage}"
+        );
+        let refused = refusals(&out);
+        assert_eq!(refused.len(), 1);
+        // The hash of bytes that decode to nothing is still known.
+        assert!(out.iter().any(|o| matches!(
+            o,
+            Output::Event(Event::TransactionRefused { hash: Some(h), .. }) if *h == keccak256(&garbage)
+        )));
+    }
+    // A gossiped transaction the pool admits is not gossiped again by the
+    // core: gossipsub forwards it.
+    let out = send(core, vec![raw(1)], TxOrigin::Gossip);
+    assert!(!out.iter().any(|o| matches!(o, Output::Publish(_))));
+    assert!(refusals(&out).is_empty());
+}
