@@ -182,7 +182,7 @@ impl Simulation {
         let mut nodes = Vec::new();
         let node_count = scenario.validators.saturating_add(followers);
         for i in 0..node_count {
-            let db = if faulty_nodes.contains(&i) {
+            let db = if faulty_nodes.contains(&i) || !scenario.shortcuts.shared_store {
                 new_db()?
             } else {
                 Arc::clone(&honest_db)
@@ -219,10 +219,12 @@ impl Simulation {
         // Every node shares signature recoveries: they are pure functions.
         let recoveries = Arc::new(chunkseq_protocol::RecoveryCache::new());
         for node in &mut nodes {
-            node.core.share_recoveries(Arc::clone(&recoveries));
+            if scenario.shortcuts.shared_recoveries {
+                node.core.share_recoveries(Arc::clone(&recoveries));
+            }
         }
         for (i, node) in nodes.iter_mut().enumerate() {
-            if !faulty_nodes.contains(&i) {
+            if !faulty_nodes.contains(&i) && scenario.shortcuts.shared_executions {
                 node.core.share_executions(Arc::clone(&cache));
             }
         }

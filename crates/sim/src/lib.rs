@@ -27,7 +27,7 @@ pub mod scenario;
 
 use chunkseq_report::Report;
 pub use engine::{SimError, Simulation};
-pub use scenario::{BUILTIN, Fault, FaultKind, Scenario, builtin};
+pub use scenario::{BUILTIN, Fault, FaultKind, Scenario, Shortcuts, builtin};
 
 /// Runs `scenario` to the end and fills in the wall-clock figures.
 /// `progress(slot, slots)` is called as virtual time passes each slot.

@@ -149,6 +149,41 @@ impl Fault {
     }
 }
 
+/// Work the simulator shares between its nodes, for speed only. Each is a
+/// pure function of its inputs, or (the store) holds exactly what every
+/// honest node would hold on its own, so a run gives the same digest with
+/// every shortcut off; a test checks it. Faulty nodes never share
+/// re-executions or the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Shortcuts {
+    /// Honest nodes share one state store (one commit per checkpoint).
+    pub shared_store: bool,
+    /// Honest nodes share re-executions of the same block on the same parent.
+    pub shared_executions: bool,
+    /// Every node shares signature recoveries.
+    pub shared_recoveries: bool,
+}
+
+impl Default for Shortcuts {
+    fn default() -> Self {
+        Self {
+            shared_store: true,
+            shared_executions: true,
+            shared_recoveries: true,
+        }
+    }
+}
+
+impl Shortcuts {
+    /// Every node on its own, as real nodes are.
+    pub const NONE: Self = Self {
+        shared_store: false,
+        shared_executions: false,
+        shared_recoveries: false,
+    };
+}
+
 /// A complete scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -180,6 +215,8 @@ pub struct Scenario {
     pub l1: L1Model,
     /// Misbehaviours.
     pub faults: Vec<Fault>,
+    /// Work shared between nodes for speed (all on by default).
+    pub shortcuts: Shortcuts,
 }
 
 impl Default for Scenario {
@@ -198,6 +235,7 @@ impl Default for Scenario {
             cpu: CpuModel::default(),
             l1: L1Model::default(),
             faults: Vec::new(),
+            shortcuts: Shortcuts::default(),
         }
     }
 }

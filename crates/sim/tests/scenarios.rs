@@ -148,3 +148,22 @@ fn devnet_provisional_p50_is_within_half_a_chunk_plus_300_ms_at_48_validators() 
         summary(&r)
     );
 }
+
+/// The simulator's shortcuts (one shared state store, shared re-executions
+/// and signature recoveries) change nothing but speed: with each node on
+/// its own, as real nodes are, the same seed gives the same run, down to
+/// the digest, in the happy path and under faults.
+#[test]
+fn independent_nodes_agree_with_the_shortcuts() {
+    for name in ["happy", "equivocation", "missed-publish"] {
+        let mut s = builtin(name).unwrap();
+        s.seed = 11;
+        s.slots = 4;
+        let shared = run(s.clone(), |_, _| {}).unwrap();
+        s.shortcuts = chunkseq_sim::Shortcuts::NONE;
+        let alone = run(s, |_, _| {}).unwrap();
+        assert!(shared.checkpoints > 0, "{name}: {}", summary(&shared));
+        assert_eq!(summary(&shared), summary(&alone), "{name}");
+        assert_eq!(shared.digest, alone.digest, "{name}");
+    }
+}
