@@ -492,9 +492,10 @@ impl Devnet {
                 rpc: SocketAddr::from(([127, 0, 0, 1], port)),
                 metrics: None,
                 core: CoreConfig::default(),
-                faults: NodeFaults {
-                    withhold_checkpoint: cfg.withhold_checkpoint,
-                },
+                faults: cfg
+                    .withhold_checkpoint
+                    .map(NodeFaults::withhold_checkpoint)
+                    .unwrap_or_default(),
             });
         }
         let (seen_tx, seen_rx) = mpsc::unbounded_channel();

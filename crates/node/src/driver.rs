@@ -15,7 +15,10 @@ use chunkseq_l1::{L1Event, RollupCall, RollupTip};
 use chunkseq_primitives::{
     ProposalMessage, ProvisionalBlockMessage, UnixMillis, WireCodec, crypto::SIGNATURE_LEN,
 };
-use chunkseq_protocol::{Core, Event, Gossip, Input, Output, TxIn, TxOrigin, TxStatus};
+use chunkseq_protocol::{
+    Core, Event, Gossip, Input, Output, TxIn, TxOrigin, TxStatus,
+    byzantine::{self, Behaviour},
+};
 use libp2p::{PeerId, gossipsub::MessageAcceptance, gossipsub::MessageId, request_response};
 use parking_lot::Mutex;
 use tokio::sync::{broadcast, mpsc as tmpsc, oneshot};
@@ -158,6 +161,8 @@ pub(crate) struct CoreLoop {
     last_sync_request: Option<Instant>,
     held_l1: Vec<L1Event>,
     faults: crate::node::NodeFaults,
+    /// The raw key a faulty node signs its extra messages with.
+    fault_key: Option<chunkseq_primitives::LocalSigner>,
 }
 
 impl CoreLoop {
@@ -193,11 +198,17 @@ impl CoreLoop {
             last_sync_request: None,
             held_l1: Vec::new(),
             faults: crate::node::NodeFaults::default(),
+            fault_key: None,
         }
     }
 
     /// Injects `faults` (devnet and tests).
-    pub(crate) const fn with_faults(mut self, faults: crate::node::NodeFaults) -> Self {
+    pub(crate) fn with_faults(
+        mut self,
+        faults: crate::node::NodeFaults,
+        key: Option<chunkseq_primitives::PrivateKey>,
+    ) -> Self {
+        self.fault_key = key.map(chunkseq_primitives::LocalSigner::new);
         self.faults = faults;
         self
     }
@@ -622,21 +633,60 @@ impl CoreLoop {
         self.outputs(outputs);
     }
 
+    /// What a faulty node gossips instead of `g` (the honest node: `g`).
+    fn misbehave_gossip(&mut self, g: Gossip) -> Vec<Gossip> {
+        let slot = match &g {
+            Gossip::Proposal(m) => m.header.slot,
+            Gossip::Provisional(m) => m.header.slot,
+            Gossip::Attestation(m) => m.attestation.slot,
+            _ => return vec![g],
+        };
+        let (Some(behaviour), Some(key)) = (
+            byzantine::active(&self.faults.misbehaviours, slot, |_| true),
+            &self.fault_key,
+        ) else {
+            return vec![g];
+        };
+        let first_of_slot = matches!(&g, Gossip::Proposal(m) if m.header.index == 0);
+        warn!(target: "chunkseq::node", slot, ?behaviour, "fault injection");
+        let domain = self.core.spec().eip712_domain();
+        byzantine::gossip(behaviour, key, &domain, g, first_of_slot)
+            .into_iter()
+            .map(|s| s.gossip)
+            .collect()
+    }
+
+    /// What a faulty node submits to L1 instead of `call` (`None`: nothing).
+    fn misbehave_call(&mut self, call: RollupCall) -> Option<RollupCall> {
+        let RollupCall::ProposeCheckpoint { slot, .. } = &call else {
+            return Some(call);
+        };
+        let Some(behaviour) = byzantine::active(&self.faults.misbehaviours, *slot, |b| {
+            matches!(b, Behaviour::NeverPublishes | Behaviour::SubsetCheckpoint)
+        }) else {
+            return Some(call);
+        };
+        warn!(target: "chunkseq::node", slot, ?behaviour, "fault injection: this slot's checkpoint");
+        let key = self.fault_key.clone()?;
+        let tip = self.core.chain().checkpointed().header_hash;
+        let domain = self.core.spec().eip712_domain();
+        byzantine::l1_call(behaviour, &key, &domain, call, tip)
+    }
+
     fn outputs(&mut self, outputs: Vec<Output>) {
         let mut batch = Batch::default();
         for o in outputs {
             match o {
                 Output::Publish(g) => {
-                    self.remember(&g);
-                    self.net.send(NetCommand::Publish(g));
+                    for g in self.misbehave_gossip(g) {
+                        self.remember(&g);
+                        self.net.send(NetCommand::Publish(g));
+                    }
                 }
                 Output::SubmitL1 { call, deadline } => {
-                    if let RollupCall::ProposeCheckpoint { slot, .. } = &call
-                        && self.faults.withhold_checkpoint == Some(*slot)
-                    {
-                        warn!(target: "chunkseq::node", slot, "fault injection: withholding this slot's checkpoint");
+                    let Some(call) = self.misbehave_call(call) else {
                         continue;
-                    }
+                    };
                     let _ = self.l1.send(L1Command::Submit { call, deadline });
                 }
                 Output::WakeAt(t) => self.wake = Some(t),

@@ -70,11 +70,28 @@ pub struct NodeConfig {
     pub faults: NodeFaults,
 }
 
-/// Faults a node can be told to commit, to exercise the others' handling.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Faults a node can be told to commit, to exercise the others' handling:
+/// the byzantine behaviours the simulator uses
+/// (`chunkseq_protocol::byzantine`), applied to what the node's core
+/// outputs. A faulty node on gossipsub cannot pick recipients, so a
+/// message meant for half the network goes to everyone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeFaults {
-    /// As proposer of this slot, never publish its checkpoint.
-    pub withhold_checkpoint: Option<u64>,
+    /// What, and in which slots.
+    pub misbehaviours: Vec<chunkseq_protocol::byzantine::Misbehaviour>,
+}
+
+impl NodeFaults {
+    /// As proposer of `slot`, never publish its checkpoint.
+    pub fn withhold_checkpoint(slot: u64) -> Self {
+        Self {
+            misbehaviours: vec![chunkseq_protocol::byzantine::Misbehaviour {
+                behaviour: chunkseq_protocol::byzantine::Behaviour::NeverPublishes,
+                from_slot: slot,
+                to_slot: Some(slot),
+            }],
+        }
+    }
 }
 
 /// Why a node did not start.
@@ -327,7 +344,7 @@ impl Node {
                     };
                     let _ = ready_tx.send(Ok(()));
                     CoreLoop::new(core, net, l1_tx, notify, store, metrics, clock, sync)
-                        .with_faults(cfg.faults)
+                        .with_faults(cfg.faults.clone(), cfg.key.clone())
                         .run(core_rx);
                 })
                 .map_err(|e| NodeError::Setup(format!("core thread: {e}")))?

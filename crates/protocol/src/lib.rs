@@ -22,6 +22,7 @@
 
 mod accounts;
 pub mod attester;
+pub mod byzantine;
 pub mod chain;
 pub mod core;
 mod duties;

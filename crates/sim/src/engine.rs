@@ -7,25 +7,23 @@ use std::{
     sync::Arc,
 };
 
-use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::SolValue;
 use chunkseq_execution::{Genesis, RecoveredTx, dev_keys};
 use chunkseq_l1::{EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall, rng::SplitMix64};
 use chunkseq_primitives::{
-    ChainSpec, Checkpoint, CheckpointHeader, LocalSigner, PrivateKey, Signer, Slot, Timetable,
-    UnixMillis,
+    ChainSpec, LocalSigner, PrivateKey, Signer, Slot, Timetable, UnixMillis,
 };
-use chunkseq_protocol::{Core, CoreConfig, Duties, Event, Gossip, Input, Output, TxIn, TxOrigin};
+use chunkseq_protocol::{
+    Core, CoreConfig, Duties, Event, Gossip, Input, Output, TxIn, TxOrigin,
+    byzantine::{self, Behaviour, Recipients},
+};
 use chunkseq_report::{Recorder, Report, RunInfo, ScheduledSlot};
 use chunkseq_signer::{ProtectedSigner, SlashingProtectionStore};
 use chunkseq_state::StateDb;
 use thiserror::Error;
 
-use crate::{
-    invariants::Invariants,
-    load::LoadGenerator,
-    scenario::{FaultKind, Scenario},
-};
+use crate::{invariants::Invariants, load::LoadGenerator, scenario::Scenario};
 
 /// Why a run could not start.
 #[derive(Debug, Error)]
@@ -90,7 +88,7 @@ pub struct Simulation {
     load_txs: LoadGenerator,
     duties: BTreeMap<u64, Duties>,
     /// Per-node faults resolved to node numbers: (node, kind, from, to).
-    faults: Vec<(usize, FaultKind, u64, Option<u64>)>,
+    faults: Vec<(usize, Behaviour, u64, Option<u64>)>,
     /// Slots an equivocating proposer already forked.
     equivocated: BTreeSet<u64>,
     pub(crate) observer: usize,
@@ -310,7 +308,7 @@ impl Simulation {
         t.saturating_sub(self.tt.genesis().0)
     }
 
-    fn fault(&self, node: usize, slot: u64, want: impl Fn(FaultKind) -> bool) -> Option<FaultKind> {
+    fn fault(&self, node: usize, slot: u64, want: impl Fn(Behaviour) -> bool) -> Option<Behaviour> {
         self.faults
             .iter()
             .find(|(n, k, from, to)| {
@@ -326,7 +324,7 @@ impl Simulation {
     /// Whether `node` is offline at time `at`.
     fn offline_at(&self, node: usize, at: u64) -> bool {
         let slot = self.tt.slot_at(UnixMillis(at)).map_or(0, |s| s.0);
-        self.fault(node, slot, |k| k == FaultKind::Offline)
+        self.fault(node, slot, |k| k == Behaviour::Offline)
             .is_some()
     }
 
@@ -708,46 +706,22 @@ impl Simulation {
         call: RollupCall,
         key: &PrivateKey,
     ) -> Option<RollupCall> {
-        let RollupCall::ProposeCheckpoint {
-            slot,
-            headers,
-            bodies,
-            attestations,
-            committee,
-            signature,
-        } = call
-        else {
+        let RollupCall::ProposeCheckpoint { slot, .. } = &call else {
             return Some(call);
         };
-        match self.fault(i, slot, |k| {
-            matches!(k, FaultKind::NeverPublishes | FaultKind::SubsetCheckpoint)
-        }) {
-            Some(FaultKind::NeverPublishes) => None,
-            Some(FaultKind::SubsetCheckpoint) if headers.len() >= 2 => {
-                let first = headers.first()?.hash();
-                let parent = self.l1.tip().ok()?.header_hash;
-                let header = CheckpointHeader::covering(Slot(slot), parent, &[first])?;
-                let sig = LocalSigner::new(key.clone())
-                    .sign_statement(&self.spec.eip712_domain(), &Checkpoint::new(&header, first))
-                    .ok()?;
-                Some(RollupCall::ProposeCheckpoint {
-                    slot,
-                    headers: headers.into_iter().take(1).collect(),
-                    bodies: bodies.into_iter().take(1).collect(),
-                    attestations: attestations.into_iter().take(1).collect(),
-                    committee,
-                    signature: Bytes::from(sig.to_vec()),
-                })
-            }
-            _ => Some(RollupCall::ProposeCheckpoint {
-                slot,
-                headers,
-                bodies,
-                attestations,
-                committee,
-                signature,
-            }),
-        }
+        let Some(behaviour) = self.fault(i, *slot, |k| {
+            matches!(k, Behaviour::NeverPublishes | Behaviour::SubsetCheckpoint)
+        }) else {
+            return Some(call);
+        };
+        let tip = self.l1.tip().ok()?.header_hash;
+        byzantine::l1_call(
+            behaviour,
+            &LocalSigner::new(key.clone()),
+            &self.spec.eip712_domain(),
+            call,
+            tip,
+        )
     }
 
     fn publish(&mut self, i: usize, at: u64, g: Gossip) {
@@ -768,63 +742,43 @@ impl Simulation {
     /// What a node really sends: (extra delay, recipients or all, message).
     fn byzantine_gossip(&mut self, i: usize, g: Gossip) -> Vec<(u64, Option<Vec<usize>>, Gossip)> {
         let key = self.nodes.get(i).and_then(|n| n.key.clone());
-        let domain = self.spec.eip712_domain();
         let msg_slot = match &g {
             Gossip::Proposal(m) => m.header.slot,
             Gossip::Provisional(m) => m.header.slot,
             Gossip::Attestation(m) => m.attestation.slot,
             _ => self.slot_now(),
         };
-        let Some(kind) = self.fault(i, msg_slot, |_| true) else {
+        let (Some(behaviour), Some(key)) = (self.fault(i, msg_slot, |_| true), key) else {
             return vec![(0, None, g)];
         };
-        let Some(key) = key else {
-            return vec![(0, None, g)];
-        };
-        let raw = LocalSigner::new(key);
-        match (kind, g) {
-            (FaultKind::SilentProposer, Gossip::Proposal(_) | Gossip::Provisional(_)) => vec![],
-            (FaultKind::SlowAttester { delay_ms }, g @ Gossip::Attestation(_)) => {
-                vec![(delay_ms, None, g)]
-            }
-            (FaultKind::BadStateRoot, Gossip::Proposal(mut m)) => {
-                m.header.stateRoot = keccak256(m.header.stateRoot);
-                if let Ok(sig) = raw.sign_statement(&domain, &m.header.proposal()) {
-                    m.signature = Bytes::from(sig.to_vec());
-                }
-                vec![(0, None, Gossip::Proposal(m))]
-            }
-            (FaultKind::DoubleAttester, Gossip::Attestation(m)) => {
-                let mut second = m.clone();
-                second.attestation.blockHash = keccak256(m.attestation.blockHash);
-                let mut out = vec![(0, None, Gossip::Attestation(m))];
-                if let Ok(sig) = raw.sign_statement(&domain, &second.attestation) {
-                    second.signature = Bytes::from(sig.to_vec());
-                    out.push((0, None, Gossip::Attestation(second)));
-                }
-                out
-            }
-            (FaultKind::EquivocatingProposer, Gossip::Proposal(m))
-                if m.header.index == 0 && self.equivocated.insert(m.header.slot) =>
+        let first_of_slot = match &g {
+            Gossip::Proposal(m)
+                if m.header.index == 0 && behaviour == Behaviour::EquivocatingProposer =>
             {
-                let mut other = m.clone();
-                other.header.receiptsRoot = keccak256(m.header.receiptsRoot);
-                if let Ok(sig) = raw.sign_statement(&domain, &other.header.proposal()) {
-                    other.signature = Bytes::from(sig.to_vec());
-                }
-                let peers: Vec<usize> = (0..self.nodes.len()).filter(|n| *n != i).collect();
-                let (a, b) = peers.split_at(peers.len() / 2);
-                // Each half gets its own version first; gossip forwards the
-                // other one a little later.
-                vec![
-                    (0, Some(a.to_vec()), Gossip::Proposal(m.clone())),
-                    (0, Some(b.to_vec()), Gossip::Proposal(other.clone())),
-                    (150, Some(b.to_vec()), Gossip::Proposal(m)),
-                    (150, Some(a.to_vec()), Gossip::Proposal(other)),
-                ]
+                self.equivocated.insert(m.header.slot)
             }
-            (_, g) => vec![(0, None, g)],
-        }
+            _ => false,
+        };
+        let sends = byzantine::gossip(
+            behaviour,
+            &LocalSigner::new(key),
+            &self.spec.eip712_domain(),
+            g,
+            first_of_slot,
+        );
+        let peers: Vec<usize> = (0..self.nodes.len()).filter(|n| *n != i).collect();
+        let (a, b) = peers.split_at(peers.len() / 2);
+        sends
+            .into_iter()
+            .map(|s| {
+                let to = match s.to {
+                    Recipients::All => None,
+                    Recipients::FirstHalf => Some(a.to_vec()),
+                    Recipients::SecondHalf => Some(b.to_vec()),
+                };
+                (s.delay_ms, to, s.gossip)
+            })
+            .collect()
     }
 
     /// Sends `g` from `i` to `targets` (everyone else by default) over its uplink.

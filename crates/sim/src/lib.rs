@@ -25,9 +25,10 @@ mod invariants;
 mod load;
 pub mod scenario;
 
+pub use chunkseq_protocol::byzantine::Behaviour;
 use chunkseq_report::Report;
 pub use engine::{SimError, Simulation};
-pub use scenario::{BUILTIN, Fault, FaultKind, Scenario, Shortcuts, builtin};
+pub use scenario::{BUILTIN, Fault, Scenario, Shortcuts, builtin};
 
 /// Runs `scenario` to the end and fills in the wall-clock figures.
 /// `progress(slot, slots)` is called as virtual time passes each slot.

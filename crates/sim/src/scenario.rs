@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use chunkseq_protocol::byzantine::Behaviour;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -89,48 +90,13 @@ pub struct L1Model {
     pub reorg_probability: f64,
 }
 
-/// A misbehaviour.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum FaultKind {
-    /// Sends two different proposals for block 0 to disjoint halves of the network.
-    EquivocatingProposer,
-    /// Publishes a checkpoint holding only its first provisional block.
-    SubsetCheckpoint,
-    /// Proposes nothing at all.
-    SilentProposer,
-    /// Builds and gets attestations but never publishes its checkpoint.
-    NeverPublishes,
-    /// Attests a second, different block for each index it attests.
-    DoubleAttester,
-    /// Proposes blocks whose state root is wrong.
-    BadStateRoot,
-    /// Its attestations leave this much later.
-    SlowAttester {
-        /// Extra delay, ms.
-        delay_ms: u64,
-    },
-    /// Receives and sends nothing.
-    Offline,
-}
-
-impl FaultKind {
-    /// Whether the fault is a slashable offence (the node must end slashed).
-    pub const fn is_offence(self) -> bool {
-        matches!(
-            self,
-            Self::EquivocatingProposer | Self::SubsetCheckpoint | Self::DoubleAttester
-        )
-    }
-}
-
 /// A misbehaviour of some nodes during some slots. (Flattened with its
 /// kind, so serde cannot refuse unknown keys inside `[[faults]]`.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fault {
     /// What they do.
     #[serde(flatten)]
-    pub kind: FaultKind,
+    pub kind: Behaviour,
     /// Which nodes; empty means "the proposer of the first slot in range".
     #[serde(default)]
     pub nodes: Vec<usize>,
@@ -413,7 +379,7 @@ pub fn builtin(name: &str) -> Option<Scenario> {
         description: (*description).into(),
         ..Scenario::default()
     };
-    let fault = |kind: FaultKind, from_slot: u64, to_slot: Option<u64>| Fault {
+    let fault = |kind: Behaviour, from_slot: u64, to_slot: Option<u64>| Fault {
         kind,
         nodes: Vec::new(),
         from_slot,
@@ -422,24 +388,24 @@ pub fn builtin(name: &str) -> Option<Scenario> {
     let s = match name {
         "happy" => base,
         "equivocation" => Scenario {
-            faults: vec![fault(FaultKind::EquivocatingProposer, 2, Some(2))],
+            faults: vec![fault(Behaviour::EquivocatingProposer, 2, Some(2))],
             ..base
         },
         "subset-checkpoint" => Scenario {
-            faults: vec![fault(FaultKind::SubsetCheckpoint, 2, Some(2))],
+            faults: vec![fault(Behaviour::SubsetCheckpoint, 2, Some(2))],
             ..base
         },
         "silent-proposer" => Scenario {
-            faults: vec![fault(FaultKind::SilentProposer, 2, Some(2))],
+            faults: vec![fault(Behaviour::SilentProposer, 2, Some(2))],
             ..base
         },
         "missed-publish" => Scenario {
-            faults: vec![fault(FaultKind::NeverPublishes, 2, Some(2))],
+            faults: vec![fault(Behaviour::NeverPublishes, 2, Some(2))],
             ..base
         },
         "double-attest" => Scenario {
             faults: vec![Fault {
-                kind: FaultKind::DoubleAttester,
+                kind: Behaviour::DoubleAttester,
                 nodes: vec![1],
                 from_slot: 2,
                 to_slot: Some(2),
@@ -447,13 +413,13 @@ pub fn builtin(name: &str) -> Option<Scenario> {
             ..base
         },
         "bad-state-root" => Scenario {
-            faults: vec![fault(FaultKind::BadStateRoot, 2, Some(2))],
+            faults: vec![fault(Behaviour::BadStateRoot, 2, Some(2))],
             ..base
         },
         "slow-attesters" => Scenario {
             validators: 6,
             faults: vec![Fault {
-                kind: FaultKind::SlowAttester { delay_ms: 700 },
+                kind: Behaviour::SlowAttester { delay_ms: 700 },
                 nodes: vec![4, 5],
                 from_slot: 0,
                 to_slot: None,
@@ -463,7 +429,7 @@ pub fn builtin(name: &str) -> Option<Scenario> {
         "offline-attesters" => Scenario {
             validators: 8,
             faults: vec![Fault {
-                kind: FaultKind::Offline,
+                kind: Behaviour::Offline,
                 nodes: vec![6, 7],
                 from_slot: 0,
                 to_slot: None,
@@ -540,7 +506,7 @@ mod tests {
             (s.validators, s.tps, s.network.latency_median_ms),
             (7, 5.0, 80.0)
         );
-        assert_eq!(s.faults[0].kind, FaultKind::SlowAttester { delay_ms: 300 });
+        assert_eq!(s.faults[0].kind, Behaviour::SlowAttester { delay_ms: 300 });
         assert_eq!(s.preset, "devnet");
         let s = Scenario::from_toml("preset = \"seed\"\n[spec]\nchunks_per_slot = 4\n").unwrap();
         assert_eq!(s.chain_spec().unwrap().chunks_per_slot, 4);
