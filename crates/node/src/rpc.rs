@@ -85,28 +85,44 @@ pub enum BlockTag {
     Finalized,
 }
 
+/// Why a block selector did not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BlockTagError {
+    /// A number that is no block number.
+    #[error("bad block number {0}")]
+    BadNumber(String),
+    /// A string that is no tag or number.
+    #[error("unknown block tag {0:?} (use a number, provisional, checkpointed or finalized)")]
+    UnknownTag(String),
+    /// Neither a number nor a string.
+    #[error("bad block selector {0}")]
+    BadSelector(String),
+}
+
 impl BlockTag {
     /// Parses `"provisional"`, `"latest"`, `"checkpointed"`, `"finalized"`,
     /// a decimal number or a `0x` hex number.
-    pub fn parse(v: &serde_json::Value) -> Result<Self, String> {
+    pub fn parse(v: &serde_json::Value) -> Result<Self, BlockTagError> {
         match v {
             serde_json::Value::Number(n) => n
                 .as_u64()
                 .map(Self::Number)
-                .ok_or_else(|| format!("bad block number {n}")),
+                .ok_or_else(|| BlockTagError::BadNumber(n.to_string())),
             serde_json::Value::String(s) => match s.as_str() {
                 "provisional" | "latest" | "pending" => Ok(Self::Provisional),
                 "checkpointed" | "safe" => Ok(Self::Checkpointed),
                 "finalized" => Ok(Self::Finalized),
-                hex if hex.starts_with("0x") => u64::from_str_radix(&hex[2..], 16)
+                hex if hex.starts_with("0x") => hex
+                    .get(2..)
+                    .and_then(|digits| u64::from_str_radix(digits, 16).ok())
                     .map(Self::Number)
-                    .map_err(|e| format!("bad block number {hex}: {e}")),
+                    .ok_or_else(|| BlockTagError::BadNumber(hex.to_owned())),
                 dec => dec
                     .parse()
                     .map(Self::Number)
-                    .map_err(|_| format!("unknown block tag {dec:?} (use a number, provisional, checkpointed or finalized)")),
+                    .map_err(|_| BlockTagError::UnknownTag(dec.to_owned())),
             },
-            other => Err(format!("bad block selector {other}")),
+            other => Err(BlockTagError::BadSelector(other.to_string())),
         }
     }
 }
@@ -117,7 +133,7 @@ fn tag_param(p: &Params<'_>, index: usize) -> Result<BlockTag, ErrorObjectOwned>
         .map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
     match values.get(index) {
         None | Some(serde_json::Value::Null) => Ok(BlockTag::Provisional),
-        Some(v) => BlockTag::parse(v).map_err(|e| err(code::INVALID_PARAMS, e)),
+        Some(v) => BlockTag::parse(v).map_err(|e| err(code::INVALID_PARAMS, e.to_string())),
     }
 }
 
@@ -151,18 +167,30 @@ pub struct NodeStatus {
     pub synced: bool,
 }
 
+/// Why an account could not be read at a block.
+#[derive(Debug, thiserror::Error)]
+enum AccountError {
+    /// The block is above the checkpointed tip (only the provisional tip's
+    /// state is kept above it).
+    #[error("state at block {0} is not checkpointed yet; ask for \"provisional\"")]
+    NotCheckpointed(u64),
+    /// The state store failed.
+    #[error("state unavailable: {0}")]
+    State(#[from] chunkseq_state::StateError),
+}
+
 async fn account(
     ctx: &RpcContext,
     who: Address,
     tag: BlockTag,
 ) -> Result<(u64, U256), ErrorObjectOwned> {
     let r = ctx
-        .query(move |core| -> Result<(u64, U256), String> {
+        .query(move |core| -> Result<(u64, U256), AccountError> {
             let tips = core.tips();
             let at = match tag {
                 BlockTag::Provisional => {
-                    let fork = core.chain().fork_at_tip().map_err(|e| e.to_string())?;
-                    let a = fork.account(&who).map_err(|e| e.to_string())?;
+                    let fork = core.chain().fork_at_tip()?;
+                    let a = fork.account(&who)?;
                     return Ok(a.map_or((0, U256::ZERO), |a| (a.nonce, a.balance)));
                 }
                 BlockTag::Checkpointed => tips.checkpointed.1,
@@ -170,21 +198,15 @@ async fn account(
                 BlockTag::Number(n) => n,
             };
             if at > tips.checkpointed.1 {
-                return Err(format!(
-                    "state at block {at} is not checkpointed yet; ask for \"provisional\""
-                ));
+                return Err(AccountError::NotCheckpointed(at));
             }
-            let reader = core
-                .chain()
-                .db()
-                .reader(BlockNumber(at))
-                .map_err(|e| e.to_string())?;
-            let nonce = reader.nonce(&who).map_err(|e| e.to_string())?;
-            let balance = reader.balance(&who).map_err(|e| e.to_string())?;
+            let reader = core.chain().db().reader(BlockNumber(at))?;
+            let nonce = reader.nonce(&who)?;
+            let balance = reader.balance(&who)?;
             Ok((nonce, balance))
         })
         .await?;
-    r.map_err(|e| err(code::INVALID_PARAMS, e))
+    r.map_err(|e| err(code::INVALID_PARAMS, e.to_string()))
 }
 
 fn address_param(p: &Params<'_>) -> Result<Address, ErrorObjectOwned> {
