@@ -163,6 +163,8 @@ pub(crate) struct CoreLoop {
     faults: crate::node::NodeFaults,
     /// The raw key a faulty node signs its extra messages with.
     fault_key: Option<chunkseq_primitives::LocalSigner>,
+    /// Slots in which a faulty node already equivocated (once per slot).
+    equivocated: std::collections::BTreeSet<u64>,
 }
 
 impl CoreLoop {
@@ -199,6 +201,7 @@ impl CoreLoop {
             held_l1: Vec::new(),
             faults: crate::node::NodeFaults::default(),
             fault_key: None,
+            equivocated: std::collections::BTreeSet::new(),
         }
     }
 
@@ -270,12 +273,9 @@ impl CoreLoop {
                 };
                 let outputs = self.core.handle(now, input);
                 // The core gossips what it admits; it reports each refusal.
+                // One transaction per input: any refusal is its refusal.
                 let refusal = outputs.iter().find_map(|o| match o {
-                    Output::Event(Event::TransactionRefused {
-                        hash: Some(h),
-                        reason,
-                        ..
-                    }) if *h == hash => Some(reason.clone()),
+                    Output::Event(Event::TransactionRefused { reason, .. }) => Some(reason.clone()),
                     _ => None,
                 });
                 let result = match refusal {
@@ -642,12 +642,23 @@ impl CoreLoop {
             _ => return vec![g],
         };
         let (Some(behaviour), Some(key)) = (
-            byzantine::active(&self.faults.misbehaviours, slot, |_| true),
+            byzantine::active(&self.faults.misbehaviours, slot, |b| {
+                matches!(
+                    b,
+                    Behaviour::EquivocatingProposer
+                        | Behaviour::SilentProposer
+                        | Behaviour::DoubleAttester
+                        | Behaviour::BadStateRoot
+                )
+            }),
             &self.fault_key,
         ) else {
             return vec![g];
         };
-        let first_of_slot = matches!(&g, Gossip::Proposal(m) if m.header.index == 0);
+        let first_of_slot = match &g {
+            Gossip::Proposal(m) if m.header.index == 0 => self.equivocated.insert(slot),
+            _ => false,
+        };
         warn!(target: "chunkseq::node", slot, ?behaviour, "fault injection");
         let domain = self.core.spec().eip712_domain();
         byzantine::gossip(behaviour, key, &domain, g, first_of_slot)
@@ -667,7 +678,9 @@ impl CoreLoop {
             return Some(call);
         };
         warn!(target: "chunkseq::node", slot, ?behaviour, "fault injection: this slot's checkpoint");
-        let key = self.fault_key.clone()?;
+        let Some(key) = self.fault_key.clone() else {
+            return Some(call);
+        };
         let tip = self.core.chain().checkpointed().header_hash;
         let domain = self.core.spec().eip712_domain();
         byzantine::l1_call(behaviour, &key, &domain, call, tip)

@@ -73,8 +73,11 @@ pub struct NodeConfig {
 /// Faults a node can be told to commit, to exercise the others' handling:
 /// the byzantine behaviours the simulator uses
 /// (`chunkseq_protocol::byzantine`), applied to what the node's core
-/// outputs. A faulty node on gossipsub cannot pick recipients, so a
-/// message meant for half the network goes to everyone.
+/// outputs. A node applies the ones that change what it sends
+/// (`never-publishes`, `subset-checkpoint`, `equivocating-proposer`,
+/// `silent-proposer`, `double-attester`, `bad-state-root`). It cannot pick
+/// recipients on gossipsub, so a message meant for half the network goes to
+/// everyone; delays (`slow-attester`) and `offline` are the simulator's.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeFaults {
     /// What, and in which slots.

@@ -322,7 +322,25 @@ impl Core {
                 debug!(target: "chunkseq::protocol", call, %reason, "L1 refused a call");
             }
         }
+        // Gossip verdicts (`Rejected`, `Ignored`) are about the input alone:
+        // a held message the poll retries already had its verdict when it
+        // arrived, so the poll's are only logged.
+        let input_outputs = out.len();
         self.poll(now, &mut out);
+        let mut index = 0usize;
+        out.retain(|o| {
+            let from_poll = index >= input_outputs;
+            index = index.saturating_add(1);
+            match o {
+                Output::Rejected { topic, reason } | Output::Ignored { topic, reason }
+                    if from_poll =>
+                {
+                    debug!(target: "chunkseq::protocol", topic, %reason, "held message refused");
+                    false
+                }
+                _ => true,
+            }
+        });
         self.schedule_wake(now, &mut out);
         out
     }
@@ -420,12 +438,12 @@ impl Core {
         origin: TxOrigin,
         out: &mut Vec<Output>,
     ) -> Result<B256, TxRefused> {
-        self.work.signatures = self.work.signatures.saturating_add(1);
         let Some(fork) = fork else {
             return Err(TxRefused::StateUnavailable(
                 "the provisional tip's state could not be read".into(),
             ));
         };
+        self.work.signatures = self.work.signatures.saturating_add(1);
         let raw = (origin == TxOrigin::Rpc).then(|| tx.encoded().clone());
         let hash = self.pool.add(tx, &ForkAccounts(fork))?;
         self.set_status(hash, TxStatus::Pending, out);
@@ -521,13 +539,15 @@ impl Core {
                 slot,
                 ..
             } => {
-                if let Some(offence) = Offence::from_l1_code(offence) {
-                    self.evidence.mark_slashed(validator, offence, slot);
+                if let Some(known) = Offence::from_l1_code(offence) {
+                    self.evidence.mark_slashed(validator, known, slot);
                     out.push(Output::Event(Event::OffenceSlashed {
                         validator,
-                        offence,
+                        offence: known,
                         slot,
                     }));
+                } else {
+                    warn!(target: "chunkseq::protocol", %validator, offence, slot, "L1 slashed for an offence code this node does not know");
                 }
             }
             L1Event::Included { .. } | L1Event::Reorg { .. } | L1Event::Expired { .. } => {}
