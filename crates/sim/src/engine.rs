@@ -146,14 +146,19 @@ impl Simulation {
             l1.record_genesis_committees(*first, tt.genesis())
                 .map_err(setup)?;
         }
-        // Faults that name no node hit the proposer of their first slot.
+        // Faults that name no node hit the proposer of their first slot, or,
+        // for an attester's fault, the first validator that attests in it.
         let mut faults = Vec::new();
         for f in &scenario.faults {
             let targets = if f.nodes.is_empty() {
                 let (_, proposer) = l1.duties(f.from_slot.max(1)).map_err(setup)?;
+                let attester_fault = matches!(
+                    f.kind,
+                    Behaviour::DoubleAttester | Behaviour::SlowAttester { .. }
+                );
                 addrs
                     .iter()
-                    .position(|a| *a == proposer)
+                    .position(|a| (*a == proposer) != attester_fault)
                     .into_iter()
                     .collect()
             } else {
@@ -715,13 +720,24 @@ impl Simulation {
             return Some(call);
         };
         let tip = self.l1.tip().ok()?.header_hash;
-        byzantine::l1_call(
+        let honest_blocks = match &call {
+            RollupCall::ProposeCheckpoint { headers, .. } => headers.len(),
+            _ => 0,
+        };
+        let sent = byzantine::l1_call(
             behaviour,
             &LocalSigner::new(key.clone()),
             &self.spec.eip712_domain(),
             call,
             tip,
-        )
+        );
+        if let Some(RollupCall::ProposeCheckpoint { headers, .. }) = &sent
+            && behaviour.is_offence()
+            && headers.len() < honest_blocks
+        {
+            self.invariants.committed(i);
+        }
+        sent
     }
 
     fn publish(&mut self, i: usize, at: u64, g: Gossip) {
@@ -766,6 +782,9 @@ impl Simulation {
             g,
             first_of_slot,
         );
+        if behaviour.is_offence() && sends.len() > 1 {
+            self.invariants.committed(i);
+        }
         let peers: Vec<usize> = (0..self.nodes.len()).filter(|n| *n != i).collect();
         let (a, b) = peers.split_at(peers.len() / 2);
         sends

@@ -18,6 +18,10 @@ pub(crate) struct Invariants {
     seed: u64,
     /// (node, statement kind, slot, index) -> what it signed.
     signed: BTreeMap<(usize, u8, u64, u32), B256>,
+    /// Faulty nodes that did commit their offence (a double attester that
+    /// was never asked to attest, or an equivocator that proposed nothing
+    /// in its window, committed none).
+    committed: BTreeSet<usize>,
     pub(crate) violations: Vec<Violation>,
 }
 
@@ -36,8 +40,14 @@ impl Invariants {
             max_reorg_slots,
             seed,
             signed: BTreeMap::new(),
+            committed: BTreeSet::new(),
             violations: Vec::new(),
         }
+    }
+
+    /// Faulty node `node` sent the messages that make its offence.
+    pub(crate) fn committed(&mut self, node: usize) {
+        self.committed.insert(node);
     }
 
     fn violate(
@@ -171,7 +181,7 @@ impl Invariants {
         trail: &[String],
     ) {
         let slashed: BTreeSet<Address> = recorder.slashed_validators().collect();
-        for n in self.offenders.clone() {
+        for n in self.committed.clone() {
             let Some(addr) = self.addrs.get(n).copied() else {
                 continue;
             };

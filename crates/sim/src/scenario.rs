@@ -97,7 +97,8 @@ pub struct Fault {
     /// What they do.
     #[serde(flatten)]
     pub kind: Behaviour,
-    /// Which nodes; empty means "the proposer of the first slot in range".
+    /// Which nodes; empty means "the proposer of the first slot in range"
+    /// (for an attester's fault: the first validator that is not).
     #[serde(default)]
     pub nodes: Vec<usize>,
     /// First slot it applies to.
@@ -406,7 +407,8 @@ pub fn builtin(name: &str) -> Option<Scenario> {
         "double-attest" => Scenario {
             faults: vec![Fault {
                 kind: Behaviour::DoubleAttester,
-                nodes: vec![1],
+                // A validator that attests in slot 2 (not its proposer).
+                nodes: vec![],
                 from_slot: 2,
                 to_slot: Some(2),
             }],
