@@ -2,7 +2,7 @@
 //! on loopback, its own databases and keys, sharing one embedded L1; a load
 //! generator that sends signed transfers and ERC-20 transfers through the
 //! nodes' JSON-RPC; one line per slot; and, with a slot limit, the report of
-//! DESIGN.md section 13.
+//! docs/design.md section 13.
 
 use std::{
     collections::BTreeMap,

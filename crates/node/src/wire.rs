@@ -1,5 +1,5 @@
 //! Gossip messages on the wire: one topic per message kind, each size-capped
-//! before a byte is decoded (DESIGN.md section 5).
+//! before a byte is decoded (docs/design.md section 5).
 
 use alloy_primitives::Bytes;
 use chunkseq_primitives::{

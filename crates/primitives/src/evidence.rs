@@ -1,4 +1,4 @@
-//! The slashable offences of DESIGN.md section 7 as self-checking evidence.
+//! The slashable offences of docs/design.md section 7 as self-checking evidence.
 //!
 //! On the wire evidence is one tag byte (its kind) followed by the strict ABI
 //! encoding of the offence's struct.

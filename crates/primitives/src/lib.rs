@@ -8,7 +8,7 @@
 //! (`contracts/src/ChunkseqTypes.sol`), and generated here with alloy's
 //! `sol!`. The same declarations serve three purposes: the ABI encoding is the
 //! gossip wire format and the L1 calldata, and the EIP-712 struct types give
-//! each kind of signature its own digest (DESIGN.md section 5). A node and the
+//! each kind of signature its own digest (docs/design.md section 5). A node and the
 //! rollup contract therefore cannot disagree about what a block hash or a
 //! signature covers.
 //!

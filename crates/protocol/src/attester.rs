@@ -1,5 +1,5 @@
 //! Attestation jobs: one per slot, re-executing the slot's proposals strictly
-//! in index order on a fork at the slot's parent (DESIGN.md section 6).
+//! in index order on a fork at the slot's parent (docs/design.md section 6).
 
 use std::{collections::BTreeMap, sync::Arc};
 

@@ -1,4 +1,4 @@
-//! Detection of the three slashable offences of DESIGN.md section 7, sans I/O.
+//! Detection of the three slashable offences of docs/design.md section 7, sans I/O.
 //!
 //! The [`EvidenceDetector`] watches signed statements the node has already
 //! verified (signature and the signer's role) and the checkpoints L1 accepts,
@@ -523,7 +523,7 @@ mod tests {
             .collect()
     }
 
-    // DESIGN.md section 7, proposal equivocation: two proposals of one
+    // docs/design.md section 7, proposal equivocation: two proposals of one
     // proposer for one (slot, index) with different hashes; slashed at most once.
     #[test]
     fn proposal_equivocation_is_reported_once_and_names_the_proposer() {
@@ -551,7 +551,7 @@ mod tests {
         );
     }
 
-    // DESIGN.md section 7: only two statements of ONE signer for the SAME
+    // docs/design.md section 7: only two statements of ONE signer for the SAME
     // (slot, index) with DIFFERENT hashes are an equivocation.
     #[test]
     fn honest_proposal_pairs_are_not_evidence() {
@@ -585,7 +585,7 @@ mod tests {
         assert_ne!(malleated(&sig), sig);
     }
 
-    // DESIGN.md section 7, attestation equivocation (extension): two
+    // docs/design.md section 7, attestation equivocation (extension): two
     // attestations of one validator for one (slot, index) with different
     // hashes; re-signing the same attestation is no offence.
     #[test]
@@ -647,7 +647,7 @@ mod tests {
         }
     }
 
-    // DESIGN.md section 7, checkpoint omission: a provisional-block signature
+    // docs/design.md section 7, checkpoint omission: a provisional-block signature
     // for (slot, index, hash) while the slot's checkpoint lacks that block at
     // that index (a strict subset, or a different block); an honest proposer
     // whose checkpoint holds exactly its provisional blocks is never a candidate.
@@ -706,7 +706,7 @@ mod tests {
         }
     }
 
-    // DESIGN.md section 7: evidence is about the slot of the signature only;
+    // docs/design.md section 7: evidence is about the slot of the signature only;
     // provisional blocks of one slot are never held against another's checkpoint.
     #[test]
     fn other_slots_checkpoints_do_not_count() {
@@ -719,7 +719,7 @@ mod tests {
         assert_eq!(d.on_checkpoint(3, B256::ZERO, &[]), vec![]);
     }
 
-    // DESIGN.md section 7, slashed at most once; an L1 reorg that drops the
+    // docs/design.md section 7, slashed at most once; an L1 reorg that drops the
     // checkpoint drops what was derived from it.
     #[test]
     fn omissions_are_reported_once_and_revert_with_their_checkpoint() {
@@ -755,7 +755,7 @@ mod tests {
         assert_eq!(d.omission_call(&first[0], vec![]), None);
     }
 
-    // DESIGN.md section 7: a provisional signature seen only after its
+    // docs/design.md section 7: a provisional signature seen only after its
     // checkpoint is still signed data against that checkpoint.
     #[test]
     fn a_late_provisional_signature_is_checked_at_once() {
@@ -824,7 +824,7 @@ mod tests {
         assert!(d.is_slashed(s.address(), Offence::CheckpointOmission, 1));
     }
 
-    // DESIGN.md section 7, slashed at most once: an offence L1 already
+    // docs/design.md section 7, slashed at most once: an offence L1 already
     // punished is not reported again.
     #[test]
     fn slashed_offences_are_not_reported() {
@@ -850,7 +850,7 @@ mod tests {
         );
     }
 
-    // DESIGN.md section 7, slashed at most once, with bounded memory: pruned
+    // docs/design.md section 7, slashed at most once, with bounded memory: pruned
     // slots are forgotten and their statements ignored from then on.
     #[test]
     fn pruning_forgets_old_slots_for_good() {

@@ -1,6 +1,6 @@
 //! The follower, which every node runs: accepting provisional blocks,
 //! applying L1 checkpoints, and dropping slots whose publish window closed
-//! without one (DESIGN.md section 6).
+//! without one (docs/design.md section 6).
 
 use alloy_primitives::{B256, Bytes};
 use chunkseq_execution::{BlockContext, KnownTransactions, RecoveredTx, reexecute};

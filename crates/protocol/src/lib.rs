@@ -9,7 +9,7 @@
 //! the only storage it touches. Every signature goes through the
 //! [`chunkseq_primitives::Signer`] the driver hands it; the node and the
 //! simulator hand it a `chunkseq_signer::ProtectedSigner`, whose record reaches
-//! disk before a signature leaves the process (DESIGN.md section 8).
+//! disk before a signature leaves the process (docs/design.md section 8).
 //!
 //! - [`core`]: the state machine and its dispatch.
 //! - [`proposer`]: chunked building, proposal sequencing, slot cut, checkpoint.
@@ -19,6 +19,10 @@
 //! - [`evidence`]: [`EvidenceDetector`], which spots the slashable offences in
 //!   verified statements and accepted checkpoints and builds the L1 calls.
 //! - [`verify`]: signature and role checks of gossip messages.
+//! - [`byzantine`]: the byzantine behaviours, as filters on an honest core's
+//!   outputs, for the simulator and the node's fault flags.
+//! - `duties` and `reporting`: asking L1 for duties and recording
+//!   committees; slashing reports submitted until L1 shows the slash.
 
 mod accounts;
 pub mod attester;

@@ -1,6 +1,6 @@
 //! The proposer: builds its slot's blocks chunk by chunk, sends proposal k+1
 //! only once block k is attested (with provisional k), cuts the slot when
-//! attestations time out, and publishes the checkpoint (DESIGN.md section 3).
+//! attestations time out, and publishes the checkpoint (docs/design.md section 3).
 
 use std::{
     collections::{BTreeMap, HashSet},

@@ -1,7 +1,7 @@
 //! End to end against the real Rollup contract on the embedded L1: the calls
 //! the [`EvidenceDetector`] builds from signed statements and accepted
 //! checkpoints are accepted by the contract and slash the offender
-//! (DESIGN.md section 7), and an honest proposer's and committee's
+//! (docs/design.md section 7), and an honest proposer's and committee's
 //! statements never yield any call (honest nodes are never slashed).
 
 #![allow(
@@ -267,7 +267,7 @@ fn a_detected_omission_is_slashed_on_l1() {
     );
 }
 
-// DESIGN.md section 7: honest nodes are never slashed. Every signature of an
+// docs/design.md section 7: honest nodes are never slashed. Every signature of an
 // honest proposer and committee over three slots goes through the detector:
 // no evidence, no omission candidate, hence no call at all.
 #[test]
@@ -289,7 +289,7 @@ fn an_honest_proposer_gives_the_detector_nothing() {
     }
 }
 
-// DESIGN.md section 7, proposal equivocation: two signed proposals of the
+// docs/design.md section 7, proposal equivocation: two signed proposals of the
 // slot's proposer for (slot, 0); the detector's evidence names the proposer
 // and its call slashes it on L1, once.
 #[test]
@@ -323,7 +323,7 @@ fn a_detected_proposal_equivocation_is_slashed_on_l1() {
     assert_eq!(net.run(call).0, Err("AlreadyPunished".to_owned()));
 }
 
-// DESIGN.md section 7, attestation equivocation (extension): the same, for
+// docs/design.md section 7, attestation equivocation (extension): the same, for
 // a committee member attesting two blocks at one (slot, index).
 #[test]
 fn a_detected_attestation_equivocation_is_slashed_on_l1() {

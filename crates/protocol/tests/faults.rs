@@ -1,5 +1,5 @@
 //! Fault cases through the scripted harness: a proposer that never
-//! publishes its checkpoint (DESIGN.md section 6, follower: the one-slot
+//! publishes its checkpoint (docs/design.md section 6, follower: the one-slot
 //! and, staggered, two-slot reorg at a missed publish window).
 
 #![allow(
@@ -108,7 +108,7 @@ fn non_staggered_missed_window_reorgs_one_slot() {
 }
 
 /// An honest node restarted mid-slot from its slashing-protection store
-/// (DESIGN.md section 8) refuses to attest a conflicting proposal for an
+/// (docs/design.md section 8) refuses to attest a conflicting proposal for an
 /// index it attested before the restart.
 #[test]
 fn a_restarted_node_refuses_a_conflicting_attestation() {
@@ -264,7 +264,7 @@ fn slashed(h: &Harness) -> Vec<(alloy_primitives::Address, u8)> {
         .collect()
 }
 
-/// DESIGN.md section 7: an equivocating proposer (two proposals for block 0
+/// docs/design.md section 7: an equivocating proposer (two proposals for block 0
 /// sent to disjoint halves, each later forwarded to the other half) is
 /// slashed on L1, and no honest attester signs both proposals.
 #[test]
@@ -346,7 +346,7 @@ fn an_equivocating_proposer_is_slashed_and_nobody_attests_both() {
     }
 }
 
-/// DESIGN.md section 7: a proposer whose checkpoint leaves out a block that
+/// docs/design.md section 7: a proposer whose checkpoint leaves out a block that
 /// went provisional is slashed for omission, and every node drops that block.
 #[test]
 fn a_subset_checkpoint_is_slashed_for_omission() {
@@ -415,7 +415,7 @@ fn a_subset_checkpoint_is_slashed_for_omission() {
     }
 }
 
-/// DESIGN.md section 3, step 3: when block k's attestations do not reach
+/// docs/design.md section 3, step 3: when block k's attestations do not reach
 /// the proposer in time, the slot's chain ends at k-1, the later blocks are
 /// dropped with their transactions back in the pool, and the checkpoint
 /// holds exactly the provisional blocks.

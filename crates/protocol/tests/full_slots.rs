@@ -42,7 +42,7 @@ fn building_slots(spec: &ChainSpec, slots: u64) -> Vec<u64> {
     (first..=slots).collect()
 }
 
-/// Rule (DESIGN.md section 3, step 2): proposal k+1 never goes out before
+/// Rule (docs/design.md section 3, step 2): proposal k+1 never goes out before
 /// provisional k, and block k+1 is opened on block k's state before
 /// provisional k is out.
 fn check_sequencing(h: &Harness, slot: u64, proposer: usize) {
@@ -212,7 +212,7 @@ fn the_same_run_gives_the_same_trace() {
     assert_eq!(a, trace());
 }
 
-/// DESIGN.md section 3, step 1: a block closes when it reaches
+/// docs/design.md section 3, step 1: a block closes when it reaches
 /// `block_max_txs`; the rest waits for the next block.
 #[test]
 fn blocks_close_at_the_transaction_limit() {

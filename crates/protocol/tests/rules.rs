@@ -1,5 +1,5 @@
 //! Table-driven tests of the protocol rules: each row names the rule it
-//! checks (DESIGN.md section), feeds one fresh core a sequence of inputs,
+//! checks (docs/design.md section), feeds one fresh core a sequence of inputs,
 //! and checks the outputs and the state after them.
 //!
 //! The messages are real: a 4-validator harness run builds slot 1, and the

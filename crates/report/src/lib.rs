@@ -1,7 +1,7 @@
 //! The report of a chunkseq run, shared by the simulator and the devnet.
 //!
 //! A run, simulated (`chunkseq-sim`) or real (the node's one-process
-//! devnet), ends with one [`Report`]: the JSON object of DESIGN.md section 13
+//! devnet), ends with one [`Report`]: the JSON object of docs/design.md section 13
 //! plus what the HTML page draws. Both drivers fill it the same way: they
 //! hand a [`Recorder`] the transactions they submit, the protocol
 //! [`Event`](chunkseq_protocol::Event)s their nodes emit and what L1 decided,

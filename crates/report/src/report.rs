@@ -1,4 +1,4 @@
-//! The result of a run: the JSON object of DESIGN.md section 13 plus what
+//! The result of a run: the JSON object of docs/design.md section 13 plus what
 //! the HTML report draws (latency samples, throughput over time, a per-slot
 //! timeline and the offences).
 
@@ -139,7 +139,7 @@ pub struct ThroughputPoint {
     pub checkpointed_tps: f64,
 }
 
-/// The report of one run (DESIGN.md section 13, plus the simulator's fields).
+/// The report of one run (docs/design.md section 13, plus the simulator's fields).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// The scenario's name.

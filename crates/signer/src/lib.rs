@@ -6,7 +6,7 @@
 //! simulator hand it a [`ProtectedSigner`]. Before any signature leaves the
 //! process, `(signer, kind, slot, index) -> digest` is committed to a durable
 //! store, and a request for a different digest under a recorded key is
-//! refused (DESIGN.md section 8).
+//! refused (docs/design.md section 8).
 //!
 //! - Record, then sign: the check and the insert are one committed write
 //!   transaction, and only a fresh or a repeated digest reaches the inner

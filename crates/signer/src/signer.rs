@@ -10,7 +10,7 @@ use tracing::{error, warn};
 use super::{error::SlashingProtectionError, store::SlashingProtectionStore};
 
 /// Wraps a [`Signer`] so that it never signs two different digests for one
-/// `(kind, slot, index)` (DESIGN.md section 8).
+/// `(kind, slot, index)` (docs/design.md section 8).
 ///
 /// Each request is first recorded durably in the store; only a fresh or
 /// repeated digest reaches the inner signer. A conflicting request becomes
@@ -157,7 +157,7 @@ mod tests {
 
     use StatementKind::{Attestation as A, Checkpoint as C, Proposal as P, Provisional as V};
 
-    /// Each row: the rule of DESIGN.md section 8 it checks, what was signed
+    /// Each row: the rule of docs/design.md section 8 it checks, what was signed
     /// before through the store (`(who, kind, slot, index, payload)`), and
     /// the request under test with its expected outcome.
     #[test]

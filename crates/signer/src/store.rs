@@ -54,7 +54,7 @@ pub struct SignedRecord {
 }
 
 /// The durable record `(signer, kind, slot, index) -> digest` that stands
-/// between the protocol and its keys (DESIGN.md section 8).
+/// between the protocol and its keys (docs/design.md section 8).
 ///
 /// Every check and insertion is one redb write transaction, and redb admits
 /// one write transaction at a time, so of two concurrent requests for one key

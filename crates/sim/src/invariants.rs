@@ -1,4 +1,4 @@
-//! The invariants of DESIGN.md section 12, checked as the run goes (and the
+//! The invariants of docs/design.md section 12, checked as the run goes (and the
 //! liveness ones at its end). A violation carries the seed, the slot and
 //! the trail of events that led to it.
 

@@ -26,7 +26,7 @@ pub(crate) struct DevnetArgs {
     /// Share of the load that is ERC-20 transfers, 0 to 1.
     #[arg(long, default_value_t = 0.25)]
     erc20_share: f64,
-    /// Write the report (DESIGN.md section 13) as JSON here.
+    /// Write the report (docs/design.md section 13) as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
     /// Keep the nodes' databases here (node-0, node-1, ...); a temporary

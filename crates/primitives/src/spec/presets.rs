@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn presets_match_the_design_table() {
-        // (preset, slot ms, L1 block ms, chunks, staggered), DESIGN.md section 2.
+        // (preset, slot ms, L1 block ms, chunks, staggered), docs/design.md section 2.
         let table = [
             (Preset::Seed, 72_000, 12_000, 2, false),
             (Preset::SeedStaggered, 72_000, 12_000, 2, true),
