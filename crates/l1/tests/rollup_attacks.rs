@@ -14,8 +14,8 @@
 use alloy_primitives::{Address, B256, Bytes, U256};
 use chunkseq_l1::{ControlledL1, EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall};
 use chunkseq_primitives::{
-    Attestation, BlockHeader, BlockProposal, Checkpoint, CheckpointHeader, CheckpointOmission,
-    Evidence, Preset, ProvisionalBlock, Signer, Slot,
+    BlockHeader, Checkpoint, CheckpointHeader, CheckpointOmission, Preset, ProvisionalBlock,
+    Signer, Slot,
 };
 
 mod harness;
@@ -71,16 +71,6 @@ impl<L: ControlledL1> Harness<L> {
         )
         .await
         .0
-    }
-
-    /// Moves L1 into `slot` without recording anything.
-    async fn advance_to_slot(&mut self, slot: u64) {
-        let t = chunkseq_primitives::Timetable::new(&self.spec)
-            .unwrap()
-            .slot_start(Slot(slot))
-            .unwrap();
-        self.l1.advance_to(t).await.unwrap();
-        self.l1.poll_events().await.unwrap();
     }
 
     async fn committee(&self, slot: u64) -> Vec<Address> {
@@ -269,17 +259,7 @@ async fn set_changes_only_reach_committees_whose_seed_is_unknown<L: ControlledL1
         x + SET_CHANGE_DELAY
     );
     let (_, proposer) = h.duties(x * EPOCH + 1).await;
-    let p = |hash: u8| BlockProposal {
-        slot: x * EPOCH + 1,
-        index: 0,
-        blockHash: B256::repeat_byte(hash),
-    };
-    let Evidence::ProposalEquivocation(e) = Evidence::proposal_equivocation(
-        (p(1), h.sign(proposer, &p(1))),
-        (p(2), h.sign(proposer, &p(2))),
-    ) else {
-        unreachable!()
-    };
+    let e = h.proposal_equivocation(proposer, x * EPOCH + 1, (1, 2));
     let committee = h.committee(x * EPOCH + 1).await;
     h.ok(
         h.outsiders[1],
@@ -553,17 +533,7 @@ async fn self_reports_earn_nothing_and_slashed_stake_is_burned<L: ControlledL1>(
             })
             .expect("slashed")
     };
-    let p = |hash: u8| BlockProposal {
-        slot: 1,
-        index: 0,
-        blockHash: B256::repeat_byte(hash),
-    };
-    let Evidence::ProposalEquivocation(e) = Evidence::proposal_equivocation(
-        (p(1), h.sign(proposer, &p(1))),
-        (p(2), h.sign(proposer, &p(2))),
-    ) else {
-        unreachable!()
-    };
+    let e = h.proposal_equivocation(proposer, 1, (1, 2));
     let burned_before = h.l1.balance(burn).await.unwrap();
     // The offender reports itself to recover the reporter's share.
     let events = h
@@ -586,17 +556,7 @@ async fn self_reports_earn_nothing_and_slashed_stake_is_burned<L: ControlledL1>(
     // Another validator's offence reported by an outsider: 10% to it, the
     // rest burned.
     let attester = *committee.iter().find(|a| **a != proposer).unwrap();
-    let a = |hash: u8| Attestation {
-        slot: 1,
-        index: 0,
-        blockHash: B256::repeat_byte(hash),
-    };
-    let Evidence::AttestationEquivocation(e) = Evidence::attestation_equivocation(
-        (a(3), h.sign(attester, &a(3))),
-        (a(4), h.sign(attester, &a(4))),
-    ) else {
-        unreachable!()
-    };
+    let e = h.attestation_equivocation(attester, 1, (3, 4));
     let burned_before = h.l1.balance(burn).await.unwrap();
     let events = h
         .ok(h.outsiders[0], RollupCall::SlashAttestationEquivocation(e))

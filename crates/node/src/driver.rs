@@ -635,11 +635,8 @@ impl CoreLoop {
 
     /// What a faulty node gossips instead of `g` (the honest node: `g`).
     fn misbehave_gossip(&mut self, g: Gossip) -> Vec<Gossip> {
-        let slot = match &g {
-            Gossip::Proposal(m) => m.header.slot,
-            Gossip::Provisional(m) => m.header.slot,
-            Gossip::Attestation(m) => m.attestation.slot,
-            _ => return vec![g],
+        let Some(slot) = g.slot() else {
+            return vec![g];
         };
         let (Some(behaviour), Some(key)) = (
             byzantine::active(&self.faults.misbehaviours, slot, |b| {

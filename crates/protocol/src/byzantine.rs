@@ -7,7 +7,9 @@
 
 use alloy_primitives::{B256, Bytes, keccak256};
 use chunkseq_l1::RollupCall;
-use chunkseq_primitives::{Checkpoint, CheckpointHeader, Eip712Domain, LocalSigner, Signer, Slot};
+use chunkseq_primitives::{
+    Checkpoint, CheckpointHeader, Eip712Domain, LocalSigner, SignedStatement, Signer, Slot,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::io::Gossip;
@@ -91,9 +93,6 @@ pub fn gossip(
     g: Gossip,
     first_of_slot: bool,
 ) -> Vec<Send> {
-    let resign = |statement_hash: &dyn Fn(&LocalSigner) -> Option<[u8; 65]>| {
-        statement_hash(key).map(|s| Bytes::from(s.to_vec()))
-    };
     match (behaviour, g) {
         (Behaviour::SilentProposer, Gossip::Proposal(_) | Gossip::Provisional(_)) => vec![],
         (Behaviour::SlowAttester { delay_ms }, g @ Gossip::Attestation(_)) => vec![Send {
@@ -103,8 +102,7 @@ pub fn gossip(
         }],
         (Behaviour::BadStateRoot, Gossip::Proposal(mut m)) => {
             m.header.stateRoot = keccak256(m.header.stateRoot);
-            let proposal = m.header.proposal();
-            if let Some(sig) = resign(&|k| k.sign_statement(domain, &proposal).ok()) {
+            if let Some(sig) = sign(key, domain, &m.header.proposal()) {
                 m.signature = sig;
             }
             vec![Send::now(Recipients::All, Gossip::Proposal(m))]
@@ -113,8 +111,7 @@ pub fn gossip(
             let mut second = m.clone();
             second.attestation.blockHash = keccak256(m.attestation.blockHash);
             let mut out = vec![Send::now(Recipients::All, Gossip::Attestation(m))];
-            let statement = second.attestation.clone();
-            if let Some(sig) = resign(&|k| k.sign_statement(domain, &statement).ok()) {
+            if let Some(sig) = sign(key, domain, &second.attestation) {
                 second.signature = sig;
                 out.push(Send::now(Recipients::All, Gossip::Attestation(second)));
             }
@@ -125,8 +122,7 @@ pub fn gossip(
         {
             let mut other = m.clone();
             other.header.receiptsRoot = keccak256(m.header.receiptsRoot);
-            let proposal = other.header.proposal();
-            if let Some(sig) = resign(&|k| k.sign_statement(domain, &proposal).ok()) {
+            if let Some(sig) = sign(key, domain, &other.header.proposal()) {
                 other.signature = sig;
             }
             // Each half gets its own version first; gossip forwards the
@@ -148,6 +144,17 @@ pub fn gossip(
         }
         (_, g) => vec![Send::now(Recipients::All, g)],
     }
+}
+
+/// `statement` signed with the raw key, past slashing protection.
+fn sign<T: SignedStatement>(
+    key: &LocalSigner,
+    domain: &Eip712Domain,
+    statement: &T,
+) -> Option<Bytes> {
+    key.sign_statement(domain, statement)
+        .ok()
+        .map(|s| Bytes::from(s.to_vec()))
 }
 
 /// What `behaviour` submits to L1 instead of the honest `call` (`None`:
@@ -176,16 +183,14 @@ pub fn l1_call(
         Behaviour::SubsetCheckpoint if headers.len() >= 2 => {
             let first = headers.first()?.hash();
             let header = CheckpointHeader::covering(Slot(slot), tip_header, &[first])?;
-            let sig = key
-                .sign_statement(domain, &Checkpoint::new(&header, first))
-                .ok()?;
+            let signature = sign(key, domain, &Checkpoint::new(&header, first))?;
             Some(RollupCall::ProposeCheckpoint {
                 slot,
                 headers: headers.into_iter().take(1).collect(),
                 bodies: bodies.into_iter().take(1).collect(),
                 attestations: attestations.into_iter().take(1).collect(),
                 committee,
-                signature: Bytes::from(sig.to_vec()),
+                signature,
             })
         }
         _ => Some(RollupCall::ProposeCheckpoint {

@@ -22,8 +22,14 @@ use crate::{
 const RECORD_RETRY_L1_BLOCKS: u64 = 4;
 
 impl Core {
-    fn epoch_slots(&self) -> u64 {
+    /// Slots per epoch.
+    pub(crate) fn epoch_slots(&self) -> u64 {
         u64::from(self.spec.epoch_slots.max(1))
+    }
+
+    /// The epoch at `now` (0 before genesis).
+    pub(crate) fn epoch_at(&self, now: UnixMillis) -> u64 {
+        self.timetable.slot_at(now).map_or(0, |s| s.0) / self.epoch_slots()
     }
 
     /// Half an L1 block before genesis: when a validator asks L1 to record
@@ -57,20 +63,31 @@ impl Core {
             }
             return;
         };
-        let upcoming = current.0..=current.0.saturating_add(2);
-        let wanted: Vec<u64> = upcoming.chain(self.wanted_duties.iter().copied()).collect();
-        for slot in wanted {
-            if slot == 0 || self.duties.contains_key(&slot) {
-                continue;
-            }
-            if self.duties_retry_at.get(&slot).is_some_and(|t| *t > now) {
-                continue;
-            }
-            if self.requested_duties.insert(slot) {
-                out.push(Output::FetchDuties(slot));
+        for slot in current.0..=current.0.saturating_add(2) {
+            self.ask_duties(now, slot, out);
+        }
+        // Runs on every input: no allocation unless a report waits.
+        if !self.wanted_duties.is_empty() {
+            let wanted: Vec<u64> = self.wanted_duties.iter().copied().collect();
+            for slot in wanted {
+                self.ask_duties(now, slot, out);
             }
         }
         self.record_at_epoch_start(now, current.0, out);
+    }
+
+    /// Asks for the duties of `slot` unless known, asked, or waiting to be
+    /// asked again.
+    fn ask_duties(&mut self, now: UnixMillis, slot: u64, out: &mut Vec<Output>) {
+        if slot == 0 || self.duties.contains_key(&slot) {
+            return;
+        }
+        if self.duties_retry_at.get(&slot).is_some_and(|t| *t > now) {
+            return;
+        }
+        if self.requested_duties.insert(slot) {
+            out.push(Output::FetchDuties(slot));
+        }
     }
 
     /// The duties of `slot` arrived.
@@ -100,7 +117,7 @@ impl Core {
         // L1 records an epoch from two epochs before it until the epoch
         // itself: outside that window the call could only be refused.
         let epoch = slot / self.epoch_slots();
-        let current_epoch = current / self.epoch_slots();
+        let current_epoch = self.epoch_at(now);
         if epoch < current_epoch || epoch > current_epoch.saturating_add(2) {
             return;
         }

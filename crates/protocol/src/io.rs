@@ -108,6 +108,19 @@ pub enum Input {
     },
 }
 
+impl Gossip {
+    /// The slot a signed protocol message is about (`None` for
+    /// transactions and evidence).
+    pub const fn slot(&self) -> Option<u64> {
+        match self {
+            Self::Proposal(m) => Some(m.header.slot),
+            Self::Provisional(m) => Some(m.header.slot),
+            Self::Attestation(m) => Some(m.attestation.slot),
+            _ => None,
+        }
+    }
+}
+
 /// A transaction as it reaches the core: its bytes, or already recovered
 /// by the driver (at RPC ingress, or once for all nodes in the simulator;
 /// counted as one signature of work all the same).

@@ -131,21 +131,11 @@ impl Core {
     /// Whether evidence of `slot` can still be judged by L1 and there is
     /// room for another report.
     fn reportable(&self, slot: u64) -> bool {
-        let epoch_slots = u64::from(self.spec.epoch_slots.max(1));
-        let current = self.current_epoch();
-        let epoch = slot / epoch_slots;
+        let current = self.last_now.map_or(0, |t| self.epoch_at(t));
+        let epoch = slot / self.epoch_slots();
         self.pending_reports.len() < MAX_PENDING_REPORTS
             && epoch.saturating_add(EVIDENCE_EPOCHS) >= current
             && epoch <= current.saturating_add(EPOCHS_AHEAD)
-    }
-
-    /// The epoch of the latest time the core was given.
-    fn current_epoch(&self) -> u64 {
-        let slot = self
-            .last_now
-            .and_then(|t| self.timetable.slot_at(t))
-            .map_or(0, |s| s.0);
-        slot / u64::from(self.spec.epoch_slots.max(1))
     }
 
     fn queue_report(
@@ -182,8 +172,8 @@ impl Core {
             .spec
             .l1_block_time_ms
             .saturating_mul(REPORT_RETRY_L1_BLOCKS);
-        let epoch_slots = u64::from(self.spec.epoch_slots.max(1));
-        let current_epoch = self.timetable.slot_at(now).map_or(0, |s| s.0) / epoch_slots;
+        let epoch_slots = self.epoch_slots();
+        let current_epoch = self.epoch_at(now);
         let keys: Vec<B256> = self.pending_reports.keys().copied().collect();
         for key in keys {
             let Some(report) = self.pending_reports.get(&key).cloned() else {

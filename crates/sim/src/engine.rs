@@ -719,7 +719,12 @@ impl Simulation {
         }) else {
             return Some(call);
         };
-        let tip = self.l1.tip().ok()?.header_hash;
+        // Only a shortened checkpoint needs the tip it must extend.
+        let tip = if behaviour == Behaviour::SubsetCheckpoint {
+            self.l1.tip().ok()?.header_hash
+        } else {
+            B256::ZERO
+        };
         let honest_blocks = match &call {
             RollupCall::ProposeCheckpoint { headers, .. } => headers.len(),
             _ => 0,
@@ -758,12 +763,7 @@ impl Simulation {
     /// What a node really sends: (extra delay, recipients or all, message).
     fn byzantine_gossip(&mut self, i: usize, g: Gossip) -> Vec<(u64, Option<Vec<usize>>, Gossip)> {
         let key = self.nodes.get(i).and_then(|n| n.key.clone());
-        let msg_slot = match &g {
-            Gossip::Proposal(m) => m.header.slot,
-            Gossip::Provisional(m) => m.header.slot,
-            Gossip::Attestation(m) => m.attestation.slot,
-            _ => self.slot_now(),
-        };
+        let msg_slot = g.slot().unwrap_or_else(|| self.slot_now());
         let (Some(behaviour), Some(key)) = (self.fault(i, msg_slot, |_| true), key) else {
             return vec![(0, None, g)];
         };

@@ -170,18 +170,66 @@ impl<L: ControlledL1> Harness<L> {
 
     /// Moves L1 to the start of `slot`; the next mined block lies inside it.
     pub async fn enter_slot(&mut self, slot: u64) {
-        let t = Timetable::new(&self.spec)
-            .unwrap()
-            .slot_start(Slot(slot))
-            .unwrap();
-        self.l1.advance_to(t).await.unwrap();
-        self.l1.poll_events().await.unwrap();
+        self.advance_to_slot(slot).await;
         let epoch = slot / u64::from(self.spec.epoch_slots);
         if self.l1.duties(slot).await.is_err() {
             let (outcome, _) = self
                 .run(self.reporter, RollupCall::RecordCommittee { epoch })
                 .await;
             assert_eq!(outcome, Ok(()), "recording the committee of epoch {epoch}");
+        }
+    }
+
+    /// Moves L1 into `slot` without recording anything.
+    pub async fn advance_to_slot(&mut self, slot: u64) {
+        let t = Timetable::new(&self.spec)
+            .unwrap()
+            .slot_start(Slot(slot))
+            .unwrap();
+        self.l1.advance_to(t).await.unwrap();
+        self.l1.poll_events().await.unwrap();
+    }
+
+    /// `who`'s two signed proposals for `(slot, 0)`, naming blocks
+    /// `repeat(a)` and `repeat(b)`.
+    pub fn proposal_equivocation(
+        &self,
+        who: Address,
+        slot: u64,
+        (a, b): (u8, u8),
+    ) -> chunkseq_primitives::ProposalEquivocation {
+        let p = |hash: u8| chunkseq_primitives::BlockProposal {
+            slot,
+            index: 0,
+            blockHash: B256::repeat_byte(hash),
+        };
+        match chunkseq_primitives::Evidence::proposal_equivocation(
+            (p(a), self.sign(who, &p(a))),
+            (p(b), self.sign(who, &p(b))),
+        ) {
+            chunkseq_primitives::Evidence::ProposalEquivocation(e) => e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// `who`'s two signed attestations for `(slot, 0)`.
+    pub fn attestation_equivocation(
+        &self,
+        who: Address,
+        slot: u64,
+        (a, b): (u8, u8),
+    ) -> chunkseq_primitives::AttestationEquivocation {
+        let at = |hash: u8| chunkseq_primitives::Attestation {
+            slot,
+            index: 0,
+            blockHash: B256::repeat_byte(hash),
+        };
+        match chunkseq_primitives::Evidence::attestation_equivocation(
+            (at(a), self.sign(who, &at(a))),
+            (at(b), self.sign(who, &at(b))),
+        ) {
+            chunkseq_primitives::Evidence::AttestationEquivocation(e) => e,
+            other => panic!("{other:?}"),
         }
     }
 

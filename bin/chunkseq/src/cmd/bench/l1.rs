@@ -459,11 +459,7 @@ fn set_history_rows(validators: usize, churn: usize) -> Result<Vec<SetHistoryRow
     while done < churn {
         let n = batch.min(churn - done);
         let who: Vec<Address> = (done..done + n).map(churn_address).collect();
-        chain.churn(&who, |l1, w| RollupCall::Register {
-            withdrawal: *w,
-            stake: l1.min_stake(),
-        })?;
-        chain.churn(&who, |_, w| RollupCall::Exit { validator: *w })?;
+        chain.register_and_exit(&who)?;
         epoch += EXIT_TO_RELEASE_EPOCHS;
         chain.enter_slot(epoch * per_epoch)?;
         chain.churn(&who, |_, w| RollupCall::Release { validator: *w })?;
@@ -481,11 +477,7 @@ fn set_history_rows(validators: usize, churn: usize) -> Result<Vec<SetHistoryRow
     });
     // Fill the set with validators that exited but were not released yet.
     let who: Vec<Address> = (churn..churn + batch).map(churn_address).collect();
-    chain.churn(&who, |l1, w| RollupCall::Register {
-        withdrawal: *w,
-        stake: l1.min_stake(),
-    })?;
-    chain.churn(&who, |_, w| RollupCall::Exit { validator: *w })?;
+    chain.register_and_exit(&who)?;
     epoch += 1;
     rows.push(SetHistoryRow {
         history: format!(
@@ -504,6 +496,16 @@ fn churn_address(i: usize) -> Address {
 }
 
 impl Chain {
+    /// Registers each of `who` (as its own withdrawal address, with the
+    /// minimum stake) and has it exit at once.
+    fn register_and_exit(&mut self, who: &[Address]) -> Result<()> {
+        self.churn(who, |l1, w| RollupCall::Register {
+            withdrawal: *w,
+            stake: l1.min_stake(),
+        })?;
+        self.churn(who, |_, w| RollupCall::Exit { validator: *w })
+    }
+
     /// Sends `call(w)` from each of `who` (funded first) and mines them in
     /// one block; every call must succeed.
     fn churn(
