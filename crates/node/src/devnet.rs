@@ -26,8 +26,8 @@ use chunkseq_l1::{
     rpc::{ANVIL_DEPLOYER_KEY, RpcConfig, RpcL1, deploy_rollup},
 };
 use chunkseq_primitives::{ChainSpec, Preset, PrivateKey, Slot, Timetable, UnixMillis};
-use chunkseq_protocol::{CoreConfig, ReorgCause, TxStatus};
-use chunkseq_report::{Percentiles, Recorder, Report, RunInfo, reorg_cause_name};
+use chunkseq_protocol::{CoreConfig, TxStatus};
+use chunkseq_report::{Percentiles, Recorder, Report, RunInfo};
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use jsonrpsee_http_client::HttpClientBuilder;
 use tokio::sync::mpsc;
@@ -135,19 +135,6 @@ struct Aggregator {
     checkpoint_hashes: Vec<u8>,
 }
 
-/// The report's name of a reorg cause, from a notification (which names the
-/// protocol's variant).
-fn reorg_cause(notified: &str) -> &str {
-    [
-        ReorgCause::MissedPublishWindow,
-        ReorgCause::CheckpointDiffers,
-    ]
-    .into_iter()
-    .find(|c| format!("{c:?}") == notified)
-    .map(reorg_cause_name)
-    .unwrap_or(notified)
-}
-
 impl Aggregator {
     fn new(observer: usize, addresses: Vec<Address>, started: Instant) -> Self {
         Self {
@@ -219,7 +206,7 @@ impl Aggregator {
                 ..
             } if observer => {
                 self.recorder
-                    .reorg(&slots, retracted_blocks.len(), reorg_cause(&cause), at);
+                    .reorg(&slots, retracted_blocks.len(), cause.name(), at);
             }
             Notification::Slashed {
                 validator,

@@ -3,9 +3,10 @@
 
 use alloy_primitives::{Address, B256};
 use chunkseq_primitives::{Offence, TxStatus};
+use chunkseq_protocol::{Event, ReorgCause};
 use serde::Serialize;
 
-use crate::store::BlockRecord;
+use crate::store::{BlockRecord, BlockStatus};
 
 /// One notification, as JSON-RPC subscriptions send it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -36,7 +37,7 @@ pub enum Notification {
     #[serde(rename_all = "camelCase")]
     Reorg {
         /// Why.
-        cause: String,
+        cause: ReorgCause,
         /// The slots whose blocks were dropped.
         slots: Vec<u64>,
         /// The retracted blocks, oldest first.
@@ -83,5 +84,69 @@ impl Notification {
             Self::Evidence { .. } | Self::Slashed { .. } => "evidence",
             Self::Tx { .. } => "txs",
         }
+    }
+}
+
+impl Notification {
+    /// What subscribers hear of a core event (`None`: nothing).
+    pub fn from_event(e: &Event) -> Option<Self> {
+        Some(match e {
+            Event::ProvisionalAccepted {
+                block, threshold, ..
+            } => Self::Provisional {
+                block: BlockRecord::new(block, BlockStatus::Provisional),
+                threshold: *threshold,
+            },
+            Event::CheckpointAccepted {
+                slot,
+                blocks,
+                last_number,
+                l1_block,
+                l1_tx,
+                ..
+            } => Self::Checkpoint {
+                slot: *slot,
+                blocks: u32::try_from(blocks.len()).unwrap_or(u32::MAX),
+                last_number: *last_number,
+                l1_block: *l1_block,
+                l1_tx: *l1_tx,
+            },
+            Event::Reorg {
+                cause,
+                slots,
+                dropped,
+                dropped_txs,
+                new_tip,
+            } => Self::Reorg {
+                cause: *cause,
+                slots: slots.clone(),
+                retracted_blocks: dropped.clone(),
+                retracted_txs: dropped_txs.clone(),
+                new_tip: *new_tip,
+            },
+            Event::EvidenceFound {
+                offence,
+                offender,
+                slot,
+            } => Self::Evidence {
+                offence: *offence,
+                offender: *offender,
+                slot: *slot,
+            },
+            Event::OffenceSlashed {
+                validator,
+                offence,
+                slot,
+            } => Self::Slashed {
+                validator: *validator,
+                offence: *offence,
+                slot: *slot,
+            },
+            Event::TxStatusChanged { hash, status } => Self::Tx {
+                hash: *hash,
+                status: *status,
+            },
+            _ => return None,
+        })
     }
 }

@@ -50,7 +50,7 @@ pub(crate) async fn run<L: L1 + 'static>(
                 if tip_every % 10 == 1 {
                     match l1.tip().await {
                         Ok(t) => {
-                            if core.send(Command::L1Tip(t)).is_err() {
+                            if core.send(Command::Input(Input::L1Tip(t))).is_err() {
                                 return;
                             }
                         }
@@ -89,6 +89,14 @@ async fn command<L: L1>(l1: &L, me: Option<Address>, c: L1Command, core: &mpsc::
             debug!(target: "chunkseq::l1", slot, %reason, "duties unavailable for now");
             let _ = core.send(Command::Input(Input::DutiesUnavailable { slot, reason }));
         }
+        L1Command::Tip => match l1.tip().await {
+            Ok(t) => {
+                let _ = core.send(Command::Input(Input::L1Tip(t)));
+            }
+            Err(e) => {
+                warn!(target: "chunkseq::sync", error = %e, "reading L1's checkpoint tip failed")
+            }
+        },
         L1Command::Checkpoints {
             after_slot,
             from_block,
@@ -98,7 +106,7 @@ async fn command<L: L1>(l1: &L, me: Option<Address>, c: L1Command, core: &mpsc::
         {
             Ok(events) => {
                 debug!(target: "chunkseq::sync", after_slot, from_block, found = events.len(), "read checkpoints from L1");
-                let _ = core.send(Command::L1Checkpoints(events));
+                let _ = core.send(Command::Input(Input::L1Checkpoints(events)));
             }
             Err(e) => {
                 warn!(target: "chunkseq::sync", after_slot, error = %e, "reading checkpoints from L1 failed");

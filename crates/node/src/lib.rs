@@ -9,26 +9,30 @@
 //!
 //! - [`network`]: libp2p (TCP, noise, yamux), gossipsub with one topic per
 //!   message kind, content message ids, validation before forwarding and
-//!   peer scoring; identify; request-response [`sync`] for catching up.
+//!   peer scoring; identify; request-response
+//!   [`chunkseq_protocol::sync`] messages for catching up.
 //! - [`l1_link`]: duties, L1 calls and L1 events through the
 //!   [`chunkseq_l1::L1`] interface (embedded or RPC).
-//! - [`store`]: the node's redb index of blocks, transactions, checkpoints
-//!   and evidence; world state and slashing protection keep their own stores
-//!   in the same data directory.
+//! - [`store`] and [`index`]: the node's redb index of blocks, transactions,
+//!   checkpoints and evidence, written as a pure function of the core's
+//!   events; world state and slashing protection keep their own tables in
+//!   the same database.
 //! - [`rpc`]: jsonrpsee HTTP and websocket on one port.
 //! - [`metrics`]: Prometheus metrics per component, served with `/health`.
 //! - [`devnet`]: N validator nodes, one embedded L1, a load generator and a
 //!   per-slot report, in one process.
 //!
-//! On start a node resumes from the last checkpoint its state store holds,
-//! asks peers for the checkpoints L1 accepted since (verified against L1's
-//! checkpoint hash) and the provisional blocks above them, and only then
-//! takes part.
+//! On start a node resumes from the last checkpoint its state store holds;
+//! its core then catches up (the checkpoints L1 accepted since, from peers
+//! verified against L1's checkpoint hash or from L1's logs, and the
+//! provisional blocks above them) and only then takes part. The driver only
+//! carries the core's requests to the network and L1.
 
 pub mod clock;
 pub mod devnet;
 pub mod driver;
 pub mod events;
+pub mod index;
 pub mod l1_link;
 pub mod metrics;
 mod metrics_server;
@@ -36,7 +40,6 @@ pub mod network;
 pub mod node;
 pub mod rpc;
 pub mod store;
-pub mod sync;
 pub mod wire;
 
 pub use events::Notification;

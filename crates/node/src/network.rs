@@ -18,7 +18,10 @@ use std::{
 };
 
 use alloy_primitives::keccak256;
-use chunkseq_protocol::Gossip;
+use chunkseq_protocol::{
+    Gossip,
+    sync::{SyncRequest, SyncResponse},
+};
 use futures::StreamExt;
 use libp2p::{
     Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder,
@@ -35,10 +38,7 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::{
-    sync::{SyncRequest, SyncResponse},
-    wire,
-};
+use crate::wire;
 
 /// Where the network task sends what it receives (each moved once).
 #[allow(clippy::large_enum_variant)]

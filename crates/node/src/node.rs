@@ -381,7 +381,9 @@ impl Node {
                         NetEvent::SyncRequest { request, channel } => {
                             Command::SyncRequest { request, channel }
                         }
-                        NetEvent::SyncResponse { response, .. } => Command::SyncResponse(response),
+                        NetEvent::SyncResponse { response, .. } => {
+                            Command::Input(chunkseq_protocol::Input::SyncResponse(response))
+                        }
                         NetEvent::PeerConnected(_) => continue,
                     };
                     if core_tx.send(c).is_err() {

@@ -16,7 +16,7 @@ use chunkseq_primitives::TxStatus;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use crate::sync::CheckpointRecord;
+use chunkseq_protocol::{BlockEntry, CheckpointRecord};
 
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const TXS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("txs");
@@ -79,8 +79,39 @@ pub struct BlockRecord {
     pub transactions: Vec<B256>,
     /// Committee signatures it carries (0 for blocks learned from L1).
     pub attestations: usize,
-    /// `provisional` or `checkpointed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: BlockStatus,
+}
+
+/// Where a block stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockStatus {
+    /// Attested by its committee, not on L1 yet.
+    Provisional,
+    /// In a checkpoint L1 accepted.
+    Checkpointed,
+}
+
+impl BlockRecord {
+    /// The record of a block the core reported.
+    pub fn new(block: &BlockEntry, status: BlockStatus) -> Self {
+        let h = &block.header;
+        Self {
+            number: h.number,
+            hash: block.hash,
+            parent_hash: h.parentHash,
+            slot: h.slot,
+            index: h.index,
+            timestamp: h.timestamp,
+            coinbase: h.coinbase,
+            state_root: h.stateRoot,
+            gas_used: h.gasUsed,
+            transactions: block.txs.clone(),
+            attestations: block.attestations,
+            status,
+        }
+    }
 }
 
 /// Where a transaction stands, as the RPC reports it.
@@ -142,6 +173,24 @@ impl Batch {
     pub fn checkpoint(&mut self, c: CheckpointRecord) {
         self.durable = true;
         self.checkpoints.push(c);
+    }
+
+    /// The blocks the batch records.
+    #[cfg(test)]
+    pub(crate) fn blocks(&self) -> &[BlockRecord] {
+        &self.blocks
+    }
+
+    /// The transaction records the batch holds.
+    #[cfg(test)]
+    pub(crate) fn txs(&self) -> &[(B256, TxRecord)] {
+        &self.txs
+    }
+
+    /// The checkpoints the batch records.
+    #[cfg(test)]
+    pub(crate) fn checkpoints(&self) -> &[CheckpointRecord] {
+        &self.checkpoints
     }
 
     /// Records evidence (wire encoding).
@@ -306,7 +355,7 @@ mod tests {
             gas_used: 21_000,
             transactions: vec![B256::repeat_byte(7)],
             attestations: 3,
-            status: "provisional".into(),
+            status: BlockStatus::Provisional,
         };
         {
             let s = NodeStore::open(&path).unwrap();

@@ -37,9 +37,19 @@ pub enum Behaviour {
     },
     /// Receives and sends nothing.
     Offline,
+    /// Stops for the fault's slots (receives and sends nothing), then starts
+    /// again with no memory: its state store and slashing protection
+    /// survive, and it catches up with L1 and its peers before it takes
+    /// part. Needs an end slot.
+    Restart,
 }
 
 impl Behaviour {
+    /// Whether the node receives and sends nothing while the behaviour lasts.
+    pub const fn is_down(self) -> bool {
+        matches!(self, Self::Offline | Self::Restart)
+    }
+
     /// Whether the behaviour is a slashable offence (the node must end slashed).
     pub const fn is_offence(self) -> bool {
         matches!(

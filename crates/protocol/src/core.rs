@@ -8,7 +8,7 @@ use std::{
 
 use alloy_primitives::{Address, B256, keccak256, map::B256Map};
 use chunkseq_execution::{Pool, PoolConfig, PoolError, RecoveredTx, pool::recover};
-use chunkseq_l1::{L1Block, L1Event};
+use chunkseq_l1::{L1Block, L1Event, RollupTip};
 use chunkseq_primitives::{
     ChainSpec, Eip712Domain, ProposalMessage, ProvisionalBlockMessage, Signer, SpecError,
     Timetable, UnixMillis,
@@ -19,6 +19,7 @@ use tracing::{debug, warn};
 use crate::{
     accounts::ForkAccounts,
     attester::AttestationJob,
+    catch_up::CatchUp,
     chain::{Chain, CheckpointTip},
     evidence::{EvidenceDetector, Offence},
     exec_cache::{ExecutionCache, RecoveryCache},
@@ -47,6 +48,10 @@ pub struct CoreConfig {
     /// kept either way; the simulator turns the events off for every node
     /// but the one it measures.
     pub tx_status_events: bool,
+    /// How often a catching-up node asks its peers and L1 again.
+    pub catch_up_retry_ms: u64,
+    /// How long a node waits for what it missed before it takes part anyway.
+    pub catch_up_give_up_ms: u64,
 }
 
 impl Default for CoreConfig {
@@ -57,6 +62,8 @@ impl Default for CoreConfig {
             keep_slots: 4,
             max_slot_tx_bytes: 256 * 1024,
             tx_status_events: true,
+            catch_up_retry_ms: 1_500,
+            catch_up_give_up_ms: 20_000,
         }
     }
 }
@@ -146,6 +153,10 @@ pub struct Core {
     /// Whether this validator asked L1 to record the first committees
     /// before genesis.
     pub(crate) genesis_record_sent: bool,
+    /// Set until the core has caught up with L1 (`catch_up`).
+    pub(crate) catching_up: Option<CatchUp>,
+    /// L1's checkpoint tip, as last passed in.
+    pub(crate) l1_tip: Option<RollupTip>,
 }
 
 impl std::fmt::Debug for Core {
@@ -208,6 +219,8 @@ impl Core {
             wake: None,
             last_now: None,
             genesis_record_sent: false,
+            catching_up: Some(CatchUp::default()),
+            l1_tip: None,
         })
     }
 
@@ -299,28 +312,14 @@ impl Core {
     pub fn handle(&mut self, now: UnixMillis, input: Input) -> Vec<Output> {
         self.last_now = Some(now);
         let mut out = Vec::new();
-        match input {
-            Input::Tick => {}
-            Input::Transactions { txs, origin } => self.on_transactions(txs, origin, &mut out),
-            // A transaction gossiped to the core enters by the same door.
-            Input::Gossip(Gossip::Tx(raw)) => {
-                self.on_transactions(vec![TxIn::Raw(raw)], TxOrigin::Gossip, &mut out);
+        if self.catching_up.is_some() {
+            self.on_input_catching_up(now, input, &mut out);
+            if self.catching_up.is_some() {
+                self.schedule_wake(now, &mut out);
+                return out;
             }
-            Input::Gossip(Gossip::Proposal(msg)) => self.on_proposal(now, msg, &mut out),
-            Input::Gossip(Gossip::Attestation(msg)) => self.on_attestation(now, &msg, &mut out),
-            Input::Gossip(Gossip::Provisional(msg)) => self.on_provisional(now, msg, &mut out),
-            Input::Gossip(Gossip::Evidence(e)) => self.on_evidence(&e, &mut out),
-            Input::L1(event) => self.on_l1(now, event, &mut out),
-            Input::Duties { slot, duties } => {
-                self.on_duties(slot, duties);
-                self.retry_held(now, &mut out);
-            }
-            Input::DutiesUnavailable { slot, reason } => {
-                self.on_duties_unavailable(now, slot, &reason, &mut out);
-            }
-            Input::L1CallFailed { call, reason } => {
-                debug!(target: "chunkseq::protocol", call, %reason, "L1 refused a call");
-            }
+        } else {
+            self.on_input_live(now, input, &mut out);
         }
         // Gossip verdicts (`Rejected`, `Ignored`) are about the input alone:
         // a held message the poll retries already had its verdict when it
@@ -345,6 +344,36 @@ impl Core {
         out
     }
 
+    /// Dispatches one input of a core that takes part.
+    pub(crate) fn on_input_live(&mut self, now: UnixMillis, input: Input, out: &mut Vec<Output>) {
+        match input {
+            Input::Tick => {}
+            Input::Transactions { txs, origin } => self.on_transactions(txs, origin, out),
+            // A transaction gossiped to the core enters by the same door.
+            Input::Gossip(Gossip::Tx(raw)) => {
+                self.on_transactions(vec![TxIn::Raw(raw)], TxOrigin::Gossip, out);
+            }
+            Input::Gossip(Gossip::Proposal(msg)) => self.on_proposal(now, msg, out),
+            Input::Gossip(Gossip::Attestation(msg)) => self.on_attestation(now, &msg, out),
+            Input::Gossip(Gossip::Provisional(msg)) => self.on_provisional(now, msg, out),
+            Input::Gossip(Gossip::Evidence(e)) => self.on_evidence(&e, out),
+            Input::L1(event) => self.on_l1(event, out),
+            Input::Duties { slot, duties } => {
+                self.on_duties(slot, duties);
+                self.retry_held(now, out);
+            }
+            Input::DutiesUnavailable { slot, reason } => {
+                self.on_duties_unavailable(now, slot, &reason, out);
+            }
+            Input::L1CallFailed { call, reason } => {
+                debug!(target: "chunkseq::protocol", call, %reason, "L1 refused a call");
+            }
+            catch_up @ (Input::L1Tip(_) | Input::SyncResponse(_) | Input::L1Checkpoints(_)) => {
+                self.on_catch_up_input_live(now, catch_up, out);
+            }
+        }
+    }
+
     /// Everything that depends on the time alone.
     fn poll(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
         self.request_duties(now, out);
@@ -366,6 +395,9 @@ impl Core {
     /// The next moment something is due: a chunk boundary, an attestation
     /// timeout, a slot boundary.
     fn next_deadline(&self, now: UnixMillis) -> Option<UnixMillis> {
+        if self.catching_up.is_some() {
+            return self.next_catch_up_deadline().filter(|t| *t > now);
+        }
         let mut candidates: Vec<UnixMillis> = Vec::new();
         for b in self.building.iter().chain(&self.publishing) {
             candidates.extend(b.deadlines(&self.timetable, &self.spec));
@@ -455,7 +487,7 @@ impl Core {
 
     /// Reports a refused transaction; for gossip, says whether to forward
     /// the message and whether to hold it against the sender.
-    fn refused(
+    pub(crate) fn refused(
         &mut self,
         hash: Option<B256>,
         origin: TxOrigin,
@@ -516,7 +548,7 @@ impl Core {
         }
     }
 
-    fn on_l1(&mut self, now: UnixMillis, event: L1Event, out: &mut Vec<Output>) {
+    pub(crate) fn on_l1(&mut self, event: L1Event, out: &mut Vec<Output>) {
         match event {
             L1Event::Block(block) => {
                 self.l1_head = Some(block);
@@ -530,9 +562,21 @@ impl Core {
                 header_hash,
                 headers,
                 bodies,
+                proposer,
                 l1_block,
-                ..
-            } => self.on_checkpoint(now, slot, header_hash, &headers, &bodies, l1_block, out),
+                l1_tx,
+            } => self.on_checkpoint(
+                crate::follower::L1Checkpoint {
+                    slot,
+                    header_hash,
+                    proposer,
+                    headers,
+                    bodies,
+                    l1_block,
+                    l1_tx,
+                },
+                out,
+            ),
             L1Event::ValidatorSlashed {
                 validator,
                 offence,

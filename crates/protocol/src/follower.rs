@@ -2,12 +2,12 @@
 //! applying L1 checkpoints, and dropping slots whose publish window closed
 //! without one (docs/design.md section 6).
 
-use alloy_primitives::{B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_execution::{BlockContext, KnownTransactions, RecoveredTx, reexecute};
 use chunkseq_l1::L1Block;
 use chunkseq_primitives::{
     BlockHeader, BlockIndex, BlockNumber, CheckpointHeader, ProvisionalBlock,
-    ProvisionalBlockMessage, Slot, UnixMillis, body::decode_body,
+    ProvisionalBlockMessage, Slot, UnixMillis, body::decode_body, crypto::SIGNATURE_LEN,
 };
 use tracing::{debug, info, warn};
 
@@ -15,7 +15,7 @@ use crate::{
     chain::{ChainBlock, CheckpointTip},
     core::Core,
     exec_cache::KnownSenders,
-    io::{Event, Output, ReorgCause, TxStatus},
+    io::{BlockEntry, Event, Output, ReorgCause, TxStatus},
     verify,
 };
 
@@ -238,12 +238,22 @@ impl Core {
         let included: Vec<_> = block.txs.iter().map(|t| (t.sender(), t.nonce())).collect();
         self.pool.remove_included(&included);
         let hashes: Vec<B256> = block.txs.iter().map(RecoveredTx::hash).collect();
+        let threshold = self
+            .duties
+            .get(&block.header.slot)
+            .map_or(0, crate::io::Duties::threshold);
         out.push(Output::Event(Event::ProvisionalAccepted {
             slot: block.header.slot,
             index: block.header.index,
             number: block.header.number,
             hash: block.hash,
-            txs: block.txs.len(),
+            block: BlockEntry {
+                header: block.header.clone(),
+                hash: block.hash,
+                txs: hashes.clone(),
+                attestations: block.attestations.len() / SIGNATURE_LEN,
+            },
+            threshold,
         }));
         debug!(target: "chunkseq::protocol", slot = block.header.slot, index = block.header.index, number = block.header.number, "provisional");
         self.chain.push(block);
@@ -308,18 +318,18 @@ impl Core {
 
     /// A checkpoint accepted on L1: mark its blocks checkpointed, or move to
     /// L1's version of the chain.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn on_checkpoint(
-        &mut self,
-        _now: UnixMillis,
-        slot: u64,
-        header_hash: B256,
-        headers: &[BlockHeader],
-        bodies: &[Bytes],
-        l1_block: u64,
-        out: &mut Vec<Output>,
-    ) {
-        // The same checkpoint again (an L1 reorg re-included it): nothing new.
+    pub(crate) fn on_checkpoint(&mut self, cp: L1Checkpoint, out: &mut Vec<Output>) {
+        let L1Checkpoint {
+            slot,
+            header_hash,
+            proposer,
+            headers,
+            bodies,
+            l1_block,
+            l1_tx,
+        } = cp;
+        // The same checkpoint again (an L1 reorg re-included it, or catch-up
+        // applied it already): nothing new.
         if slot <= self.chain.checkpointed().slot && self.chain.checkpointed().slot != 0 {
             return;
         }
@@ -332,14 +342,15 @@ impl Core {
         {
             self.report_omission(&candidate, out);
         }
-        self.evidence
-            .prune_below(slot.saturating_sub(self.cfg.keep_slots.saturating_mul(4)));
+        let keep_from = slot.saturating_sub(self.cfg.keep_slots.saturating_mul(4));
+        self.evidence.prune_below(keep_from);
+        self.prune_messages(keep_from);
         let matching = self
             .chain
             .provisional()
             .iter()
-            .zip(headers)
-            .take_while(|(b, h)| b.hash == h.hash())
+            .zip(&block_hashes)
+            .take_while(|(b, h)| b.hash == **h)
             .count();
         let (last_hash, last_number) = headers
             .last()
@@ -356,12 +367,17 @@ impl Core {
             // apply L1's blocks on the matching prefix.
             self.drop_provisional(matching, ReorgCause::CheckpointDiffers, out);
         }
-        let checkpointed_txs: Vec<B256> = self
+        let mut entries: Vec<BlockEntry> = self
             .chain
             .provisional()
             .iter()
             .take(matching)
-            .flat_map(|b| b.txs.iter().map(RecoveredTx::hash))
+            .map(|b| BlockEntry {
+                header: b.header.clone(),
+                hash: b.hash,
+                txs: b.txs.iter().map(RecoveredTx::hash).collect(),
+                attestations: b.attestations.len() / SIGNATURE_LEN,
+            })
             .collect();
         // Until L1's remaining blocks are applied, the checkpointed tip is the
         // last matching block.
@@ -389,15 +405,16 @@ impl Core {
             warn!(target: "chunkseq::protocol", slot, "committing checkpointed blocks failed: {e}");
             return;
         }
-        let mut all_txs = checkpointed_txs;
         let mut parent = self.chain.checkpointed().last_hash;
-        for (header, body) in headers.iter().zip(bodies).skip(matching) {
+        for (header, body) in headers.iter().zip(&bodies).skip(matching) {
             match self.apply_l1_block(parent, header, body) {
-                Ok((hash, txs)) => {
-                    parent = hash;
-                    all_txs.extend(txs);
+                Ok(entry) => {
+                    parent = entry.hash;
+                    entries.push(entry);
                 }
                 Err(e) => {
+                    // The checkpointed tip stays at the last block applied;
+                    // the rest of this checkpoint is not this node's chain.
                     warn!(target: "chunkseq::protocol", slot, index = header.index, "cannot apply a checkpointed block: {e}");
                     return;
                 }
@@ -415,6 +432,7 @@ impl Core {
         {
             self.drop_provisional(pos, ReorgCause::CheckpointDiffers, out);
         }
+        let all_txs: Vec<B256> = entries.iter().flat_map(|e| e.txs.iter().copied()).collect();
         for &h in &all_txs {
             self.set_status(h, TxStatus::Checkpointed, out);
         }
@@ -426,38 +444,77 @@ impl Core {
         }
         out.push(Output::Event(Event::CheckpointAccepted {
             slot,
-            blocks: u32::try_from(headers.len()).unwrap_or(u32::MAX),
+            header_hash,
+            proposer,
+            blocks: entries,
+            bodies,
             last_number,
             l1_block,
+            l1_tx,
         }));
     }
 
+    /// Forgets proposals and held provisional blocks of slots before
+    /// `slot` (bounded memory; their slots are checkpointed).
+    fn prune_messages(&mut self, slot: u64) {
+        self.bodies.retain(|_, p| p.header.slot >= slot);
+        self.held_provisional.retain(|(s, _), _| *s >= slot);
+    }
+
     /// Re-executes a checkpointed block from its L1 body on committed block
-    /// `parent` and commits it. Returns its hash and its transactions'.
+    /// `parent` and commits it.
     fn apply_l1_block(
         &mut self,
         parent: B256,
         header: &BlockHeader,
         body: &Bytes,
-    ) -> Result<(B256, Vec<B256>), String> {
-        let transactions = decode_body(body).map_err(|e| e.to_string())?;
-        let fork = self.chain.db().fork_at(parent).map_err(|e| e.to_string())?;
+    ) -> Result<BlockEntry, ApplyError> {
+        let transactions = decode_body(body)?;
+        let fork = self.chain.db().fork_at(parent)?;
         let built = reexecute(
             fork,
             self.context_of(header),
             header,
             &transactions,
             &self.known_senders(),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
         let hash = built.hash();
-        self.chain
-            .commit_direct(&built.state, hash)
-            .map_err(|e| e.to_string())?;
+        self.chain.commit_direct(&built.state, hash)?;
         let txs = self.recovered(&transactions);
         let included: Vec<_> = txs.iter().map(|t| (t.sender(), t.nonce())).collect();
         self.pool.remove_included(&included);
-        Ok((hash, txs.iter().map(RecoveredTx::hash).collect()))
+        Ok(BlockEntry {
+            header: header.clone(),
+            hash,
+            txs: txs.iter().map(RecoveredTx::hash).collect(),
+            attestations: 0,
+        })
     }
+}
+
+/// A checkpoint L1 accepted, as the follower applies it.
+#[derive(Debug)]
+pub(crate) struct L1Checkpoint {
+    pub(crate) slot: u64,
+    pub(crate) header_hash: B256,
+    pub(crate) proposer: Address,
+    pub(crate) headers: Vec<BlockHeader>,
+    pub(crate) bodies: Vec<Bytes>,
+    pub(crate) l1_block: u64,
+    pub(crate) l1_tx: B256,
+}
+
+/// Why a block of an L1 checkpoint could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// Its body does not decode.
+    #[error("body: {0}")]
+    Body(#[from] chunkseq_primitives::DecodeError),
+    /// The state store failed.
+    #[error("state: {0}")]
+    State(#[from] chunkseq_state::StateError),
+    /// It does not re-execute to its header.
+    #[error("re-execution: {0}")]
+    Reexecute(#[from] chunkseq_execution::ReexecError),
 }

@@ -2,11 +2,14 @@
 
 use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_execution::RecoveredTx;
-use chunkseq_l1::{L1Event, RollupCall};
+use chunkseq_l1::{L1Event, RollupCall, RollupTip};
 pub use chunkseq_primitives::TxStatus;
 use chunkseq_primitives::{
-    AttestationMessage, Evidence, Offence, ProposalMessage, ProvisionalBlockMessage, UnixMillis,
+    AttestationMessage, BlockHeader, Evidence, Offence, ProposalMessage, ProvisionalBlockMessage,
+    UnixMillis,
 };
+
+use crate::sync::{SyncRequest, SyncResponse};
 
 /// A message on one of the gossip topics (`docs/design.md`, section 5).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,6 +109,17 @@ pub enum Input {
         /// Why.
         reason: String,
     },
+    /// L1's checkpoint tip, answering [`Output::FetchL1Tip`] (a driver may
+    /// also pass it in unasked). A catching-up core compares it with its own.
+    L1Tip(RollupTip),
+    /// A peer's answer to [`Output::RequestSync`]: checkpoints it recorded
+    /// and the provisional blocks above its checkpoint. Served checkpoints
+    /// are applied only when their hash chain ends at L1's tip; provisional
+    /// blocks are checked as gossip is.
+    SyncResponse(SyncResponse),
+    /// Checkpoints read from L1's logs, answering [`Output::FetchCheckpoints`].
+    /// Applied while catching up when they continue this node's chain.
+    L1Checkpoints(Vec<L1Event>),
 }
 
 impl Gossip {
@@ -147,6 +161,12 @@ pub enum TxRefused {
     /// The state on the provisional tip could not be read.
     #[error("state unavailable: {0}")]
     StateUnavailable(String),
+    /// The node is catching up with L1 and its peers and takes no
+    /// transactions yet.
+    #[error(
+        "the node is still catching up with L1 and its peers; try another node or again shortly"
+    )]
+    CatchingUp,
     /// The pool's rules refused it.
     #[error(transparent)]
     Pool(#[from] chunkseq_execution::PoolError),
@@ -168,6 +188,20 @@ pub enum Output {
     WakeAt(UnixMillis),
     /// Read the duties of this slot from L1 and pass them in as [`Input::Duties`].
     FetchDuties(u64),
+    /// Read L1's checkpoint tip and pass it in as [`Input::L1Tip`].
+    FetchL1Tip,
+    /// Ask peers what this node missed; answers come back as
+    /// [`Input::SyncResponse`].
+    RequestSync(SyncRequest),
+    /// Read the checkpoints of slots after `after_slot` from L1's logs,
+    /// searching from L1 block `from_l1_block`, and pass them in as
+    /// [`Input::L1Checkpoints`].
+    FetchCheckpoints {
+        /// Checkpoints of later slots.
+        after_slot: u64,
+        /// The L1 block to search from.
+        from_l1_block: u64,
+    },
     /// Something observable happened.
     Event(Event),
     /// A gossip message the core refuses for a reason its sender may not
@@ -189,7 +223,8 @@ pub enum Output {
 }
 
 /// Why blocks were dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReorgCause {
     /// A slot's publish window closed with no checkpoint on L1.
     MissedPublishWindow,
@@ -197,7 +232,21 @@ pub enum ReorgCause {
     CheckpointDiffers,
 }
 
-/// Observable events, for metrics, subscribers and reports.
+/// A block as an index records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockEntry {
+    /// Its header.
+    pub header: BlockHeader,
+    /// Its hash.
+    pub hash: B256,
+    /// Its transactions' hashes, in order.
+    pub txs: Vec<B256>,
+    /// Committee signatures it carried to this node (0 for a block learned
+    /// from L1 alone).
+    pub attestations: usize,
+}
+
+/// Observable events, for metrics, subscribers, reports and the node's index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// This node sealed a block.
@@ -253,8 +302,10 @@ pub enum Event {
         number: u64,
         /// Hash.
         hash: B256,
-        /// Transactions.
-        txs: usize,
+        /// The block.
+        block: BlockEntry,
+        /// Attestations its slot's blocks need.
+        threshold: usize,
     },
     /// This node, as proposer, submitted its slot's checkpoint.
     CheckpointSubmitted {
@@ -267,12 +318,31 @@ pub enum Event {
     CheckpointAccepted {
         /// Slot.
         slot: u64,
-        /// Blocks in it.
-        blocks: u32,
+        /// Its final checkpoint header hash.
+        header_hash: B256,
+        /// Its proposer.
+        proposer: Address,
+        /// Its blocks, oldest first.
+        blocks: Vec<BlockEntry>,
+        /// Their bodies as L1 carried them (what peers catching up are served).
+        bodies: Vec<Bytes>,
         /// Height of its last block (the checkpointed tip).
         last_number: u64,
         /// The L1 block that holds it.
         l1_block: u64,
+        /// The L1 transaction that carried it.
+        l1_tx: B256,
+    },
+    /// This node caught up with L1 (or gave up waiting) and takes part from
+    /// now on.
+    CaughtUp {
+        /// The slot of its checkpointed tip.
+        slot: u64,
+        /// The height of its checkpointed tip.
+        number: u64,
+        /// Whether it is level with L1's checkpoint tip (false when it gave
+        /// up waiting for peers or L1).
+        level: bool,
     },
     /// Provisional blocks were dropped.
     Reorg {
@@ -347,5 +417,137 @@ impl Work {
         self.gas = self.gas.saturating_add(other.gas);
         self.signatures = self.signatures.saturating_add(other.signatures);
         self.signed = self.signed.saturating_add(other.signed);
+    }
+}
+
+impl ReorgCause {
+    /// Its name in logs and reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::MissedPublishWindow => "missed_publish_window",
+            Self::CheckpointDiffers => "checkpoint_differs",
+        }
+    }
+}
+
+impl TxOrigin {
+    /// Its name in logs and reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Rpc => "rpc",
+            Self::Gossip => "gossip",
+        }
+    }
+}
+
+/// One line per event, `name key=value ...`: stable text for logs and the
+/// simulator's digest (unlike `Debug`, it does not change with the layout
+/// of the types, and it leaves out bulky fields such as bodies).
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BlockBuilt {
+                slot,
+                index,
+                number,
+                hash,
+                txs,
+                gas_used,
+            } => write!(
+                f,
+                "block_built slot={slot} index={index} number={number} hash={hash} txs={txs} gas={gas_used}"
+            ),
+            Self::BlockOpened {
+                slot,
+                index,
+                parent,
+            } => write!(f, "block_opened slot={slot} index={index} parent={parent}"),
+            Self::ProposalSent { slot, index, hash } => {
+                write!(f, "proposal_sent slot={slot} index={index} hash={hash}")
+            }
+            Self::AttestationSent { slot, index, hash } => {
+                write!(f, "attestation_sent slot={slot} index={index} hash={hash}")
+            }
+            Self::ProvisionalAccepted {
+                slot,
+                index,
+                number,
+                hash,
+                block,
+                threshold,
+            } => write!(
+                f,
+                "provisional slot={slot} index={index} number={number} hash={hash} txs={} attestations={}/{threshold}",
+                block.txs.len(),
+                block.attestations
+            ),
+            Self::CheckpointSubmitted { slot, blocks } => {
+                write!(f, "checkpoint_submitted slot={slot} blocks={blocks}")
+            }
+            Self::CheckpointAccepted {
+                slot,
+                header_hash,
+                blocks,
+                last_number,
+                l1_block,
+                ..
+            } => write!(
+                f,
+                "checkpoint_accepted slot={slot} blocks={} last={last_number} l1_block={l1_block} header={header_hash}",
+                blocks.len()
+            ),
+            Self::CaughtUp {
+                slot,
+                number,
+                level,
+            } => write!(f, "caught_up slot={slot} number={number} level={level}"),
+            Self::Reorg {
+                cause,
+                slots,
+                dropped,
+                dropped_txs,
+                new_tip,
+            } => write!(
+                f,
+                "reorg cause={} slots={slots:?} blocks={} txs={} new_tip={new_tip}",
+                cause.name(),
+                dropped.len(),
+                dropped_txs.len()
+            ),
+            Self::EvidenceFound {
+                offence,
+                offender,
+                slot,
+            } => write!(
+                f,
+                "evidence offence={offence} offender={offender} slot={slot}"
+            ),
+            Self::OffenceSlashed {
+                validator,
+                offence,
+                slot,
+            } => write!(
+                f,
+                "slashed offence={offence} validator={validator} slot={slot}"
+            ),
+            Self::TransactionRefused {
+                hash,
+                origin,
+                reason,
+            } => match hash {
+                Some(h) => write!(
+                    f,
+                    "tx_refused hash={h} origin={} reason={reason}",
+                    origin.name()
+                ),
+                None => write!(f, "tx_refused origin={} reason={reason}", origin.name()),
+            },
+            Self::TxStatusChanged { hash, status } => {
+                write!(f, "tx_status hash={hash} status={status}")
+            }
+            Self::SigningRefused { what, reason } => {
+                write!(f, "signing_refused what={what} reason={reason}")
+            }
+        }
     }
 }

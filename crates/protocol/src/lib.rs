@@ -23,10 +23,13 @@
 //!   outputs, for the simulator and the node's fault flags.
 //! - `duties` and `reporting`: asking L1 for duties and recording
 //!   committees; slashing reports submitted until L1 shows the slash.
+//! - `catch_up` and [`sync`]: a starting node catches up with L1 and its
+//!   peers before it takes part; the messages and checks of catch-up.
 
 mod accounts;
 pub mod attester;
 pub mod byzantine;
+mod catch_up;
 pub mod chain;
 pub mod core;
 mod duties;
@@ -36,12 +39,16 @@ pub mod follower;
 pub mod io;
 pub mod proposer;
 mod reporting;
+pub mod sync;
 pub mod verify;
 
 pub use crate::core::{Core, CoreConfig, CoreError, Tips};
 pub use chain::{Chain, ChainBlock, CheckpointTip};
 pub use evidence::{EvidenceDetector, Offence, OmissionCandidate, equivocation_call};
 pub use exec_cache::{ExecutionCache, RecoveryCache};
+pub use follower::ApplyError;
 pub use io::{
-    Duties, Event, Gossip, Input, Output, ReorgCause, TxIn, TxOrigin, TxRefused, TxStatus, Work,
+    BlockEntry, Duties, Event, Gossip, Input, Output, ReorgCause, TxIn, TxOrigin, TxRefused,
+    TxStatus, Work,
 };
+pub use sync::{CheckpointRecord, SyncError, SyncRequest, SyncResponse};

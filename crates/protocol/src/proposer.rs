@@ -414,11 +414,14 @@ impl Core {
                 break;
             };
             b.proposed_at = Some(now);
-            out.push(Output::Publish(Gossip::Proposal(ProposalMessage {
+            let proposal = ProposalMessage {
                 header: b.header.clone(),
                 transactions: b.transactions.clone(),
                 signature: b.proposal_signature.clone(),
-            })));
+            };
+            // Kept like a peer's, for peers that catch up.
+            self.bodies.insert(b.hash, proposal.clone());
+            out.push(Output::Publish(Gossip::Proposal(proposal)));
             out.push(Output::Event(Event::ProposalSent {
                 slot: build.slot,
                 index: b.header.index,

@@ -162,6 +162,8 @@ fn a_restarted_node_refuses_a_conflicting_attestation() {
     let mut restarted = Harness::core(&spec, &genesis, &h.keys[victim], store);
     let (committee, proposer_addr) = h.l1.duties(1).unwrap();
     let now = h.now;
+    // It catches up first: L1 holds no checkpoint yet, so its tip is all it needs.
+    restarted.handle(now, Input::L1Tip(h.l1.tip().unwrap()));
     restarted.handle(
         now,
         Input::Duties {

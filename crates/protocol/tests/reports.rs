@@ -159,6 +159,9 @@ fn evidence_outside_the_slots_l1_judges_is_ignored() {
     let throwaway = LocalSigner::new(PrivateKey::from_bytes([0x77; 32]).unwrap());
     let domain = spec.eip712_domain();
     let now = tt.slot_start(Slot(2)).unwrap();
+    // The core catches up first (no checkpoint on L1: nothing to fetch).
+    let tip = h.l1.tip().unwrap();
+    h.nodes[0].handle(now, Input::L1Tip(tip));
     let conflicting = |slot: u64| {
         let signed = |byte: u8| {
             let a = Attestation {

@@ -111,6 +111,17 @@ impl Slot1 {
             Arc::clone(&store),
         );
         let before_genesis = self.tt.genesis().checked_sub_ms(1).unwrap();
+        // Caught up at once: L1 holds no checkpoint yet.
+        core.handle(
+            before_genesis,
+            Input::L1Tip(chunkseq_l1::RollupTip {
+                slot: 0,
+                last_block_number: 0,
+                has_checkpoint: false,
+                header_hash: B256::ZERO,
+                last_block_hash: B256::ZERO,
+            }),
+        );
         for slot in 1..=2 {
             core.handle(
                 before_genesis,

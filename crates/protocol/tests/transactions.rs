@@ -38,6 +38,7 @@ fn transactions_by_origin() {
     let user = h.users[0].clone();
     let to = h.users[1].address();
     let raw = |nonce| signed_transfer(&user, spec.chain_id, nonce, to, U256::from(1u64));
+    let tip = h.l1.tip().unwrap();
     let core = &mut h.nodes[0];
     let send = |core: &mut chunkseq_protocol::Core, txs: Vec<Bytes>, origin| {
         core.handle(
@@ -48,6 +49,23 @@ fn transactions_by_origin() {
             },
         )
     };
+
+    // A core that has not caught up with L1 takes nothing and gossips nothing.
+    let out = send(core, vec![raw(0)], TxOrigin::Rpc);
+    assert_eq!(
+        refusals(&out),
+        vec![(TxOrigin::Rpc, TxRefused::CatchingUp)],
+        "{out:?}"
+    );
+    assert!(!out.iter().any(|o| matches!(o, Output::Publish(_))));
+    let out = send(core, vec![raw(0)], TxOrigin::Gossip);
+    assert!(
+        out.iter().any(|o| matches!(o, Output::Ignored { topic: "tx", .. })),
+        "not forwarded, not held against the sender: {out:?}"
+    );
+    assert!(core.is_catching_up());
+    core.handle(now, Input::L1Tip(tip));
+    assert!(!core.is_catching_up(), "L1 holds no checkpoint: level at once");
 
     // A user's transaction the pool admits goes out on gossip, once.
     let first = raw(0);

@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use alloy_primitives::{Address, B256};
-use chunkseq_protocol::{Event, ReorgCause, TxStatus};
+use chunkseq_protocol::{Event, TxStatus};
 
 use crate::report::{
     BlockTimeline, Latencies, Percentiles, ReorgRecord, Report, SlashingRecord, SlotTimeline,
@@ -32,14 +32,6 @@ pub const fn offence_name(code: u8) -> &'static str {
     match chunkseq_protocol::Offence::from_l1_code(code) {
         Some(o) => o.name(),
         None => "unknown",
-    }
-}
-
-/// The report's name of a reorg's cause.
-pub const fn reorg_cause_name(cause: ReorgCause) -> &'static str {
-    match cause {
-        ReorgCause::MissedPublishWindow => "missed_publish_window",
-        ReorgCause::CheckpointDiffers => "checkpoint_differs",
     }
 }
 
@@ -149,8 +141,8 @@ impl Recorder {
                 slot, index, txs, ..
             } => self.block_built(node, *slot, *index, *txs, at),
             Event::ProvisionalAccepted {
-                slot, index, txs, ..
-            } if observer => self.block_provisional(*slot, *index, *txs, at),
+                slot, index, block, ..
+            } if observer => self.block_provisional(*slot, *index, block.txs.len(), at),
             Event::TxStatusChanged { hash, status } if observer => match status {
                 TxStatus::Provisional => {
                     self.tx_provisional(*hash, at);
@@ -165,7 +157,7 @@ impl Recorder {
                 dropped,
                 cause,
                 ..
-            } if observer => self.reorg(slots, dropped.len(), reorg_cause_name(*cause), at),
+            } if observer => self.reorg(slots, dropped.len(), cause.name(), at),
             _ => {}
         }
     }
@@ -241,7 +233,7 @@ impl Recorder {
     }
 
     /// The observer dropped the blocks of `slots` (`blocks` of them);
-    /// `cause` is the report's name for why (see [`reorg_cause_name`]).
+    /// `cause` is the report's name for why (see [`ReorgCause::name`]).
     pub fn reorg(&mut self, slots: &[u64], blocks: usize, cause: &str, at: u64) {
         self.reorgs.push(ReorgRecord {
             at_ms: at,
@@ -430,6 +422,7 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chunkseq_protocol::ReorgCause;
 
     fn tx(n: u8) -> B256 {
         B256::repeat_byte(n)
@@ -477,7 +470,13 @@ mod tests {
                 index: 0,
                 number: 1,
                 hash: B256::ZERO,
-                txs: 2,
+                block: chunkseq_protocol::BlockEntry {
+                    header: chunkseq_primitives::BlockHeader::default(),
+                    hash: B256::ZERO,
+                    txs: vec![tx(1), tx(2)],
+                    attestations: 3,
+                },
+                threshold: 3,
             },
             700,
         );

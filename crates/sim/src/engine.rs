@@ -15,8 +15,10 @@ use chunkseq_primitives::{
     ChainSpec, LocalSigner, PrivateKey, Signer, Slot, Timetable, UnixMillis,
 };
 use chunkseq_protocol::{
-    Core, CoreConfig, Duties, Event, Gossip, Input, Output, TxIn, TxOrigin,
+    CheckpointRecord, Core, CoreConfig, Duties, Event, Gossip, Input, Output, SyncRequest, TxIn,
+    TxOrigin,
     byzantine::{self, Behaviour, Recipients},
+    sync::MAX_SYNC_CHECKPOINTS,
 };
 use chunkseq_report::{Recorder, Report, RunInfo, ScheduledSlot};
 use chunkseq_signer::{ProtectedSigner, SlashingProtectionStore};
@@ -53,12 +55,16 @@ enum Delivery {
     Load,
     /// Node `.0` checks the gossip transactions waiting in its inbox.
     Flush(usize),
+    /// Node `.0` starts again with an empty memory (a `restart` fault).
+    Restart(usize),
 }
 
 /// One simulated node.
 struct SimNode {
     core: Core,
     key: Option<PrivateKey>,
+    /// Its signer, with the slashing protection that survives a restart.
+    signer: Option<Arc<dyn Signer>>,
     busy_until: u64,
     uplink_free: u64,
     /// Gossip transactions that reached the node, by (arrival, sequence),
@@ -99,6 +105,9 @@ pub struct Simulation {
     pub(crate) invariants: Invariants,
     digest: B256,
     trail: VecDeque<String>,
+    /// The checkpoints an honest node's index holds (the observer's), for
+    /// answering catching-up nodes.
+    checkpoints: Vec<CheckpointRecord>,
 }
 
 /// Keys of the simulated validators.
@@ -201,15 +210,12 @@ impl Simulation {
                 }
                 None => None,
             };
-            // Per-transaction events of the measured node (the last) only.
-            let cfg = CoreConfig {
-                tx_status_events: i == node_count.saturating_sub(1),
-                ..CoreConfig::default()
-            };
-            let core = Core::new(spec.clone(), cfg, db, signer).map_err(setup)?;
+            let cfg = core_config(i, node_count);
+            let core = Core::new(spec.clone(), cfg, db, signer.clone()).map_err(setup)?;
             nodes.push(SimNode {
                 core,
                 key,
+                signer,
                 busy_until: 0,
                 uplink_free: 0,
                 inbox: BTreeMap::new(),
@@ -282,10 +288,27 @@ impl Simulation {
             rejected: 0,
             digest: B256::ZERO,
             trail: VecDeque::new(),
+            checkpoints: Vec::new(),
             spec,
         };
+        // Every core starts by catching up with L1; at genesis there is
+        // nothing to catch up, so L1's tip is all it needs.
+        let tip = sim.l1.tip().map_err(setup)?;
         for i in 0..sim.nodes.len() {
-            sim.push(start, Delivery::Node(i, Input::Tick));
+            sim.push(start, Delivery::Node(i, Input::L1Tip(tip)));
+        }
+        let restarts: Vec<(usize, u64)> = sim
+            .faults
+            .iter()
+            .filter(|(_, k, _, _)| *k == Behaviour::Restart)
+            .filter_map(|(n, _, _, to)| Some((*n, (*to)?)))
+            .collect();
+        for (node, to) in restarts {
+            let at = sim
+                .tt
+                .slot_start(Slot(to.saturating_add(1)))
+                .map_err(setup)?;
+            sim.push(at.0, Delivery::Restart(node));
         }
         sim.push(start, Delivery::L1Tick);
         // Load starts when the first slot starts building.
@@ -329,8 +352,7 @@ impl Simulation {
     /// Whether `node` is offline at time `at`.
     fn offline_at(&self, node: usize, at: u64) -> bool {
         let slot = self.tt.slot_at(UnixMillis(at)).map_or(0, |s| s.0);
-        self.fault(node, slot, |k| k == Behaviour::Offline)
-            .is_some()
+        self.fault(node, slot, Behaviour::is_down).is_some()
     }
 
     /// Records one entry of the event log: digest and trail.
@@ -369,6 +391,7 @@ impl Simulation {
                 Delivery::L1Tick => self.l1_tick(),
                 Delivery::Load => self.load(),
                 Delivery::Flush(i) => self.flush(i),
+                Delivery::Restart(i) => self.restart(i),
             }
         }
         self.now = self.end;
@@ -613,6 +636,18 @@ impl Simulation {
 
     fn output(&mut self, i: usize, at: u64, o: Output) {
         match o {
+            Output::FetchL1Tip => match self.l1.tip() {
+                Ok(tip) => self.push(at, Delivery::Node(i, Input::L1Tip(tip))),
+                Err(e) => self.log(format!("n{i} l1 tip: {e}")),
+            },
+            Output::FetchCheckpoints {
+                after_slot,
+                from_l1_block,
+            } => {
+                let events = self.l1.checkpoints_after(after_slot, from_l1_block, 64);
+                self.push(at, Delivery::Node(i, Input::L1Checkpoints(events)));
+            }
+            Output::RequestSync(request) => self.request_sync(i, at, &request),
             Output::Publish(g) => self.publish(i, at, g),
             Output::SubmitL1 { call, deadline } => self.submit(i, at, call, deadline),
             Output::WakeAt(t) => self.push(t.0.max(at), Delivery::Node(i, Input::Tick)),
@@ -663,14 +698,93 @@ impl Simulation {
             Event::TxStatusChanged { .. } | Event::TransactionRefused { .. }
         );
         if (observer || !per_tx) && !matches!(e, Event::TransactionRefused { .. }) {
-            self.log(format!("n{i} {e:?}"));
+            self.log(format!("n{i} {e}"));
         }
         self.recorder.event(i, &e, t);
+        if observer && let Some(record) = CheckpointRecord::from_accepted(&e) {
+            self.checkpoints.push(record);
+        }
+        if let Event::CaughtUp { level, .. } = &e {
+            self.invariants.on_caught_up(i, *level, t);
+        }
         if let Event::Reorg { slots, .. } = &e {
             let trail = self.trail();
             let slot = self.slot_now();
             self.invariants.on_reorg(i, slots, slot, t, &trail);
         }
+    }
+
+    /// Node `i` asks its peers what it missed: the first other node that is
+    /// up and taking part answers, a fixed round trip later (no random
+    /// draw, so runs without catch-up keep their sequence). An empty
+    /// answer changes nothing and is not delivered.
+    fn request_sync(&mut self, i: usize, at: u64, request: &SyncRequest) {
+        let n = self.nodes.len();
+        let peer = (1..n).map(|k| (i + k) % n).find(|j| {
+            !self.offline_at(*j, at) && self.nodes.get(*j).is_some_and(|p| !p.core.is_catching_up())
+        });
+        let Some(peer) = peer.and_then(|j| self.nodes.get(j)) else {
+            return;
+        };
+        let checkpoints: Vec<CheckpointRecord> = self
+            .checkpoints
+            .iter()
+            .filter(|r| r.slot > request.after_slot)
+            .take(MAX_SYNC_CHECKPOINTS)
+            .cloned()
+            .collect();
+        let response = peer.core.sync_answer(checkpoints);
+        if response.checkpoints.is_empty() && response.proposals.is_empty() {
+            return;
+        }
+        let round_trip = (self.scenario.network.latency_median_ms * 2.0).round() as u64;
+        self.push(
+            at.saturating_add(round_trip),
+            Delivery::Node(i, Input::SyncResponse(response)),
+        );
+    }
+
+    /// Node `i` starts again: a new core over the same state store and
+    /// slashing protection, resumed at its last checkpoint, that catches up.
+    fn restart(&mut self, i: usize) {
+        let count = self.nodes.len();
+        let Some(node) = self.nodes.get(i) else {
+            return;
+        };
+        let tip = node.core.chain().checkpointed();
+        let db = Arc::clone(node.core.chain().db());
+        let started = Core::new(
+            self.spec.clone(),
+            core_config(i, count),
+            db,
+            node.signer.clone(),
+        )
+        .and_then(|mut c| {
+            if tip.slot > 0 {
+                c.resume_from(tip)?;
+            }
+            Ok(c)
+        });
+        let mut core = match started {
+            Ok(c) => c,
+            Err(e) => {
+                self.log(format!("n{i} cannot restart: {e}"));
+                return;
+            }
+        };
+        if self.scenario.shortcuts.shared_recoveries {
+            core.share_recoveries(Arc::clone(&self.recoveries));
+        }
+        let now = self.now;
+        if let Some(node) = self.nodes.get_mut(i) {
+            node.core = core;
+            node.inbox.clear();
+            node.flush_at = None;
+            node.busy_until = now;
+        }
+        self.log(format!("n{i} restarts at checkpoint slot {}", tip.slot));
+        self.invariants.on_restart(i);
+        self.push(now, Delivery::Node(i, Input::Tick));
     }
 
     fn submit(&mut self, i: usize, at: u64, call: RollupCall, deadline: Option<UnixMillis>) {
@@ -864,6 +978,22 @@ impl Simulation {
         let end = self.since_genesis(self.end);
         self.invariants
             .at_end(&self.recorder, &proposers, &fault_slots, clean, end, &trail);
+        let tips: Vec<B256> = self
+            .nodes
+            .iter()
+            .map(|n| n.core.chain().checkpointed().last_hash)
+            .collect();
+        let observer_tip = tips.get(self.observer).copied().unwrap_or_default();
+        match self.l1.tip() {
+            Ok(l1_tip) => self.invariants.restarts_rejoined(
+                &tips,
+                &[l1_tip.last_block_hash, observer_tip],
+                self.spec.slot_duration_ms,
+                end,
+                &trail,
+            ),
+            Err(e) => self.log(format!("l1 tip at the end: {e}")),
+        }
         let schedule = proposers
             .iter()
             .map(|(slot, proposer)| ScheduledSlot {
@@ -890,6 +1020,15 @@ impl Simulation {
             schedule,
             invariant_violations: self.invariants.violations.clone(),
         })
+    }
+}
+
+/// The core settings of node `i` of `count`: per-transaction events of the
+/// measured node (the last) only.
+fn core_config(i: usize, count: usize) -> CoreConfig {
+    CoreConfig {
+        tx_status_events: i == count.saturating_sub(1),
+        ..CoreConfig::default()
     }
 }
 

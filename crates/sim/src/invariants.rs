@@ -22,7 +22,19 @@ pub(crate) struct Invariants {
     /// was never asked to attest, or an equivocator that proposed nothing
     /// in its window, committed none).
     committed: BTreeSet<usize>,
+    /// Restarted nodes: whether each caught up level with L1 since its
+    /// last restart, and whether it signed anything after that.
+    restarted: BTreeMap<usize, Rejoined>,
     pub(crate) violations: Vec<Violation>,
+}
+
+/// How a restarted node came back.
+#[derive(Clone, Copy, Debug, Default)]
+struct Rejoined {
+    /// When it caught up level with L1 (ms since genesis).
+    level_at: Option<u64>,
+    /// Whether it signed a message since.
+    signed: bool,
 }
 
 impl Invariants {
@@ -41,6 +53,7 @@ impl Invariants {
             seed,
             signed: BTreeMap::new(),
             committed: BTreeSet::new(),
+            restarted: BTreeMap::new(),
             violations: Vec::new(),
         }
     }
@@ -48,6 +61,56 @@ impl Invariants {
     /// Faulty node `node` sent the messages that make its offence.
     pub(crate) fn committed(&mut self, node: usize) {
         self.committed.insert(node);
+    }
+
+    /// Node `node` restarted with an empty memory.
+    pub(crate) fn on_restart(&mut self, node: usize) {
+        self.restarted.insert(node, Rejoined::default());
+    }
+
+    /// Node `node` caught up (`level`: with L1's tip) at `at_ms`.
+    pub(crate) fn on_caught_up(&mut self, node: usize, level: bool, at_ms: u64) {
+        if let Some(r) = self.restarted.get_mut(&node)
+            && level
+        {
+            r.level_at = Some(at_ms);
+        }
+    }
+
+    /// A restarted node caught up level with L1, follows L1 to the end
+    /// (`tips`: each node's checkpointed tip at the end; `expected`: L1's,
+    /// and the observer's, which may not have seen L1's newest yet) and,
+    /// when a slot was left after it caught up, took part again.
+    pub(crate) fn restarts_rejoined(
+        &mut self,
+        tips: &[B256],
+        expected: &[B256],
+        slot_ms: u64,
+        at_ms: u64,
+        trail: &[String],
+    ) {
+        for (node, r) in self.restarted.clone() {
+            let detail = match r.level_at {
+                None => Some(format!("node {node} never caught up level with L1")),
+                Some(_) if !tips.get(node).is_some_and(|t| expected.contains(t)) => Some(format!(
+                    "node {node} ends at {:?}, not at L1's checkpointed tip {expected:?}",
+                    tips.get(node)
+                )),
+                Some(t) if !r.signed && t.saturating_add(slot_ms) < at_ms => Some(format!(
+                    "node {node} caught up at {t} ms and signed nothing after"
+                )),
+                Some(_) => None,
+            };
+            if let Some(detail) = detail {
+                self.violate(
+                    "a restarted node catches up and takes part again",
+                    detail,
+                    0,
+                    at_ms,
+                    trail,
+                );
+            }
+        }
     }
 
     fn violate(
@@ -77,6 +140,11 @@ impl Invariants {
         slot: u64,
         trail: &[String],
     ) {
+        if let Some(r) = self.restarted.get_mut(&node)
+            && r.level_at.is_some()
+        {
+            r.signed = true;
+        }
         if self.offenders.contains(&node) {
             return;
         }

@@ -311,6 +311,11 @@ impl Scenario {
         }
         let total = self.validators + self.followers.max(1);
         for f in &self.faults {
+            if f.kind == Behaviour::Restart && f.to_slot.is_none() {
+                return bad(
+                    "a restart fault needs to_slot: the slot after it the node starts again".into(),
+                );
+            }
             if let Some(n) = f.nodes.iter().find(|n| **n >= self.validators) {
                 return bad(format!(
                     "fault names node {n}, but only validators 0..{} can misbehave",
@@ -330,7 +335,7 @@ impl Scenario {
 }
 
 /// The built-in scenarios: name and one line each.
-pub const BUILTIN: [(&str, &str); 12] = [
+pub const BUILTIN: [(&str, &str); 13] = [
     ("happy", "honest validators under steady load"),
     (
         "equivocation",
@@ -370,6 +375,10 @@ pub const BUILTIN: [(&str, &str); 12] = [
     ),
     ("l1-reorg", "L1 replaces a block now and then"),
     ("partition", "the network splits in two for two slots"),
+    (
+        "restart",
+        "a validator stops for two slots, restarts with an empty memory and catches up",
+    ),
 ];
 
 /// The built-in scenario called `name`.
@@ -462,6 +471,15 @@ pub fn builtin(name: &str) -> Option<Scenario> {
                 }],
                 ..NetworkModel::default()
             },
+            ..base
+        },
+        "restart" => Scenario {
+            faults: vec![Fault {
+                kind: Behaviour::Restart,
+                nodes: vec![2],
+                from_slot: 2,
+                to_slot: Some(3),
+            }],
             ..base
         },
         _ => return None,

@@ -139,8 +139,10 @@ impl Harness {
             items: Vec::new(),
             seq: 0,
         };
+        // Every core starts by catching up: at genesis, L1's tip is all it needs.
+        let tip = h.l1.tip().unwrap();
         for i in 0..n {
-            h.push(now.0, Delivery::Node(i, Input::Tick));
+            h.push(now.0, Delivery::Node(i, Input::L1Tip(tip)));
         }
         h.push(now.0, Delivery::L1Tick);
         h
@@ -303,6 +305,19 @@ impl Harness {
                     }
                 }
                 Output::WakeAt(t) => self.push(t.0, Delivery::Node(i, Input::Tick)),
+                Output::FetchL1Tip => {
+                    let tip = self.l1.tip().unwrap();
+                    self.push(self.now.0, Delivery::Node(i, Input::L1Tip(tip)));
+                }
+                Output::FetchCheckpoints {
+                    after_slot,
+                    from_l1_block,
+                } => {
+                    let events = self.l1.checkpoints_after(after_slot, from_l1_block, 64);
+                    self.push(self.now.0, Delivery::Node(i, Input::L1Checkpoints(events)));
+                }
+                // No peer serves catch-up here: every core starts at genesis.
+                Output::RequestSync(_) => {}
                 Output::FetchDuties(slot) => {
                     let input = match self.l1.duties(slot) {
                         Ok((committee, proposer)) => Input::Duties {

@@ -1,12 +1,15 @@
-//! Catching up: the request-response messages a node uses to fetch the
-//! checkpoints and provisional blocks it missed, and the check that makes
-//! checkpoints served by a peer trustworthy (their hash chain must end at the
-//! checkpoint L1 holds).
+//! Catch-up messages: what a node asks its peers for, what they answer, and
+//! the check that makes checkpoints served by a peer trustworthy (their hash
+//! chain must end at the checkpoint L1 holds). The core's handling of them
+//! is in `catch_up`; the node carries them over a request-response protocol
+//! and the simulator between its cores.
 
 use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_l1::L1Event;
 use chunkseq_primitives::{BlockHeader, CheckpointHeader, Slot, WireCodec};
 use serde::{Deserialize, Serialize};
+
+use crate::io::Event;
 
 /// Most checkpoints in one sync response.
 pub const MAX_SYNC_CHECKPOINTS: usize = 16;
@@ -57,6 +60,35 @@ impl CheckpointRecord {
                 slot: *slot,
                 header_hash: *header_hash,
                 headers: headers.iter().map(|h| h.encode_wire().into()).collect(),
+                bodies: bodies.clone(),
+                proposer: *proposer,
+                l1_block: *l1_block,
+                l1_tx: *l1_tx,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Records a checkpoint this node applied ([`Event::CheckpointAccepted`]);
+    /// `None` for other events. What a node's index keeps to serve peers.
+    pub fn from_accepted(e: &Event) -> Option<Self> {
+        match e {
+            Event::CheckpointAccepted {
+                slot,
+                header_hash,
+                proposer,
+                blocks,
+                bodies,
+                l1_block,
+                l1_tx,
+                ..
+            } => Some(Self {
+                slot: *slot,
+                header_hash: *header_hash,
+                headers: blocks
+                    .iter()
+                    .map(|b| b.header.encode_wire().into())
+                    .collect(),
                 bodies: bodies.clone(),
                 proposer: *proposer,
                 l1_block: *l1_block,

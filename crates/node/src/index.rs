@@ -1,0 +1,191 @@
+//! The node's index: what the RPC serves about blocks, transactions,
+//! checkpoints and evidence, written as a pure function of the core's
+//! events. It reads nothing back, so what the index holds is decided by the
+//! core alone.
+
+use chunkseq_protocol::{BlockEntry, CheckpointRecord, Event, TxStatus};
+
+use crate::store::{Batch, BlockRecord, BlockStatus, TxRecord};
+
+/// Adds to `batch` what `event` changes in the index.
+pub fn record(event: &Event, batch: &mut Batch) {
+    match event {
+        Event::ProvisionalAccepted {
+            block, threshold, ..
+        } => {
+            for (i, tx) in block.txs.iter().enumerate() {
+                batch.tx(
+                    *tx,
+                    in_block(block, i, TxStatus::Provisional, Some(*threshold), None),
+                );
+            }
+            batch.block(BlockRecord::new(block, BlockStatus::Provisional));
+        }
+        Event::CheckpointAccepted {
+            blocks,
+            l1_block,
+            l1_tx,
+            ..
+        } => {
+            for block in blocks {
+                for (i, tx) in block.txs.iter().enumerate() {
+                    batch.tx(
+                        *tx,
+                        in_block(
+                            block,
+                            i,
+                            TxStatus::Checkpointed,
+                            None,
+                            Some((*l1_block, *l1_tx)),
+                        ),
+                    );
+                }
+                batch.block(BlockRecord::new(block, BlockStatus::Checkpointed));
+            }
+            if let Some(r) = CheckpointRecord::from_accepted(event) {
+                batch.checkpoint(r);
+            }
+        }
+        // Provisional and checkpointed statuses are written with their block.
+        Event::TxStatusChanged { hash, status }
+            if !matches!(status, TxStatus::Provisional | TxStatus::Checkpointed) =>
+        {
+            batch.tx(
+                *hash,
+                TxRecord {
+                    status: *status,
+                    ..TxRecord::default()
+                },
+            );
+        }
+        Event::EvidenceFound {
+            offence,
+            offender,
+            slot,
+        } => {
+            if let Ok(bytes) = serde_json::to_vec(&(offence, offender, slot)) {
+                batch.evidence(bytes);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The record of the `i`th transaction of `block`.
+fn in_block(
+    block: &BlockEntry,
+    i: usize,
+    status: TxStatus,
+    threshold: Option<usize>,
+    l1: Option<(u64, alloy_primitives::B256)>,
+) -> TxRecord {
+    TxRecord {
+        status,
+        block_number: Some(block.header.number),
+        block_hash: Some(block.hash),
+        slot: Some(block.header.slot),
+        index: u32::try_from(i).ok(),
+        attestations: (block.attestations > 0).then_some(block.attestations),
+        threshold,
+        l1_block: l1.map(|(b, _)| b),
+        l1_tx: l1.map(|(_, t)| t),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use alloy_primitives::{Address, B256, Bytes};
+    use chunkseq_primitives::BlockHeader;
+
+    use super::*;
+
+    fn entry(number: u64, txs: usize, attestations: usize) -> BlockEntry {
+        BlockEntry {
+            header: BlockHeader {
+                number,
+                slot: 3,
+                index: 0,
+                ..BlockHeader::default()
+            },
+            hash: B256::repeat_byte(number as u8),
+            txs: (0..txs).map(|i| B256::repeat_byte(100 + i as u8)).collect(),
+            attestations,
+        }
+    }
+
+    #[test]
+    fn a_provisional_block_records_the_block_and_its_transactions() {
+        let mut b = Batch::default();
+        record(
+            &Event::ProvisionalAccepted {
+                slot: 3,
+                index: 0,
+                number: 7,
+                hash: B256::repeat_byte(7),
+                block: entry(7, 2, 3),
+                threshold: 3,
+            },
+            &mut b,
+        );
+        let (blocks, txs, checkpoints) = (b.blocks(), b.txs(), b.checkpoints());
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].status, BlockStatus::Provisional);
+        assert_eq!(txs.len(), 2);
+        assert_eq!(txs[1].1.index, Some(1));
+        assert_eq!(txs[1].1.status, TxStatus::Provisional);
+        assert_eq!(txs[1].1.attestations, Some(3));
+        assert!(checkpoints.is_empty());
+    }
+
+    #[test]
+    fn a_checkpoint_records_its_blocks_and_what_peers_are_served() {
+        let mut b = Batch::default();
+        let l1_tx = B256::repeat_byte(0xaa);
+        record(
+            &Event::CheckpointAccepted {
+                slot: 3,
+                header_hash: B256::repeat_byte(1),
+                proposer: Address::repeat_byte(2),
+                blocks: vec![entry(7, 1, 3), entry(8, 0, 0)],
+                bodies: vec![Bytes::new(), Bytes::new()],
+                last_number: 8,
+                l1_block: 40,
+                l1_tx,
+            },
+            &mut b,
+        );
+        let (blocks, txs, checkpoints) = (b.blocks(), b.txs(), b.checkpoints());
+        assert_eq!(blocks.len(), 2);
+        assert!(blocks.iter().all(|b| b.status == BlockStatus::Checkpointed));
+        assert_eq!(txs[0].1.l1_tx, Some(l1_tx));
+        assert_eq!(txs[0].1.l1_block, Some(40));
+        assert_eq!(checkpoints.len(), 1);
+        assert_eq!(checkpoints[0].headers.len(), 2);
+    }
+
+    #[test]
+    fn pending_and_dropped_statuses_clear_the_block_fields() {
+        let mut b = Batch::default();
+        let hash = B256::repeat_byte(5);
+        record(
+            &Event::TxStatusChanged {
+                hash,
+                status: TxStatus::Dropped,
+            },
+            &mut b,
+        );
+        record(
+            &Event::TxStatusChanged {
+                hash,
+                status: TxStatus::Provisional,
+            },
+            &mut b,
+        );
+        let txs = b.txs();
+        assert_eq!(txs.len(), 1, "a provisional status comes with its block");
+        assert_eq!(txs[0].1.status, TxStatus::Dropped);
+        assert_eq!(txs[0].1.block_number, None);
+    }
+}
