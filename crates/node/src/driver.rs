@@ -7,7 +7,7 @@
 //! catching up included, is the core's.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, HashMap},
     sync::{Arc, mpsc},
     time::{Duration, Instant},
 };
@@ -132,8 +132,8 @@ pub(crate) struct CoreLoop {
     faults: crate::node::NodeFaults,
     /// The raw key a faulty node signs its extra messages with.
     fault_key: Option<chunkseq_primitives::LocalSigner>,
-    /// Slots in which a faulty node already equivocated (once per slot).
-    equivocated: BTreeSet<u64>,
+    /// Slots whose first proposal a faulty node already sent.
+    first_proposals: byzantine::FirstProposals,
 }
 
 impl CoreLoop {
@@ -163,7 +163,7 @@ impl CoreLoop {
             submitted: HashMap::new(),
             faults: crate::node::NodeFaults::default(),
             fault_key: None,
-            equivocated: BTreeSet::new(),
+            first_proposals: byzantine::FirstProposals::default(),
         }
     }
 
@@ -295,10 +295,7 @@ impl CoreLoop {
         ) else {
             return vec![g];
         };
-        let first_of_slot = match &g {
-            Gossip::Proposal(m) if m.header.index == 0 => self.equivocated.insert(slot),
-            _ => false,
-        };
+        let first_of_slot = self.first_proposals.first_of_slot(&g);
         warn!(target: "chunkseq::node", slot, ?behaviour, "fault injection");
         let domain = self.core.spec().eip712_domain();
         byzantine::gossip(behaviour, key, &domain, g, first_of_slot)
@@ -309,10 +306,10 @@ impl CoreLoop {
 
     /// What a faulty node submits to L1 instead of `call` (`None`: nothing).
     fn misbehave_call(&mut self, call: RollupCall) -> Option<RollupCall> {
-        let RollupCall::ProposeCheckpoint { slot, .. } = &call else {
+        let Some(slot) = byzantine::checkpoint_slot(&call) else {
             return Some(call);
         };
-        let Some(behaviour) = byzantine::active(&self.faults.misbehaviours, *slot, |b| {
+        let Some(behaviour) = byzantine::active(&self.faults.misbehaviours, slot, |b| {
             matches!(b, Behaviour::NeverPublishes | Behaviour::SubsetCheckpoint)
         }) else {
             return Some(call);

@@ -244,6 +244,31 @@ pub fn active(
         .map(|f| f.behaviour)
 }
 
+/// The slots whose first proposal a faulty node already sent: an
+/// equivocating proposer equivocates once per slot.
+#[derive(Clone, Debug, Default)]
+pub struct FirstProposals(std::collections::BTreeSet<u64>);
+
+impl FirstProposals {
+    /// Whether `g` is the first proposal of its slot this node sends (block
+    /// 0, not seen before); remembers it.
+    pub fn first_of_slot(&mut self, g: &Gossip) -> bool {
+        match g {
+            Gossip::Proposal(m) if m.header.index == 0 => self.0.insert(m.header.slot),
+            _ => false,
+        }
+    }
+}
+
+/// The slot of a checkpoint call (`None` for other calls): the calls a
+/// withholding or shortening proposer changes.
+pub const fn checkpoint_slot(call: &RollupCall) -> Option<u64> {
+    match call {
+        RollupCall::ProposeCheckpoint { slot, .. } => Some(*slot),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]

@@ -95,8 +95,8 @@ pub struct Simulation {
     duties: BTreeMap<u64, Duties>,
     /// Per-node faults resolved to node numbers: (node, kind, from, to).
     faults: Vec<(usize, Behaviour, u64, Option<u64>)>,
-    /// Slots an equivocating proposer already forked.
-    equivocated: BTreeSet<u64>,
+    /// Slots whose first proposal an equivocating proposer already forked.
+    first_proposals: byzantine::FirstProposals,
     pub(crate) observer: usize,
     /// What the run measures; the report is built from it.
     pub(crate) recorder: Recorder,
@@ -282,7 +282,7 @@ impl Simulation {
             load_txs: LoadGenerator::start(users, spec.chain_id),
             duties: BTreeMap::new(),
             faults,
-            equivocated: BTreeSet::new(),
+            first_proposals: byzantine::FirstProposals::default(),
             observer,
             recorder: Recorder::new(observer),
             rejected: 0,
@@ -825,10 +825,10 @@ impl Simulation {
         call: RollupCall,
         key: &PrivateKey,
     ) -> Option<RollupCall> {
-        let RollupCall::ProposeCheckpoint { slot, .. } = &call else {
+        let Some(slot) = byzantine::checkpoint_slot(&call) else {
             return Some(call);
         };
-        let Some(behaviour) = self.fault(i, *slot, |k| {
+        let Some(behaviour) = self.fault(i, slot, |k| {
             matches!(k, Behaviour::NeverPublishes | Behaviour::SubsetCheckpoint)
         }) else {
             return Some(call);
@@ -881,14 +881,8 @@ impl Simulation {
         let (Some(behaviour), Some(key)) = (self.fault(i, msg_slot, |_| true), key) else {
             return vec![(0, None, g)];
         };
-        let first_of_slot = match &g {
-            Gossip::Proposal(m)
-                if m.header.index == 0 && behaviour == Behaviour::EquivocatingProposer =>
-            {
-                self.equivocated.insert(m.header.slot)
-            }
-            _ => false,
-        };
+        let first_of_slot = behaviour == Behaviour::EquivocatingProposer
+            && self.first_proposals.first_of_slot(&g);
         let sends = byzantine::gossip(
             behaviour,
             &LocalSigner::new(key),

@@ -282,3 +282,47 @@ impl Invariants {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing)]
+
+    use super::*;
+
+    fn invariants() -> Invariants {
+        let addrs = [Address::repeat_byte(1), Address::repeat_byte(2)];
+        Invariants::new(&addrs, BTreeSet::new(), BTreeSet::from([1]), 1, 7)
+    }
+
+    #[test]
+    fn a_restarted_node_that_does_not_come_back_is_a_violation() {
+        let tip = B256::repeat_byte(9);
+        // Never caught up.
+        let mut i = invariants();
+        i.on_restart(1);
+        i.restarts_rejoined(&[tip, B256::ZERO], &[tip], 4_000, 60_000, &[]);
+        assert_eq!(i.violations.len(), 1);
+        // Caught up, but ends off L1's tip.
+        let mut i = invariants();
+        i.on_restart(1);
+        i.on_caught_up(1, true, 10_000);
+        i.restarts_rejoined(&[tip, B256::ZERO], &[tip], 4_000, 60_000, &[]);
+        assert_eq!(i.violations.len(), 1);
+        // Caught up and on the tip, but silent for the rest of the run.
+        let mut i = invariants();
+        i.on_restart(1);
+        i.on_caught_up(1, true, 10_000);
+        i.restarts_rejoined(&[tip, tip], &[tip], 4_000, 60_000, &[]);
+        assert_eq!(i.violations.len(), 1);
+        // Caught up, on the tip, and took part: fine. A catch-up that gave
+        // up (`level: false`) does not count as caught up.
+        let mut i = invariants();
+        i.on_restart(1);
+        i.on_caught_up(1, false, 9_000);
+        i.on_caught_up(1, true, 10_000);
+        let attestation = Gossip::Attestation(chunkseq_primitives::AttestationMessage::default());
+        i.on_signed(1, &attestation, 11_000, 3, &[]);
+        i.restarts_rejoined(&[tip, tip], &[tip], 4_000, 60_000, &[]);
+        assert!(i.violations.is_empty(), "{:?}", i.violations);
+    }
+}

@@ -167,3 +167,30 @@ fn independent_nodes_agree_with_the_shortcuts() {
         assert_eq!(shared.digest, alone.digest, "{name}");
     }
 }
+
+/// A validator that stops and starts again with an empty memory (its state
+/// store and slashing protection kept) catches up through the core's
+/// catch-up path (L1's tip, checkpoints from a peer or L1's logs, then the
+/// provisional blocks above them) and takes part again: the invariants
+/// check that it ends at L1's checkpointed tip, signed something after it
+/// caught up, and never signed a conflicting message.
+#[test]
+fn a_restarted_validator_catches_up_and_takes_part_again() {
+    for seed in 1..=seeds() {
+        let mut s = builtin("restart").unwrap();
+        s.seed = seed;
+        s.slots = 7;
+        let r = run(s, |_, _| {}).unwrap();
+        assert!(
+            r.invariant_violations.is_empty(),
+            "seed {seed}: {}",
+            summary(&r)
+        );
+        assert!(r.slashings.is_empty(), "seed {seed}: {}", summary(&r));
+        assert!(
+            r.checkpoints >= 4,
+            "the chain goes on around the restart: {}",
+            summary(&r)
+        );
+    }
+}
