@@ -23,7 +23,12 @@ use chunkseq_signer::{ProtectedSigner, SlashingProtectionStore};
 use chunkseq_state::StateDb;
 use thiserror::Error;
 
-use crate::{invariants::Invariants, load::LoadGenerator, scenario::Scenario};
+use crate::{
+    invariants::Invariants,
+    load::LoadGenerator,
+    scenario::Scenario,
+    script::{Recorded, Script},
+};
 
 /// Why a run could not start.
 #[derive(Debug, Error)]
@@ -59,6 +64,8 @@ enum Delivery {
 struct SimNode {
     core: Core,
     key: Option<PrivateKey>,
+    /// A validator's slashing-protection store.
+    protection: Option<Arc<SlashingProtectionStore>>,
     busy_until: u64,
     uplink_free: u64,
     /// Gossip transactions that reached the node, by (arrival, sequence),
@@ -99,6 +106,8 @@ pub struct Simulation {
     pub(crate) invariants: Invariants,
     digest: B256,
     trail: VecDeque<String>,
+    /// A scripted run's fixed delay, hooks and log (see [`crate::script`]).
+    script: Option<Box<Script>>,
 }
 
 /// Keys of the simulated validators.
@@ -115,6 +124,14 @@ const TRAIL: usize = 24;
 impl Simulation {
     /// Sets up the nodes, the genesis and the embedded L1 of `scenario`.
     pub fn new(scenario: Scenario) -> Result<Self, SimError> {
+        Self::build(scenario, None)
+    }
+
+    /// [`Simulation::new`], or, with `script`, a scripted run's setup.
+    pub(crate) fn build(
+        scenario: Scenario,
+        mut script: Option<Box<Script>>,
+    ) -> Result<Self, SimError> {
         scenario.validate()?;
         let spec = scenario.chain_spec()?;
         let tt = Timetable::new(&spec).map_err(setup)?;
@@ -142,7 +159,8 @@ impl Simulation {
         let mut l1 = EmbeddedL1::new(&spec, genesis_hash, &addrs, l1_cfg).map_err(setup)?;
         // The first validator to act at genesis records the first committees
         // (scenario faults name their target by the proposer of a slot).
-        if let Some(first) = addrs.first() {
+        let record = script.as_ref().is_none_or(|s| s.record_committees);
+        if let Some(first) = addrs.first().filter(|_| record) {
             l1.record_genesis_committees(*first, tt.genesis())
                 .map_err(setup)?;
         }
@@ -181,7 +199,11 @@ impl Simulation {
         // A node applies a checkpoint a link latency after the first one
         // does; eight slots of blocks is far more than it can fall behind.
         honest_db.keep_versions((spec.chunks_per_slot as usize).saturating_mul(8).max(32));
-        let followers = scenario.followers.max(1);
+        // A scripted run has exactly the followers it asks for.
+        let followers = match &script {
+            Some(_) => scenario.followers,
+            None => scenario.followers.max(1),
+        };
         let mut nodes = Vec::new();
         let node_count = scenario.validators.saturating_add(followers);
         for i in 0..node_count {
@@ -191,9 +213,11 @@ impl Simulation {
                 Arc::clone(&honest_db)
             };
             let key = keys.get(i).cloned();
+            let mut protection = None;
             let signer: Option<Arc<dyn Signer>> = match &key {
                 Some(k) => {
                     let store = Arc::new(SlashingProtectionStore::in_memory().map_err(setup)?);
+                    protection = Some(Arc::clone(&store));
                     Some(Arc::new(ProtectedSigner::new(
                         LocalSigner::new(k.clone()),
                         store,
@@ -201,15 +225,17 @@ impl Simulation {
                 }
                 None => None,
             };
-            // Per-transaction events of the measured node (the last) only.
+            // Per-transaction events of the measured node (the last) only;
+            // of every node in a scripted run.
             let cfg = CoreConfig {
-                tx_status_events: i == node_count.saturating_sub(1),
+                tx_status_events: script.is_some() || i == node_count.saturating_sub(1),
                 ..CoreConfig::default()
             };
             let core = Core::new(spec.clone(), cfg, db, signer).map_err(setup)?;
             nodes.push(SimNode {
                 core,
                 key,
+                protection,
                 busy_until: 0,
                 uplink_free: 0,
                 inbox: BTreeMap::new(),
@@ -252,6 +278,15 @@ impl Simulation {
             .map(|(n, _, _, _)| *n)
             .collect();
         let faulty: BTreeSet<usize> = faults.iter().map(|(n, _, _, _)| *n).collect();
+        if let Some(s) = script.as_deref_mut() {
+            s.set_up(&genesis, &users);
+        }
+        // Without load, no transactions are made ahead.
+        let load_txs = if scenario.tps > 0.0 {
+            LoadGenerator::start(users, spec.chain_id)
+        } else {
+            LoadGenerator::idle()
+        };
         let mut sim = Self {
             recoveries,
             rng: SplitMix64::new(scenario.seed),
@@ -273,7 +308,7 @@ impl Simulation {
             end,
             load_end,
             load_interval,
-            load_txs: LoadGenerator::start(users, spec.chain_id),
+            load_txs,
             duties: BTreeMap::new(),
             faults,
             equivocated: BTreeSet::new(),
@@ -282,6 +317,7 @@ impl Simulation {
             rejected: 0,
             digest: B256::ZERO,
             trail: VecDeque::new(),
+            script,
             spec,
         };
         for i in 0..sim.nodes.len() {
@@ -364,15 +400,19 @@ impl Simulation {
             let Some(d) = self.items.remove(&seq) else {
                 continue;
             };
-            match d {
-                Delivery::Node(i, input) => self.deliver(i, input),
-                Delivery::L1Tick => self.l1_tick(),
-                Delivery::Load => self.load(),
-                Delivery::Flush(i) => self.flush(i),
-            }
+            self.dispatch(d);
         }
         self.now = self.end;
         self.finish()
+    }
+
+    fn dispatch(&mut self, d: Delivery) {
+        match d {
+            Delivery::Node(i, input) => self.deliver(i, input),
+            Delivery::L1Tick => self.l1_tick(),
+            Delivery::Load => self.load(),
+            Delivery::Flush(i) => self.flush(i),
+        }
     }
 
     fn l1_tick(&mut self) {
@@ -385,6 +425,9 @@ impl Simulation {
         };
         for e in events {
             self.log(format!("l1 {e:?}"));
+            if let Some(s) = self.script.as_deref_mut() {
+                s.record(self.now, None, Recorded::L1(e.clone()));
+            }
             self.on_l1_event(&e);
             for i in 0..self.nodes.len() {
                 let delay = self.latency();
@@ -452,8 +495,12 @@ impl Simulation {
         self.push(next, Delivery::Load);
     }
 
-    /// One sample of link latency, ms: log-normal around the median.
+    /// One sample of link latency, ms: log-normal around the median (a
+    /// scripted run's fixed delay, drawing nothing).
     fn latency(&mut self) -> u64 {
+        if let Some(s) = &self.script {
+            return s.delay_ms;
+        }
         let net = &self.scenario.network;
         let (u1, u2) = (self.rng.next_f64().max(1e-12), self.rng.next_f64());
         let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
@@ -645,6 +692,9 @@ impl Simulation {
             Output::Rejected { topic, reason } => {
                 self.rejected = self.rejected.saturating_add(1);
                 self.log(format!("n{i} rejected {topic}: {reason}"));
+                if let Some(s) = self.script.as_deref_mut() {
+                    s.record(at, Some(i), Recorded::Rejected { topic, reason });
+                }
             }
             // A gossiped transaction the state refuses (a duplicate, a spent
             // nonce): the simulated network forwards nothing anyway.
@@ -671,6 +721,9 @@ impl Simulation {
             let slot = self.slot_now();
             self.invariants.on_reorg(i, slots, slot, t, &trail);
         }
+        if let Some(s) = self.script.as_deref_mut() {
+            s.record(at, Some(i), Recorded::Event(e));
+        }
     }
 
     fn submit(&mut self, i: usize, at: u64, call: RollupCall, deadline: Option<UnixMillis>) {
@@ -680,6 +733,14 @@ impl Simulation {
         let call = match self.byzantine_call(i, call, &key) {
             Some(c) => c,
             None => return,
+        };
+        // A scripted run records the call and may lose or alter it on its way.
+        let call = match self.script.as_deref_mut() {
+            Some(s) => match s.l1_call(at, i, call) {
+                Some(c) => c,
+                None => return,
+            },
+            None => call,
         };
         let from = key.address();
         match self.l1.check(from, &call) {
@@ -746,6 +807,9 @@ impl Simulation {
     }
 
     fn publish(&mut self, i: usize, at: u64, g: Gossip) {
+        if let Some(s) = self.script.as_deref_mut() {
+            s.record(at, Some(i), Recorded::Published(g.clone()));
+        }
         let honest_copy = g.clone();
         self.invariants.on_signed(
             i,
@@ -814,6 +878,11 @@ impl Simulation {
         let uplink_free = self.nodes.get(i).map_or(at, |n| n.uplink_free.max(at));
         for j in targets {
             if j == i || !self.connected(i, j) {
+                continue;
+            }
+            if let Some(s) = self.script.as_deref_mut()
+                && !s.routes(i, j, &g)
+            {
                 continue;
             }
             if self.scenario.network.loss > 0.0 && self.rng.next_f64() < self.scenario.network.loss
@@ -890,6 +959,65 @@ impl Simulation {
             schedule,
             invariant_violations: self.invariants.violations.clone(),
         })
+    }
+}
+
+/// What a scripted run drives and reads (see [`crate::script`]).
+impl Simulation {
+    /// When the next queued delivery is due.
+    pub(crate) fn next_at(&self) -> Option<u64> {
+        self.queue.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Handles the next queued delivery at its time.
+    pub(crate) fn step(&mut self) {
+        let Some(Reverse((at, seq))) = self.queue.pop() else {
+            return;
+        };
+        self.now = self.now.max(at);
+        if let Some(d) = self.items.remove(&seq) {
+            self.dispatch(d);
+        }
+    }
+
+    /// Queues `input` for node `node` at `at`.
+    pub(crate) fn inject(&mut self, at: u64, node: usize, input: Input) {
+        self.push(at, Delivery::Node(node, input));
+    }
+
+    /// Nodes in the run (validators first, then followers).
+    pub(crate) fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Node `node`'s core.
+    pub(crate) fn core(&self, node: usize) -> Option<&Core> {
+        self.nodes.get(node).map(|n| &n.core)
+    }
+
+    /// Node `node`'s core, to hand it inputs outside the queue.
+    pub(crate) fn core_mut(&mut self, node: usize) -> Option<&mut Core> {
+        self.nodes.get_mut(node).map(|n| &mut n.core)
+    }
+
+    /// Validator `node`'s key.
+    pub(crate) fn key(&self, node: usize) -> Option<&PrivateKey> {
+        self.nodes.get(node).and_then(|n| n.key.as_ref())
+    }
+
+    /// Validator `node`'s slashing-protection store.
+    pub(crate) fn protection(&self, node: usize) -> Option<&Arc<SlashingProtectionStore>> {
+        self.nodes.get(node).and_then(|n| n.protection.as_ref())
+    }
+
+    /// The scripted run's hooks and log.
+    pub(crate) fn script(&self) -> Option<&Script> {
+        self.script.as_deref()
+    }
+
+    /// The scripted run's hooks and log, to change them.
+    pub(crate) fn script_mut(&mut self) -> Option<&mut Script> {
+        self.script.as_deref_mut()
     }
 }
 
