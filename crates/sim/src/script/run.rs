@@ -275,8 +275,8 @@ impl ScriptedRun {
         Some(hash)
     }
 
-    /// Runs every delivery due until `until`, and calls `every_second` each
-    /// whole second from now on (before the deliveries of that instant).
+    /// Handles every delivery due by `until`, and calls `every_second` now
+    /// and every 1,000 ms after (before the deliveries of that instant).
     pub fn run_until(&mut self, until: UnixMillis, mut every_second: impl FnMut(&mut Self)) {
         let mut next_call = self.sim.now;
         while let Some(at) = self.sim.next_at() {
