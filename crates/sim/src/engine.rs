@@ -25,7 +25,12 @@ use chunkseq_signer::{ProtectedSigner, SlashingProtectionStore};
 use chunkseq_state::StateDb;
 use thiserror::Error;
 
-use crate::{invariants::Invariants, load::LoadGenerator, scenario::Scenario};
+use crate::{
+    invariants::Invariants,
+    load::LoadGenerator,
+    scenario::Scenario,
+    script::{Recorded, Script},
+};
 
 /// Why a run could not start.
 #[derive(Debug, Error)]
@@ -65,6 +70,8 @@ struct SimNode {
     key: Option<PrivateKey>,
     /// Its signer, with the slashing protection that survives a restart.
     signer: Option<Arc<dyn Signer>>,
+    /// A validator's slashing-protection store.
+    protection: Option<Arc<SlashingProtectionStore>>,
     busy_until: u64,
     uplink_free: u64,
     /// Gossip transactions that reached the node, by (arrival, sequence),
@@ -108,6 +115,8 @@ pub struct Simulation {
     /// The checkpoints an honest node's index holds (the observer's), for
     /// answering catching-up nodes.
     checkpoints: Vec<CheckpointRecord>,
+    /// A scripted run's fixed delay, hooks and log (see [`crate::script`]).
+    script: Option<Box<Script>>,
 }
 
 /// Keys of the simulated validators.
@@ -124,6 +133,14 @@ const TRAIL: usize = 24;
 impl Simulation {
     /// Sets up the nodes, the genesis and the embedded L1 of `scenario`.
     pub fn new(scenario: Scenario) -> Result<Self, SimError> {
+        Self::build(scenario, None)
+    }
+
+    /// [`Simulation::new`], or, with `script`, a scripted run's setup.
+    pub(crate) fn build(
+        scenario: Scenario,
+        mut script: Option<Box<Script>>,
+    ) -> Result<Self, SimError> {
         scenario.validate()?;
         let spec = scenario.chain_spec()?;
         let tt = Timetable::new(&spec).map_err(setup)?;
@@ -151,7 +168,8 @@ impl Simulation {
         let mut l1 = EmbeddedL1::new(&spec, genesis_hash, &addrs, l1_cfg).map_err(setup)?;
         // The first validator to act at genesis records the first committees
         // (scenario faults name their target by the proposer of a slot).
-        if let Some(first) = addrs.first() {
+        let record = script.as_ref().is_none_or(|s| s.record_committees);
+        if let Some(first) = addrs.first().filter(|_| record) {
             l1.record_genesis_committees(*first, tt.genesis())
                 .map_err(setup)?;
         }
@@ -190,7 +208,11 @@ impl Simulation {
         // A node applies a checkpoint a link latency after the first one
         // does; eight slots of blocks is far more than it can fall behind.
         honest_db.keep_versions((spec.chunks_per_slot as usize).saturating_mul(8).max(32));
-        let followers = scenario.followers.max(1);
+        // A scripted run has exactly the followers it asks for.
+        let followers = match &script {
+            Some(_) => scenario.followers,
+            None => scenario.followers.max(1),
+        };
         let mut nodes = Vec::new();
         let node_count = scenario.validators.saturating_add(followers);
         for i in 0..node_count {
@@ -200,9 +222,11 @@ impl Simulation {
                 Arc::clone(&honest_db)
             };
             let key = keys.get(i).cloned();
+            let mut protection = None;
             let signer: Option<Arc<dyn Signer>> = match &key {
                 Some(k) => {
                     let store = Arc::new(SlashingProtectionStore::in_memory().map_err(setup)?);
+                    protection = Some(Arc::clone(&store));
                     Some(Arc::new(ProtectedSigner::new(
                         LocalSigner::new(k.clone()),
                         store,
@@ -210,12 +234,13 @@ impl Simulation {
                 }
                 None => None,
             };
-            let cfg = core_config(i, node_count);
+            let cfg = core_config(i, node_count, script.is_some());
             let core = Core::new(spec.clone(), cfg, db, signer.clone()).map_err(setup)?;
             nodes.push(SimNode {
                 core,
                 key,
                 signer,
+                protection,
                 busy_until: 0,
                 uplink_free: 0,
                 inbox: BTreeMap::new(),
@@ -258,6 +283,15 @@ impl Simulation {
             .map(|(n, _, _, _)| *n)
             .collect();
         let faulty: BTreeSet<usize> = faults.iter().map(|(n, _, _, _)| *n).collect();
+        if let Some(s) = script.as_deref_mut() {
+            s.set_up(&genesis, &users);
+        }
+        // Without load, no transactions are made ahead.
+        let load_txs = if scenario.tps > 0.0 {
+            LoadGenerator::start(users, spec.chain_id)
+        } else {
+            LoadGenerator::idle()
+        };
         let mut sim = Self {
             recoveries,
             rng: SplitMix64::new(scenario.seed),
@@ -279,7 +313,7 @@ impl Simulation {
             end,
             load_end,
             load_interval,
-            load_txs: LoadGenerator::start(users, spec.chain_id),
+            load_txs,
             duties: BTreeMap::new(),
             faults,
             first_proposals: byzantine::FirstProposals::default(),
@@ -289,6 +323,7 @@ impl Simulation {
             digest: B256::ZERO,
             trail: VecDeque::new(),
             checkpoints: Vec::new(),
+            script,
             spec,
         };
         // Every core starts by catching up with L1; at genesis there is
@@ -386,16 +421,20 @@ impl Simulation {
             let Some(d) = self.items.remove(&seq) else {
                 continue;
             };
-            match d {
-                Delivery::Node(i, input) => self.deliver(i, input),
-                Delivery::L1Tick => self.l1_tick(),
-                Delivery::Load => self.load(),
-                Delivery::Flush(i) => self.flush(i),
-                Delivery::Restart(i) => self.restart(i),
-            }
+            self.dispatch(d);
         }
         self.now = self.end;
         self.finish()
+    }
+
+    fn dispatch(&mut self, d: Delivery) {
+        match d {
+            Delivery::Node(i, input) => self.deliver(i, input),
+            Delivery::L1Tick => self.l1_tick(),
+            Delivery::Load => self.load(),
+            Delivery::Flush(i) => self.flush(i),
+            Delivery::Restart(i) => self.restart(i),
+        }
     }
 
     fn l1_tick(&mut self) {
@@ -408,6 +447,9 @@ impl Simulation {
         };
         for e in events {
             self.log(format!("l1 {e:?}"));
+            if let Some(s) = self.script.as_deref_mut() {
+                s.record(self.now, None, Recorded::L1(e.clone()));
+            }
             self.on_l1_event(&e);
             for i in 0..self.nodes.len() {
                 let delay = self.latency();
@@ -475,8 +517,12 @@ impl Simulation {
         self.push(next, Delivery::Load);
     }
 
-    /// One sample of link latency, ms: log-normal around the median.
+    /// One sample of link latency, ms: log-normal around the median (a
+    /// scripted run's fixed delay, drawing nothing).
     fn latency(&mut self) -> u64 {
+        if let Some(s) = &self.script {
+            return s.delay_ms;
+        }
         let net = &self.scenario.network;
         let (u1, u2) = (self.rng.next_f64().max(1e-12), self.rng.next_f64());
         let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
@@ -680,6 +726,9 @@ impl Simulation {
             Output::Rejected { topic, reason } => {
                 self.rejected = self.rejected.saturating_add(1);
                 self.log(format!("n{i} rejected {topic}: {reason}"));
+                if let Some(s) = self.script.as_deref_mut() {
+                    s.record(at, Some(i), Recorded::Rejected { topic, reason });
+                }
             }
             // A gossiped transaction the state refuses (a duplicate, a spent
             // nonce): the simulated network forwards nothing anyway.
@@ -711,6 +760,9 @@ impl Simulation {
             let trail = self.trail();
             let slot = self.slot_now();
             self.invariants.on_reorg(i, slots, slot, t, &trail);
+        }
+        if let Some(s) = self.script.as_deref_mut() {
+            s.record(at, Some(i), Recorded::Event(e));
         }
     }
 
@@ -755,7 +807,7 @@ impl Simulation {
         let db = Arc::clone(node.core.chain().db());
         let started = Core::new(
             self.spec.clone(),
-            core_config(i, count),
+            core_config(i, count, self.script.is_some()),
             db,
             node.signer.clone(),
         )
@@ -794,6 +846,14 @@ impl Simulation {
         let call = match self.byzantine_call(i, call, &key) {
             Some(c) => c,
             None => return,
+        };
+        // A scripted run records the call and may lose or alter it on its way.
+        let call = match self.script.as_deref_mut() {
+            Some(s) => match s.l1_call(at, i, call) {
+                Some(c) => c,
+                None => return,
+            },
+            None => call,
         };
         let from = key.address();
         match self.l1.check(from, &call) {
@@ -860,6 +920,9 @@ impl Simulation {
     }
 
     fn publish(&mut self, i: usize, at: u64, g: Gossip) {
+        if let Some(s) = self.script.as_deref_mut() {
+            s.record(at, Some(i), Recorded::Published(g.clone()));
+        }
         let honest_copy = g.clone();
         self.invariants.on_signed(
             i,
@@ -881,8 +944,8 @@ impl Simulation {
         let (Some(behaviour), Some(key)) = (self.fault(i, msg_slot, |_| true), key) else {
             return vec![(0, None, g)];
         };
-        let first_of_slot = behaviour == Behaviour::EquivocatingProposer
-            && self.first_proposals.first_of_slot(&g);
+        let first_of_slot =
+            behaviour == Behaviour::EquivocatingProposer && self.first_proposals.first_of_slot(&g);
         let sends = byzantine::gossip(
             behaviour,
             &LocalSigner::new(key),
@@ -922,6 +985,11 @@ impl Simulation {
         let uplink_free = self.nodes.get(i).map_or(at, |n| n.uplink_free.max(at));
         for j in targets {
             if j == i || !self.connected(i, j) {
+                continue;
+            }
+            if let Some(s) = self.script.as_deref_mut()
+                && !s.routes(i, j, &g)
+            {
                 continue;
             }
             if self.scenario.network.loss > 0.0 && self.rng.next_f64() < self.scenario.network.loss
@@ -1018,11 +1086,70 @@ impl Simulation {
 }
 
 /// The core settings of node `i` of `count`: per-transaction events of the
-/// measured node (the last) only.
-fn core_config(i: usize, count: usize) -> CoreConfig {
+/// measured node (the last) only; of every node in a scripted run.
+fn core_config(i: usize, count: usize, scripted: bool) -> CoreConfig {
     CoreConfig {
-        tx_status_events: i == count.saturating_sub(1),
+        tx_status_events: scripted || i == count.saturating_sub(1),
         ..CoreConfig::default()
+    }
+}
+
+/// What a scripted run drives and reads (see [`crate::script`]).
+impl Simulation {
+    /// When the next queued delivery is due.
+    pub(crate) fn next_at(&self) -> Option<u64> {
+        self.queue.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Handles the next queued delivery at its time.
+    pub(crate) fn step(&mut self) {
+        let Some(Reverse((at, seq))) = self.queue.pop() else {
+            return;
+        };
+        self.now = self.now.max(at);
+        if let Some(d) = self.items.remove(&seq) {
+            self.dispatch(d);
+        }
+    }
+
+    /// Queues `input` for node `node` at `at`.
+    pub(crate) fn inject(&mut self, at: u64, node: usize, input: Input) {
+        self.push(at, Delivery::Node(node, input));
+    }
+
+    /// Nodes in the run (validators first, then followers).
+    pub(crate) fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Node `node`'s core.
+    pub(crate) fn core(&self, node: usize) -> Option<&Core> {
+        self.nodes.get(node).map(|n| &n.core)
+    }
+
+    /// Node `node`'s core, to hand it inputs outside the queue.
+    pub(crate) fn core_mut(&mut self, node: usize) -> Option<&mut Core> {
+        self.nodes.get_mut(node).map(|n| &mut n.core)
+    }
+
+    /// Validator `node`'s key.
+    pub(crate) fn key(&self, node: usize) -> Option<&PrivateKey> {
+        self.nodes.get(node).and_then(|n| n.key.as_ref())
+    }
+
+    /// Validator `node`'s slashing-protection store.
+    pub(crate) fn protection(&self, node: usize) -> Option<&Arc<SlashingProtectionStore>> {
+        self.nodes.get(node).and_then(|n| n.protection.as_ref())
+    }
+
+    /// The scripted run's hooks and log.
+    pub(crate) fn script(&self) -> Option<&Script> {
+        self.script.as_deref()
+    }
+
+    /// The scripted run's hooks and log, to change them.
+    pub(crate) fn script_mut(&mut self) -> Option<&mut Script> {
+        self.script.as_deref_mut()
     }
 }
 

@@ -13,6 +13,15 @@
 //! - [`calibrate`]: measuring the CPU model on this machine.
 //! - [`scenario`]: what to simulate (TOML or built in), faults included.
 //! - [`engine`]: the discrete-event loop and the byzantine behaviours.
+//! - [`script`]: scripted runs of the same engine (fixed delays, no CPU
+//!   cost, hooks) that drive the protocol's tests.
+//!
+//! Tests: `tests/scenarios.rs` runs the built-in scenarios. The protocol
+//! core's scripted tests are in `tests/protocol/`: one test binary
+//! (`main.rs`) with one module per subject (`full_slots`, `faults`, `rules`,
+//! `reports`, `transactions`), so they link the executor and the L1 once
+//! rather than five times, and test names read `faults::...`. They live here
+//! because the engine is what interprets a core's outputs in a run.
 //!
 //! A run ends with a [`chunkseq_report::Report`]: a
 //! [`chunkseq_report::Recorder`] takes in every node's events, the load
@@ -24,11 +33,13 @@ pub mod engine;
 mod invariants;
 mod load;
 pub mod scenario;
+pub mod script;
 
 pub use chunkseq_protocol::byzantine::Behaviour;
 use chunkseq_report::Report;
 pub use engine::{SimError, Simulation};
 pub use scenario::{BUILTIN, Fault, Scenario, Shortcuts, builtin};
+pub use script::{Record, Recorded, ScriptedRun};
 
 /// Runs `scenario` to the end and fills in the wall-clock figures.
 /// `progress(slot, slots)` is called as virtual time passes each slot.

@@ -57,6 +57,12 @@ impl LoadGenerator {
         Self { next: rx, worker }
     }
 
+    /// A generator for a run without load: it makes nothing.
+    pub(crate) fn idle() -> Self {
+        let (_, next) = sync_channel(0);
+        Self { next, worker: None }
+    }
+
     /// The next transaction, or why it could not be made.
     pub(crate) fn next(&mut self) -> Result<RecoveredTx, LoadError> {
         if self.worker.is_none() {

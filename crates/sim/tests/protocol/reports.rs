@@ -3,23 +3,18 @@
 //! submitted again until L1 shows the slash (docs/security.md, findings 1, 6
 //! and 9).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    missing_docs
-)]
-
-mod harness;
-
-use std::{cell::Cell, rc::Rc};
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use alloy_primitives::{B256, Bytes};
 use chunkseq_l1::{L1Event, RollupCall};
 use chunkseq_primitives::{BlockProposal, Evidence, LocalSigner, Preset, Signer, Slot, Timetable};
 use chunkseq_protocol::{Gossip, Input};
-use harness::{Harness, Recorded};
+use chunkseq_sim::{Recorded, ScriptedRun};
+
+use crate::common::{Run, scripted};
 
 /// No committee is recorded at genesis: the validators find L1 unable to
 /// serve their duties, record the committee themselves, and the chain runs.
@@ -27,14 +22,19 @@ use harness::{Harness, Recorded};
 fn validators_record_the_committees_l1_does_not_serve_yet() {
     let spec = Preset::Devnet.spec();
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::unrecorded(spec, 4);
+    let mut h = ScriptedRun::builder(spec, 4)
+        .committees_unrecorded()
+        .build()
+        .unwrap();
     let end = tt.slot_start(Slot(4)).unwrap();
-    h.run_until(end, |_| {});
+    h.run(end, |_| {});
     let recorded: Vec<(usize, u64)> = h
-        .log
+        .log()
         .iter()
         .filter_map(|r| match &r.what {
-            Recorded::Submitted(RollupCall::RecordCommittee { epoch }) => Some((r.node, *epoch)),
+            Recorded::Submitted(RollupCall::RecordCommittee { epoch }) => {
+                Some((r.node.unwrap(), *epoch))
+            }
             _ => None,
         })
         .collect();
@@ -45,7 +45,7 @@ fn validators_record_the_committees_l1_does_not_serve_yet() {
     );
     for slot in [1, 32, 64] {
         assert!(
-            h.l1.duties(slot).is_ok(),
+            h.l1().duties(slot).is_ok(),
             "slot {slot}'s committee is recorded"
         );
     }
@@ -55,7 +55,7 @@ fn validators_record_the_committees_l1_does_not_serve_yet() {
         assert!(mine <= 2, "node {node} recorded {mine} times");
     }
     let checkpointed: Vec<u64> = h
-        .log
+        .log()
         .iter()
         .filter_map(|r| match &r.what {
             Recorded::L1(L1Event::CheckpointAccepted { slot, .. }) => Some(*slot),
@@ -75,12 +75,12 @@ fn validators_record_the_committees_l1_does_not_serve_yet() {
 fn a_report_waits_for_its_duties_and_is_retried_until_l1_slashes() {
     let spec = Preset::Devnet.spec();
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::new(spec.clone(), 4);
+    let mut h = scripted(spec.clone(), 4);
     // A slot of the next epoch: no node has asked for its duties yet.
     let slot = 40;
-    let offender = h.proposer_of(slot);
+    let offender = h.proposer(slot);
     let reporter = (offender + 1) % 4;
-    let signer = LocalSigner::new(h.keys[offender].clone());
+    let signer = LocalSigner::new(h.key_of(offender));
     let domain = spec.eip712_domain();
     let signed = |byte: u8| {
         let p = BlockProposal {
@@ -93,23 +93,23 @@ fn a_report_waits_for_its_duties_and_is_retried_until_l1_slashes() {
     };
     let evidence = Evidence::proposal_equivocation(signed(1), signed(2));
     // L1 loses the reporter's first slashing call.
-    let lost = Rc::new(Cell::new(false));
-    let lost_in = Rc::clone(&lost);
-    h.publish = Box::new(move |i, call| {
+    let lost = Arc::new(AtomicBool::new(false));
+    let lost_in = Arc::clone(&lost);
+    h.set_l1_call(move |i, call| {
         let first = i == reporter
             && matches!(call, RollupCall::SlashProposalEquivocation { .. })
-            && !lost_in.get();
+            && !lost_in.load(Ordering::Relaxed);
         if first {
-            lost_in.set(true);
+            lost_in.store(true, Ordering::Relaxed);
         }
-        !first
+        (!first).then_some(call)
     });
     let heard = tt.genesis().checked_add_ms(1_000).unwrap();
     h.inject(heard, reporter, Input::Gossip(Gossip::Evidence(evidence)));
-    h.run_until(tt.slot_start(Slot(4)).unwrap(), |_| {});
-    assert!(lost.get(), "the first call was lost");
+    h.run(tt.slot_start(Slot(4)).unwrap(), |_| {});
+    assert!(lost.load(Ordering::Relaxed), "the first call was lost");
     let submissions: Vec<(u64, usize)> = h
-        .log
+        .log()
         .iter()
         .filter_map(|r| match &r.what {
             Recorded::Submitted(RollupCall::SlashProposalEquivocation { committee, .. }) => {
@@ -126,15 +126,16 @@ fn a_report_waits_for_its_duties_and_is_retried_until_l1_slashes() {
         submissions.iter().all(|(_, members)| *members == 4),
         "every call names the slot's committee: {submissions:?}"
     );
+    let offender_addr = h.addr(offender);
     let slashed_at = h
-        .log
+        .log()
         .iter()
         .find_map(|r| match &r.what {
             Recorded::L1(L1Event::ValidatorSlashed {
                 validator,
                 offence: 1,
                 ..
-            }) if *validator == h.address(offender) => Some(r.at.0),
+            }) if *validator == offender_addr => Some(r.at.0),
             _ => None,
         })
         .expect("L1 slashed the offender");
@@ -155,13 +156,13 @@ fn evidence_outside_the_slots_l1_judges_is_ignored() {
     use chunkseq_protocol::Output;
     let spec = Preset::Devnet.spec();
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::new(spec.clone(), 4);
+    let mut h = scripted(spec.clone(), 4);
     let throwaway = LocalSigner::new(PrivateKey::from_bytes([0x77; 32]).unwrap());
     let domain = spec.eip712_domain();
     let now = tt.slot_start(Slot(2)).unwrap();
     // The core catches up first (no checkpoint on L1: nothing to fetch).
-    let tip = h.l1.tip().unwrap();
-    h.nodes[0].handle(now, Input::L1Tip(tip));
+    let tip = h.l1().tip().unwrap();
+    h.core_mut(0).unwrap().handle(now, Input::L1Tip(tip));
     let conflicting = |slot: u64| {
         let signed = |byte: u8| {
             let a = Attestation {
@@ -176,7 +177,10 @@ fn evidence_outside_the_slots_l1_judges_is_ignored() {
     };
     // Epochs more than two ahead have no committee L1 could know.
     for slot in [3 * 32, 1_000_000_000_000] {
-        let out = h.nodes[0].handle(now, Input::Gossip(Gossip::Evidence(conflicting(slot))));
+        let out = h
+            .core_mut(0)
+            .unwrap()
+            .handle(now, Input::Gossip(Gossip::Evidence(conflicting(slot))));
         assert!(
             !out.iter().any(|o| matches!(
                 o,
@@ -187,7 +191,10 @@ fn evidence_outside_the_slots_l1_judges_is_ignored() {
     }
     // Within reach, an attestation equivocation needs no committee: its
     // call goes out at once (L1 then judges the signer).
-    let out = h.nodes[0].handle(now, Input::Gossip(Gossip::Evidence(conflicting(40))));
+    let out = h
+        .core_mut(0)
+        .unwrap()
+        .handle(now, Input::Gossip(Gossip::Evidence(conflicting(40))));
     assert!(
         out.iter().any(|o| matches!(
             o,

@@ -2,21 +2,12 @@
 //! it gossips, what it refuses, and what it tells the driver to do with
 //! gossip, by origin.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    missing_docs
-)]
-
-mod harness;
-
 use alloy_primitives::{Bytes, U256, keccak256};
 use chunkseq_execution::pool::signed_transfer;
 use chunkseq_primitives::{Preset, Slot, Timetable};
 use chunkseq_protocol::{Event, Gossip, Input, Output, TxIn, TxOrigin, TxRefused};
-use harness::Harness;
+
+use crate::common::scripted;
 
 fn refusals(out: &[Output]) -> Vec<(TxOrigin, TxRefused)> {
     out.iter()
@@ -33,13 +24,13 @@ fn refusals(out: &[Output]) -> Vec<(TxOrigin, TxRefused)> {
 fn transactions_by_origin() {
     let spec = Preset::Devnet.spec();
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::new(spec.clone(), 4);
+    let mut h = scripted(spec.clone(), 4);
     let now = tt.slot_start(Slot(1)).unwrap();
-    let user = h.users[0].clone();
-    let to = h.users[1].address();
+    let user = h.users()[0].clone();
+    let to = h.users()[1].address();
     let raw = |nonce| signed_transfer(&user, spec.chain_id, nonce, to, U256::from(1u64));
-    let tip = h.l1.tip().unwrap();
-    let core = &mut h.nodes[0];
+    let tip = h.l1().tip().unwrap();
+    let core = h.core_mut(0).unwrap();
     let send = |core: &mut chunkseq_protocol::Core, txs: Vec<Bytes>, origin| {
         core.handle(
             now,
@@ -60,12 +51,16 @@ fn transactions_by_origin() {
     assert!(!out.iter().any(|o| matches!(o, Output::Publish(_))));
     let out = send(core, vec![raw(0)], TxOrigin::Gossip);
     assert!(
-        out.iter().any(|o| matches!(o, Output::Ignored { topic: "tx", .. })),
+        out.iter()
+            .any(|o| matches!(o, Output::Ignored { topic: "tx", .. })),
         "not forwarded, not held against the sender: {out:?}"
     );
     assert!(core.is_catching_up());
     core.handle(now, Input::L1Tip(tip));
-    assert!(!core.is_catching_up(), "L1 holds no checkpoint: level at once");
+    assert!(
+        !core.is_catching_up(),
+        "L1 holds no checkpoint: level at once"
+    );
 
     // A user's transaction the pool admits goes out on gossip, once.
     let first = raw(0);

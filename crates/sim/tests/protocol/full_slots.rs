@@ -1,16 +1,6 @@
 //! Full slots with 4 and 7 validators, staggered and not, through the
-//! scripted harness: the order of events the design requires, checkpoints
+//! simulator's scripted runs: the order of events the design requires, checkpoints
 //! holding exactly the provisional blocks, and the L1 contract accepting them.
-
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    missing_docs
-)]
-
-mod harness;
 
 use std::collections::BTreeSet;
 
@@ -18,20 +8,22 @@ use alloy_primitives::B256;
 use chunkseq_l1::L1Event;
 use chunkseq_primitives::{ChainSpec, Preset, Slot, Timetable};
 use chunkseq_protocol::{Event, Gossip, TxStatus};
-use harness::{Harness, Recorded};
+use chunkseq_sim::{Recorded, ScriptedRun};
+
+use crate::common::{Run, scripted};
 
 /// Runs `slots` slots with load, then two more slots for the last
-/// checkpoint to land. Returns the harness and the transactions sent.
-fn run(spec: ChainSpec, validators: usize, slots: u64) -> (Harness, Vec<B256>) {
+/// checkpoint to land. Returns the run and the transactions sent.
+fn run(spec: ChainSpec, validators: usize, slots: u64) -> (ScriptedRun, Vec<B256>) {
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::new(spec, validators);
+    let mut h = scripted(spec, validators);
     let stop_load = tt.build_start(Slot(slots)).unwrap();
     let end = tt.slot_start(Slot(slots + 2)).unwrap();
     let mut sent = Vec::new();
-    h.run_until(end, |h| {
-        if h.now >= tt.genesis() && h.now < stop_load {
-            let u = ((h.now.0 / 1000) % 8) as usize;
-            sent.push(h.send_transfer(u));
+    h.run(end, |h| {
+        if h.now() >= tt.genesis() && h.now() < stop_load {
+            let u = ((h.now().0 / 1000) % 8) as usize;
+            sent.push(h.transfer(u));
         }
     });
     (h, sent)
@@ -45,11 +37,16 @@ fn building_slots(spec: &ChainSpec, slots: u64) -> Vec<u64> {
 /// Rule (docs/design.md section 3, step 2): proposal k+1 never goes out before
 /// provisional k, and block k+1 is opened on block k's state before
 /// provisional k is out.
-fn check_sequencing(h: &Harness, slot: u64, proposer: usize) {
+fn check_sequencing(h: &ScriptedRun, slot: u64, proposer: usize) {
     let mut provisional_out = Vec::new();
     let mut proposal_out = Vec::new();
     let mut opened = Vec::new();
-    for (pos, r) in h.log.iter().enumerate().filter(|(_, r)| r.node == proposer) {
+    for (pos, r) in h
+        .log()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.node == Some(proposer))
+    {
         match &r.what {
             Recorded::Published(Gossip::Provisional(p)) if p.header.slot == slot => {
                 provisional_out.push((p.header.index, pos));
@@ -86,10 +83,10 @@ fn check_sequencing(h: &Harness, slot: u64, proposer: usize) {
     }
 }
 
-fn check_run(h: &mut Harness, sent: &[B256], slots: u64) {
-    let spec = h.spec.clone();
+fn check_run(h: &mut ScriptedRun, sent: &[B256], slots: u64) {
+    let spec = h.spec().clone();
     let accepted: Vec<(u64, Vec<B256>)> = h
-        .log
+        .log()
         .iter()
         .filter_map(|r| match &r.what {
             Recorded::L1(L1Event::CheckpointAccepted { slot, headers, .. }) => {
@@ -103,7 +100,7 @@ fn check_run(h: &mut Harness, sent: &[B256], slots: u64) {
             .iter()
             .find(|(s, _)| *s == slot)
             .unwrap_or_else(|| panic!("slot {slot} was not checkpointed on L1: {accepted:?}"));
-        let proposer = h.proposer_of(slot);
+        let proposer = h.proposer(slot);
         // The checkpoint holds exactly the blocks that went provisional.
         let provisional: Vec<B256> = h
             .events(proposer)
@@ -119,7 +116,7 @@ fn check_run(h: &mut Harness, sent: &[B256], slots: u64) {
         assert!(!hashes.is_empty());
         check_sequencing(h, slot, proposer);
         // Every node saw each block provisional before it was checkpointed.
-        for i in 0..h.nodes.len() {
+        for i in 0..h.node_count() {
             let seen: BTreeSet<B256> = h
                 .events(i)
                 .filter_map(|e| match e {
@@ -131,7 +128,7 @@ fn check_run(h: &mut Harness, sent: &[B256], slots: u64) {
         }
     }
     // No proposeCheckpoint call failed on L1, and nobody reorged.
-    for r in &h.log {
+    for r in h.log() {
         if let Recorded::L1(L1Event::Included { call, outcome, .. }) = &r.what {
             assert_eq!(outcome, &Ok(()), "{call} failed on L1");
         }
@@ -140,15 +137,15 @@ fn check_run(h: &mut Harness, sent: &[B256], slots: u64) {
         }
     }
     // Tips are ordered: proposed >= provisional >= checkpointed >= finalized.
-    for n in &h.nodes {
+    for n in h.cores() {
         let t = n.tips();
         assert!(t.proposed.1 >= t.provisional.1 && t.provisional.1 >= t.checkpointed.1);
         assert!(t.checkpointed.1 >= t.finalized.1);
     }
     // Every node ends on the same checkpointed chain, with every transaction in it.
-    let tip = h.nodes[0].chain().checkpointed();
+    let tip = h.node(0).chain().checkpointed();
     assert!(tip.slot >= slots, "checkpointed through slot {}", tip.slot);
-    for (i, n) in h.nodes.iter().enumerate() {
+    for (i, n) in h.cores().enumerate() {
         assert_eq!(n.chain().checkpointed(), tip, "node {i}");
         // The core forgets statuses a few checkpoints on; its events tell.
         let mut last = std::collections::BTreeMap::new();
@@ -202,9 +199,9 @@ fn seven_validators_non_staggered_seed() {
 fn the_same_run_gives_the_same_trace() {
     let trace = || {
         let (h, _) = run(Preset::Devnet.spec(), 4, 2);
-        h.log
+        h.log()
             .iter()
-            .map(|r| format!("{} {} {:?}", r.at.0, r.node, r.what))
+            .map(|r| format!("{} {:?} {:?}", r.at.0, r.node, r.what))
             .collect::<Vec<_>>()
     };
     let a = trace();
@@ -221,13 +218,13 @@ fn blocks_close_at_the_transaction_limit() {
         ..Preset::Devnet.spec()
     };
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::new(spec, 4);
+    let mut h = scripted(spec, 4);
     let mut sent = Vec::new();
     let burst_at = tt.genesis();
-    h.run_until(tt.slot_start(Slot(3)).unwrap(), |h| {
-        if h.now == burst_at {
+    h.run(tt.slot_start(Slot(3)).unwrap(), |h| {
+        if h.now() == burst_at {
             for u in 0..8 {
-                sent.push(h.send_transfer(u));
+                sent.push(h.transfer(u));
             }
         }
     });
@@ -244,6 +241,6 @@ fn blocks_close_at_the_transaction_limit() {
     assert!(sizes.iter().all(|n| *n <= 2), "{sizes:?}");
     assert!(sizes.iter().filter(|n| **n == 2).count() >= 4, "{sizes:?}");
     for tx in &sent {
-        assert_eq!(h.nodes[0].tx_status(tx), Some(TxStatus::Checkpointed));
+        assert_eq!(h.node(0).tx_status(tx), Some(TxStatus::Checkpointed));
     }
 }

@@ -2,19 +2,9 @@
 //! checks (docs/design.md section), feeds one fresh core a sequence of inputs,
 //! and checks the outputs and the state after them.
 //!
-//! The messages are real: a 4-validator harness run builds slot 1, and the
-//! rows replay (and, where a row needs it, alter and re-sign) what its
-//! proposer published.
-
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    missing_docs
-)]
-
-mod harness;
+//! The messages are real: a 4-validator scripted run of the simulator builds
+//! slot 1, and the rows replay (and, where a row needs it, alter and
+//! re-sign) what its proposer published.
 
 use std::sync::Arc;
 
@@ -28,11 +18,13 @@ use chunkseq_protocol::{
     Core, Duties, Event, Gossip, Input, Output, ReorgCause, TxIn, TxOrigin, TxStatus,
 };
 use chunkseq_signer::SlashingProtectionStore;
-use harness::{Harness, Recorded};
+use chunkseq_sim::{Recorded, ScriptedRun};
+
+use crate::common::{Run, scripted};
 
 /// Slot 1 of a devnet run, as its proposer published it.
 struct Slot1 {
-    h: Harness,
+    h: ScriptedRun,
     tt: Timetable,
     proposer: usize,
     member: usize,
@@ -50,21 +42,21 @@ fn slot1() -> Slot1 {
     // attestation timeout.
     spec.attestation_timeout_ms = 2_000;
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::new(spec, 4);
+    let mut h = scripted(spec, 4);
     let end = tt.slot_start(Slot(2)).unwrap();
-    h.run_until(end, |h| {
-        if h.now >= tt.genesis() && h.now.0 < tt.genesis().0 + 6_000 {
-            let u = ((h.now.0 / 1000) % 8) as usize;
-            h.send_transfer(u);
+    h.run(end, |h| {
+        if h.now() >= tt.genesis() && h.now().0 < tt.genesis().0 + 6_000 {
+            let u = ((h.now().0 / 1000) % 8) as usize;
+            h.transfer(u);
         }
     });
-    let proposer = h.proposer_of(1);
+    let proposer = h.proposer(1);
     let member = (0..4).find(|i| *i != proposer).unwrap();
-    let (committee, p) = h.l1.duties(1).unwrap();
+    let (committee, p) = h.l1().duties(1).unwrap();
     let mut proposals = Vec::new();
     let mut provisionals = Vec::new();
     let mut checkpoint = None;
-    for r in &h.log {
+    for r in h.log() {
         match &r.what {
             Recorded::Published(Gossip::Proposal(m)) if m.header.slot == 1 => {
                 proposals.push(m.clone());
@@ -104,12 +96,7 @@ impl Slot1 {
     /// told the duties of slots 1 and 2.
     fn node(&self, node: usize) -> (Core, Arc<SlashingProtectionStore>) {
         let store = Arc::new(SlashingProtectionStore::in_memory().unwrap());
-        let mut core = Harness::core(
-            &self.h.spec,
-            &self.h.genesis,
-            &self.h.keys[node],
-            Arc::clone(&store),
-        );
+        let mut core = self.h.fresh_core(node, Arc::clone(&store)).unwrap();
         let before_genesis = self.tt.genesis().checked_sub_ms(1).unwrap();
         // Caught up at once: L1 holds no checkpoint yet.
         core.handle(
@@ -152,7 +139,7 @@ impl Slot1 {
     }
 
     fn signer(&self, node: usize) -> LocalSigner {
-        LocalSigner::new(self.h.keys[node].clone())
+        LocalSigner::new(self.h.key_of(node))
     }
 
     /// Proposal `i` with its header changed by `f`, signed by `node`.
@@ -161,7 +148,7 @@ impl Slot1 {
         f(&mut m.header);
         let sig = self
             .signer(node)
-            .sign_statement(&self.h.spec.eip712_domain(), &m.header.proposal())
+            .sign_statement(&self.h.spec().eip712_domain(), &m.header.proposal())
             .unwrap();
         m.signature = Bytes::from(sig.to_vec());
         Input::Gossip(Gossip::Proposal(m))
@@ -183,7 +170,7 @@ impl Slot1 {
         let statement = ProvisionalBlock::new(&m.header, &m.checkpointHeader, &m.attestations);
         let sig = self
             .signer(node)
-            .sign_statement(&self.h.spec.eip712_domain(), &statement)
+            .sign_statement(&self.h.spec().eip712_domain(), &statement)
             .unwrap();
         m.proposerSignature = Bytes::from(sig.to_vec());
         Input::Gossip(Gossip::Provisional(m))
@@ -440,7 +427,7 @@ fn rows() -> Vec<Row> {
             inputs: Box::new(|s| vec![(s.at(1_000), s.proposal(0))]),
             check: Box::new(|s, out, _, store| {
                 assert_eq!(attested_indices(out), vec![0]);
-                let me = s.h.address(s.member);
+                let me = s.h.addr(s.member);
                 let recorded = store
                     .get(
                         me,
@@ -588,7 +575,7 @@ fn rows() -> Vec<Row> {
             rule: "§3 step 1: gossip transactions checked as a batch are each pending, in order; a refused one does not stop the rest",
             node: member,
             inputs: Box::new(|s| {
-                let chain_id = s.h.spec.chain_id;
+                let chain_id = s.h.spec().chain_id;
                 let tx = |raw: &Bytes| chunkseq_execution::pool::recover(raw, chain_id).unwrap();
                 let (a, b) = (
                     tx(&s.proposals[0].transactions[0]),
@@ -721,7 +708,7 @@ fn attestation_by(s: &Slot1, node: usize, header: &chunkseq_primitives::BlockHea
     let attestation = header.attestation();
     let signature = s
         .signer(node)
-        .sign_statement(&s.h.spec.eip712_domain(), &attestation)
+        .sign_statement(&s.h.spec().eip712_domain(), &attestation)
         .unwrap();
     Input::Gossip(Gossip::Attestation(
         chunkseq_primitives::AttestationMessage {
@@ -851,7 +838,7 @@ fn proposer_steps() -> Vec<Step> {
             rule: "§3 step 3: when block 1's attestations time out, the slot's chain ends at block 0 and its transaction returns to the pool",
             input: Box::new(move |s, _| {
                 let t = close(s, 1)
-                    .checked_add_ms(20 + s.h.spec.attestation_timeout_ms)
+                    .checked_add_ms(20 + s.h.spec().attestation_timeout_ms)
                     .unwrap();
                 (t, Input::Tick)
             }),
@@ -889,7 +876,7 @@ fn proposer_steps() -> Vec<Step> {
                 let t =
                     s.tt.slot_start(Slot(1))
                         .unwrap()
-                        .checked_add_ms(2 * s.h.spec.l1_block_time_ms)
+                        .checked_add_ms(2 * s.h.spec().l1_block_time_ms)
                         .unwrap();
                 (t, Input::Tick)
             }),
@@ -917,7 +904,7 @@ fn proposer_steps() -> Vec<Step> {
                 let t =
                     s.tt.slot_start(Slot(1))
                         .unwrap()
-                        .checked_add_ms(4 * s.h.spec.l1_block_time_ms)
+                        .checked_add_ms(4 * s.h.spec().l1_block_time_ms)
                         .unwrap();
                 (
                     t,
@@ -926,7 +913,7 @@ fn proposer_steps() -> Vec<Step> {
                         header_hash: header.hash(),
                         headers,
                         bodies,
-                        proposer: s.h.address(s.proposer),
+                        proposer: s.h.addr(s.proposer),
                         l1_block: 9,
                         l1_tx: B256::repeat_byte(0x11),
                     }),

@@ -1,41 +1,44 @@
-//! Fault cases through the scripted harness: a proposer that never
+//! Fault cases through the simulator's scripted runs: a proposer that never
 //! publishes its checkpoint (docs/design.md section 6, follower: the one-slot
-//! and, staggered, two-slot reorg at a missed publish window).
+//! and, staggered, two-slot reorg at a missed publish window), a restarted
+//! node, an equivocating proposer, a subset checkpoint, and attestations
+//! that never reach the proposer.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    missing_docs
-)]
-
-mod harness;
-
-use chunkseq_l1::{L1Event, RollupCall};
+use chunkseq_l1::L1Event;
 use chunkseq_primitives::{ChainSpec, Preset, Slot, Timetable};
-use chunkseq_protocol::{Event, ReorgCause};
-use harness::{Harness, Recorded};
+use chunkseq_protocol::{Event, ReorgCause, byzantine::Behaviour};
+use chunkseq_sim::{Fault, Recorded, ScriptedRun};
+
+use crate::common::{Run, scripted};
+
+/// Sends a transfer every second from genesis on.
+fn load(h: &mut ScriptedRun) {
+    if h.now() >= h.timetable().genesis() {
+        let u = ((h.now().0 / 1000) % 8) as usize;
+        h.transfer(u);
+    }
+}
 
 /// Slot `silent`'s proposer builds and attests as usual but never sends
-/// its checkpoint. Returns the harness after `slots` slots.
-fn missed_window(spec: ChainSpec, silent: u64, slots: u64) -> Harness {
+/// its checkpoint (the `never-publishes` behaviour). Returns the run after
+/// `slots` slots.
+fn missed_window(spec: ChainSpec, silent: u64, slots: u64) -> ScriptedRun {
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::new(spec, 4);
-    h.publish = Box::new(
-        move |_, call| !matches!(call, RollupCall::ProposeCheckpoint { slot, .. } if *slot == silent),
-    );
+    let mut h = ScriptedRun::builder(spec, 4)
+        .fault(Fault {
+            kind: Behaviour::NeverPublishes,
+            nodes: vec![],
+            from_slot: silent,
+            to_slot: Some(silent),
+        })
+        .build()
+        .unwrap();
     let end = tt.slot_start(Slot(slots + 1)).unwrap();
-    h.run_until(end, |h| {
-        if h.now >= tt.genesis() {
-            let u = ((h.now.0 / 1000) % 8) as usize;
-            h.send_transfer(u);
-        }
-    });
+    h.run(end, load);
     h
 }
 
-fn reorg_slots(h: &Harness, node: usize) -> Vec<Vec<u64>> {
+fn reorg_slots(h: &ScriptedRun, node: usize) -> Vec<Vec<u64>> {
     h.events(node)
         .filter_map(|e| match e {
             Event::Reorg {
@@ -48,8 +51,8 @@ fn reorg_slots(h: &Harness, node: usize) -> Vec<Vec<u64>> {
         .collect()
 }
 
-fn accepted_slots(h: &Harness) -> Vec<u64> {
-    h.log
+fn accepted_slots(h: &ScriptedRun) -> Vec<u64> {
+    h.log()
         .iter()
         .filter_map(|r| match &r.what {
             Recorded::L1(L1Event::CheckpointAccepted { slot, .. }) => Some(*slot),
@@ -71,21 +74,21 @@ fn staggered_missed_window_reorgs_two_slots_and_the_next_proposer_builds_on_l1()
         "{accepted:?}"
     );
     // Slot 4 builds on slot 1's checkpoint: L1 accepted it, so its parent is the L1 tip.
-    let slot4_parent = h.log.iter().find_map(|r| match &r.what {
+    let slot4_parent = h.log().iter().find_map(|r| match &r.what {
         Recorded::L1(L1Event::CheckpointAccepted {
             slot: 4, headers, ..
         }) => Some(headers[0].parentHash),
         _ => None,
     });
-    let slot1_last = h.log.iter().find_map(|r| match &r.what {
+    let slot1_last = h.log().iter().find_map(|r| match &r.what {
         Recorded::L1(L1Event::CheckpointAccepted {
             slot: 1, headers, ..
         }) => headers.last().map(|x| x.hash()),
         _ => None,
     });
     assert_eq!(slot4_parent, slot1_last);
-    let tip = h.nodes[0].chain().checkpointed();
-    for n in &h.nodes {
+    let tip = h.node(0).chain().checkpointed();
+    for n in h.cores() {
         assert_eq!(n.chain().checkpointed(), tip);
     }
 }
@@ -112,10 +115,8 @@ fn non_staggered_missed_window_reorgs_one_slot() {
 /// index it attested before the restart.
 #[test]
 fn a_restarted_node_refuses_a_conflicting_attestation() {
-    use std::sync::Arc;
-
-    use alloy_primitives::{Address, Bytes, U256};
-    use chunkseq_execution::{BlockBuilder, BlockContext, Genesis, dev_keys};
+    use alloy_primitives::Bytes;
+    use chunkseq_execution::{BlockBuilder, BlockContext};
     use chunkseq_primitives::{
         BlockIndex, BlockNumber, LocalSigner, ProposalMessage, Signer, UnixMillis,
     };
@@ -124,19 +125,19 @@ fn a_restarted_node_refuses_a_conflicting_attestation() {
 
     let spec = Preset::Devnet.spec();
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::new(spec.clone(), 4);
+    let mut h = scripted(spec.clone(), 4);
     // Run into slot 1's build window, past block 0's attestations.
     let mid = tt
         .build_start(Slot(1))
         .unwrap()
         .checked_add_ms(1_500)
         .unwrap();
-    h.run_until(mid, |h| {
-        if h.now >= tt.genesis() {
-            h.send_transfer(0);
+    h.run(mid, |h| {
+        if h.now() >= tt.genesis() {
+            h.transfer(0);
         }
     });
-    let proposer = h.proposer_of(1);
+    let proposer = h.proposer(1);
     let victim = (0..4).find(|i| *i != proposer).unwrap();
     let attested = h.events(victim).any(|e| {
         matches!(
@@ -151,19 +152,14 @@ fn a_restarted_node_refuses_a_conflicting_attestation() {
     assert!(attested, "the victim attested block 0 before the restart");
 
     // Restart: a fresh core on the same protection store (and a fresh state).
-    let mut funded: Vec<Address> = dev_keys("harness users", 8)
-        .iter()
-        .map(chunkseq_primitives::PrivateKey::address)
-        .collect();
-    funded.extend((0..4).map(|i| h.address(i)));
-    let ether = U256::from(10u64).pow(U256::from(24u64));
-    let genesis = Genesis::funded(&funded, ether, ether);
-    let store = Arc::clone(&h.stores[victim]);
-    let mut restarted = Harness::core(&spec, &genesis, &h.keys[victim], store);
-    let (committee, proposer_addr) = h.l1.duties(1).unwrap();
-    let now = h.now;
+    let genesis = h.genesis().clone();
+    let store = h.protection_store(victim).unwrap();
+    let mut restarted = h.fresh_core(victim, store).unwrap();
+    let (committee, proposer_addr) = h.l1().duties(1).unwrap();
+    let now = h.now();
     // It catches up first: L1 holds no checkpoint yet, so its tip is all it needs.
-    restarted.handle(now, Input::L1Tip(h.l1.tip().unwrap()));
+    let tip = h.l1().tip().unwrap();
+    restarted.handle(now, Input::L1Tip(tip));
     restarted.handle(
         now,
         Input::Duties {
@@ -190,7 +186,7 @@ fn a_restarted_node_refuses_a_conflicting_attestation() {
         chain_id: spec.chain_id,
     };
     let other = BlockBuilder::new(db.fork(), ctx).unwrap().seal();
-    let byzantine = LocalSigner::new(h.keys[proposer].clone());
+    let byzantine = LocalSigner::new(h.key_of(proposer));
     let signature = byzantine
         .sign_statement(&spec.eip712_domain(), &other.header.proposal())
         .unwrap();
@@ -222,29 +218,33 @@ fn a_restarted_node_refuses_a_conflicting_attestation() {
 /// A valid empty block 0 of `slot` on the genesis, signed as a proposal by
 /// node `signer`'s raw key (bypassing its slashing protection: the
 /// byzantine behaviour).
-fn second_block0(h: &Harness, slot: u64, signer: usize) -> chunkseq_primitives::ProposalMessage {
+fn second_block0(
+    h: &ScriptedRun,
+    slot: u64,
+    signer: usize,
+) -> chunkseq_primitives::ProposalMessage {
     use alloy_primitives::Bytes;
     use chunkseq_execution::{BlockBuilder, BlockContext};
     use chunkseq_primitives::{BlockIndex, BlockNumber, LocalSigner, ProposalMessage, Signer};
     use chunkseq_state::StateDb;
 
-    let spec = &h.spec;
+    let spec = h.spec();
     let tt = Timetable::new(spec).unwrap();
     let db = StateDb::in_memory().unwrap();
-    let (genesis_header, _) = h.genesis.commit(&db, spec).unwrap();
+    let (genesis_header, _) = h.genesis().commit(&db, spec).unwrap();
     let ctx = BlockContext {
         number: BlockNumber(1),
         slot: Slot(slot),
         index: BlockIndex(0),
         parent_hash: genesis_header.hash(),
         timestamp: tt.chunk(Slot(slot), BlockIndex(0)).unwrap().close,
-        coinbase: h.address(signer),
+        coinbase: h.addr(signer),
         gas_limit: spec.block_gas_limit,
         max_txs: spec.block_max_txs,
         chain_id: spec.chain_id,
     };
     let block = BlockBuilder::new(db.fork(), ctx).unwrap().seal();
-    let signature = LocalSigner::new(h.keys[signer].clone())
+    let signature = LocalSigner::new(h.key_of(signer))
         .sign_statement(&spec.eip712_domain(), &block.header.proposal())
         .unwrap();
     ProposalMessage {
@@ -254,8 +254,8 @@ fn second_block0(h: &Harness, slot: u64, signer: usize) -> chunkseq_primitives::
     }
 }
 
-fn slashed(h: &Harness) -> Vec<(alloy_primitives::Address, u8)> {
-    h.log
+fn slashed(h: &ScriptedRun) -> Vec<(alloy_primitives::Address, u8)> {
+    h.log()
         .iter()
         .filter_map(|r| match &r.what {
             Recorded::L1(L1Event::ValidatorSlashed {
@@ -275,12 +275,12 @@ fn an_equivocating_proposer_is_slashed_and_nobody_attests_both() {
 
     let spec = Preset::Devnet.spec();
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::new(spec, 4);
-    let p = h.proposer_of(1);
+    let mut h = scripted(spec, 4);
+    let p = h.proposer(1);
     let honest: Vec<usize> = (0..4).filter(|i| *i != p).collect();
     let (half_a, half_b) = (vec![honest[0], honest[1]], vec![honest[2]]);
     let only_a = half_a.clone();
-    h.route = Box::new(move |from, to, g| {
+    h.set_route(move |from, to, g| {
         let first = matches!(g, Gossip::Proposal(m) if m.header.slot == 1 && m.header.index == 0);
         !(from == p && first) || only_a.contains(&to)
     });
@@ -288,15 +288,9 @@ fn an_equivocating_proposer_is_slashed_and_nobody_attests_both() {
         .chunk(Slot(1), chunkseq_primitives::BlockIndex(0))
         .unwrap()
         .close;
-    let load = |h: &mut Harness| {
-        if h.now >= Timetable::new(&h.spec).unwrap().genesis() {
-            let u = ((h.now.0 / 1000) % 8) as usize;
-            h.send_transfer(u);
-        }
-    };
-    h.run_until(close0.checked_add_ms(10).unwrap(), load);
+    h.run(close0.checked_add_ms(10).unwrap(), load);
     let a = h
-        .log
+        .log()
         .iter()
         .find_map(|r| match &r.what {
             Recorded::Published(Gossip::Proposal(m))
@@ -309,7 +303,7 @@ fn an_equivocating_proposer_is_slashed_and_nobody_attests_both() {
         .expect("proposal A");
     let b = second_block0(&h, 1, p);
     assert_ne!(a.header.hash(), b.header.hash());
-    let now = h.now;
+    let now = h.now();
     let later = now.checked_add_ms(200).unwrap();
     for &i in &half_b {
         h.inject(now, i, Input::Gossip(Gossip::Proposal(b.clone())));
@@ -319,14 +313,14 @@ fn an_equivocating_proposer_is_slashed_and_nobody_attests_both() {
         h.inject(later, i, Input::Gossip(Gossip::Proposal(b.clone())));
     }
     let end = tt.slot_start(Slot(4)).unwrap();
-    h.run_until(end, load);
+    h.run(end, load);
 
-    assert_eq!(slashed(&h), vec![(h.address(p), 1)], "the proposer, once");
+    assert_eq!(slashed(&h), vec![(h.addr(p), 1)], "the proposer, once");
     for &i in &honest {
         let attested: Vec<_> = h
-            .log
+            .log()
             .iter()
-            .filter(|r| r.node == i)
+            .filter(|r| r.node == Some(i))
             .filter_map(|r| match &r.what {
                 Recorded::Published(Gossip::Attestation(m))
                     if m.attestation.slot == 1 && m.attestation.index == 0 =>
@@ -337,63 +331,38 @@ fn an_equivocating_proposer_is_slashed_and_nobody_attests_both() {
             })
             .collect();
         assert_eq!(attested.len(), 1, "node {i} attested exactly one block 0");
-        let found = h.events(i).any(
-            |e| matches!(e, Event::EvidenceFound { offender, .. } if *offender == h.address(p)),
-        );
+        let found = h
+            .events(i)
+            .any(|e| matches!(e, Event::EvidenceFound { offender, .. } if *offender == h.addr(p)));
         assert!(found, "node {i} found the evidence");
     }
-    let tip = h.nodes[honest[0]].chain().checkpointed();
+    let tip = h.node(honest[0]).chain().checkpointed();
     for &i in &honest {
-        assert_eq!(h.nodes[i].chain().checkpointed(), tip);
+        assert_eq!(h.node(i).chain().checkpointed(), tip);
     }
 }
 
 /// docs/design.md section 7: a proposer whose checkpoint leaves out a block that
 /// went provisional is slashed for omission, and every node drops that block.
+/// The proposer of slot 1 has the `subset-checkpoint` behaviour: its
+/// checkpoint holds only its first provisional block, re-signed.
 #[test]
 fn a_subset_checkpoint_is_slashed_for_omission() {
-    use alloy_primitives::{B256, Bytes};
-    use chunkseq_primitives::{Checkpoint, CheckpointHeader, LocalSigner, Signer};
-
     let spec = Preset::Devnet.spec();
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::new(spec.clone(), 4);
-    let p = h.proposer_of(1);
-    let key = h.keys[p].clone();
-    let domain = spec.eip712_domain();
-    h.rewrite = Box::new(move |i, call| match call {
-        RollupCall::ProposeCheckpoint {
-            slot: 1,
-            headers,
-            bodies,
-            attestations,
-            committee,
-            ..
-        } if i == p && headers.len() >= 2 => {
-            let first = headers[0].hash();
-            let header = CheckpointHeader::covering(Slot(1), B256::ZERO, &[first]).unwrap();
-            let sig = LocalSigner::new(key.clone())
-                .sign_statement(&domain, &Checkpoint::new(&header, first))
-                .unwrap();
-            RollupCall::ProposeCheckpoint {
-                slot: 1,
-                headers: headers[..1].to_vec(),
-                bodies: bodies[..1].to_vec(),
-                attestations: attestations[..1].to_vec(),
-                committee,
-                signature: Bytes::from(sig.to_vec()),
-            }
-        }
-        other => other,
-    });
+    let mut h = ScriptedRun::builder(spec, 4)
+        .fault(Fault {
+            kind: Behaviour::SubsetCheckpoint,
+            nodes: vec![],
+            from_slot: 1,
+            to_slot: Some(1),
+        })
+        .build()
+        .unwrap();
+    let p = h.proposer(1);
     let end = tt.slot_start(Slot(4)).unwrap();
-    h.run_until(end, |h| {
-        if h.now >= tt.genesis() {
-            let u = ((h.now.0 / 1000) % 8) as usize;
-            h.send_transfer(u);
-        }
-    });
-    let accepted_1 = h.log.iter().find_map(|r| match &r.what {
+    h.run(end, load);
+    let accepted_1 = h.log().iter().find_map(|r| match &r.what {
         Recorded::L1(L1Event::CheckpointAccepted {
             slot: 1, headers, ..
         }) => Some(headers.len()),
@@ -402,7 +371,7 @@ fn a_subset_checkpoint_is_slashed_for_omission() {
     assert_eq!(accepted_1, Some(1), "the subset landed");
     assert_eq!(
         slashed(&h),
-        vec![(h.address(p), 2)],
+        vec![(h.addr(p), 2)],
         "the proposer, for omission, once"
     );
     for i in (0..4).filter(|i| *i != p) {
@@ -411,8 +380,8 @@ fn a_subset_checkpoint_is_slashed_for_omission() {
         });
         assert!(dropped, "node {i} dropped the left-out blocks");
     }
-    let tip = h.nodes[0].chain().checkpointed();
-    for n in &h.nodes {
+    let tip = h.node(0).chain().checkpointed();
+    for n in h.cores() {
         assert_eq!(n.chain().checkpointed(), tip);
     }
 }
@@ -427,22 +396,22 @@ fn attestations_timing_out_cut_the_slot_and_the_checkpoint_follows() {
 
     let spec = Preset::Devnet.spec();
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = Harness::new(spec, 4);
-    let p = h.proposer_of(1);
+    let mut h = scripted(spec, 4);
+    let p = h.proposer(1);
     // Every attestation of slot 1, index 2 and later is lost on its way to the proposer.
-    h.route = Box::new(move |_, to, g| {
+    h.set_route(move |_, to, g| {
         !(to == p
             && matches!(g, Gossip::Attestation(m) if m.attestation.slot == 1 && m.attestation.index >= 2))
     });
     let mut sent = Vec::new();
     let stop = tt.build_start(Slot(3)).unwrap();
-    h.run_until(tt.slot_start(Slot(4)).unwrap(), |h| {
-        if h.now >= tt.genesis() && h.now < stop {
-            let u = ((h.now.0 / 1000) % 8) as usize;
-            sent.push(h.send_transfer(u));
+    h.run(tt.slot_start(Slot(4)).unwrap(), |h| {
+        if h.now() >= tt.genesis() && h.now() < stop {
+            let u = ((h.now().0 / 1000) % 8) as usize;
+            sent.push(h.transfer(u));
         }
     });
-    let checkpoint_1 = h.log.iter().find_map(|r| match &r.what {
+    let checkpoint_1 = h.log().iter().find_map(|r| match &r.what {
         Recorded::L1(L1Event::CheckpointAccepted {
             slot: 1, headers, ..
         }) => Some(headers.clone()),
@@ -451,9 +420,9 @@ fn attestations_timing_out_cut_the_slot_and_the_checkpoint_follows() {
     let headers = checkpoint_1.expect("slot 1 checkpointed");
     assert_eq!(headers.len(), 2, "blocks 0 and 1 only");
     let proposals_sent = h
-        .log
+        .log()
         .iter()
-        .filter(|r| r.node == p)
+        .filter(|r| r.node == Some(p))
         .filter(
             |r| matches!(&r.what, Recorded::Published(Gossip::Proposal(m)) if m.header.slot == 1),
         )
@@ -465,7 +434,7 @@ fn attestations_timing_out_cut_the_slot_and_the_checkpoint_follows() {
     assert!(slashed(&h).is_empty(), "nobody is slashed");
     for tx in &sent {
         assert_eq!(
-            h.nodes[0].tx_status(tx),
+            h.node(0).tx_status(tx),
             Some(TxStatus::Checkpointed),
             "{tx}"
         );
