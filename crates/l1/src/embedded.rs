@@ -20,7 +20,7 @@ use crate::{
     abi::ContractAbi,
     calls::RollupCall,
     error::L1Error,
-    events::{L1Block, L1Event, SubmissionId, decode_rollup_log, revert_reason},
+    events::{L1Block, L1Event, Revert, SubmissionId, decode_rollup_log, revert_reason},
     rng::SplitMix64,
     views::{
         ChainSpecHash, DomainSeparator, Duties, RollupTip, Tip, Validator, ValidatorCount,
@@ -356,7 +356,7 @@ impl EmbeddedL1 {
             let outcome = if result.is_success() {
                 Ok(())
             } else {
-                Err(self.revert_reason(&result))
+                Err(Revert(self.revert_reason(&result)))
             };
             events.push(L1Event::Included {
                 submission: p.id,
@@ -434,7 +434,7 @@ impl EmbeddedL1 {
         if mined.is_empty() {
             mined = self.mine_block()?;
         }
-        if let Some((_, Err(reason))) = L1Event::inclusion(&mined, id) {
+        if let Some((_, Err(Revert(reason)))) = L1Event::inclusion(&mined, id) {
             return Err(L1Error::Reverted { reason });
         }
         events.extend(mined);

@@ -36,8 +36,8 @@ pub enum L1Event {
         l1_block: u64,
         /// Gas it used.
         gas_used: u64,
-        /// `Err` with the revert reason (the contract's error name) if it failed.
-        outcome: Result<(), String>,
+        /// `Err` with the revert reason if it failed.
+        outcome: Result<(), Revert>,
     },
     /// A checkpoint was accepted.
     CheckpointAccepted {
@@ -85,9 +85,15 @@ pub enum L1Event {
     },
 }
 
+/// Why an included L1 transaction failed: its revert reason (the
+/// contract's custom error name, or the L1 node's message).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("reverted: {0}")]
+pub struct Revert(pub String);
+
 impl L1Event {
     /// Gas and outcome of submission `id`, if `events` include it.
-    pub fn inclusion(events: &[Self], id: SubmissionId) -> Option<(u64, Result<(), String>)> {
+    pub fn inclusion(events: &[Self], id: SubmissionId) -> Option<(u64, Result<(), Revert>)> {
         events.iter().find_map(|e| match e {
             Self::Included {
                 submission,

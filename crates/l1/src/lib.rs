@@ -25,7 +25,7 @@ pub use abi::ContractAbi;
 pub use calls::RollupCall;
 pub use embedded::{CHECKPOINT_HISTORY, DEPLOYER, EmbeddedConfig, EmbeddedL1};
 pub use error::L1Error;
-pub use events::{L1Block, L1Event, SubmissionId};
+pub use events::{L1Block, L1Event, Revert, SubmissionId};
 pub use interface::{ControlledL1, L1};
 #[cfg(feature = "rpc")]
 pub use rpc::{AnvilProcess, RpcConfig, RpcL1};

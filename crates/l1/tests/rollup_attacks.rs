@@ -654,7 +654,7 @@ fn the_validator_set_is_capped() {
     }
     assert_eq!(
         outcome(ids[MAX_VALIDATORS - VALIDATORS]),
-        Err("ValidatorSetFull".to_owned()),
+        Err(chunkseq_l1::Revert("ValidatorSetFull".to_owned())),
         "the 1,025th registration"
     );
 }

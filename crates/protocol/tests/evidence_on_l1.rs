@@ -131,7 +131,10 @@ impl Net {
     ) -> (Result<(), String>, Vec<L1Event>, Vec<OmissionCandidate>) {
         let id = self.l1.submit(self.reporter, call);
         let events = self.l1.mine_block().unwrap();
-        let outcome = L1Event::inclusion(&events, id).expect("included").1;
+        let outcome = L1Event::inclusion(&events, id)
+            .expect("included")
+            .1
+            .map_err(|r| r.0);
         let candidates = self.observe(&events);
         (outcome, events, candidates)
     }

@@ -42,7 +42,7 @@ use crate::{
     abi::ContractAbi,
     calls::RollupCall,
     error::L1Error,
-    events::{L1Block, L1Event, SubmissionId, decode_rollup_log, revert_reason},
+    events::{L1Block, L1Event, Revert, SubmissionId, decode_rollup_log, revert_reason},
     interface::{ControlledL1, L1},
     views::{
         ChainSpecHash, DomainSeparator, Duties, RollupTip, Tip, Validator, ValidatorStanding, View,
@@ -376,7 +376,7 @@ impl RpcL1 {
             let outcome = if receipt.status() {
                 Ok(())
             } else {
-                Err(self.failure_reason(tx).await)
+                Err(Revert(self.failure_reason(tx).await))
             };
             debug!(target: "chunkseq::l1", id, call, ?outcome, number, "submission included");
             ordered.push((

@@ -326,6 +326,7 @@ impl<L: ControlledL1> Harness<L> {
                 L1Event::inclusion(&events, id)
                     .expect("the call was included")
                     .1
+                    .map_err(|r| r.0)
             }
             Err(reason) => Err(reason),
         };
@@ -346,7 +347,10 @@ impl<L: ControlledL1> Harness<L> {
         let events = self.mine().await;
         for (sub, (call, expected)) in submitted.into_iter().zip(cases) {
             let outcome = match sub {
-                Ok(id) => L1Event::inclusion(&events, id).expect("included").1,
+                Ok(id) => L1Event::inclusion(&events, id)
+                    .expect("included")
+                    .1
+                    .map_err(|r| r.0),
                 Err(reason) => Err(reason),
             };
             assert_eq!(outcome, expected.map_err(str::to_owned), "{}", call.name());
