@@ -362,9 +362,26 @@ impl Core {
             last_hash,
             l1_block,
         };
+        // L1's blocks past the matching prefix are re-executed first, on
+        // the prefix's state, committing nothing: a block that does not
+        // apply leaves this node exactly as it was.
+        let base = matching
+            .checked_sub(1)
+            .and_then(|i| self.chain.provisional().get(i))
+            .map_or(self.chain.checkpointed().last_hash, |b| b.hash);
+        let applied = match self.execute_l1_blocks(base, &headers, &bodies, matching) {
+            Ok(applied) => applied,
+            Err(e) => {
+                warn!(target: "chunkseq::protocol", slot, "cannot apply the checkpoint L1 accepted: {e}");
+                out.push(Output::Event(Event::CheckpointNotApplied {
+                    slot,
+                    reason: e.to_string(),
+                }));
+                return;
+            }
+        };
         if matching < headers.len() {
-            // L1 holds blocks this node does not: drop what differs, then
-            // apply L1's blocks on the matching prefix.
+            // L1 holds blocks this node does not: drop what differs.
             self.drop_provisional(matching, ReorgCause::CheckpointDiffers, out);
         }
         let mut entries: Vec<BlockEntry> = self
@@ -379,8 +396,8 @@ impl Core {
                 attestations: b.attestations.len() / SIGNATURE_LEN,
             })
             .collect();
-        // Until L1's remaining blocks are applied, the checkpointed tip is the
-        // last matching block.
+        // Until L1's remaining blocks are committed, the checkpointed tip is
+        // the last matching block.
         let prefix_tip = match matching
             .checked_sub(1)
             .and_then(|i| self.chain.provisional().get(i))
@@ -405,20 +422,13 @@ impl Core {
             warn!(target: "chunkseq::protocol", slot, "committing checkpointed blocks failed: {e}");
             return;
         }
-        let mut parent = self.chain.checkpointed().last_hash;
-        for (header, body) in headers.iter().zip(&bodies).skip(matching) {
-            match self.apply_l1_block(parent, header, body) {
-                Ok(entry) => {
-                    parent = entry.hash;
-                    entries.push(entry);
-                }
-                Err(e) => {
-                    // The checkpointed tip stays at the last block applied;
-                    // the rest of this checkpoint is not this node's chain.
-                    warn!(target: "chunkseq::protocol", slot, index = header.index, "cannot apply a checkpointed block: {e}");
-                    return;
-                }
+        for block in applied {
+            if let Err(e) = self.chain.commit_direct(&block.state, block.entry.hash) {
+                warn!(target: "chunkseq::protocol", slot, "committing a block of the checkpoint failed: {e}");
+                return;
             }
+            self.pool.remove_included(&block.included);
+            entries.push(block.entry);
         }
         if matching < headers.len() {
             self.chain.record_checkpoint(tip);
@@ -461,36 +471,57 @@ impl Core {
         self.held_provisional.retain(|(s, _), _| *s >= slot);
     }
 
-    /// Re-executes a checkpointed block from its L1 body on committed block
-    /// `parent` and commits it.
-    fn apply_l1_block(
+    /// Re-executes L1's blocks `headers[skip..]` from their bodies, each on
+    /// the one before, starting on block `base` (the checkpointed tip or a
+    /// provisional block); commits nothing. Returns each block's state and
+    /// entry.
+    fn execute_l1_blocks(
         &mut self,
-        parent: B256,
-        header: &BlockHeader,
-        body: &Bytes,
-    ) -> Result<BlockEntry, ApplyError> {
-        let transactions = decode_body(body)?;
-        let fork = self.chain.db().fork_at(parent)?;
-        let built = reexecute(
-            fork,
-            self.context_of(header),
-            header,
-            &transactions,
-            &self.known_senders(),
-        )?;
-        self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
-        let hash = built.hash();
-        self.chain.commit_direct(&built.state, hash)?;
-        let txs = self.recovered(&transactions);
-        let included: Vec<_> = txs.iter().map(|t| (t.sender(), t.nonce())).collect();
-        self.pool.remove_included(&included);
-        Ok(BlockEntry {
-            header: header.clone(),
-            hash,
-            txs: txs.iter().map(RecoveredTx::hash).collect(),
-            attestations: 0,
-        })
+        base: B256,
+        headers: &[BlockHeader],
+        bodies: &[Bytes],
+        skip: usize,
+    ) -> Result<Vec<ExecutedL1Block>, ApplyError> {
+        let mut applied: Vec<ExecutedL1Block> = Vec::new();
+        for (header, body) in headers.iter().zip(bodies).skip(skip) {
+            let fork = match applied.last() {
+                Some(b) => self.chain.db().fork_on(&b.state, b.entry.hash)?,
+                None => self
+                    .chain
+                    .fork_on(base)?
+                    .ok_or(ApplyError::UnknownParent(base))?,
+            };
+            let transactions = decode_body(body)?;
+            let built = reexecute(
+                fork,
+                self.context_of(header),
+                header,
+                &transactions,
+                &self.known_senders(),
+            )?;
+            self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
+            let txs = self.recovered(&transactions);
+            applied.push(ExecutedL1Block {
+                entry: BlockEntry {
+                    header: header.clone(),
+                    hash: built.hash(),
+                    txs: txs.iter().map(RecoveredTx::hash).collect(),
+                    attestations: 0,
+                },
+                included: txs.iter().map(|t| (t.sender(), t.nonce())).collect(),
+                state: built.state,
+            });
+        }
+        Ok(applied)
     }
+}
+
+/// A block of an L1 checkpoint, re-executed and not yet committed.
+struct ExecutedL1Block {
+    entry: BlockEntry,
+    /// Its transactions' (sender, nonce), to clear from the pool.
+    included: Vec<(Address, u64)>,
+    state: std::sync::Arc<chunkseq_state::SealedState>,
 }
 
 /// A checkpoint L1 accepted, as the follower applies it.
@@ -517,4 +548,7 @@ pub enum ApplyError {
     /// It does not re-execute to its header.
     #[error("re-execution: {0}")]
     Reexecute(#[from] chunkseq_execution::ReexecError),
+    /// The block it builds on is neither the checkpointed tip nor provisional.
+    #[error("unknown parent block {0}")]
+    UnknownParent(B256),
 }

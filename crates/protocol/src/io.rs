@@ -333,6 +333,14 @@ pub enum Event {
         /// The L1 transaction that carried it.
         l1_tx: B256,
     },
+    /// L1 accepted a checkpoint this node cannot apply (a block of it does
+    /// not re-execute here, or the state store failed); nothing changed.
+    CheckpointNotApplied {
+        /// Its slot.
+        slot: u64,
+        /// Why.
+        reason: String,
+    },
     /// This node caught up with L1 (or gave up waiting) and takes part from
     /// now on.
     CaughtUp {
@@ -496,6 +504,9 @@ impl std::fmt::Display for Event {
                 "checkpoint_accepted slot={slot} blocks={} last={last_number} l1_block={l1_block} header={header_hash}",
                 blocks.len()
             ),
+            Self::CheckpointNotApplied { slot, reason } => {
+                write!(f, "checkpoint_not_applied slot={slot} reason={reason}")
+            }
             Self::CaughtUp {
                 slot,
                 number,

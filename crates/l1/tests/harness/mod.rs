@@ -322,12 +322,10 @@ impl<L: ControlledL1> Harness<L> {
         let submitted = self.submit(from, call).await;
         let events = self.mine().await;
         let outcome = match submitted {
-            Ok(id) => {
-                L1Event::inclusion(&events, id)
-                    .expect("the call was included")
-                    .1
-                    .map_err(|r| r.0)
-            }
+            Ok(id) => L1Event::inclusion(&events, id)
+                .expect("the call was included")
+                .1
+                .map_err(|r| r.0),
             Err(reason) => Err(reason),
         };
         (outcome, events)

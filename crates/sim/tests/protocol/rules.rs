@@ -491,6 +491,56 @@ fn rows() -> Vec<Row> {
             }),
         },
         Row {
+            rule: "§6 follower: a checkpoint with a block that does not re-execute here changes nothing (reported), and the true one applies after",
+            node: member,
+            inputs: Box::new(|s| {
+                let L1Event::CheckpointAccepted {
+                    slot,
+                    header_hash,
+                    headers,
+                    mut bodies,
+                    proposer,
+                    l1_block,
+                    l1_tx,
+                } = s.checkpoint.clone()
+                else {
+                    unreachable!()
+                };
+                // The last block's body is emptied: every block before it
+                // re-executes, that one does not.
+                if let Some(last) = bodies.last_mut() {
+                    *last = chunkseq_primitives::body::encode_body(&[]);
+                }
+                let broken = L1Event::CheckpointAccepted {
+                    slot,
+                    header_hash,
+                    headers,
+                    bodies,
+                    proposer,
+                    l1_block,
+                    l1_tx,
+                };
+                let t = s.tt.slot_start(Slot(1)).unwrap();
+                vec![
+                    (t.checked_add_ms(2_000).unwrap(), Input::L1(broken)),
+                    (
+                        t.checked_add_ms(2_100).unwrap(),
+                        Input::L1(s.checkpoint.clone()),
+                    ),
+                ]
+            }),
+            check: Box::new(|s, out, core, _| {
+                let refused = events(out)
+                    .iter()
+                    .filter(|e| matches!(e, Event::CheckpointNotApplied { slot: 1, .. }))
+                    .count();
+                assert_eq!(refused, 1, "the broken checkpoint is reported once");
+                let last = s.hash(s.proposals.len() - 1);
+                assert_eq!(core.chain().checkpointed().last_hash, last);
+                assert_eq!(core.chain().db().head().unwrap().block_hash, last);
+            }),
+        },
+        Row {
             rule: "§6 follower: a checkpoint that leaves out a provisional block drops it (reorg, tx back to pending)",
             node: member,
             inputs: Box::new(|s| {
