@@ -22,9 +22,17 @@ use crate::{
 /// so a view reads its own version while later transactions commit, the
 /// way a database read transaction does. Values no live view can see are
 /// dropped at the next commit.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryBackend {
     shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for MemoryBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBackend")
+            .field("version", &self.shared.tables.read().version)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemoryBackend {
@@ -34,7 +42,7 @@ impl MemoryBackend {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Shared {
     tables: RwLock<Tables>,
     /// Versions that live views read at, with how many views read at each.
@@ -43,7 +51,7 @@ struct Shared {
 
 /// The state's tables (see `docs/state.md`), keyed by typed keys whose
 /// order is the byte order of the on-disk layout.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Tables {
     /// The last committed transaction.
     version: u64,

@@ -8,7 +8,6 @@ use std::{
 };
 
 /// An ordered map whose past versions stay readable.
-#[derive(Debug)]
 pub(crate) struct VersionedMap<K, V> {
     entries: BTreeMap<K, Versions<V>>,
     /// Keys that gained an older value at each version, oldest version
@@ -18,7 +17,6 @@ pub(crate) struct VersionedMap<K, V> {
 
 /// The values of one key, each with the version that wrote it. `None` is a
 /// deletion.
-#[derive(Debug)]
 struct Versions<V> {
     newest: (u64, Option<V>),
     /// Values before `newest`, oldest first. Usually empty.
