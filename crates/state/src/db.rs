@@ -1,26 +1,21 @@
 //! `StateDb`: the committed state on disk, its tree in memory, commit and unwind.
 
-use std::{collections::VecDeque, path::Path, sync::Arc};
+use std::{collections::VecDeque, sync::Arc};
 
-use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_primitives::{B256, keccak256};
 use chunkseq_primitives::BlockNumber;
 use parking_lot::{Mutex, RwLock};
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, WriteTransaction};
 use tracing::{debug, info};
 
 use crate::{
-    account::Account,
-    diff::{decode_keys, encode_keys},
+    backend::{StateBackend, StateWrite},
     error::StateError,
     fork::{Fork, Layer, Parent, SealedState},
     keys::{StateKey, account_leaf, storage_leaf},
+    memory::MemoryBackend,
     reader::StateReader,
     smt::{SparseMerkleTree, Update},
     snapshot::Snapshot,
-    tables::{
-        ACCOUNT_HISTORY, ACCOUNTS, BLOCK_CHANGES, CODE, HEAD, HEADERS, META, STORAGE,
-        STORAGE_HISTORY, account_history_key, header_value, storage_history_key, storage_key,
-    },
 };
 
 /// The last committed block.
@@ -105,15 +100,17 @@ impl Committed {
     }
 }
 
-/// The world state: accounts, storage and code in redb, authenticated by a
-/// sparse Merkle tree kept in memory and rebuilt from the leaves on open.
+/// The world state: accounts, storage and code in a [`StateBackend`],
+/// authenticated by a sparse Merkle tree kept in memory and rebuilt from the
+/// leaves on open.
 ///
-/// Every commit and unwind is one durable redb transaction, so a crash at any
-/// moment leaves the state at the last committed block.
+/// Every commit and unwind is one atomic backend transaction (durable with
+/// redb), so a crash at any moment leaves the state at the last committed
+/// block.
 pub struct StateDb {
-    db: Arc<Database>,
+    backend: Box<dyn StateBackend>,
     committed: RwLock<Committed>,
-    /// Serialises commits and unwinds; held through the durable write so
+    /// Serialises commits and unwinds; held through the backend's write so
     /// readers (forks, `head`, `header`) only wait for the final swap.
     writer: Mutex<()>,
 }
@@ -127,73 +124,55 @@ impl std::fmt::Debug for StateDb {
 }
 
 impl StateDb {
-    /// Opens (or creates) the state at `path`, rebuilding the tree and checking
-    /// its root against the head's recorded root.
-    pub fn open(path: &Path) -> Result<Self, StateError> {
-        Self::init(Arc::new(Database::create(path)?))
+    /// Opens (or creates) the state in a redb file at `path`, rebuilding the
+    /// tree and checking its root against the head's recorded root.
+    #[cfg(feature = "redb")]
+    pub fn open(path: &std::path::Path) -> Result<Self, StateError> {
+        Self::with_backend(crate::RedbBackend::open(path)?)
     }
 
-    /// Opens (or creates) the state in `db`, a database other stores of the
-    /// node share (their tables have other names).
-    pub fn open_in(db: Arc<Database>) -> Result<Self, StateError> {
-        Self::init(db)
+    /// Opens (or creates) the state in `db`, a redb database other stores of
+    /// the node share (their tables have other names).
+    #[cfg(feature = "redb")]
+    pub fn open_in(db: Arc<redb::Database>) -> Result<Self, StateError> {
+        Self::with_backend(crate::RedbBackend::new(db)?)
     }
 
-    /// A new, empty state held in memory only: for the simulator, tests and
-    /// computing a genesis root.
+    /// A new, empty state held in memory only ([`MemoryBackend`]): for the
+    /// simulator, tests and computing a genesis root.
     pub fn in_memory() -> Result<Self, StateError> {
-        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Self::init(Arc::new(db))
+        Self::with_backend(MemoryBackend::new())
     }
 
-    fn init(db: Arc<Database>) -> Result<Self, StateError> {
-        let txn = db.begin_write()?;
-        {
-            // Creates the tables of a new database.
-            txn.open_table(ACCOUNTS)?;
-            txn.open_table(STORAGE)?;
-            txn.open_table(CODE)?;
-            txn.open_table(ACCOUNT_HISTORY)?;
-            txn.open_table(STORAGE_HISTORY)?;
-            txn.open_table(BLOCK_CHANGES)?;
-            txn.open_table(HEADERS)?;
-            txn.open_table(META)?;
-        }
-        txn.commit()?;
-        let snapshot = Arc::new(Snapshot::open(&db)?);
-        let read = db.begin_read()?;
-        let head = match read.open_table(META)?.get(HEAD)?.map(|g| g.value()) {
+    /// Opens the state stored in `backend`, rebuilding the tree and checking
+    /// its root against the head's recorded root.
+    pub fn with_backend(backend: impl StateBackend + 'static) -> Result<Self, StateError> {
+        let backend: Box<dyn StateBackend> = Box::new(backend);
+        let view = backend.view()?;
+        let head = match view.head()? {
             None => None,
             Some(number) => {
-                let (block_hash, state_root) = snapshot.header(number)?.ok_or_else(|| {
-                    StateError::Corrupt(format!("no header for head block {number}"))
+                let (block_hash, state_root) = view.header(number)?.ok_or_else(|| {
+                    StateError::Corrupt(format!("no header for head block {}", number.0))
                 })?;
                 Some(Head {
-                    number: BlockNumber(number),
+                    number,
                     block_hash,
                     state_root,
                 })
             }
         };
         let mut leaves = Vec::new();
-        for entry in read.open_table(ACCOUNTS)?.iter()? {
-            let (k, v) = entry?;
-            let account = Account::decode(v.value());
+        view.for_each_account(&mut |address, account| {
             if let Some(leaf) = account_leaf(Some(&account)) {
-                leaves.push((
-                    StateKey::Account(Address::from(*k.value())).tree_key(),
-                    leaf,
-                ));
+                leaves.push((StateKey::Account(address).tree_key(), leaf));
             }
-        }
-        for entry in read.open_table(STORAGE)?.iter()? {
-            let (k, v) = entry?;
-            let (a, s) = k.value().split_at(20);
-            let key = StateKey::Storage(Address::from_slice(a), U256::from_be_slice(s));
-            if let Some(leaf) = storage_leaf(U256::from_be_bytes(*v.value())) {
-                leaves.push((key.tree_key(), leaf));
+        })?;
+        view.for_each_slot(&mut |address, slot, value| {
+            if let Some(leaf) = storage_leaf(value) {
+                leaves.push((StateKey::Storage(address, slot).tree_key(), leaf));
             }
-        }
+        })?;
         let count = leaves.len();
         let tree = SparseMerkleTree::from_leaves(leaves);
         if let Some(h) = head
@@ -207,8 +186,9 @@ impl StateDb {
             )));
         }
         info!(target: "chunkseq::state", head = ?head.map(|h| h.number.0), leaves = count, "opened state");
+        let snapshot = Arc::new(Snapshot::new(view));
         Ok(Self {
-            db,
+            backend,
             committed: RwLock::new(Committed::new(head, tree, snapshot, 1)),
             writer: Mutex::new(()),
         })
@@ -232,8 +212,9 @@ impl StateDb {
     }
 
     /// Keeps the last `versions` committed blocks readable (1, the head
-    /// alone, by default). Each holds a redb read transaction, which keeps
-    /// that version's pages from being reused, so a node keeps only its
+    /// alone, by default). Each holds a backend view, which keeps that
+    /// version's data from being reclaimed (a redb read transaction, or
+    /// the old values of the in-memory maps), so a node keeps only its
     /// head. Readers that share one store and may fall behind its head (the
     /// simulator's honest nodes) need more.
     pub fn keep_versions(&self, versions: usize) {
@@ -317,7 +298,7 @@ impl StateDb {
     pub fn reader(&self, at: BlockNumber) -> Result<StateReader, StateError> {
         let c = self.committed.read();
         match c.head {
-            Some(h) if at <= h.number => StateReader::open(&self.db, at, h.number),
+            Some(h) if at <= h.number => Ok(StateReader::new(self.backend.view()?, at, h.number)),
             _ => Err(StateError::NoSuchBlock(at)),
         }
     }
@@ -348,18 +329,12 @@ impl StateDb {
         let number = block.number.0;
         let state_root = block.state_root();
         let keys = block.diff.sorted_keys();
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate)?;
-        write_block(&txn, block, &keys, number)?;
-        {
-            let mut headers = txn.open_table(HEADERS)?;
-            headers.insert(number, &header_value(&block_hash.0, &state_root.0))?;
-            txn.open_table(BLOCK_CHANGES)?
-                .insert(number, encode_keys(&keys).as_slice())?;
-            txn.open_table(META)?.insert(HEAD, number)?;
-        }
-        txn.commit()?;
-        let snapshot = Arc::new(Snapshot::open(&self.db)?);
+        self.backend.write(&mut |txn| {
+            write_block(txn, block, &keys)?;
+            txn.record_block(block.number, block_hash, state_root, &keys)?;
+            txn.set_head(block.number)
+        })?;
+        let snapshot = Arc::new(Snapshot::new(self.backend.view()?));
         let head = Head {
             number: block.number,
             block_hash,
@@ -398,33 +373,32 @@ impl StateDb {
         if blocks == 0 {
             return Ok(head);
         }
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate)?;
-        let mut updates: Vec<Update> = Vec::new();
-        let mut b = head.number.0;
-        while b > target {
-            undo_block(&txn, b, &mut updates)?;
-            b = b.saturating_sub(1);
-        }
-        let (block_hash, state_root) = {
-            let headers = txn.open_table(HEADERS)?;
-            let v = headers
-                .get(target)?
+        let mut unwound = None;
+        self.backend.write(&mut |txn| {
+            let mut updates: Vec<Update> = Vec::new();
+            let mut b = head.number.0;
+            while b > target {
+                undo_block(txn, BlockNumber(b), &mut updates)?;
+                b = b.saturating_sub(1);
+            }
+            let (block_hash, state_root) = txn
+                .header(BlockNumber(target))?
                 .ok_or_else(|| StateError::Corrupt(format!("no header for block {target}")))?;
-            let (h, r) = v.value().split_at(32);
-            (B256::from_slice(h), B256::from_slice(r))
-        };
-        let tree = tree.update(updates);
-        if tree.root() != state_root {
-            // Dropping the transaction discards every change.
-            return Err(StateError::RootMismatch {
-                expected: state_root,
-                actual: tree.root(),
-            });
-        }
-        txn.open_table(META)?.insert(HEAD, target)?;
-        txn.commit()?;
-        let snapshot = Arc::new(Snapshot::open(&self.db)?);
+            let tree = tree.update(updates);
+            if tree.root() != state_root {
+                // An error discards every change of the transaction.
+                return Err(StateError::RootMismatch {
+                    expected: state_root,
+                    actual: tree.root(),
+                });
+            }
+            txn.set_head(BlockNumber(target))?;
+            unwound = Some((block_hash, state_root, tree));
+            Ok(())
+        })?;
+        let (block_hash, state_root, tree) = unwound
+            .ok_or_else(|| StateError::Corrupt("unwind committed without a result".into()))?;
+        let snapshot = Arc::new(Snapshot::new(self.backend.view()?));
         let new_head = Head {
             number: BlockNumber(target),
             block_hash,
@@ -441,108 +415,65 @@ impl StateDb {
 
 /// Writes a block's new values and records the previous ones as history.
 fn write_block(
-    txn: &WriteTransaction,
+    txn: &mut dyn StateWrite,
     block: &SealedState,
     keys: &[StateKey],
-    number: u64,
 ) -> Result<(), StateError> {
-    let mut accounts = txn.open_table(ACCOUNTS)?;
-    let mut storage = txn.open_table(STORAGE)?;
-    let mut account_history = txn.open_table(ACCOUNT_HISTORY)?;
-    let mut storage_history = txn.open_table(STORAGE_HISTORY)?;
+    let number = block.number;
     for key in keys {
         match key {
             StateKey::Account(a) => {
-                let addr = &a.0.0;
-                // insert and remove return the value they replace: one lookup per key.
-                let previous = match block.diff.accounts.get(a).copied().flatten() {
-                    Some(acc) => accounts.insert(addr, &acc.encode())?.map(|g| *g.value()),
-                    None => accounts.remove(addr)?.map(|g| *g.value()),
-                };
-                let previous: &[u8] = previous.as_ref().map_or(&[], |p| p.as_slice());
-                account_history.insert(&account_history_key(addr, number), previous)?;
+                let account = block.diff.accounts.get(a).copied().flatten();
+                let previous = txn.set_account(a, account.as_ref())?;
+                txn.record_account_history(a, number, previous.as_ref())?;
             }
             StateKey::Storage(a, s) => {
-                let slot = s.to_be_bytes::<32>();
-                let k = storage_key(&a.0.0, &slot);
                 let value = block
                     .diff
                     .storage
                     .get(&(*a, *s))
                     .copied()
                     .unwrap_or_default();
-                let previous = if value.is_zero() {
-                    storage.remove(&k)?.map(|g| *g.value())
-                } else {
-                    storage
-                        .insert(&k, &value.to_be_bytes::<32>())?
-                        .map(|g| *g.value())
-                };
-                let previous = previous.unwrap_or([0u8; 32]);
-                storage_history.insert(&storage_history_key(&a.0.0, &slot, number), &previous)?;
+                let previous = txn.set_storage(a, *s, value)?;
+                txn.record_storage_history(a, *s, number, previous)?;
             }
         }
     }
-    let mut code = txn.open_table(CODE)?;
     for (hash, bytes) in &block.diff.code {
-        code.insert(&hash.0, bytes.as_ref())?;
+        txn.add_code(hash, bytes)?;
     }
     Ok(())
 }
 
 /// Restores the values block `b` overwrote and forgets the block.
-fn undo_block(txn: &WriteTransaction, b: u64, updates: &mut Vec<Update>) -> Result<(), StateError> {
-    let mut accounts = txn.open_table(ACCOUNTS)?;
-    let mut storage = txn.open_table(STORAGE)?;
-    let mut account_history = txn.open_table(ACCOUNT_HISTORY)?;
-    let mut storage_history = txn.open_table(STORAGE_HISTORY)?;
-    let keys = {
-        let changes = txn.open_table(BLOCK_CHANGES)?;
-        let bytes = changes
-            .get(b)?
-            .ok_or_else(|| StateError::Corrupt(format!("no change list for block {b}")))?;
-        decode_keys(bytes.value())?
-    };
-    let missing = |what: &str| StateError::Corrupt(format!("no history of {what} for block {b}"));
+fn undo_block(
+    txn: &mut dyn StateWrite,
+    b: BlockNumber,
+    updates: &mut Vec<Update>,
+) -> Result<(), StateError> {
+    let keys = txn
+        .forget_block(b)?
+        .ok_or_else(|| StateError::Corrupt(format!("no change list for block {}", b.0)))?;
+    let missing =
+        |what: &str| StateError::Corrupt(format!("no history of {what} for block {}", b.0));
     for key in keys {
         match key {
             StateKey::Account(a) => {
-                let addr = &a.0.0;
-                let previous = account_history
-                    .remove(&account_history_key(addr, b))?
+                let previous = txn
+                    .take_account_history(&a, b)?
                     .ok_or_else(|| missing("an account"))?;
-                let previous = match previous.value() {
-                    [] => None,
-                    bytes => {
-                        Some(Account::decode(bytes.try_into().map_err(|_| {
-                            StateError::Corrupt("account history entry".into())
-                        })?))
-                    }
-                };
-                match previous {
-                    Some(acc) => accounts.insert(addr, &acc.encode())?,
-                    None => accounts.remove(addr)?,
-                };
+                txn.set_account(&a, previous.as_ref())?;
                 updates.push((key.tree_key(), account_leaf(previous.as_ref())));
             }
             StateKey::Storage(a, s) => {
-                let slot = s.to_be_bytes::<32>();
-                let previous = storage_history
-                    .remove(&storage_history_key(&a.0.0, &slot, b))?
+                let previous = txn
+                    .take_storage_history(&a, s, b)?
                     .ok_or_else(|| missing("a storage slot"))?;
-                let value = U256::from_be_bytes(*previous.value());
-                let k = storage_key(&a.0.0, &slot);
-                if value.is_zero() {
-                    storage.remove(&k)?;
-                } else {
-                    storage.insert(&k, &value.to_be_bytes::<32>())?;
-                }
-                updates.push((key.tree_key(), storage_leaf(value)));
+                txn.set_storage(&a, s, previous)?;
+                updates.push((key.tree_key(), storage_leaf(previous)));
             }
         }
     }
-    txn.open_table(BLOCK_CHANGES)?.remove(b)?;
-    txn.open_table(HEADERS)?.remove(b)?;
     Ok(())
 }
 

@@ -1,14 +1,10 @@
 //! What a block writes: the new values of the accounts, slots and code it
 //! touched.
 
-use alloy_primitives::{
-    Address, B256, Bytes, U256,
-    map::{HashMap, HashSet},
-};
+use alloy_primitives::{Address, B256, Bytes, U256, map::HashMap};
 
 use crate::{
     account::Account,
-    error::StateError,
     keys::{StateKey, account_leaf, storage_leaf},
     smt::Update,
 };
@@ -84,75 +80,9 @@ impl StateDiff {
     }
 }
 
-const TAG_ACCOUNT: u8 = 1;
-const TAG_STORAGE: u8 = 2;
-
-/// Encodes the list of keys a block changed.
-pub(crate) fn encode_keys(keys: &[StateKey]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(keys.len().saturating_mul(53));
-    for k in keys {
-        match k {
-            StateKey::Account(a) => {
-                out.push(TAG_ACCOUNT);
-                out.extend_from_slice(a.as_slice());
-            }
-            StateKey::Storage(a, s) => {
-                out.push(TAG_STORAGE);
-                out.extend_from_slice(a.as_slice());
-                out.extend_from_slice(&s.to_be_bytes::<32>());
-            }
-        }
-    }
-    out
-}
-
-/// Decodes [`encode_keys`]; malformed input is reported as corruption.
-pub(crate) fn decode_keys(mut bytes: &[u8]) -> Result<Vec<StateKey>, StateError> {
-    let corrupt = || StateError::Corrupt("malformed block change list".into());
-    let mut keys = Vec::new();
-    let mut seen: HashSet<StateKey> = HashSet::default();
-    while let Some((tag, rest)) = bytes.split_first() {
-        let (key, rest) = match *tag {
-            TAG_ACCOUNT => {
-                let (a, rest) = rest.split_at_checked(20).ok_or_else(corrupt)?;
-                (StateKey::Account(Address::from_slice(a)), rest)
-            }
-            TAG_STORAGE => {
-                let (a, rest) = rest.split_at_checked(20).ok_or_else(corrupt)?;
-                let (s, rest) = rest.split_at_checked(32).ok_or_else(corrupt)?;
-                (
-                    StateKey::Storage(Address::from_slice(a), U256::from_be_slice(s)),
-                    rest,
-                )
-            }
-            _ => return Err(corrupt()),
-        };
-        if !seen.insert(key) {
-            return Err(corrupt());
-        }
-        keys.push(key);
-        bytes = rest;
-    }
-    Ok(keys)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn key_lists_round_trip_and_garbage_is_corruption() {
-        let keys = vec![
-            StateKey::Account(Address::repeat_byte(1)),
-            StateKey::Storage(Address::repeat_byte(2), U256::from(7)),
-        ];
-        assert_eq!(decode_keys(&encode_keys(&keys)).unwrap(), keys);
-        assert!(decode_keys(&[1, 2, 3]).is_err());
-        assert!(decode_keys(&[9]).is_err());
-        let mut dup = encode_keys(&keys);
-        dup.extend(encode_keys(&keys));
-        assert!(decode_keys(&dup).is_err());
-    }
 
     #[test]
     fn empty_accounts_are_deletions() {

@@ -8,7 +8,8 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StateError {
-    /// The database failed (I/O, corruption detected by redb, ...).
+    /// The storage backend failed (I/O, corruption its database detected,
+    /// ...).
     #[error("state database: {0}")]
     Database(String),
     /// Stored data does not decode or does not match its root.
@@ -56,23 +57,3 @@ pub enum StateError {
         actual: B256,
     },
 }
-
-macro_rules! from_redb {
-    ($($ty:ty),*) => {
-        $(impl From<$ty> for StateError {
-            fn from(e: $ty) -> Self {
-                Self::Database(e.to_string())
-            }
-        })*
-    };
-}
-
-from_redb!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError,
-    redb::SetDurabilityError
-);

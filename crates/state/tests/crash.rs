@@ -3,6 +3,7 @@
 //! The test re-runs its own binary as a child that commits blocks in a loop,
 //! kills it with SIGKILL at varying moments, and reopens the database.
 
+#![cfg(feature = "redb")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::{

@@ -1,15 +1,84 @@
 //! Behaviour of the state store: forks, commits, history, unwinding, reopening.
+//!
+//! Every test of the store runs on each backend (`on_every_backend!`); the
+//! tests that reopen a file run on redb alone.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, path::Path};
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use chunkseq_primitives::BlockNumber;
 use chunkseq_state::{
-    Account, SparseMerkleTree, StateDb, StateDiff, StateError, StateKey, code_hash,
+    Account, Head, SparseMerkleTree, StateDb, StateDiff, StateError, StateKey, code_hash,
 };
 use proptest::prelude::*;
+
+/// A storage backend of [`StateDb`].
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Memory,
+    #[cfg(feature = "redb")]
+    Redb,
+}
+
+/// Every backend this build has.
+const BACKENDS: &[Backend] = &[
+    Backend::Memory,
+    #[cfg(feature = "redb")]
+    Backend::Redb,
+];
+
+impl Backend {
+    /// A new, empty store; on redb, the file `name` in `dir`.
+    fn create(self, dir: &Path, name: &str) -> StateDb {
+        match self {
+            Self::Memory => {
+                let _ = (dir, name);
+                StateDb::in_memory().unwrap()
+            }
+            #[cfg(feature = "redb")]
+            Self::Redb => StateDb::open(&dir.join(name)).unwrap(),
+        }
+    }
+}
+
+/// One `#[test]` per backend for each function named, which takes the
+/// backend: `memory::name` and `redb::name`.
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(#[test]
+            fn $test() {
+                super::$test(super::Backend::Memory);
+            })*
+        }
+        #[cfg(feature = "redb")]
+        mod redb {
+            $(#[test]
+            fn $test() {
+                super::$test(super::Backend::Redb);
+            })*
+        }
+    };
+}
+
+on_every_backend!(
+    forks_stack_and_commit_in_order,
+    storage_and_code,
+    unwind_limits,
+    block_hashes_follow_the_forks_own_chain,
+    a_long_pipeline_frees_committed_blocks,
+    a_reader_behind_a_shared_store_reads_its_own_tip,
+    a_store_keeping_only_its_head_refuses_older_versions,
+    forks_and_readers_keep_their_version_through_commits_and_unwinds,
+);
 
 fn addr(i: u8) -> Address {
     Address::repeat_byte(i)
@@ -42,10 +111,9 @@ fn transfer(from: u8, to: u8, amount: u64, fork: &chunkseq_state::Fork) -> State
     diff
 }
 
-#[test]
-fn forks_stack_and_commit_in_order() {
+fn forks_stack_and_commit_in_order(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = StateDb::open(&dir.path().join("state.redb")).unwrap();
+    let db = backend.create(dir.path(), "state.redb");
     assert_eq!(db.head(), None);
     genesis(&db, &[(1, 1000), (2, 0)]);
     let root0 = db.head().unwrap().state_root;
@@ -107,7 +175,7 @@ fn forks_stack_and_commit_in_order() {
             }),
         );
     }
-    let scratch = StateDb::open(&dir.path().join("scratch.redb")).unwrap();
+    let scratch = backend.create(dir.path(), "scratch.redb");
     let mut f = scratch.fork();
     f.apply(diff);
     assert_eq!(f.seal().state_root(), head.state_root);
@@ -133,43 +201,53 @@ fn forks_stack_and_commit_in_order() {
     ));
 }
 
+/// Commits code and storage in two blocks and checks reads at both; the
+/// head's root.
+fn commit_storage_and_code(db: &StateDb) -> B256 {
+    genesis(db, &[(1, 5)]);
+    let mut f = db.fork();
+    let code = Bytes::from_static(&[0x60, 0x00, 0x60, 0x00, 0xf3]);
+    let mut diff = StateDiff::default();
+    diff.set_account(
+        addr(9),
+        Some(Account {
+            nonce: 1,
+            balance: U256::ZERO,
+            code_hash: code_hash(&code),
+        }),
+    );
+    diff.add_code(code_hash(&code), code.clone());
+    diff.set_storage(addr(9), U256::from(1), U256::from(77));
+    diff.set_storage(addr(9), U256::from(2), U256::from(88));
+    f.apply(diff);
+    let s = f.seal();
+    db.commit(&s, hash(1)).unwrap();
+    let mut f = db.fork();
+    let mut diff = StateDiff::default();
+    diff.set_storage(addr(9), U256::from(2), U256::ZERO);
+    f.apply(diff);
+    let s = f.seal();
+    db.commit(&s, hash(2)).unwrap();
+    let r = db.reader(BlockNumber(2)).unwrap();
+    assert_eq!(r.code(&addr(9)).unwrap(), code);
+    assert_eq!(r.storage(&addr(9), U256::from(2)).unwrap(), U256::ZERO);
+    let r1 = db.reader(BlockNumber(1)).unwrap();
+    assert_eq!(r1.storage(&addr(9), U256::from(2)).unwrap(), U256::from(88));
+    assert_eq!(r1.code(&addr(9)).unwrap(), code);
+    db.head().unwrap().state_root
+}
+
+fn storage_and_code(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    commit_storage_and_code(&backend.create(dir.path(), "state.redb"));
+}
+
+#[cfg(feature = "redb")]
 #[test]
 fn storage_code_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.redb");
-    let root = {
-        let db = StateDb::open(&path).unwrap();
-        genesis(&db, &[(1, 5)]);
-        let mut f = db.fork();
-        let code = Bytes::from_static(&[0x60, 0x00, 0x60, 0x00, 0xf3]);
-        let mut diff = StateDiff::default();
-        diff.set_account(
-            addr(9),
-            Some(Account {
-                nonce: 1,
-                balance: U256::ZERO,
-                code_hash: code_hash(&code),
-            }),
-        );
-        diff.add_code(code_hash(&code), code.clone());
-        diff.set_storage(addr(9), U256::from(1), U256::from(77));
-        diff.set_storage(addr(9), U256::from(2), U256::from(88));
-        f.apply(diff);
-        let s = f.seal();
-        db.commit(&s, hash(1)).unwrap();
-        let mut f = db.fork();
-        let mut diff = StateDiff::default();
-        diff.set_storage(addr(9), U256::from(2), U256::ZERO);
-        f.apply(diff);
-        let s = f.seal();
-        db.commit(&s, hash(2)).unwrap();
-        let r = db.reader(BlockNumber(2)).unwrap();
-        assert_eq!(r.code(&addr(9)).unwrap(), code);
-        assert_eq!(r.storage(&addr(9), U256::from(2)).unwrap(), U256::ZERO);
-        let r1 = db.reader(BlockNumber(1)).unwrap();
-        assert_eq!(r1.storage(&addr(9), U256::from(2)).unwrap(), U256::from(88));
-        db.head().unwrap().state_root
-    };
+    let root = commit_storage_and_code(&StateDb::open(&path).unwrap());
     let db = StateDb::open(&path).unwrap();
     let head = db.head().unwrap();
     assert_eq!(
@@ -185,10 +263,9 @@ fn storage_code_and_reopen() {
     );
 }
 
-#[test]
-fn unwind_limits() {
+fn unwind_limits(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = StateDb::open(&dir.path().join("s.redb")).unwrap();
+    let db = backend.create(dir.path(), "s.redb");
     assert!(matches!(
         db.unwind(1),
         Err(StateError::UnwindTooDeep { .. })
@@ -233,7 +310,10 @@ fn apply_block(db: &StateDb, n: u64, w: &BlockWrites) {
     db.commit(&s, hash(n)).unwrap();
 }
 
-fn dump(db: &StateDb) -> BTreeMap<StateKey, (Option<Account>, U256)> {
+/// Every account and slot the generated blocks can touch, at the head.
+type Dump = BTreeMap<StateKey, (Option<Account>, U256)>;
+
+fn dump(db: &StateDb) -> Dump {
     let head = db.head().unwrap().number;
     let r = db.reader(head).unwrap();
     let mut out = BTreeMap::new();
@@ -250,45 +330,69 @@ fn dump(db: &StateDb) -> BTreeMap<StateKey, (Option<Account>, U256)> {
     out
 }
 
+/// Applies `blocks` on genesis in a store named `full` and all but the last
+/// `k` in one named `short`, checks reads at every past block, unwinds `k`
+/// blocks of `full` and checks it now equals `short`. The unwound head and
+/// its state.
+fn unwind_against_never_applying(
+    backend: Backend,
+    dir: &Path,
+    blocks: &[BlockWrites],
+    k: usize,
+) -> Result<(Option<Head>, Dump), TestCaseError> {
+    let full = backend.create(dir, "full.redb");
+    let short = backend.create(dir, "short.redb");
+    genesis(&full, &[(1, 10), (2, 20)]);
+    genesis(&short, &[(1, 10), (2, 20)]);
+    let mut before_unwind = Vec::new();
+    for (i, w) in blocks.iter().enumerate() {
+        apply_block(&full, i as u64 + 1, w);
+        before_unwind.push(dump(&full));
+    }
+    for (i, w) in blocks[..blocks.len() - k].iter().enumerate() {
+        apply_block(&short, i as u64 + 1, w);
+    }
+    // Reads at past blocks match what the head said back then.
+    for (i, expected) in before_unwind.iter().enumerate() {
+        let r = full.reader(BlockNumber(i as u64 + 1)).unwrap();
+        for (key, (acc, val)) in expected {
+            match key {
+                StateKey::Account(a) => prop_assert_eq!(&r.account(a).unwrap(), acc),
+                StateKey::Storage(a, s) => prop_assert_eq!(&r.storage(a, *s).unwrap(), val),
+            }
+        }
+    }
+    full.unwind(k as u64).unwrap();
+    prop_assert_eq!(full.head(), short.head());
+    let state = dump(&full);
+    prop_assert_eq!(&state, &dump(&short));
+    Ok((full.head(), state))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     /// Any sequence of blocks followed by unwinding k of them gives the same
-    /// root and values as never applying them, and the history reads agree.
+    /// root and values as never applying them, and the history reads agree,
+    /// on every backend; all backends end at the same head, root and values,
+    /// and a redb file unwound reopens to the same root.
     #[test]
     fn unwinding_equals_never_applying(blocks in proptest::collection::vec(block_writes(), 1..8), k in 0usize..8) {
         let k = k.min(blocks.len());
-        let dir = tempfile::tempdir().unwrap();
-        let full = StateDb::open(&dir.path().join("full.redb")).unwrap();
-        let short = StateDb::open(&dir.path().join("short.redb")).unwrap();
-        genesis(&full, &[(1, 10), (2, 20)]);
-        genesis(&short, &[(1, 10), (2, 20)]);
-        let mut before_unwind = Vec::new();
-        for (i, w) in blocks.iter().enumerate() {
-            apply_block(&full, i as u64 + 1, w);
-            before_unwind.push(dump(&full));
-        }
-        for (i, w) in blocks[..blocks.len() - k].iter().enumerate() {
-            apply_block(&short, i as u64 + 1, w);
-        }
-        // Reads at past blocks match what the head said back then.
-        for (i, expected) in before_unwind.iter().enumerate() {
-            let r = full.reader(BlockNumber(i as u64 + 1)).unwrap();
-            for (key, (acc, val)) in expected {
-                match key {
-                    StateKey::Account(a) => prop_assert_eq!(&r.account(a).unwrap(), acc),
-                    StateKey::Storage(a, s) => prop_assert_eq!(&r.storage(a, *s).unwrap(), val),
-                }
+        let mut outcomes = Vec::new();
+        for backend in BACKENDS {
+            let dir = tempfile::tempdir().unwrap();
+            let outcome = unwind_against_never_applying(*backend, dir.path(), &blocks, k)?;
+            #[cfg(feature = "redb")]
+            if let Backend::Redb = backend {
+                let reopened = StateDb::open(&dir.path().join("full.redb")).unwrap();
+                prop_assert_eq!(reopened.head(), outcome.0);
             }
+            outcomes.push(outcome);
         }
-        full.unwind(k as u64).unwrap();
-        prop_assert_eq!(full.head(), short.head());
-        prop_assert_eq!(dump(&full), dump(&short));
-        // And the unwound database reopens to the same root.
-        let head = full.head();
-        drop(full);
-        let reopened = StateDb::open(&dir.path().join("full.redb")).unwrap();
-        prop_assert_eq!(reopened.head(), head);
+        for other in &outcomes[1..] {
+            prop_assert_eq!(other, &outcomes[0]);
+        }
     }
 }
 
@@ -303,10 +407,9 @@ fn tree_matches_scratch_for_large_batches() {
     assert_eq!(all.root(), rest.root());
 }
 
-#[test]
-fn block_hashes_follow_the_forks_own_chain() {
+fn block_hashes_follow_the_forks_own_chain(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = StateDb::open(&dir.path().join("s.redb")).unwrap();
+    let db = backend.create(dir.path(), "s.redb");
     genesis(&db, &[(1, 5)]);
     let f1 = db.fork();
     let s1 = f1.seal();
@@ -337,10 +440,9 @@ fn block_hashes_follow_the_forks_own_chain() {
 
 /// Building each block on the previous, uncommitted one and committing the
 /// one behind it frees old blocks: nothing keeps the whole chain alive.
-#[test]
-fn a_long_pipeline_frees_committed_blocks() {
+fn a_long_pipeline_frees_committed_blocks(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = StateDb::open(&dir.path().join("s.redb")).unwrap();
+    let db = backend.create(dir.path(), "s.redb");
     genesis(&db, &[(1, 5)]);
     let first = std::sync::Arc::new(db.fork().seal());
     let watch = std::sync::Arc::downgrade(&first);
@@ -363,10 +465,10 @@ fn a_long_pipeline_frees_committed_blocks() {
 /// Two readers share one store (the simulator's honest nodes): the one
 /// ahead commits, the one behind still reads its own tip, and committing
 /// what the store already has is a no-op.
-#[test]
-fn a_reader_behind_a_shared_store_reads_its_own_tip() {
+fn a_reader_behind_a_shared_store_reads_its_own_tip(backend: Backend) {
     const KEPT: u64 = 8;
-    let db = StateDb::in_memory().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = backend.create(dir.path(), "s.redb");
     db.keep_versions(KEPT as usize);
     genesis(&db, &[(1, 1000), (2, 0)]);
     let mut f1 = db.fork();
@@ -443,9 +545,9 @@ fn a_reader_behind_a_shared_store_reads_its_own_tip() {
 
 /// A store that keeps only its head (a node's own store) reads no older
 /// version: a chain resting on a block below the head does not connect.
-#[test]
-fn a_store_keeping_only_its_head_refuses_older_versions() {
-    let db = StateDb::in_memory().unwrap();
+fn a_store_keeping_only_its_head_refuses_older_versions(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = backend.create(dir.path(), "s.redb");
     genesis(&db, &[(1, 1000)]);
     let mut f1 = db.fork();
     let d = transfer(1, 2, 1, &f1);
@@ -461,4 +563,71 @@ fn a_store_keeping_only_its_head_refuses_older_versions() {
     let f2 = db.fork_on(&s1, hash(1)).unwrap();
     db.commit(&f2.seal(), hash(2)).unwrap();
     assert!(db.fork_at(hash(1)).is_ok(), "kept once asked for");
+}
+
+/// A fork and a reader keep reading the version they started on while
+/// later blocks commit and are unwound: a backend view is a snapshot.
+fn forks_and_readers_keep_their_version_through_commits_and_unwinds(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = backend.create(dir.path(), "s.redb");
+    genesis(&db, &[(1, 1000)]);
+    let mut f1 = db.fork();
+    let d = transfer(1, 2, 100, &f1);
+    f1.apply(d);
+    let s1 = f1.seal();
+    db.commit(&s1, hash(1)).unwrap();
+    let on_block_1 = db.fork();
+    let reader_at_1 = db.reader(BlockNumber(1)).unwrap();
+    let balance = |fork: &chunkseq_state::Fork, a: u8| {
+        fork.account(&addr(a)).unwrap().unwrap_or_default().balance
+    };
+    for n in 2..6u64 {
+        let mut f = db.fork();
+        let d = transfer(2, 3, 10, &f);
+        f.apply(d);
+        db.commit(&f.seal(), hash(n)).unwrap();
+    }
+    assert_eq!(balance(&on_block_1, 2), U256::from(100));
+    assert_eq!(balance(&on_block_1, 3), U256::ZERO);
+    db.unwind(5).unwrap();
+    assert_eq!(db.head().unwrap().number, BlockNumber(0));
+    assert_eq!(balance(&db.fork(), 2), U256::ZERO);
+    assert_eq!(
+        balance(&on_block_1, 2),
+        U256::from(100),
+        "still block 1's state"
+    );
+    assert_eq!(
+        on_block_1.block_hash(BlockNumber(1)).unwrap(),
+        Some(hash(1))
+    );
+    assert_eq!(
+        reader_at_1.balance(&addr(2)).unwrap(),
+        U256::from(100),
+        "the reader too"
+    );
+    assert_eq!(
+        reader_at_1.header(BlockNumber(1)).unwrap().map(|h| h.0),
+        Some(hash(1))
+    );
+    // Block 1 again, then another block 2: the new history reads right.
+    db.commit(&s1, hash(1)).unwrap();
+    let mut f = db.fork();
+    let d = transfer(2, 4, 1, &f);
+    f.apply(d);
+    db.commit(&f.seal(), hash(22)).unwrap();
+    let r = db.reader(BlockNumber(1)).unwrap();
+    assert_eq!(r.balance(&addr(2)).unwrap(), U256::from(100));
+    assert_eq!(r.balance(&addr(3)).unwrap(), U256::ZERO);
+    assert_eq!(
+        db.reader(BlockNumber(2))
+            .unwrap()
+            .balance(&addr(4))
+            .unwrap(),
+        U256::from(1)
+    );
+    assert_eq!(
+        db.header(BlockNumber(2)).unwrap().map(|h| h.0),
+        Some(hash(22))
+    );
 }
