@@ -3,50 +3,55 @@
 
 use std::fmt;
 
-use crate::compress::Compressor;
+/// How the blocks become bytes before compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// Shape, transaction lengths, raw transaction bytes (`plain.rs`).
+    Plain,
+    /// EIP-1559 fields as columns, other transactions opaque (`columnar.rs`).
+    Columnar,
+}
+
+impl Layout {
+    /// A short name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Plain => "plain",
+            Self::Columnar => "columnar",
+        }
+    }
+}
 
 /// How a stream's payload is laid out and compressed. The discriminant is
-/// the codec byte on the wire.
+/// the codec byte on the wire. Both codecs compress with zstd (one frame);
+/// docs/da.md has the comparison with brotli that left it out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Codec {
-    /// The plain layout (`plain.rs`), compressed with zstd.
+    /// The plain layout, compressed with zstd.
     PlainZstd = 0x01,
-    /// The plain layout, compressed with brotli.
-    PlainBrotli = 0x02,
-    /// The columnar layout (`columnar.rs`), compressed with zstd.
-    ColumnarZstd = 0x03,
-    /// The columnar layout, compressed with brotli.
-    ColumnarBrotli = 0x04,
-}
-
-/// How the blocks become bytes before compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Layout {
-    Plain,
-    Columnar,
+    /// The columnar layout, compressed with zstd.
+    ColumnarZstd = 0x02,
 }
 
 impl Codec {
     /// Every codec, in codec-byte order.
-    pub const ALL: [Self; 4] = [
-        Self::PlainZstd,
-        Self::PlainBrotli,
-        Self::ColumnarZstd,
-        Self::ColumnarBrotli,
-    ];
+    pub const ALL: [Self; 2] = [Self::PlainZstd, Self::ColumnarZstd];
 
     /// The codec the encoder uses unless told otherwise (docs/da.md has the
     /// figures that chose it).
     pub const DEFAULT: Self = Self::ColumnarZstd;
 
+    /// The zstd level [`crate::encode_stream`] compresses at: higher levels
+    /// gain less than 0.5 % on transaction data and cost far more time
+    /// (docs/da.md).
+    pub const DEFAULT_LEVEL: i32 = 3;
+
     /// The codec named by `byte`, if any.
     pub const fn from_byte(byte: u8) -> Option<Self> {
         match byte {
             0x01 => Some(Self::PlainZstd),
-            0x02 => Some(Self::PlainBrotli),
-            0x03 => Some(Self::ColumnarZstd),
-            0x04 => Some(Self::ColumnarBrotli),
+            0x02 => Some(Self::ColumnarZstd),
             _ => None,
         }
     }
@@ -56,36 +61,24 @@ impl Codec {
         self as u8
     }
 
-    /// The level [`crate::encode_stream`] compresses at: zstd's level or
-    /// brotli's quality.
-    pub const fn default_level(self) -> i32 {
-        match self.compressor() {
-            Compressor::Zstd => 19,
-            Compressor::Brotli => 9,
-        }
-    }
-
     /// A short name, e.g. `columnar+zstd`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::PlainZstd => "plain+zstd",
-            Self::PlainBrotli => "plain+brotli",
             Self::ColumnarZstd => "columnar+zstd",
-            Self::ColumnarBrotli => "columnar+brotli",
         }
     }
 
-    pub(crate) const fn layout(self) -> Layout {
-        match self {
-            Self::PlainZstd | Self::PlainBrotli => Layout::Plain,
-            Self::ColumnarZstd | Self::ColumnarBrotli => Layout::Columnar,
-        }
+    /// The codec called `name` (as [`Codec::name`] spells it), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
     }
 
-    pub(crate) const fn compressor(self) -> Compressor {
+    /// The payload layout.
+    pub const fn layout(self) -> Layout {
         match self {
-            Self::PlainZstd | Self::ColumnarZstd => Compressor::Zstd,
-            Self::PlainBrotli | Self::ColumnarBrotli => Compressor::Brotli,
+            Self::PlainZstd => Layout::Plain,
+            Self::ColumnarZstd => Layout::Columnar,
         }
     }
 }

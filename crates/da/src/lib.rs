@@ -47,7 +47,7 @@ pub use blob::{
     FIELD_ELEMENTS_PER_BLOB, LENGTH_PREFIX_BYTES, MAX_STREAM_BYTES, blobs_needed, blobs_to_stream,
     stream_to_blobs,
 };
-pub use codec::Codec;
+pub use codec::{Codec, Layout};
 pub use error::{BlobError, DaError, KzgError, StreamError};
 pub use kzg::{
     KZG_PRECOMPUTE, SidecarVersion, blob_commitment, blob_proof, cell_proofs, commitments,
@@ -55,8 +55,8 @@ pub use kzg::{
     versioned_hash, versioned_hashes,
 };
 pub use stream::{
-    STREAM_HEADER_BYTES, STREAM_VERSION, decode_stream, encode_stream, encode_stream_with,
-    stream_codec,
+    STREAM_HEADER_BYTES, STREAM_VERSION, decode_payload, decode_stream, encode_payload,
+    encode_stream, encode_stream_with, stream_codec,
 };
 
 /// Most blobs one checkpoint carries: one blob transaction's limit from
