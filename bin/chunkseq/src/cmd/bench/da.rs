@@ -49,8 +49,8 @@ pub(crate) struct DaArgs {
     #[arg(long, default_value_t = 5)]
     runs: usize,
     /// Compare layouts and compressors (zstd and brotli at several levels)
-    /// at 500, 2,000 and --txs transactions instead of timing the whole
-    /// path.
+    /// at 500, 2,000 and --txs transactions (those up to --txs) instead of
+    /// timing the whole path.
     #[arg(long)]
     compare: bool,
     /// Print JSON instead of a table.
@@ -499,7 +499,11 @@ fn print_path(r: &PathReport) {
 }
 
 fn compare(args: &DaArgs) -> Result<()> {
-    let mut sizes = vec![500, 2_000, args.txs];
+    // 500, 2,000 and --txs, none larger than --txs.
+    let mut sizes: Vec<usize> = [500, 2_000, args.txs]
+        .into_iter()
+        .filter(|&n| n <= args.txs)
+        .collect();
     sizes.sort_unstable();
     sizes.dedup();
     let mut baselines = Vec::new();
