@@ -57,12 +57,11 @@ pub fn blob_proof(blob: &Blob, commitment: &Bytes48) -> Result<Bytes48, KzgError
 /// The 128 EIP-7594 cell proofs of `blob` (its extension's cells included).
 pub fn cell_proofs(blob: &Blob) -> Result<Vec<Bytes48>, KzgError> {
     let (_cells, proofs) = kzg_settings().compute_cells_and_kzg_proofs(&*ckzg_blob(blob)?)?;
-    let proofs: Vec<Bytes48> = proofs
+    // c-kzg returns exactly CELLS_PER_EXT_BLOB (128) proofs: a fixed-size array.
+    Ok(proofs
         .iter()
         .map(|p| Bytes48::from(p.to_bytes().into_inner()))
-        .collect();
-    debug_assert_eq!(proofs.len(), CELLS_PER_EXT_BLOB);
-    Ok(proofs)
+        .collect())
 }
 
 /// The commitments of `blobs`, in order.
