@@ -265,6 +265,69 @@ fn bench_exec_reports_every_figure() {
 }
 
 #[test]
+fn bench_da_reports_every_figure() {
+    let common = [
+        "bench",
+        "da",
+        "--txs",
+        "300",
+        "--block-txs",
+        "100",
+        "--senders",
+        "30",
+        "--runs",
+        "1",
+        "--json",
+    ];
+    let v = json(&common);
+    assert_eq!(v["codec"], "columnar+zstd");
+    for field in [
+        "commitment_ms",
+        "blob_proof_ms",
+        "cell_proofs_ms",
+        "verify_ms",
+    ] {
+        assert!(
+            v["full_blob"][field].as_f64().unwrap() > 0.0,
+            "{field} in {v}"
+        );
+    }
+    let rows = v["rows"].as_array().unwrap();
+    let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["transfer", "transfer-fresh", "erc20"]);
+    for r in rows {
+        assert_eq!(r["blocks"], 3, "{r}");
+        assert_eq!(r["blobs"], 1, "{r}");
+        let (raw, per_tx) = (
+            r["raw_bytes_per_tx"].as_f64().unwrap(),
+            r["bytes_per_tx"].as_f64().unwrap(),
+        );
+        assert!(per_tx > 64.0 && per_tx < raw, "{r}");
+        for field in [
+            "encode_ms",
+            "commitments_ms",
+            "cell_proofs_ms",
+            "total_6_blobs_ms",
+            "decode_ms",
+        ] {
+            assert!(r[field].as_f64().unwrap() > 0.0, "{field} in {r}");
+        }
+    }
+
+    let v = json(&[&common[..], &["--compare"]].concat());
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3 * 14, "three workloads at 300 txs, 14 options");
+    assert!(rows.iter().any(|r| r["compressor"] == "brotli"));
+
+    let out = chunkseq(&["bench", "da", "--codec", "plain+brotli"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("columnar+zstd"));
+    let out = chunkseq(&["bench", "da", "--runs", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be positive"));
+}
+
+#[test]
 fn bench_l1_reports_gas_rows() {
     let v = json(&[
         "bench",

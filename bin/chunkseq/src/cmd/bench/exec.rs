@@ -107,10 +107,7 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
     );
     let spec = CHAIN_ID_PRESET.spec();
     let chain_id = spec.chain_id;
-    let kind = match args.kind {
-        TxKindArg::Transfer => "transfer",
-        TxKindArg::Erc20 => "erc20",
-    };
+    let kind = args.kind.name();
 
     let bar = progress(args.txs as u64, "signing");
     let Workload { keys, raw } = generate(

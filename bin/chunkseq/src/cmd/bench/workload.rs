@@ -2,7 +2,7 @@
 
 use alloy_consensus::TxEip1559;
 use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_primitives::{Address, Bytes, TxKind, U256, keccak256};
 use alloy_sol_types::SolCall;
 use chunkseq_execution::{ILoadToken, LOAD_TOKEN_ADDRESS, dev_keys, pool::sign_transaction};
 use chunkseq_primitives::PrivateKey;
@@ -11,10 +11,23 @@ use clap::ValueEnum;
 /// What the transactions do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum TxKindArg {
-    /// Plain ether transfers (21,000 gas).
+    /// Plain ether transfers (21,000 gas) to the next sending account.
     Transfer,
+    /// Plain ether transfers, each to a fresh address (no recipient repeats).
+    TransferFresh,
     /// `LoadToken.transfer` calls.
     Erc20,
+}
+
+impl TxKindArg {
+    /// The name the command line and the reports use.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Self::Transfer => "transfer",
+            Self::TransferFresh => "transfer-fresh",
+            Self::Erc20 => "erc20",
+        }
+    }
 }
 
 /// Signed transactions, nonce-major: the first round has every sender's
@@ -46,6 +59,16 @@ pub(crate) fn generate(
                 .map_or(key.address(), PrivateKey::address);
             let (to, value, input, gas_limit) = match kind {
                 TxKindArg::Transfer => (to, U256::from(1_000 + nonce), Bytes::new(), 21_000),
+                TxKindArg::TransferFresh => {
+                    let seed =
+                        keccak256([&(i as u64).to_be_bytes()[..], &nonce.to_be_bytes()].concat());
+                    (
+                        Address::from_word(seed),
+                        U256::from(1_000 + nonce),
+                        Bytes::new(),
+                        21_000,
+                    )
+                }
                 TxKindArg::Erc20 => {
                     let call = ILoadToken::transferCall {
                         to,
