@@ -91,11 +91,6 @@ contract Rollup {
     /// the gap keeps the proposer of the block holding the last of them from
     /// knowing the seed (L1 randomness is public one block ahead).
     uint256 public constant GENESIS_SEED_GAP_BLOCKS = 8;
-    /// @notice Most attestations one checkpoint can need
-    /// (`chunksPerSlot * threshold(committeeSize)`): each costs about 4,400
-    /// gas, so a full checkpoint stays well under the 2^24 gas cap of an L1
-    /// transaction.
-    uint256 public constant MAX_ATTESTATIONS_PER_CHECKPOINT = 2048;
     /// @notice Checkpoint header hashes kept by slot (a ring), against which
     /// omission evidence is proven.
     uint256 public constant RECENT_CHECKPOINTS = 256;
@@ -205,9 +200,6 @@ contract Rollup {
             revert InvalidSpec();
         }
         if (spec.epochSlots == 0 || spec.committeeSize == 0 || spec.committeeSize > MAX_VALIDATORS) {
-            revert InvalidSpec();
-        }
-        if (uint256(spec.chunksPerSlot) * threshold(spec.committeeSize) > MAX_ATTESTATIONS_PER_CHECKPOINT) {
             revert InvalidSpec();
         }
         if (minimumStake == 0 || minimumStake > type(uint128).max) revert InvalidStake();
@@ -400,15 +392,16 @@ contract Rollup {
     /// @param headers the slot's blocks, indices 0..k-1, chained to the tip.
     /// @param bodies each block's transactions; keccak256 of each must be the
     ///        `bodyHash` its header carries (and its committee attested).
-    /// @param attestations per block, >= threshold 65-byte committee
-    ///        signatures over the block's Attestation, ascending by signer.
+    /// @param attestations >= threshold 65-byte committee signatures over
+    ///        the last block's Attestation, ascending by signer. They vouch
+    ///        for the whole slot: members attest blocks strictly in order.
     /// @param committee the slot's committee sorted by address (checked).
     /// @param signature the proposer's end-of-slot Checkpoint signature.
     function proposeCheckpoint(
         uint64 slot,
         BlockHeader[] calldata headers,
         bytes[] calldata bodies,
-        bytes[] calldata attestations,
+        bytes calldata attestations,
         address[] calldata committee,
         bytes calldata signature
     ) external {
@@ -421,7 +414,7 @@ contract Rollup {
         uint256 count = headers.length;
         if (count == 0) revert NoBlocks();
         if (count > chunksPerSlot) revert TooManyBlocks(count, chunksPerSlot);
-        if (bodies.length != count || attestations.length != count) revert LengthMismatch();
+        if (bodies.length != count) revert LengthMismatch();
 
         uint64 epoch = epochOf(slot);
         _checkCommittee(epoch, committee);
@@ -436,11 +429,14 @@ contract Rollup {
             if (h.parentHash != parent || h.number != number + 1) revert WrongBlockParent(i);
             if (keccak256(bodies[i]) != h.bodyHash) revert WrongBody(i);
             bytes32 blockHash = keccak256(abi.encode(h));
-            _checkAttestations(i, slot, blockHash, attestations[i], committee, needed);
             blocksHash = keccak256(abi.encode(blocksHash, blockHash));
             parent = blockHash;
             number = h.number;
         }
+        // One attestation set, on the last block, vouches for the whole
+        // slot: an honest member attests block i only after re-executing
+        // blocks 0..i in order, and each block commits to its parent.
+        _checkAttestations(count - 1, slot, parent, attestations, committee, needed);
         bytes32 headerHash = keccak256(
             abi.encode(
                 CheckpointHeader({

@@ -347,7 +347,7 @@ fn bench_l1_reports_gas_rows() {
     );
     for r in rows {
         assert_eq!(r["committee"], 4);
-        assert_eq!(r["attestations_per_block"], 3);
+        assert_eq!(r["attestations"], 3);
         let (excl, incl) = (
             r["gas_excluding_tx_data"].as_u64().unwrap(),
             r["gas_including_tx_data"].as_u64().unwrap(),

@@ -44,8 +44,9 @@ pub enum RollupCall {
         headers: Vec<BlockHeader>,
         /// Each block's transactions (abi-encoded `bytes[]`).
         bodies: Vec<Bytes>,
-        /// Each block's concatenated attestation signatures.
-        attestations: Vec<Bytes>,
+        /// The last block's concatenated attestation signatures (they vouch
+        /// for every block before it).
+        attestations: Bytes,
         /// The slot's committee, sorted by address.
         committee: Vec<Address>,
         /// The proposer's end-of-slot `Checkpoint` signature.

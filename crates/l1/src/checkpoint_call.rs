@@ -64,8 +64,8 @@ pub struct CheckpointParts {
     pub headers: Vec<BlockHeader>,
     /// Each block's transactions.
     pub bodies: Vec<Bytes>,
-    /// Each block's attestations (see [`attestations`]).
-    pub attestations: Vec<Bytes>,
+    /// The last block's attestations (see [`attestations`]).
+    pub attestations: Bytes,
     /// The slot's committee, sorted by address.
     pub committee: Vec<Address>,
 }

@@ -163,7 +163,7 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
         Err("WrongProposerSignature"),
     ));
     // The proposer's provisional-block signature replayed as its checkpoint signature.
-    let prov = ProvisionalBlock::new(&headers[1], &ch, &attestations[1]);
+    let prov = ProvisionalBlock::new(&headers[1], &ch, &attestations);
     let replayed = h.sign(proposer, &prov);
     cases.push((
         with(&|c| {
@@ -173,23 +173,34 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
         }),
         Err("WrongProposerSignature"),
     ));
-    // Too few attestations.
-    let few = h.attest(&headers[0], &committee, 2);
+    // Too few attestations (of the last block, which vouch for the slot).
+    let few = h.attest(&headers[1], &committee, 2);
     cases.push((
         with(&|c| {
             if let RollupCall::ProposeCheckpoint { attestations, .. } = c {
-                attestations[0] = few.clone()
+                *attestations = few.clone()
             }
         }),
         Err("NotEnoughAttestations"),
     ));
+    // A threshold of attestations of an earlier block: they do not vouch
+    // for the last one, so their signers recover to strangers.
+    let earlier = h.attest(&headers[0], &committee, 2 * committee.len() / 3 + 1);
+    cases.push((
+        with(&|c| {
+            if let RollupCall::ProposeCheckpoint { attestations, .. } = c {
+                *attestations = earlier.clone()
+            }
+        }),
+        Err("NotCommitteeMember"),
+    ));
     // A duplicated attestation.
-    let one = h.sign(committee[0], &headers[0].attestation());
+    let one = h.sign(committee[0], &headers[1].attestation());
     let dup: Bytes = [one.to_vec(), one.to_vec(), one.to_vec()].concat().into();
     cases.push((
         with(&|c| {
             if let RollupCall::ProposeCheckpoint { attestations, .. } = c {
-                attestations[0] = dup.clone()
+                *attestations = dup.clone()
             }
         }),
         Err("AttestationsNotAscending"),
@@ -206,7 +217,7 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
     let mixed: Bytes = signers
         .iter()
         .flat_map(|s| {
-            let a = headers[0].attestation();
+            let a = headers[1].attestation();
             if *s == outsider.address() {
                 outsider.sign_statement(&h.domain, &a).unwrap().to_vec()
             } else {
@@ -218,7 +229,7 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
     cases.push((
         with(&|c| {
             if let RollupCall::ProposeCheckpoint { attestations, .. } = c {
-                attestations[0] = mixed.clone()
+                *attestations = mixed.clone()
             }
         }),
         Err("NotCommitteeMember"),
@@ -270,7 +281,7 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
             {
                 headers.clear();
                 bodies.clear();
-                attestations.clear();
+                *attestations = Bytes::new();
             }
         }),
         Err("NoBlocks"),
@@ -387,7 +398,7 @@ async fn a_subset_checkpoint_is_slashed_as_omission<L: ControlledL1>(mut h: Harn
         slot: 1,
         headers: headers[..1].to_vec(),
         bodies: vec![Bytes::new()],
-        attestations: atts[..1].to_vec(),
+        attestations: atts[0].clone(),
         committee: committee.clone(),
         signature: h.sign(proposer, &Checkpoint::new(&ch0, hashes[0])),
     };
@@ -453,16 +464,19 @@ async fn an_honest_proposer_is_never_slashable_by_its_own_signatures<L: Controll
     h.enter_slot(1).await;
     let call = h.checkpoint(1, 2, (GENESIS_HASH, 0), B256::ZERO).await;
     let RollupCall::ProposeCheckpoint {
-        headers,
-        attestations,
-        committee,
-        ..
+        headers, committee, ..
     } = call.clone()
     else {
         unreachable!()
     };
     assert_eq!(h.run(h.reporter, call).await.0, Ok(()));
     let (_, proposer) = h.duties(1).await;
+    // Each block's attestations, as it went provisional with them.
+    let threshold = 2 * committee.len() / 3 + 1;
+    let attestations: Vec<Bytes> = headers
+        .iter()
+        .map(|b| h.attest(b, &committee, threshold))
+        .collect();
     let hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
     // Everything the honest proposer signed: one proposal and one provisional per block.
     let proposals: Vec<(BlockProposal, Bytes)> = headers

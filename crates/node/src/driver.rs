@@ -320,7 +320,14 @@ impl CoreLoop {
         };
         let tip = self.core.chain().checkpointed().header_hash;
         let domain = self.core.spec().eip712_domain();
-        byzantine::l1_call(behaviour, &key, &domain, call, tip)
+        let chain = self.core.chain();
+        byzantine::l1_call(behaviour, &key, &domain, call, tip, |hash| {
+            chain
+                .provisional()
+                .iter()
+                .find(|b| b.hash == hash)
+                .map(|b| b.attestations.clone())
+        })
     }
 
     fn outputs(&mut self, outputs: Vec<Output>) {

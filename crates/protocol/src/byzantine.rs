@@ -169,13 +169,16 @@ fn sign<T: SignedStatement>(
 
 /// What `behaviour` submits to L1 instead of the honest `call` (`None`:
 /// nothing). `tip_header` is the header hash of L1's last checkpoint, which
-/// a shortened checkpoint must extend.
+/// a shortened checkpoint must extend; `attestations_of` gives the
+/// attestations a provisional block collected (a shortened checkpoint
+/// carries its last block's).
 pub fn l1_call(
     behaviour: Behaviour,
     key: &LocalSigner,
     domain: &Eip712Domain,
     call: RollupCall,
     tip_header: B256,
+    attestations_of: impl Fn(B256) -> Option<Bytes>,
 ) -> Option<RollupCall> {
     let RollupCall::ProposeCheckpoint {
         slot,
@@ -194,11 +197,12 @@ pub fn l1_call(
             let first = headers.first()?.hash();
             let header = CheckpointHeader::covering(Slot(slot), tip_header, &[first])?;
             let signature = sign(key, domain, &Checkpoint::new(&header, first))?;
+            let attestations = attestations_of(first)?;
             Some(RollupCall::ProposeCheckpoint {
                 slot,
                 headers: headers.into_iter().take(1).collect(),
                 bodies: bodies.into_iter().take(1).collect(),
-                attestations: attestations.into_iter().take(1).collect(),
+                attestations,
                 committee,
                 signature,
             })
@@ -348,7 +352,7 @@ mod tests {
             slot: 3,
             headers: vec![BlockHeader::default()],
             bodies: vec![Bytes::new()],
-            attestations: vec![Bytes::new()],
+            attestations: Bytes::new(),
             committee: vec![],
             signature: Bytes::new(),
         };
@@ -358,7 +362,8 @@ mod tests {
                 &k,
                 &domain,
                 call.clone(),
-                B256::ZERO
+                B256::ZERO,
+                |_| None
             ),
             None
         );
@@ -368,7 +373,8 @@ mod tests {
                 &k,
                 &domain,
                 call.clone(),
-                B256::ZERO
+                B256::ZERO,
+                |_| None
             ),
             Some(call)
         );

@@ -654,6 +654,12 @@ impl Core {
         };
         self.work.signed = self.work.signed.saturating_add(1);
         let _ = Checkpoint::KIND;
+        // The last block's attestations vouch for the slot.
+        let attestations = build
+            .blocks
+            .last()
+            .and_then(|b| b.provisional.as_ref())
+            .map(|p| p.attestations.clone())?;
         Some(RollupCall::ProposeCheckpoint {
             slot: build.slot,
             headers: build.blocks.iter().map(|b| b.header.clone()).collect(),
@@ -662,11 +668,7 @@ impl Core {
                 .iter()
                 .map(|b| encode_body(&b.transactions))
                 .collect(),
-            attestations: build
-                .blocks
-                .iter()
-                .filter_map(|b| b.provisional.as_ref().map(|p| p.attestations.clone()))
-                .collect(),
+            attestations,
             committee: build.duties.committee.clone(),
             signature,
         })

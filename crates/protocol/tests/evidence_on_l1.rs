@@ -198,7 +198,7 @@ impl Net {
             parent_checkpoint: self.last_checkpoint,
             headers: headers.to_vec(),
             bodies: vec![Bytes::new(); headers.len()],
-            attestations: atts.to_vec(),
+            attestations: atts.last().cloned().unwrap_or_default(),
             committee,
         };
         parts.sign(&self.domain, self.signer(proposer)).unwrap()

@@ -903,12 +903,20 @@ impl Simulation {
             RollupCall::ProposeCheckpoint { headers, .. } => headers.len(),
             _ => 0,
         };
+        let chain = self.nodes.get(i).map(|n| n.core.chain());
         let sent = byzantine::l1_call(
             behaviour,
             &LocalSigner::new(key.clone()),
             &self.spec.eip712_domain(),
             call,
             tip,
+            |hash| {
+                chain?
+                    .provisional()
+                    .iter()
+                    .find(|b| b.hash == hash)
+                    .map(|b| b.attestations.clone())
+            },
         );
         if let Some(RollupCall::ProposeCheckpoint { headers, .. }) = &sent
             && behaviour.is_offence()

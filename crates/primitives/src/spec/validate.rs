@@ -20,10 +20,6 @@ pub const MAX_BLOCK_GAS_LIMIT: u64 = 10_000_000_000;
 pub const MAX_BLOCK_TXS: u32 = 100_000;
 /// The longest epoch, in slots.
 pub const MAX_EPOCH_SLOTS: u32 = 1_000_000;
-/// Most attestations one checkpoint may need (`chunks_per_slot` times the
-/// committee's threshold), as the rollup contract bounds them: a full
-/// checkpoint must fit one L1 transaction.
-pub const MAX_ATTESTATIONS_PER_CHECKPOINT: u64 = 2_048;
 
 /// Why a `ChainSpec` cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -74,21 +70,6 @@ pub enum SpecError {
     /// The rollup and the L1 share a chain id, so transactions could be replayed.
     #[error("chain_id and l1_chain_id are both {0}; the rollup needs its own chain id")]
     SameChainIds(u64),
-    /// A full checkpoint would need more attestations than L1 verifies in
-    /// one transaction.
-    #[error(
-        "chunks_per_slot = {chunks} blocks times {threshold} attestations each (committee_size = {committee}) is {total}, more than the {MAX_ATTESTATIONS_PER_CHECKPOINT} one checkpoint can carry; lower chunks_per_slot or committee_size"
-    )]
-    TooManyAttestations {
-        /// `chunks_per_slot`.
-        chunks: u32,
-        /// `committee_size`.
-        committee: u32,
-        /// The committee's threshold.
-        threshold: u64,
-        /// Their product.
-        total: u64,
-    },
     /// The gas limit cannot hold one transfer.
     #[error("block_gas_limit = {0} is below {MIN_BLOCK_GAS_LIMIT}, the cost of one transfer")]
     GasLimitTooLow(u64),
@@ -287,20 +268,6 @@ impl ChainSpec {
                 chunks: s.chunks_per_slot,
             });
         }
-        let threshold = u64::from(s.committee_size)
-            .saturating_mul(2)
-            .checked_div(3)
-            .unwrap_or(0)
-            .saturating_add(1);
-        let total = u64::from(s.chunks_per_slot).saturating_mul(threshold);
-        if total > MAX_ATTESTATIONS_PER_CHECKPOINT {
-            return Err(SpecError::TooManyAttestations {
-                chunks: s.chunks_per_slot,
-                committee: s.committee_size,
-                threshold,
-                total,
-            });
-        }
         Ok(())
     }
 }
@@ -386,12 +353,6 @@ mod tests {
                 devnet,
                 |s| s.block_gas_limit = 20_999,
                 |e| matches!(e, SpecError::GasLimitTooLow(20_999)),
-            ),
-            (
-                "more attestations than one checkpoint carries",
-                devnet,
-                |s| s.committee_size = 1_024,
-                |e| matches!(e, SpecError::TooManyAttestations { total: 5_464, .. }),
             ),
             (
                 "build window shorter than N chunks",
