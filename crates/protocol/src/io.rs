@@ -172,6 +172,17 @@ pub enum TxRefused {
     Pool(#[from] chunkseq_execution::PoolError),
 }
 
+impl TxRefused {
+    /// Whether the pool already held the transaction (a duplicate, not a
+    /// refusal of its content).
+    pub const fn is_duplicate(&self) -> bool {
+        matches!(
+            self,
+            Self::Pool(chunkseq_execution::PoolError::AlreadyKnown(_))
+        )
+    }
+}
+
 /// What the core asks its driver to do, or reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {

@@ -49,6 +49,7 @@ pub struct Recorder {
     checkpoints: BTreeMap<u64, (u64, u32)>,
     slashings: Vec<(Address, u8, u64, u64)>,
     reorgs: Vec<ReorgRecord>,
+    refused: u64,
 }
 
 /// What the report says that only the driver knows.
@@ -122,9 +123,11 @@ impl Recorder {
         self.submitted.insert(tx, at);
     }
 
-    /// `tx` was refused when submitted: it no longer counts.
+    /// `tx` was refused when submitted: it no longer counts as submitted,
+    /// and counts as refused.
     pub fn withdrawn(&mut self, tx: &B256) {
         self.submitted.remove(tx);
+        self.refused = self.refused.saturating_add(1);
     }
 
     /// Records what the protocol event `event` of node `node` at `at` says:
@@ -158,6 +161,13 @@ impl Recorder {
                 cause,
                 ..
             } if observer => self.reorg(slots, dropped.len(), cause.name(), at),
+            Event::TransactionRefused {
+                hash: Some(hash),
+                reason,
+                ..
+            } if observer && !reason.is_duplicate() && self.submitted.contains_key(hash) => {
+                self.refused = self.refused.saturating_add(1);
+            }
             _ => {}
         }
     }
@@ -384,6 +394,8 @@ impl Recorder {
             blocks_provisional: self.provisional_blocks,
             checkpoints: self.checkpoints.len() as u64,
             txs_submitted: self.submitted.len() as u64,
+            refused: self.refused,
+            data_mode: "calldata".into(),
             txs_provisional,
             txs_checkpointed,
             throughput_tps: if run.load_seconds > 0.0 {
@@ -426,6 +438,32 @@ mod tests {
 
     fn tx(n: u8) -> B256 {
         B256::repeat_byte(n)
+    }
+
+    #[test]
+    fn refusals_count_once_and_duplicates_do_not() {
+        use chunkseq_protocol::{TxOrigin, TxRefused};
+        let mut r = Recorder::new(3);
+        for n in 1..=4 {
+            r.submitted(tx(n), 100);
+        }
+        // The RPC turned one away: it is no longer submitted.
+        r.withdrawn(&tx(1));
+        let refused = |hash, reason| Event::TransactionRefused {
+            hash: Some(hash),
+            origin: TxOrigin::Gossip,
+            reason,
+        };
+        // The observer's pool refused one; another node's refusal and a
+        // duplicate do not count.
+        r.event(3, &refused(tx(2), TxRefused::CatchingUp), 200);
+        r.event(1, &refused(tx(3), TxRefused::CatchingUp), 200);
+        let duplicate = TxRefused::Pool(chunkseq_execution::PoolError::AlreadyKnown(tx(4)));
+        r.event(3, &refused(tx(4), duplicate), 200);
+        let report = r.report(RunInfo::default());
+        assert_eq!(report.refused, 2);
+        assert_eq!(report.txs_submitted, 3);
+        assert_eq!(report.data_mode, "calldata");
     }
 
     #[test]

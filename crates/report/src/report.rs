@@ -160,6 +160,16 @@ pub struct Report {
     pub checkpoints: u64,
     /// Transactions sent by the load generator.
     pub txs_submitted: u64,
+    /// Transactions turned away. The devnet counts its RPC's refusals, which
+    /// do not count as submitted. The simulator counts the load
+    /// transactions the observer's pool refused for anything but already
+    /// holding them; another node may still include them.
+    #[serde(default)]
+    pub refused: u64,
+    /// How checkpoints carry their transactions to L1: `calldata` (the
+    /// blob path of `chunkseq-da` is not wired into checkpoints yet).
+    #[serde(default = "calldata")]
+    pub data_mode: String,
     /// Of those, provisional at the observer.
     pub txs_provisional: u64,
     /// Of those, checkpointed at the observer.
@@ -190,6 +200,11 @@ pub struct Report {
     pub throughput: Vec<ThroughputPoint>,
     /// Per-slot timeline.
     pub timeline: Vec<SlotTimeline>,
+}
+
+/// The data mode of reports written before the field existed.
+fn calldata() -> String {
+    "calldata".into()
 }
 
 #[cfg(test)]

@@ -75,6 +75,8 @@ pub(super) fn sample_report_with_slots(scenario: &str, slots: u64) -> Report {
         blocks_provisional: 36,
         checkpoints: 9,
         txs_submitted: 1000,
+        refused: 0,
+        data_mode: "calldata".into(),
         txs_provisional: 950,
         txs_checkpointed: 900,
         throughput_tps: 37.25,
