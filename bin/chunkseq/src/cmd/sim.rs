@@ -188,8 +188,13 @@ fn print_summary(r: &Report) {
         r.blocks_proposed, r.blocks_provisional, r.checkpoints
     );
     println!(
-        "txs submitted {} | provisional {} | checkpointed {} | throughput {:.1} tx/s",
-        r.txs_submitted, r.txs_provisional, r.txs_checkpointed, r.throughput_tps
+        "txs submitted {} | provisional {} | checkpointed {} | refused {} | throughput {:.1} tx/s | data {}",
+        r.txs_submitted,
+        r.txs_provisional,
+        r.txs_checkpointed,
+        r.refused,
+        r.throughput_tps,
+        r.data_mode
     );
     let (p, c) = (r.latency_ms.provisional, r.latency_ms.checkpointed);
     println!(
