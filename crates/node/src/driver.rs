@@ -395,8 +395,12 @@ impl CoreLoop {
     fn event(&mut self, e: Event, batch: &mut Batch) {
         index::record(&e, batch);
         self.measure(&e);
-        if let Event::CaughtUp { .. } = e {
-            self.status.lock().synced = true;
+        match e {
+            // Synced means level with L1; a node that gave up waiting
+            // takes part but is not synced until L1's tip says so.
+            Event::CaughtUp { level, .. } => self.status.lock().synced = level,
+            Event::FellBehind { .. } => self.status.lock().synced = false,
+            _ => {}
         }
         if let Event::SigningRefused { what, reason } = &e {
             warn!(target: "chunkseq::node", what, %reason, "signing refused");

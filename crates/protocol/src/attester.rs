@@ -138,7 +138,16 @@ impl Core {
                 self.set_status(h, TxStatus::Proposed, out);
             }
         }
-        self.bodies.insert(hash, msg.clone());
+        // Two versions of a position are all evidence needs; an equivocating
+        // proposer cannot fill memory with more.
+        let versions = self
+            .bodies
+            .values()
+            .filter(|p| p.header.slot == slot && p.header.index == index)
+            .count();
+        if versions < 2 {
+            self.bodies.insert(hash, msg.clone());
+        }
         if self.proposed.is_none_or(|(_, n)| msg.header.number > n) {
             self.proposed = Some((hash, msg.header.number));
         }

@@ -31,7 +31,8 @@ use crate::{
 };
 
 /// Most L1 events held while catching up; the oldest go first (a
-/// checkpoint among them is served again by the catch-up itself).
+/// checkpoint among them is fetched again: without it the node stays
+/// behind L1's tip, and catching up goes on).
 const MAX_HELD_L1_EVENTS: usize = 4_096;
 
 /// The state of a core that is catching up.
@@ -149,7 +150,9 @@ impl Core {
     }
 
     /// Handles a catch-up input of a core that takes part already: a peer's
-    /// provisional blocks are replayed as gossip; the rest is stale.
+    /// provisional blocks are replayed as gossip; L1's tip shows whether it
+    /// fell behind (two or more slots: one is the race between L1's tip and
+    /// its events) or, after giving up, is level again; the rest is stale.
     pub(crate) fn on_catch_up_input_live(
         &mut self,
         now: UnixMillis,
@@ -157,7 +160,27 @@ impl Core {
         out: &mut Vec<Output>,
     ) {
         match input {
-            Input::L1Tip(tip) => self.l1_tip = Some(tip),
+            Input::L1Tip(tip) => {
+                self.l1_tip = Some(tip);
+                let ours = self.chain.checkpointed();
+                match self.standing() {
+                    Standing::Behind(t) if t.slot > ours.slot.saturating_add(1) => {
+                        self.fall_behind(t.slot, out);
+                        // This tip is fresh: no need to ask for it again.
+                        self.l1_tip = Some(tip);
+                    }
+                    Standing::Level if !self.level => {
+                        self.level = true;
+                        info!(target: "chunkseq::sync", slot = ours.slot, "level with L1 again");
+                        out.push(Output::Event(Event::CaughtUp {
+                            slot: ours.slot,
+                            number: ours.last_number,
+                            level: true,
+                        }));
+                    }
+                    _ => {}
+                }
+            }
             Input::SyncResponse(response) => self.replay_provisional(now, &response, out),
             Input::L1Checkpoints(events) => {
                 debug!(target: "chunkseq::sync", count = events.len(), "checkpoints from L1's logs arrived after catching up; L1's events carry them");
@@ -166,9 +189,41 @@ impl Core {
         }
     }
 
+    /// Applies verified checkpoints, oldest first. When the checkpointed
+    /// tip moves, the give-up timer starts again: a node that makes
+    /// progress keeps going however far behind it started.
+    fn apply_checkpoints(&mut self, events: Vec<L1Event>, out: &mut Vec<Output>) {
+        let before = self.chain.checkpointed().slot;
+        for e in events {
+            self.on_l1(e, out);
+        }
+        if self.chain.checkpointed().slot > before
+            && let Some(c) = &mut self.catching_up
+        {
+            c.since = None;
+        }
+    }
+
+    /// Starts catching up again: this node missed a checkpoint L1 holds.
+    pub(crate) fn fall_behind(&mut self, l1_slot: u64, out: &mut Vec<Output>) {
+        if self.catching_up.is_some() {
+            return;
+        }
+        let ours = self.chain.checkpointed();
+        warn!(target: "chunkseq::sync", slot = ours.slot, l1_slot, "behind L1: catching up again");
+        self.catching_up = Some(CatchUp::default());
+        self.level = false;
+        // The tip it knows may be stale (it said level): ask L1 again.
+        self.l1_tip = None;
+        out.push(Output::Event(Event::FellBehind {
+            slot: ours.slot,
+            l1_slot,
+        }));
+    }
+
     /// Asks again when due, and ends the catch-up when level with L1 or
     /// when waiting longer is pointless.
-    fn catch_up_poll(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+    pub(crate) fn catch_up_poll(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
         let retry = self.cfg.catch_up_retry_ms;
         let give_up = self.cfg.catch_up_give_up_ms;
         let standing = self.standing();
@@ -232,6 +287,7 @@ impl Core {
         let Some(c) = self.catching_up.take() else {
             return;
         };
+        self.level = level;
         for event in c.held {
             self.on_l1(event, out);
         }
@@ -264,9 +320,7 @@ impl Core {
                 if !events.is_empty() {
                     info!(target: "chunkseq::sync", checkpoints = events.len(), "applying checkpoints read from L1");
                 }
-                for e in events {
-                    self.on_l1(e, out);
-                }
+                self.apply_checkpoints(events, out);
             }
             Err(e) => {
                 warn!(target: "chunkseq::sync", error = %e, "checkpoints read from L1 do not continue this node's chain");
@@ -288,9 +342,7 @@ impl Core {
         match sync::verify_chain(ours.header_hash, served, tip.header_hash) {
             Ok(events) => {
                 info!(target: "chunkseq::sync", checkpoints = events.len(), "applying checkpoints served by a peer");
-                for e in events {
-                    self.on_l1(e, out);
-                }
+                self.apply_checkpoints(events, out);
             }
             Err(e) => debug!(target: "chunkseq::sync", error = %e, "sync answer not usable"),
         }

@@ -154,15 +154,15 @@ impl Chain {
         self.provisional.iter().position(|b| b.header.slot >= slot)
     }
 
-    /// Commits the first `n` provisional blocks (the checkpoint of `tip.slot`)
-    /// to the state store and makes `tip` the checkpointed tip.
-    pub fn checkpoint_prefix(&mut self, n: usize, tip: CheckpointTip) -> Result<(), StateError> {
+    /// Commits the first `n` provisional blocks to the state store and
+    /// takes them off the provisional chain (the caller records the
+    /// checkpoint once the rest of it is committed too).
+    pub fn commit_prefix(&mut self, n: usize) -> Result<(), StateError> {
         let count = n.min(self.provisional.len());
         for b in self.provisional.iter().take(count) {
             self.db.commit(&b.state, b.hash)?;
         }
         self.provisional.drain(..count);
-        self.record_checkpoint(tip);
         Ok(())
     }
 

@@ -157,6 +157,8 @@ pub struct Core {
     pub(crate) catching_up: Option<CatchUp>,
     /// L1's checkpoint tip, as last passed in.
     pub(crate) l1_tip: Option<RollupTip>,
+    /// Whether the last catch-up ended level with L1 (false after giving up).
+    pub(crate) level: bool,
 }
 
 impl std::fmt::Debug for Core {
@@ -221,6 +223,7 @@ impl Core {
             genesis_record_sent: false,
             catching_up: Some(CatchUp::default()),
             l1_tip: None,
+            level: false,
         })
     }
 
@@ -320,6 +323,12 @@ impl Core {
             }
         } else {
             self.on_input_live(now, input, &mut out);
+            if self.catching_up.is_some() {
+                // It fell behind on this input: it starts asking at once.
+                self.catch_up_poll(now, &mut out);
+                self.schedule_wake(now, &mut out);
+                return out;
+            }
         }
         // Gossip verdicts (`Rejected`, `Ignored`) are about the input alone:
         // a held message the poll retries already had its verdict when it

@@ -2,7 +2,7 @@
 //! applying L1 checkpoints, and dropping slots whose publish window closed
 //! without one (docs/design.md section 6).
 
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes, keccak256};
 use chunkseq_execution::{BlockContext, KnownTransactions, RecoveredTx, reexecute};
 use chunkseq_l1::L1Block;
 use chunkseq_primitives::{
@@ -18,6 +18,10 @@ use crate::{
     io::{BlockEntry, Event, Output, ReorgCause, TxStatus},
     verify,
 };
+
+/// Most provisional blocks held until they can be applied (their duties,
+/// parent or proposal are still to come).
+pub const MAX_HELD_PROVISIONAL: usize = 256;
 
 impl Core {
     /// The block context a header claims, with the spec's limits.
@@ -52,7 +56,20 @@ impl Core {
             return;
         }
         let Some(duties) = self.duties.get(&slot).cloned() else {
-            self.held_provisional.insert((slot, index), msg);
+            // Held for its duties only if its slot is near and its index
+            // exists: anything else could fill memory unchecked.
+            let near = self
+                .timetable
+                .slot_at(now)
+                .is_none_or(|s| slot <= s.0.saturating_add(2));
+            if near && index < self.spec.chunks_per_slot {
+                self.hold_provisional(msg, out);
+            } else {
+                out.push(Output::Ignored {
+                    topic: "provisional",
+                    reason: format!("slot {slot} index {index} is out of reach"),
+                });
+            }
             return;
         };
         match self.timetable.tip_freeze(Slot(slot)) {
@@ -89,7 +106,7 @@ impl Core {
         let expected_header = match self.chain.tip_block() {
             Some(tip) if tip.header.slot == slot => {
                 if tip.header.index.checked_add(1) != Some(index) {
-                    self.hold_provisional(msg);
+                    self.hold_provisional(msg, out);
                     return;
                 }
                 tip.checkpoint_header.extended(hash)
@@ -99,12 +116,12 @@ impl Core {
                     .extended(hash)
             }
             _ => {
-                self.hold_provisional(msg);
+                self.hold_provisional(msg, out);
                 return;
             }
         };
         if msg.header.parentHash != tip_hash {
-            self.hold_provisional(msg);
+            self.hold_provisional(msg, out);
             return;
         }
         if expected_header.as_ref() != Some(&msg.checkpointHeader) {
@@ -124,7 +141,7 @@ impl Core {
             None => {
                 let Some(body) = self.bodies.get(&hash).map(|p| p.transactions.clone()) else {
                     // The proposal has not arrived yet.
-                    self.hold_provisional(msg);
+                    self.hold_provisional(msg, out);
                     return;
                 };
                 let shared = self
@@ -201,9 +218,20 @@ impl Core {
         }
     }
 
-    fn hold_provisional(&mut self, msg: ProvisionalBlockMessage) {
-        self.held_provisional
-            .insert((msg.header.slot, msg.header.index), msg);
+    /// Holds a provisional block that cannot be applied yet, up to
+    /// [`MAX_HELD_PROVISIONAL`]; past that it is ignored (not forwarded).
+    fn hold_provisional(&mut self, msg: ProvisionalBlockMessage, out: &mut Vec<Output>) {
+        let key = (msg.header.slot, msg.header.index);
+        if self.held_provisional.len() >= MAX_HELD_PROVISIONAL
+            && !self.held_provisional.contains_key(&key)
+        {
+            out.push(Output::Ignored {
+                topic: "provisional",
+                reason: "too many provisional blocks waiting".into(),
+            });
+            return;
+        }
+        self.held_provisional.insert(key, msg);
     }
 
     /// Where this node finds senders it need not recover again.
@@ -333,9 +361,22 @@ impl Core {
         if slot <= self.chain.checkpointed().slot && self.chain.checkpointed().slot != 0 {
             return;
         }
-        // L1 accepts a checkpoint only on its tip, so the parent is ours.
+        // L1 accepts a checkpoint only on its tip, so one that does not
+        // extend this node's checkpoint means this node missed one: it
+        // changes nothing and the node catches up.
         let parent_checkpoint = self.chain.checkpointed().header_hash;
         let block_hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
+        let extends = CheckpointHeader::covering(Slot(slot), parent_checkpoint, &block_hashes)
+            .is_some_and(|h| h.hash() == header_hash);
+        if !extends {
+            warn!(target: "chunkseq::protocol", slot, ours = self.chain.checkpointed().slot, "a checkpoint that does not extend this node's: catching up");
+            out.push(Output::Event(Event::CheckpointNotApplied {
+                slot,
+                reason: "it does not extend this node's checkpoint".into(),
+            }));
+            self.fall_behind(slot, out);
+            return;
+        }
         for candidate in self
             .evidence
             .on_checkpoint(slot, parent_checkpoint, &block_hashes)
@@ -396,43 +437,29 @@ impl Core {
                 attestations: b.attestations.len() / SIGNATURE_LEN,
             })
             .collect();
-        // Until L1's remaining blocks are committed, the checkpointed tip is
-        // the last matching block.
-        let prefix_tip = match matching
-            .checked_sub(1)
-            .and_then(|i| self.chain.provisional().get(i))
-        {
-            Some(b) => CheckpointTip {
-                last_hash: b.hash,
-                last_number: b.header.number,
-                ..tip
-            },
-            None => CheckpointTip {
-                last_hash: self.chain.checkpointed().last_hash,
-                last_number: self.chain.checkpointed().last_number,
-                ..tip
-            },
-        };
-        let commit_tip = if matching == headers.len() {
-            tip
-        } else {
-            prefix_tip
-        };
-        if let Err(e) = self.chain.checkpoint_prefix(matching, commit_tip) {
-            warn!(target: "chunkseq::protocol", slot, "committing checkpointed blocks failed: {e}");
+        // The matching blocks and L1's others are committed, then the
+        // checkpoint is recorded: a store failure in between leaves the
+        // recorded tip where it was, and the node catches up.
+        let committed = self.chain.commit_prefix(matching).and_then(|()| {
+            for block in &applied {
+                self.chain.commit_direct(&block.state, block.entry.hash)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = committed {
+            warn!(target: "chunkseq::protocol", slot, "committing the checkpoint failed: {e}");
+            out.push(Output::Event(Event::CheckpointNotApplied {
+                slot,
+                reason: format!("state store: {e}"),
+            }));
+            self.fall_behind(slot, out);
             return;
         }
         for block in applied {
-            if let Err(e) = self.chain.commit_direct(&block.state, block.entry.hash) {
-                warn!(target: "chunkseq::protocol", slot, "committing a block of the checkpoint failed: {e}");
-                return;
-            }
             self.pool.remove_included(&block.included);
             entries.push(block.entry);
         }
-        if matching < headers.len() {
-            self.chain.record_checkpoint(tip);
-        }
+        self.chain.record_checkpoint(tip);
         // Blocks of this slot beyond the checkpoint were left out of it.
         if let Some(pos) = self
             .chain
@@ -491,6 +518,11 @@ impl Core {
                     .fork_on(base)?
                     .ok_or(ApplyError::UnknownParent(base))?,
             };
+            // L1 checked the body against its header; a peer's answer may
+            // not have been, and this is cheaper than executing it.
+            if keccak256(body) != header.bodyHash {
+                return Err(ApplyError::WrongBody(header.index));
+            }
             let transactions = decode_body(body)?;
             let built = reexecute(
                 fork,
@@ -551,4 +583,8 @@ pub enum ApplyError {
     /// The block it builds on is neither the checkpointed tip nor provisional.
     #[error("unknown parent block {0}")]
     UnknownParent(B256),
+    /// The body of the block at this index does not hash to its header's
+    /// `bodyHash`.
+    #[error("the body of block {0} does not match its header")]
+    WrongBody(u32),
 }

@@ -352,6 +352,15 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// This node found itself behind L1 (a checkpoint that does not extend
+    /// its own, or L1's tip two or more slots ahead) and catches up again;
+    /// it takes no part until [`Event::CaughtUp`].
+    FellBehind {
+        /// The slot of its checkpointed tip.
+        slot: u64,
+        /// The slot of the checkpoint that showed it.
+        l1_slot: u64,
+    },
     /// This node caught up with L1 (or gave up waiting) and takes part from
     /// now on.
     CaughtUp {
@@ -517,6 +526,9 @@ impl std::fmt::Display for Event {
             ),
             Self::CheckpointNotApplied { slot, reason } => {
                 write!(f, "checkpoint_not_applied slot={slot} reason={reason}")
+            }
+            Self::FellBehind { slot, l1_slot } => {
+                write!(f, "fell_behind slot={slot} l1_slot={l1_slot}")
             }
             Self::CaughtUp {
                 slot,

@@ -541,6 +541,57 @@ fn rows() -> Vec<Row> {
             }),
         },
         Row {
+            rule: "§6 follower: a checkpoint that does not extend this node's changes nothing, and the node catches up again",
+            node: member,
+            inputs: Box::new(|s| {
+                let L1Event::CheckpointAccepted {
+                    slot,
+                    headers,
+                    bodies,
+                    proposer,
+                    l1_block,
+                    l1_tx,
+                    ..
+                } = s.checkpoint.clone()
+                else {
+                    unreachable!()
+                };
+                // L1's checkpoint of a chain this node did not follow.
+                let foreign = L1Event::CheckpointAccepted {
+                    slot,
+                    header_hash: B256::repeat_byte(0x5a),
+                    headers,
+                    bodies,
+                    proposer,
+                    l1_block,
+                    l1_tx,
+                };
+                let t = s.tt.slot_start(Slot(1)).unwrap();
+                vec![(t.checked_add_ms(2_000).unwrap(), Input::L1(foreign))]
+            }),
+            check: Box::new(|_, out, core, _| {
+                let events = events(out);
+                assert!(
+                    events
+                        .iter()
+                        .any(|e| matches!(e, Event::CheckpointNotApplied { slot: 1, .. })),
+                    "{events:?}"
+                );
+                assert!(
+                    events
+                        .iter()
+                        .any(|e| matches!(e, Event::FellBehind { slot: 0, l1_slot: 1 })),
+                    "{events:?}"
+                );
+                assert!(core.is_catching_up());
+                assert_eq!(core.chain().checkpointed().slot, 0);
+                assert!(
+                    out.iter().any(|o| matches!(o, Output::FetchL1Tip)),
+                    "it starts asking at once: {out:?}"
+                );
+            }),
+        },
+        Row {
             rule: "§6 follower: a checkpoint that leaves out a provisional block drops it (reorg, tx back to pending)",
             node: member,
             inputs: Box::new(|s| {
