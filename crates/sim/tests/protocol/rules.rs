@@ -578,9 +578,13 @@ fn rows() -> Vec<Row> {
                     "{events:?}"
                 );
                 assert!(
-                    events
-                        .iter()
-                        .any(|e| matches!(e, Event::FellBehind { slot: 0, l1_slot: 1 })),
+                    events.iter().any(|e| matches!(
+                        e,
+                        Event::FellBehind {
+                            slot: 0,
+                            l1_slot: 1
+                        }
+                    )),
                     "{events:?}"
                 );
                 assert!(core.is_catching_up());
