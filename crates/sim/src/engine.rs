@@ -1054,11 +1054,39 @@ impl Simulation {
             .map(|n| n.core.chain().checkpointed().last_hash)
             .collect();
         let observer_tip = tips.get(self.observer).copied().unwrap_or_default();
+        // A restarted validator must sign again if it sat on a committee
+        // (or proposed) in a slot after the one it caught up in.
+        let mut had_duty = BTreeSet::new();
+        for (node, level_at) in self.invariants.rejoined_at() {
+            let (Some(at), Some(addr)) = (
+                level_at,
+                self.nodes
+                    .get(node)
+                    .and_then(|n| n.key.as_ref())
+                    .map(PrivateKey::address),
+            ) else {
+                continue;
+            };
+            let genesis = self.tt.genesis().0;
+            let after = self
+                .tt
+                .slot_at(UnixMillis(genesis.saturating_add(at)))
+                .map_or(0, |s| s.0)
+                .saturating_add(1);
+            for slot in after..=self.scenario.slots {
+                if let Ok((committee, proposer)) = self.l1.duties(slot)
+                    && (proposer == addr || committee.contains(&addr))
+                {
+                    had_duty.insert(node);
+                    break;
+                }
+            }
+        }
         match self.l1.tip() {
             Ok(l1_tip) => self.invariants.restarts_rejoined(
                 &tips,
                 &[l1_tip.last_block_hash, observer_tip],
-                self.spec.slot_duration_ms,
+                &had_duty,
                 end,
                 &trail,
             ),

@@ -77,15 +77,24 @@ impl Invariants {
         }
     }
 
+    /// Restarted nodes and when each caught up level (ms since genesis).
+    pub(crate) fn rejoined_at(&self) -> Vec<(usize, Option<u64>)> {
+        self.restarted
+            .iter()
+            .map(|(n, r)| (*n, r.level_at))
+            .collect()
+    }
+
     /// A restarted node caught up level with L1, follows L1 to the end
     /// (`tips`: each node's checkpointed tip at the end; `expected`: L1's,
     /// and the observer's, which may not have seen L1's newest yet) and,
-    /// when a slot was left after it caught up, took part again.
+    /// if it had a duty in a slot after the one it caught up in (`had_duty`),
+    /// took part again.
     pub(crate) fn restarts_rejoined(
         &mut self,
         tips: &[B256],
         expected: &[B256],
-        slot_ms: u64,
+        had_duty: &BTreeSet<usize>,
         at_ms: u64,
         trail: &[String],
     ) {
@@ -96,8 +105,8 @@ impl Invariants {
                     "node {node} ends at {:?}, not at L1's checkpointed tip {expected:?}",
                     tips.get(node)
                 )),
-                Some(t) if !r.signed && t.saturating_add(slot_ms) < at_ms => Some(format!(
-                    "node {node} caught up at {t} ms and signed nothing after"
+                Some(t) if !r.signed && had_duty.contains(&node) => Some(format!(
+                    "node {node} caught up at {t} ms, had duties after, and signed nothing"
                 )),
                 Some(_) => None,
             };
@@ -297,23 +306,30 @@ mod tests {
     #[test]
     fn a_restarted_node_that_does_not_come_back_is_a_violation() {
         let tip = B256::repeat_byte(9);
+        let duty = BTreeSet::from([1]);
         // Never caught up.
         let mut i = invariants();
         i.on_restart(1);
-        i.restarts_rejoined(&[tip, B256::ZERO], &[tip], 4_000, 60_000, &[]);
+        i.restarts_rejoined(&[tip, B256::ZERO], &[tip], &duty, 60_000, &[]);
         assert_eq!(i.violations.len(), 1);
         // Caught up, but ends off L1's tip.
         let mut i = invariants();
         i.on_restart(1);
         i.on_caught_up(1, true, 10_000);
-        i.restarts_rejoined(&[tip, B256::ZERO], &[tip], 4_000, 60_000, &[]);
+        i.restarts_rejoined(&[tip, B256::ZERO], &[tip], &duty, 60_000, &[]);
         assert_eq!(i.violations.len(), 1);
-        // Caught up and on the tip, but silent for the rest of the run.
+        // Caught up and on the tip, but silent for the rest of the run
+        // though it had duties; without duties, silence is right.
         let mut i = invariants();
         i.on_restart(1);
         i.on_caught_up(1, true, 10_000);
-        i.restarts_rejoined(&[tip, tip], &[tip], 4_000, 60_000, &[]);
+        i.restarts_rejoined(&[tip, tip], &[tip], &duty, 60_000, &[]);
         assert_eq!(i.violations.len(), 1);
+        let mut i = invariants();
+        i.on_restart(1);
+        i.on_caught_up(1, true, 10_000);
+        i.restarts_rejoined(&[tip, tip], &[tip], &BTreeSet::new(), 60_000, &[]);
+        assert!(i.violations.is_empty());
         // Caught up, on the tip, and took part: fine. A catch-up that gave
         // up (`level: false`) does not count as caught up.
         let mut i = invariants();
@@ -322,7 +338,7 @@ mod tests {
         i.on_caught_up(1, true, 10_000);
         let attestation = Gossip::Attestation(chunkseq_primitives::AttestationMessage::default());
         i.on_signed(1, &attestation, 11_000, 3, &[]);
-        i.restarts_rejoined(&[tip, tip], &[tip], 4_000, 60_000, &[]);
+        i.restarts_rejoined(&[tip, tip], &[tip], &duty, 60_000, &[]);
         assert!(i.violations.is_empty(), "{:?}", i.violations);
     }
 }
