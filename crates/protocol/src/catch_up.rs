@@ -26,7 +26,8 @@ use crate::{
     core::Core,
     io::{Event, Gossip, Input, Output, TxIn, TxRefused},
     sync::{
-        self, CheckpointRecord, MAX_SYNC_BLOCKS, MAX_SYNC_CHECKPOINTS, SyncRequest, SyncResponse,
+        self, CheckpointRecord, MAX_SYNC_ANSWER_BYTES, MAX_SYNC_BLOCKS, MAX_SYNC_CHECKPOINTS,
+        SyncRequest, SyncResponse,
     },
 };
 
@@ -71,8 +72,28 @@ impl Core {
     /// (read by the driver from its index, oldest first, at most
     /// [`MAX_SYNC_CHECKPOINTS`] used) and the provisional blocks above its
     /// checkpoint with their proposals.
+    /// The answer holds at most [`MAX_SYNC_ANSWER_BYTES`] of checkpoints and
+    /// messages, so it stays within what the transport carries.
     pub fn sync_answer(&self, mut checkpoints: Vec<CheckpointRecord>) -> SyncResponse {
         checkpoints.truncate(MAX_SYNC_CHECKPOINTS);
+        let mut budget = MAX_SYNC_ANSWER_BYTES;
+        let mut kept = 0usize;
+        for c in &checkpoints {
+            let size = c
+                .headers
+                .iter()
+                .chain(&c.bodies)
+                .map(|b| b.len())
+                .fold(0usize, usize::saturating_add);
+            match budget.checked_sub(size) {
+                Some(left) => {
+                    budget = left;
+                    kept = kept.saturating_add(1);
+                }
+                None => break,
+            }
+        }
+        checkpoints.truncate(kept);
         let mut proposals = Vec::new();
         let mut provisionals = Vec::new();
         for b in self.chain.provisional().iter().take(MAX_SYNC_BLOCKS) {
@@ -85,8 +106,13 @@ impl Core {
                 attestations: b.attestations.clone(),
                 proposerSignature: b.proposer_signature.clone(),
             };
-            proposals.push(Bytes::from(p.encode_wire()));
-            provisionals.push(Bytes::from(provisional.encode_wire()));
+            let (p, v) = (p.encode_wire(), provisional.encode_wire());
+            let Some(left) = budget.checked_sub(p.len().saturating_add(v.len())) else {
+                break;
+            };
+            budget = left;
+            proposals.push(Bytes::from(p));
+            provisionals.push(Bytes::from(v));
         }
         SyncResponse {
             checkpoints,

@@ -15,6 +15,9 @@ use crate::io::Event;
 pub const MAX_SYNC_CHECKPOINTS: usize = 16;
 /// Most provisional blocks (with their proposals) in one sync response.
 pub const MAX_SYNC_BLOCKS: usize = 64;
+/// Most bytes of checkpoints and messages in one sync response (the node's
+/// transport encodes them as JSON hex, twice the size, within its 10 MiB).
+pub const MAX_SYNC_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// "Send me what you have after this point."
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

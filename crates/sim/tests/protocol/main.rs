@@ -14,6 +14,7 @@
     unreachable_pub
 )]
 
+mod catch_up;
 mod common;
 mod faults;
 mod full_slots;
