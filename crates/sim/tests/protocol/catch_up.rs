@@ -21,7 +21,7 @@ fn caught_up(out: &[Output]) -> Option<bool> {
 fn a_node_behind_l1_catches_up_from_l1_and_refuses_a_forged_chain() {
     let spec = Preset::Devnet.spec();
     let mut h = scripted(spec, 4);
-    let tt = h.timetable().clone();
+    let tt = *h.timetable();
     h.run(tt.slot_start(Slot(4)).unwrap(), |_| {});
     let tip = h.l1().tip().unwrap();
     assert!(tip.has_checkpoint && tip.slot >= 2, "{tip:?}");
