@@ -91,11 +91,9 @@ impl Notification {
     /// What subscribers hear of a core event (`None`: nothing).
     pub fn from_event(e: &Event) -> Option<Self> {
         Some(match e {
-            Event::ProvisionalAccepted {
-                block, threshold, ..
-            } => Self::Provisional {
+            Event::ProvisionalAccepted { block, .. } => Self::Provisional {
                 block: BlockRecord::new(block, BlockStatus::Provisional),
-                threshold: *threshold,
+                threshold: block.threshold,
             },
             Event::CheckpointAccepted {
                 slot,

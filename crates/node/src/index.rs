@@ -10,14 +10,9 @@ use crate::store::{Batch, BlockRecord, BlockStatus, TxRecord};
 /// Adds to `batch` what `event` changes in the index.
 pub fn record(event: &Event, batch: &mut Batch) {
     match event {
-        Event::ProvisionalAccepted {
-            block, threshold, ..
-        } => {
+        Event::ProvisionalAccepted { block, .. } => {
             for (i, tx) in block.txs.iter().enumerate() {
-                batch.tx(
-                    *tx,
-                    in_block(block, i, TxStatus::Provisional, Some(*threshold), None),
-                );
+                batch.tx(*tx, in_block(block, i, TxStatus::Provisional, None));
             }
             batch.block(BlockRecord::new(block, BlockStatus::Provisional));
         }
@@ -31,13 +26,7 @@ pub fn record(event: &Event, batch: &mut Batch) {
                 for (i, tx) in block.txs.iter().enumerate() {
                     batch.tx(
                         *tx,
-                        in_block(
-                            block,
-                            i,
-                            TxStatus::Checkpointed,
-                            None,
-                            Some((*l1_block, *l1_tx)),
-                        ),
+                        in_block(block, i, TxStatus::Checkpointed, Some((*l1_block, *l1_tx))),
                     );
                 }
                 batch.block(BlockRecord::new(block, BlockStatus::Checkpointed));
@@ -76,7 +65,6 @@ fn in_block(
     block: &BlockEntry,
     i: usize,
     status: TxStatus,
-    threshold: Option<usize>,
     l1: Option<(u64, alloy_primitives::B256)>,
 ) -> TxRecord {
     TxRecord {
@@ -86,7 +74,7 @@ fn in_block(
         slot: Some(block.header.slot),
         index: u32::try_from(i).ok(),
         attestations: (block.attestations > 0).then_some(block.attestations),
-        threshold,
+        threshold: (block.threshold > 0).then_some(block.threshold),
         l1_block: l1.map(|(b, _)| b),
         l1_tx: l1.map(|(_, t)| t),
     }
@@ -112,6 +100,7 @@ mod tests {
             hash: B256::repeat_byte(number as u8),
             txs: (0..txs).map(|i| B256::repeat_byte(100 + i as u8)).collect(),
             attestations,
+            threshold: 3,
         }
     }
 
@@ -125,7 +114,6 @@ mod tests {
                 number: 7,
                 hash: B256::repeat_byte(7),
                 block: entry(7, 2, 3),
-                threshold: 3,
             },
             &mut b,
         );
@@ -161,6 +149,11 @@ mod tests {
         assert!(blocks.iter().all(|b| b.status == BlockStatus::Checkpointed));
         assert_eq!(txs[0].1.l1_tx, Some(l1_tx));
         assert_eq!(txs[0].1.l1_block, Some(40));
+        assert_eq!(
+            txs[0].1.threshold,
+            Some(3),
+            "kept from its provisional block"
+        );
         assert_eq!(checkpoints.len(), 1);
         assert_eq!(checkpoints[0].headers.len(), 2);
     }

@@ -266,10 +266,7 @@ impl Core {
         let included: Vec<_> = block.txs.iter().map(|t| (t.sender(), t.nonce())).collect();
         self.pool.remove_included(&included);
         let hashes: Vec<B256> = block.txs.iter().map(RecoveredTx::hash).collect();
-        let threshold = self
-            .duties
-            .get(&block.header.slot)
-            .map_or(0, crate::io::Duties::threshold);
+        let threshold = self.threshold_of(block.header.slot);
         out.push(Output::Event(Event::ProvisionalAccepted {
             slot: block.header.slot,
             index: block.header.index,
@@ -280,8 +277,8 @@ impl Core {
                 hash: block.hash,
                 txs: hashes.clone(),
                 attestations: block.attestations.len() / SIGNATURE_LEN,
+                threshold,
             },
-            threshold,
         }));
         debug!(target: "chunkseq::protocol", slot = block.header.slot, index = block.header.index, number = block.header.number, "provisional");
         self.chain.push(block);
@@ -435,6 +432,7 @@ impl Core {
                 hash: b.hash,
                 txs: b.txs.iter().map(RecoveredTx::hash).collect(),
                 attestations: b.attestations.len() / SIGNATURE_LEN,
+                threshold: self.threshold_of(b.header.slot),
             })
             .collect();
         // The matching blocks and L1's others are committed, then the
@@ -491,6 +489,13 @@ impl Core {
         }));
     }
 
+    /// Attestations the blocks of `slot` need (0 when its duties are unknown).
+    fn threshold_of(&self, slot: u64) -> usize {
+        self.duties
+            .get(&slot)
+            .map_or(0, crate::io::Duties::threshold)
+    }
+
     /// Forgets proposals and held provisional blocks of slots before
     /// `slot` (bounded memory; their slots are checkpointed).
     fn prune_messages(&mut self, slot: u64) {
@@ -539,6 +544,7 @@ impl Core {
                     hash: built.hash(),
                     txs: txs.iter().map(RecoveredTx::hash).collect(),
                     attestations: 0,
+                    threshold: self.threshold_of(header.slot),
                 },
                 included: txs.iter().map(|t| (t.sender(), t.nonce())).collect(),
                 state: built.state,

@@ -255,6 +255,9 @@ pub struct BlockEntry {
     /// Committee signatures it carried to this node (0 for a block learned
     /// from L1 alone).
     pub attestations: usize,
+    /// Attestations its slot's blocks need (0 when this node does not know
+    /// the slot's committee).
+    pub threshold: usize,
 }
 
 /// Observable events, for metrics, subscribers, reports and the node's index.
@@ -315,8 +318,6 @@ pub enum Event {
         hash: B256,
         /// The block.
         block: BlockEntry,
-        /// Attestations its slot's blocks need.
-        threshold: usize,
     },
     /// This node, as proposer, submitted its slot's checkpoint.
     CheckpointSubmitted {
@@ -502,12 +503,12 @@ impl std::fmt::Display for Event {
                 number,
                 hash,
                 block,
-                threshold,
             } => write!(
                 f,
-                "provisional slot={slot} index={index} number={number} hash={hash} txs={} attestations={}/{threshold}",
+                "provisional slot={slot} index={index} number={number} hash={hash} txs={} attestations={}/{}",
                 block.txs.len(),
-                block.attestations
+                block.attestations,
+                block.threshold
             ),
             Self::CheckpointSubmitted { slot, blocks } => {
                 write!(f, "checkpoint_submitted slot={slot} blocks={blocks}")

@@ -513,8 +513,8 @@ mod tests {
                     hash: B256::ZERO,
                     txs: vec![tx(1), tx(2)],
                     attestations: 3,
+                    threshold: 3,
                 },
-                threshold: 3,
             },
             700,
         );
