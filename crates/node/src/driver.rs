@@ -322,11 +322,7 @@ impl CoreLoop {
         let domain = self.core.spec().eip712_domain();
         let chain = self.core.chain();
         byzantine::l1_call(behaviour, &key, &domain, call, tip, |hash| {
-            chain
-                .provisional()
-                .iter()
-                .find(|b| b.hash == hash)
-                .map(|b| b.attestations.clone())
+            chain.attestations_of(hash)
         })
     }
 

@@ -17,14 +17,14 @@
 
 use std::collections::VecDeque;
 
-use alloy_primitives::{Bytes, keccak256};
+use alloy_primitives::Bytes;
 use chunkseq_l1::{L1Event, RollupTip};
 use chunkseq_primitives::{ProposalMessage, ProvisionalBlockMessage, UnixMillis, WireCodec};
 use tracing::{debug, info, warn};
 
 use crate::{
     core::Core,
-    io::{Event, Gossip, Input, Output, TxIn, TxRefused},
+    io::{Event, Gossip, Input, Output, TxRefused},
     sync::{
         self, CheckpointRecord, MAX_SYNC_ANSWER_BYTES, MAX_SYNC_BLOCKS, MAX_SYNC_CHECKPOINTS,
         SyncRequest, SyncResponse,
@@ -159,12 +159,7 @@ impl Core {
             }),
             Input::Transactions { txs, origin } => {
                 for tx in txs {
-                    let hash = match &tx {
-                        TxIn::Recovered(t) => Some(t.hash()),
-                        TxIn::Raw(raw) => (raw.len() <= chunkseq_primitives::codec::MAX_TX_BYTES)
-                            .then(|| keccak256(raw)),
-                    };
-                    self.refused(hash, origin, TxRefused::CatchingUp, out);
+                    self.refused(tx.hash(), origin, TxRefused::CatchingUp, out);
                 }
             }
             Input::Duties { slot, duties } => self.on_duties(slot, duties),

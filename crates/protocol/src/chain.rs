@@ -89,6 +89,14 @@ impl Chain {
         &self.provisional
     }
 
+    /// The attestations provisional block `hash` collected, if it is one.
+    pub fn attestations_of(&self, hash: B256) -> Option<Bytes> {
+        self.provisional
+            .iter()
+            .find(|b| b.hash == hash)
+            .map(|b| b.attestations.clone())
+    }
+
     /// The provisional tip's hash and number.
     pub fn tip(&self) -> (B256, u64) {
         self.provisional.last().map_or(

@@ -6,7 +6,7 @@ use std::{
     sync::Arc,
 };
 
-use alloy_primitives::{Address, B256, keccak256, map::B256Map};
+use alloy_primitives::{Address, B256, map::B256Map};
 use chunkseq_execution::{Pool, PoolConfig, PoolError, RecoveredTx, pool::recover};
 use chunkseq_l1::{L1Block, L1Event, RollupTip};
 use chunkseq_primitives::{
@@ -446,23 +446,16 @@ impl Core {
             }
         };
         for tx in txs {
-            let (hash, admitted) = match tx {
-                TxIn::Recovered(tx) => {
-                    let hash = tx.hash();
-                    (Some(hash), self.admit_on(fork.as_ref(), tx, origin, out))
-                }
-                TxIn::Raw(raw) => {
-                    let hash = (raw.len() <= chunkseq_primitives::codec::MAX_TX_BYTES)
-                        .then(|| keccak256(&raw));
-                    let admitted = match hash.filter(|h| self.pool.contains(h)) {
-                        Some(h) => Err(TxRefused::Pool(PoolError::AlreadyKnown(h))),
-                        None => match recover(&raw, self.spec.chain_id) {
-                            Ok(tx) => self.admit_on(fork.as_ref(), tx, origin, out),
-                            Err(e) => Err(TxRefused::Pool(e)),
-                        },
-                    };
-                    (hash, admitted)
-                }
+            let hash = tx.hash();
+            let admitted = match tx {
+                TxIn::Recovered(tx) => self.admit_on(fork.as_ref(), tx, origin, out),
+                TxIn::Raw(raw) => match hash.filter(|h| self.pool.contains(h)) {
+                    Some(h) => Err(TxRefused::Pool(PoolError::AlreadyKnown(h))),
+                    None => match recover(&raw, self.spec.chain_id) {
+                        Ok(tx) => self.admit_on(fork.as_ref(), tx, origin, out),
+                        Err(e) => Err(TxRefused::Pool(e)),
+                    },
+                },
             };
             if let Err(reason) = admitted {
                 self.refused(hash, origin, reason, out);

@@ -265,20 +265,14 @@ impl Core {
     pub(crate) fn accept_provisional(&mut self, block: ChainBlock, out: &mut Vec<Output>) {
         let included: Vec<_> = block.txs.iter().map(|t| (t.sender(), t.nonce())).collect();
         self.pool.remove_included(&included);
-        let hashes: Vec<B256> = block.txs.iter().map(RecoveredTx::hash).collect();
-        let threshold = self.threshold_of(block.header.slot);
+        let entry = self.entry_of(&block);
+        let hashes = entry.txs.clone();
         out.push(Output::Event(Event::ProvisionalAccepted {
             slot: block.header.slot,
             index: block.header.index,
             number: block.header.number,
             hash: block.hash,
-            block: BlockEntry {
-                header: block.header.clone(),
-                hash: block.hash,
-                txs: hashes.clone(),
-                attestations: block.attestations.len() / SIGNATURE_LEN,
-                threshold,
-            },
+            block: entry,
         }));
         debug!(target: "chunkseq::protocol", slot = block.header.slot, index = block.header.index, number = block.header.number, "provisional");
         self.chain.push(block);
@@ -427,13 +421,7 @@ impl Core {
             .provisional()
             .iter()
             .take(matching)
-            .map(|b| BlockEntry {
-                header: b.header.clone(),
-                hash: b.hash,
-                txs: b.txs.iter().map(RecoveredTx::hash).collect(),
-                attestations: b.attestations.len() / SIGNATURE_LEN,
-                threshold: self.threshold_of(b.header.slot),
-            })
+            .map(|b| self.entry_of(b))
             .collect();
         // The matching blocks and L1's others are committed, then the
         // checkpoint is recorded: a store failure in between leaves the
@@ -487,6 +475,17 @@ impl Core {
             l1_block,
             l1_tx,
         }));
+    }
+
+    /// What an index records of a provisional block.
+    fn entry_of(&self, b: &ChainBlock) -> BlockEntry {
+        BlockEntry {
+            header: b.header.clone(),
+            hash: b.hash,
+            txs: b.txs.iter().map(RecoveredTx::hash).collect(),
+            attestations: b.attestations.len() / SIGNATURE_LEN,
+            threshold: self.threshold_of(b.header.slot),
+        }
     }
 
     /// Attestations the blocks of `slot` need (0 when its duties are unknown).

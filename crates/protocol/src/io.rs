@@ -146,6 +146,18 @@ pub enum TxIn {
     Recovered(RecoveredTx),
 }
 
+impl TxIn {
+    /// Its hash: the recovered transaction's, or keccak256 of bytes within
+    /// the transaction size bound (`None` for larger ones, never hashed).
+    pub fn hash(&self) -> Option<B256> {
+        match self {
+            Self::Recovered(tx) => Some(tx.hash()),
+            Self::Raw(raw) => (raw.len() <= chunkseq_primitives::codec::MAX_TX_BYTES)
+                .then(|| alloy_primitives::keccak256(raw)),
+        }
+    }
+}
+
 /// Where transactions came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxOrigin {

@@ -910,13 +910,7 @@ impl Simulation {
             &self.spec.eip712_domain(),
             call,
             tip,
-            |hash| {
-                chain?
-                    .provisional()
-                    .iter()
-                    .find(|b| b.hash == hash)
-                    .map(|b| b.attestations.clone())
-            },
+            |hash| chain?.attestations_of(hash),
         );
         if let Some(RollupCall::ProposeCheckpoint { headers, .. }) = &sent
             && behaviour.is_offence()
