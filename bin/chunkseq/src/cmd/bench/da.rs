@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use super::{
     stats::median_ms,
-    workload::{TxKindArg, generate},
+    workload::{TxKindArg, WorkloadArgs, generate},
 };
 
 /// Arguments of `chunkseq bench da`.
@@ -29,15 +29,8 @@ pub(crate) struct DaArgs {
     /// Transactions in the slot (a full devnet slot: 8 blocks of 1,000).
     #[arg(long, default_value_t = 8_000)]
     txs: usize,
-    /// Transactions per block.
-    #[arg(long, default_value_t = 1_000)]
-    block_txs: usize,
-    /// Distinct sending accounts.
-    #[arg(long, default_value_t = 1_000)]
-    senders: usize,
-    /// Seed phrase the development accounts are derived from.
-    #[arg(long, default_value = "chunkseq bench", value_name = "PHRASE")]
-    dev_phrase: String,
+    #[command(flatten)]
+    workload: WorkloadArgs,
     /// Codec of the main figures (plain+zstd or columnar+zstd) [default:
     /// the crate's default].
     #[arg(long, value_parser = parse_codec)]
@@ -240,7 +233,7 @@ const COMPARED: [(Layout, Compressor, i32); 14] = [
 
 pub(crate) fn run(args: &DaArgs) -> Result<()> {
     ensure!(
-        args.txs > 0 && args.block_txs > 0 && args.senders > 0 && args.runs > 0,
+        args.txs > 0 && args.workload.block_txs > 0 && args.workload.senders > 0 && args.runs > 0,
         "--txs, --block-txs, --senders and --runs must be positive"
     );
     if args.compare {
@@ -253,8 +246,18 @@ pub(crate) fn run(args: &DaArgs) -> Result<()> {
 /// Signed transactions of `kind`, in blocks of `block_txs`.
 fn slot(args: &DaArgs, kind: TxKindArg, txs: usize) -> Vec<Vec<Bytes>> {
     let chain_id = Preset::Devnet.spec().chain_id;
-    let raw = generate(kind, txs, args.senders, &args.dev_phrase, chain_id, || {}).raw;
-    raw.chunks(args.block_txs).map(<[Bytes]>::to_vec).collect()
+    let raw = generate(
+        kind,
+        txs,
+        args.workload.senders,
+        &args.workload.dev_phrase,
+        chain_id,
+        || {},
+    )
+    .raw;
+    raw.chunks(args.workload.block_txs)
+        .map(<[Bytes]>::to_vec)
+        .collect()
 }
 
 /// Runs `f` `runs` times; the last result and the median time.
@@ -410,7 +413,7 @@ fn path(args: &DaArgs) -> Result<()> {
     let report = PathReport {
         codec: codec.name(),
         level,
-        senders: args.senders,
+        senders: args.workload.senders,
         runs,
         setup_load_ms,
         kzg_precompute: chunkseq_da::KZG_PRECOMPUTE,
@@ -512,8 +515,10 @@ fn compare(args: &DaArgs) -> Result<()> {
         let all = slot(args, kind, sizes.iter().copied().max().unwrap_or(0));
         for &txs in &sizes {
             let flat: Vec<Bytes> = all.iter().flatten().take(txs).cloned().collect();
-            let blocks: Vec<Vec<Bytes>> =
-                flat.chunks(args.block_txs).map(<[Bytes]>::to_vec).collect();
+            let blocks: Vec<Vec<Bytes>> = flat
+                .chunks(args.workload.block_txs)
+                .map(<[Bytes]>::to_vec)
+                .collect();
             let (raw, calldata) = raw_and_calldata(&blocks);
             baselines.push(Baseline {
                 kind: kind.name(),
@@ -554,8 +559,8 @@ fn compare(args: &DaArgs) -> Result<()> {
         }
     }
     let report = CompareReport {
-        senders: args.senders,
-        block_txs: args.block_txs,
+        senders: args.workload.senders,
+        block_txs: args.workload.block_txs,
         runs: args.runs,
         baselines,
         rows,

@@ -34,7 +34,7 @@ use serde::Serialize;
 
 use super::{
     stats::{median_ms, per_second},
-    workload::{TxKindArg, Workload, addresses, generate},
+    workload::{TxKindArg, Workload, WorkloadArgs, addresses, generate},
 };
 
 /// Arguments of `chunkseq bench exec`.
@@ -46,15 +46,8 @@ pub(crate) struct ExecArgs {
     /// What the transactions do.
     #[arg(long, value_enum, default_value = "transfer")]
     kind: TxKindArg,
-    /// Transactions per block.
-    #[arg(long, default_value_t = 1_000)]
-    block_txs: usize,
-    /// Distinct sending accounts (each sends txs / senders transactions).
-    #[arg(long, default_value_t = 1_000)]
-    senders: usize,
-    /// Seed phrase the funded development accounts are derived from.
-    #[arg(long, default_value = "chunkseq bench", value_name = "PHRASE")]
-    dev_phrase: String,
+    #[command(flatten)]
+    workload: WorkloadArgs,
     /// Directory for the benchmark's databases [default: a temporary directory].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -102,7 +95,7 @@ const CHAIN_ID_PRESET: Preset = Preset::Devnet;
 
 pub(crate) fn run(args: &ExecArgs) -> Result<()> {
     ensure!(
-        args.txs > 0 && args.block_txs > 0 && args.senders > 0,
+        args.txs > 0 && args.workload.block_txs > 0 && args.workload.senders > 0,
         "--txs, --block-txs and --senders must be positive"
     );
     let spec = CHAIN_ID_PRESET.spec();
@@ -113,8 +106,8 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
     let Workload { keys, raw } = generate(
         args.kind,
         args.txs,
-        args.senders,
-        &args.dev_phrase,
+        args.workload.senders,
+        &args.workload.dev_phrase,
         chain_id,
         || bar.inc(1),
     );
@@ -125,7 +118,7 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
     let mut recovered: Vec<RecoveredTx> = Vec::with_capacity(raw.len());
     let mut recovery = Vec::new();
     for pass in 0..3 {
-        for batch in raw.chunks(args.block_txs) {
+        for batch in raw.chunks(args.workload.block_txs) {
             let started = Instant::now();
             let txs = recover_batch(batch, chain_id)
                 .into_iter()
@@ -137,7 +130,8 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
             }
         }
     }
-    let sender_recovery_per_s = per_second(args.block_txs.min(args.txs), median_ms(&recovery));
+    let sender_recovery_per_s =
+        per_second(args.workload.block_txs.min(args.txs), median_ms(&recovery));
     // Bare libsecp256k1 on the same signatures and digests, same batches.
     let signed: Vec<([u8; 65], B256)> = recovered
         .iter()
@@ -150,7 +144,7 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
         .collect();
     let mut bare = Vec::new();
     for _ in 0..3 {
-        for batch in signed.chunks(args.block_txs) {
+        for batch in signed.chunks(args.workload.block_txs) {
             let started = Instant::now();
             for (sig, digest) in batch {
                 recover_signer(sig, *digest).context("bare recovery")?;
@@ -158,7 +152,8 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
             bare.push(started.elapsed());
         }
     }
-    let sender_recovery_baseline_per_s = per_second(args.block_txs.min(args.txs), median_ms(&bare));
+    let sender_recovery_baseline_per_s =
+        per_second(args.workload.block_txs.min(args.txs), median_ms(&bare));
 
     let tmp = tempfile::tempdir()?;
     let dir = args
@@ -175,14 +170,14 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
     // Build and commit on node A.
     let builder_db = fresh_db(&dir.join("bench-build.redb"))?;
     let (genesis_header, _) = genesis.commit(&builder_db, &spec)?;
-    let blocks: Vec<&[RecoveredTx]> = recovered.chunks(args.block_txs).collect();
+    let blocks: Vec<&[RecoveredTx]> = recovered.chunks(args.workload.block_txs).collect();
     let bar = progress(blocks.len() as u64, "building");
     let mut built: Vec<(BlockContext, BuiltBlock)> = Vec::with_capacity(blocks.len());
     let (mut exec, mut root, mut roots, mut commit, mut total) =
         (vec![], vec![], vec![], vec![], vec![]);
     let mut parent = genesis_header.hash();
     for (i, txs) in blocks.iter().enumerate() {
-        let ctx = context(i, parent, &spec, args.block_txs);
+        let ctx = context(i, parent, &spec, args.workload.block_txs);
         let t0 = Instant::now();
         let mut builder = BlockBuilder::new(builder_db.fork(), ctx)?;
         for tx in *txs {
@@ -253,7 +248,7 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
     let baseline = revm_baseline(&genesis, &built, &blocks)?;
 
     let per_block = |d: &[Duration]| median_ms(d);
-    let block_txs = args.block_txs.min(args.txs);
+    let block_txs = args.workload.block_txs.min(args.txs);
     let build_tps = per_second(block_txs, per_block(&total));
     let reexec_tps = per_second(block_txs, per_block(&reexec));
     let reexec_cold_tps = per_second(block_txs, per_block(&reexec_cold));
@@ -261,9 +256,9 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
     let report = ExecReport {
         kind,
         txs: args.txs,
-        block_txs: args.block_txs,
+        block_txs: args.workload.block_txs,
         blocks: built.len(),
-        senders: args.senders,
+        senders: args.workload.senders,
         build_tps,
         reexec_tps,
         reexec_cold_tps,

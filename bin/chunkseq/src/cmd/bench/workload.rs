@@ -104,3 +104,17 @@ pub(crate) fn generate(
 pub(crate) fn addresses(keys: &[PrivateKey]) -> Vec<Address> {
     keys.iter().map(PrivateKey::address).collect()
 }
+
+/// The workload options `bench exec` and `bench da` share.
+#[derive(Debug, clap::Args)]
+pub(crate) struct WorkloadArgs {
+    /// Transactions per block.
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) block_txs: usize,
+    /// Distinct sending accounts (each sends txs / senders transactions).
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) senders: usize,
+    /// Seed phrase the funded development accounts are derived from.
+    #[arg(long, default_value = "chunkseq bench", value_name = "PHRASE")]
+    pub(crate) dev_phrase: String,
+}
