@@ -76,6 +76,11 @@ struct Attestation {
     uint32 index;
     /// Hash of the block's header.
     bytes32 blockHash;
+    /// What L1 must carry for blocks 0..=index: keccak256 of the
+    /// concatenated EIP-4844 versioned hashes of the blobs that encode them
+    /// (`abi.encodePacked(bytes32[])`), recomputed by the attester from the
+    /// bodies it re-executed; zero on a chain whose data mode is calldata.
+    bytes32 dataHash;
 }
 
 /// Signed by the proposer when an attested block joins the provisional chain.
@@ -129,6 +134,8 @@ struct ProvisionalBlockMessage {
     BlockHeader header;
     /// The slot's checkpoint header covering blocks 0..=header.index.
     CheckpointHeader checkpointHeader;
+    /// The data hash the attestations sign (see `Attestation.dataHash`).
+    bytes32 dataHash;
     /// At least threshold committee signatures, by ascending signer address.
     bytes attestations;
     /// The proposer's signature over the `ProvisionalBlock`.
@@ -147,7 +154,8 @@ struct ProposalEquivocation {
     bytes secondSignature;
 }
 
-/// Proof that a validator attested two different blocks for one (slot, index).
+/// Proof that a validator attested two different blocks, or one block with
+/// two different data hashes, for one (slot, index).
 struct AttestationEquivocation {
     /// The first signed attestation.
     Attestation first;
@@ -201,4 +209,11 @@ struct ChainSpecParams {
     uint64 publishAllowanceMs;
     /// Time between the last chunk's close and the attestation deadline.
     uint64 attestationMarginMs;
+    /// Where a checkpoint's transactions go on L1: 0 calldata, 1 blobs,
+    /// 2 either (the proposer picks the cheaper per checkpoint).
+    uint8 dataMode;
+    /// Most blobs one checkpoint may carry (1 to 6; ignored in calldata mode).
+    uint32 maxBlobsPerCheckpoint;
+    /// Most bytes of block bodies a checkpoint may carry as calldata.
+    uint64 maxCalldataBytes;
 }

@@ -61,7 +61,7 @@ contract Rollup {
     bytes32 private constant CHECKPOINT_TYPEHASH =
         keccak256("Checkpoint(uint64 slot,bytes32 checkpointHeaderHash,uint32 blockCount,bytes32 lastBlockHash)");
     bytes32 private constant ATTESTATION_TYPEHASH =
-        keccak256("Attestation(uint64 slot,uint32 index,bytes32 blockHash)");
+        keccak256("Attestation(uint64 slot,uint32 index,bytes32 blockHash,bytes32 dataHash)");
     bytes32 private constant PROPOSAL_TYPEHASH = keccak256("BlockProposal(uint64 slot,uint32 index,bytes32 blockHash)");
     bytes32 private constant PROVISIONAL_TYPEHASH = keccak256(
         "ProvisionalBlock(uint64 slot,uint32 index,bytes32 blockHash,bytes32 checkpointHeaderHash,bytes32 attestationsHash)"
@@ -94,6 +94,12 @@ contract Rollup {
     /// @notice Checkpoint header hashes kept by slot (a ring), against which
     /// omission evidence is proven.
     uint256 public constant RECENT_CHECKPOINTS = 256;
+    /// Data modes (`ChainSpecParams.dataMode`).
+    uint8 public constant DATA_CALLDATA = 0;
+    uint8 public constant DATA_BLOBS = 1;
+    uint8 public constant DATA_EITHER = 2;
+    /// Most blobs one transaction carries (EIP-7594, from Osaka on).
+    uint256 public constant MAX_BLOBS_PER_TX = 6;
     /// @notice Share of a slashed stake paid to the first submitter, in
     /// percent (none when the offender reports itself); the rest is burned.
     uint256 public constant REPORTER_REWARD_PERCENT = 10;
@@ -110,6 +116,8 @@ contract Rollup {
     uint32 public immutable chunksPerSlot;
     uint32 public immutable epochSlots;
     uint32 public immutable committeeSize;
+    uint8 public immutable dataMode;
+    uint32 public immutable maxBlobsPerCheckpoint;
     /// @notice Smallest stake a validator registers with (never zero).
     uint256 public immutable minStake;
     uint256 private immutable deployChainId;
@@ -143,7 +151,12 @@ contract Rollup {
     /// @notice A checkpoint was accepted; carries what any node needs to
     /// rebuild the checkpointed chain from L1 alone.
     event CheckpointAccepted(
-        uint64 indexed slot, bytes32 headerHash, BlockHeader[] headers, bytes[] bodies, address proposer
+        uint64 indexed slot,
+        bytes32 headerHash,
+        BlockHeader[] headers,
+        bytes[] bodies,
+        bytes32[] blobHashes,
+        address proposer
     );
     event ValidatorSlashed(
         address indexed validator, uint8 offence, uint64 slot, uint256 amount, address reporter, uint256 reward
@@ -171,6 +184,12 @@ contract Rollup {
     error WrongBlockPosition(uint256 index);
     error WrongBlockParent(uint256 index);
     error WrongBody(uint256 index);
+    error DataModeNotAllowed(uint8 dataMode);
+    error NoBlobs();
+    error TooManyBlobs(uint256 count, uint256 max);
+    error MissingBlob(uint256 index, bytes32 expected);
+    error WrongBlob(uint256 index, bytes32 expected, bytes32 actual);
+    error ExtraBlob(uint256 index, bytes32 actual);
     error WrongProposerSignature(address recovered, address proposer);
     error NotEnoughAttestations(uint256 index, uint256 count, uint256 threshold);
     error AttestationsNotAscending(uint256 index);
@@ -202,6 +221,10 @@ contract Rollup {
         if (spec.epochSlots == 0 || spec.committeeSize == 0 || spec.committeeSize > MAX_VALIDATORS) {
             revert InvalidSpec();
         }
+        if (spec.dataMode > DATA_EITHER) revert InvalidSpec();
+        if (spec.dataMode != DATA_CALLDATA) {
+            if (spec.maxBlobsPerCheckpoint == 0 || spec.maxBlobsPerCheckpoint > MAX_BLOBS_PER_TX) revert InvalidSpec();
+        }
         if (minimumStake == 0 || minimumStake > type(uint128).max) revert InvalidStake();
         chainSpecHash = keccak256(abi.encode(spec));
         deployChainId = block.chainid;
@@ -211,6 +234,8 @@ contract Rollup {
         chunksPerSlot = spec.chunksPerSlot;
         epochSlots = spec.epochSlots;
         committeeSize = spec.committeeSize;
+        dataMode = spec.dataMode;
+        maxBlobsPerCheckpoint = spec.maxBlobsPerCheckpoint;
         minStake = minimumStake;
         tip_.lastBlockHash = l2GenesisHash;
         // Every ring entry starts non-zero, so recording a checkpoint always
@@ -390,8 +415,12 @@ contract Rollup {
     /// @notice Publishes the blocks of `slot` as one checkpoint.
     /// @param slot the slot; the call is valid only during it.
     /// @param headers the slot's blocks, indices 0..k-1, chained to the tip.
-    /// @param bodies each block's transactions; keccak256 of each must be the
-    ///        `bodyHash` its header carries (and its committee attested).
+    /// @param bodies calldata mode: each block's transactions, keccak256 of
+    ///        each being its header's `bodyHash`; blob mode: empty.
+    /// @param blobHashes the versioned hashes of the blobs encoding the
+    ///        slot's blocks, which the attestations' dataHash commits to. In
+    ///        blob mode the transaction must carry exactly these blobs, in
+    ///        order; empty on a calldata-only chain.
     /// @param attestations >= threshold 65-byte committee signatures over
     ///        the last block's Attestation, ascending by signer. They vouch
     ///        for the whole slot: members attest blocks strictly in order.
@@ -401,6 +430,7 @@ contract Rollup {
         uint64 slot,
         BlockHeader[] calldata headers,
         bytes[] calldata bodies,
+        bytes32[] calldata blobHashes,
         bytes calldata attestations,
         address[] calldata committee,
         bytes calldata signature
@@ -414,29 +444,23 @@ contract Rollup {
         uint256 count = headers.length;
         if (count == 0) revert NoBlocks();
         if (count > chunksPerSlot) revert TooManyBlocks(count, chunksPerSlot);
-        if (bodies.length != count) revert LengthMismatch();
-
         uint64 epoch = epochOf(slot);
         _checkCommittee(epoch, committee);
-        uint256 needed = threshold(committee.length);
-
-        bytes32 parent = t.lastBlockHash;
-        uint64 number = t.lastBlockNumber;
-        bytes32 blocksHash = bytes32(0);
-        for (uint256 i = 0; i < count; i++) {
-            BlockHeader calldata h = headers[i];
-            if (h.slot != slot || h.index != i) revert WrongBlockPosition(i);
-            if (h.parentHash != parent || h.number != number + 1) revert WrongBlockParent(i);
-            if (keccak256(bodies[i]) != h.bodyHash) revert WrongBody(i);
-            bytes32 blockHash = keccak256(abi.encode(h));
-            blocksHash = keccak256(abi.encode(blocksHash, blockHash));
-            parent = blockHash;
-            number = h.number;
-        }
+        (bytes32 blocksHash, bytes32 parent, uint64 number) =
+            _chainBlocks(slot, headers, bodies, t.lastBlockHash, t.lastBlockNumber);
         // One attestation set, on the last block, vouches for the whole
         // slot: an honest member attests block i only after re-executing
         // blocks 0..i in order, and each block commits to its parent.
-        _checkAttestations(count - 1, slot, parent, attestations, committee, needed);
+        {
+            bytes32 dataHash = _checkData(bodies, blobHashes);
+            _checkAttestations(
+                count - 1,
+                _digest(keccak256(abi.encode(ATTESTATION_TYPEHASH, slot, uint32(count - 1), parent, dataHash))),
+                attestations,
+                committee,
+                threshold(committee.length)
+            );
+        }
         bytes32 headerHash = keccak256(
             abi.encode(
                 CheckpointHeader({
@@ -458,7 +482,7 @@ contract Rollup {
         recentCheckpoints[slot % RECENT_CHECKPOINTS] = headerHash;
         if (committeeHash[epoch + 1] == bytes32(0)) _record(epoch + 1);
         if (committeeHash[epoch + 2] == bytes32(0)) _record(epoch + 2);
-        emit CheckpointAccepted(slot, headerHash, headers, bodies, proposer);
+        emit CheckpointAccepted(slot, headerHash, headers, bodies, blobHashes, proposer);
     }
 
     // --------------------------------------------------------------- slashing
@@ -482,10 +506,17 @@ contract Rollup {
     function slashAttestationEquivocation(AttestationEquivocation calldata e) external {
         Attestation calldata a = e.first;
         Attestation calldata b = e.second;
-        if (a.slot != b.slot || a.index != b.index || a.blockHash == b.blockHash) revert NotAnOffence();
+        if (a.slot != b.slot || a.index != b.index) revert NotAnOffence();
+        if (a.blockHash == b.blockHash && a.dataHash == b.dataHash) revert NotAnOffence();
         _checkEvidenceAge(a.slot);
-        address s1 = _recover(_digest(keccak256(abi.encode(ATTESTATION_TYPEHASH, a.slot, a.index, a.blockHash))), e.firstSignature);
-        address s2 = _recover(_digest(keccak256(abi.encode(ATTESTATION_TYPEHASH, b.slot, b.index, b.blockHash))), e.secondSignature);
+        address s1 = _recover(
+            _digest(keccak256(abi.encode(ATTESTATION_TYPEHASH, a.slot, a.index, a.blockHash, a.dataHash))),
+            e.firstSignature
+        );
+        address s2 = _recover(
+            _digest(keccak256(abi.encode(ATTESTATION_TYPEHASH, b.slot, b.index, b.blockHash, b.dataHash))),
+            e.secondSignature
+        );
         if (s1 != s2) revert NotAnOffence();
         _slash(s1, 3, a.slot, a.index);
     }
@@ -692,17 +723,78 @@ contract Rollup {
         if (committee.length == 0) revert NoValidators();
     }
 
+    /// Checks that `headers` extend the tip (`parent`, `number`) as blocks
+    /// 0.. of `slot`, and `bodies` (when given) against their bodyHash;
+    /// returns the running blocks hash and the last block's hash and number.
+    function _chainBlocks(
+        uint64 slot,
+        BlockHeader[] calldata headers,
+        bytes[] calldata bodies,
+        bytes32 parent,
+        uint64 number
+    ) private pure returns (bytes32 blocksHash, bytes32, uint64) {
+        bool withBodies = bodies.length != 0;
+        if (withBodies && bodies.length != headers.length) revert LengthMismatch();
+        for (uint256 i = 0; i < headers.length; i++) {
+            BlockHeader calldata h = headers[i];
+            if (h.slot != slot || h.index != i) revert WrongBlockPosition(i);
+            if (h.parentHash != parent || h.number != number + 1) revert WrongBlockParent(i);
+            if (withBodies && keccak256(bodies[i]) != h.bodyHash) revert WrongBody(i);
+            bytes32 blockHash = keccak256(abi.encode(h));
+            blocksHash = keccak256(abi.encode(blocksHash, blockHash));
+            parent = blockHash;
+            number = h.number;
+        }
+        return (blocksHash, parent, number);
+    }
+
+    /// Checks where the checkpoint's data is and returns the data hash the
+    /// attestations sign. With `bodies`, the data is calldata (each body is
+    /// checked against its header's bodyHash by `_chainBlocks`) and no blob may
+    /// ride along; without, the transaction's blobs must be exactly
+    /// `blobHashes`, in order. `blobHashes` are what the committee vouched
+    /// for in both cases (none on a calldata-only chain).
+    function _checkData(bytes[] calldata bodies, bytes32[] calldata blobHashes)
+        private
+        view
+        returns (bytes32)
+    {
+        uint8 mode = dataMode;
+        uint256 blobs = blobHashes.length;
+        if (bodies.length != 0) {
+            if (mode == DATA_BLOBS) revert DataModeNotAllowed(mode);
+            bytes32 attached = blobhash(0);
+            if (attached != bytes32(0)) revert ExtraBlob(0, attached);
+            if (mode == DATA_CALLDATA) {
+                if (blobs != 0) revert TooManyBlobs(blobs, 0);
+                return bytes32(0);
+            }
+        } else {
+            if (mode == DATA_CALLDATA) revert DataModeNotAllowed(mode);
+            if (blobs == 0) revert NoBlobs();
+            for (uint256 j = 0; j < blobs; j++) {
+                bytes32 actual = blobhash(j);
+                if (actual == bytes32(0)) revert MissingBlob(j, blobHashes[j]);
+                if (actual != blobHashes[j]) revert WrongBlob(j, blobHashes[j], actual);
+            }
+            bytes32 extra = blobhash(blobs);
+            if (extra != bytes32(0)) revert ExtraBlob(blobs, extra);
+        }
+        if (blobs > maxBlobsPerCheckpoint) revert TooManyBlobs(blobs, maxBlobsPerCheckpoint);
+        return keccak256(abi.encodePacked(blobHashes));
+    }
+
+    /// Checks that `sigs` holds at least `needed` signatures over `digest`
+    /// (block `index`'s attestation) by committee members, ascending.
     function _checkAttestations(
         uint256 index,
-        uint64 slot,
-        bytes32 blockHash,
+        bytes32 digest,
         bytes calldata sigs,
         address[] calldata committee,
         uint256 needed
     ) private view {
         uint256 n = sigs.length / 65;
         if (sigs.length % 65 != 0 || n < needed) revert NotEnoughAttestations(index, n, needed);
-        bytes32 digest = _digest(keccak256(abi.encode(ATTESTATION_TYPEHASH, slot, uint32(index), blockHash)));
         uint256 failure;
         address signer;
         // The hot loop, in assembly: one ecrecover per attestation straight

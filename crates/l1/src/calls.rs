@@ -1,5 +1,8 @@
 //! The Rollup contract's calls, encoded against its artifact.
 
+use std::sync::Arc;
+
+use alloy_eips::eip4844::Blob;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolValue;
 use chunkseq_primitives::{
@@ -42,8 +45,16 @@ pub enum RollupCall {
         slot: u64,
         /// Its blocks, in index order.
         headers: Vec<BlockHeader>,
-        /// Each block's transactions (abi-encoded `bytes[]`).
+        /// Calldata mode: each block's transactions (abi-encoded `bytes[]`).
+        /// Blob mode: empty.
         bodies: Vec<Bytes>,
+        /// The versioned hashes of the blobs that encode the slot's blocks:
+        /// what the attestations' data hash commits to (empty on a
+        /// calldata-only chain).
+        blob_hashes: Vec<B256>,
+        /// Blob mode: the blobs themselves, in `blob_hashes` order, which the
+        /// L1 transaction carries in its sidecar. Empty in calldata mode.
+        blobs: Arc<Vec<Blob>>,
         /// The last block's concatenated attestation signatures (they vouch
         /// for every block before it).
         attestations: Bytes,
@@ -101,15 +112,18 @@ impl RollupCall {
                 slot,
                 headers,
                 bodies,
+                blob_hashes,
                 attestations,
                 committee,
                 signature,
+                ..
             } => abi.calldata(
                 "proposeCheckpoint",
                 &(
                     *slot,
                     headers.clone(),
                     bodies.clone(),
+                    blob_hashes.clone(),
                     attestations.clone(),
                     committee.clone(),
                     signature.clone(),
@@ -141,6 +155,15 @@ impl RollupCall {
                 );
                 abi.calldata("slashCheckpointOmission", &params.abi_encode_params())
             }
+        }
+    }
+
+    /// The blobs the call's transaction must carry (none but for a
+    /// checkpoint published in blobs).
+    pub fn blobs(&self) -> &[Blob] {
+        match self {
+            Self::ProposeCheckpoint { blobs, .. } => blobs,
+            _ => &[],
         }
     }
 

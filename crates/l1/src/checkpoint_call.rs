@@ -2,6 +2,9 @@
 //! proposer submits, and what tests and benchmarks need to build honest (or
 //! deliberately broken) checkpoints.
 
+use std::sync::Arc;
+
+use alloy_eips::eip4844::Blob;
 use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_primitives::{
     BlockHeader, Checkpoint, CheckpointHeader, Eip712Domain, Signer, SignerError, Slot,
@@ -14,11 +17,12 @@ use crate::calls::RollupCall;
 pub fn attestations<S: Signer>(
     domain: &Eip712Domain,
     header: &BlockHeader,
+    data_hash: B256,
     attesters: &[&S],
 ) -> Result<Bytes, SignerError> {
     let mut sorted: Vec<&&S> = attesters.iter().collect();
     sorted.sort_by_key(|s| s.address());
-    let statement = header.attestation();
+    let statement = header.attestation(data_hash);
     let mut out = Vec::with_capacity(sorted.len().saturating_mul(65));
     for s in sorted {
         out.extend_from_slice(&s.sign_statement(domain, &statement)?);
@@ -62,8 +66,12 @@ pub struct CheckpointParts {
     pub parent_checkpoint: B256,
     /// The slot's blocks, in index order.
     pub headers: Vec<BlockHeader>,
-    /// Each block's transactions.
+    /// Each block's transactions (calldata mode; empty in blob mode).
     pub bodies: Vec<Bytes>,
+    /// The versioned hashes the attestations' data hash covers.
+    pub blob_hashes: Vec<B256>,
+    /// The blobs the transaction carries (blob mode; empty in calldata mode).
+    pub blobs: Arc<Vec<Blob>>,
     /// The last block's attestations (see [`attestations`]).
     pub attestations: Bytes,
     /// The slot's committee, sorted by address.
@@ -86,6 +94,8 @@ impl CheckpointParts {
             slot: self.slot,
             headers: self.headers,
             bodies: self.bodies,
+            blob_hashes: self.blob_hashes,
+            blobs: self.blobs,
             attestations: self.attestations,
             committee: self.committee,
             signature: signature.to_vec().into(),

@@ -129,6 +129,10 @@ pub const GENESIS_LEAD_BLOCKS: u64 = 10;
 /// from its peers.
 pub const CHECKPOINT_HISTORY: usize = 1_024;
 
+/// The lowest blob base fee EIP-4844 allows, in wei: what the embedded L1
+/// charges per blob gas.
+pub const MIN_BLOB_BASE_FEE: u128 = 1;
+
 impl EmbeddedL1 {
     /// An L1 with the Rollup contract deployed for `spec` and `validators`
     /// registered (funded from genesis), before the L2 genesis.
@@ -163,6 +167,8 @@ impl EmbeddedL1 {
             number: 0,
             timestamp: start,
             randomness: B256::from(U256::from(rng.next_u64())),
+            base_fee: 0,
+            blob_base_fee: MIN_BLOB_BASE_FEE,
         };
         let mut l1 = Self {
             abi,
@@ -333,6 +339,8 @@ impl EmbeddedL1 {
                 .checked_add_ms(self.block_time_ms)
                 .unwrap_or(self.head.timestamp),
             randomness: B256::from(U256::from(self.rng.next_u64())),
+            base_fee: 0,
+            blob_base_fee: MIN_BLOB_BASE_FEE,
         };
         events.push(L1Event::Block(self.head));
         let now = self.head.timestamp;
@@ -569,7 +577,7 @@ impl EmbeddedL1 {
                 .timestamp
                 .checked_add_ms(self.block_time_ms)
                 .unwrap_or(self.head.timestamp),
-            randomness: self.head.randomness,
+            ..self.head
         };
         let (cfg, block) = self.env_at(next);
         let db = std::mem::take(&mut self.db);

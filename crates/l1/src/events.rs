@@ -19,6 +19,10 @@ pub struct L1Block {
     pub timestamp: UnixMillis,
     /// The block's randomness (PREVRANDAO).
     pub randomness: B256,
+    /// The block's base fee per gas, in wei.
+    pub base_fee: u128,
+    /// The block's blob base fee per blob gas, in wei (EIP-4844).
+    pub blob_base_fee: u128,
 }
 
 /// Something that happened on L1.
@@ -47,8 +51,12 @@ pub enum L1Event {
         header_hash: B256,
         /// Its blocks.
         headers: Vec<BlockHeader>,
-        /// Their bodies.
+        /// Their bodies (abi-encoded `bytes[]` per block): the calldata, or
+        /// what the blobs decode to. Empty when the blobs could not be had
+        /// (see `data`).
         bodies: Vec<Bytes>,
+        /// Where the bodies came from.
+        data: CheckpointData,
         /// Who proposed it.
         proposer: Address,
         /// The L1 block that includes it.
@@ -85,6 +93,22 @@ pub enum L1Event {
     },
 }
 
+/// Where an accepted checkpoint's data is on L1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckpointData {
+    /// In the transaction's calldata.
+    Calldata,
+    /// In blobs with these versioned hashes.
+    Blobs {
+        /// The versioned hashes, in order.
+        versioned_hashes: Vec<B256>,
+        /// `None` when the bodies were decoded from blobs that matched the
+        /// hashes; otherwise why they could not be (blobs unavailable, or
+        /// not matching), and `bodies` is empty.
+        unavailable: Option<String>,
+    },
+}
+
 /// Why an included L1 transaction failed: its revert reason (the
 /// contract's custom error name, or the L1 node's message).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -118,13 +142,23 @@ pub fn decode_rollup_log(
 ) -> Option<L1Event> {
     let (topic0, topic1) = (topics.first()?, topics.get(1)?);
     if Some(*topic0) == abi.event_topic("CheckpointAccepted") {
-        let (header_hash, headers, bodies, proposer) =
-            <(B256, Vec<BlockHeader>, Vec<Bytes>, Address)>::abi_decode_params(data).ok()?;
+        let (header_hash, headers, bodies, blob_hashes, proposer) =
+            <(B256, Vec<BlockHeader>, Vec<Bytes>, Vec<B256>, Address)>::abi_decode_params(data)
+                .ok()?;
+        let data = if bodies.is_empty() {
+            CheckpointData::Blobs {
+                versioned_hashes: blob_hashes,
+                unavailable: Some("blobs not fetched yet".into()),
+            }
+        } else {
+            CheckpointData::Calldata
+        };
         Some(L1Event::CheckpointAccepted {
             slot: U256::from_be_bytes(topic1.0).saturating_to(),
             header_hash,
             headers,
             bodies,
+            data,
             proposer,
             l1_block,
             l1_tx,

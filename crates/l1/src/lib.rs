@@ -9,6 +9,7 @@
 //! Ethereum node would, so its behaviour is the contract's, not a model of it.
 
 pub mod abi;
+pub mod blob_data;
 pub mod calls;
 pub mod checkpoint_call;
 pub mod embedded;
@@ -25,7 +26,7 @@ pub use abi::ContractAbi;
 pub use calls::RollupCall;
 pub use embedded::{CHECKPOINT_HISTORY, DEPLOYER, EmbeddedConfig, EmbeddedL1};
 pub use error::L1Error;
-pub use events::{L1Block, L1Event, Revert, SubmissionId};
+pub use events::{CheckpointData, L1Block, L1Event, Revert, SubmissionId};
 pub use interface::{ControlledL1, L1};
 #[cfg(feature = "rpc")]
 pub use rpc::{AnvilProcess, RpcConfig, RpcL1};

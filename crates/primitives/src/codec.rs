@@ -193,8 +193,10 @@ wire! {
         check_signature::<Self>("secondSignature", &e.secondSignature)
     },
     AttestationEquivocation => MAX_SMALL_MESSAGE_BYTES, check(e) {
-        if e.first.blockHash >= e.second.blockHash {
-            return invalid::<Self>("first.blockHash must be below second.blockHash".into());
+        if (e.first.blockHash, e.first.dataHash) >= (e.second.blockHash, e.second.dataHash) {
+            return invalid::<Self>(
+                "(first.blockHash, first.dataHash) must be below (second.blockHash, second.dataHash)".into(),
+            );
         }
         check_signature::<Self>("firstSignature", &e.firstSignature)?;
         check_signature::<Self>("secondSignature", &e.secondSignature)
@@ -227,6 +229,7 @@ mod tests {
             slot: 1,
             index: 2,
             blockHash: B256::repeat_byte(3),
+            dataHash: B256::repeat_byte(4),
         };
         let mut bytes = a.encode_wire();
         assert_eq!(Attestation::decode_wire(&bytes), Ok(a.clone()));

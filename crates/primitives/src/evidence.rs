@@ -128,13 +128,15 @@ impl Evidence {
         })
     }
 
-    /// An attestation equivocation from two signed attestations, in canonical order.
+    /// An attestation equivocation from two signed attestations, in canonical
+    /// order (lower block hash, then lower data hash, first).
     pub fn attestation_equivocation(a: (Attestation, Bytes), b: (Attestation, Bytes)) -> Self {
-        let ((first, first_sig), (second, second_sig)) = if a.0.blockHash <= b.0.blockHash {
-            (a, b)
-        } else {
-            (b, a)
-        };
+        let ((first, first_sig), (second, second_sig)) =
+            if (a.0.blockHash, a.0.dataHash) <= (b.0.blockHash, b.0.dataHash) {
+                (a, b)
+            } else {
+                (b, a)
+            };
         Self::AttestationEquivocation(AttestationEquivocation {
             first,
             firstSignature: first_sig,
@@ -213,7 +215,7 @@ impl Evidence {
                     (&e.first, &e.firstSignature),
                     (&e.second, &e.secondSignature),
                     pos,
-                    |a| a.blockHash,
+                    |a| (a.blockHash, a.dataHash),
                 )
             }
             Self::CheckpointOmission(e) => {
@@ -345,19 +347,31 @@ mod tests {
             slot: 2,
             index: 1,
             blockHash: B256::repeat_byte(1),
+            dataHash: B256::repeat_byte(5),
         };
         let a2 = Attestation {
-            slot: 2,
-            index: 1,
             blockHash: B256::repeat_byte(2),
+            ..a1.clone()
         };
-        let e = Evidence::AttestationEquivocation(AttestationEquivocation {
-            firstSignature: Bytes::from(s.sign_statement(&d, &a1).unwrap().to_vec()),
-            first: a1,
-            secondSignature: Bytes::from(s.sign_statement(&d, &a2).unwrap().to_vec()),
-            second: a2,
-        });
+        let signed = |a: &Attestation| {
+            (
+                a.clone(),
+                Bytes::from(s.sign_statement(&d, a).unwrap().to_vec()),
+            )
+        };
+        let e = Evidence::attestation_equivocation(signed(&a1), signed(&a2));
         assert_eq!(e.offender(&d), Ok(s.address()));
+        // One block with two data hashes is an equivocation too: an honest
+        // attester derives the data hash from the block alone.
+        let a3 = Attestation {
+            dataHash: B256::repeat_byte(6),
+            ..a1.clone()
+        };
+        let e = Evidence::attestation_equivocation(signed(&a3), signed(&a1));
+        assert_eq!(e.offender(&d), Ok(s.address()));
+        assert_eq!(Evidence::decode_wire(&e.encode_wire()), Ok(e));
+        let same = Evidence::attestation_equivocation(signed(&a1), signed(&a1));
+        assert_eq!(same.offender(&d), Err(EvidenceError::SameBlock));
         let p = ProvisionalBlock {
             slot: 2,
             index: 0,

@@ -40,12 +40,15 @@ impl BlockHeader {
         }
     }
 
-    /// What a committee member signs to attest this block.
-    pub fn attestation(&self) -> Attestation {
+    /// What a committee member signs to attest this block, whose slot's
+    /// blocks `0..=index` are carried on L1 by data with `data_hash` (see
+    /// [`data_hash`]; zero on a calldata-only chain).
+    pub fn attestation(&self, data_hash: B256) -> Attestation {
         Attestation {
             slot: self.slot,
             index: self.index,
             blockHash: self.hash(),
+            dataHash: data_hash,
         }
     }
 }
@@ -94,6 +97,20 @@ impl CheckpointHeader {
 /// One step of the running blocks hash: `keccak256(abi.encode(prev, block))`.
 pub fn chain_blocks_hash(prev: B256, block_hash: B256) -> B256 {
     keccak256((prev, block_hash).abi_encode())
+}
+
+/// What attestations sign for a checkpoint's data: keccak256 of the blobs'
+/// versioned hashes concatenated (`keccak256(abi.encodePacked(bytes32[]))`
+/// in the contract), or zero when there are none (a calldata-only chain).
+pub fn data_hash(versioned_hashes: &[B256]) -> B256 {
+    if versioned_hashes.is_empty() {
+        return B256::ZERO;
+    }
+    let mut bytes = Vec::with_capacity(versioned_hashes.len().saturating_mul(32));
+    for h in versioned_hashes {
+        bytes.extend_from_slice(h.as_slice());
+    }
+    keccak256(bytes)
 }
 
 /// Hash of a block's attestation signatures: keccak256 of their concatenation.
@@ -159,6 +176,17 @@ mod tests {
     }
 
     #[test]
+    fn data_hash_is_keccak_of_packed_hashes() {
+        assert_eq!(data_hash(&[]), B256::ZERO);
+        let (a, b) = (B256::repeat_byte(1), B256::repeat_byte(2));
+        let mut packed = a.to_vec();
+        packed.extend_from_slice(b.as_slice());
+        assert_eq!(data_hash(&[a, b]), keccak256(&packed));
+        assert_ne!(data_hash(&[a, b]), data_hash(&[b, a]));
+        assert_ne!(data_hash(&[a]), data_hash(&[a, b]));
+    }
+
+    #[test]
     fn proposal_and_attestation_name_the_same_block() {
         let h = BlockHeader {
             number: 5,
@@ -168,7 +196,8 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(h.proposal().blockHash, h.hash());
-        assert_eq!(h.attestation().blockHash, h.hash());
+        assert_eq!(h.attestation(B256::ZERO).blockHash, h.hash());
+        assert_eq!(h.attestation(B256::ZERO).dataHash, B256::ZERO);
         let mut h2 = h.clone();
         h2.txCount = 4;
         assert_ne!(h.hash(), h2.hash());

@@ -98,6 +98,7 @@ fn attestation(f: &Fields<'_>) -> Attestation {
         slot: f.u64("slot"),
         index: f.u32("index"),
         blockHash: f.b256("blockHash"),
+        dataHash: f.b256("dataHash"),
     }
 }
 
@@ -137,6 +138,9 @@ fn chain_spec_params(f: &Fields<'_>) -> ChainSpecParams {
         syncAllowanceMs: f.u64("syncAllowanceMs"),
         publishAllowanceMs: f.u64("publishAllowanceMs"),
         attestationMarginMs: f.u64("attestationMarginMs"),
+        dataMode: u8::try_from(f.u64("dataMode")).unwrap(),
+        maxBlobsPerCheckpoint: f.u32("maxBlobsPerCheckpoint"),
+        maxCalldataBytes: f.u64("maxCalldataBytes"),
     }
 }
 
@@ -171,6 +175,7 @@ fn encode(ty: &str, f: &Fields<'_>) -> Vec<u8> {
         "ProvisionalBlockMessage" => both(ProvisionalBlockMessage {
             header: block_header(&f.nested("header")),
             checkpointHeader: checkpoint_header(&f.nested("checkpointHeader")),
+            dataHash: f.b256("dataHash"),
             attestations: f.bytes("attestations"),
             proposerSignature: f.bytes("proposerSignature"),
         }),

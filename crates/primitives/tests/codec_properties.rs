@@ -54,8 +54,8 @@ prop_compose! {
 }
 
 prop_compose! {
-    fn attestation()(slot in any::<u64>(), index in any::<u32>(), hash in b256()) -> Attestation {
-        Attestation { slot, index, blockHash: hash }
+    fn attestation()(slot in any::<u64>(), index in any::<u32>(), hash in b256(), data in b256()) -> Attestation {
+        Attestation { slot, index, blockHash: hash, dataHash: data }
     }
 }
 
@@ -91,7 +91,7 @@ proptest! {
     ) {
         round_trips(ProposalMessage { header: h.clone(), transactions: txs, signature: sig.clone() })?;
         round_trips(AttestationMessage { attestation: a, signature: sig.clone() })?;
-        round_trips(ProvisionalBlockMessage { header: h, checkpointHeader: c, attestations: atts, proposerSignature: sig })?;
+        round_trips(ProvisionalBlockMessage { dataHash: h.txRoot, header: h, checkpointHeader: c, attestations: atts, proposerSignature: sig })?;
     }
 
     #[test]
@@ -195,6 +195,7 @@ fn proposal_limits_beyond_the_abi() {
     let partial = ProvisionalBlockMessage {
         header: BlockHeader::default(),
         checkpointHeader: CheckpointHeader::default(),
+        dataHash: B256::ZERO,
         attestations: Bytes::from(vec![0u8; 100]),
         proposerSignature: Bytes::from(vec![0u8; 65]),
     };

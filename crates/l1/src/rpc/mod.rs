@@ -324,6 +324,10 @@ impl RpcL1 {
                 number: next,
                 timestamp: UnixMillis(header.timestamp.saturating_mul(1000)),
                 randomness: header.mix_hash,
+                base_fee: header.base_fee_per_gas.map_or(0, u128::from),
+                blob_base_fee: header.excess_blob_gas.map_or(1, |excess| {
+                    alloy::eips::eip7840::BlobParams::osaka().calc_blob_fee(excess)
+                }),
             }));
             events.extend(self.block_events(next, header.hash).await?);
             self.tracker

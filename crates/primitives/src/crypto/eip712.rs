@@ -129,7 +129,7 @@ mod tests {
         );
         assert_eq!(
             Attestation::eip712_encode_type(),
-            "Attestation(uint64 slot,uint32 index,bytes32 blockHash)"
+            "Attestation(uint64 slot,uint32 index,bytes32 blockHash,bytes32 dataHash)"
         );
         assert_eq!(
             ProvisionalBlock::eip712_encode_type(),
@@ -153,6 +153,7 @@ mod tests {
             slot: 1,
             index: 0,
             blockHash: B256::repeat_byte(7),
+            dataHash: B256::ZERO,
         };
         assert_ne!(p.digest(&domain), a.digest(&domain));
         let other_l1 = eip712_domain(1, Address::repeat_byte(1));

@@ -1,6 +1,7 @@
 //! `ChainSpec`: the consensus-critical parameters of a chunkseq chain, their
 //! presets, their validation, their stable hash and their TOML form.
 
+mod data;
 mod file;
 mod presets;
 mod validate;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::structs::ChainSpecParams;
 
+pub use data::{DataMode, MAX_BLOBS_PER_CHECKPOINT, MAX_CALLDATA_BYTES, UnknownDataMode};
 pub use file::{MAX_SPEC_FILE_BYTES, SpecFileError};
 pub use presets::{LOCAL_L1_CHAIN_ID, LOCAL_ROLLUP_ADDRESS, PRESET_GENESIS_TIME, Preset};
 pub use validate::{
@@ -65,6 +67,19 @@ pub struct ChainSpec {
     /// Time from the last chunk's close to the slot's attestation deadline:
     /// room for the last block's attestation round trip.
     pub attestation_margin_ms: u64,
+    /// Where checkpoints publish their transactions on L1.
+    #[serde(default = "data::default_data_mode")]
+    pub data_mode: DataMode,
+    /// Most blobs one checkpoint may carry (1 to 6): with the blob packing,
+    /// the slot's byte budget in blob and auto mode. Attesters refuse a
+    /// block that would push its slot's data past it.
+    #[serde(default = "data::default_max_blobs")]
+    pub max_blobs_per_checkpoint: u32,
+    /// Most bytes of block bodies (ABI `bytes[]` per block) a checkpoint may
+    /// carry as calldata: the slot's byte budget in calldata mode, and the
+    /// limit for publishing as calldata in auto mode.
+    #[serde(default = "data::default_max_calldata_bytes")]
+    pub max_calldata_bytes: u64,
 }
 
 impl ChainSpec {
@@ -89,6 +104,9 @@ impl ChainSpec {
             syncAllowanceMs: self.sync_allowance_ms,
             publishAllowanceMs: self.publish_allowance_ms,
             attestationMarginMs: self.attestation_margin_ms,
+            dataMode: self.data_mode.code(),
+            maxBlobsPerCheckpoint: self.max_blobs_per_checkpoint,
+            maxCalldataBytes: self.max_calldata_bytes,
         }
     }
 
@@ -163,19 +181,19 @@ mod tests {
         let pinned = [
             (
                 Preset::Seed,
-                "0x8a2ea5d284568a4110541c283dbd3423cdc7ad92f392a6ed126ded9603e7840e",
+                "0x1087cc4600c84b8e72e23a0270f93e48a135faa2cdacea5e80a8cf4deb42583f",
             ),
             (
                 Preset::SeedStaggered,
-                "0x63edff34f7b9a58fd6dc379e012f69533f52950e7fcfca1a05adf23f25f657ba",
+                "0xd5c0bdbbbb404b7760884b867bfa726059f18a8ced52ca194c03f3000697da41",
             ),
             (
                 Preset::Fast,
-                "0x4d434844a658f0ee7241b8fc7791a37485d853b1a794e0c91e1a13638232fac0",
+                "0x13366eed4de2f2ed1e1f6897c64959e2b9a70ba0b51fd79c008b83b08da08220",
             ),
             (
                 Preset::Devnet,
-                "0x5d62fbd560a1fda3b5478cdd9d95c2fb559d0cd0297b494350aec427bf628026",
+                "0xd27b3a4d57e7d67c9c47c2a51f5b8646b6006216a2a3fed5ee62e4169c3f20e2",
             ),
         ];
         for (p, hash) in pinned {
@@ -202,6 +220,15 @@ mod tests {
         variants.push(s);
         let mut s = base.clone();
         s.attestation_margin_ms += 1;
+        variants.push(s);
+        let mut s = base.clone();
+        s.data_mode = DataMode::Blobs;
+        variants.push(s);
+        let mut s = base.clone();
+        s.max_blobs_per_checkpoint -= 1;
+        variants.push(s);
+        let mut s = base.clone();
+        s.max_calldata_bytes += 1;
         variants.push(s);
         for v in variants {
             assert_ne!(v.hash(), h, "{v:?}");

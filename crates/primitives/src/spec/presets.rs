@@ -4,7 +4,7 @@ use core::{fmt, str::FromStr};
 
 use alloy_primitives::{Address, address};
 
-use super::{ChainSpec, SpecError};
+use super::{ChainSpec, DataMode, MAX_BLOBS_PER_CHECKPOINT, SpecError};
 
 /// Chain id of the local L1 (anvil's default, and the embedded L1's).
 pub const LOCAL_L1_CHAIN_ID: u64 = 31_337;
@@ -72,6 +72,9 @@ impl Preset {
             sync_allowance_ms: 0,
             publish_allowance_ms: 0,
             attestation_margin_ms: 300,
+            data_mode: DataMode::Auto,
+            max_blobs_per_checkpoint: MAX_BLOBS_PER_CHECKPOINT,
+            max_calldata_bytes: 256 * 1024,
         };
         match self {
             Self::Seed => ChainSpec {

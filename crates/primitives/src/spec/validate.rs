@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use super::ChainSpec;
+use super::{ChainSpec, MAX_BLOBS_PER_CHECKPOINT, MAX_CALLDATA_BYTES};
 
 /// The most chunks (hence blocks) a slot may have; bounds checkpoint size on L1.
 pub const MAX_CHUNKS_PER_SLOT: u32 = 64;
@@ -152,6 +152,11 @@ impl ChainSpec {
             ("block_max_txs", u64::from(s.block_max_txs)),
             ("attestation_timeout_ms", s.attestation_timeout_ms),
             ("attestation_margin_ms", s.attestation_margin_ms),
+            (
+                "max_blobs_per_checkpoint",
+                u64::from(s.max_blobs_per_checkpoint),
+            ),
+            ("max_calldata_bytes", s.max_calldata_bytes),
         ] {
             if value == 0 {
                 return Err(SpecError::Zero { field });
@@ -185,6 +190,16 @@ impl ChainSpec {
                 "attestation_timeout_ms",
                 s.attestation_timeout_ms,
                 s.slot_duration_ms,
+            ),
+            (
+                "max_blobs_per_checkpoint",
+                u64::from(s.max_blobs_per_checkpoint),
+                u64::from(MAX_BLOBS_PER_CHECKPOINT),
+            ),
+            (
+                "max_calldata_bytes",
+                s.max_calldata_bytes,
+                MAX_CALLDATA_BYTES,
             ),
         ] {
             if value > max {
