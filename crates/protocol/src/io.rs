@@ -337,6 +337,8 @@ pub enum Event {
         slot: u64,
         /// Blocks in it.
         blocks: u32,
+        /// Blobs carrying its data (0: its data is calldata).
+        blobs: u32,
     },
     /// A checkpoint was accepted on L1 and this node applied it.
     CheckpointAccepted {
@@ -522,8 +524,15 @@ impl std::fmt::Display for Event {
                 block.attestations,
                 block.threshold
             ),
-            Self::CheckpointSubmitted { slot, blocks } => {
-                write!(f, "checkpoint_submitted slot={slot} blocks={blocks}")
+            Self::CheckpointSubmitted {
+                slot,
+                blocks,
+                blobs,
+            } => {
+                write!(
+                    f,
+                    "checkpoint_submitted slot={slot} blocks={blocks} blobs={blobs}"
+                )
             }
             Self::CheckpointAccepted {
                 slot,
