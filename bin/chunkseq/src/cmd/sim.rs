@@ -188,13 +188,14 @@ fn print_summary(r: &Report) {
         r.blocks_proposed, r.blocks_provisional, r.checkpoints
     );
     println!(
-        "txs submitted {} | provisional {} | checkpointed {} | refused {} | throughput {:.1} tx/s | data {}",
+        "txs submitted {} | provisional {} | checkpointed {} | refused {} | throughput {:.1} tx/s | data {} ({} blobs)",
         r.txs_submitted,
         r.txs_provisional,
         r.txs_checkpointed,
         r.refused,
         r.throughput_tps,
-        r.data_mode
+        r.data_mode,
+        r.checkpoint_blobs
     );
     let (p, c) = (r.latency_ms.provisional, r.latency_ms.checkpointed);
     println!(
