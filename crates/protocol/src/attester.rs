@@ -336,6 +336,10 @@ impl Core {
             }
             (None, None) => return Err("slot data unavailable".into()),
         };
+        self.work.blob_commitments = self
+            .work
+            .blob_commitments
+            .saturating_add(data.new_commitments());
         Ok(Some(ExecutedBlock {
             hash,
             number: h.number,

@@ -452,6 +452,8 @@ pub struct Work {
     pub signatures: u64,
     /// Signatures produced.
     pub signed: u64,
+    /// KZG blob commitments computed (each block's changed blobs).
+    pub blob_commitments: u64,
 }
 
 impl Work {
@@ -460,6 +462,7 @@ impl Work {
         self.gas = self.gas.saturating_add(other.gas);
         self.signatures = self.signatures.saturating_add(other.signatures);
         self.signed = self.signed.saturating_add(other.signed);
+        self.blob_commitments = self.blob_commitments.saturating_add(other.blob_commitments);
     }
 }
 

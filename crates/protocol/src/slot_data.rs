@@ -62,6 +62,8 @@ pub struct SlotData {
     versioned_hashes: Vec<B256>,
     data_hash: B256,
     committed: bool,
+    /// Blob commitments computed anew by the last [`SlotData::commit`].
+    new_commitments: u64,
 }
 
 impl SlotData {
@@ -78,6 +80,7 @@ impl SlotData {
             versioned_hashes: Vec::new(),
             data_hash: B256::ZERO,
             committed: true,
+            new_commitments: 0,
         }
     }
 
@@ -122,14 +125,22 @@ impl SlotData {
     /// Computes the blobs' versioned hashes and the data hash, reusing the
     /// commitments of blobs `cache` has seen.
     pub fn commit(mut self, cache: &mut VersionedHashCache) -> Result<Self, SlotDataError> {
+        let misses = cache.misses();
         if let Some(data) = &self.blobs {
             self.versioned_hashes = cache
                 .versioned_hashes(&data.blobs())
                 .map_err(|e| SlotDataError::Commitment(e.to_string()))?;
         }
+        self.new_commitments = cache.misses().saturating_sub(misses);
         self.data_hash = data_hash(&self.versioned_hashes);
         self.committed = true;
         Ok(self)
+    }
+
+    /// KZG commitments the last block cost: the blobs it changed or added
+    /// (what a node whose cache held the previous blobs computes).
+    pub const fn new_commitments(&self) -> u64 {
+        self.new_commitments
     }
 
     /// Whether [`SlotData::commit`] ran since the last block was appended.
