@@ -223,6 +223,7 @@ impl<L: ControlledL1> Harness<L> {
             slot,
             index: 0,
             blockHash: B256::repeat_byte(hash),
+            dataHash: B256::ZERO,
         };
         match chunkseq_primitives::Evidence::attestation_equivocation(
             (at(a), self.sign(who, &at(a))),
@@ -268,7 +269,13 @@ impl<L: ControlledL1> Harness<L> {
             .take(how_many)
             .map(|m| self.signer(*m))
             .collect();
-        attestations(&self.domain, header, &signers).unwrap()
+        attestations(
+            &self.domain,
+            header,
+            chunkseq_primitives::hashing::data_hash(&[]),
+            &signers,
+        )
+        .unwrap()
     }
 
     /// A complete honest checkpoint call for `slot` with `count` blocks.
@@ -293,6 +300,8 @@ impl<L: ControlledL1> Harness<L> {
             parent_checkpoint,
             bodies: vec![Bytes::new(); headers.len()],
             headers,
+            blob_hashes: Vec::new(),
+            blobs: std::sync::Arc::default(),
             attestations,
             committee,
         };
