@@ -196,10 +196,7 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
         Err("NotCommitteeMember"),
     ));
     // A duplicated attestation.
-    let one = h.sign(
-        committee[0],
-        &headers[1].attestation(chunkseq_primitives::hashing::data_hash(&[])),
-    );
+    let one = h.sign(committee[0], &headers[1].attestation(empty_data_hash()));
     let dup: Bytes = [one.to_vec(), one.to_vec(), one.to_vec()].concat().into();
     cases.push((
         with(&|c| {
@@ -221,7 +218,7 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
     let mixed: Bytes = signers
         .iter()
         .flat_map(|s| {
-            let a = headers[1].attestation(chunkseq_primitives::hashing::data_hash(&[]));
+            let a = headers[1].attestation(empty_data_hash());
             if *s == outsider.address() {
                 outsider.sign_statement(&h.domain, &a).unwrap().to_vec()
             } else {

@@ -26,7 +26,7 @@ use chunkseq_l1::{
     checkpoint_call::{CheckpointParts, attestations},
     rpc::{
         ANVIL_DEPLOYER_KEY, AnvilProcess, BeaconBlockId, BeaconClient, FeePolicy, RpcConfig, RpcL1,
-        deploy_rollup, max_blobs_response_bytes,
+        SidecarVersion, deploy_rollup, max_blobs_response_bytes,
     },
 };
 use chunkseq_primitives::{
@@ -153,6 +153,26 @@ fn slot_transactions(seed: u8) -> Vec<Vec<Bytes>> {
     ]
 }
 
+/// Each block's transactions for a two-block slot whose incompressible
+/// data (about 250 KB) needs several blobs.
+fn large_slot_transactions(seed: u8) -> Vec<Vec<Bytes>> {
+    let mut state = alloy_primitives::keccak256([seed]);
+    (0..2)
+        .map(|_| {
+            (0..20)
+                .map(|_| {
+                    let mut tx = Vec::with_capacity(6_400);
+                    while tx.len() < 6_400 {
+                        state = alloy_primitives::keccak256(state);
+                        tx.extend_from_slice(state.as_slice());
+                    }
+                    Bytes::from(tx)
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Headers of `slot` on `parent`, one per block of `txs`, each committing
 /// to its body.
 fn headers_for(
@@ -223,9 +243,10 @@ async fn blob_checkpoint(
     (call, proposer)
 }
 
-/// A fresh anvil with the contract deployed and the validators registered,
-/// like [`Harness::anvil`], with `cfg` for the RPC L1; also anvil's URL.
-async fn anvil_with(mut cfg: RpcConfig) -> Option<(Harness<RpcL1>, String)> {
+/// A fresh anvil (with `extra` arguments) with the contract deployed and the
+/// validators registered, like [`Harness::anvil`], with `cfg` for the RPC
+/// L1; also anvil's URL.
+async fn anvil_with(mut cfg: RpcConfig, extra: &[&str]) -> Option<(Harness<RpcL1>, String)> {
     let Some(binary) = AnvilProcess::locate() else {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
@@ -235,15 +256,12 @@ async fn anvil_with(mut cfg: RpcConfig) -> Option<(Harness<RpcL1>, String)> {
         return None;
     };
     let spec = Preset::Devnet.spec();
-    let anvil = AnvilProcess::spawn(
-        &binary,
-        &[
-            "--timestamp".into(),
-            (spec.genesis_time - 60).to_string(),
-            "--silent".into(),
-        ],
-    )
-    .unwrap();
+    let mut args = vec![
+        "--timestamp".to_owned(),
+        (spec.genesis_time - 60).to_string(),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let anvil = AnvilProcess::spawn(&binary, &args).unwrap();
     let url = anvil.url();
     let keys = validator_keys(VALIDATORS);
     let deployer = PrivateKey::from_bytes(ANVIL_DEPLOYER_KEY).unwrap();
@@ -283,7 +301,7 @@ fn accepted(events: &[L1Event]) -> Option<&L1Event> {
 /// anything is sent.
 #[tokio::test(flavor = "current_thread")]
 async fn a_blob_checkpoint_round_trips_through_anvil_and_its_beacon_api() {
-    let Some((mut h, url)) = anvil_with(RpcConfig::default()).await else {
+    let Some((mut h, url)) = anvil_with(RpcConfig::default(), &[]).await else {
         return;
     };
     assert_eq!(
@@ -292,8 +310,13 @@ async fn a_blob_checkpoint_round_trips_through_anvil_and_its_beacon_api() {
         "anvil is recognised and named by block number"
     );
     assert_eq!(h.l1.beacon().base_url(), url, "the RPC port by default");
+    assert_eq!(
+        h.l1.blob_schedule().at(h.spec.genesis_time).sidecar,
+        SidecarVersion::Eip7594,
+        "anvil's default hardfork is Osaka or later"
+    );
     h.enter_slot(1).await;
-    let txs = slot_transactions(3);
+    let txs = large_slot_transactions(3);
     let (call, proposer) = blob_checkpoint(&h, 1, (GENESIS_HASH, 0), &txs).await;
     let RollupCall::ProposeCheckpoint {
         blob_hashes, blobs, ..
@@ -302,6 +325,7 @@ async fn a_blob_checkpoint_round_trips_through_anvil_and_its_beacon_api() {
         unreachable!()
     };
     let (blob_hashes, blobs) = (blob_hashes.clone(), Arc::clone(blobs));
+    assert!(blobs.len() >= 2, "several blobs, in order");
     let bodies: Vec<Bytes> = txs.iter().map(|t| encode_body(t)).collect();
 
     // Refused at once: seven blobs, and blobs that are not the ones named.
@@ -313,7 +337,7 @@ async fn a_blob_checkpoint_round_trips_through_anvil_and_its_beacon_api() {
         Err(L1Error::Blobs(why)) => assert!(why.contains("at most 6"), "{why}"),
         other => panic!("7 blobs: {other:?}"),
     }
-    let other_blobs = chunkseq_da::encode_checkpoint(&slot_transactions(9)).unwrap();
+    let other_blobs = chunkseq_da::encode_checkpoint(&large_slot_transactions(9)).unwrap();
     let other_hash = chunkseq_da::versioned_hashes(&other_blobs).unwrap()[0];
     let mut swapped = call.clone();
     if let RollupCall::ProposeCheckpoint { blobs, .. } = &mut swapped {
@@ -432,7 +456,7 @@ async fn a_priced_out_blob_transaction_is_resent_with_doubled_fees() {
         },
         ..RpcConfig::default()
     };
-    let Some((mut h, _url)) = anvil_with(cfg).await else {
+    let Some((mut h, _url)) = anvil_with(cfg, &[]).await else {
         return;
     };
     h.enter_slot(1).await;
@@ -484,6 +508,114 @@ async fn a_priced_out_blob_transaction_is_resent_with_doubled_fees() {
     assert!(
         tx.max_priority_fee_per_gas().unwrap_or_default() >= 2 * first.max_priority_fee_per_gas
     );
+}
+
+/// On a pre-Osaka fork (anvil `--hardfork prague`, whose `eth_config` has no
+/// P256VERIFY precompile) blob transactions carry EIP-4844 sidecars, and a
+/// blob checkpoint lands and reads back the same way.
+#[tokio::test(flavor = "current_thread")]
+async fn on_prague_a_blob_checkpoint_goes_with_an_eip4844_sidecar() {
+    let Some((mut h, _url)) = anvil_with(RpcConfig::default(), &["--hardfork", "prague"]).await
+    else {
+        return;
+    };
+    assert_eq!(
+        h.l1.blob_schedule().at(h.spec.genesis_time).sidecar,
+        SidecarVersion::Eip4844
+    );
+    h.enter_slot(1).await;
+    let txs = slot_transactions(6);
+    let (call, proposer) = blob_checkpoint(&h, 1, (GENESIS_HASH, 0), &txs).await;
+    let id = h.l1.submit(proposer, call, None).await.unwrap();
+    let events = h.mine().await;
+    assert_eq!(L1Event::inclusion(&events, id).map(|i| i.1), Some(Ok(())));
+    let Some(L1Event::CheckpointAccepted { bodies, data, .. }) = accepted(&events) else {
+        panic!("{events:?}")
+    };
+    assert!(matches!(
+        data,
+        CheckpointData::Blobs {
+            unavailable: None,
+            ..
+        }
+    ));
+    assert_eq!(
+        bodies,
+        &txs.iter().map(|t| encode_body(t)).collect::<Vec<_>>()
+    );
+}
+
+/// A blob submission past its deadline is cancelled by a blob transaction
+/// to self (a blob pool lets only a blob transaction replace one) carrying
+/// its first blob, at doubled fees: the nonce is used, the checkpoint never
+/// lands.
+#[tokio::test(flavor = "current_thread")]
+async fn an_expired_blob_submission_is_cancelled_by_a_blob_transaction() {
+    let Some((mut h, _url)) = anvil_with(RpcConfig::default(), &[]).await else {
+        return;
+    };
+    h.enter_slot(1).await;
+    let txs = large_slot_transactions(7);
+    let (call, proposer) = blob_checkpoint(&h, 1, (GENESIS_HASH, 0), &txs).await;
+    let RollupCall::ProposeCheckpoint { blob_hashes, .. } = &call else {
+        unreachable!()
+    };
+    assert!(blob_hashes.len() >= 2);
+    let first_hash = blob_hashes[0];
+    let provider = h.l1.provider().clone();
+    let nonce = provider.get_transaction_count(proposer).await.unwrap();
+    let now = provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp
+        * 1000;
+    let deadline = chunkseq_primitives::UnixMillis(now + 1);
+    let id = h.l1.submit(proposer, call, Some(deadline)).await.unwrap();
+    let first = provider.estimate_eip1559_fees().await.unwrap();
+    let _: serde_json::Value = provider
+        .raw_request(
+            "anvil_setNextBlockBaseFeePerGas".into(),
+            (U256::from(first.max_fee_per_gas * 3 / 2),),
+        )
+        .await
+        .unwrap();
+    let events = h.mine().await;
+    assert!(L1Event::inclusion(&events, id).is_none(), "priced out");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, L1Event::Expired { submission, .. } if *submission == id)),
+        "{events:?}"
+    );
+    let events = h.mine().await;
+    assert!(accepted(&events).is_none(), "{events:?}");
+    assert_eq!(
+        provider.get_transaction_count(proposer).await.unwrap(),
+        nonce + 1,
+        "the cancel used the nonce"
+    );
+    let block = provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .full()
+        .await
+        .unwrap()
+        .unwrap();
+    let cancel = block
+        .transactions
+        .txns()
+        .find(|t| t.inner.signer() == proposer)
+        .expect("the cancel is in the block");
+    assert_eq!(cancel.to(), Some(proposer), "to self");
+    assert_eq!(cancel.blob_versioned_hashes(), Some(&[first_hash][..]));
+    assert_eq!(
+        cancel.max_fee_per_blob_gas(),
+        Some(4),
+        "twice the first 2 wei"
+    );
+    assert!(cancel.max_fee_per_gas() >= 2 * first.max_fee_per_gas);
 }
 
 /// Blobs read from a beacon API are checked against their versioned hashes

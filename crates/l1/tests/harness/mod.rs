@@ -23,6 +23,14 @@ use chunkseq_primitives::{
 };
 
 pub const GENESIS_HASH: B256 = B256::repeat_byte(0x9e);
+
+/// The data hash attestations sign for a checkpoint that names no blob
+/// hashes on a chain that signs blobs (the devnet's auto mode): the
+/// contract takes `keccak256(abi.encodePacked(blobHashes))` of the empty
+/// list. (`chunkseq_primitives::hashing::data_hash(&[])` is zero instead.)
+pub fn empty_data_hash() -> B256 {
+    keccak256([])
+}
 pub const VALIDATORS: usize = 4;
 
 pub fn stake() -> U256 {
@@ -269,13 +277,7 @@ impl<L: ControlledL1> Harness<L> {
             .take(how_many)
             .map(|m| self.signer(*m))
             .collect();
-        attestations(
-            &self.domain,
-            header,
-            chunkseq_primitives::hashing::data_hash(&[]),
-            &signers,
-        )
-        .unwrap()
+        attestations(&self.domain, header, empty_data_hash(), &signers).unwrap()
     }
 
     /// A complete honest checkpoint call for `slot` with `count` blocks.
