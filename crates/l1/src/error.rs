@@ -52,6 +52,11 @@ pub enum L1Error {
     /// A signing key is missing or unusable.
     #[error("L1 signing: {0}")]
     Key(String),
+    /// A call's blobs cannot be sent: too many for one transaction, a
+    /// sidecar that could not be computed, or blobs that do not match the
+    /// versioned hashes the call names.
+    #[error("blob transaction: {0}")]
+    Blobs(String),
     /// Return data did not decode.
     #[error("cannot decode {what}: {reason}")]
     Decode {

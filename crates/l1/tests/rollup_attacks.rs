@@ -443,6 +443,8 @@ async fn omission_evidence_holds_against_later_checkpoints_until_it_expires<L: C
             slot: 1,
             headers: headers[..1].to_vec(),
             bodies: vec![Bytes::new()],
+            blob_hashes: Vec::new(),
+            blobs: std::sync::Arc::default(),
             attestations: atts[0].clone(),
             committee: committee.clone(),
             signature: h.sign(proposer, &Checkpoint::new(&ch0, hashes[0])),

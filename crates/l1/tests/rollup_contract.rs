@@ -125,6 +125,7 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
         attestations,
         committee,
         signature,
+        ..
     } = honest.clone()
     else {
         unreachable!()
@@ -195,7 +196,7 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
         Err("NotCommitteeMember"),
     ));
     // A duplicated attestation.
-    let one = h.sign(committee[0], &headers[1].attestation());
+    let one = h.sign(committee[0], &headers[1].attestation(empty_data_hash()));
     let dup: Bytes = [one.to_vec(), one.to_vec(), one.to_vec()].concat().into();
     cases.push((
         with(&|c| {
@@ -217,7 +218,7 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
     let mixed: Bytes = signers
         .iter()
         .flat_map(|s| {
-            let a = headers[1].attestation();
+            let a = headers[1].attestation(empty_data_hash());
             if *s == outsider.address() {
                 outsider.sign_statement(&h.domain, &a).unwrap().to_vec()
             } else {
@@ -352,6 +353,7 @@ async fn equivocations_are_slashed_once<L: ControlledL1>(mut h: Harness<L>) {
         slot: 1,
         index: 0,
         blockHash: B256::repeat_byte(hash),
+        dataHash: B256::ZERO,
     };
     let Evidence::AttestationEquivocation(e) = Evidence::attestation_equivocation(
         signed(&h, attester, &a(3)),
@@ -398,6 +400,8 @@ async fn a_subset_checkpoint_is_slashed_as_omission<L: ControlledL1>(mut h: Harn
         slot: 1,
         headers: headers[..1].to_vec(),
         bodies: vec![Bytes::new()],
+        blob_hashes: Vec::new(),
+        blobs: std::sync::Arc::default(),
         attestations: atts[0].clone(),
         committee: committee.clone(),
         signature: h.sign(proposer, &Checkpoint::new(&ch0, hashes[0])),

@@ -23,6 +23,14 @@ use chunkseq_primitives::{
 };
 
 pub const GENESIS_HASH: B256 = B256::repeat_byte(0x9e);
+
+/// The data hash attestations sign for a checkpoint that names no blob
+/// hashes on a chain that signs blobs (the devnet's auto mode): the
+/// contract takes `keccak256(abi.encodePacked(blobHashes))` of the empty
+/// list. (`chunkseq_primitives::hashing::data_hash(&[])` is zero instead.)
+pub fn empty_data_hash() -> B256 {
+    keccak256([])
+}
 pub const VALIDATORS: usize = 4;
 
 pub fn stake() -> U256 {
@@ -223,6 +231,7 @@ impl<L: ControlledL1> Harness<L> {
             slot,
             index: 0,
             blockHash: B256::repeat_byte(hash),
+            dataHash: B256::ZERO,
         };
         match chunkseq_primitives::Evidence::attestation_equivocation(
             (at(a), self.sign(who, &at(a))),
@@ -268,7 +277,7 @@ impl<L: ControlledL1> Harness<L> {
             .take(how_many)
             .map(|m| self.signer(*m))
             .collect();
-        attestations(&self.domain, header, &signers).unwrap()
+        attestations(&self.domain, header, empty_data_hash(), &signers).unwrap()
     }
 
     /// A complete honest checkpoint call for `slot` with `count` blocks.
@@ -293,6 +302,8 @@ impl<L: ControlledL1> Harness<L> {
             parent_checkpoint,
             bodies: vec![Bytes::new(); headers.len()],
             headers,
+            blob_hashes: Vec::new(),
+            blobs: std::sync::Arc::default(),
             attestations,
             committee,
         };
