@@ -40,6 +40,9 @@ pub enum L1Event {
         l1_block: u64,
         /// Gas it used.
         gas_used: u64,
+        /// Blob gas it used (EIP-4844: 131,072 per blob it carried, whether
+        /// or not the call succeeded; zero for a transaction without blobs).
+        blob_gas_used: u64,
         /// `Err` with the revert reason if it failed.
         outcome: Result<(), Revert>,
     },

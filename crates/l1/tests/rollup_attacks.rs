@@ -437,18 +437,14 @@ async fn omission_evidence_holds_against_later_checkpoints_until_it_expires<L: C
         .collect();
     // All three went provisional; the proposer publishes block 0 alone.
     let ch0 = CheckpointHeader::covering(Slot(1), B256::ZERO, &hashes[..1]).unwrap();
-    h.ok(
-        proposer,
-        RollupCall::ProposeCheckpoint {
-            slot: 1,
-            headers: headers[..1].to_vec(),
-            bodies: vec![Bytes::new()],
-            attestations: atts[0].clone(),
-            committee: committee.clone(),
-            signature: h.sign(proposer, &Checkpoint::new(&ch0, hashes[0])),
-        },
-    )
-    .await;
+    let call = h.checkpoint_of(
+        &headers[..1],
+        &h.txs(1, 1),
+        atts[0].clone(),
+        &committee,
+        h.sign(proposer, &Checkpoint::new(&ch0, hashes[0])),
+    );
+    h.ok(proposer, call).await;
     // Two more checkpoints land before anyone reports.
     let mut parent = (hashes[0], 1);
     let mut parent_checkpoint = ch0.hash();

@@ -391,6 +391,7 @@ impl RpcL1 {
                     call,
                     l1_block: number,
                     gas_used: receipt.gas_used,
+                    blob_gas_used: receipt.blob_gas_used.unwrap_or(0),
                     outcome,
                 },
             ));
