@@ -34,7 +34,8 @@ use crate::{
     calls::RollupCall,
     error::L1Error,
     events::{
-        CheckpointData, L1Block, L1Event, Revert, SubmissionId, decode_rollup_log, revert_reason,
+        CheckpointData, L1Block, L1Event, Revert, SubmissionId, decode_checkpoint_log,
+        decode_rollup_log, revert_reason,
     },
     rng::SplitMix64,
     sidecars::Sidecars,
@@ -547,7 +548,12 @@ impl EmbeddedL1 {
             // by its sender, block, submission and calldata.
             let l1_tx = keccak256((p.from, self.head.number, p.id, data.clone()).abi_encode());
             let tx = self.tx_with_blobs(
-                self.tx(p.from, TxKind::Call(self.rollup), data, p.call.value()),
+                self.tx(
+                    p.from,
+                    TxKind::Call(self.rollup),
+                    data.clone(),
+                    p.call.value(),
+                ),
                 &p.blob_hashes,
                 self.head.blob_base_fee,
             );
@@ -572,7 +578,7 @@ impl EmbeddedL1 {
                 blob_gas_used,
                 outcome,
             });
-            for mut e in self.decode_logs(&result, l1_tx) {
+            for mut e in self.decode_logs(&result, l1_tx, &data) {
                 if matches!(e, L1Event::CheckpointAccepted { .. }) {
                     // Nodes get the bodies of a checkpoint published in
                     // blobs, decoded from the blobs L1 now keeps (checked
@@ -714,6 +720,41 @@ impl EmbeddedL1 {
             .unwrap_or_default();
         info.balance = wei;
         self.db.insert_account_info(who, info);
+    }
+
+    /// Sets the code of an L1 account (development, like anvil's
+    /// `anvil_setCode`): a contract of a test's own, or an EIP-7702
+    /// delegation designator (`0xef0100 ‖ address`) on an account.
+    pub fn set_code(&mut self, who: Address, code: Bytes) {
+        let mut info = self
+            .db
+            .cache
+            .accounts
+            .get(&who)
+            .map(|a| a.info.clone())
+            .unwrap_or_default();
+        let code = revm::bytecode::Bytecode::new_raw(code);
+        info.code_hash = code.hash_slow();
+        info.code = Some(code);
+        self.db.insert_account_info(who, info);
+    }
+
+    /// Runs a transaction from `from` to any account with `data` on the
+    /// head's state at once and commits it (development: calling a contract
+    /// of a test's own, which [`RollupCall`]s cannot). Its logs are not
+    /// reported; the outcome is its output or revert reason.
+    pub fn transact(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Bytes,
+    ) -> Result<Result<Bytes, Revert>, L1Error> {
+        let result = self.execute(from, TxKind::Call(to), data, U256::ZERO)?;
+        Ok(if result.is_success() {
+            Ok(result.output().cloned().unwrap_or_default())
+        } else {
+            Err(Revert(self.revert_reason(&result)))
+        })
     }
 
     /// Changes the chain id that later calls run with (an L1 fork that
@@ -938,20 +979,28 @@ impl EmbeddedL1 {
         }
     }
 
-    fn decode_logs(&self, result: &ExecutionResult, l1_tx: B256) -> Vec<L1Event> {
-        result
+    /// The Rollup's events in `result`, of transaction `l1_tx` with `input`
+    /// (where an accepted checkpoint's headers and calldata bodies are).
+    fn decode_logs(&self, result: &ExecutionResult, l1_tx: B256, input: &[u8]) -> Vec<L1Event> {
+        let mut events = Vec::new();
+        for log in result
             .logs()
             .iter()
             .filter(|log| log.address == self.rollup)
-            .filter_map(|log| {
-                decode_rollup_log(
-                    &self.abi,
-                    log.topics(),
-                    &log.data.data,
-                    self.head.number,
-                    l1_tx,
-                )
-            })
-            .collect()
+        {
+            let (topics, data) = (log.topics(), &log.data.data);
+            if let Some(checkpoint) = decode_checkpoint_log(&self.abi, topics, data) {
+                match checkpoint.into_event(&self.abi, input, self.head.number, l1_tx) {
+                    Ok(e) => events.push(e),
+                    // The contract accepted this very call: never happens.
+                    Err(why) => warn!(target: "chunkseq::l1", %why, "undecodable checkpoint"),
+                }
+            } else if let Some(e) =
+                decode_rollup_log(&self.abi, topics, data, self.head.number, l1_tx)
+            {
+                events.push(e);
+            }
+        }
+        events
     }
 }
