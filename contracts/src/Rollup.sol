@@ -148,13 +148,18 @@ contract Rollup {
     event ValidatorExited(address indexed validator, uint64 exitEpoch);
     event ValidatorReleased(address indexed validator, address withdrawal, uint256 amount);
     event CommitteeRecorded(uint64 indexed epoch, bytes32 seed, bytes32 committeeHash, uint256 size);
-    /// @notice A checkpoint was accepted; carries what any node needs to
-    /// rebuild the checkpointed chain from L1 alone.
+    /// @notice A checkpoint was accepted. Its headers, and in calldata mode
+    /// its bodies, are the `proposeCheckpoint` input of the transaction that
+    /// emitted the log; in blob mode its bodies are in the blobs with
+    /// `blobHashes` (empty when the data is in calldata). A node rebuilds
+    /// the checkpointed chain from those, checking the headers against
+    /// `headerHash` (with `parentCheckpointHash`). The log does not repeat
+    /// them: at 8 gas a byte, re-emitting 8 headers cost 27,000 gas, and
+    /// calldata bodies as much again as their calldata.
     event CheckpointAccepted(
         uint64 indexed slot,
         bytes32 headerHash,
-        BlockHeader[] headers,
-        bytes[] bodies,
+        bytes32 parentCheckpointHash,
         bytes32[] blobHashes,
         address proposer
     );
@@ -179,6 +184,7 @@ contract Rollup {
     error NotInSlot(uint64 slot, uint64 currentSlot);
     error SlotNotAfterTip(uint64 slot, uint64 tipSlot);
     error NoBlocks();
+    error NotDirectCall();
     error TooManyBlocks(uint256 count, uint256 max);
     error LengthMismatch();
     error WrongBlockPosition(uint256 index);
@@ -426,6 +432,11 @@ contract Rollup {
     ///        for the whole slot: members attest blocks strictly in order.
     /// @param committee the slot's committee sorted by address (checked).
     /// @param signature the proposer's end-of-slot Checkpoint signature.
+    /// The call must be a transaction of its own, sent to this contract by a
+    /// plain account (no contract in between, no EIP-7702 delegation): nodes
+    /// read the headers and calldata bodies from the input of the
+    /// transaction that emitted `CheckpointAccepted`, so that input must be
+    /// this call. Anyone may send it; its content is signed.
     function proposeCheckpoint(
         uint64 slot,
         BlockHeader[] calldata headers,
@@ -435,6 +446,7 @@ contract Rollup {
         address[] calldata committee,
         bytes calldata signature
     ) external {
+        if (msg.sender != tx.origin || msg.sender.code.length != 0) revert NotDirectCall();
         Tip memory t = tip_;
         {
             uint64 now_ = currentSlot();
@@ -461,11 +473,12 @@ contract Rollup {
                 threshold(committee.length)
             );
         }
+        bytes32 parentCheckpoint = _tipHeaderHash(t);
         bytes32 headerHash = keccak256(
             abi.encode(
                 CheckpointHeader({
                     slot: slot,
-                    parentCheckpointHash: _tipHeaderHash(t),
+                    parentCheckpointHash: parentCheckpoint,
                     blockCount: uint32(count),
                     blocksHash: blocksHash
                 })
@@ -482,7 +495,11 @@ contract Rollup {
         recentCheckpoints[slot % RECENT_CHECKPOINTS] = headerHash;
         if (committeeHash[epoch + 1] == bytes32(0)) _record(epoch + 1);
         if (committeeHash[epoch + 2] == bytes32(0)) _record(epoch + 2);
-        emit CheckpointAccepted(slot, headerHash, headers, bodies, blobHashes, proposer);
+        if (bodies.length == 0) {
+            emit CheckpointAccepted(slot, headerHash, parentCheckpoint, blobHashes, proposer);
+        } else {
+            emit CheckpointAccepted(slot, headerHash, parentCheckpoint, new bytes32[](0), proposer);
+        }
     }
 
     // --------------------------------------------------------------- slashing

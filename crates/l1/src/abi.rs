@@ -95,6 +95,11 @@ impl ContractAbi {
         Ok(data.into())
     }
 
+    /// The selector of function `name`.
+    pub fn selector(&self, name: &str) -> Option<[u8; 4]> {
+        self.functions.get(name).copied()
+    }
+
     /// The topic of event `name`.
     pub fn event_topic(&self, name: &str) -> Option<B256> {
         self.events.get(name).copied()

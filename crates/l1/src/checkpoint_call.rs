@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use alloy_eips::eip4844::Blob;
 use alloy_primitives::{Address, B256, Bytes};
+use chunkseq_da::DaError;
 use chunkseq_primitives::{
     BlockHeader, Checkpoint, CheckpointHeader, Eip712Domain, Signer, SignerError, Slot,
+    body::encode_body, hashing::data_hash,
 };
 
 use crate::calls::RollupCall;
@@ -55,6 +57,38 @@ pub fn chained_headers(
             h
         })
         .collect()
+}
+
+/// A slot's blocks in both forms a checkpoint may publish them in: each
+/// block's body for calldata, and the blobs that encode the blocks, with
+/// their versioned hashes (what attestations sign, through [`data_hash`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotData {
+    /// Each block's body (abi-encoded `bytes[]` of its transactions).
+    pub bodies: Vec<Bytes>,
+    /// The blobs encoding the blocks (`chunkseq_da::encode_checkpoint`).
+    pub blobs: Arc<Vec<Blob>>,
+    /// The blobs' versioned hashes, in order.
+    pub blob_hashes: Vec<B256>,
+}
+
+impl SlotData {
+    /// Encodes `blocks` (each block's raw transactions).
+    pub fn encode(blocks: &[Vec<Bytes>]) -> Result<Self, DaError> {
+        let blobs = chunkseq_da::encode_checkpoint(blocks)?;
+        let blob_hashes = chunkseq_da::versioned_hashes(&blobs)?;
+        Ok(Self {
+            bodies: blocks.iter().map(|txs| encode_body(txs)).collect(),
+            blobs: Arc::new(blobs),
+            blob_hashes,
+        })
+    }
+
+    /// What the attestations of the slot's last block sign for this data
+    /// on a chain whose attestations sign blobs (see [`data_hash`]).
+    pub fn data_hash(&self) -> B256 {
+        data_hash(&self.blob_hashes)
+    }
 }
 
 /// The parts of a checkpoint before the proposer signs it.

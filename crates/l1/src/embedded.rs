@@ -1,27 +1,44 @@
 //! The embedded L1: revm runs the Rollup contract in process, producing L1
 //! blocks on a clock the caller drives, with configurable inclusion delay,
 //! congestion and one-block reorgs, all reproducible from a seed.
+//!
+//! Calls that carry blobs run as EIP-4844 (type 3) transactions: the L1
+//! computes their versioned hashes from the blobs (KZG commitments), so the
+//! contract's `blobhash` sees what a real L1 would; blocks hold at most the
+//! configured number of blobs, the blob base fee follows EIP-4844's excess
+//! blob gas, and the blobs of included transactions are kept for a
+//! retention window and served by versioned hash ([`EmbeddedL1::blobs`]).
 
 use std::collections::VecDeque;
 
+use alloy_eips::{
+    eip4844::{Blob, DATA_GAS_PER_BLOB},
+    eip7840::BlobParams,
+};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address, keccak256};
 use alloy_sol_types::SolValue;
 use chunkseq_primitives::{ChainSpec, UnixMillis};
 use revm::{
     Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext,
     context::{BlockEnv, CfgEnv, TxEnv, result::ExecutionResult},
+    context_interface::block::BlobExcessGasAndPrice,
     database::{CacheDB, EmptyDB},
     primitives::hardfork::SpecId,
     state::AccountInfo,
 };
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::{
     abi::ContractAbi,
+    blob_data::resolve_blobs,
     calls::RollupCall,
     error::L1Error,
-    events::{L1Block, L1Event, Revert, SubmissionId, decode_rollup_log, revert_reason},
+    events::{
+        CheckpointData, L1Block, L1Event, Revert, SubmissionId, decode_checkpoint_log,
+        decode_rollup_log, revert_reason,
+    },
     rng::SplitMix64,
+    sidecars::Sidecars,
     views::{
         ChainSpecHash, DomainSeparator, Duties, RollupTip, Tip, Validator, ValidatorCount,
         ValidatorStanding, View,
@@ -55,7 +72,26 @@ pub struct EmbeddedConfig {
     pub seed: u64,
     /// Stake each genesis validator registers with.
     pub stake: U256,
+    /// The blob fee market: target and maximum blobs per block, the base
+    /// fee update fraction, the minimum blob base fee and the most blobs
+    /// per transaction. Defaults to Osaka mainnet (target 6, max 9, update
+    /// fraction 5,007,716, at most 6 blobs per transaction).
+    pub blob_params: BlobParams,
+    /// How many L1 blocks the blobs of an included transaction are served
+    /// for ([`EmbeddedL1::blobs`], and the bodies of blob checkpoints that
+    /// [`EmbeddedL1::checkpoints_after`] returns). Defaults to
+    /// [`BLOB_RETENTION_BLOCKS`].
+    pub blob_retention_blocks: u64,
 }
+
+/// The embedded L1's default blob retention window, in L1 blocks. Ethereum
+/// keeps blobs 4,096 epochs (about 18 days), far more than a process should
+/// hold in memory; 4,096 blocks is 2.3 hours of the devnet's 2 s blocks,
+/// which covers the [`CHECKPOINT_HISTORY`] there (one checkpoint every four
+/// blocks), and 13.6 hours of 12 s blocks. Memory: 128 KiB per blob kept,
+/// so about 0.5 GiB for one one-blob checkpoint every block at most, and
+/// `blob_params.max_blob_count` × 128 KiB per block in the worst case.
+pub const BLOB_RETENTION_BLOCKS: u64 = 4_096;
 
 impl Default for EmbeddedConfig {
     fn default() -> Self {
@@ -68,6 +104,8 @@ impl Default for EmbeddedConfig {
             reorg_probability: 0.0,
             seed: 1,
             stake: U256::from(32u64) * U256::from(10u64).pow(U256::from(18u64)),
+            blob_params: BlobParams::osaka(),
+            blob_retention_blocks: BLOB_RETENTION_BLOCKS,
         }
     }
 }
@@ -88,8 +126,20 @@ struct Pending {
     id: SubmissionId,
     from: Address,
     call: RollupCall,
+    /// The versioned hashes of the call's blobs, computed from them at
+    /// submission (empty for a transaction without blobs).
+    blob_hashes: Vec<B256>,
     include_at: u64,
     deadline: Option<UnixMillis>,
+}
+
+/// A block's blob gas: what the blob base fee follows (EIP-4844).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct BlobGas {
+    /// The block's excess blob gas.
+    excess: u64,
+    /// Blob gas its transactions used.
+    used: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +148,7 @@ struct Previous {
     /// ordinary block production never copies the state.
     db: Option<CacheDB<EmptyDB>>,
     head: L1Block,
+    blob_gas: BlobGas,
     included: Vec<Pending>,
 }
 
@@ -116,8 +167,13 @@ pub struct EmbeddedL1 {
     rng: SplitMix64,
     cfg: EmbeddedConfig,
     /// The latest accepted checkpoints, oldest first: the embedded L1's
-    /// stand-in for an Ethereum node's log history.
+    /// stand-in for an Ethereum node's log history. Blob checkpoints are
+    /// kept with their bodies resolved while their blobs are kept.
     checkpoints: VecDeque<L1Event>,
+    /// The head's blob gas.
+    blob_gas: BlobGas,
+    /// The blobs of included transactions, within the retention window.
+    sidecars: Sidecars,
 }
 
 /// L1 blocks the embedded L1 starts before the L2 genesis by default.
@@ -129,8 +185,8 @@ pub const GENESIS_LEAD_BLOCKS: u64 = 10;
 /// from its peers.
 pub const CHECKPOINT_HISTORY: usize = 1_024;
 
-/// The lowest blob base fee EIP-4844 allows, in wei: what the embedded L1
-/// charges per blob gas.
+/// The lowest blob base fee EIP-4844 allows, in wei: the blob base fee of a
+/// block without excess blob gas.
 pub const MIN_BLOB_BASE_FEE: u128 = 1;
 
 impl EmbeddedL1 {
@@ -168,8 +224,9 @@ impl EmbeddedL1 {
             timestamp: start,
             randomness: B256::from(U256::from(rng.next_u64())),
             base_fee: 0,
-            blob_base_fee: MIN_BLOB_BASE_FEE,
+            blob_base_fee: cfg.blob_params.calc_blob_fee(0),
         };
+        let sidecars = Sidecars::new(cfg.blob_retention_blocks);
         let mut l1 = Self {
             abi,
             rollup,
@@ -183,6 +240,8 @@ impl EmbeddedL1 {
             rng,
             cfg,
             checkpoints: VecDeque::new(),
+            blob_gas: BlobGas::default(),
+            sidecars,
         };
         let mut deploy = l1.abi.bytecode().to_vec();
         deploy
@@ -234,7 +293,11 @@ impl EmbeddedL1 {
 
     /// The accepted checkpoints of slots after `after_slot` in L1 blocks from
     /// `from_block` on, oldest first, at most `max` (from the last
-    /// [`CHECKPOINT_HISTORY`] ones).
+    /// [`CHECKPOINT_HISTORY`] ones). A checkpoint published in blobs comes
+    /// with the bodies its blobs decode to (resolved when it was included)
+    /// while its blobs are within the retention window; after that its
+    /// bodies are empty and its data says the blobs were pruned, as a node
+    /// catching up from an Ethereum node's logs would find.
     pub fn checkpoints_after(&self, after_slot: u64, from_block: u64, max: usize) -> Vec<L1Event> {
         self.checkpoints
             .iter()
@@ -247,9 +310,59 @@ impl EmbeddedL1 {
             .collect()
     }
 
+    /// The blobs with `versioned_hashes`, in order, as carried by
+    /// transactions included in the last `blob_retention_blocks` blocks;
+    /// [`L1Error::BlobUnavailable`] names the first one that is not (never
+    /// included, pruned, or its block dropped by a reorg).
+    pub fn blobs(&self, versioned_hashes: &[B256]) -> Result<Vec<Blob>, L1Error> {
+        let mut out = Vec::with_capacity(versioned_hashes.len());
+        for hash in versioned_hashes {
+            let Some(blob) = self.sidecars.get(hash) else {
+                return Err(L1Error::BlobUnavailable {
+                    hash: *hash,
+                    reason: format!(
+                        "no transaction included in L1 blocks {} to {} carries it \
+                         (never included, pruned after {} blocks, or reorged out)",
+                        self.sidecars.oldest_kept(self.head.number),
+                        self.head.number,
+                        self.sidecars.retention(),
+                    ),
+                });
+            };
+            // Copied straight into the vector: a blob is 128 KiB, too big
+            // to pass through the stack of an unoptimised build.
+            out.extend_from_slice(std::slice::from_ref(blob));
+        }
+        Ok(out)
+    }
+
     /// The contract's ABI.
     pub const fn abi(&self) -> &ContractAbi {
         &self.abi
+    }
+
+    /// What an L1 node checks before admitting a transaction that carries
+    /// `call`'s blobs (none for others): 1 to `blob_params.max_blobs_per_tx`
+    /// blobs (and no more than a block holds), each a vector of canonical
+    /// field elements, whose KZG commitments give the versioned hashes the
+    /// transaction lists. Returns those hashes, computed here and never
+    /// taken from the call: a call whose `blob_hashes` differ from its
+    /// blobs' is admitted, and the contract refuses it.
+    pub fn admit_blobs(&self, call: &RollupCall) -> Result<Vec<B256>, L1Error> {
+        let blobs = call.blobs();
+        if blobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params = &self.cfg.blob_params;
+        let max = params.max_blobs_per_tx.min(params.max_blob_count);
+        if blobs.len() as u64 > max {
+            return Err(L1Error::BlobTxRefused(format!(
+                "{} blobs; a transaction carries at most {max}",
+                blobs.len()
+            )));
+        }
+        chunkseq_da::versioned_hashes(blobs)
+            .map_err(|e| L1Error::BlobTxRefused(format!("no KZG commitment: {e}")))
     }
 
     /// Queues a call from `from`; congestion decides when (or whether) it lands.
@@ -258,15 +371,54 @@ impl EmbeddedL1 {
     }
 
     /// Queues a call that is given up (an [`L1Event::Expired`]) if no block
-    /// with a timestamp at or before `deadline` includes it.
+    /// with a timestamp at or before `deadline` includes it. A blob
+    /// transaction the L1 does not admit ([`EmbeddedL1::admit_blobs`]) is
+    /// dropped with a warning, never included; [`EmbeddedL1::try_submit`]
+    /// reports why instead.
     pub fn submit_until(
         &mut self,
         from: Address,
         call: RollupCall,
         deadline: Option<UnixMillis>,
     ) -> SubmissionId {
+        match self.admit_blobs(&call) {
+            Ok(hashes) => self.queue(from, call, hashes, deadline),
+            Err(e) => {
+                warn!(target: "chunkseq::l1", call = call.name(), error = %e, "embedded L1 refuses the transaction");
+                self.take_id()
+            }
+        }
+    }
+
+    /// Submits as an L1 node's `eth_sendRawTransaction` after the sender's
+    /// gas estimate would: refuses a blob transaction it does not admit
+    /// ([`L1Error::BlobTxRefused`]) and a call that would revert in the next
+    /// block ([`L1Error::Reverted`]), and queues any other.
+    pub fn try_submit(
+        &mut self,
+        from: Address,
+        call: RollupCall,
+        deadline: Option<UnixMillis>,
+    ) -> Result<SubmissionId, L1Error> {
+        let hashes = self.admit_blobs(&call)?;
+        self.check_with(from, &call, &hashes)?;
+        Ok(self.queue(from, call, hashes, deadline))
+    }
+
+    fn take_id(&mut self) -> SubmissionId {
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
+        id
+    }
+
+    fn queue(
+        &mut self,
+        from: Address,
+        call: RollupCall,
+        blob_hashes: Vec<B256>,
+        deadline: Option<UnixMillis>,
+    ) -> SubmissionId {
+        let id = self.take_id();
         let base = self
             .head
             .number
@@ -285,6 +437,7 @@ impl EmbeddedL1 {
             id,
             from,
             call,
+            blob_hashes,
             include_at,
             deadline,
         });
@@ -305,7 +458,34 @@ impl EmbeddedL1 {
         Ok(events)
     }
 
-    /// Produces the next block now, including every submission due.
+    /// The excess blob gas of the block after the head (EIP-4844, with
+    /// Osaka's reserve price, EIP-7918).
+    fn next_excess_blob_gas(&self) -> u64 {
+        self.cfg.blob_params.next_block_excess_blob_gas_osaka(
+            self.blob_gas.excess,
+            self.blob_gas.used,
+            u64::try_from(self.head.base_fee).unwrap_or(u64::MAX),
+        )
+    }
+
+    /// The block after the head, with `excess` blob gas.
+    fn next_block(&self, excess: u64, randomness: B256) -> L1Block {
+        L1Block {
+            number: self.head.number.saturating_add(1),
+            timestamp: self
+                .head
+                .timestamp
+                .checked_add_ms(self.block_time_ms)
+                .unwrap_or(self.head.timestamp),
+            randomness,
+            base_fee: 0,
+            blob_base_fee: self.cfg.blob_params.calc_blob_fee(excess),
+        }
+    }
+
+    /// Produces the next block now, including every submission due. A block
+    /// holds at most `blob_params.max_blob_count` blobs: blob transactions
+    /// beyond that wait for a later block.
     pub fn mine_block(&mut self) -> Result<Vec<L1Event>, L1Error> {
         let mut events = Vec::new();
         if self.previous.is_some()
@@ -320,8 +500,12 @@ impl EmbeddedL1 {
             self.checkpoints.retain(
                 |e| !matches!(e, L1Event::CheckpointAccepted { l1_block, .. } if *l1_block >= dropped),
             );
+            // The dropped block's blob transactions go back to pending with
+            // their blobs; until included again, their blobs are not served.
+            self.sidecars.drop_from(dropped);
             self.db = db;
             self.head = prev.head;
+            self.blob_gas = prev.blob_gas;
             let mut back = prev.included;
             back.append(&mut self.pending);
             self.pending = back;
@@ -329,19 +513,14 @@ impl EmbeddedL1 {
         let saved = Previous {
             db: (self.cfg.reorg_probability > 0.0).then(|| self.db.clone()),
             head: self.head,
+            blob_gas: self.blob_gas,
             included: Vec::new(),
         };
-        self.head = L1Block {
-            number: self.head.number.saturating_add(1),
-            timestamp: self
-                .head
-                .timestamp
-                .checked_add_ms(self.block_time_ms)
-                .unwrap_or(self.head.timestamp),
-            randomness: B256::from(U256::from(self.rng.next_u64())),
-            base_fee: 0,
-            blob_base_fee: MIN_BLOB_BASE_FEE,
-        };
+        let excess = self.next_excess_blob_gas();
+        let randomness = B256::from(U256::from(self.rng.next_u64()));
+        self.head = self.next_block(excess, randomness);
+        self.blob_gas = BlobGas { excess, used: 0 };
+        self.prune_blobs();
         events.push(L1Event::Block(self.head));
         let now = self.head.timestamp;
         let (expired, live): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
@@ -354,27 +533,59 @@ impl EmbeddedL1 {
         let (due, later): (Vec<Pending>, Vec<Pending>) = live
             .into_iter()
             .partition(|p| p.include_at <= self.head.number);
-        self.pending = later;
-        for p in &due {
+        let max_blob_gas = self.cfg.blob_params.max_blob_gas_per_block();
+        let mut included = Vec::with_capacity(due.len());
+        let mut waiting = Vec::new();
+        for p in due {
+            let blob_gas_used = DATA_GAS_PER_BLOB.saturating_mul(p.blob_hashes.len() as u64);
+            if self.blob_gas.used.saturating_add(blob_gas_used) > max_blob_gas {
+                debug!(target: "chunkseq::l1", id = p.id, blobs = p.blob_hashes.len(), "block full of blobs; the transaction waits");
+                waiting.push(p);
+                continue;
+            }
             let data = p.call.calldata(&self.abi)?;
             // The embedded L1 has no signed transactions; it names each one
             // by its sender, block, submission and calldata.
             let l1_tx = keccak256((p.from, self.head.number, p.id, data.clone()).abi_encode());
-            let result = self.execute(p.from, TxKind::Call(self.rollup), data, p.call.value())?;
+            let tx = self.tx_with_blobs(
+                self.tx(
+                    p.from,
+                    TxKind::Call(self.rollup),
+                    data.clone(),
+                    p.call.value(),
+                ),
+                &p.blob_hashes,
+                self.head.blob_base_fee,
+            );
+            let result = self.execute_tx(tx)?;
             let outcome = if result.is_success() {
                 Ok(())
             } else {
                 Err(Revert(self.revert_reason(&result)))
             };
+            self.blob_gas.used = self.blob_gas.used.saturating_add(blob_gas_used);
+            if let RollupCall::ProposeCheckpoint { blobs, .. } = &p.call
+                && !p.blob_hashes.is_empty()
+            {
+                self.sidecars
+                    .insert(self.head.number, &p.blob_hashes, blobs);
+            }
             events.push(L1Event::Included {
                 submission: p.id,
                 call: p.call.name(),
                 l1_block: self.head.number,
                 gas_used: result.tx_gas_used(),
+                blob_gas_used,
                 outcome,
             });
-            for e in self.decode_logs(&result, l1_tx) {
+            for mut e in self.decode_logs(&result, l1_tx, &data) {
                 if matches!(e, L1Event::CheckpointAccepted { .. }) {
+                    // Nodes get the bodies of a checkpoint published in
+                    // blobs, decoded from the blobs L1 now keeps (checked
+                    // against the versioned hashes the contract saw).
+                    resolve_blobs(&mut e, |hashes| {
+                        self.blobs(hashes).map_err(|e| e.to_string())
+                    });
                     if self.checkpoints.len() >= CHECKPOINT_HISTORY {
                         self.checkpoints.pop_front();
                     }
@@ -382,12 +593,40 @@ impl EmbeddedL1 {
                 }
                 events.push(e);
             }
+            included.push(p);
         }
-        self.previous = Some(Previous {
-            included: due,
-            ..saved
-        });
+        waiting.extend(later);
+        self.pending = waiting;
+        self.previous = Some(Previous { included, ..saved });
         Ok(events)
+    }
+
+    /// Prunes the blobs that left the retention window, and the bodies of
+    /// the checkpoints they carried from the history.
+    fn prune_blobs(&mut self) {
+        self.sidecars.prune(self.head.number);
+        let oldest = self.sidecars.oldest_kept(self.head.number);
+        let retention = self.sidecars.retention();
+        for e in &mut self.checkpoints {
+            let L1Event::CheckpointAccepted {
+                bodies,
+                data: CheckpointData::Blobs { unavailable, .. },
+                l1_block,
+                ..
+            } = e
+            else {
+                continue;
+            };
+            if *l1_block >= oldest {
+                break;
+            }
+            if unavailable.is_none() {
+                bodies.clear();
+                *unavailable = Some(format!(
+                    "blobs pruned: L1 keeps them {retention} blocks, they were included in block {l1_block}"
+                ));
+            }
+        }
     }
 
     /// Calls a view function; returns its raw output.
@@ -483,6 +722,41 @@ impl EmbeddedL1 {
         self.db.insert_account_info(who, info);
     }
 
+    /// Sets the code of an L1 account (development, like anvil's
+    /// `anvil_setCode`): a contract of a test's own, or an EIP-7702
+    /// delegation designator (`0xef0100 ‖ address`) on an account.
+    pub fn set_code(&mut self, who: Address, code: Bytes) {
+        let mut info = self
+            .db
+            .cache
+            .accounts
+            .get(&who)
+            .map(|a| a.info.clone())
+            .unwrap_or_default();
+        let code = revm::bytecode::Bytecode::new_raw(code);
+        info.code_hash = code.hash_slow();
+        info.code = Some(code);
+        self.db.insert_account_info(who, info);
+    }
+
+    /// Runs a transaction from `from` to any account with `data` on the
+    /// head's state at once and commits it (development: calling a contract
+    /// of a test's own, which [`RollupCall`]s cannot). Its logs are not
+    /// reported; the outcome is its output or revert reason.
+    pub fn transact(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Bytes,
+    ) -> Result<Result<Bytes, Revert>, L1Error> {
+        let result = self.execute(from, TxKind::Call(to), data, U256::ZERO)?;
+        Ok(if result.is_success() {
+            Ok(result.output().cloned().unwrap_or_default())
+        } else {
+            Err(Revert(self.revert_reason(&result)))
+        })
+    }
+
     /// Changes the chain id that later calls run with (an L1 fork that
     /// changes its id).
     pub fn set_chain_id(&mut self, chain_id: u64) {
@@ -533,8 +807,13 @@ impl EmbeddedL1 {
                 }
             }
         }
+        let hashes = self.admit_blobs(call)?;
         let data = call.calldata(&self.abi)?;
-        let tx = self.tx(from, TxKind::Call(self.rollup), data, call.value());
+        let tx = self.tx_with_blobs(
+            self.tx(from, TxKind::Call(self.rollup), data, call.value()),
+            &hashes,
+            self.head.blob_base_fee,
+        );
         let db = self.db.clone();
         let profile = Profile {
             count: vec![0; 256],
@@ -565,21 +844,30 @@ impl EmbeddedL1 {
 
     /// Runs `call` from `from` as the next block would run it, without
     /// committing anything: `Err(L1Error::Reverted)` with the contract's
-    /// reason when it would fail. The RPC L1 checks each call this way before
+    /// reason when it would fail, `Err(L1Error::BlobTxRefused)` when the L1
+    /// would not admit its blobs. The RPC L1 checks each call this way before
     /// paying for it; the shared handle does the same so both behave alike.
     pub fn check(&mut self, from: Address, call: &RollupCall) -> Result<(), L1Error> {
+        let hashes = self.admit_blobs(call)?;
+        self.check_with(from, call, &hashes)
+    }
+
+    /// [`EmbeddedL1::check`] with the blobs' versioned hashes computed.
+    fn check_with(
+        &mut self,
+        from: Address,
+        call: &RollupCall,
+        blob_hashes: &[B256],
+    ) -> Result<(), L1Error> {
         let data = call.calldata(&self.abi)?;
-        let tx = self.tx(from, TxKind::Call(self.rollup), data, call.value());
-        let next = L1Block {
-            number: self.head.number.saturating_add(1),
-            timestamp: self
-                .head
-                .timestamp
-                .checked_add_ms(self.block_time_ms)
-                .unwrap_or(self.head.timestamp),
-            ..self.head
-        };
-        let (cfg, block) = self.env_at(next);
+        let excess = self.next_excess_blob_gas();
+        let next = self.next_block(excess, self.head.randomness);
+        let tx = self.tx_with_blobs(
+            self.tx(from, TxKind::Call(self.rollup), data, call.value()),
+            blob_hashes,
+            next.blob_base_fee,
+        );
+        let (cfg, block) = self.env_at(next, excess);
         let db = std::mem::take(&mut self.db);
         let mut evm = Context::mainnet()
             .with_db(db)
@@ -599,19 +887,24 @@ impl EmbeddedL1 {
     }
 
     fn env(&self) -> (CfgEnv, BlockEnv) {
-        self.env_at(self.head)
+        self.env_at(self.head, self.blob_gas.excess)
     }
 
-    fn env_at(&self, head: L1Block) -> (CfgEnv, BlockEnv) {
+    fn env_at(&self, head: L1Block, excess_blob_gas: u64) -> (CfgEnv, BlockEnv) {
         let mut cfg = CfgEnv::new_with_spec(SpecId::OSAKA);
         cfg.chain_id = self.chain_id;
         cfg.disable_nonce_check = true;
+        cfg.set_max_blobs_per_tx(self.cfg.blob_params.max_blobs_per_tx);
         let block = BlockEnv {
             number: U256::from(head.number),
             timestamp: U256::from(head.timestamp.as_secs()),
             gas_limit: 60_000_000,
             basefee: 0,
             prevrandao: Some(head.randomness),
+            blob_excess_gas_and_price: Some(BlobExcessGasAndPrice {
+                excess_blob_gas,
+                blob_gasprice: head.blob_base_fee,
+            }),
             ..BlockEnv::default()
         };
         (cfg, block)
@@ -643,6 +936,22 @@ impl EmbeddedL1 {
         }
     }
 
+    /// `tx` as an EIP-4844 transaction carrying blobs with `blob_hashes`
+    /// (unchanged when there are none), paying up to `blob_base_fee` per
+    /// blob gas: the block's, so it is always willing to pay it.
+    fn tx_with_blobs(&self, tx: TxEnv, blob_hashes: &[B256], blob_base_fee: u128) -> TxEnv {
+        if blob_hashes.is_empty() {
+            return tx;
+        }
+        TxEnv {
+            tx_type: 3,
+            blob_hashes: blob_hashes.to_vec(),
+            max_fee_per_blob_gas: blob_base_fee,
+            gas_priority_fee: Some(0),
+            ..tx
+        }
+    }
+
     fn execute(
         &mut self,
         from: Address,
@@ -651,6 +960,10 @@ impl EmbeddedL1 {
         value: U256,
     ) -> Result<ExecutionResult, L1Error> {
         let tx = self.tx(from, kind, data, value);
+        self.execute_tx(tx)
+    }
+
+    fn execute_tx(&mut self, tx: TxEnv) -> Result<ExecutionResult, L1Error> {
         let db = std::mem::take(&mut self.db);
         let mut evm = self.evm(db);
         let out = evm.transact_commit(tx);
@@ -666,20 +979,28 @@ impl EmbeddedL1 {
         }
     }
 
-    fn decode_logs(&self, result: &ExecutionResult, l1_tx: B256) -> Vec<L1Event> {
-        result
+    /// The Rollup's events in `result`, of transaction `l1_tx` with `input`
+    /// (where an accepted checkpoint's headers and calldata bodies are).
+    fn decode_logs(&self, result: &ExecutionResult, l1_tx: B256, input: &[u8]) -> Vec<L1Event> {
+        let mut events = Vec::new();
+        for log in result
             .logs()
             .iter()
             .filter(|log| log.address == self.rollup)
-            .filter_map(|log| {
-                decode_rollup_log(
-                    &self.abi,
-                    log.topics(),
-                    &log.data.data,
-                    self.head.number,
-                    l1_tx,
-                )
-            })
-            .collect()
+        {
+            let (topics, data) = (log.topics(), &log.data.data);
+            if let Some(checkpoint) = decode_checkpoint_log(&self.abi, topics, data) {
+                match checkpoint.into_event(&self.abi, input, self.head.number, l1_tx) {
+                    Ok(e) => events.push(e),
+                    // The contract accepted this very call: never happens.
+                    Err(why) => warn!(target: "chunkseq::l1", %why, "undecodable checkpoint"),
+                }
+            } else if let Some(e) =
+                decode_rollup_log(&self.abi, topics, data, self.head.number, l1_tx)
+            {
+                events.push(e);
+            }
+        }
+        events
     }
 }

@@ -57,6 +57,21 @@ pub enum L1Error {
     /// versioned hashes the call names.
     #[error("blob transaction: {0}")]
     Blobs(String),
+    /// A blob transaction the L1 does not admit: too many blobs for one
+    /// transaction (or one block), or a blob that is not a vector of
+    /// canonical field elements (no KZG commitment exists for it).
+    #[error("blob transaction refused: {0}")]
+    BlobTxRefused(String),
+    /// A blob the L1 does not serve: not carried by a transaction included
+    /// within its retention window (never included, pruned, or its block
+    /// was dropped by a reorg).
+    #[error("blob {hash} is not available: {reason}")]
+    BlobUnavailable {
+        /// The blob's versioned hash.
+        hash: alloy_primitives::B256,
+        /// Why.
+        reason: String,
+    },
     /// Return data did not decode.
     #[error("cannot decode {what}: {reason}")]
     Decode {

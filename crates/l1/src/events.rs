@@ -1,9 +1,9 @@
 //! What happens on L1, as both L1 implementations report it, and the
 //! decoding of the Rollup contract's logs and revert data into it.
 
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::SolValue;
-use chunkseq_primitives::{BlockHeader, UnixMillis};
+use chunkseq_primitives::{BlockHeader, CheckpointHeader, Slot, UnixMillis};
 
 use crate::abi::ContractAbi;
 
@@ -40,6 +40,9 @@ pub enum L1Event {
         l1_block: u64,
         /// Gas it used.
         gas_used: u64,
+        /// Blob gas it used (EIP-4844: 131,072 per blob it carried, whether
+        /// or not the call succeeded; zero for a transaction without blobs).
+        blob_gas_used: u64,
         /// `Err` with the revert reason if it failed.
         outcome: Result<(), Revert>,
     },
@@ -132,7 +135,9 @@ impl L1Event {
 
 /// Decodes one log of the Rollup contract, emitted by transaction `l1_tx`
 /// in block `l1_block`; `None` for logs that are not an event nodes act on
-/// (or that do not decode, which the contract never emits).
+/// (or that do not decode, which the contract never emits), and for
+/// `CheckpointAccepted`, whose checkpoint is in the transaction's input:
+/// [`decode_checkpoint_log`] and [`CheckpointLog::into_event`] read it.
 pub fn decode_rollup_log(
     abi: &ContractAbi,
     topics: &[B256],
@@ -140,30 +145,9 @@ pub fn decode_rollup_log(
     l1_block: u64,
     l1_tx: B256,
 ) -> Option<L1Event> {
+    let _ = (l1_block, l1_tx);
     let (topic0, topic1) = (topics.first()?, topics.get(1)?);
-    if Some(*topic0) == abi.event_topic("CheckpointAccepted") {
-        let (header_hash, headers, bodies, blob_hashes, proposer) =
-            <(B256, Vec<BlockHeader>, Vec<Bytes>, Vec<B256>, Address)>::abi_decode_params(data)
-                .ok()?;
-        let data = if bodies.is_empty() {
-            CheckpointData::Blobs {
-                versioned_hashes: blob_hashes,
-                unavailable: Some("blobs not fetched yet".into()),
-            }
-        } else {
-            CheckpointData::Calldata
-        };
-        Some(L1Event::CheckpointAccepted {
-            slot: U256::from_be_bytes(topic1.0).saturating_to(),
-            header_hash,
-            headers,
-            bodies,
-            data,
-            proposer,
-            l1_block,
-            l1_tx,
-        })
-    } else if Some(*topic0) == abi.event_topic("ValidatorSlashed") {
+    if Some(*topic0) == abi.event_topic("ValidatorSlashed") {
         let (offence, slot, amount, reporter, reward) =
             <(U256, u64, U256, Address, U256)>::abi_decode_params(data).ok()?;
         Some(L1Event::ValidatorSlashed {
@@ -176,6 +160,118 @@ pub fn decode_rollup_log(
         })
     } else {
         None
+    }
+}
+
+/// A `CheckpointAccepted` log, as the contract emits it. The checkpoint's
+/// headers, and its bodies when they are in calldata, are not in the log
+/// but in the input of the transaction that emitted it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointLog {
+    /// The checkpoint's slot.
+    pub slot: u64,
+    /// Its final header hash.
+    pub header_hash: B256,
+    /// The header hash of the checkpoint it extends (zero for the first).
+    pub parent_checkpoint: B256,
+    /// The versioned hashes of the blobs carrying its bodies; empty when
+    /// the bodies are in calldata.
+    pub blob_hashes: Vec<B256>,
+    /// Who proposed it.
+    pub proposer: Address,
+}
+
+/// Decodes a `CheckpointAccepted` log; `None` for any other log.
+pub fn decode_checkpoint_log(
+    abi: &ContractAbi,
+    topics: &[B256],
+    data: &[u8],
+) -> Option<CheckpointLog> {
+    let (topic0, topic1) = (topics.first()?, topics.get(1)?);
+    if Some(*topic0) != abi.event_topic("CheckpointAccepted") {
+        return None;
+    }
+    let (header_hash, parent_checkpoint, blob_hashes, proposer) =
+        <(B256, B256, Vec<B256>, Address)>::abi_decode_params(data).ok()?;
+    Some(CheckpointLog {
+        slot: U256::from_be_bytes(topic1.0).saturating_to(),
+        header_hash,
+        parent_checkpoint,
+        blob_hashes,
+        proposer,
+    })
+}
+
+/// The parameters of a `proposeCheckpoint` call: slot, headers, bodies,
+/// blob hashes, attestations, committee, signature.
+type ProposeParams = (
+    u64,
+    Vec<BlockHeader>,
+    Vec<Bytes>,
+    Vec<B256>,
+    Bytes,
+    Vec<Address>,
+    Bytes,
+);
+
+impl CheckpointLog {
+    /// The [`L1Event::CheckpointAccepted`] of this log, emitted by
+    /// transaction `l1_tx` in block `l1_block` whose input (a direct
+    /// `proposeCheckpoint` call to the Rollup) is `input`: its headers, and
+    /// its bodies when in calldata, come from the input, checked against
+    /// the header hash the contract logged (and each body against its
+    /// header's `bodyHash`). A checkpoint in blobs starts with no bodies and
+    /// its blobs unfetched ([`crate::blob_data::resolve_blobs`]).
+    pub fn into_event(
+        self,
+        abi: &ContractAbi,
+        input: &[u8],
+        l1_block: u64,
+        l1_tx: B256,
+    ) -> Result<L1Event, String> {
+        let selector = abi
+            .selector("proposeCheckpoint")
+            .ok_or("no proposeCheckpoint in the ABI")?;
+        let params = input
+            .strip_prefix(selector.as_slice())
+            .ok_or("the transaction is not a proposeCheckpoint call")?;
+        let (slot, headers, bodies, _, _, _, _) = ProposeParams::abi_decode_params(params)
+            .map_err(|e| format!("proposeCheckpoint input: {e}"))?;
+        let hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
+        let header = CheckpointHeader::covering(Slot(slot), self.parent_checkpoint, &hashes);
+        if slot != self.slot || header.map(|h| h.hash()) != Some(self.header_hash) {
+            return Err(format!(
+                "the transaction's headers are not those of the checkpoint of slot {} ({})",
+                self.slot, self.header_hash
+            ));
+        }
+        let (bodies, data) = if self.blob_hashes.is_empty() {
+            if bodies.len() != headers.len()
+                || bodies
+                    .iter()
+                    .zip(&headers)
+                    .any(|(b, h)| keccak256(b) != h.bodyHash)
+            {
+                return Err("the transaction's bodies are not the headers' bodies".into());
+            }
+            (bodies, CheckpointData::Calldata)
+        } else {
+            let data = CheckpointData::Blobs {
+                versioned_hashes: self.blob_hashes,
+                unavailable: Some("blobs not fetched yet".into()),
+            };
+            (Vec::new(), data)
+        };
+        Ok(L1Event::CheckpointAccepted {
+            slot,
+            header_hash: self.header_hash,
+            headers,
+            bodies,
+            data,
+            proposer: self.proposer,
+            l1_block,
+            l1_tx,
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+use alloy_eips::eip4844::Blob;
 use alloy_primitives::{Address, B256, U256};
 use chunkseq_primitives::UnixMillis;
 
@@ -65,6 +66,26 @@ pub trait L1: Send + Sync {
         from_block: u64,
         max: usize,
     ) -> impl Future<Output = Result<Vec<L1Event>, L1Error>> + Send;
+
+    /// The blobs with `versioned_hashes`, in order, from the sidecars of
+    /// included transactions that the L1 still keeps;
+    /// [`L1Error::BlobUnavailable`] for the first it does not serve. An L1
+    /// that serves no blobs says so for every hash (the default).
+    fn blobs(
+        &self,
+        versioned_hashes: &[B256],
+    ) -> impl Future<Output = Result<Vec<Blob>, L1Error>> + Send {
+        let first = versioned_hashes.first().copied();
+        async move {
+            match first {
+                None => Ok(Vec::new()),
+                Some(hash) => Err(L1Error::BlobUnavailable {
+                    hash,
+                    reason: "this L1 does not serve blobs".into(),
+                }),
+            }
+        }
+    }
 }
 
 /// An L1 whose block production the caller drives: the embedded L1, or a

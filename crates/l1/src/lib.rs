@@ -20,11 +20,14 @@ pub mod rng;
 #[cfg(feature = "rpc")]
 pub mod rpc;
 pub mod shared;
+mod sidecars;
 pub mod views;
 
 pub use abi::ContractAbi;
 pub use calls::RollupCall;
-pub use embedded::{CHECKPOINT_HISTORY, DEPLOYER, EmbeddedConfig, EmbeddedL1};
+pub use embedded::{
+    BLOB_RETENTION_BLOCKS, CHECKPOINT_HISTORY, DEPLOYER, EmbeddedConfig, EmbeddedL1,
+};
 pub use error::L1Error;
 pub use events::{CheckpointData, L1Block, L1Event, Revert, SubmissionId};
 pub use interface::{ControlledL1, L1};

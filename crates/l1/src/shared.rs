@@ -6,6 +6,7 @@ use std::{
     sync::{Arc, Weak},
 };
 
+use alloy_eips::eip4844::Blob;
 use alloy_primitives::{Address, B256, U256};
 use chunkseq_primitives::UnixMillis;
 use parking_lot::Mutex;
@@ -94,10 +95,7 @@ impl L1 for SharedEmbeddedL1 {
         call: RollupCall,
         deadline: Option<UnixMillis>,
     ) -> Result<SubmissionId, L1Error> {
-        self.with(|l1| {
-            l1.check(from, &call)?;
-            Ok(l1.submit_until(from, call, deadline))
-        })
+        self.with(|l1| l1.try_submit(from, call, deadline))
     }
 
     async fn duties(&self, slot: u64) -> Result<(Vec<Address>, Address), L1Error> {
@@ -135,6 +133,10 @@ impl L1 for SharedEmbeddedL1 {
         max: usize,
     ) -> Result<Vec<L1Event>, L1Error> {
         Ok(self.with(|l1| l1.checkpoints_after(after_slot, from_block, max)))
+    }
+
+    async fn blobs(&self, versioned_hashes: &[B256]) -> Result<Vec<Blob>, L1Error> {
+        self.with(|l1| l1.blobs(versioned_hashes))
     }
 }
 

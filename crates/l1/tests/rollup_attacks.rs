@@ -395,9 +395,12 @@ async fn validators_that_come_and_go_leave_no_cost_behind<L: ControlledL1>(mut h
         &h.ok(h.reporter, RollupCall::RecordCommittee { epoch })
             .await,
     );
+    // Each epoch has its own seed, so the heap does different work: about
+    // 1% either way (1.04% on anvil once its block randomness moved with
+    // the contract's bytecode). Twelve entries left behind would add ~30%.
     let diff = after.abs_diff(baseline);
     assert!(
-        diff * 100 < baseline,
+        diff * 50 < baseline,
         "recording a committee cost {baseline} gas before and {after} after 12 validators came and went"
     );
     // While exited validators still sit in the set, the walk includes them.
@@ -437,20 +440,14 @@ async fn omission_evidence_holds_against_later_checkpoints_until_it_expires<L: C
         .collect();
     // All three went provisional; the proposer publishes block 0 alone.
     let ch0 = CheckpointHeader::covering(Slot(1), B256::ZERO, &hashes[..1]).unwrap();
-    h.ok(
-        proposer,
-        RollupCall::ProposeCheckpoint {
-            slot: 1,
-            headers: headers[..1].to_vec(),
-            bodies: vec![Bytes::new()],
-            blob_hashes: Vec::new(),
-            blobs: std::sync::Arc::default(),
-            attestations: atts[0].clone(),
-            committee: committee.clone(),
-            signature: h.sign(proposer, &Checkpoint::new(&ch0, hashes[0])),
-        },
-    )
-    .await;
+    let call = h.checkpoint_of(
+        &headers[..1],
+        &h.txs(1, 1),
+        atts[0].clone(),
+        &committee,
+        h.sign(proposer, &Checkpoint::new(&ch0, hashes[0])),
+    );
+    h.ok(proposer, call).await;
     // Two more checkpoints land before anyone reports.
     let mut parent = (hashes[0], 1);
     let mut parent_checkpoint = ch0.hash();
@@ -779,4 +776,52 @@ async fn a_zero_minimum_stake_is_refused_at_deployment_on_anvil() {
     .await
     .unwrap_err();
     assert_eq!(reason(err), "InvalidStake");
+}
+
+/// Nodes read a checkpoint's headers (and calldata bodies) from the input of
+/// the transaction whose log accepted it, so that input must be the
+/// `proposeCheckpoint` call itself: a relay contract, or an account
+/// delegating to one (EIP-7702), would hide it behind its own input and
+/// leave every node unable to follow. The contract takes the call only as a
+/// transaction of its own from a plain account. (Embedded L1 only: it takes
+/// the relay's code and the call to it directly.)
+#[tokio::test(flavor = "current_thread")]
+async fn a_checkpoint_must_be_its_own_transaction() {
+    let mut h = Harness::embedded();
+    h.enter_slot(1).await;
+    let honest = h.checkpoint(1, 2, (GENESIS_HASH, 0), B256::ZERO).await;
+    let input = h.l1.with(|l1| honest.calldata(l1.abi())).unwrap();
+    // A relay that forwards its input to the Rollup and its outcome back.
+    let relay = Address::repeat_byte(0x5e);
+    let mut code = alloy_primitives::hex::decode("365f5f375f5f365f5f73").unwrap();
+    code.extend_from_slice(h.spec.rollup_address.as_slice());
+    code.extend(alloy_primitives::hex::decode("5af13d5f5f3e602a573d5ffd5b3d5ff3").unwrap());
+    h.l1.with(|l1| l1.set_code(relay, code.into()));
+    let outsider = h.outsiders[0];
+    let relayed = h.l1.with(|l1| l1.transact(outsider, relay, input.clone()));
+    assert_eq!(
+        relayed.unwrap(),
+        Err(chunkseq_l1::Revert("NotDirectCall".into()))
+    );
+    // An account delegating to the relay calls the Rollup as itself, but
+    // not as its transaction's input: refused too.
+    let delegation = [&[0xef, 0x01, 0x00][..], relay.as_slice()].concat();
+    h.l1.with(|l1| l1.set_code(outsider, delegation.into()));
+    assert_eq!(
+        h.submit(outsider, honest.clone()).await,
+        Err("NotDirectCall".into())
+    );
+    // The same call sent directly by a plain account lands, and its event
+    // carries the headers and bodies of the transaction's input.
+    let events = h.ok(h.outsiders[1], honest.clone()).await;
+    let RollupCall::ProposeCheckpoint {
+        headers, bodies, ..
+    } = &honest
+    else {
+        unreachable!()
+    };
+    assert!(events.iter().any(|e| matches!(
+        e,
+        L1Event::CheckpointAccepted { headers: hs, bodies: bs, .. } if hs == headers && bs == bodies
+    )));
 }

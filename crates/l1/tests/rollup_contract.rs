@@ -119,17 +119,15 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
     h.enter_slot(1).await;
     let honest = h.checkpoint(1, 2, (GENESIS_HASH, 0), B256::ZERO).await;
     let RollupCall::ProposeCheckpoint {
-        slot,
         headers,
-        bodies,
         attestations,
         committee,
-        signature,
         ..
     } = honest.clone()
     else {
         unreachable!()
     };
+    let data_hash = h.data_hash_of(&h.txs(1, 2));
     let (_, proposer) = h.duties(1).await;
     let other = *committee.iter().find(|c| **c != proposer).unwrap();
     let with = |f: &dyn Fn(&mut RollupCall)| {
@@ -196,7 +194,7 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
         Err("NotCommitteeMember"),
     ));
     // A duplicated attestation.
-    let one = h.sign(committee[0], &headers[1].attestation(empty_data_hash()));
+    let one = h.sign(committee[0], &headers[1].attestation(data_hash));
     let dup: Bytes = [one.to_vec(), one.to_vec(), one.to_vec()].concat().into();
     cases.push((
         with(&|c| {
@@ -218,7 +216,7 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
     let mixed: Bytes = signers
         .iter()
         .flat_map(|s| {
-            let a = headers[1].attestation(empty_data_hash());
+            let a = headers[1].attestation(data_hash);
             if *s == outsider.address() {
                 outsider.sign_statement(&h.domain, &a).unwrap().to_vec()
             } else {
@@ -291,7 +289,6 @@ async fn every_rejection_has_its_reason<L: ControlledL1>(mut h: Harness<L>) {
     cases.push((honest.clone(), Ok(())));
     h.expect_in_one_block(cases).await;
     // The slot cannot be published twice.
-    let _ = (slot, bodies, signature);
     h.expect_revert(honest, "SlotNotAfterTip").await;
 }
 
@@ -396,16 +393,13 @@ async fn a_subset_checkpoint_is_slashed_as_omission<L: ControlledL1>(mut h: Harn
         .collect();
     // ...but the proposer publishes only block 0.
     let ch0 = CheckpointHeader::covering(Slot(1), B256::ZERO, &hashes[..1]).unwrap();
-    let call = RollupCall::ProposeCheckpoint {
-        slot: 1,
-        headers: headers[..1].to_vec(),
-        bodies: vec![Bytes::new()],
-        blob_hashes: Vec::new(),
-        blobs: std::sync::Arc::default(),
-        attestations: atts[0].clone(),
-        committee: committee.clone(),
-        signature: h.sign(proposer, &Checkpoint::new(&ch0, hashes[0])),
-    };
+    let call = h.checkpoint_of(
+        &headers[..1],
+        &h.txs(1, 1),
+        atts[0].clone(),
+        &committee,
+        h.sign(proposer, &Checkpoint::new(&ch0, hashes[0])),
+    );
     assert_eq!(h.run(h.reporter, call).await.0, Ok(()));
     assert_eq!(attestations_hash(&atts[0]), provisional[0].attestationsHash);
 

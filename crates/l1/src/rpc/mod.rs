@@ -59,7 +59,8 @@ use crate::{
     calls::RollupCall,
     error::L1Error,
     events::{
-        CheckpointData, L1Block, L1Event, Revert, SubmissionId, decode_rollup_log, revert_reason,
+        CheckpointData, CheckpointLog, L1Block, L1Event, Revert, SubmissionId,
+        decode_checkpoint_log, decode_rollup_log, revert_reason,
     },
     interface::{ControlledL1, L1},
     views::{
@@ -530,13 +531,13 @@ impl RpcL1 {
             .map_err(rpc_error("eth_getLogs"))?;
         let mut ordered: Vec<(u64, u64, L1Event)> = Vec::new();
         for log in logs {
-            if let Some(event) = decode_rollup_log(
-                &self.abi,
-                log.inner.data.topics(),
-                &log.inner.data.data,
-                number,
-                log.transaction_hash.unwrap_or_default(),
-            ) {
+            let (topics, data) = (log.inner.data.topics(), &log.inner.data.data);
+            let tx = log.transaction_hash.unwrap_or_default();
+            let event = match decode_checkpoint_log(&self.abi, topics, data) {
+                Some(checkpoint) => Some(self.checkpoint_event(checkpoint, number, tx).await?),
+                None => decode_rollup_log(&self.abi, topics, data, number, tx),
+            };
+            if let Some(event) = event {
                 ordered.push((
                     log.transaction_index.unwrap_or(u64::MAX),
                     log.log_index.unwrap_or(u64::MAX),
@@ -574,6 +575,7 @@ impl RpcL1 {
                     call,
                     l1_block: number,
                     gas_used: receipt.gas_used,
+                    blob_gas_used: receipt.blob_gas_used.unwrap_or(0),
                     outcome,
                 },
             ));
@@ -777,17 +779,15 @@ impl L1 for RpcL1 {
                 let Some(number) = log.block_number else {
                     continue;
                 };
-                if let Some(e @ L1Event::CheckpointAccepted { slot, .. }) = decode_rollup_log(
-                    &self.abi,
-                    log.inner.data.topics(),
-                    &log.inner.data.data,
-                    number,
-                    log.transaction_hash.unwrap_or_default(),
-                ) && slot > after_slot
+                if let Some(checkpoint) =
+                    decode_checkpoint_log(&self.abi, log.inner.data.topics(), &log.inner.data.data)
+                    && checkpoint.slot > after_slot
                     && found.len() < max
                 {
+                    let tx = log.transaction_hash.unwrap_or_default();
+                    let event = self.checkpoint_event(checkpoint, number, tx).await?;
                     let timestamp = log.block_timestamp;
-                    found.push(self.resolve_checkpoint_blobs(e, timestamp).await?);
+                    found.push(self.resolve_checkpoint_blobs(event, timestamp).await?);
                 }
             }
             if end >= head {
@@ -800,6 +800,33 @@ impl L1 for RpcL1 {
 }
 
 impl RpcL1 {
+    /// The event of a `CheckpointAccepted` log of transaction `tx` in block
+    /// `number`, with the headers (and calldata bodies) of the transaction's
+    /// input, which must be a direct `proposeCheckpoint` call.
+    async fn checkpoint_event(
+        &self,
+        checkpoint: CheckpointLog,
+        number: u64,
+        tx: B256,
+    ) -> Result<L1Event, L1Error> {
+        use alloy::consensus::Transaction as _;
+        let sent = self
+            .provider
+            .get_transaction_by_hash(tx)
+            .await
+            .map_err(rpc_error("eth_getTransactionByHash"))?
+            .ok_or_else(|| L1Error::Rpc {
+                what: "eth_getTransactionByHash",
+                reason: format!("no transaction {tx}"),
+            })?;
+        checkpoint
+            .into_event(&self.abi, sent.input(), number, tx)
+            .map_err(|reason| L1Error::Decode {
+                what: "checkpoint transaction",
+                reason,
+            })
+    }
+
     async fn latest_timestamp_ms(&self) -> Result<u64, L1Error> {
         let block = self
             .provider

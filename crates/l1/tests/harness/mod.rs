@@ -1,6 +1,7 @@
 //! The harness of the Rollup contract suites: one [`Harness`] per L1
-//! (embedded, or anvil through the RPC L1), and [`on_both_l1s!`], which runs
-//! each case on both.
+//! (embedded, or anvil through the RPC L1), deployed with the devnet chain
+//! spec or a variant of it (a [`Setup`]: another data mode, another blob
+//! budget), and [`on_both_l1s!`], which runs each case on both.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,25 +13,20 @@
     unreachable_pub
 )]
 
+use std::sync::Arc;
+
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use chunkseq_l1::{
     ControlledL1, EmbeddedConfig, EmbeddedL1, L1Error, L1Event, RollupCall, SharedEmbeddedL1,
-    checkpoint_call::{CheckpointParts, attestations, chained_headers},
+    checkpoint_call::{CheckpointParts, SlotData, attestations, chained_headers},
     rpc::{ANVIL_DEPLOYER_KEY, AnvilProcess, RpcConfig, RpcL1, deploy_rollup},
 };
 use chunkseq_primitives::{
-    BlockHeader, ChainSpec, Eip712Domain, LocalSigner, Preset, PrivateKey, Signer, Slot, Timetable,
+    BlockHeader, ChainSpec, DataMode, Eip712Domain, LocalSigner, Preset, PrivateKey, Signer, Slot,
+    Timetable, body::body_hash,
 };
 
 pub const GENESIS_HASH: B256 = B256::repeat_byte(0x9e);
-
-/// The data hash attestations sign for a checkpoint that names no blob
-/// hashes on a chain that signs blobs (the devnet's auto mode): the
-/// contract takes `keccak256(abi.encodePacked(blobHashes))` of the empty
-/// list. (`chunkseq_primitives::hashing::data_hash(&[])` is zero instead.)
-pub fn empty_data_hash() -> B256 {
-    keccak256([])
-}
 pub const VALIDATORS: usize = 4;
 
 pub fn stake() -> U256 {
@@ -54,6 +50,82 @@ pub fn outsider_keys() -> Vec<PrivateKey> {
         .collect()
 }
 
+/// A change to the devnet chain spec a harness deploys with.
+pub type Setup = fn(&mut ChainSpec);
+
+/// The devnet preset as it is: data mode auto (attestations sign the blobs'
+/// versioned hashes; checkpoints go in calldata or in blobs).
+pub fn devnet(_: &mut ChainSpec) {}
+
+/// Checkpoints in calldata only; attestations sign a zero data hash.
+pub fn calldata_only(spec: &mut ChainSpec) {
+    spec.data_mode = DataMode::Calldata;
+}
+
+/// Checkpoints in blobs only.
+pub fn blobs_only(spec: &mut ChainSpec) {
+    spec.data_mode = DataMode::Blobs;
+}
+
+/// Checkpoints in blobs only, at most two per checkpoint.
+pub fn two_blobs_at_most(spec: &mut ChainSpec) {
+    blobs_only(spec);
+    spec.max_blobs_per_checkpoint = 2;
+}
+
+pub fn spec_with(setup: Setup) -> ChainSpec {
+    let mut spec = Preset::Devnet.spec();
+    setup(&mut spec);
+    spec.validate().unwrap();
+    spec
+}
+
+/// Where a checkpoint publishes its blocks' transactions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Publish {
+    Calldata,
+    Blobs,
+}
+
+/// Incompressible transaction bytes, the same for the same `seed`.
+pub fn noise(seed: &[u8], len: usize) -> Bytes {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut h = keccak256(seed);
+    while out.len() < len {
+        out.extend_from_slice(h.as_slice());
+        h = keccak256(h);
+    }
+    out.truncate(len);
+    out.into()
+}
+
+/// Transactions of `count` blocks of `slot`: `per_block` transactions of
+/// `tx_bytes` incompressible bytes each; `tag` tells sets apart.
+pub fn block_txs(
+    slot: u64,
+    count: u32,
+    per_block: usize,
+    tx_bytes: usize,
+    tag: u8,
+) -> Vec<Vec<Bytes>> {
+    (0..count)
+        .map(|index| {
+            (0..per_block)
+                .map(|k| {
+                    let seed = [
+                        &slot.to_be_bytes()[..],
+                        &index.to_be_bytes(),
+                        &(k as u64).to_be_bytes(),
+                        &[tag],
+                    ]
+                    .concat();
+                    noise(&seed, tx_bytes)
+                })
+                .collect()
+        })
+        .collect()
+}
+
 pub struct Harness<L> {
     pub spec: ChainSpec,
     pub domain: Eip712Domain,
@@ -69,7 +141,16 @@ pub struct Harness<L> {
 
 impl Harness<SharedEmbeddedL1> {
     pub fn embedded() -> Self {
-        let spec = Preset::Devnet.spec();
+        Self::embedded_with(devnet)
+    }
+
+    pub fn embedded_with(setup: Setup) -> Self {
+        Self::embedded_with_config(setup, EmbeddedConfig::default())
+    }
+
+    /// An embedded L1 configured by `cfg` (its start aside).
+    pub fn embedded_with_config(setup: Setup, cfg: EmbeddedConfig) -> Self {
+        let spec = spec_with(setup);
         let keys = validator_keys(VALIDATORS);
         let addrs: Vec<Address> = keys.iter().map(PrivateKey::address).collect();
         // A minute before genesis, like anvil below.
@@ -77,7 +158,7 @@ impl Harness<SharedEmbeddedL1> {
             start: Some(chunkseq_primitives::UnixMillis(
                 (spec.genesis_time - 60) * 1000,
             )),
-            ..EmbeddedConfig::default()
+            ..cfg
         };
         let l1 = EmbeddedL1::new(&spec, GENESIS_HASH, &addrs, cfg).unwrap();
         let l1 = SharedEmbeddedL1::new(l1);
@@ -93,6 +174,10 @@ impl Harness<RpcL1> {
     /// validators registered; `None` (and a note) when anvil is not installed
     /// outside CI.
     pub async fn anvil() -> Option<Self> {
+        Self::anvil_with(devnet).await
+    }
+
+    pub async fn anvil_with(setup: Setup) -> Option<Self> {
         let Some(binary) = AnvilProcess::locate() else {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
@@ -101,7 +186,7 @@ impl Harness<RpcL1> {
             eprintln!("skipped: anvil not found (set CHUNKSEQ_ANVIL or run .ci/run once)");
             return None;
         };
-        let spec = Preset::Devnet.spec();
+        let spec = spec_with(setup);
         // Start a minute before genesis, like the embedded L1, mining each
         // deployment transaction at once; then hand block production to the test.
         let start = spec.genesis_time - 60;
@@ -220,18 +305,36 @@ impl<L: ControlledL1> Harness<L> {
         }
     }
 
-    /// `who`'s two signed attestations for `(slot, 0)`.
+    /// `who`'s two signed attestations for `(slot, 0)`, naming blocks
+    /// `repeat(a)` and `repeat(b)` with a zero data hash.
     pub fn attestation_equivocation(
         &self,
         who: Address,
         slot: u64,
         (a, b): (u8, u8),
     ) -> chunkseq_primitives::AttestationEquivocation {
-        let at = |hash: u8| chunkseq_primitives::Attestation {
+        self.attestation_equivocation_of(
+            who,
+            slot,
+            (B256::repeat_byte(a), B256::ZERO),
+            (B256::repeat_byte(b), B256::ZERO),
+        )
+    }
+
+    /// `who`'s two signed attestations for `(slot, 0)`, of (block hash,
+    /// data hash) `a` and `b`.
+    pub fn attestation_equivocation_of(
+        &self,
+        who: Address,
+        slot: u64,
+        a: (B256, B256),
+        b: (B256, B256),
+    ) -> chunkseq_primitives::AttestationEquivocation {
+        let at = |(block, data): (B256, B256)| chunkseq_primitives::Attestation {
             slot,
             index: 0,
-            blockHash: B256::repeat_byte(hash),
-            dataHash: B256::ZERO,
+            blockHash: block,
+            dataHash: data,
         };
         match chunkseq_primitives::Evidence::attestation_equivocation(
             (at(a), self.sign(who, &at(a))),
@@ -259,28 +362,81 @@ impl<L: ControlledL1> Harness<L> {
         )
     }
 
-    /// `count` honest blocks for `slot` on top of `parent` (hash, number).
+    /// The transactions of the first `count` blocks of `slot` in the
+    /// harness's honest checkpoints: two small ones per block.
+    pub fn txs(&self, slot: u64, count: u32) -> Vec<Vec<Bytes>> {
+        block_txs(slot, count, 2, 100, 0)
+    }
+
+    /// `count` honest blocks for `slot` on top of `parent` (hash, number),
+    /// with the transactions of [`Harness::txs`].
     pub fn blocks(&self, slot: u64, count: u32, parent: (B256, u64)) -> Vec<BlockHeader> {
+        self.blocks_with(slot, &self.txs(slot, count), parent)
+    }
+
+    /// Honest blocks for `slot` on top of `parent` (hash, number), one per
+    /// entry of `txs`, each committing to its transactions.
+    pub fn blocks_with(
+        &self,
+        slot: u64,
+        txs: &[Vec<Bytes>],
+        parent: (B256, u64),
+    ) -> Vec<BlockHeader> {
         let template = BlockHeader {
             timestamp: self.spec.genesis_time * 1000 + slot * 8000,
             gasLimit: self.spec.block_gas_limit,
-            bodyHash: keccak256([]),
             ..Default::default()
         };
-        chained_headers(slot, count, parent, &template)
+        let mut headers = chained_headers(slot, txs.len() as u32, parent, &template);
+        // Re-chain with each block's body hash.
+        let (mut hash, _) = parent;
+        for (h, t) in headers.iter_mut().zip(txs) {
+            h.parentHash = hash;
+            h.bodyHash = body_hash(t);
+            hash = h.hash();
+        }
+        headers
     }
 
-    /// Attestations by the first `how_many` members of the committee.
+    /// The data hash attestations of a block sign, on this chain, when
+    /// blocks 0 to it carry `txs`: their blobs' (see `SlotData`), or zero on
+    /// a calldata-only chain.
+    pub fn data_hash_of(&self, txs: &[Vec<Bytes>]) -> B256 {
+        if self.spec.data_mode.signs_blobs() {
+            SlotData::encode(txs).unwrap().data_hash()
+        } else {
+            B256::ZERO
+        }
+    }
+
+    /// Attestations of `header` by the first `how_many` members of the
+    /// committee, over the data of the honest blocks 0 to it
+    /// ([`Harness::txs`]).
     pub fn attest(&self, header: &BlockHeader, committee: &[Address], how_many: usize) -> Bytes {
+        let txs = self.txs(header.slot, header.index + 1);
+        self.attest_over(header, self.data_hash_of(&txs), committee, how_many)
+    }
+
+    /// Attestations of `header` over `data_hash` by the first `how_many`
+    /// members of the committee.
+    pub fn attest_over(
+        &self,
+        header: &BlockHeader,
+        data_hash: B256,
+        committee: &[Address],
+        how_many: usize,
+    ) -> Bytes {
         let signers: Vec<&LocalSigner> = committee
             .iter()
             .take(how_many)
             .map(|m| self.signer(*m))
             .collect();
-        attestations(&self.domain, header, empty_data_hash(), &signers).unwrap()
+        attestations(&self.domain, header, data_hash, &signers).unwrap()
     }
 
-    /// A complete honest checkpoint call for `slot` with `count` blocks.
+    /// A complete honest checkpoint call for `slot` with `count` blocks of
+    /// [`Harness::txs`]: in blobs on a blobs-only chain, in calldata
+    /// otherwise.
     pub async fn checkpoint(
         &self,
         slot: u64,
@@ -288,26 +444,88 @@ impl<L: ControlledL1> Harness<L> {
         parent: (B256, u64),
         parent_checkpoint: B256,
     ) -> RollupCall {
+        let publish = if self.spec.data_mode == DataMode::Blobs {
+            Publish::Blobs
+        } else {
+            Publish::Calldata
+        };
+        let txs = self.txs(slot, count);
+        self.checkpoint_as(slot, &txs, parent, parent_checkpoint, publish)
+            .await
+    }
+
+    /// A complete checkpoint call for `slot` with blocks carrying `txs`,
+    /// published as `publish` says, attested over the data hash the chain's
+    /// data mode asks for; honest when the chain allows `publish`.
+    pub async fn checkpoint_as(
+        &self,
+        slot: u64,
+        txs: &[Vec<Bytes>],
+        parent: (B256, u64),
+        parent_checkpoint: B256,
+        publish: Publish,
+    ) -> RollupCall {
         let (committee, proposer) = self.duties(slot).await;
-        let headers = self.blocks(slot, count, parent);
+        let headers = self.blocks_with(slot, txs, parent);
         let threshold = 2 * committee.len() / 3 + 1;
+        let data = SlotData::encode(txs).unwrap();
+        let signs_blobs = self.spec.data_mode.signs_blobs();
         // The last block's attestations vouch for the checkpoint.
-        let attestations = self.attest(
+        let attestations = self.attest_over(
             headers.last().expect("at least one block"),
+            if signs_blobs {
+                data.data_hash()
+            } else {
+                B256::ZERO
+            },
             &committee,
             threshold,
         );
+        let (bodies, blob_hashes, blobs) = match publish {
+            Publish::Calldata if signs_blobs => (data.bodies, data.blob_hashes, Arc::default()),
+            Publish::Calldata => (data.bodies, Vec::new(), Arc::default()),
+            Publish::Blobs => (Vec::new(), data.blob_hashes, data.blobs),
+        };
         let parts = CheckpointParts {
             slot,
             parent_checkpoint,
-            bodies: vec![Bytes::new(); headers.len()],
             headers,
-            blob_hashes: Vec::new(),
-            blobs: std::sync::Arc::default(),
+            bodies,
+            blob_hashes,
+            blobs,
             attestations,
             committee,
         };
         parts.sign(&self.domain, self.signer(proposer)).unwrap()
+    }
+
+    /// A checkpoint call of `headers` (a slot's first blocks, carrying
+    /// `txs`), with the given attestations and proposer signature,
+    /// published as the harness's honest checkpoints are.
+    pub fn checkpoint_of(
+        &self,
+        headers: &[BlockHeader],
+        txs: &[Vec<Bytes>],
+        attestations: Bytes,
+        committee: &[Address],
+        signature: Bytes,
+    ) -> RollupCall {
+        let data = SlotData::encode(txs).unwrap();
+        let (bodies, blob_hashes, blobs) = match self.spec.data_mode {
+            DataMode::Calldata => (data.bodies, Vec::new(), Arc::default()),
+            DataMode::Auto => (data.bodies, data.blob_hashes, Arc::default()),
+            DataMode::Blobs => (Vec::new(), data.blob_hashes, data.blobs),
+        };
+        RollupCall::ProposeCheckpoint {
+            slot: headers[0].slot,
+            headers: headers.to_vec(),
+            bodies,
+            blob_hashes,
+            blobs,
+            attestations,
+            committee: committee.to_vec(),
+            signature,
+        }
     }
 
     /// Submits `call`: a call the L1 refuses at once (it would revert) has
@@ -374,15 +592,19 @@ impl<L: ControlledL1> Harness<L> {
     }
 }
 
-/// Runs each listed case on the embedded L1 and on anvil.
+/// Runs each listed case on the embedded L1 and on anvil, deployed with the
+/// devnet chain spec, or changed by a [`Setup`]: `case @ blobs_only`.
 #[macro_export]
 macro_rules! on_both_l1s {
-    ($($case:ident),* $(,)?) => {
+    ($($case:ident $(@ $setup:ident)?),* $(,)?) => {
         mod embedded {
             $(
                 #[tokio::test(flavor = "current_thread")]
                 async fn $case() {
-                    super::$case(super::Harness::embedded()).await;
+                    #[allow(unused_variables)]
+                    let setup: super::Setup = super::devnet;
+                    $(let setup: super::Setup = super::$setup;)?
+                    super::$case(super::Harness::embedded_with(setup)).await;
                 }
             )*
         }
@@ -390,7 +612,10 @@ macro_rules! on_both_l1s {
             $(
                 #[tokio::test(flavor = "current_thread")]
                 async fn $case() {
-                    if let Some(h) = super::Harness::anvil().await {
+                    #[allow(unused_variables)]
+                    let setup: super::Setup = super::devnet;
+                    $(let setup: super::Setup = super::$setup;)?
+                    if let Some(h) = super::Harness::anvil_with(setup).await {
                         super::$case(h).await;
                     }
                 }
