@@ -230,13 +230,16 @@ pub fn l1_call(
     }
 }
 
+/// A checkpoint's bodies, blob hashes and blobs.
+type CheckpointDataParts = (Vec<Bytes>, Vec<B256>, Arc<Vec<Blob>>);
+
 /// The data of a checkpoint's first block alone, in the form the whole
 /// checkpoint used (calldata or blobs): what its attestations sign.
 fn first_block_data(
     bodies: Vec<Bytes>,
     blob_hashes: &[B256],
     blobs: &[Blob],
-) -> Option<(Vec<Bytes>, Vec<B256>, Arc<Vec<Blob>>)> {
+) -> Option<CheckpointDataParts> {
     let first: Vec<Bytes> = match bodies.first() {
         Some(body) => decode_body(body).ok()?,
         None => chunkseq_da::decode_checkpoint_data(blobs)

@@ -26,8 +26,11 @@ pub struct ExecutionCache {
     capacity: usize,
     /// Each validated block's slot data (its blob commitments), by block
     /// hash: the hash fixes the slot's blocks up to it, so the data too.
-    slot_data: Mutex<(BTreeMap<B256, Arc<SlotData>>, VecDeque<B256>)>,
+    slot_data: Mutex<SlotDataMemo>,
 }
+
+/// Slot data by block hash, and the insertion order for eviction.
+type SlotDataMemo = (BTreeMap<B256, Arc<SlotData>>, VecDeque<B256>);
 
 /// A shared re-execution: the state after the block and its transactions.
 type Executed = (Arc<SealedState>, Arc<Vec<RecoveredTx>>);
