@@ -798,7 +798,8 @@ contract Rollup {
             if (extra != bytes32(0)) revert ExtraBlob(blobs, extra);
         }
         if (blobs > maxBlobsPerCheckpoint) revert TooManyBlobs(blobs, maxBlobsPerCheckpoint);
-        return keccak256(abi.encodePacked(blobHashes));
+        // Zero for no hashes, as `chunkseq_primitives::hashing::data_hash`.
+        return blobs == 0 ? bytes32(0) : keccak256(abi.encodePacked(blobHashes));
     }
 
     /// Checks that `sigs` holds at least `needed` signatures over `digest`

@@ -1,4 +1,5 @@
-//! The errors of each layer: the stream, the blob packing and KZG.
+//! The errors of each layer: the stream, the checkpoint data in blobs and
+//! KZG.
 
 use alloy_primitives::B256;
 use thiserror::Error;
@@ -84,14 +85,15 @@ pub enum StreamError {
     },
 }
 
-/// Why a stream could not be packed into blobs, or blobs could not be
-/// unpacked into a stream.
+/// Why blocks could not be laid out as checkpoint data, or blobs could not
+/// be read back as checkpoint data (docs/da.md, "Checkpoint data").
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum BlobError {
     /// No blobs were given.
     #[error("no blobs")]
     NoBlobs,
-    /// More blobs than a checkpoint may carry.
+    /// More blobs than a checkpoint may carry (given, or needed by the
+    /// data being encoded).
     #[error("{count} blobs, more than the {max} a checkpoint may carry")]
     TooManyBlobs {
         /// Blobs given or needed.
@@ -109,28 +111,50 @@ pub enum BlobError {
         /// The byte found.
         byte: u8,
     },
-    /// The length prefix claims more bytes than the blobs carry.
-    #[error("the length prefix says {len} bytes, but {count} blobs carry at most {capacity}")]
-    Truncated {
-        /// The declared stream length.
-        len: u64,
-        /// Blobs given.
-        count: usize,
-        /// Their capacity after the prefix.
-        capacity: usize,
+    /// Checkpoint data without a block: there is nothing to encode, or the
+    /// blobs' first segment length is zero.
+    #[error("checkpoint data holds no blocks")]
+    NoBlocks,
+    /// More segments (blocks) than a checkpoint may hold.
+    #[error("more than {max} segments (blocks) in a checkpoint")]
+    TooManySegments {
+        /// The limit, [`crate::MAX_BLOCKS`].
+        max: usize,
     },
-    /// More blobs than the declared length needs.
-    #[error("{count} blobs for a {len}-byte stream, which needs {needed}")]
+    /// A segment's length runs past the end of the blobs' data.
+    #[error(
+        "segment {segment} at data byte {offset} is {len} bytes, but only {available} follow its length"
+    )]
+    SegmentPastEnd {
+        /// Segment position.
+        segment: usize,
+        /// Data offset of its length prefix.
+        offset: usize,
+        /// The length it declares.
+        len: u64,
+        /// Data bytes after the prefix.
+        available: usize,
+    },
+    /// A segment's stream holds other than exactly one block.
+    #[error("segment {segment} holds {blocks} blocks, not exactly one")]
+    SegmentBlocks {
+        /// Segment position.
+        segment: usize,
+        /// Blocks its stream holds.
+        blocks: usize,
+    },
+    /// More blobs than the data needs: a blob holds only padding.
+    #[error("{count} blobs for {len} data bytes, which need {needed}")]
     ExtraBlobs {
         /// Blobs given.
         count: usize,
-        /// The declared stream length.
-        len: u64,
-        /// Blobs it needs.
+        /// Data bytes before the terminator.
+        len: usize,
+        /// Blobs they need.
         needed: usize,
     },
-    /// A byte after the stream is not zero.
-    #[error("blob {blob} has a non-zero byte after the stream (field element {element})")]
+    /// A byte after the data's end is not zero.
+    #[error("blob {blob} field element {element} has a non-zero byte after the data's end")]
     NonZeroPadding {
         /// Blob index.
         blob: usize,
@@ -186,4 +210,13 @@ pub enum DaError {
     /// KZG failed.
     #[error(transparent)]
     Kzg(#[from] KzgError),
+    /// A checkpoint segment's stream does not decode.
+    #[error("segment {segment}: {error}")]
+    Segment {
+        /// Segment (and block) position.
+        segment: usize,
+        /// Why its stream does not decode.
+        #[source]
+        error: StreamError,
+    },
 }

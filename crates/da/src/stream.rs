@@ -11,7 +11,7 @@ use alloy_primitives::Bytes;
 
 use crate::{
     MAX_DECOMPRESSED_BYTES,
-    blob::MAX_STREAM_BYTES,
+    checkpoint::MAX_STREAM_BYTES,
     codec::{Codec, Layout},
     columnar, compress,
     error::StreamError,
@@ -77,6 +77,16 @@ pub fn stream_codec(stream: &[u8]) -> Result<Codec, StreamError> {
 /// [`MAX_STREAM_BYTES`] in, at most [`MAX_DECOMPRESSED_BYTES`] decompressed,
 /// and the protocol's block, transaction and size bounds.
 pub fn decode_stream(stream: &[u8]) -> Result<Vec<Vec<Bytes>>, StreamError> {
+    decode_stream_within(stream, MAX_DECOMPRESSED_BYTES).map(|(blocks, _)| blocks)
+}
+
+/// [`decode_stream`] with a payload of at most `max_payload` bytes (the
+/// checkpoint decoder's budget, shared by its segments): the blocks and the
+/// payload's length.
+pub(crate) fn decode_stream_within(
+    stream: &[u8],
+    max_payload: usize,
+) -> Result<(Vec<Vec<Bytes>>, usize), StreamError> {
     if stream.len() > MAX_STREAM_BYTES {
         return Err(StreamError::StreamTooLarge {
             len: stream.len(),
@@ -84,28 +94,32 @@ pub fn decode_stream(stream: &[u8]) -> Result<Vec<Vec<Bytes>>, StreamError> {
         });
     }
     let codec = stream_codec(stream)?;
-    let Some((len, compressed)) = stream
-        .get(2..STREAM_HEADER_BYTES)
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .zip(stream.get(STREAM_HEADER_BYTES..))
-    else {
-        return Err(StreamError::TooShort {
-            len: stream.len(),
-            header: STREAM_HEADER_BYTES,
-        });
-    };
-    let len = u32::from_be_bytes(len);
+    let len = payload_len(stream)?;
+    let compressed = stream.get(STREAM_HEADER_BYTES..).unwrap_or_default();
     let len = usize::try_from(len)
         .ok()
-        .filter(|&len| len <= MAX_DECOMPRESSED_BYTES)
+        .filter(|&len| len <= max_payload.min(MAX_DECOMPRESSED_BYTES))
         .ok_or(StreamError::PayloadTooLarge {
             len: len.into(),
-            max: MAX_DECOMPRESSED_BYTES,
+            max: max_payload.min(MAX_DECOMPRESSED_BYTES),
         })?;
-    decode_payload(
+    let blocks = decode_payload(
         Bytes::from(compress::decompress(compressed, len)?),
         codec.layout(),
-    )
+    )?;
+    Ok((blocks, len))
+}
+
+/// The decompressed payload length a stream's header declares.
+pub(crate) fn payload_len(stream: &[u8]) -> Result<u32, StreamError> {
+    stream
+        .get(2..STREAM_HEADER_BYTES)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_be_bytes)
+        .ok_or(StreamError::TooShort {
+            len: stream.len(),
+            header: STREAM_HEADER_BYTES,
+        })
 }
 
 /// The uncompressed payload of `blocks` in `layout`: what a stream

@@ -1,17 +1,15 @@
-//! Blocks → stream → blobs → stream → blocks, and every way back that must
-//! fail: unknown versions and codecs, corrupt or oversized payloads,
-//! corrupted and truncated blob sets.
+//! Blocks → stream → blocks, and every way back that must fail: unknown
+//! versions and codecs, corrupt, truncated or oversized payloads. (Streams
+//! in blobs: `checkpoint.rs`.)
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 mod common;
 
-use alloy_eips::eip4844::Blob;
 use alloy_primitives::Bytes;
 use chunkseq_da::{
-    BlobError, Codec, MAX_BLOCKS, MAX_DECOMPRESSED_BYTES, MAX_STREAM_BYTES, MAX_TX_BYTES,
-    STREAM_VERSION, StreamError, blobs_to_stream, decode_stream, encode_stream, encode_stream_with,
-    stream_to_blobs,
+    Codec, MAX_BLOCKS, MAX_DECOMPRESSED_BYTES, MAX_STREAM_BYTES, MAX_TX_BYTES, STREAM_VERSION,
+    StreamError, decode_stream, encode_stream, encode_stream_with,
 };
 use common::{any_blocks, transfers};
 use proptest::prelude::*;
@@ -20,32 +18,23 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn any_blocks_round_trip_through_blobs(blocks in any_blocks(), codec in 0..2usize, level in 1..=9i32) {
+    fn any_blocks_round_trip_through_a_stream(blocks in any_blocks(), codec in 0..2usize, level in 1..=9i32) {
         let codec = Codec::ALL[codec];
         let stream = encode_stream_with(&blocks, codec, level).unwrap();
-        let blobs = stream_to_blobs(&stream).unwrap();
-        let back = blobs_to_stream(&blobs).unwrap();
-        prop_assert_eq!(&back, &stream);
-        prop_assert_eq!(decode_stream(&back).unwrap(), blocks);
+        prop_assert_eq!(decode_stream(&stream).unwrap(), blocks);
     }
 
     #[test]
-    fn corrupted_blobs_are_errors_not_panics(
+    fn corrupted_streams_are_errors_not_panics(
         blocks in any_blocks(),
-        flips in proptest::collection::vec((any::<usize>(), 1..=255u8), 1..4),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), 1..=255u8), 1..4),
     ) {
-        let stream = encode_stream(&blocks).unwrap();
-        let mut blobs = stream_to_blobs(&stream).unwrap();
-        let used = 32 * (stream.len() + 4).div_ceil(31);
+        let mut stream = encode_stream(&blocks).unwrap();
         for (at, xor) in flips {
-            // Mostly within the stream's own bytes, where a flip matters.
-            let at = at % (used + 64).min(blobs[0].len());
-            blobs[0].0[at] ^= xor;
+            let at = at.index(stream.len());
+            stream[at] ^= xor;
         }
-        // Whatever happens, no panic; an accepted stream decodes or errs.
-        if let Ok(stream) = blobs_to_stream(&blobs) {
-            let _ = decode_stream(&stream);
-        }
+        let _ = decode_stream(&stream);
     }
 
     #[test]
@@ -72,12 +61,12 @@ fn every_codec_round_trips_a_full_slot_of_transfers() {
     for codec in Codec::ALL {
         let stream = encode_stream_with(&blocks, codec, Codec::DEFAULT_LEVEL).unwrap();
         assert_eq!(stream[1], codec.byte());
-        let blobs = stream_to_blobs(&stream).unwrap();
-        assert!(blobs.len() <= 6, "{codec}: {} blobs", blobs.len());
-        assert_eq!(
-            decode_stream(&blobs_to_stream(&blobs).unwrap()).unwrap(),
-            blocks
+        assert!(
+            stream.len() <= MAX_STREAM_BYTES,
+            "{codec}: {}",
+            stream.len()
         );
+        assert_eq!(decode_stream(&stream).unwrap(), blocks);
     }
 }
 
@@ -225,36 +214,4 @@ fn the_decompression_bound_is_enforced() {
         decode_stream(&stream),
         Err(StreamError::Malformed { .. })
     ));
-}
-
-#[test]
-fn truncated_blob_sets_are_refused() {
-    // Enough incompressible transactions for three blobs.
-    let txs: Vec<Bytes> = (0..2_500u64)
-        .map(|i| {
-            let h = alloy_primitives::keccak256(i.to_be_bytes());
-            Bytes::from(
-                [
-                    h.as_slice(),
-                    alloy_primitives::keccak256(h).as_slice(),
-                    &[0; 40],
-                ]
-                .concat(),
-            )
-        })
-        .collect();
-    let stream = encode_stream(&[txs]).unwrap();
-    let blobs = stream_to_blobs(&stream).unwrap();
-    assert!(blobs.len() >= 2);
-    let short: Vec<Blob> = blobs[..blobs.len() - 1].to_vec();
-    assert!(matches!(
-        blobs_to_stream(&short),
-        Err(BlobError::Truncated { .. })
-    ));
-    let mut swapped = blobs.clone();
-    swapped.swap(0, 1);
-    assert!(
-        blobs_to_stream(&swapped).is_err()
-            || decode_stream(&blobs_to_stream(&swapped).unwrap()).is_err()
-    );
 }

@@ -52,6 +52,11 @@ pub enum L1Error {
     /// A signing key is missing or unusable.
     #[error("L1 signing: {0}")]
     Key(String),
+    /// A call's blobs cannot be sent: too many for one transaction, a
+    /// sidecar that could not be computed, or blobs that do not match the
+    /// versioned hashes the call names.
+    #[error("blob transaction: {0}")]
+    Blobs(String),
     /// A blob transaction the L1 does not admit: too many blobs for one
     /// transaction (or one block), or a blob that is not a vector of
     /// canonical field elements (no KZG commitment exists for it).

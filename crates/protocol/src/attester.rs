@@ -14,6 +14,7 @@ use tracing::{debug, warn};
 use crate::{
     core::Core,
     io::{Event, Gossip, Output, TxStatus},
+    slot_data::SlotData,
     verify,
 };
 
@@ -26,6 +27,8 @@ pub(crate) struct ExecutedBlock {
     state: Arc<SealedState>,
     transactions: Vec<Bytes>,
     txs: Vec<RecoveredTx>,
+    /// The slot's data up to and including this block.
+    data: Arc<SlotData>,
 }
 
 /// One slot's attestation job.
@@ -189,11 +192,11 @@ impl Core {
                 .cloned();
             match self.validate_proposal(now, &msg, previous.as_ref()) {
                 Ok(Some(block)) => {
-                    let hash = block.hash;
+                    let (hash, data_hash) = (block.hash, block.data.data_hash());
                     if let Some(job) = self.jobs.get_mut(&slot) {
                         job.executed.insert(next, block);
                     }
-                    self.attest(slot, &msg, hash, out);
+                    self.attest(slot, &msg, hash, data_hash, out);
                 }
                 Ok(None) => {
                     // Its parent is not known here yet: wait.
@@ -278,6 +281,18 @@ impl Core {
             }
         };
         let hash = h.hash();
+        // The slot's data budget, a consensus rule, is checked before the
+        // block is executed; its commitments after.
+        let shared_data = self.exec_cache.as_ref().and_then(|c| c.slot_data(hash));
+        let appended = match &shared_data {
+            Some(_) => None,
+            None => Some(
+                previous
+                    .map_or_else(|| SlotData::new(&self.spec), |p| p.data.as_ref().clone())
+                    .appended(&msg.transactions)
+                    .map_err(|e| e.to_string())?,
+            ),
+        };
         let shared = self
             .exec_cache
             .as_ref()
@@ -306,6 +321,25 @@ impl Core {
             }
         };
         self.work.gas = self.work.gas.saturating_add(h.gasUsed);
+        let data = match (shared_data, appended) {
+            (Some(data), _) => data,
+            (None, Some(appended)) => {
+                let data = Arc::new(
+                    appended
+                        .commit(&mut self.versioned_hashes)
+                        .map_err(|e| e.to_string())?,
+                );
+                if let Some(c) = &self.exec_cache {
+                    c.insert_slot_data(hash, Arc::clone(&data));
+                }
+                data
+            }
+            (None, None) => return Err("slot data unavailable".into()),
+        };
+        self.work.blob_commitments = self
+            .work
+            .blob_commitments
+            .saturating_add(data.new_commitments());
         Ok(Some(ExecutedBlock {
             hash,
             number: h.number,
@@ -313,15 +347,23 @@ impl Core {
             state,
             transactions: msg.transactions.clone(),
             txs,
+            data,
         }))
     }
 
     /// Signs (through slashing protection) and gossips an attestation.
-    fn attest(&mut self, slot: u64, msg: &ProposalMessage, hash: B256, out: &mut Vec<Output>) {
+    fn attest(
+        &mut self,
+        slot: u64,
+        msg: &ProposalMessage,
+        hash: B256,
+        data_hash: B256,
+        out: &mut Vec<Output>,
+    ) {
         let Some(signer) = self.signer.clone() else {
             return;
         };
-        let attestation = msg.header.attestation();
+        let attestation = msg.header.attestation(data_hash);
         match signer.sign(&SignRequest::new(&self.domain, &attestation)) {
             Ok(sig) => {
                 self.work.signed = self.work.signed.saturating_add(1);

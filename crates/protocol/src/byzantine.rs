@@ -5,10 +5,15 @@
 //! devnet's fault flags. Messages a behaviour adds are signed with the raw
 //! key, past slashing protection, as a real byzantine node would.
 
+use std::sync::Arc;
+
+use alloy_eips::eip4844::Blob;
 use alloy_primitives::{B256, Bytes, keccak256};
+use chunkseq_da::CheckpointData;
 use chunkseq_l1::RollupCall;
 use chunkseq_primitives::{
     Checkpoint, CheckpointHeader, Eip712Domain, LocalSigner, SignedStatement, Signer, Slot,
+    body::{decode_body, encode_body},
 };
 use serde::{Deserialize, Serialize};
 
@@ -184,6 +189,8 @@ pub fn l1_call(
         slot,
         headers,
         bodies,
+        blob_hashes,
+        blobs,
         attestations,
         committee,
         signature,
@@ -198,10 +205,13 @@ pub fn l1_call(
             let header = CheckpointHeader::covering(Slot(slot), tip_header, &[first])?;
             let signature = sign(key, domain, &Checkpoint::new(&header, first))?;
             let attestations = attestations_of(first)?;
+            let (bodies, blob_hashes, blobs) = first_block_data(bodies, &blob_hashes, &blobs)?;
             Some(RollupCall::ProposeCheckpoint {
                 slot,
                 headers: headers.into_iter().take(1).collect(),
-                bodies: bodies.into_iter().take(1).collect(),
+                bodies,
+                blob_hashes,
+                blobs,
                 attestations,
                 committee,
                 signature,
@@ -211,10 +221,44 @@ pub fn l1_call(
             slot,
             headers,
             bodies,
+            blob_hashes,
+            blobs,
             attestations,
             committee,
             signature,
         }),
+    }
+}
+
+/// The data of a checkpoint's first block alone, in the form the whole
+/// checkpoint used (calldata or blobs): what its attestations sign.
+fn first_block_data(
+    bodies: Vec<Bytes>,
+    blob_hashes: &[B256],
+    blobs: &[Blob],
+) -> Option<(Vec<Bytes>, Vec<B256>, Arc<Vec<Blob>>)> {
+    let first: Vec<Bytes> = match bodies.first() {
+        Some(body) => decode_body(body).ok()?,
+        None => chunkseq_da::decode_checkpoint_data(blobs)
+            .ok()?
+            .into_iter()
+            .next()?,
+    };
+    let (hashes, first_blobs) = if blob_hashes.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        let mut data = CheckpointData::default();
+        data.push_block(&first).ok()?;
+        let first_blobs = data.blobs();
+        (
+            chunkseq_da::versioned_hashes(&first_blobs).ok()?,
+            first_blobs,
+        )
+    };
+    if bodies.is_empty() {
+        Some((Vec::new(), hashes, Arc::new(first_blobs)))
+    } else {
+        Some((vec![encode_body(&first)], hashes, Arc::new(Vec::new())))
     }
 }
 
@@ -341,7 +385,7 @@ mod tests {
         );
         // A double attester sends a second, different, signed attestation.
         let a = Gossip::Attestation(AttestationMessage {
-            attestation: BlockHeader::default().attestation(),
+            attestation: BlockHeader::default().attestation(B256::ZERO),
             signature: Bytes::from(vec![1u8; 65]),
         });
         let sends = gossip(Behaviour::DoubleAttester, &k, &domain, a, true);
@@ -352,6 +396,8 @@ mod tests {
             slot: 3,
             headers: vec![BlockHeader::default()],
             bodies: vec![Bytes::new()],
+            blob_hashes: vec![],
+            blobs: Arc::default(),
             attestations: Bytes::new(),
             committee: vec![],
             signature: Bytes::new(),

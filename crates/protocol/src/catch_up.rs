@@ -103,6 +103,7 @@ impl Core {
             let provisional = ProvisionalBlockMessage {
                 header: b.header.clone(),
                 checkpointHeader: b.checkpoint_header.clone(),
+                dataHash: b.data_hash,
                 attestations: b.attestations.clone(),
                 proposerSignature: b.proposer_signature.clone(),
             };

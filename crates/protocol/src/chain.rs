@@ -23,6 +23,8 @@ pub struct ChainBlock {
     pub state: Arc<SealedState>,
     /// The slot's running checkpoint header through this block.
     pub checkpoint_header: CheckpointHeader,
+    /// The data hash its attestations sign (see `Attestation.dataHash`).
+    pub data_hash: B256,
     /// The attestations that made it provisional (ascending signers).
     pub attestations: Bytes,
     /// The proposer's signature over the provisional-block statement.

@@ -26,7 +26,9 @@ use crate::{
     io::{Duties, Event, Gossip, Input, Output, TxIn, TxOrigin, TxRefused, TxStatus, Work},
     proposer::SlotBuild,
     reporting::PendingReport,
+    slot_data::VERSIONED_HASH_CACHE_BLOBS,
 };
+use chunkseq_da::VersionedHashCache;
 
 /// Settings of a core that are not consensus parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,12 +39,6 @@ pub struct CoreConfig {
     pub resubmit_after_ms: u64,
     /// Slots of messages kept behind the checkpointed tip (then pruned).
     pub keep_slots: u64,
-    /// Most transaction bytes a proposer puts into one slot. The checkpoint
-    /// carries every transaction as L1 calldata, and one L1 transaction may
-    /// spend at most 2^24 gas (EIP-7825) at up to 40 gas per byte (the
-    /// EIP-7623 floor): 256 KiB keeps a checkpoint publishable with room for
-    /// the headers and attestations. A builder policy, not a consensus rule.
-    pub max_slot_tx_bytes: usize,
     /// Whether each transaction status change is reported as an
     /// [`Event::TxStatusChanged`] (for RPC subscriptions). The statuses are
     /// kept either way; the simulator turns the events off for every node
@@ -60,7 +56,6 @@ impl Default for CoreConfig {
             l1_finality_blocks: 64,
             resubmit_after_ms: 4_000,
             keep_slots: 4,
-            max_slot_tx_bytes: 256 * 1024,
             tx_status_events: true,
             catch_up_retry_ms: 1_500,
             catch_up_give_up_ms: 20_000,
@@ -147,6 +142,9 @@ pub struct Core {
     pub(crate) work: Work,
     pub(crate) exec_cache: Option<Arc<ExecutionCache>>,
     pub(crate) sig_cache: Option<Arc<RecoveryCache>>,
+    /// Commitments of recent blobs, so each block commits only the blobs it
+    /// changed.
+    pub(crate) versioned_hashes: VersionedHashCache,
     pub(crate) wake: Option<UnixMillis>,
     /// The time of the latest input.
     pub(crate) last_now: Option<UnixMillis>,
@@ -218,6 +216,7 @@ impl Core {
             work: Work::default(),
             exec_cache: None,
             sig_cache: None,
+            versioned_hashes: VersionedHashCache::new(VERSIONED_HASH_CACHE_BLOBS),
             wake: None,
             last_now: None,
             genesis_record_sent: false,
@@ -564,21 +563,31 @@ impl Core {
                 header_hash,
                 headers,
                 bodies,
+                data,
                 proposer,
                 l1_block,
                 l1_tx,
-            } => self.on_checkpoint(
-                crate::follower::L1Checkpoint {
-                    slot,
-                    header_hash,
-                    proposer,
-                    headers,
-                    bodies,
-                    l1_block,
-                    l1_tx,
-                },
-                out,
-            ),
+            } => {
+                if let chunkseq_l1::CheckpointData::Blobs {
+                    unavailable: Some(why),
+                    ..
+                } = &data
+                {
+                    warn!(target: "chunkseq::protocol", slot, "the checkpoint's blobs are unavailable: {why}");
+                }
+                self.on_checkpoint(
+                    crate::follower::L1Checkpoint {
+                        slot,
+                        header_hash,
+                        proposer,
+                        headers,
+                        bodies,
+                        l1_block,
+                        l1_tx,
+                    },
+                    out,
+                )
+            }
             L1Event::ValidatorSlashed {
                 validator,
                 offence,

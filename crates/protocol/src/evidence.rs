@@ -471,6 +471,7 @@ mod tests {
             slot,
             index,
             blockHash: B256::repeat_byte(hash),
+            dataHash: B256::ZERO,
         }
     }
 

@@ -12,6 +12,8 @@ use chunkseq_execution::{KnownTransactions, PoolError, RecoveredTx, pool::Pool};
 use chunkseq_state::SealedState;
 use parking_lot::Mutex;
 
+use crate::slot_data::SlotData;
+
 /// Valid re-executions by (parent block hash, block hash). The block hash
 /// commits to every header field (state, transaction and receipt roots
 /// included) and the parent hash to the parent's state, so a hit is the
@@ -22,6 +24,9 @@ use parking_lot::Mutex;
 pub struct ExecutionCache {
     inner: Mutex<Inner>,
     capacity: usize,
+    /// Each validated block's slot data (its blob commitments), by block
+    /// hash: the hash fixes the slot's blocks up to it, so the data too.
+    slot_data: Mutex<(BTreeMap<B256, Arc<SlotData>>, VecDeque<B256>)>,
 }
 
 /// A shared re-execution: the state after the block and its transactions.
@@ -39,6 +44,27 @@ impl ExecutionCache {
         Self {
             inner: Mutex::new(Inner::default()),
             capacity: capacity.max(1),
+            slot_data: Mutex::default(),
+        }
+    }
+
+    /// The slot data of the slot's blocks up to `block`, if some node
+    /// computed it.
+    pub fn slot_data(&self, block: B256) -> Option<Arc<SlotData>> {
+        self.slot_data.lock().0.get(&block).cloned()
+    }
+
+    /// Records the slot data up to `block` (committed).
+    pub fn insert_slot_data(&self, block: B256, data: Arc<SlotData>) {
+        let mut guard = self.slot_data.lock();
+        let (map, order) = &mut *guard;
+        if map.insert(block, data).is_none() {
+            order.push_back(block);
+        }
+        while order.len() > self.capacity {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
         }
     }
 

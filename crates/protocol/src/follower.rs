@@ -197,6 +197,7 @@ impl Core {
                 txs,
                 state,
                 checkpoint_header: msg.checkpointHeader,
+                data_hash: msg.dataHash,
                 attestations: msg.attestations,
                 proposer_signature: msg.proposerSignature,
             },
@@ -514,6 +515,12 @@ impl Core {
         skip: usize,
     ) -> Result<Vec<ExecutedL1Block>, ApplyError> {
         let mut applied: Vec<ExecutedL1Block> = Vec::new();
+        if skip < headers.len() && bodies.len() != headers.len() {
+            return Err(ApplyError::MissingBodies {
+                headers: headers.len(),
+                bodies: bodies.len(),
+            });
+        }
         for (header, body) in headers.iter().zip(bodies).skip(skip) {
             let fork = match applied.last() {
                 Some(b) => self.chain.db().fork_on(&b.state, b.entry.hash)?,
@@ -592,4 +599,13 @@ pub enum ApplyError {
     /// `bodyHash`.
     #[error("the body of block {0} does not match its header")]
     WrongBody(u32),
+    /// The checkpoint came without the bodies this node needs (its blobs
+    /// could not be fetched or did not match).
+    #[error("{bodies} bodies for {headers} blocks: the checkpoint's data is unavailable")]
+    MissingBodies {
+        /// Blocks in the checkpoint.
+        headers: usize,
+        /// Bodies that came with it.
+        bodies: usize,
+    },
 }

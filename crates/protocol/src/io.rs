@@ -337,6 +337,8 @@ pub enum Event {
         slot: u64,
         /// Blocks in it.
         blocks: u32,
+        /// Blobs carrying its data (0: its data is calldata).
+        blobs: u32,
     },
     /// A checkpoint was accepted on L1 and this node applied it.
     CheckpointAccepted {
@@ -450,6 +452,8 @@ pub struct Work {
     pub signatures: u64,
     /// Signatures produced.
     pub signed: u64,
+    /// KZG blob commitments computed (each block's changed blobs).
+    pub blob_commitments: u64,
 }
 
 impl Work {
@@ -458,6 +462,7 @@ impl Work {
         self.gas = self.gas.saturating_add(other.gas);
         self.signatures = self.signatures.saturating_add(other.signatures);
         self.signed = self.signed.saturating_add(other.signed);
+        self.blob_commitments = self.blob_commitments.saturating_add(other.blob_commitments);
     }
 }
 
@@ -522,8 +527,15 @@ impl std::fmt::Display for Event {
                 block.attestations,
                 block.threshold
             ),
-            Self::CheckpointSubmitted { slot, blocks } => {
-                write!(f, "checkpoint_submitted slot={slot} blocks={blocks}")
+            Self::CheckpointSubmitted {
+                slot,
+                blocks,
+                blobs,
+            } => {
+                write!(
+                    f,
+                    "checkpoint_submitted slot={slot} blocks={blocks} blobs={blobs}"
+                )
             }
             Self::CheckpointAccepted {
                 slot,

@@ -39,6 +39,7 @@ pub mod follower;
 pub mod io;
 pub mod proposer;
 mod reporting;
+pub mod slot_data;
 pub mod sync;
 pub mod verify;
 
@@ -51,4 +52,5 @@ pub use io::{
     BlockEntry, Duties, Event, Gossip, Input, Output, ReorgCause, TxIn, TxOrigin, TxRefused,
     TxStatus, Work,
 };
+pub use slot_data::{SlotData, SlotDataError};
 pub use sync::{CheckpointRecord, SyncError, SyncRequest, SyncResponse};

@@ -22,6 +22,7 @@ use crate::{
     chain::ChainBlock,
     core::Core,
     io::{Duties, Event, Gossip, Output, TxStatus},
+    slot_data::{SlotData, calldata_floor_gas, calldata_is_cheaper},
 };
 
 /// A sealed block of the slot being built.
@@ -32,6 +33,8 @@ pub(crate) struct SlotBlock {
     transactions: Vec<Bytes>,
     txs: Vec<RecoveredTx>,
     state: Arc<SealedState>,
+    /// The slot's data up to and including this block.
+    data: Arc<SlotData>,
     proposal_signature: Bytes,
     proposed_at: Option<UnixMillis>,
     attestations: BTreeMap<Address, Bytes>,
@@ -56,8 +59,11 @@ pub(crate) struct SlotBuild {
     /// Set when the next transaction in order no longer fits the slot's
     /// byte budget: later fills of this slot are skipped.
     slot_full: bool,
-    /// Transaction bytes in the slot so far (sealed blocks and the open one).
-    slot_bytes: usize,
+    /// The slot's data through its sealed blocks.
+    data: Arc<SlotData>,
+    /// What the open block's transactions take of the budget, in the unit
+    /// of [`SlotData::room`].
+    open_bytes: u64,
     blocks: Vec<SlotBlock>,
     done_building: bool,
     submitted_at: Option<UnixMillis>,
@@ -190,7 +196,8 @@ impl Core {
             builder_txs: Vec::new(),
             builder_hashes: HashSet::new(),
             slot_full: false,
-            slot_bytes: 0,
+            data: Arc::new(SlotData::new(&self.spec)),
+            open_bytes: 0,
             blocks: Vec::new(),
             done_building: false,
             submitted_at: None,
@@ -251,6 +258,7 @@ impl Core {
                 build.builder = Some(b);
                 build.builder_txs.clear();
                 build.builder_hashes.clear();
+                build.open_bytes = 0;
             }
             Err(e) => {
                 warn!(target: "chunkseq::protocol", "cannot open a block: {e}");
@@ -260,7 +268,8 @@ impl Core {
     }
 
     /// Adds pool transactions to the open block until it is full, or the
-    /// slot's checkpoint would grow past `max_slot_tx_bytes`.
+    /// slot's data would probably grow past its budget (the exact check
+    /// comes when the block is sealed).
     fn fill(&mut self, build: &mut SlotBuild) {
         let Some(builder) = build.builder.as_mut() else {
             return;
@@ -268,11 +277,8 @@ impl Core {
         // Nothing to do once the block or the slot is full (this runs on
         // every input, so it must be cheap then).
         let room_txs = (self.spec.block_max_txs as usize).saturating_sub(builder.tx_count());
-        if build.slot_full
-            || builder.is_full()
-            || room_txs == 0
-            || build.slot_bytes >= self.cfg.max_slot_tx_bytes
-        {
+        let room = build.data.room();
+        if build.slot_full || builder.is_full() || room_txs == 0 || build.open_bytes >= room {
             return;
         }
         let candidates: Vec<RecoveredTx> = self
@@ -286,14 +292,14 @@ impl Core {
             if builder.is_full() {
                 break;
             }
-            let size = tx.encoded().len();
-            if build.slot_bytes.saturating_add(size) > self.cfg.max_slot_tx_bytes {
+            let size = build.data.tx_cost(tx.encoded().len());
+            if build.open_bytes.saturating_add(size) > room {
                 build.slot_full = true;
                 break;
             }
             match builder.add_tx(&tx) {
                 Ok(outcome) => {
-                    build.slot_bytes = build.slot_bytes.saturating_add(size);
+                    build.open_bytes = build.open_bytes.saturating_add(size);
                     self.work.gas = self.work.gas.saturating_add(outcome.gas_used);
                     build.builder_hashes.insert(tx.hash());
                     build.builder_txs.push(tx);
@@ -343,6 +349,28 @@ impl Core {
             let Some(signer) = self.signer.clone() else {
                 return;
             };
+            // The exact budget check, and the block's data hash.
+            let data = match build
+                .data
+                .appended(&built.transactions)
+                .and_then(|d| d.commit(&mut self.versioned_hashes))
+            {
+                Ok(d) => Arc::new(d),
+                Err(e) => {
+                    warn!(target: "chunkseq::protocol", slot = build.slot, index = built.header.index, "block left out: {e}");
+                    build.done_building = true;
+                    let txs = std::mem::take(&mut build.builder_txs);
+                    self.return_to_pool(txs, out);
+                    return;
+                }
+            };
+            if let Some(c) = &self.exec_cache {
+                c.insert_slot_data(hash, Arc::clone(&data));
+            }
+            self.work.blob_commitments = self
+                .work
+                .blob_commitments
+                .saturating_add(data.new_commitments());
             let proposal = built.header.proposal();
             let proposal_signature = match signer.sign(&SignRequest::new(&self.domain, &proposal)) {
                 Ok(s) => Bytes::from(s.to_vec()),
@@ -358,8 +386,10 @@ impl Core {
             self.work.signed = self.work.signed.saturating_add(1);
             let mut attestations = BTreeMap::new();
             if build.duties.is_member(&signer.address())
-                && let Ok(s) =
-                    signer.sign(&SignRequest::new(&self.domain, &built.header.attestation()))
+                && let Ok(s) = signer.sign(&SignRequest::new(
+                    &self.domain,
+                    &built.header.attestation(data.data_hash()),
+                ))
             {
                 attestations.insert(signer.address(), Bytes::from(s.to_vec()));
             }
@@ -383,12 +413,14 @@ impl Core {
                 transactions: built.transactions,
                 txs,
                 state: built.state,
+                data: Arc::clone(&data),
                 proposal_signature,
                 proposed_at: None,
                 attestations,
                 provisional: None,
                 provisional_sent: false,
             });
+            build.data = data;
             self.check_attested(now, build, build.blocks.len().saturating_sub(1));
             build.chunk = build.chunk.saturating_add(1);
             if last_chunk || build.blocks.len() >= self.spec.chunks_per_slot as usize {
@@ -462,7 +494,10 @@ impl Core {
         };
         let a = &msg.attestation;
         if let Some(i) = build.blocks.iter().position(|b| {
-            b.header.index == a.index && b.hash == a.blockHash && b.proposed_at.is_some()
+            b.header.index == a.index
+                && b.hash == a.blockHash
+                && b.data.data_hash() == a.dataHash
+                && b.proposed_at.is_some()
         }) && let Some(b) = build.blocks.get_mut(i)
         {
             b.attestations
@@ -522,6 +557,7 @@ impl Core {
                 b.provisional = Some(ProvisionalBlockMessage {
                     header: b.header.clone(),
                     checkpointHeader: checkpoint_header,
+                    dataHash: b.data.data_hash(),
                     attestations,
                     proposerSignature: Bytes::from(sig.to_vec()),
                 });
@@ -552,6 +588,7 @@ impl Core {
                     txs: b.txs.clone(),
                     state: Arc::clone(&b.state),
                     checkpoint_header: p.checkpointHeader.clone(),
+                    data_hash: p.dataHash,
                     attestations: p.attestations.clone(),
                     proposer_signature: p.proposerSignature.clone(),
                 },
@@ -627,10 +664,12 @@ impl Core {
         let first = build.submitted_at.is_none();
         build.submitted_at = Some(now);
         if first {
-            info!(target: "chunkseq::protocol", slot = build.slot, blocks = build.blocks.len(), "submitting checkpoint");
+            let blobs = call.blobs().len();
+            info!(target: "chunkseq::protocol", slot = build.slot, blocks = build.blocks.len(), blobs, "submitting checkpoint");
             out.push(Output::Event(Event::CheckpointSubmitted {
                 slot: build.slot,
                 blocks: u32::try_from(build.blocks.len()).unwrap_or(u32::MAX),
+                blobs: u32::try_from(blobs).unwrap_or(u32::MAX),
             }));
         }
         out.push(Output::SubmitL1 {
@@ -660,14 +699,32 @@ impl Core {
             .last()
             .and_then(|b| b.provisional.as_ref())
             .map(|p| p.attestations.clone())?;
+        let data = &last.data;
+        let bodies: Vec<Bytes> = build
+            .blocks
+            .iter()
+            .map(|b| encode_body(&b.transactions))
+            .collect();
+        let head = self.l1_head;
+        let as_calldata = data.calldata_allowed()
+            && (!data.spec_signs_blobs()
+                || calldata_is_cheaper(
+                    calldata_floor_gas(&bodies),
+                    head.map_or(0, |h| h.base_fee),
+                    data.blob_count(),
+                    head.map_or(1, |h| h.blob_base_fee),
+                ));
+        let (bodies, blobs) = if as_calldata {
+            (bodies, Vec::new())
+        } else {
+            (Vec::new(), data.blobs())
+        };
         Some(RollupCall::ProposeCheckpoint {
             slot: build.slot,
             headers: build.blocks.iter().map(|b| b.header.clone()).collect(),
-            bodies: build
-                .blocks
-                .iter()
-                .map(|b| encode_body(&b.transactions))
-                .collect(),
+            bodies,
+            blob_hashes: data.versioned_hashes().to_vec(),
+            blobs: Arc::new(blobs),
             attestations,
             committee: build.duties.committee.clone(),
             signature,

@@ -5,7 +5,7 @@
 //! and the simulator between its cores.
 
 use alloy_primitives::{Address, B256, Bytes};
-use chunkseq_l1::L1Event;
+use chunkseq_l1::{CheckpointData, L1Event};
 use chunkseq_primitives::{BlockHeader, CheckpointHeader, Slot, WireCodec};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,10 @@ pub struct CheckpointRecord {
     /// it was kept).
     #[serde(default)]
     pub l1_tx: B256,
+    /// The versioned hashes of the blobs its data came in (empty when it
+    /// came as calldata). The bodies above are what they decoded to.
+    #[serde(default)]
+    pub blob_hashes: Vec<B256>,
 }
 
 impl CheckpointRecord {
@@ -56,6 +60,7 @@ impl CheckpointRecord {
                 header_hash,
                 headers,
                 bodies,
+                data,
                 proposer,
                 l1_block,
                 l1_tx,
@@ -67,6 +72,12 @@ impl CheckpointRecord {
                 proposer: *proposer,
                 l1_block: *l1_block,
                 l1_tx: *l1_tx,
+                blob_hashes: match data {
+                    CheckpointData::Calldata => Vec::new(),
+                    CheckpointData::Blobs {
+                        versioned_hashes, ..
+                    } => versioned_hashes.clone(),
+                },
             }),
             _ => None,
         }
@@ -96,6 +107,7 @@ impl CheckpointRecord {
                 proposer: *proposer,
                 l1_block: *l1_block,
                 l1_tx: *l1_tx,
+                blob_hashes: Vec::new(),
             }),
             _ => None,
         }
@@ -120,6 +132,14 @@ impl CheckpointRecord {
             header_hash: self.header_hash,
             headers,
             bodies: self.bodies.clone(),
+            data: if self.blob_hashes.is_empty() {
+                CheckpointData::Calldata
+            } else {
+                CheckpointData::Blobs {
+                    versioned_hashes: self.blob_hashes.clone(),
+                    unavailable: None,
+                }
+            },
             proposer: self.proposer,
             l1_block: self.l1_block,
             l1_tx: self.l1_tx,
@@ -245,6 +265,7 @@ mod tests {
             proposer: Address::ZERO,
             l1_block: slot,
             l1_tx: B256::ZERO,
+            blob_hashes: Vec::new(),
         }
     }
 

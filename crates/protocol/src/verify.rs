@@ -1,7 +1,7 @@
 //! Signature and role checks of gossip messages: who signed, and whether
 //! they had the right to (`docs/design.md`, sections 5 and 6).
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, B256};
 use chunkseq_primitives::{
     AttestationMessage, Eip712Domain, ProposalMessage, ProvisionalBlock, ProvisionalBlockMessage,
     crypto::{SignatureError, recover_signer, recover_statement},
@@ -146,7 +146,14 @@ pub fn provisional(
             proposer: duties.proposer,
         });
     }
-    let signers = attestations(cache, domain, duties, &msg.header, &msg.attestations)?;
+    let signers = attestations(
+        cache,
+        domain,
+        duties,
+        &msg.header,
+        msg.dataHash,
+        &msg.attestations,
+    )?;
     if signers < duties.threshold() {
         return Err(VerifyError::BelowThreshold {
             count: signers,
@@ -156,19 +163,21 @@ pub fn provisional(
     Ok(1 + signers as u64)
 }
 
-/// Checks concatenated attestations of `header`: each by a committee member,
-/// signers strictly ascending. Returns how many.
+/// Checks concatenated attestations of `header` with `data_hash`: each by a
+/// committee member, signers strictly ascending. Returns how many.
 pub fn attestations(
     cache: Option<&RecoveryCache>,
     domain: &Eip712Domain,
     duties: &Duties,
     header: &chunkseq_primitives::BlockHeader,
+    data_hash: B256,
     concatenated: &[u8],
 ) -> Result<usize, VerifyError> {
     if !concatenated.len().is_multiple_of(SIGNATURE_BYTES) {
         return Err(VerifyError::NotWholeSignatures);
     }
-    let digest = alloy_sol_types::SolStruct::eip712_signing_hash(&header.attestation(), domain);
+    let digest =
+        alloy_sol_types::SolStruct::eip712_signing_hash(&header.attestation(data_hash), domain);
     let mut previous: Option<Address> = None;
     let mut count = 0usize;
     for sig in concatenated.chunks_exact(SIGNATURE_BYTES) {

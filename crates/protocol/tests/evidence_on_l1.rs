@@ -41,7 +41,10 @@ struct Net {
 
 impl Net {
     fn new() -> Self {
-        let spec = Preset::Devnet.spec();
+        // Calldata mode: the bodies are placeholders and attestations sign
+        // a zero data hash (the blob rules have their own suite in chunkseq-l1).
+        let mut spec = Preset::Devnet.spec();
+        spec.data_mode = chunkseq_primitives::DataMode::Calldata;
         let signers: Vec<LocalSigner> = (1..=VALIDATORS)
             .map(|n| LocalSigner::new(PrivateKey::from_bytes([n; 32]).unwrap()))
             .collect();
@@ -154,12 +157,12 @@ impl Net {
     /// the detector); returns the concatenated signatures.
     fn attest(&mut self, header: &BlockHeader, committee: &[Address]) -> Bytes {
         for member in committee {
-            let a = header.attestation();
+            let a = header.attestation(B256::ZERO);
             let sig = self.sign(*member, &a);
             assert_eq!(self.detector.on_attestation(*member, a, sig), None);
         }
         let signers: Vec<&LocalSigner> = committee.iter().map(|m| self.signer(*m)).collect();
-        attestations(&self.domain, header, &signers).unwrap()
+        attestations(&self.domain, header, B256::ZERO, &signers).unwrap()
     }
 
     /// An honest proposer's slot: it proposes each block, the committee
@@ -198,6 +201,8 @@ impl Net {
             parent_checkpoint: self.last_checkpoint,
             headers: headers.to_vec(),
             bodies: vec![Bytes::new(); headers.len()],
+            blob_hashes: vec![],
+            blobs: Default::default(),
             attestations: atts.last().cloned().unwrap_or_default(),
             committee,
         };
@@ -337,7 +342,7 @@ fn a_detected_attestation_equivocation_is_slashed_on_l1() {
     let a = net.blocks(1, 1, (GENESIS_HASH, 0)).remove(0);
     let mut b = a.clone();
     b.txCount = 1;
-    let (aa, ab) = (a.attestation(), b.attestation());
+    let (aa, ab) = (a.attestation(B256::ZERO), b.attestation(B256::ZERO));
     let (sa, sb) = (net.sign(attester, &aa), net.sign(attester, &ab));
     assert_eq!(
         net.detector

@@ -50,6 +50,21 @@ pub struct Recorder {
     slashings: Vec<(Address, u8, u64, u64)>,
     reorgs: Vec<ReorgRecord>,
     refused: u64,
+    /// Blobs of each slot's submitted checkpoint (0: calldata).
+    submitted_blobs: BTreeMap<u64, u32>,
+}
+
+/// How the submitted checkpoints carried their data: `blobs`, `calldata`,
+/// `mixed` (some each way, as auto mode chooses), or `none` (no checkpoint
+/// submitted).
+fn data_mode(submitted_blobs: &BTreeMap<u64, u32>) -> &'static str {
+    let blobs = submitted_blobs.values().filter(|b| **b > 0).count();
+    match (blobs, submitted_blobs.len()) {
+        (_, 0) => "none",
+        (0, _) => "calldata",
+        (b, n) if b == n => "blobs",
+        _ => "mixed",
+    }
 }
 
 /// What the report says that only the driver knows.
@@ -143,6 +158,9 @@ impl Recorder {
             Event::BlockBuilt {
                 slot, index, txs, ..
             } => self.block_built(node, *slot, *index, *txs, at),
+            Event::CheckpointSubmitted { slot, blobs, .. } => {
+                self.submitted_blobs.insert(*slot, *blobs);
+            }
             Event::ProvisionalAccepted {
                 slot, index, block, ..
             } if observer => self.block_provisional(*slot, *index, block.txs.len(), at),
@@ -395,7 +413,8 @@ impl Recorder {
             checkpoints: self.checkpoints.len() as u64,
             txs_submitted: self.submitted.len() as u64,
             refused: self.refused,
-            data_mode: "calldata".into(),
+            data_mode: data_mode(&self.submitted_blobs).into(),
+            checkpoint_blobs: self.submitted_blobs.values().map(|b| u64::from(*b)).sum(),
             txs_provisional,
             txs_checkpointed,
             throughput_tps: if run.load_seconds > 0.0 {
@@ -441,6 +460,24 @@ mod tests {
     }
 
     #[test]
+    fn data_mode_follows_the_submitted_checkpoints() {
+        let mut r = Recorder::new(0);
+        let submitted = |slot, blobs| Event::CheckpointSubmitted {
+            slot,
+            blocks: 2,
+            blobs,
+        };
+        r.event(1, &submitted(1, 0), 10);
+        assert_eq!(data_mode(&r.submitted_blobs), "calldata");
+        r.event(2, &submitted(2, 3), 20);
+        assert_eq!(data_mode(&r.submitted_blobs), "mixed");
+        let mut b = Recorder::new(0);
+        b.event(1, &submitted(1, 2), 10);
+        assert_eq!(data_mode(&b.submitted_blobs), "blobs");
+        assert_eq!(data_mode(&BTreeMap::new()), "none");
+    }
+
+    #[test]
     fn refusals_count_once_and_duplicates_do_not() {
         use chunkseq_protocol::{TxOrigin, TxRefused};
         let mut r = Recorder::new(3);
@@ -463,7 +500,7 @@ mod tests {
         let report = r.report(RunInfo::default());
         assert_eq!(report.refused, 2);
         assert_eq!(report.txs_submitted, 3);
-        assert_eq!(report.data_mode, "calldata");
+        assert_eq!(report.data_mode, "none", "no checkpoint submitted");
     }
 
     #[test]

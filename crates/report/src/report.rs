@@ -166,10 +166,14 @@ pub struct Report {
     /// holding them; another node may still include them.
     #[serde(default)]
     pub refused: u64,
-    /// How checkpoints carry their transactions to L1: `calldata` (the
-    /// blob path of `chunkseq-da` is not wired into checkpoints yet).
+    /// How the submitted checkpoints carried their transactions to L1:
+    /// `blobs`, `calldata`, `mixed` (auto mode chose each per checkpoint)
+    /// or `none`.
     #[serde(default = "calldata")]
     pub data_mode: String,
+    /// Blobs of all submitted checkpoints (their first submission).
+    #[serde(default)]
+    pub checkpoint_blobs: u64,
     /// Of those, provisional at the observer.
     pub txs_provisional: u64,
     /// Of those, checkpointed at the observer.

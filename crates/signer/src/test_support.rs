@@ -39,6 +39,7 @@ pub(crate) fn request(kind: StatementKind, slot: u64, index: u32, variant: u8) -
                 slot,
                 index,
                 blockHash: hash,
+                dataHash: B256::ZERO,
             },
         ),
         StatementKind::Provisional => SignRequest::new(

@@ -52,6 +52,7 @@ fn attestation(index: u32) -> Attestation {
         slot: 12,
         index,
         blockHash: B256::repeat_byte(0x10 + index as u8),
+        dataHash: B256::repeat_byte(0x40 + index as u8),
     }
 }
 

@@ -67,8 +67,22 @@ pub fn measure(txs: usize) -> Result<CpuModel, SimError> {
     if built.header.txCount as usize != txs || gas == 0 {
         return Err(err("calibration block did not execute every transfer"));
     }
+    // One commitment of a blob of incompressible data (after the trusted
+    // setup is loaded, which a node does once).
+    let _ = chunkseq_da::kzg_settings();
+    let mut blob = alloy_primitives::FixedBytes::<131_072>::ZERO;
+    for (i, byte) in blob.0.iter_mut().enumerate() {
+        // Byte 0 of each field element stays zero (canonical elements).
+        if i % 32 != 0 {
+            *byte = (i as u32).wrapping_mul(2_654_435_761).rotate_right(13) as u8;
+        }
+    }
+    let started = Instant::now();
+    chunkseq_da::blob_commitment(&blob).map_err(err)?;
+    let ns_per_blob_commitment = started.elapsed().as_nanos() as f64;
     Ok(CpuModel {
         ns_per_gas: elapsed / gas as f64,
         ns_per_signature,
+        ns_per_blob_commitment,
     })
 }

@@ -64,6 +64,8 @@ pub struct CpuModel {
     pub ns_per_gas: f64,
     /// Nanoseconds per signature recovered or produced.
     pub ns_per_signature: f64,
+    /// Nanoseconds per KZG commitment of a full blob.
+    pub ns_per_blob_commitment: f64,
 }
 
 impl Default for CpuModel {
@@ -74,6 +76,8 @@ impl Default for CpuModel {
         Self {
             ns_per_gas: 0.62,
             ns_per_signature: 43_000.0,
+            // `chunkseq bench da`: about 51 ms per blob (docs/da.md).
+            ns_per_blob_commitment: 51_000_000.0,
         }
     }
 }

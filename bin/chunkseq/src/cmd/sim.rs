@@ -188,13 +188,14 @@ fn print_summary(r: &Report) {
         r.blocks_proposed, r.blocks_provisional, r.checkpoints
     );
     println!(
-        "txs submitted {} | provisional {} | checkpointed {} | refused {} | throughput {:.1} tx/s | data {}",
+        "txs submitted {} | provisional {} | checkpointed {} | refused {} | throughput {:.1} tx/s | data {} ({} blobs)",
         r.txs_submitted,
         r.txs_provisional,
         r.txs_checkpointed,
         r.refused,
         r.throughput_tps,
-        r.data_mode
+        r.data_mode,
+        r.checkpoint_blobs
     );
     let (p, c) = (r.latency_ms.provisional, r.latency_ms.checkpointed);
     println!(
@@ -363,12 +364,12 @@ fn sweep(args: &SweepArgs) -> Result<()> {
 fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let model = chunkseq_sim::calibrate::measure(args.txs)?;
     println!(
-        "ns_per_gas {:.3} | ns_per_signature {:.0}",
-        model.ns_per_gas, model.ns_per_signature
+        "ns_per_gas {:.3} | ns_per_signature {:.0} | ns_per_blob_commitment {:.0}",
+        model.ns_per_gas, model.ns_per_signature, model.ns_per_blob_commitment
     );
     let text = format!(
-        "# Written by `chunkseq sim calibrate` on this machine.\n[cpu]\nns_per_gas = {}\nns_per_signature = {}\n",
-        model.ns_per_gas, model.ns_per_signature
+        "# Written by `chunkseq sim calibrate` on this machine.\n[cpu]\nns_per_gas = {}\nns_per_signature = {}\nns_per_blob_commitment = {}\n",
+        model.ns_per_gas, model.ns_per_signature, model.ns_per_blob_commitment
     );
     std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(

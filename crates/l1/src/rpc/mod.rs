@@ -9,24 +9,39 @@
 //! deadline passes. A submission past its deadline is cancelled by a zero-value
 //! transfer to self at a higher fee, which frees the nonce for later calls.
 //!
+//! A call that carries blobs (a checkpoint published in blobs) is sent as an
+//! EIP-4844 (type 3) transaction with a sidecar of the version the node's
+//! fork takes (EIP-7594 cell proofs from Osaka on), computed once per
+//! submission on the blocking pool and reused by every resend; its blob fee
+//! cap follows the blob base fee (see [`FeePolicy`]).
+//!
 //! Events come from polling: each new block is read with its randomness, the
 //! Rollup contract's logs and the receipts of this handle's transactions. A
 //! block whose parent is not the block this handle saw before reports the
-//! replaced blocks as [`L1Event::Reorg`].
+//! replaced blocks as [`L1Event::Reorg`]. A checkpoint accepted in blob mode
+//! comes back with its bodies read from the beacon API's blobs (see
+//! [`BeaconClient`]), each blob checked against its versioned hash first.
 
 mod anvil;
+mod beacon;
+mod blob_tx;
 mod deploy;
 mod fees;
 mod tracker;
 
 pub use anvil::{ANVIL_DEPLOYER_KEY, AnvilProcess};
+pub use beacon::{
+    BeaconBlockId, BeaconClient, default_beacon_url, max_blobs_response_bytes, parse_blobs,
+};
+pub use blob_tx::{BlobFork, BlobSchedule, MAX_BLOBS_PER_TX};
+pub use chunkseq_da::SidecarVersion;
 pub use deploy::{DeployReport, deploy_rollup};
-pub use fees::{FeePolicy, Fees};
+pub use fees::{BLOB_REPLACEMENT_BUMP_PERCENT, FeePolicy, Fees, REPLACEMENT_BUMP_PERCENT};
 
-use std::borrow::Cow;
+use std::{borrow::Cow, sync::Arc};
 
 use alloy::{
-    eips::{BlockId, BlockNumberOrTag, Encodable2718},
+    eips::{BlockId, BlockNumberOrTag, Encodable2718, eip7594::BlobTransactionSidecarVariant},
     network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder},
     providers::{Provider, RootProvider},
     rpc::types::{Filter, TransactionRequest},
@@ -40,11 +55,12 @@ use tracing::{debug, info, warn};
 
 use crate::{
     abi::ContractAbi,
+    blob_data::resolve_blobs,
     calls::RollupCall,
     error::L1Error,
     events::{
-        CheckpointLog, L1Block, L1Event, Revert, SubmissionId, decode_checkpoint_log,
-        decode_rollup_log, revert_reason,
+        CheckpointData, CheckpointLog, L1Block, L1Event, Revert, SubmissionId,
+        decode_checkpoint_log, decode_rollup_log, revert_reason,
     },
     interface::{ControlledL1, L1},
     views::{
@@ -54,7 +70,7 @@ use crate::{
 use tracker::{Sent, Tracker};
 
 /// Settings of an RPC L1 handle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RpcConfig {
     /// Pricing and repricing of transactions.
     pub fees: FeePolicy,
@@ -68,6 +84,15 @@ pub struct RpcConfig {
     /// The most L1 blocks one `eth_getLogs` request spans (providers cap
     /// the range, commonly at 10,000 or fewer blocks).
     pub log_range: u64,
+    /// The beacon API that serves the blobs of checkpoints published in
+    /// blobs (`--l1-beacon URL`). `None`: the L1 RPC URL's scheme, host and
+    /// port, where anvil serves it.
+    pub beacon_url: Option<String>,
+    /// How L1 blocks are named to the beacon API.
+    pub beacon_block_id: BeaconBlockId,
+    /// The sidecar blob transactions carry. `None`: the one the node's fork
+    /// takes (EIP-7594 from Osaka on, read from `eth_config`).
+    pub blob_sidecar: Option<SidecarVersion>,
 }
 
 impl Default for RpcConfig {
@@ -78,6 +103,9 @@ impl Default for RpcConfig {
             block_time_ms: 12_000,
             deploy_block: 0,
             log_range: 5_000,
+            beacon_url: None,
+            beacon_block_id: BeaconBlockId::Auto,
+            blob_sidecar: None,
         }
     }
 }
@@ -93,6 +121,8 @@ pub struct RpcL1 {
     chain_id: u64,
     cfg: RpcConfig,
     tracker: Mutex<Tracker>,
+    blob_schedule: BlobSchedule,
+    beacon: BeaconClient,
 }
 
 pub(crate) fn rpc_error(what: &'static str) -> impl Fn(RpcError<TransportErrorKind>) -> L1Error {
@@ -167,7 +197,17 @@ impl RpcL1 {
             .await
             .map_err(rpc_error("eth_getBlockByNumber"))?
             .ok_or(L1Error::MissingBlock(head))?;
-        info!(target: "chunkseq::l1", url, %rollup, chain_id, head, "connected to the L1 node");
+        let blob_schedule = BlobSchedule::detect(&provider).await;
+        let beacon_url = match &cfg.beacon_url {
+            Some(u) => u.clone(),
+            None => default_beacon_url(url)?,
+        };
+        let beacon = BeaconClient::new(&beacon_url, cfg.beacon_block_id)?;
+        if cfg.beacon_block_id == BeaconBlockId::Auto {
+            let client = provider.get_client_version().await.unwrap_or_default();
+            beacon.settle_auto(client.to_ascii_lowercase().starts_with("anvil"));
+        }
+        info!(target: "chunkseq::l1", url, %rollup, chain_id, head, beacon = beacon.base_url(), block_id = ?beacon.block_id(), "connected to the L1 node");
         Ok(Self {
             provider,
             wallet,
@@ -177,7 +217,75 @@ impl RpcL1 {
             chain_id,
             cfg,
             tracker: Mutex::new(Tracker::new(head, head_block.header.hash)),
+            blob_schedule,
+            beacon,
         })
+    }
+
+    /// The beacon API client that fetches checkpoint blobs.
+    pub const fn beacon(&self) -> &BeaconClient {
+        &self.beacon
+    }
+
+    /// The node's blob rules, fork by fork.
+    pub const fn blob_schedule(&self) -> &BlobSchedule {
+        &self.blob_schedule
+    }
+
+    /// Fills in the bodies of a checkpoint accepted in blob mode from the
+    /// beacon API: the blobs of the L1 block that included it, each checked
+    /// against its versioned hash ([`resolve_blobs`]); a blob that cannot be
+    /// had or does not match leaves the bodies empty and says why in
+    /// `unavailable`. `timestamp` is the L1 block's (unix seconds), read
+    /// from the node when `None` and the beacon API names blocks by slot.
+    /// Other events are returned as they are.
+    pub async fn resolve_checkpoint_blobs(
+        &self,
+        event: L1Event,
+        timestamp: Option<u64>,
+    ) -> Result<L1Event, L1Error> {
+        let L1Event::CheckpointAccepted {
+            data:
+                CheckpointData::Blobs {
+                    versioned_hashes,
+                    unavailable: Some(_),
+                },
+            l1_block,
+            ..
+        } = &event
+        else {
+            return Ok(event);
+        };
+        let (number, hashes) = (*l1_block, versioned_hashes.clone());
+        let timestamp = match timestamp {
+            Some(t) => t,
+            None if self.beacon.needs_timestamp() => self.block_timestamp(number).await?,
+            None => 0,
+        };
+        let fetched = self
+            .beacon
+            .blobs(number, timestamp, &hashes)
+            .await
+            .map_err(|e| e.to_string());
+        // Hashing the blobs and decompressing them is CPU work.
+        tokio::task::spawn_blocking(move || {
+            let mut event = event;
+            resolve_blobs(&mut event, |_| fetched);
+            event
+        })
+        .await
+        .map_err(|e| L1Error::Blobs(format!("the blob decoding task failed: {e}")))
+    }
+
+    async fn block_timestamp(&self, number: u64) -> Result<u64, L1Error> {
+        Ok(self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await
+            .map_err(rpc_error("eth_getBlockByNumber"))?
+            .ok_or(L1Error::MissingBlock(number))?
+            .header
+            .timestamp)
     }
 
     /// The Rollup contract's address.
@@ -234,14 +342,21 @@ impl RpcL1 {
         Ok(self.tracker.lock().seed_nonce(from, n))
     }
 
-    /// Signs and sends `request` with `nonce` and `fees`; returns its hash.
+    /// Signs and sends `request` with `nonce` and `fees` (and `sidecar`, as
+    /// a blob transaction); returns its hash.
     async fn send(
         &self,
-        request: TransactionRequest,
+        mut request: TransactionRequest,
         nonce: u64,
         gas_limit: u64,
         fees: Fees,
+        sidecar: Option<&BlobTransactionSidecarVariant>,
     ) -> Result<B256, L1Error> {
+        if let Some(sidecar) = sidecar {
+            request.sidecar = Some(sidecar.clone());
+            request.populate_blob_hashes();
+            request.max_fee_per_blob_gas = Some(fees.max_fee_per_blob_gas.unwrap_or(1));
+        }
         let envelope = request
             .with_nonce(nonce)
             .with_gas_limit(gas_limit)
@@ -268,7 +383,67 @@ impl RpcL1 {
         Ok(self.cfg.fees.initial(Fees {
             max_fee_per_gas: estimate.max_fee_per_gas,
             max_priority_fee_per_gas: estimate.max_priority_fee_per_gas,
+            max_fee_per_blob_gas: None,
         }))
+    }
+
+    /// The blob base fee of the next block, from the latest header's excess
+    /// blob gas under the blob parameters of the fork then in force, and
+    /// that fork.
+    async fn blob_base_fee(&self) -> Result<(u128, BlobFork), L1Error> {
+        let latest = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Latest)
+            .await
+            .map_err(rpc_error("eth_getBlockByNumber"))?
+            .ok_or(L1Error::MissingBlock(u64::MAX))?;
+        let header = &latest.header;
+        let fork = self.blob_schedule.at(header.timestamp);
+        let fee = header
+            .next_block_blob_fee(fork.params)
+            .or_else(|| header.inner.blob_fee(fork.params))
+            .unwrap_or(1);
+        Ok((fee, fork))
+    }
+
+    /// The gas limit, fees and sidecar of a call that carries blobs: the
+    /// sidecar is computed on the blocking pool while the call is checked
+    /// against the pending block with the blobs' versioned hashes.
+    async fn prepare_blob_call(
+        &self,
+        call: &RollupCall,
+        request: TransactionRequest,
+    ) -> Result<(u64, Fees, Arc<BlobTransactionSidecarVariant>), L1Error> {
+        let RollupCall::ProposeCheckpoint {
+            blob_hashes, blobs, ..
+        } = call
+        else {
+            return Err(L1Error::Blobs(format!("{} carries no blobs", call.name())));
+        };
+        blob_tx::check_blob_count(blobs.len())?;
+        let (blob_base_fee, fork) = self.blob_base_fee().await?;
+        let version = self.cfg.blob_sidecar.unwrap_or(fork.sidecar);
+        let sidecar = tokio::spawn(blob_tx::build_sidecar(Arc::clone(blobs), version));
+        let estimate = self.fee_estimate().await?;
+        let fees = self.cfg.fees.initial_blob(estimate, blob_base_fee);
+        let mut check = request;
+        check.blob_versioned_hashes = Some(blob_hashes.clone());
+        check.max_fee_per_blob_gas = fees.max_fee_per_blob_gas;
+        let gas = self
+            .provider
+            .estimate_gas(check)
+            .block(BlockId::pending())
+            .await
+            .map_err(|e| match revert_of(&self.abi, &e) {
+                Some(reason) => L1Error::Reverted { reason },
+                None => rpc_error("eth_estimateGas")(e),
+            })?;
+        let sidecar = sidecar
+            .await
+            .map_err(|e| L1Error::Blobs(format!("the sidecar task failed: {e}")))??;
+        blob_tx::check_sidecar_hashes(&sidecar, blob_hashes)?;
+        debug!(target: "chunkseq::l1", blobs = blobs.len(), ?version, blob_base_fee, "blob transaction prepared");
+        Ok((self.cfg.fees.gas_limit(gas), fees, Arc::new(sidecar)))
     }
 
     /// The revert reason of a failed transaction, from the node's call tracer.
@@ -328,11 +503,17 @@ impl RpcL1 {
                 timestamp: UnixMillis(header.timestamp.saturating_mul(1000)),
                 randomness: header.mix_hash,
                 base_fee: header.base_fee_per_gas.map_or(0, u128::from),
-                blob_base_fee: header.excess_blob_gas.map_or(1, |excess| {
-                    alloy::eips::eip7840::BlobParams::osaka().calc_blob_fee(excess)
-                }),
+                blob_base_fee: header
+                    .inner
+                    .blob_fee(self.blob_schedule.at(header.timestamp).params)
+                    .unwrap_or(1),
             }));
-            events.extend(self.block_events(next, header.hash).await?);
+            for event in self.block_events(next, header.hash).await? {
+                events.push(
+                    self.resolve_checkpoint_blobs(event, Some(header.timestamp))
+                        .await?,
+                );
+            }
             self.tracker
                 .lock()
                 .seen(next, header.hash, header.timestamp.saturating_mul(1000));
@@ -421,7 +602,13 @@ impl RpcL1 {
                 .with_to(sent.from)
                 .with_value(U256::ZERO)
                 .with_chain_id(self.chain_id);
-            match self.send(cancel, sent.nonce, 21_000, fees).await {
+            // A blob pool replaces a blob transaction only with another one:
+            // the cancel carries the first of its blobs.
+            let cancel_sidecar = sent.sidecar.as_deref().map(blob_tx::first_blob_only);
+            match self
+                .send(cancel, sent.nonce, 21_000, fees, cancel_sidecar.as_ref())
+                .await
+            {
                 Ok(hash) => {
                     info!(target: "chunkseq::l1", id = sent.id, call = sent.call, "deadline passed; cancelled");
                     self.tracker.lock().cancelled(sent.id, hash, fees);
@@ -438,9 +625,18 @@ impl RpcL1 {
                 continue;
             };
             let request = self.request(sent.from, sent.data.clone(), sent.value);
-            match self.send(request, sent.nonce, sent.gas_limit, fees).await {
+            match self
+                .send(
+                    request,
+                    sent.nonce,
+                    sent.gas_limit,
+                    fees,
+                    sent.sidecar.as_deref(),
+                )
+                .await
+            {
                 Ok(hash) => {
-                    debug!(target: "chunkseq::l1", id = sent.id, call = sent.call, max_fee = fees.max_fee_per_gas, "resent with higher fees");
+                    debug!(target: "chunkseq::l1", id = sent.id, call = sent.call, max_fee = fees.max_fee_per_gas, max_blob_fee = ?fees.max_fee_per_blob_gas, "resent with higher fees");
                     self.tracker.lock().resent(sent.id, hash, fees);
                 }
                 Err(e) => warn!(target: "chunkseq::l1", id = sent.id, "resend failed: {e}"),
@@ -460,22 +656,34 @@ impl L1 for RpcL1 {
         if !self.senders.contains(&from) {
             return Err(L1Error::Key(format!("no key for {from}")));
         }
+        blob_tx::check_blob_count(call.blobs().len())?;
         let data = call.calldata(&self.abi)?;
         let value = call.value();
         let request = self.request(from, data.clone(), value);
-        let estimate = self
-            .provider
-            .estimate_gas(request.clone())
-            .block(BlockId::pending())
-            .await
-            .map_err(|e| match revert_of(&self.abi, &e) {
-                Some(reason) => L1Error::Reverted { reason },
-                None => rpc_error("eth_estimateGas")(e),
-            })?;
-        let gas_limit = self.cfg.fees.gas_limit(estimate);
-        let fees = self.fee_estimate().await?;
+        let (gas_limit, fees, sidecar) = if call.blobs().is_empty() {
+            let estimate = self
+                .provider
+                .estimate_gas(request.clone())
+                .block(BlockId::pending())
+                .await
+                .map_err(|e| match revert_of(&self.abi, &e) {
+                    Some(reason) => L1Error::Reverted { reason },
+                    None => rpc_error("eth_estimateGas")(e),
+                })?;
+            (
+                self.cfg.fees.gas_limit(estimate),
+                self.fee_estimate().await?,
+                None,
+            )
+        } else {
+            let (gas_limit, fees, sidecar) = self.prepare_blob_call(&call, request.clone()).await?;
+            (gas_limit, fees, Some(sidecar))
+        };
         let nonce = self.next_nonce(from).await?;
-        let hash = match self.send(request, nonce, gas_limit, fees).await {
+        let hash = match self
+            .send(request, nonce, gas_limit, fees, sidecar.as_deref())
+            .await
+        {
             Ok(hash) => hash,
             Err(e) => {
                 self.tracker.lock().forget_nonce(from);
@@ -494,6 +702,7 @@ impl L1 for RpcL1 {
             deadline,
             hashes: vec![hash],
             sent_at_block: 0,
+            sidecar,
         });
         debug!(target: "chunkseq::l1", id, call = call.name(), %hash, nonce, "submitted");
         Ok(id)
@@ -576,7 +785,9 @@ impl L1 for RpcL1 {
                     && found.len() < max
                 {
                     let tx = log.transaction_hash.unwrap_or_default();
-                    found.push(self.checkpoint_event(checkpoint, number, tx).await?);
+                    let event = self.checkpoint_event(checkpoint, number, tx).await?;
+                    let timestamp = log.block_timestamp;
+                    found.push(self.resolve_checkpoint_blobs(event, timestamp).await?);
                 }
             }
             if end >= head {

@@ -1,8 +1,12 @@
 //! Book-keeping of the RPC L1: the blocks seen (to notice reorgs), the nonce
 //! of each sender and every transaction sent and not yet settled.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    sync::Arc,
+};
 
+use alloy::eips::eip7594::BlobTransactionSidecarVariant;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use chunkseq_primitives::UnixMillis;
 
@@ -23,6 +27,9 @@ pub(super) struct Sent {
     pub(super) deadline: Option<UnixMillis>,
     pub(super) hashes: Vec<B256>,
     pub(super) sent_at_block: u64,
+    /// A blob transaction's sidecar, computed once and sent again with
+    /// every resend.
+    pub(super) sidecar: Option<Arc<BlobTransactionSidecarVariant>>,
 }
 
 /// What the RPC L1 remembers between polls.
@@ -213,10 +220,12 @@ mod tests {
             fees: Fees {
                 max_fee_per_gas: 10,
                 max_priority_fee_per_gas: 1,
+                max_fee_per_blob_gas: None,
             },
             deadline: deadline.map(UnixMillis),
             hashes: vec![B256::repeat_byte(7)],
             sent_at_block: 0,
+            sidecar: None,
         }
     }
 

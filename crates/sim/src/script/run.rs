@@ -90,6 +90,7 @@ impl ScriptedRunBuilder {
             cpu: CpuModel {
                 ns_per_gas: 0.0,
                 ns_per_signature: 0.0,
+                ns_per_blob_commitment: 0.0,
             },
             l1: L1Model::default(),
             faults: self.faults,

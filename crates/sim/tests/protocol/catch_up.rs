@@ -96,6 +96,7 @@ fn a_sync_answer_stays_within_its_byte_bound() {
         proposer: Address::ZERO,
         l1_block: slot,
         l1_tx: B256::ZERO,
+        blob_hashes: vec![],
     };
     let answer = h
         .core(0)

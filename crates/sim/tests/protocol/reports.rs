@@ -169,6 +169,7 @@ fn evidence_outside_the_slots_l1_judges_is_ignored() {
                 slot,
                 index: 0,
                 blockHash: B256::repeat_byte(byte),
+                dataHash: B256::ZERO,
             };
             let sig = Bytes::from(throwaway.sign_statement(&domain, &a).unwrap().to_vec());
             (a, sig)

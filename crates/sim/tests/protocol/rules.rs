@@ -499,6 +499,7 @@ fn rows() -> Vec<Row> {
                     header_hash,
                     headers,
                     mut bodies,
+                    data: _,
                     proposer,
                     l1_block,
                     l1_tx,
@@ -516,6 +517,7 @@ fn rows() -> Vec<Row> {
                     header_hash,
                     headers,
                     bodies,
+                    data: chunkseq_l1::CheckpointData::Calldata,
                     proposer,
                     l1_block,
                     l1_tx,
@@ -548,6 +550,7 @@ fn rows() -> Vec<Row> {
                     slot,
                     headers,
                     bodies,
+                    data: _,
                     proposer,
                     l1_block,
                     l1_tx,
@@ -562,6 +565,7 @@ fn rows() -> Vec<Row> {
                     header_hash: B256::repeat_byte(0x5a),
                     headers,
                     bodies,
+                    data: chunkseq_l1::CheckpointData::Calldata,
                     proposer,
                     l1_block,
                     l1_tx,
@@ -601,6 +605,7 @@ fn rows() -> Vec<Row> {
             inputs: Box::new(|s| {
                 let L1Event::CheckpointAccepted {
                     bodies,
+                    data: _,
                     l1_block,
                     proposer,
                     ..
@@ -615,6 +620,7 @@ fn rows() -> Vec<Row> {
                     header_hash: header.hash(),
                     headers: vec![h0],
                     bodies: bodies[..1].to_vec(),
+                    data: chunkseq_l1::CheckpointData::Calldata,
                     proposer,
                     l1_block,
                     l1_tx: B256::repeat_byte(0x11),
@@ -656,6 +662,8 @@ fn rows() -> Vec<Row> {
                     number: 50,
                     timestamp: s.tt.slot_start(Slot(2)).unwrap(),
                     randomness: B256::ZERO,
+                    base_fee: 0,
+                    blob_base_fee: 1,
                 };
                 vec![
                     (s.at(1_000), s.proposal(0)),
@@ -787,6 +795,8 @@ fn protocol_rules() {
 #[derive(Default)]
 struct ProposerView {
     built: Vec<chunkseq_primitives::BlockHeader>,
+    /// Each built block's transactions.
+    built_txs: Vec<Vec<Bytes>>,
     submitted: Option<chunkseq_l1::RollupCall>,
     proposal_times: Vec<UnixMillis>,
 }
@@ -809,8 +819,24 @@ fn published(out: &[Output]) -> Vec<&Gossip> {
         .collect()
 }
 
-fn attestation_by(s: &Slot1, node: usize, header: &chunkseq_primitives::BlockHeader) -> Input {
-    let attestation = header.attestation();
+/// Block 0's data hash when it carries `txs`: what its attestations sign.
+fn data_hash_of_first(s: &Slot1, txs: &[Bytes]) -> B256 {
+    let mut cache = chunkseq_da::VersionedHashCache::new(4);
+    chunkseq_protocol::SlotData::new(s.h.spec())
+        .appended(txs)
+        .and_then(|d| d.commit(&mut cache))
+        .unwrap()
+        .data_hash()
+}
+
+/// `node`'s attestation of block 0 (`header`, carrying `txs`).
+fn attestation_by(
+    s: &Slot1,
+    node: usize,
+    header: &chunkseq_primitives::BlockHeader,
+    txs: &[Bytes],
+) -> Input {
+    let attestation = header.attestation(data_hash_of_first(s, txs));
     let signature = s
         .signer(node)
         .sign_statement(&s.h.spec().eip712_domain(), &attestation)
@@ -914,7 +940,7 @@ fn proposer_steps() -> Vec<Step> {
             input: Box::new(move |s, v| {
                 (
                     close(s, 1).checked_add_ms(10).unwrap(),
-                    attestation_by(s, others(s)[0], &v.built[0]),
+                    attestation_by(s, others(s)[0], &v.built[0], &v.built_txs[0]),
                 )
             }),
             check: Box::new(|_, _, out, core| {
@@ -927,7 +953,7 @@ fn proposer_steps() -> Vec<Step> {
             input: Box::new(move |s, v| {
                 (
                     close(s, 1).checked_add_ms(20).unwrap(),
-                    attestation_by(s, others(s)[1], &v.built[0]),
+                    attestation_by(s, others(s)[1], &v.built[0], &v.built_txs[0]),
                 )
             }),
             check: Box::new(|_, _, out, core| {
@@ -968,11 +994,14 @@ fn proposer_steps() -> Vec<Step> {
                     })
                     .collect();
                 assert_eq!(calls, vec![vec![v.built[0].clone()]]);
-                assert!(
-                    events(out)
-                        .iter()
-                        .any(|e| matches!(e, Event::CheckpointSubmitted { slot: 1, blocks: 1 }))
-                );
+                assert!(events(out).iter().any(|e| matches!(
+                    e,
+                    Event::CheckpointSubmitted {
+                        slot: 1,
+                        blocks: 1,
+                        ..
+                    }
+                )));
             }),
         },
         Step {
@@ -1018,6 +1047,7 @@ fn proposer_steps() -> Vec<Step> {
                         header_hash: header.hash(),
                         headers,
                         bodies,
+                        data: chunkseq_l1::CheckpointData::Calldata,
                         proposer: s.h.addr(s.proposer),
                         l1_block: 9,
                         l1_tx: B256::repeat_byte(0x11),
@@ -1044,6 +1074,7 @@ fn proposer_rules() {
             match o {
                 Output::Publish(Gossip::Proposal(m)) => {
                     view.built.push(m.header.clone());
+                    view.built_txs.push(m.transactions.clone());
                     view.proposal_times.push(t);
                 }
                 Output::SubmitL1 { call, .. } => view.submitted = Some(call.clone()),
@@ -1090,16 +1121,16 @@ fn no_block_joins_the_provisional_chain_after_the_attestation_deadline() {
             },
         );
         let out = core.handle(close0, Input::Tick);
-        let header = published(&out)
+        let (header, txs) = published(&out)
             .iter()
             .find_map(|g| match g {
-                Gossip::Proposal(m) => Some(m.header.clone()),
+                Gossip::Proposal(m) => Some((m.header.clone(), m.transactions.clone())),
                 _ => None,
             })
             .expect("proposal 0");
-        let first = attestation_by(&s, others(&s)[0], &header);
+        let first = attestation_by(&s, others(&s)[0], &header, &txs);
         core.handle(close0.checked_add_ms(10).unwrap(), first);
-        let out = core.handle(at, attestation_by(&s, others(&s)[1], &header));
+        let out = core.handle(at, attestation_by(&s, others(&s)[1], &header, &txs));
         let provisional = published(&out)
             .iter()
             .any(|g| matches!(g, Gossip::Provisional(p) if p.header.index == 0));

@@ -1,7 +1,8 @@
 //! `chunkseq bench da`: a full slot's transactions through the
-//! data-availability path (stream encoding and compression, blob packing,
-//! KZG commitments and proofs, and back), and with `--compare` the codec
-//! comparison that chose the default (docs/da.md).
+//! data-availability path (one compressed segment per block, blob packing,
+//! KZG commitments and proofs, and back), what an attester pays per block,
+//! and with `--compare` the codec comparison that chose the default
+//! (docs/da.md).
 
 use std::time::{Duration, Instant};
 
@@ -9,10 +10,10 @@ use alloy_eips::eip4844::Blob;
 use alloy_primitives::{Bytes, keccak256};
 use anyhow::{Context as _, Result, ensure};
 use chunkseq_da::{
-    Codec, Layout, MAX_BLOBS_PER_CHECKPOINT, MAX_STREAM_BYTES, STREAM_HEADER_BYTES,
-    blob_commitment, blob_proof, blobs_needed, blobs_to_stream, cell_proofs, decode_payload,
-    decode_stream, encode_payload, encode_stream_with, kzg_settings, stream_to_blobs, verify_blob,
-    versioned_hash,
+    CheckpointData, Codec, Layout, MAX_BLOBS_PER_CHECKPOINT, MAX_DATA_BYTES, STREAM_HEADER_BYTES,
+    VersionedHashCache, blob_commitment, blob_proof, blobs_for, cell_proofs, data_to_blobs,
+    decode_checkpoint_data, decode_payload, encode_payload, encode_stream_with, kzg_settings,
+    verify_blob, versioned_hash, versioned_hashes,
 };
 use chunkseq_primitives::{Preset, body::encode_body};
 use clap::Args;
@@ -78,15 +79,20 @@ struct PathRow {
     raw_bytes_per_tx: f64,
     /// Today's calldata: the blocks' ABI `bytes[]` bodies, per transaction.
     calldata_bytes_per_tx: f64,
-    stream_bytes: usize,
-    /// Stream bytes per transaction: what the blobs carry.
+    /// Checkpoint data bytes: every block's segment (length prefix, stream
+    /// header, compressed payload).
+    data_bytes: usize,
+    /// Checkpoint data bytes per transaction: what the blobs carry.
     bytes_per_tx: f64,
+    /// The whole slot as one stream (no segments) per transaction: what
+    /// compressing block by block costs in size.
+    whole_stream_bytes_per_tx: f64,
     blobs: usize,
     /// Blob space used (131,072 bytes per blob) per transaction.
     blob_bytes_per_tx: f64,
-    /// Layout and compression.
+    /// Layout and compression of every block (building the checkpoint data).
     encode_ms: f64,
-    /// Stream to blobs.
+    /// Checkpoint data to blobs.
     pack_ms: f64,
     /// Commitments of this workload's blobs.
     commitments_ms: f64,
@@ -103,8 +109,19 @@ struct PathRow {
     total_6_blobs_with_cell_proofs_ms: f64,
     /// Checking every blob against its versioned hash.
     verify_ms: f64,
-    /// Blobs to stream, stream to blocks.
+    /// Blobs to blocks.
     decode_ms: f64,
+    /// What an attester pays per block: appending block i + 1 and the
+    /// versioned hashes of the blobs of blocks 0..=i + 1 through a
+    /// [`VersionedHashCache`] (median over the blocks and runs).
+    attest_block_ms: f64,
+    /// The slowest block of that (one that crosses a blob boundary).
+    attest_block_max_ms: f64,
+    /// Commitments per block with the cache (mean).
+    attest_commitments_per_block: f64,
+    /// The same per-block cost committing every blob of 0..=i + 1 (no
+    /// cache; median).
+    attest_block_uncached_ms: f64,
 }
 
 /// Per-blob KZG times on full blobs (every field element carrying data).
@@ -144,6 +161,8 @@ struct CompareRow {
     bytes_per_tx: f64,
     /// Stream bytes over raw bytes.
     ratio: f64,
+    /// Blobs the stream's bytes fill (a whole-slot stream: the comparison
+    /// is of codecs, not of the segmented layout).
     blobs: usize,
     /// Layout and compression.
     encode_ms: f64,
@@ -293,11 +312,11 @@ fn path(args: &DaArgs) -> Result<()> {
     let setup_load_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     // Six full blobs of incompressible data: per-blob KZG times.
-    let noise: Vec<u8> = (0..MAX_STREAM_BYTES.div_ceil(32) as u64)
+    let noise: Vec<u8> = (0..MAX_DATA_BYTES.div_ceil(32) as u64)
         .flat_map(|i| keccak256(i.to_be_bytes()).0)
-        .take(MAX_STREAM_BYTES)
+        .take(MAX_DATA_BYTES)
         .collect();
-    let full = stream_to_blobs(&noise)?;
+    let full = data_to_blobs(&noise);
     ensure!(
         full.len() == MAX_BLOBS_PER_CHECKPOINT,
         "{} full blobs",
@@ -352,8 +371,15 @@ fn path(args: &DaArgs) -> Result<()> {
     for kind in KINDS {
         let blocks = slot(args, kind, args.txs);
         let (raw, calldata) = raw_and_calldata(&blocks);
-        let (stream, encode_ms) = timed(runs, || Ok(encode_stream_with(&blocks, codec, level)?))?;
-        let (blobs, pack_ms) = timed(runs, || Ok(stream_to_blobs(&stream)?))?;
+        let whole_stream = encode_stream_with(&blocks, codec, level)?;
+        let (data, encode_ms) = timed(runs, || {
+            let mut data = CheckpointData::new(codec, level);
+            for block in &blocks {
+                data.push_block(block)?;
+            }
+            Ok(data)
+        })?;
+        let (blobs, pack_ms) = timed(runs, || Ok(data.blobs()))?;
         let (commitments, commitments_ms) = timed(runs, || {
             Ok(blobs
                 .iter()
@@ -379,12 +405,13 @@ fn path(args: &DaArgs) -> Result<()> {
             }
             Ok(())
         })?;
-        let (decoded, decode_ms) = timed(runs, || Ok(decode_stream(&blobs_to_stream(&blobs)?)?))?;
+        let (decoded, decode_ms) = timed(runs, || Ok(decode_checkpoint_data(&blobs)?))?;
         ensure!(
             decoded == blocks,
             "{}: the blocks did not round-trip",
             kind.name()
         );
+        let attester = attester(&blocks, codec, level, runs)?;
 
         let six = MAX_BLOBS_PER_CHECKPOINT as f64;
         let total = encode_ms + pack_ms + six * full_blob.commitment_ms;
@@ -394,8 +421,9 @@ fn path(args: &DaArgs) -> Result<()> {
             blocks: blocks.len(),
             raw_bytes_per_tx: per_tx(raw, args.txs),
             calldata_bytes_per_tx: per_tx(calldata, args.txs),
-            stream_bytes: stream.len(),
-            bytes_per_tx: per_tx(stream.len(), args.txs),
+            data_bytes: data.data_len(),
+            bytes_per_tx: per_tx(data.data_len(), args.txs),
+            whole_stream_bytes_per_tx: per_tx(whole_stream.len(), args.txs),
             blobs: blobs.len(),
             blob_bytes_per_tx: per_tx(blobs.len() * 131_072, args.txs),
             encode_ms,
@@ -408,6 +436,10 @@ fn path(args: &DaArgs) -> Result<()> {
             total_6_blobs_with_cell_proofs_ms: total + six * full_blob.cell_proofs_ms,
             verify_ms,
             decode_ms,
+            attest_block_ms: attester.median_ms,
+            attest_block_max_ms: attester.max_ms,
+            attest_commitments_per_block: attester.commitments_per_block,
+            attest_block_uncached_ms: attester.uncached_median_ms,
         });
     }
     let report = PathReport {
@@ -427,6 +459,49 @@ fn path(args: &DaArgs) -> Result<()> {
         print_path(&report);
     }
     Ok(())
+}
+
+/// Per-block attester costs (see [`PathRow`]).
+struct Attester {
+    median_ms: f64,
+    max_ms: f64,
+    commitments_per_block: f64,
+    uncached_median_ms: f64,
+}
+
+/// Appends the blocks one at a time, hashing the blobs of each prefix, with
+/// a fresh cache per run, then again without it.
+fn attester(blocks: &[Vec<Bytes>], codec: Codec, level: i32, runs: usize) -> Result<Attester> {
+    let mut times = Vec::with_capacity(runs * blocks.len());
+    let mut uncached = Vec::with_capacity(runs * blocks.len());
+    let mut misses = 0;
+    for _ in 0..runs {
+        let mut data = CheckpointData::new(codec, level);
+        let mut cache = VersionedHashCache::default();
+        for block in blocks {
+            let started = Instant::now();
+            data.push_block(block)?;
+            cache.versioned_hashes(&data.blobs())?;
+            times.push(started.elapsed());
+        }
+        misses = cache.misses();
+        let mut data = CheckpointData::new(codec, level);
+        for block in blocks {
+            let started = Instant::now();
+            data.push_block(block)?;
+            versioned_hashes(&data.blobs())?;
+            uncached.push(started.elapsed());
+        }
+    }
+    Ok(Attester {
+        median_ms: median_ms(&times),
+        max_ms: times
+            .iter()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .fold(0.0, f64::max),
+        commitments_per_block: misses as f64 / blocks.len().max(1) as f64,
+        uncached_median_ms: median_ms(&uncached),
+    })
 }
 
 fn print_path(r: &PathReport) {
@@ -449,7 +524,7 @@ fn print_path(r: &PathReport) {
         "txs",
         "raw B",
         "calldata",
-        "stream",
+        "data",
         "B/tx",
         "blobs",
         "encode",
@@ -468,7 +543,7 @@ fn print_path(r: &PathReport) {
             row.txs,
             row.raw_bytes_per_tx,
             row.calldata_bytes_per_tx,
-            row.stream_bytes,
+            row.data_bytes,
             row.bytes_per_tx,
             row.blobs,
             row.encode_ms,
@@ -497,6 +572,35 @@ fn print_path(r: &PathReport) {
             },
             row.total_6_blobs_with_blob_proofs_ms,
             row.total_6_blobs_with_cell_proofs_ms
+        );
+    }
+    println!(
+        "  bytes: B/tx with one segment per block (target <= 95 in <= {} blobs); one stream for the whole slot would take:",
+        MAX_BLOBS_PER_CHECKPOINT
+    );
+    for row in &r.rows {
+        println!(
+            "  {:<15} {:.1} B/tx segmented ({} blobs, {}), {:.1} B/tx as one stream",
+            row.kind,
+            row.bytes_per_tx,
+            row.blobs,
+            if row.bytes_per_tx <= 95.0 && row.blobs <= MAX_BLOBS_PER_CHECKPOINT {
+                "within target"
+            } else {
+                "over target"
+            },
+            row.whole_stream_bytes_per_tx
+        );
+    }
+    println!("  attester per block: append block i+1, versioned hashes of blocks 0..=i+1's blobs");
+    for row in &r.rows {
+        println!(
+            "  {:<15} {:.1} ms median, {:.1} ms max, {:.2} commitments per block with the cache; {:.1} ms median without it",
+            row.kind,
+            row.attest_block_ms,
+            row.attest_block_max_ms,
+            row.attest_commitments_per_block,
+            row.attest_block_uncached_ms
         );
     }
 }
@@ -551,7 +655,7 @@ fn compare(args: &DaArgs) -> Result<()> {
                     stream_bytes,
                     bytes_per_tx: per_tx(stream_bytes, txs),
                     ratio: stream_bytes as f64 / raw.max(1) as f64,
-                    blobs: blobs_needed(stream_bytes),
+                    blobs: blobs_for(stream_bytes),
                     encode_ms,
                     decode_ms,
                 });

@@ -102,7 +102,8 @@ struct Chain {
 
 impl Chain {
     fn new(validators: usize) -> Result<Self> {
-        let spec = Preset::Devnet.spec();
+        let mut spec = Preset::Devnet.spec();
+        spec.data_mode = chunkseq_primitives::DataMode::Calldata;
         let signers: Vec<LocalSigner> = dev_keys("chunkseq bench l1", validators)
             .into_iter()
             .map(LocalSigner::new)
@@ -192,6 +193,7 @@ impl Chain {
         let atts = attestations(
             &self.domain,
             headers.last().context("no blocks")?,
+            B256::ZERO,
             &attesters,
         )?;
         let last = headers
@@ -203,6 +205,8 @@ impl Chain {
             slot,
             parent_checkpoint: self.parent_checkpoint,
             bodies: vec![body.clone(); headers.len()],
+            blob_hashes: Vec::new(),
+            blobs: Default::default(),
             headers,
             attestations: atts,
             committee,
@@ -377,6 +381,7 @@ fn slashing_rows(validators: usize) -> Result<Vec<SlashRow>> {
         slot: 1,
         index: 0,
         blockHash: B256::repeat_byte(h),
+        dataHash: B256::ZERO,
     };
     let e = Evidence::attestation_equivocation(
         (
