@@ -339,6 +339,23 @@ impl EmbeddedL1 {
         Ok(out)
     }
 
+    /// [`EmbeddedL1::blobs`], of transactions included in block `l1_block`
+    /// only, as an Ethereum node's beacon API serves them.
+    pub fn blobs_in(&self, l1_block: u64, versioned_hashes: &[B256]) -> Result<Vec<Blob>, L1Error> {
+        if let Some(hash) = versioned_hashes
+            .iter()
+            .find(|h| !self.sidecars.carried_in(l1_block, h))
+        {
+            return Err(L1Error::BlobUnavailable {
+                hash: *hash,
+                reason: format!(
+                    "no transaction of L1 block {l1_block} carries it, or the L1 no longer keeps it"
+                ),
+            });
+        }
+        self.blobs(versioned_hashes)
+    }
+
     /// The contract's ABI.
     pub const fn abi(&self) -> &ContractAbi {
         &self.abi
