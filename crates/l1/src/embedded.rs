@@ -9,7 +9,7 @@
 //! blob gas, and the blobs of included transactions are kept for a
 //! retention window and served by versioned hash ([`EmbeddedL1::blobs`]).
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, sync::Arc};
 
 use alloy_eips::{
     eip4844::{Blob, DATA_GAS_PER_BLOB},
@@ -174,6 +174,8 @@ pub struct EmbeddedL1 {
     blob_gas: BlobGas,
     /// The blobs of included transactions, within the retention window.
     sidecars: Sidecars,
+    /// The last blobs admitted and their versioned hashes.
+    admitted: Option<(Arc<Vec<Blob>>, Vec<B256>)>,
 }
 
 /// L1 blocks the embedded L1 starts before the L2 genesis by default.
@@ -242,6 +244,7 @@ impl EmbeddedL1 {
             checkpoints: VecDeque::new(),
             blob_gas: BlobGas::default(),
             sidecars,
+            admitted: None,
         };
         let mut deploy = l1.abi.bytecode().to_vec();
         deploy
@@ -336,6 +339,23 @@ impl EmbeddedL1 {
         Ok(out)
     }
 
+    /// [`EmbeddedL1::blobs`], of transactions included in block `l1_block`
+    /// only, as an Ethereum node's beacon API serves them.
+    pub fn blobs_in(&self, l1_block: u64, versioned_hashes: &[B256]) -> Result<Vec<Blob>, L1Error> {
+        if let Some(hash) = versioned_hashes
+            .iter()
+            .find(|h| !self.sidecars.carried_in(l1_block, h))
+        {
+            return Err(L1Error::BlobUnavailable {
+                hash: *hash,
+                reason: format!(
+                    "no transaction of L1 block {l1_block} carries it, or the L1 no longer keeps it"
+                ),
+            });
+        }
+        self.blobs(versioned_hashes)
+    }
+
     /// The contract's ABI.
     pub const fn abi(&self) -> &ContractAbi {
         &self.abi
@@ -348,8 +368,14 @@ impl EmbeddedL1 {
     /// transaction lists. Returns those hashes, computed here and never
     /// taken from the call: a call whose `blob_hashes` differ from its
     /// blobs' is admitted, and the contract refuses it.
-    pub fn admit_blobs(&self, call: &RollupCall) -> Result<Vec<B256>, L1Error> {
-        let blobs = call.blobs();
+    ///
+    /// A commitment takes about 10 ms per blob, so the hashes of the last
+    /// blobs admitted are kept: checking a call and then submitting it (as
+    /// the simulator and the shared handle do) computes them once.
+    pub fn admit_blobs(&mut self, call: &RollupCall) -> Result<Vec<B256>, L1Error> {
+        let RollupCall::ProposeCheckpoint { blobs, .. } = call else {
+            return Ok(Vec::new());
+        };
         if blobs.is_empty() {
             return Ok(Vec::new());
         }
@@ -361,8 +387,17 @@ impl EmbeddedL1 {
                 blobs.len()
             )));
         }
-        chunkseq_da::versioned_hashes(blobs)
-            .map_err(|e| L1Error::BlobTxRefused(format!("no KZG commitment: {e}")))
+        // The same allocation, which the kept clone keeps alive and
+        // immutable: the same blobs.
+        if let Some((kept, hashes)) = &self.admitted
+            && Arc::ptr_eq(kept, blobs)
+        {
+            return Ok(hashes.clone());
+        }
+        let hashes = chunkseq_da::versioned_hashes(blobs)
+            .map_err(|e| L1Error::BlobTxRefused(format!("no KZG commitment: {e}")))?;
+        self.admitted = Some((Arc::clone(blobs), hashes.clone()));
+        Ok(hashes)
     }
 
     /// Queues a call from `from`; congestion decides when (or whether) it lands.

@@ -67,14 +67,18 @@ pub trait L1: Send + Sync {
         max: usize,
     ) -> impl Future<Output = Result<Vec<L1Event>, L1Error>> + Send;
 
-    /// The blobs with `versioned_hashes`, in order, from the sidecars of
-    /// included transactions that the L1 still keeps;
-    /// [`L1Error::BlobUnavailable`] for the first it does not serve. An L1
-    /// that serves no blobs says so for every hash (the default).
+    /// The blobs with `versioned_hashes`, in order, carried by transactions
+    /// that L1 block `l1_block` includes (an Ethereum node serves blobs by
+    /// block: its beacon API's), each checked against its hash, while the
+    /// L1 still keeps them; [`L1Error::BlobUnavailable`] for the first it
+    /// does not serve. An L1 that serves no blobs says so for every hash
+    /// (the default).
     fn blobs(
         &self,
+        l1_block: u64,
         versioned_hashes: &[B256],
     ) -> impl Future<Output = Result<Vec<Blob>, L1Error>> + Send {
+        let _ = l1_block;
         let first = versioned_hashes.first().copied();
         async move {
             match first {

@@ -135,8 +135,8 @@ impl L1 for SharedEmbeddedL1 {
         Ok(self.with(|l1| l1.checkpoints_after(after_slot, from_block, max)))
     }
 
-    async fn blobs(&self, versioned_hashes: &[B256]) -> Result<Vec<Blob>, L1Error> {
-        self.with(|l1| l1.blobs(versioned_hashes))
+    async fn blobs(&self, l1_block: u64, versioned_hashes: &[B256]) -> Result<Vec<Blob>, L1Error> {
+        self.with(|l1| l1.blobs_in(l1_block, versioned_hashes))
     }
 }
 

@@ -94,6 +94,15 @@ impl Sidecars {
         }
     }
 
+    /// Whether a transaction of block `block` carries the blob `hash`.
+    pub(crate) fn carried_in(&self, block: u64, hash: &B256) -> bool {
+        self.blocks
+            .iter()
+            .rev()
+            .find(|(b, _)| *b == block)
+            .is_some_and(|(_, hashes)| hashes.contains(hash))
+    }
+
     /// The blob with versioned hash `hash`, if an included transaction in
     /// the window carried it.
     pub(crate) fn get(&self, hash: &B256) -> Option<&Blob> {
@@ -132,6 +141,8 @@ mod tests {
         // The same blob carried again two blocks later.
         s.insert(3, &h[..1], &b);
         assert_eq!(s.get(&h[1]), Some(&b[1]));
+        assert!(s.carried_in(1, &h[1]) && s.carried_in(3, &h[0]));
+        assert!(!s.carried_in(3, &h[1]) && !s.carried_in(2, &h[0]));
         s.prune(3);
         assert_eq!(s.len(), 2, "block 1 is still in the window of 3 blocks");
         s.prune(4);

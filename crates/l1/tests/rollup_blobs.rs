@@ -134,6 +134,7 @@ async fn an_honest_blob_checkpoint_is_accepted_and_its_blobs_are_served<L: Contr
         bodies: got_bodies,
         data,
         header_hash,
+        l1_block,
         ..
     } = &event
     else {
@@ -156,12 +157,24 @@ async fn an_honest_blob_checkpoint_is_accepted_and_its_blobs_are_served<L: Contr
             "each body is the one its header commits to"
         );
     }
-    assert_eq!(h.l1.blobs(&hashes).await.unwrap(), *blobs, "L1 serves them");
+    assert_eq!(
+        h.l1.blobs(*l1_block, &hashes).await.unwrap(),
+        *blobs,
+        "L1 serves them, by the block that carries them"
+    );
     let unknown = B256::repeat_byte(0x01);
-    assert!(matches!(
-        h.l1.blobs(&[hashes[0], unknown]).await,
-        Err(L1Error::BlobUnavailable { hash, .. }) if hash == unknown
-    ));
+    for (block, asked) in [
+        (*l1_block, vec![hashes[0], unknown]),
+        (*l1_block - 1, hashes.clone()),
+    ] {
+        assert!(
+            matches!(
+                h.l1.blobs(block, &asked).await,
+                Err(L1Error::BlobUnavailable { .. })
+            ),
+            "block {block}, {asked:?}"
+        );
+    }
     // A node catching up from L1 gets the same, resolved event.
     assert_eq!(
         h.l1.checkpoints_after(0, 0, 10).await.unwrap(),
@@ -698,7 +711,7 @@ async fn sidecars_are_kept_for_the_retention_window_and_follow_reorgs() {
     h.mine().await;
     h.mine().await;
     assert_eq!(
-        h.l1.blobs(&hashes).await.unwrap(),
+        h.l1.blobs(included_at, &hashes).await.unwrap(),
         *blobs,
         "served for three blocks"
     );
@@ -707,7 +720,7 @@ async fn sidecars_are_kept_for_the_retention_window_and_follow_reorgs() {
     h.mine().await;
     assert!(h.l1.with(|l1| l1.head().number) == included_at + 3);
     assert!(matches!(
-        h.l1.blobs(&hashes).await,
+        h.l1.blobs(included_at, &hashes).await,
         Err(L1Error::BlobUnavailable { .. })
     ));
     let after = h.l1.checkpoints_after(0, 0, 10).await.unwrap();

@@ -48,6 +48,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
     transports::{RpcError, TransportErrorKind},
 };
+use alloy_eips::eip4844::Blob;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use chunkseq_primitives::{PrivateKey, UnixMillis};
 use parking_lot::Mutex;
@@ -414,20 +415,29 @@ impl RpcL1 {
         call: &RollupCall,
         request: TransactionRequest,
     ) -> Result<(u64, Fees, Arc<BlobTransactionSidecarVariant>), L1Error> {
-        let RollupCall::ProposeCheckpoint {
-            blob_hashes, blobs, ..
-        } = call
-        else {
+        let RollupCall::ProposeCheckpoint { blobs, .. } = call else {
             return Err(L1Error::Blobs(format!("{} carries no blobs", call.name())));
         };
         blob_tx::check_blob_count(blobs.len())?;
         let (blob_base_fee, fork) = self.blob_base_fee().await?;
         let version = self.cfg.blob_sidecar.unwrap_or(fork.sidecar);
         let sidecar = tokio::spawn(blob_tx::build_sidecar(Arc::clone(blobs), version));
+        // The transaction lists the versioned hashes of the blobs it
+        // carries, whatever the call declares: the check runs with those
+        // (the commitments alone, ~10 ms a blob, while the proofs compute),
+        // so a call declaring other hashes is refused with the contract's
+        // reason (MissingBlob, WrongBlob, ExtraBlob), as on the embedded L1.
+        let carried = {
+            let blobs = Arc::clone(blobs);
+            tokio::task::spawn_blocking(move || chunkseq_da::versioned_hashes(&blobs))
+                .await
+                .map_err(|e| L1Error::Blobs(format!("the commitment task failed: {e}")))?
+                .map_err(|e| L1Error::Blobs(format!("no KZG commitment: {e}")))?
+        };
         let estimate = self.fee_estimate().await?;
         let fees = self.cfg.fees.initial_blob(estimate, blob_base_fee);
         let mut check = request;
-        check.blob_versioned_hashes = Some(blob_hashes.clone());
+        check.blob_versioned_hashes = Some(carried.clone());
         check.max_fee_per_blob_gas = fees.max_fee_per_blob_gas;
         let gas = self
             .provider
@@ -441,7 +451,7 @@ impl RpcL1 {
         let sidecar = sidecar
             .await
             .map_err(|e| L1Error::Blobs(format!("the sidecar task failed: {e}")))??;
-        blob_tx::check_sidecar_hashes(&sidecar, blob_hashes)?;
+        blob_tx::check_sidecar_hashes(&sidecar, &carried)?;
         debug!(target: "chunkseq::l1", blobs = blobs.len(), ?version, blob_base_fee, "blob transaction prepared");
         Ok((self.cfg.fees.gas_limit(gas), fees, Arc::new(sidecar)))
     }
@@ -739,6 +749,33 @@ impl L1 for RpcL1 {
         let mut events = self.read_new_blocks().await?;
         events.extend(self.reprice().await?);
         Ok(events)
+    }
+
+    async fn blobs(&self, l1_block: u64, versioned_hashes: &[B256]) -> Result<Vec<Blob>, L1Error> {
+        let Some(first) = versioned_hashes.first().copied() else {
+            return Ok(Vec::new());
+        };
+        let unavailable = |reason: String| L1Error::BlobUnavailable {
+            hash: first,
+            reason,
+        };
+        let timestamp = if self.beacon.needs_timestamp() {
+            self.block_timestamp(l1_block).await?
+        } else {
+            0
+        };
+        let blobs = self
+            .beacon
+            .blobs(l1_block, timestamp, versioned_hashes)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        let hashes = versioned_hashes.to_vec();
+        tokio::task::spawn_blocking(move || {
+            chunkseq_da::verify_blobs(&blobs, &hashes).map(|()| blobs)
+        })
+        .await
+        .map_err(|e| L1Error::Blobs(format!("the blob check task failed: {e}")))?
+        .map_err(|e| unavailable(format!("the beacon API's blobs: {e}")))
     }
 
     async fn checkpoints_after(

@@ -1,16 +1,18 @@
 //! `chunkseq bench l1`: gas of the Rollup contract's calls on the embedded
 //! L1 (the same bytecode an Ethereum node runs), and the embedded L1's own
-//! processing time.
+//! processing time. Checkpoints are measured with their data in blobs and in
+//! calldata, on the devnet preset (data mode auto: the attestations sign the
+//! blobs' versioned hashes either way).
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
+use alloy_eips::eip4844::BYTES_PER_BLOB;
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
-use alloy_sol_types::SolValue;
 use anyhow::{Context as _, Result, bail};
 use chunkseq_execution::dev_keys;
 use chunkseq_l1::{
     EmbeddedConfig, EmbeddedL1, L1Event, RollupCall,
-    checkpoint_call::{CheckpointParts, attestations, chained_headers},
+    checkpoint_call::{CheckpointParts, SlotData, attestations, chained_headers},
 };
 use chunkseq_primitives::{
     Attestation, BlockHeader, BlockProposal, ChainSpec, CheckpointHeader, CheckpointOmission,
@@ -36,7 +38,8 @@ pub(crate) struct L1Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Also print the opcodes that cost the most in a 2-block checkpoint.
+    /// Also print where the gas of an 8-block checkpoint in blobs goes
+    /// (intrinsic, calldata, opcodes, precompiles) and its costliest opcodes.
     #[arg(long)]
     profile: bool,
     /// Validators that register, exit and are released before the
@@ -60,18 +63,61 @@ struct SetHistoryRow {
     gas_first_in_epoch: u64,
 }
 
+/// Where a checkpoint's transactions go on L1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Publish {
+    Blobs,
+    Calldata,
+}
+
+impl Publish {
+    const fn name(self) -> &'static str {
+        match self {
+            Self::Blobs => "blobs",
+            Self::Calldata => "calldata",
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct CheckpointRow {
+    /// Where its transactions go: `blobs` or `calldata`.
+    data_mode: Publish,
     blocks: u32,
     committee: usize,
     /// Attestations the checkpoint carries (the last block's threshold).
     attestations: usize,
     txs_per_block: usize,
-    /// The first checkpoint of an epoch also computes and stores the committee.
+    /// Blobs the checkpoint with `txs_per_block` transactions per block
+    /// carries (0 in calldata).
+    blobs: usize,
+    /// L1 gas of the checkpoint with `txs_per_block` transactions per block.
+    gas: u64,
+    /// Its blob gas (131,072 per blob), priced by the blob base fee.
+    blob_gas: u64,
+    /// L1 data it pays for per L2 transaction: its transaction's calldata,
+    /// or its blobs (131,072 bytes each), over its transactions.
+    data_bytes_per_tx: f64,
+    /// The first checkpoint of an epoch (no transactions) also computes and
+    /// stores the committee.
     gas_first_in_epoch: u64,
+    /// The checkpoint with empty blocks.
     gas_excluding_tx_data: u64,
+    /// The same as `gas`.
     gas_including_tx_data: u64,
+    /// The ABI-encoded body of one block.
     tx_data_bytes_per_block: usize,
+}
+
+/// What a checkpoint cost.
+#[derive(Clone, Copy, Debug)]
+struct Cost {
+    gas: u64,
+    blob_gas: u64,
+    blobs: usize,
+    calldata_bytes: usize,
+    ms: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -102,8 +148,7 @@ struct Chain {
 
 impl Chain {
     fn new(validators: usize) -> Result<Self> {
-        let mut spec = Preset::Devnet.spec();
-        spec.data_mode = chunkseq_primitives::DataMode::Calldata;
+        let spec = Preset::Devnet.spec();
         let signers: Vec<LocalSigner> = dev_keys("chunkseq bench l1", validators)
             .into_iter()
             .map(LocalSigner::new)
@@ -160,28 +205,50 @@ impl Chain {
         chained_headers(slot, blocks, self.parent, &template)
     }
 
-    /// Publishes an honest checkpoint in `slot`; returns its gas and how long the L1 took.
-    fn checkpoint(&mut self, slot: u64, blocks: u32, body: &Bytes) -> Result<(u64, f64)> {
-        let (proposer, call, last, hashes) = self.checkpoint_call(slot, blocks, body)?;
-        let (gas, ms) = self.run_timed(proposer, call)?;
+    /// Publishes an honest checkpoint in `slot` of `blocks` blocks of `txs`
+    /// each, as `publish` says; returns what it cost and how long the L1
+    /// took.
+    fn checkpoint(
+        &mut self,
+        slot: u64,
+        blocks: u32,
+        txs: &[Bytes],
+        publish: Publish,
+    ) -> Result<Cost> {
+        let (proposer, call, last, hashes) = self.checkpoint_call(slot, blocks, txs, publish)?;
+        let calldata_bytes = call.calldata(self.l1.abi())?.len();
+        let blobs = call.blobs().len();
+        let (gas, blob_gas, ms) = self.run_timed(proposer, call)?;
         self.parent = last;
         self.parent_checkpoint =
             CheckpointHeader::covering(Slot(slot), self.parent_checkpoint, &hashes)
                 .context("header")?
                 .hash();
-        Ok((gas, ms))
+        Ok(Cost {
+            gas,
+            blob_gas,
+            blobs,
+            calldata_bytes,
+            ms,
+        })
     }
 
-    /// An honest checkpoint call for `slot`, by its proposer.
+    /// An honest checkpoint call for `slot`, by its proposer: `blocks`
+    /// blocks of `txs` each, published as `publish` says, attested over the
+    /// versioned hashes of the blobs that encode them (the devnet's data
+    /// mode is auto).
     #[allow(clippy::type_complexity)]
     fn checkpoint_call(
         &mut self,
         slot: u64,
         blocks: u32,
-        body: &Bytes,
+        txs: &[Bytes],
+        publish: Publish,
     ) -> Result<(Address, RollupCall, (B256, u64), Vec<B256>)> {
         self.enter_slot(slot)?;
         let (committee, proposer) = self.l1.duties(slot)?;
+        let data = SlotData::encode(&vec![txs.to_vec(); blocks as usize])?;
+        let body = data.bodies.first().context("no blocks")?;
         let headers = self.headers(slot, blocks, body);
         let threshold = 2 * committee.len() / 3 + 1;
         let attesters: Vec<&LocalSigner> = committee
@@ -189,11 +256,16 @@ impl Chain {
             .take(threshold)
             .map(|m| self.signer(*m))
             .collect::<Result<_>>()?;
+        let data_hash = if self.spec.data_mode.signs_blobs() {
+            data.data_hash()
+        } else {
+            B256::ZERO
+        };
         // The last block's attestations vouch for the checkpoint.
         let atts = attestations(
             &self.domain,
             headers.last().context("no blocks")?,
-            B256::ZERO,
+            data_hash,
             &attesters,
         )?;
         let last = headers
@@ -201,12 +273,21 @@ impl Chain {
             .map(|h| (h.hash(), h.number))
             .context("no blocks")?;
         let hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
+        let blob_hashes = if self.spec.data_mode.signs_blobs() {
+            data.blob_hashes
+        } else {
+            Vec::new()
+        };
+        let (bodies, blobs) = match publish {
+            Publish::Calldata => (data.bodies, Arc::default()),
+            Publish::Blobs => (Vec::new(), data.blobs),
+        };
         let parts = CheckpointParts {
             slot,
             parent_checkpoint: self.parent_checkpoint,
-            bodies: vec![body.clone(); headers.len()],
-            blob_hashes: Vec::new(),
-            blobs: Default::default(),
+            bodies,
+            blob_hashes,
+            blobs,
             headers,
             attestations: atts,
             committee,
@@ -219,17 +300,29 @@ impl Chain {
         Ok(self.run_timed(from, call)?.0)
     }
 
-    /// Runs a call in its own block; returns its gas and how long the L1
-    /// took to produce that block.
-    fn run_timed(&mut self, from: Address, call: RollupCall) -> Result<(u64, f64)> {
+    /// Runs a call in its own block; returns its gas, its blob gas and how
+    /// long the L1 took to produce that block (a checkpoint in blobs
+    /// included: decoding its blobs, each checked against its versioned
+    /// hash).
+    fn run_timed(&mut self, from: Address, call: RollupCall) -> Result<(u64, u64, f64)> {
         let name = call.name();
         let id = self.l1.submit(from, call);
         let started = Instant::now();
         let events = self.l1.mine_block()?;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        match L1Event::inclusion(&events, id) {
-            Some((gas, Ok(()))) => Ok((gas, ms)),
-            Some((_, Err(reason))) => bail!("{name} reverted: {reason}"),
+        let inclusion = events.iter().find_map(|e| match e {
+            L1Event::Included {
+                submission,
+                gas_used,
+                blob_gas_used,
+                outcome,
+                ..
+            } if *submission == id => Some((*gas_used, *blob_gas_used, outcome.clone())),
+            _ => None,
+        });
+        match inclusion {
+            Some((gas, blob_gas, Ok(()))) => Ok((gas, blob_gas, ms)),
+            Some((_, _, Err(reason))) => bail!("{name} reverted: {reason}"),
             None => bail!("{name} was not included"),
         }
     }
@@ -245,32 +338,44 @@ pub(crate) fn run(args: &L1Args) -> Result<()> {
         || {},
     )
     .raw;
-    let body = Bytes::from(txs.abi_encode());
+    let body_bytes = chunkseq_primitives::body::encode_body(&txs).len();
     let mut rows = Vec::new();
     let mut times = Vec::new();
     for blocks in [1u32, 2, 4, 8] {
-        let mut chain = Chain::new(args.validators)?;
-        let (first, _) = chain.checkpoint(1, blocks, &Bytes::new())?;
-        let (excluding, ms) = chain.checkpoint(2, blocks, &Bytes::new())?;
-        let (including, _) = chain.checkpoint(3, blocks, &body)?;
-        if blocks == 2 {
-            times.push(std::time::Duration::from_secs_f64(ms / 1000.0));
-            for slot in 4..9 {
-                let (_, ms) = chain.checkpoint(slot, 2, &Bytes::new())?;
-                times.push(std::time::Duration::from_secs_f64(ms / 1000.0));
+        for publish in [Publish::Blobs, Publish::Calldata] {
+            let mut chain = Chain::new(args.validators)?;
+            let first = chain.checkpoint(1, blocks, &[], publish)?;
+            let excluding = chain.checkpoint(2, blocks, &[], publish)?;
+            let including = chain.checkpoint(3, blocks, &txs, publish)?;
+            if blocks == 2 && publish == Publish::Blobs {
+                times.push(std::time::Duration::from_secs_f64(excluding.ms / 1000.0));
+                for slot in 4..9 {
+                    let c = chain.checkpoint(slot, 2, &[], publish)?;
+                    times.push(std::time::Duration::from_secs_f64(c.ms / 1000.0));
+                }
             }
+            let committee = chain.l1.duties(2)?.0.len();
+            let total_txs = (blocks as usize * args.txs_per_block).max(1);
+            let paid_bytes = match publish {
+                Publish::Blobs => including.blobs * BYTES_PER_BLOB,
+                Publish::Calldata => including.calldata_bytes,
+            };
+            rows.push(CheckpointRow {
+                data_mode: publish,
+                blocks,
+                committee,
+                attestations: 2 * committee / 3 + 1,
+                txs_per_block: args.txs_per_block,
+                blobs: including.blobs,
+                gas: including.gas,
+                blob_gas: including.blob_gas,
+                data_bytes_per_tx: (paid_bytes as f64 / total_txs as f64 * 10.0).round() / 10.0,
+                gas_first_in_epoch: first.gas,
+                gas_excluding_tx_data: excluding.gas,
+                gas_including_tx_data: including.gas,
+                tx_data_bytes_per_block: body_bytes,
+            });
         }
-        let committee = chain.l1.duties(2)?.0.len();
-        rows.push(CheckpointRow {
-            blocks,
-            committee,
-            attestations: 2 * committee / 3 + 1,
-            txs_per_block: args.txs_per_block,
-            gas_first_in_epoch: first,
-            gas_excluding_tx_data: excluding,
-            gas_including_tx_data: including,
-            tx_data_bytes_per_block: body.len(),
-        });
     }
     let slashing = slashing_rows(args.validators)?;
     let set_history = if args.churn == 0 {
@@ -279,17 +384,7 @@ pub(crate) fn run(args: &L1Args) -> Result<()> {
         set_history_rows(args.set_validators, args.churn)?
     };
     if args.profile {
-        let mut chain = Chain::new(args.validators)?;
-        chain.checkpoint(1, 2, &Bytes::new())?;
-        let (proposer, call, _, _) = chain.checkpoint_call(2, 2, &Bytes::new())?;
-        let mut costs = chain.l1.profile(proposer, &call)?;
-        costs.sort_by_key(|c| std::cmp::Reverse(c.gas));
-        eprintln!(
-            "opcodes by gas in a 2-block checkpoint (CALL-family costs exclude forwarded gas):"
-        );
-        for c in costs.iter().take(15) {
-            eprintln!("  0x{:02x} {:>8} runs {:>9} gas", c.opcode, c.count, c.gas);
-        }
+        profile(args.validators, &txs)?;
     }
     let report = L1Report {
         preset: "devnet",
@@ -306,18 +401,22 @@ pub(crate) fn run(args: &L1Args) -> Result<()> {
             report.preset
         );
         println!(
-            "  blocks  committee  attestations  first-in-epoch  excl. tx data  incl. tx data ({} txs/block)",
+            "  data      blocks  committee  attestations  first-in-epoch  excl. tx data  incl. tx data  blobs   blob gas  bytes/tx ({} txs/block)",
             args.txs_per_block
         );
         for r in &report.checkpoints {
             println!(
-                "  {:>6}  {:>9}  {:>12}  {:>14}  {:>13}  {:>13}",
+                "  {:<8}  {:>6}  {:>9}  {:>12}  {:>14}  {:>13}  {:>13}  {:>5}  {:>9}  {:>8.1}",
+                r.data_mode.name(),
                 r.blocks,
                 r.committee,
                 r.attestations,
                 r.gas_first_in_epoch,
                 r.gas_excluding_tx_data,
-                r.gas_including_tx_data
+                r.gas,
+                r.blobs,
+                r.blob_gas,
+                r.data_bytes_per_tx
             );
         }
         for s in &report.slashing {
@@ -330,7 +429,7 @@ pub(crate) fn run(args: &L1Args) -> Result<()> {
             );
         }
         println!(
-            "  embedded L1, block with a 2-block checkpoint: {:.2} ms (median)",
+            "  embedded L1, block with a 2-block checkpoint in blobs: {:.2} ms (median)",
             report.embedded_ms_per_checkpoint
         );
     }
@@ -340,7 +439,7 @@ pub(crate) fn run(args: &L1Args) -> Result<()> {
 fn slashing_rows(validators: usize) -> Result<Vec<SlashRow>> {
     let mut chain = Chain::new(validators)?;
     // A checkpoint first, so the epoch's committee is recorded (the steady state).
-    chain.checkpoint(1, 1, &Bytes::new())?;
+    chain.checkpoint(1, 1, &[], Publish::Calldata)?;
     let (committee, proposer) = chain.l1.duties(1)?;
     let reporter = committee.first().copied().context("empty committee")?;
     let sign = |c: &Chain,
@@ -401,7 +500,7 @@ fn slashing_rows(validators: usize) -> Result<Vec<SlashRow>> {
     }
     // Omission: slot 2's proposer checkpoints block 0 only, after signing block 1 provisional.
     let mut chain = Chain::new(validators)?;
-    chain.checkpoint(2, 1, &Bytes::new())?;
+    chain.checkpoint(2, 1, &[], Publish::Calldata)?;
     let (_, proposer) = chain.l1.duties(2)?;
     let published = chain.parent.0;
     let missing = BlockHeader {
@@ -454,7 +553,9 @@ fn set_history_rows(validators: usize, churn: usize) -> Result<Vec<SetHistoryRow
         chain.parent_checkpoint = chain.l1.tip()?.header_hash;
         let tip = chain.l1.tip()?;
         chain.parent = (tip.last_block_hash, tip.last_block_number);
-        Ok(chain.checkpoint(epoch * per_epoch, 2, &Bytes::new())?.0)
+        Ok(chain
+            .checkpoint(epoch * per_epoch, 2, &[], Publish::Calldata)?
+            .gas)
     };
     rows.push(SetHistoryRow {
         history: format!("{validators} validators registered at genesis"),
@@ -540,4 +641,36 @@ impl Chain {
         }
         Ok(())
     }
+}
+
+/// The target of an 8-block devnet checkpoint in blobs, in L1 gas.
+const BLOB_CHECKPOINT_TARGET: u64 = 300_000;
+
+/// Where the gas of an 8-block checkpoint in blobs goes, on stderr: the
+/// intrinsic gas, its calldata, the opcodes (CALL-family opcodes without the
+/// gas they forward) and the precompile calls (the rest), then the costliest
+/// opcodes.
+fn profile(validators: usize, txs: &[Bytes]) -> Result<()> {
+    let mut chain = Chain::new(validators)?;
+    chain.checkpoint(1, 8, txs, Publish::Blobs)?;
+    let (proposer, call, _, _) = chain.checkpoint_call(2, 8, txs, Publish::Blobs)?;
+    let data = call.calldata(chain.l1.abi())?;
+    let mut costs = chain.l1.profile(proposer, &call)?;
+    let gas = chain.run_timed(proposer, call)?.0;
+    let zeros = data.iter().filter(|b| **b == 0).count() as u64;
+    let calldata_gas = 4 * zeros + 16 * (data.len() as u64 - zeros);
+    let opcode_gas: u64 = costs.iter().map(|c| c.gas).sum();
+    let rest = gas.saturating_sub(21_000 + calldata_gas + opcode_gas);
+    eprintln!(
+        "an 8-block checkpoint in blobs: {gas} gas (target {BLOB_CHECKPOINT_TARGET}): \
+         21000 intrinsic, {calldata_gas} calldata ({} bytes, {zeros} zero), \
+         {opcode_gas} opcodes, {rest} precompile calls (ecrecover 3000 each)",
+        data.len()
+    );
+    costs.sort_by_key(|c| std::cmp::Reverse(c.gas));
+    eprintln!("its opcodes by gas (CALL-family costs exclude forwarded gas):");
+    for c in costs.iter().take(15) {
+        eprintln!("  0x{:02x} {:>8} runs {:>9} gas", c.opcode, c.count, c.gas);
+    }
+    Ok(())
 }
