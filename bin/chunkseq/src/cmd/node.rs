@@ -67,6 +67,12 @@ pub(crate) struct NodeArgs {
     /// own (a one-node chain, for trying things out).
     #[arg(long, value_name = "URL")]
     l1_rpc: Option<String>,
+    /// Beacon API serving the L1's blobs (`/eth/v1/beacon/blobs/{block}`),
+    /// from which a catching-up node reads checkpoints published in blobs;
+    /// every blob is checked against its versioned hash [default: the
+    /// --l1-rpc URL's host and port, where anvil serves it].
+    #[arg(long, value_name = "URL")]
+    l1_beacon: Option<String>,
     /// The Rollup contract on that L1 [default: the spec's rollup address].
     #[arg(long, value_name = "ADDRESS")]
     rollup: Option<Address>,
@@ -95,6 +101,7 @@ struct NodeFile {
     rpc: Option<SocketAddr>,
     metrics: Option<SocketAddr>,
     l1_rpc: Option<String>,
+    l1_beacon: Option<String>,
     rollup: Option<Address>,
     rollup_deploy_block: Option<u64>,
 }
@@ -136,6 +143,7 @@ fn merged(args: NodeArgs) -> Result<NodeArgs> {
         rpc: args.rpc.or(f.rpc),
         metrics: args.metrics.or(f.metrics),
         l1_rpc: args.l1_rpc.or(f.l1_rpc),
+        l1_beacon: args.l1_beacon.or(f.l1_beacon),
         rollup: args.rollup.or(f.rollup),
         rollup_deploy_block: args.rollup_deploy_block.or(f.rollup_deploy_block),
     })
@@ -159,6 +167,9 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
         );
     }
     spec.validate().context("chain spec")?;
+    if a.l1_beacon.is_some() && a.l1_rpc.is_none() {
+        bail!("--l1-beacon needs --l1-rpc: the embedded L1 serves its own blobs");
+    }
     let validators = a.validators.unwrap_or(4);
     let phrase = a
         .dev_phrase
@@ -227,6 +238,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
                     RpcConfig {
                         block_time_ms: spec.l1_block_time_ms,
                         deploy_block: a.rollup_deploy_block.unwrap_or(0),
+                        beacon_url: a.l1_beacon.clone(),
                         ..RpcConfig::default()
                     },
                 )
