@@ -67,6 +67,8 @@ pub struct DevnetConfig {
     /// `--block-time 2`) instead of the embedded L1: the Rollup contract is
     /// deployed there from anvil's first account.
     pub l1_rpc: Option<String>,
+    /// Where checkpoints put their data, overriding the preset's mode.
+    pub data_mode: Option<chunkseq_primitives::DataMode>,
 }
 
 impl Default for DevnetConfig {
@@ -83,6 +85,7 @@ impl Default for DevnetConfig {
             lead_seconds: 3,
             start_later: Vec::new(),
             l1_rpc: None,
+            data_mode: None,
         }
     }
 }
@@ -190,9 +193,11 @@ impl Aggregator {
                 blocks,
                 l1_block,
                 last_number,
+                blobs,
                 ..
             } if observer => {
                 self.recorder.checkpoint(slot, blocks, at);
+                self.recorder.checkpoint_blobs(slot, blobs);
                 self.lines.entry(slot).or_default().l1_block = Some(l1_block);
                 self.checkpoint_hashes
                     .extend_from_slice(&slot.to_be_bytes());
@@ -399,6 +404,9 @@ impl Devnet {
         let started = Instant::now();
         let now = SystemClock.now();
         let mut spec: ChainSpec = cfg.preset.spec();
+        if let Some(mode) = cfg.data_mode {
+            spec.data_mode = mode;
+        }
         // Deploying on a real L1 takes a few of its blocks.
         let lead = if cfg.l1_rpc.is_some() {
             cfg.lead_seconds.max(30)

@@ -32,6 +32,8 @@ pub enum Notification {
         l1_block: u64,
         /// The L1 transaction that carried it.
         l1_tx: B256,
+        /// Blobs that carried its data (0: calldata).
+        blobs: u32,
     },
     /// Provisional blocks were retracted.
     #[serde(rename_all = "camelCase")]
@@ -101,6 +103,7 @@ impl Notification {
                 last_number,
                 l1_block,
                 l1_tx,
+                blob_hashes,
                 ..
             } => Self::Checkpoint {
                 slot: *slot,
@@ -108,6 +111,7 @@ impl Notification {
                 last_number: *last_number,
                 l1_block: *l1_block,
                 l1_tx: *l1_tx,
+                blobs: u32::try_from(blob_hashes.len()).unwrap_or(u32::MAX),
             },
             Event::Reorg {
                 cause,

@@ -138,6 +138,7 @@ mod tests {
                 proposer: Address::repeat_byte(2),
                 blocks: vec![entry(7, 1, 3), entry(8, 0, 0)],
                 bodies: vec![Bytes::new(), Bytes::new()],
+                blob_hashes: vec![],
                 last_number: 8,
                 l1_block: 40,
                 l1_tx,

@@ -209,6 +209,7 @@ async fn a_killed_node_restarts_from_its_data_dir_and_follows_the_tips() {
 /// the background, and node 0's status at its first checkpoint.
 async fn start_node_3_late(
     slots: u64,
+    data_mode: Option<chunkseq_primitives::DataMode>,
 ) -> (
     chunkseq_node::devnet::DevnetHandle,
     tokio::task::JoinHandle<Result<chunkseq_report::Report, chunkseq_node::devnet::DevnetError>>,
@@ -216,6 +217,7 @@ async fn start_node_3_late(
 ) {
     let devnet = Devnet::start(DevnetConfig {
         start_later: vec![3],
+        data_mode,
         ..cfg(slots, 20.0)
     })
     .await
@@ -247,7 +249,7 @@ async fn first_checkpoint(h: &chunkseq_node::devnet::DevnetHandle) -> NodeStatus
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_started_late_catches_up_before_taking_part() {
-    let (h, run, before) = start_node_3_late(7).await;
+    let (h, run, before) = start_node_3_late(7, None).await;
     h.control.send(Control::Start(3)).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (me, other) = wait_until_following(&h, 3, Duration::from_secs(30)).await;
@@ -263,8 +265,10 @@ async fn a_node_started_late_catches_up_before_taking_part() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_node_started_late_with_no_peers_catches_up_from_l1_alone() {
-    let (h, run, before) = start_node_3_late(6).await;
+async fn a_node_started_late_with_no_peers_catches_up_from_l1_and_blobs_alone() {
+    // Blobs only: every checkpoint the node reads back is in blobs, which
+    // the embedded L1 serves and the node checks against their hashes.
+    let (h, run, before) = start_node_3_late(6, Some(chunkseq_primitives::DataMode::Blobs)).await;
     h.control.send(Control::StartIsolated(3)).unwrap();
     // Well inside the 20 s after which a node gives up catching up and
     // takes part anyway: being level with the others in time means L1's
@@ -291,4 +295,6 @@ async fn a_node_started_late_with_no_peers_catches_up_from_l1_alone() {
     );
     let report = run.await.unwrap().unwrap();
     assert!(report.slashings.is_empty(), "{:?}", report.slashings);
+    assert_eq!(report.data_mode, "blobs", "{report:?}");
+    assert!(report.checkpoint_blobs >= report.checkpoints, "{report:?}");
 }

@@ -582,6 +582,12 @@ impl Core {
                         proposer,
                         headers,
                         bodies,
+                        blob_hashes: match data {
+                            chunkseq_l1::CheckpointData::Calldata => Vec::new(),
+                            chunkseq_l1::CheckpointData::Blobs {
+                                versioned_hashes, ..
+                            } => versioned_hashes,
+                        },
                         l1_block,
                         l1_tx,
                     },

@@ -345,6 +345,7 @@ impl Core {
             proposer,
             headers,
             bodies,
+            blob_hashes,
             l1_block,
             l1_tx,
         } = cp;
@@ -472,6 +473,7 @@ impl Core {
             proposer,
             blocks: entries,
             bodies,
+            blob_hashes,
             last_number,
             l1_block,
             l1_tx,
@@ -576,6 +578,8 @@ pub(crate) struct L1Checkpoint {
     pub(crate) proposer: Address,
     pub(crate) headers: Vec<BlockHeader>,
     pub(crate) bodies: Vec<Bytes>,
+    /// The blobs' versioned hashes when the data came in blobs.
+    pub(crate) blob_hashes: Vec<B256>,
     pub(crate) l1_block: u64,
     pub(crate) l1_tx: B256,
 }

@@ -352,6 +352,9 @@ pub enum Event {
         blocks: Vec<BlockEntry>,
         /// Their bodies as L1 carried them (what peers catching up are served).
         bodies: Vec<Bytes>,
+        /// The versioned hashes of the blobs its data came in (empty when
+        /// it came as calldata).
+        blob_hashes: Vec<B256>,
         /// Height of its last block (the checkpointed tip).
         last_number: u64,
         /// The L1 block that holds it.

@@ -95,6 +95,7 @@ impl CheckpointRecord {
                 bodies,
                 l1_block,
                 l1_tx,
+                blob_hashes,
                 ..
             } => Some(Self {
                 slot: *slot,
@@ -107,7 +108,7 @@ impl CheckpointRecord {
                 proposer: *proposer,
                 l1_block: *l1_block,
                 l1_tx: *l1_tx,
-                blob_hashes: Vec::new(),
+                blob_hashes: blob_hashes.clone(),
             }),
             _ => None,
         }

@@ -145,6 +145,13 @@ impl Recorder {
         self.refused = self.refused.saturating_add(1);
     }
 
+    /// Slot `slot`'s checkpoint carried its data in `blobs` blobs (0:
+    /// calldata), as a driver that sees checkpoints but not submissions
+    /// learns it.
+    pub fn checkpoint_blobs(&mut self, slot: u64, blobs: u32) {
+        self.submitted_blobs.insert(slot, blobs);
+    }
+
     /// Records what the protocol event `event` of node `node` at `at` says:
     /// proposals and built blocks of every node; the observer's provisional
     /// blocks, transaction statuses and reorgs. Checkpoints and slashings

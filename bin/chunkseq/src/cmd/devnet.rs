@@ -46,6 +46,10 @@ pub(crate) struct DevnetArgs {
     /// there from anvil's first account.
     #[arg(long, value_name = "URL")]
     l1_rpc: Option<String>,
+    /// Where checkpoints put their transactions: calldata, blobs, or auto
+    /// (the cheaper per checkpoint) [default: the preset's, auto].
+    #[arg(long, value_name = "MODE")]
+    data_mode: Option<chunkseq_primitives::DataMode>,
 }
 
 pub(crate) fn run(args: DevnetArgs) -> Result<()> {
@@ -62,6 +66,7 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
         rpc_port: args.rpc_port,
         withhold_checkpoint: args.fault_withhold_checkpoint,
         l1_rpc: args.l1_rpc,
+        data_mode: args.data_mode,
         ..DevnetConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
