@@ -282,6 +282,18 @@ fn open_core(
 impl Node {
     /// Starts a node on the current tokio runtime, talking to `l1`.
     pub async fn start<L: L1 + 'static>(cfg: NodeConfig, l1: Arc<L>) -> Result<Self, NodeError> {
+        // The KZG trusted setup takes seconds to load. Loaded here, before
+        // the node takes part, so the first block it attests or builds does
+        // not pay for it and miss its attestation timeout.
+        if cfg.spec.data_mode.signs_blobs() {
+            let started = std::time::Instant::now();
+            tokio::task::spawn_blocking(|| {
+                let _ = chunkseq_da::kzg_settings();
+            })
+            .await
+            .map_err(|e| NodeError::Setup(format!("loading the KZG trusted setup: {e}")))?;
+            info!(target: "chunkseq::node", ms = started.elapsed().as_millis() as u64, "KZG trusted setup loaded");
+        }
         // One redb database per node holds the state, the slashing
         // protection records and the node's index, each in its own tables.
         let (database, path) = match &cfg.data_dir {
