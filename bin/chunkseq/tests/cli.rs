@@ -343,7 +343,8 @@ fn bench_l1_reports_gas_rows() {
         rows.iter()
             .map(|r| r["blocks"].as_u64().unwrap())
             .collect::<Vec<_>>(),
-        vec![1, 2, 4, 8]
+        vec![1, 1, 2, 2, 4, 4, 8, 8],
+        "each size in blobs and in calldata"
     );
     for r in rows {
         assert_eq!(r["committee"], 4);
@@ -352,7 +353,22 @@ fn bench_l1_reports_gas_rows() {
             r["gas_excluding_tx_data"].as_u64().unwrap(),
             r["gas_including_tx_data"].as_u64().unwrap(),
         );
-        assert!(excl > 21_000 && incl > excl, "{r}");
+        assert_eq!(r["gas"], r["gas_including_tx_data"]);
+        let blobs = r["blobs"].as_u64().unwrap();
+        match r["data_mode"].as_str().unwrap() {
+            "blobs" => {
+                assert!(blobs >= 1, "{r}");
+                assert_eq!(r["blob_gas"].as_u64().unwrap(), blobs * 131_072, "{r}");
+                // Data in blobs: the calldata is the same either way.
+                assert!(excl > 21_000 && incl > 21_000, "{r}");
+            }
+            "calldata" => {
+                assert_eq!((blobs, r["blob_gas"].as_u64().unwrap()), (0, 0), "{r}");
+                assert!(excl > 21_000 && incl > excl, "{r}");
+            }
+            other => panic!("data_mode {other}"),
+        }
+        assert!(r["data_bytes_per_tx"].as_f64().unwrap() > 0.0, "{r}");
     }
     let calls: Vec<&str> = v["slashing"]
         .as_array()
