@@ -13,14 +13,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy_consensus::TxEip1559;
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
-use alloy_sol_types::SolCall;
-use chunkseq_execution::{
-    DEVNET_PHRASE, DEVNET_USERS, Genesis, ILoadToken, LOAD_TOKEN_ADDRESS, dev_keys,
-    pool::{sign_transaction, signed_transfer},
-};
+use alloy_primitives::{Address, U256, keccak256};
+use chunkseq_execution::{DEVNET_PHRASE, Genesis, dev_keys};
 use chunkseq_l1::{
     EmbeddedConfig, EmbeddedL1, SharedEmbeddedL1,
     rpc::{ANVIL_DEPLOYER_KEY, RpcConfig, RpcL1, deploy_rollup},
@@ -28,14 +22,13 @@ use chunkseq_l1::{
 use chunkseq_primitives::{ChainSpec, Preset, PrivateKey, Slot, Timetable, UnixMillis};
 use chunkseq_protocol::{CoreConfig, TxStatus};
 use chunkseq_report::{Percentiles, Recorder, Report, RunInfo};
-use jsonrpsee::{core::client::ClientT, rpc_params};
-use jsonrpsee_http_client::HttpClientBuilder;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::{
     clock::{Clock, SystemClock},
     events::Notification,
+    loadgen::LoadGen,
     node::{Node, NodeConfig, NodeFaults},
 };
 
@@ -52,6 +45,9 @@ pub struct DevnetConfig {
     pub tps: f64,
     /// Share of the load that is ERC-20 transfers (0..=1).
     pub erc20_share: f64,
+    /// Load accounts funded at genesis; `None` picks
+    /// [`crate::loadgen::default_accounts`] for the rate.
+    pub accounts: Option<usize>,
     /// Where the nodes keep their databases; `None` uses a temporary directory.
     pub data_dir: Option<PathBuf>,
     /// First RPC port (node i listens on `rpc_port + i`); 0 picks free ports.
@@ -79,6 +75,7 @@ impl Default for DevnetConfig {
             slots: None,
             tps: 100.0,
             erc20_share: 0.25,
+            accounts: None,
             data_dir: None,
             rpc_port: 0,
             withhold_checkpoint: None,
@@ -264,32 +261,6 @@ impl Aggregator {
     }
 }
 
-/// A load generator account.
-struct User {
-    key: PrivateKey,
-    nonce: u64,
-}
-
-fn erc20_transfer(key: &PrivateKey, chain_id: u64, nonce: u64, to: Address) -> Bytes {
-    let input = ILoadToken::transferCall {
-        to,
-        value: U256::from(1u64),
-    }
-    .abi_encode();
-    let tx = TxEip1559 {
-        chain_id,
-        nonce,
-        gas_limit: 80_000,
-        max_fee_per_gas: 2_000_000_000,
-        max_priority_fee_per_gas: 1_000_000_000,
-        to: TxKind::Call(LOAD_TOKEN_ADDRESS),
-        value: U256::ZERO,
-        access_list: Default::default(),
-        input: input.into(),
-    };
-    sign_transaction(key, tx).encoded_2718().into()
-}
-
 /// Asks a running devnet to change its nodes (tests of restarts and late
 /// starts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -416,10 +387,16 @@ impl Devnet {
         spec.genesis_time = now.0.div_ceil(1_000).saturating_add(lead);
         spec.validate().map_err(setup)?;
         let tt = Timetable::new(&spec).map_err(setup)?;
-        let keys = dev_keys(DEVNET_PHRASE, cfg.nodes.saturating_add(DEVNET_USERS));
+        let accounts = cfg
+            .accounts
+            .unwrap_or_else(|| crate::loadgen::default_accounts(cfg.tps));
+        if accounts == 0 {
+            return Err(DevnetError::Config("--accounts must be at least 1".into()));
+        }
+        let keys = dev_keys(DEVNET_PHRASE, cfg.nodes.saturating_add(accounts));
         let (validators, users) = keys.split_at(cfg.nodes);
         let addresses: Vec<Address> = validators.iter().map(PrivateKey::address).collect();
-        let genesis = Genesis::devnet(DEVNET_PHRASE, cfg.nodes, DEVNET_USERS);
+        let genesis = Genesis::devnet(DEVNET_PHRASE, cfg.nodes, accounts);
         let genesis_hash = genesis.hash(&spec).map_err(setup)?;
         let l1 = match &cfg.l1_rpc {
             None => L1Source::Embedded(SharedEmbeddedL1::new(
@@ -662,29 +639,18 @@ impl Devnet {
             cfg.tps,
             self.users.len()
         );
-        let mut accounts: Vec<User> = self
-            .users
-            .iter()
-            .map(|k| User {
-                key: k.clone(),
-                nonce: 0,
-            })
-            .collect();
         let observer = usize::from(cfg.nodes > 1);
         let mut aggregator = Aggregator::new(observer, addresses, started);
-        let interval = if cfg.tps > 0.0 {
-            Duration::from_secs_f64(1.0 / cfg.tps)
-        } else {
-            Duration::from_secs(3_600)
-        };
-        let mut load = tokio::time::interval(interval);
-        load.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (mut load, mut outcomes) = LoadGen::new(
+            spec.chain_id,
+            cfg.tps,
+            cfg.erc20_share,
+            &self.users,
+            cfg.nodes,
+        );
+        let mut load_tick = tokio::time::interval(Duration::from_millis(LOAD_TICK_MS));
+        load_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut housekeeping = tokio::time::interval(Duration::from_millis(200));
-        let mut sent = 0u64;
-        let mut refused = 0u64;
-        let mut erc20_debt = 0.0f64;
-        let mut clients: Vec<Option<(SocketAddr, jsonrpsee_http_client::HttpClient)>> =
-            (0..cfg.nodes).map(|_| None).collect();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -700,53 +666,22 @@ impl Devnet {
                     }
                 }
                 Some(s) = self.seen_rx.recv() => aggregator.observe(s),
-                _ = load.tick() => {
+                Some(o) = outcomes.recv() => load.outcome(o, Instant::now(), &mut aggregator.recorder),
+                _ = load_tick.tick() => {
                     let now = clock.now();
-                    if now < load_start || now >= load_end || accounts.is_empty() {
+                    if now < load_start || now >= load_end {
                         continue;
                     }
-                    let idx = usize::try_from(sent).unwrap_or(0) % accounts.len();
-                    let to = accounts
-                        .get((idx + 1) % accounts.len())
-                        .map_or(Address::ZERO, |u| u.key.address());
-                    // Each account always goes to the same running node, so
-                    // its nonces arrive in order.
-                    let running: Vec<usize> = (0..cfg.nodes)
-                        .filter(|i| self.nodes.get(*i).is_some_and(Option::is_some))
-                        .collect();
-                    let Some(&target) = running.get(idx % running.len().max(1)) else { continue };
-                    let addr = self.handle.rpc(target);
-                    let Some(entry) = clients.get_mut(target) else { continue };
-                    if entry.as_ref().is_none_or(|(a, _)| *a != addr) {
-                        match HttpClientBuilder::default().build(format!("http://{addr}")) {
-                            Ok(c) => *entry = Some((addr, c)),
-                            Err(e) => {
-                                warn!(target: "chunkseq::devnet", error = %e, "RPC client");
-                                continue;
-                            }
-                        }
-                    }
-                    let Some((_, client)) = entry.as_ref() else { continue };
-                    let Some(user) = accounts.get_mut(idx) else { continue };
-                    erc20_debt += cfg.erc20_share;
-                    let raw = if erc20_debt >= 1.0 {
-                        erc20_debt -= 1.0;
-                        erc20_transfer(&user.key, spec.chain_id, user.nonce, to)
-                    } else {
-                        signed_transfer(&user.key, spec.chain_id, user.nonce, to, U256::from(1u64))
+                    let elapsed = Duration::from_millis(now.0.saturating_sub(load_start.0));
+                    let at = Instant::now();
+                    let ms = aggregator.ms(at);
+                    let rpc = |i: usize| {
+                        self.nodes
+                            .get(i)
+                            .is_some_and(Option::is_some)
+                            .then(|| self.handle.rpc(i))
                     };
-                    let hash = keccak256(&raw);
-                    aggregator.recorder.submitted(hash, aggregator.ms(Instant::now()));
-                    sent = sent.saturating_add(1);
-                    match client.request::<B256, _>("eth_sendRawTransaction", rpc_params![raw]).await {
-                        Ok(_) => user.nonce = user.nonce.saturating_add(1),
-                        Err(e) => {
-                            aggregator.recorder.withdrawn(&hash);
-                            refused = refused.saturating_add(1);
-                            // The nonce stays: the next transaction reuses it.
-                            warn!(target: "chunkseq::devnet", error = %e, "transaction refused");
-                        }
-                    }
+                    load.tick(elapsed, at, ms, &rpc, &mut aggregator.recorder);
                 }
                 _ = housekeeping.tick() => {
                     let now = clock.now();
@@ -789,6 +724,11 @@ impl Devnet {
         while let Ok(s) = self.seen_rx.try_recv() {
             aggregator.observe(s);
         }
+        let at = Instant::now();
+        while let Ok(o) = outcomes.try_recv() {
+            load.outcome(o, at, &mut aggregator.recorder);
+        }
+        load.finish(&mut aggregator.recorder);
         let printed: Vec<u64> = aggregator
             .recorder
             .slots()
@@ -837,10 +777,11 @@ impl Devnet {
         report.wall_seconds = wall;
         report.sim_speedup = 1.0;
         println!(
-            "done in {wall:.1} s: {} slots, {} checkpoints, {} txs submitted ({refused} refused), {} provisional, {} checkpointed; provisional p50 {:.0} ms p99 {:.0} ms; checkpointed p50 {:.0} ms; {} reorgs",
+            "done in {wall:.1} s: {} slots, {} checkpoints, {} txs submitted ({}), {} provisional, {} checkpointed; provisional p50 {:.0} ms p99 {:.0} ms; checkpointed p50 {:.0} ms; {} reorgs",
             report.slots,
             report.checkpoints,
             report.txs_submitted,
+            refused_text(&report, load.given_up()),
             report.txs_provisional,
             report.txs_checkpointed,
             report.latency_ms.provisional.p50,
@@ -850,6 +791,27 @@ impl Devnet {
         );
         Ok(report)
     }
+}
+
+/// How often the load generator makes what is due.
+const LOAD_TICK_MS: u64 = 5;
+
+/// The summary's refusals: how many transactions the RPC refused, why, and
+/// how many of them never made it into a pool.
+fn refused_text(report: &Report, given_up: u64) -> String {
+    if report.refused == 0 {
+        return "0 refused".into();
+    }
+    let reasons: Vec<String> = report
+        .refused_reasons
+        .iter()
+        .map(|(r, n)| format!("{n} {r}"))
+        .collect();
+    format!(
+        "{} refused: {}; {given_up} of them never taken",
+        report.refused,
+        reasons.join(", ")
+    )
 }
 
 /// Starts a devnet and runs it (see [`Devnet::run`]).

@@ -7,7 +7,7 @@
 //! catching up included, is the core's.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, mpsc},
     time::{Duration, Instant},
 };
@@ -51,13 +51,13 @@ pub enum Command {
         /// Who forwarded it.
         from: PeerId,
     },
-    /// A user's transaction (recovered at the RPC); the answer says whether
-    /// the pool took it.
-    SubmitTx {
-        /// The transaction (the core gossips it when it admits it).
-        tx: RecoveredTx,
-        /// The core's verdict.
-        reply: oneshot::Sender<Result<B256, TxRefused>>,
+    /// Users' transactions (recovered at the RPC); the answer says, for
+    /// each in order, whether the pool took it.
+    SubmitTxs {
+        /// The transactions (the core gossips each one it admits).
+        txs: Vec<RecoveredTx>,
+        /// The core's verdicts, one per transaction.
+        reply: oneshot::Sender<Vec<Result<B256, TxRefused>>>,
     },
     /// Read the core.
     Query(Query),
@@ -77,7 +77,7 @@ impl std::fmt::Debug for Command {
         let name = match self {
             Self::Input(_) => "Input",
             Self::Gossip { .. } => "Gossip",
-            Self::SubmitTx { .. } => "SubmitTx",
+            Self::SubmitTxs { .. } => "SubmitTxs",
             Self::Query(_) => "Query",
             Self::SyncRequest { .. } => "SyncRequest",
             Self::Stop => "Stop",
@@ -85,6 +85,21 @@ impl std::fmt::Debug for Command {
         f.write_str(name)
     }
 }
+
+/// Most transactions of consecutive [`Command::SubmitTxs`] the core's thread
+/// hands to the core as one input.
+pub const MAX_COALESCED_TXS: usize = 2_048;
+
+/// Longest time the transaction-status writes of consecutive core steps
+/// wait to be committed together (they are also committed as soon as the
+/// thread has nothing else to do, and with the next durable write).
+pub const INDEX_FLUSH_MS: u64 = 20;
+
+/// A group of [`Command::SubmitTxs`] handled as one core input.
+type Submissions = Vec<(
+    Vec<RecoveredTx>,
+    oneshot::Sender<Vec<Result<B256, TxRefused>>>,
+)>;
 
 /// What the L1 task is asked to do. Moved once per request, so the size
 /// of a checkpoint call costs nothing.
@@ -134,6 +149,10 @@ pub(crate) struct CoreLoop {
     fault_key: Option<chunkseq_primitives::LocalSigner>,
     /// Slots whose first proposal a faulty node already sent.
     first_proposals: byzantine::FirstProposals,
+    /// Index writes not committed yet (transaction statuses only), and
+    /// since when.
+    index: Batch,
+    index_since: Option<Instant>,
 }
 
 impl CoreLoop {
@@ -164,6 +183,8 @@ impl CoreLoop {
             faults: crate::node::NodeFaults::default(),
             fault_key: None,
             first_proposals: byzantine::FirstProposals::default(),
+            index: Batch::default(),
+            index_since: None,
         }
     }
 
@@ -182,14 +203,50 @@ impl CoreLoop {
     pub(crate) fn run(mut self, rx: mpsc::Receiver<Command>) {
         // The core starts by catching up; its first tick asks what it needs.
         self.step(Input::Tick, None);
+        // A command taken from the channel while coalescing submissions,
+        // handled next.
+        let mut next: Option<Command> = None;
         loop {
-            let now = self.clock.now();
-            let wait = self
-                .wake
-                .map_or(250, |w| w.0.saturating_sub(now.0))
-                .clamp(1, 250);
-            match rx.recv_timeout(Duration::from_millis(wait)) {
+            let received = match next.take() {
+                Some(c) => Ok(c),
+                None => match rx.try_recv() {
+                    Ok(c) => Ok(c),
+                    Err(mpsc::TryRecvError::Disconnected) => break,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        // Nothing queued: commit what waits, then sleep.
+                        self.flush_index();
+                        let now = self.clock.now();
+                        let wait = self
+                            .wake
+                            .map_or(250, |w| w.0.saturating_sub(now.0))
+                            .clamp(1, 250);
+                        rx.recv_timeout(Duration::from_millis(wait))
+                    }
+                },
+            };
+            match received {
                 Ok(Command::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Ok(Command::SubmitTxs { txs, reply }) => {
+                    // Users' transactions queued behind these join them:
+                    // one core input, one pass of the proposer, one reply
+                    // each.
+                    let mut count = txs.len();
+                    let mut group: Submissions = vec![(txs, reply)];
+                    while count < MAX_COALESCED_TXS {
+                        match rx.try_recv() {
+                            Ok(Command::SubmitTxs { txs, reply }) => {
+                                count = count.saturating_add(txs.len());
+                                group.push((txs, reply));
+                            }
+                            Ok(other) => {
+                                next = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.submit(group);
+                }
                 Ok(c) => self.command(c),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
@@ -198,8 +255,93 @@ impl CoreLoop {
                 self.wake = None;
                 self.step(Input::Tick, None);
             }
+            if self
+                .index_since
+                .is_some_and(|t| t.elapsed() >= Duration::from_millis(INDEX_FLUSH_MS))
+            {
+                self.flush_index();
+            }
         }
+        self.flush_index();
         info!(target: "chunkseq::node", "core thread stopped");
+    }
+
+    /// Hands users' transactions to the core and answers each submitter
+    /// with a verdict per transaction. A transaction that appears twice in
+    /// the group goes in a later input, so each refusal names one
+    /// transaction of its input.
+    fn submit(&mut self, group: Submissions) {
+        let mut verdicts: Vec<Vec<Option<Result<B256, TxRefused>>>> =
+            group.iter().map(|(txs, _)| vec![None; txs.len()]).collect();
+        // (submission, position, transaction) still to hand to the core.
+        let mut rest: Vec<(usize, usize, RecoveredTx)> = Vec::new();
+        let mut replies = Vec::with_capacity(group.len());
+        for (s, (txs, reply)) in group.into_iter().enumerate() {
+            replies.push(reply);
+            rest.extend(txs.into_iter().enumerate().map(|(i, tx)| (s, i, tx)));
+        }
+        while !rest.is_empty() {
+            let mut seen = HashSet::with_capacity(rest.len());
+            let (input, later): (Vec<_>, Vec<_>) = rest
+                .into_iter()
+                .partition(|(_, _, tx)| seen.insert(tx.hash()));
+            rest = later;
+            let placed: Vec<(usize, usize, B256)> =
+                input.iter().map(|(s, i, tx)| (*s, *i, tx.hash())).collect();
+            let outputs = self.core.handle(
+                self.clock.now(),
+                Input::Transactions {
+                    txs: input
+                        .into_iter()
+                        .map(|(_, _, tx)| TxIn::Recovered(tx))
+                        .collect(),
+                    origin: TxOrigin::Rpc,
+                },
+            );
+            let mut refused: HashMap<B256, TxRefused> = outputs
+                .iter()
+                .filter_map(|o| match o {
+                    Output::Event(Event::TransactionRefused {
+                        hash: Some(hash),
+                        reason,
+                        ..
+                    }) => Some((*hash, reason.clone())),
+                    _ => None,
+                })
+                .collect();
+            let now = Instant::now();
+            for (s, i, hash) in placed {
+                let verdict = match refused.remove(&hash) {
+                    Some(reason) => Err(reason),
+                    None => {
+                        self.submitted.insert(hash, now);
+                        Ok(hash)
+                    }
+                };
+                if let Some(v) = verdicts.get_mut(s).and_then(|v| v.get_mut(i)) {
+                    *v = Some(verdict);
+                }
+            }
+            self.outputs(outputs);
+        }
+        for (reply, v) in replies.into_iter().zip(verdicts) {
+            let _ = reply.send(
+                v.into_iter()
+                    .map(|r| {
+                        r.unwrap_or_else(|| Err(TxRefused::StateUnavailable("no verdict".into())))
+                    })
+                    .collect(),
+            );
+        }
+    }
+
+    /// Commits the index writes that wait.
+    fn flush_index(&mut self) {
+        self.index_since = None;
+        let batch = std::mem::take(&mut self.index);
+        if let Err(e) = self.store.write(batch) {
+            warn!(target: "chunkseq::node", error = %e, "node store write failed");
+        }
     }
 
     fn command(&mut self, c: Command) {
@@ -208,27 +350,8 @@ impl CoreLoop {
             Command::Gossip { gossip, id, from } => {
                 self.step(Input::Gossip(gossip), Some((id, from)));
             }
-            Command::SubmitTx { tx, reply } => {
-                let hash = tx.hash();
-                let input = Input::Transactions {
-                    txs: vec![TxIn::Recovered(tx)],
-                    origin: TxOrigin::Rpc,
-                };
-                let outputs = self.core.handle(self.clock.now(), input);
-                // One transaction per input: any refusal is its refusal.
-                let refusal = outputs.iter().find_map(|o| match o {
-                    Output::Event(Event::TransactionRefused { reason, .. }) => Some(reason.clone()),
-                    _ => None,
-                });
-                let result = match refusal {
-                    Some(reason) => Err(reason),
-                    None => {
-                        self.submitted.insert(hash, Instant::now());
-                        Ok(hash)
-                    }
-                };
-                let _ = reply.send(result);
-                self.outputs(outputs);
+            Command::SubmitTxs { txs, reply } => {
+                self.submit(vec![(txs, reply)]);
             }
             Command::Query(q) => q(&self.core),
             Command::SyncRequest { request, channel } => {
@@ -255,9 +378,9 @@ impl CoreLoop {
         let outputs = self.core.handle(now, input);
         let _ = self.core.take_work();
         if is_proposal {
-            self.metrics
-                .reexecution
-                .observe(started.elapsed().as_secs_f64());
+            let took = started.elapsed();
+            self.metrics.reexecution.observe(took.as_secs_f64());
+            debug!(target: "chunkseq::timing", ms = took.as_secs_f64() * 1e3, "proposal handled");
         }
         if let Some((id, from)) = origin {
             let acceptance = if outputs.iter().any(|o| matches!(o, Output::Rejected { .. })) {
@@ -382,8 +505,16 @@ impl CoreLoop {
         self.metrics
             .checkpointed_height
             .set(i64::try_from(tips.checkpointed.1).unwrap_or(i64::MAX));
-        if let Err(e) = self.store.write(batch) {
-            warn!(target: "chunkseq::node", error = %e, "node store write failed");
+        if batch.is_empty() {
+            return;
+        }
+        let durable = batch.is_durable();
+        self.index.append(batch);
+        if durable {
+            // Blocks, checkpoints and evidence are committed at once.
+            self.flush_index();
+        } else if self.index_since.is_none() {
+            self.index_since = Some(Instant::now());
         }
     }
 
@@ -425,19 +556,23 @@ impl CoreLoop {
                         .build_duration
                         .observe(t.elapsed().as_secs_f64());
                 }
+                debug!(target: "chunkseq::timing", slot, index, txs, "block built");
                 self.opened.retain(|(s, _), _| s >= slot);
                 self.metrics.block_txs.observe(*txs as f64);
                 self.metrics.block_gas.observe(*gas_used as f64);
             }
             Event::ProposalSent { hash, .. } => {
+                debug!(target: "chunkseq::timing", "proposal sent");
                 self.proposed_at.insert(*hash, Instant::now());
             }
             Event::ProvisionalAccepted { hash, block, .. } => {
                 self.metrics.provisional_blocks.inc();
                 if let Some(t) = self.proposed_at.remove(hash) {
+                    let took = t.elapsed();
                     self.metrics
                         .attestation_round_trip
-                        .observe(t.elapsed().as_secs_f64());
+                        .observe(took.as_secs_f64());
+                    debug!(target: "chunkseq::timing", slot = block.header.slot, index = block.header.index, ms = took.as_secs_f64() * 1e3, "attestation round trip");
                 }
                 for h in &block.txs {
                     if let Some(t) = self.submitted.get(h) {

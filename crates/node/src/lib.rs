@@ -34,6 +34,7 @@ pub mod driver;
 pub mod events;
 pub mod index;
 pub mod l1_link;
+pub mod loadgen;
 pub mod metrics;
 mod metrics_server;
 pub mod network;

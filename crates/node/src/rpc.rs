@@ -9,9 +9,10 @@
 use std::{net::SocketAddr, sync::Arc, sync::mpsc};
 
 use alloy_primitives::{Address, B256, Bytes, U256};
-use chunkseq_execution::pool::recover;
+use chunkseq_execution::pool::{RecoveredTx, recover};
 use chunkseq_primitives::{BlockNumber, codec::MAX_TX_BYTES};
-use chunkseq_protocol::{Core, TxStatus};
+use chunkseq_protocol::{Core, TxRefused, TxStatus};
+use chunkseq_report::refusal_reason;
 use jsonrpsee::{
     RpcModule, SubscriptionMessage,
     server::{Server, ServerConfig, ServerHandle, middleware::http::ProxyGetRequestLayer},
@@ -30,6 +31,8 @@ use crate::{
 pub const MAX_REQUEST_BYTES: u32 = 512 * 1024;
 /// Largest response body.
 pub const MAX_RESPONSE_BYTES: u32 = 8 * 1024 * 1024;
+/// Most transactions one `chunkseq_sendRawTransactions` call may carry.
+pub const MAX_TX_BATCH: usize = 1_000;
 /// The subscription kinds.
 pub const SUBSCRIPTIONS: [&str; 5] = ["provisional", "checkpoints", "reorgs", "evidence", "txs"];
 
@@ -43,6 +46,41 @@ mod code {
 
 fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, msg.into(), None::<()>)
+}
+
+/// The error a refused transaction gets; `data.reason` names why
+/// ([`refusal_reason`]), so a client can tell a full pool (try again later)
+/// from a transaction that will never be taken.
+fn refused(reason: &TxRefused) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(
+        code::REFUSED,
+        format!("transaction refused: {reason}"),
+        Some(json!({ "reason": refusal_reason(reason) })),
+    )
+}
+
+/// Decodes and recovers one raw transaction of a call.
+fn recover_raw(raw: &[u8], chain_id: u64) -> Result<RecoveredTx, ErrorObjectOwned> {
+    if raw.len() > MAX_TX_BYTES {
+        return Err(err(
+            code::INVALID_PARAMS,
+            format!("transaction of {} bytes exceeds {MAX_TX_BYTES}", raw.len()),
+        ));
+    }
+    recover(raw, chain_id).map_err(|e| err(code::INVALID_PARAMS, e.to_string()))
+}
+
+/// Hands transactions to the core; one verdict per transaction, in order.
+async fn submit(
+    ctx: &RpcContext,
+    txs: Vec<RecoveredTx>,
+) -> Result<Vec<Result<B256, TxRefused>>, ErrorObjectOwned> {
+    let (reply, rx) = oneshot::channel();
+    ctx.core
+        .send(Command::SubmitTxs { txs, reply })
+        .map_err(|_| err(code::UNAVAILABLE, "the node is shutting down"))?;
+    rx.await
+        .map_err(|_| err(code::UNAVAILABLE, "the node is shutting down"))
 }
 
 /// What the RPC handlers share.
@@ -233,25 +271,65 @@ pub(crate) fn module(
                 format!("expected one hex string: {e}"),
             )
         })?;
-        if raw.len() > MAX_TX_BYTES {
-            return Err(err(
-                code::INVALID_PARAMS,
-                format!("transaction of {} bytes exceeds {MAX_TX_BYTES}", raw.len()),
-            ));
-        }
-        let tx =
-            recover(&raw, ctx.chain_id).map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
-        let (reply, rx) = oneshot::channel();
-        ctx.core
-            .send(Command::SubmitTx { tx, reply })
-            .map_err(|_| err(code::UNAVAILABLE, "the node is shutting down"))?;
-        match rx.await {
-            Ok(Ok(hash)) => Ok(hash),
-            Ok(Err(reason)) => Err(err(code::REFUSED, format!("transaction refused: {reason}"))),
-            Err(_) => Err(err(code::UNAVAILABLE, "the node is shutting down")),
+        let tx = recover_raw(&raw, ctx.chain_id)?;
+        match submit(&ctx, vec![tx]).await?.pop() {
+            Some(Ok(hash)) => Ok(hash),
+            Some(Err(reason)) => Err(refused(&reason)),
+            None => Err(err(code::INTERNAL, "no verdict")),
         }
     })?;
     m.register_alias("eth_sendRawTransaction", "chunkseq_sendRawTransaction")?;
+    m.register_async_method("chunkseq_sendRawTransactions", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let raws: Vec<Bytes> = p.one().map_err(|e| {
+            err(
+                code::INVALID_PARAMS,
+                format!("expected one array of hex strings: {e}"),
+            )
+        })?;
+        if raws.len() > MAX_TX_BATCH {
+            return Err(err(
+                code::INVALID_PARAMS,
+                format!(
+                    "{} transactions in one call exceed {MAX_TX_BATCH}",
+                    raws.len()
+                ),
+            ));
+        }
+        // Each transaction is decoded and recovered on its own; those that
+        // fail get their error, the others go to the core in one step.
+        let mut results: Vec<Result<B256, ErrorObjectOwned>> = Vec::with_capacity(raws.len());
+        let mut valid = Vec::with_capacity(raws.len());
+        for raw in &raws {
+            match recover_raw(raw, ctx.chain_id) {
+                Ok(tx) => {
+                    results.push(Ok(tx.hash()));
+                    valid.push(tx);
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        let mut verdicts = submit(&ctx, valid).await?.into_iter();
+        Ok::<_, ErrorObjectOwned>(
+            results
+                .into_iter()
+                .map(|r| {
+                    let verdict = match r {
+                        Ok(_) => match verdicts.next() {
+                            Some(Ok(hash)) => Ok(hash),
+                            Some(Err(reason)) => Err(refused(&reason)),
+                            None => Err(err(code::INTERNAL, "no verdict")),
+                        },
+                        Err(e) => Err(e),
+                    };
+                    match verdict {
+                        Ok(hash) => json!(hash),
+                        Err(e) => serde_json::to_value(&e).unwrap_or_default(),
+                    }
+                })
+                .collect::<Vec<serde_json::Value>>(),
+        )
+    })?;
     m.register_async_method("chunkseq_getTransactionStatus", |p, ctx, _| async move {
         ctx.metrics.rpc_requests.inc();
         let hash: B256 = p

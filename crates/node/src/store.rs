@@ -7,7 +7,11 @@
 //! database ([`NodeStore::open_in`]); this store only indexes. Writes of one core step go in one
 //! transaction: durable when they record a block, a checkpoint or evidence,
 //! lazily durable (flushed by the next durable commit) when they only move
-//! transaction statuses, which a restart rebuilds from blocks anyway.
+//! transaction statuses, which a restart rebuilds from blocks anyway. The
+//! driver merges the status-only writes of consecutive steps into one
+//! transaction (flushed within `INDEX_FLUSH_MS`, when the core thread has
+//! nothing else to do, and with the next durable write), so a busy node does
+//! not commit once per transaction.
 
 use std::{path::Path, sync::Arc};
 
@@ -197,6 +201,22 @@ impl Batch {
     pub fn evidence(&mut self, e: Vec<u8>) {
         self.durable = true;
         self.evidence.push(e);
+    }
+
+    /// Whether writing the batch needs a durable commit (it records a
+    /// block, a checkpoint or evidence).
+    pub const fn is_durable(&self) -> bool {
+        self.durable
+    }
+
+    /// Appends `later`'s writes after this batch's, so a record of `later`
+    /// wins over one of the same key here; durable if either is.
+    pub fn append(&mut self, later: Self) {
+        self.blocks.extend(later.blocks);
+        self.txs.extend(later.txs);
+        self.checkpoints.extend(later.checkpoints);
+        self.evidence.extend(later.evidence);
+        self.durable |= later.durable;
     }
 }
 

@@ -20,7 +20,7 @@ pub mod html;
 pub mod recorder;
 pub mod report;
 
-pub use recorder::{Recorder, RunInfo, ScheduledSlot, offence_name};
+pub use recorder::{Recorder, RunInfo, ScheduledSlot, offence_name, refusal_reason};
 pub use report::{
     BlockTimeline, Latencies, Percentiles, ReorgRecord, Report, SlashingRecord, SlotTimeline,
     ThroughputPoint, Violation,

@@ -20,7 +20,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use alloy_primitives::{Address, B256};
-use chunkseq_protocol::{Event, TxStatus};
+use chunkseq_execution::PoolError;
+use chunkseq_protocol::{Event, TxRefused, TxStatus};
 
 use crate::report::{
     BlockTimeline, Latencies, Percentiles, ReorgRecord, Report, SlashingRecord, SlotTimeline,
@@ -32,6 +33,27 @@ pub const fn offence_name(code: u8) -> &'static str {
     match chunkseq_protocol::Offence::from_l1_code(code) {
         Some(o) => o.name(),
         None => "unknown",
+    }
+}
+
+/// A short, stable name for why a transaction was refused: what the
+/// report's `refused_reasons` and the node's JSON-RPC errors (`data.reason`)
+/// call it. A full pool or sender queue, or a node catching up, may take the
+/// transaction later; the other reasons will not change by waiting.
+pub fn refusal_reason(r: &TxRefused) -> &'static str {
+    match r {
+        TxRefused::CatchingUp => "catching_up",
+        TxRefused::StateUnavailable(_) => "state_unavailable",
+        TxRefused::Pool(e) => match e {
+            PoolError::PoolFull { .. } => "pool_full",
+            PoolError::SenderFull { .. } => "sender_full",
+            PoolError::AlreadyKnown(_) => "already_known",
+            PoolError::NonceTooLow { .. } => "nonce_too_low",
+            PoolError::InsufficientFunds { .. } => "insufficient_funds",
+            PoolError::Underpriced { .. } => "underpriced",
+            PoolError::ReplacementUnderpriced { .. } => "replacement_underpriced",
+            _ => "invalid",
+        },
     }
 }
 
@@ -50,6 +72,7 @@ pub struct Recorder {
     slashings: Vec<(Address, u8, u64, u64)>,
     reorgs: Vec<ReorgRecord>,
     refused: u64,
+    refused_reasons: BTreeMap<String, u64>,
     /// Blobs of each slot's submitted checkpoint (0: calldata).
     submitted_blobs: BTreeMap<u64, u32>,
 }
@@ -152,6 +175,20 @@ impl Recorder {
         self.submitted_blobs.insert(slot, blobs);
     }
 
+    /// A submitted transaction was refused, for the reason named `reason`
+    /// ([`refusal_reason`]); it still counts as submitted (a driver that
+    /// sends it again may get it taken). Count each transaction once.
+    pub fn refused(&mut self, reason: &str) {
+        self.refused = self.refused.saturating_add(1);
+        *self.refused_reasons.entry(reason.to_owned()).or_default() += 1;
+    }
+
+    /// `tx` no longer counts as submitted (it was refused and given up on;
+    /// [`Self::refused`] counted it).
+    pub fn unsubmitted(&mut self, tx: &B256) {
+        self.submitted.remove(tx);
+    }
+
     /// Records what the protocol event `event` of node `node` at `at` says:
     /// proposals and built blocks of every node; the observer's provisional
     /// blocks, transaction statuses and reorgs. Checkpoints and slashings
@@ -191,7 +228,7 @@ impl Recorder {
                 reason,
                 ..
             } if observer && !reason.is_duplicate() && self.submitted.contains_key(hash) => {
-                self.refused = self.refused.saturating_add(1);
+                self.refused(refusal_reason(reason));
             }
             _ => {}
         }
@@ -420,6 +457,7 @@ impl Recorder {
             checkpoints: self.checkpoints.len() as u64,
             txs_submitted: self.submitted.len() as u64,
             refused: self.refused,
+            refused_reasons: self.refused_reasons.clone(),
             data_mode: data_mode(&self.submitted_blobs).into(),
             checkpoint_blobs: self.submitted_blobs.values().map(|b| u64::from(*b)).sum(),
             txs_provisional,

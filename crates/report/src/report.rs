@@ -2,6 +2,8 @@
 //! the HTML report draws (latency samples, throughput over time, a per-slot
 //! timeline and the offences).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Percentiles of a latency distribution, in milliseconds.
@@ -166,6 +168,10 @@ pub struct Report {
     /// holding them; another node may still include them.
     #[serde(default)]
     pub refused: u64,
+    /// `refused` by reason (`pool_full`, `sender_full`, `catching_up`,
+    /// `nonce_too_low`, ...; [`crate::refusal_reason`] names them).
+    #[serde(default)]
+    pub refused_reasons: BTreeMap<String, u64>,
     /// How the submitted checkpoints carried their transactions to L1:
     /// `blobs`, `calldata`, `mixed` (auto mode chose each per checkpoint)
     /// or `none`.

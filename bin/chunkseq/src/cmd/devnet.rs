@@ -26,6 +26,10 @@ pub(crate) struct DevnetArgs {
     /// Share of the load that is ERC-20 transfers, 0 to 1.
     #[arg(long, default_value_t = 0.25)]
     erc20_share: f64,
+    /// Load accounts funded at genesis and used in turn; by default 64, or
+    /// one per 4 tx/s of `--tps` above 256 tx/s.
+    #[arg(long)]
+    accounts: Option<usize>,
     /// Write the report (docs/design.md section 13) as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -62,6 +66,7 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
         slots: args.slots,
         tps: args.tps,
         erc20_share: args.erc20_share,
+        accounts: args.accounts,
         data_dir: args.data_dir,
         rpc_port: args.rpc_port,
         withhold_checkpoint: args.fault_withhold_checkpoint,

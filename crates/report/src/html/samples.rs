@@ -76,6 +76,7 @@ pub(super) fn sample_report_with_slots(scenario: &str, slots: u64) -> Report {
         checkpoints: 9,
         txs_submitted: 1000,
         refused: 0,
+        refused_reasons: Default::default(),
         data_mode: "blobs".into(),
         checkpoint_blobs: 18,
         txs_provisional: 950,
