@@ -336,10 +336,7 @@ impl Core {
             }
             (None, None) => return Err("slot data unavailable".into()),
         };
-        self.work.blob_commitments = self
-            .work
-            .blob_commitments
-            .saturating_add(data.new_commitments());
+        self.work.add_commitments(data.touched());
         Ok(Some(ExecutedBlock {
             hash,
             number: h.number,

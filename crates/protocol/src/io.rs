@@ -457,6 +457,8 @@ pub struct Work {
     pub signed: u64,
     /// KZG blob commitments computed (each block's changed blobs).
     pub blob_commitments: u64,
+    /// Data bytes in those blobs (a commitment's cost grows with them).
+    pub blob_bytes: u64,
 }
 
 impl Work {
@@ -466,6 +468,13 @@ impl Work {
         self.signatures = self.signatures.saturating_add(other.signatures);
         self.signed = self.signed.saturating_add(other.signed);
         self.blob_commitments = self.blob_commitments.saturating_add(other.blob_commitments);
+        self.blob_bytes = self.blob_bytes.saturating_add(other.blob_bytes);
+    }
+
+    /// Adds `(blobs, bytes)` of KZG commitments.
+    pub fn add_commitments(&mut self, (blobs, bytes): (u64, u64)) {
+        self.blob_commitments = self.blob_commitments.saturating_add(blobs);
+        self.blob_bytes = self.blob_bytes.saturating_add(bytes);
     }
 }
 

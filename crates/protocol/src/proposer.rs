@@ -367,10 +367,7 @@ impl Core {
             if let Some(c) = &self.exec_cache {
                 c.insert_slot_data(hash, Arc::clone(&data));
             }
-            self.work.blob_commitments = self
-                .work
-                .blob_commitments
-                .saturating_add(data.new_commitments());
+            self.work.add_commitments(data.touched());
             let proposal = built.header.proposal();
             let proposal_signature = match signer.sign(&SignRequest::new(&self.domain, &proposal)) {
                 Ok(s) => Bytes::from(s.to_vec()),

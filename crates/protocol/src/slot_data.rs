@@ -62,8 +62,9 @@ pub struct SlotData {
     versioned_hashes: Vec<B256>,
     data_hash: B256,
     committed: bool,
-    /// Blob commitments computed anew by the last [`SlotData::commit`].
-    new_commitments: u64,
+    /// The blobs the last block changed or added, and their data bytes:
+    /// what a node that committed the previous blocks commits for it.
+    touched: (u64, u64),
 }
 
 impl SlotData {
@@ -80,7 +81,7 @@ impl SlotData {
             versioned_hashes: Vec::new(),
             data_hash: B256::ZERO,
             committed: true,
-            new_commitments: 0,
+            touched: (0, 0),
         }
     }
 
@@ -116,8 +117,10 @@ impl SlotData {
                     max: self.max_blobs,
                 });
             }
+            let before = data.data_len();
             data.push_segment(segment)
                 .map_err(|e| SlotDataError::Encoding(e.to_string()))?;
+            next.touched = touched_blobs(before, data.data_len());
         }
         Ok(next)
     }
@@ -125,22 +128,22 @@ impl SlotData {
     /// Computes the blobs' versioned hashes and the data hash, reusing the
     /// commitments of blobs `cache` has seen.
     pub fn commit(mut self, cache: &mut VersionedHashCache) -> Result<Self, SlotDataError> {
-        let misses = cache.misses();
         if let Some(data) = &self.blobs {
             self.versioned_hashes = cache
                 .versioned_hashes(&data.blobs())
                 .map_err(|e| SlotDataError::Commitment(e.to_string()))?;
         }
-        self.new_commitments = cache.misses().saturating_sub(misses);
         self.data_hash = data_hash(&self.versioned_hashes);
         self.committed = true;
         Ok(self)
     }
 
-    /// KZG commitments the last block cost: the blobs it changed or added
-    /// (what a node whose cache held the previous blobs computes).
-    pub const fn new_commitments(&self) -> u64 {
-        self.new_commitments
+    /// The KZG commitments the last block costs, as (blobs, data bytes in
+    /// them): the blobs it changed or added, which is what a node that
+    /// committed the slot's previous blocks computes. A pure function of
+    /// the data, so every node (and the simulator's cost model) agrees.
+    pub const fn touched(&self) -> (u64, u64) {
+        self.touched
     }
 
     /// Whether [`SlotData::commit`] ran since the last block was appended.
@@ -251,6 +254,21 @@ impl SlotData {
             }
         }
     }
+}
+
+/// The blobs that data growing from `before` to `after` bytes changes or
+/// adds, and the data bytes they hold.
+fn touched_blobs(before: usize, after: usize) -> (u64, u64) {
+    let per_blob = DATA_BYTES_PER_BLOB;
+    let first = before.checked_div(per_blob).unwrap_or(0);
+    let end = after.div_ceil(per_blob);
+    let mut bytes = 0u64;
+    for j in first..end {
+        let start = j.saturating_mul(per_blob);
+        let stop = after.min(start.saturating_add(per_blob));
+        bytes = bytes.saturating_add(stop.saturating_sub(start) as u64);
+    }
+    (end.saturating_sub(first) as u64, bytes)
 }
 
 /// Blob gas of one blob (EIP-4844).
@@ -373,6 +391,24 @@ mod tests {
         assert!(!calldata_is_cheaper(1_000_000, 10, 1, 1));
         assert!(calldata_is_cheaper(1_000, 10, 1, 1));
         assert_eq!(calldata_floor_gas(&[Bytes::from(vec![0u8, 1, 2])]), 90);
+    }
+
+    #[test]
+    fn a_block_touches_the_blobs_its_segment_reaches() {
+        let per = DATA_BYTES_PER_BLOB;
+        assert_eq!(touched_blobs(0, 10), (1, 10));
+        assert_eq!(
+            touched_blobs(10, 20),
+            (1, 20),
+            "the whole first blob is recommitted"
+        );
+        assert_eq!(touched_blobs(per - 5, per + 5), (2, per as u64 + 5));
+        assert_eq!(
+            touched_blobs(per, per + 7),
+            (1, 7),
+            "a fresh blob after a full one"
+        );
+        assert_eq!(touched_blobs(3, 3 * per), (3, 3 * per as u64));
     }
 
     #[test]

@@ -67,9 +67,15 @@ pub fn measure(txs: usize) -> Result<CpuModel, SimError> {
     if built.header.txCount as usize != txs || gas == 0 {
         return Err(err("calibration block did not execute every transfer"));
     }
-    // One commitment of a blob of incompressible data (after the trusted
-    // setup is loaded, which a node does once).
+    // Commitments of a blob of zeros and of a full blob of data (after
+    // the trusted setup is loaded, which a node does once).
     let _ = chunkseq_da::kzg_settings();
+    let time_commitment = |blob: &alloy_primitives::FixedBytes<131_072>| {
+        let started = Instant::now();
+        chunkseq_da::blob_commitment(blob).map_err(err)?;
+        Ok::<f64, SimError>(started.elapsed().as_nanos() as f64)
+    };
+    let empty = time_commitment(&alloy_primitives::FixedBytes::ZERO)?;
     let mut blob = alloy_primitives::FixedBytes::<131_072>::ZERO;
     for (i, byte) in blob.0.iter_mut().enumerate() {
         // Byte 0 of each field element stays zero (canonical elements).
@@ -77,12 +83,13 @@ pub fn measure(txs: usize) -> Result<CpuModel, SimError> {
             *byte = (i as u32).wrapping_mul(2_654_435_761).rotate_right(13) as u8;
         }
     }
-    let started = Instant::now();
-    chunkseq_da::blob_commitment(&blob).map_err(err)?;
-    let ns_per_blob_commitment = started.elapsed().as_nanos() as f64;
+    let full = time_commitment(&blob)?;
+    let ns_per_blob_commitment = empty;
+    let ns_per_blob_byte = ((full - empty) / chunkseq_da::DATA_BYTES_PER_BLOB as f64).max(0.0);
     Ok(CpuModel {
         ns_per_gas: elapsed / gas as f64,
         ns_per_signature,
         ns_per_blob_commitment,
+        ns_per_blob_byte,
     })
 }

@@ -662,7 +662,8 @@ impl Simulation {
         let cpu = self.scenario.cpu;
         let cost_ns = work.gas as f64 * cpu.ns_per_gas
             + work.signatures.saturating_add(work.signed) as f64 * cpu.ns_per_signature
-            + work.blob_commitments as f64 * cpu.ns_per_blob_commitment;
+            + work.blob_commitments as f64 * cpu.ns_per_blob_commitment
+            + work.blob_bytes as f64 * cpu.ns_per_blob_byte;
         let cost_ms = (cost_ns / 1e6).ceil() as u64;
         // Work handled back to back (a batch, then the input it preceded)
         // adds up.

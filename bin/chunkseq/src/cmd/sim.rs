@@ -364,12 +364,18 @@ fn sweep(args: &SweepArgs) -> Result<()> {
 fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let model = chunkseq_sim::calibrate::measure(args.txs)?;
     println!(
-        "ns_per_gas {:.3} | ns_per_signature {:.0} | ns_per_blob_commitment {:.0}",
-        model.ns_per_gas, model.ns_per_signature, model.ns_per_blob_commitment
+        "ns_per_gas {:.3} | ns_per_signature {:.0} | ns_per_blob_commitment {:.0} | ns_per_blob_byte {:.1}",
+        model.ns_per_gas,
+        model.ns_per_signature,
+        model.ns_per_blob_commitment,
+        model.ns_per_blob_byte
     );
     let text = format!(
-        "# Written by `chunkseq sim calibrate` on this machine.\n[cpu]\nns_per_gas = {}\nns_per_signature = {}\nns_per_blob_commitment = {}\n",
-        model.ns_per_gas, model.ns_per_signature, model.ns_per_blob_commitment
+        "# Written by `chunkseq sim calibrate` on this machine.\n[cpu]\nns_per_gas = {}\nns_per_signature = {}\nns_per_blob_commitment = {}\nns_per_blob_byte = {}\n",
+        model.ns_per_gas,
+        model.ns_per_signature,
+        model.ns_per_blob_commitment,
+        model.ns_per_blob_byte
     );
     std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(

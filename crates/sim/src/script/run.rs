@@ -91,6 +91,7 @@ impl ScriptedRunBuilder {
                 ns_per_gas: 0.0,
                 ns_per_signature: 0.0,
                 ns_per_blob_commitment: 0.0,
+                ns_per_blob_byte: 0.0,
             },
             l1: L1Model::default(),
             faults: self.faults,
