@@ -6,12 +6,13 @@
 //! slashing-protection store, in their own tables of the same redb
 //! database ([`NodeStore::open_in`]); this store only indexes. Writes of one core step go in one
 //! transaction: durable when they record a block, a checkpoint or evidence,
-//! lazily durable (flushed by the next durable commit) when they only move
-//! transaction statuses, which a restart rebuilds from blocks anyway. The
-//! driver merges the status-only writes of consecutive steps into one
-//! transaction (flushed within `INDEX_FLUSH_MS`, when the core thread has
-//! nothing else to do, and with the next durable write), so a busy node does
-//! not commit once per transaction.
+//! lazily durable (flushed by the next durable commit) when they only forget
+//! the records of transactions dropped from their blocks, which a restart
+//! rebuilds from blocks anyway. The driver merges such writes of consecutive
+//! steps into one transaction (flushed within `INDEX_FLUSH_MS`, when the
+//! core thread has nothing else to do, and with the next durable write).
+//! Statuses of the pool (`pending`, `proposed`, `dropped`) are not written:
+//! the core answers for them.
 
 use std::{path::Path, sync::Arc};
 
@@ -147,7 +148,8 @@ pub struct TxRecord {
 #[derive(Debug, Default)]
 pub struct Batch {
     blocks: Vec<BlockRecord>,
-    txs: Vec<(B256, TxRecord)>,
+    /// Records to write, or (`None`) to delete, in order.
+    txs: Vec<(B256, Option<TxRecord>)>,
     checkpoints: Vec<CheckpointRecord>,
     evidence: Vec<Vec<u8>>,
     durable: bool,
@@ -170,7 +172,12 @@ impl Batch {
 
     /// Records a transaction's status.
     pub fn tx(&mut self, hash: B256, r: TxRecord) {
-        self.txs.push((hash, r));
+        self.txs.push((hash, Some(r)));
+    }
+
+    /// Deletes a transaction's record: the core answers for it again.
+    pub fn forget_tx(&mut self, hash: B256) {
+        self.txs.push((hash, None));
     }
 
     /// Records a checkpoint seen on L1.
@@ -187,7 +194,7 @@ impl Batch {
 
     /// The transaction records the batch holds.
     #[cfg(test)]
-    pub(crate) fn txs(&self) -> &[(B256, TxRecord)] {
+    pub(crate) fn txs(&self) -> &[(B256, Option<TxRecord>)] {
         &self.txs
     }
 
@@ -283,7 +290,14 @@ impl NodeStore {
             }
             let mut txs = txn.open_table(TXS)?;
             for (h, r) in &batch.txs {
-                txs.insert(&h.0, encode(r).as_slice())?;
+                match r {
+                    Some(r) => {
+                        txs.insert(&h.0, encode(r).as_slice())?;
+                    }
+                    None => {
+                        txs.remove(&h.0)?;
+                    }
+                }
             }
             let mut cps = txn.open_table(CHECKPOINTS)?;
             for c in &batch.checkpoints {
@@ -401,5 +415,30 @@ mod tests {
             Some(3)
         );
         assert_eq!(s.evidence().unwrap(), vec![vec![1, 2], vec![3]]);
+    }
+
+    #[test]
+    fn merged_batches_write_and_forget_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = NodeStore::open(&dir.path().join("node.redb")).unwrap();
+        let record = |n| TxRecord {
+            status: TxStatus::Provisional,
+            block_number: Some(n),
+            ..TxRecord::default()
+        };
+        let (kept, gone) = (B256::repeat_byte(1), B256::repeat_byte(2));
+        let mut first = Batch::default();
+        first.tx(kept, record(3));
+        first.tx(gone, record(3));
+        assert!(!first.is_durable());
+        let mut second = Batch::default();
+        // Dropped from block 3, then provisional again in block 5.
+        second.forget_tx(kept);
+        second.tx(kept, record(5));
+        second.forget_tx(gone);
+        first.append(second);
+        s.write(first).unwrap();
+        assert_eq!(s.tx(&kept).unwrap().unwrap().block_number, Some(5));
+        assert_eq!(s.tx(&gone).unwrap(), None);
     }
 }
