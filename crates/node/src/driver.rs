@@ -225,6 +225,8 @@ pub(crate) struct CoreLoop {
     /// since when.
     index: Batch,
     index_since: Option<Instant>,
+    /// Blocks whose transactions the index holds as provisional.
+    indexed: index::Indexed,
 }
 
 impl CoreLoop {
@@ -257,6 +259,7 @@ impl CoreLoop {
             first_proposals: byzantine::FirstProposals::default(),
             index: Batch::default(),
             index_since: None,
+            indexed: index::Indexed::default(),
         }
     }
 
@@ -738,7 +741,7 @@ impl CoreLoop {
 
     /// One core event: the index, the subscribers, and the metrics.
     fn event(&mut self, e: Event, batch: &mut Batch) {
-        index::record(&e, batch);
+        index::record(&e, batch, &mut self.indexed);
         self.measure(&e);
         match e {
             // Synced means level with L1; a node that gave up waiting
