@@ -334,12 +334,36 @@ impl std::fmt::Debug for Devnet {
     }
 }
 
-fn forward(node: usize, n: &Node, tx: mpsc::UnboundedSender<Seen>) {
-    let mut rx = n.subscribe();
+/// Forwards node `node`'s notifications to the aggregator: blocks,
+/// checkpoints, reorgs and evidence of every node; of the observer, also
+/// which transactions were checkpointed (its transaction statuses, which
+/// come thousands a second, on their own channel, so the block
+/// notifications the latencies come from are never lost behind them).
+fn forward(node: usize, n: &Node, observer: bool, tx: &mpsc::UnboundedSender<Seen>) {
+    relay(node, n.subscribe(), tx.clone(), |_| true);
+    if observer {
+        relay(node, n.subscribe_txs(), tx.clone(), |n| {
+            matches!(
+                n,
+                Notification::Tx {
+                    status: TxStatus::Checkpointed,
+                    ..
+                }
+            )
+        });
+    }
+}
+
+fn relay(
+    node: usize,
+    mut rx: tokio::sync::broadcast::Receiver<Notification>,
+    tx: mpsc::UnboundedSender<Seen>,
+    keep: fn(&Notification) -> bool,
+) {
     tokio::spawn(async move {
         loop {
             match rx.recv().await {
-                Ok(what) => {
+                Ok(what) if keep(&what) => {
                     if tx
                         .send(Seen {
                             node,
@@ -351,6 +375,7 @@ fn forward(node: usize, n: &Node, tx: mpsc::UnboundedSender<Seen>) {
                         break;
                     }
                 }
+                Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(k)) => {
                     warn!(target: "chunkseq::devnet", node, missed = k, "reporter lagged");
                 }
@@ -566,7 +591,8 @@ impl Devnet {
                 .map(ToString::to_string)
                 .unwrap_or_default()
         );
-        forward(i, &node, self.seen_tx.clone());
+        let observer = i == usize::from(self.cfg.nodes > 1);
+        forward(i, &node, observer, &self.seen_tx);
         if let Some(slot) = self.handle.rpc.lock().get_mut(i) {
             *slot = node.rpc_addr();
         }

@@ -7,12 +7,12 @@
 //! catching up included, is the core's.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
     sync::{Arc, mpsc},
     time::{Duration, Instant},
 };
 
-use alloy_primitives::{B256, keccak256};
+use alloy_primitives::{B256, Bytes, keccak256};
 use chunkseq_execution::RecoveredTx;
 use chunkseq_l1::RollupCall;
 use chunkseq_primitives::UnixMillis;
@@ -23,12 +23,12 @@ use chunkseq_protocol::{
 };
 use libp2p::{PeerId, gossipsub::MessageAcceptance, gossipsub::MessageId, request_response};
 use parking_lot::Mutex;
-use tokio::sync::{broadcast, mpsc as tmpsc, oneshot};
+use tokio::sync::{mpsc as tmpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::{
     clock::Clock,
-    events::Notification,
+    events::{Notification, Notifier},
     index,
     metrics::NodeMetrics,
     network::{NetCommand, NetworkHandle},
@@ -42,6 +42,16 @@ pub type Query = Box<dyn FnOnce(&Core) + Send>;
 pub enum Command {
     /// Hand an input to the core (L1 events and reads, sync answers).
     Input(Input),
+    /// The transactions of one gossip message from a peer; the message's
+    /// verdict goes back to the network.
+    GossipTxs {
+        /// The transactions' bytes.
+        txs: Vec<Bytes>,
+        /// The message id.
+        id: MessageId,
+        /// Who forwarded it.
+        from: PeerId,
+    },
     /// A gossip message from a peer; its verdict goes back to the network.
     Gossip {
         /// The message.
@@ -72,11 +82,29 @@ pub enum Command {
     Stop,
 }
 
+impl Command {
+    /// What kind of command this is, for logs.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Input(Input::Tick) => "tick",
+            Self::Input(Input::L1(_)) => "l1",
+            Self::Input(_) => "input",
+            Self::Gossip { gossip, .. } => gossip.topic(),
+            Self::GossipTxs { .. } => "txs",
+            Self::SubmitTxs { .. } => "submit",
+            Self::Query(_) => "query",
+            Self::SyncRequest { .. } => "sync",
+            Self::Stop => "stop",
+        }
+    }
+}
+
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let name = match self {
             Self::Input(_) => "Input",
             Self::Gossip { .. } => "Gossip",
+            Self::GossipTxs { .. } => "GossipTxs",
             Self::SubmitTxs { .. } => "SubmitTxs",
             Self::Query(_) => "Query",
             Self::SyncRequest { .. } => "SyncRequest",
@@ -86,20 +114,64 @@ impl std::fmt::Debug for Command {
     }
 }
 
-/// Most transactions of consecutive [`Command::SubmitTxs`] the core's thread
-/// hands to the core as one input.
-pub const MAX_COALESCED_TXS: usize = 2_048;
+/// Most transactions the core's thread hands to the core as one input (of
+/// peers' gossip, or of users' submissions).
+pub const MAX_COALESCED_TXS: usize = 256;
 
 /// Longest time the transaction-status writes of consecutive core steps
 /// wait to be committed together (they are also committed as soon as the
 /// thread has nothing else to do, and with the next durable write).
 pub const INDEX_FLUSH_MS: u64 = 20;
 
-/// A group of [`Command::SubmitTxs`] handled as one core input.
-type Submissions = Vec<(
+/// Most commands taken from the channel in one round of the core's thread.
+const MAX_QUEUED: usize = 8_192;
+
+/// What the core's thread took from its channel and has not handled yet.
+#[derive(Default)]
+struct Queue {
+    /// Protocol messages, L1 inputs, queries and sync requests, in order.
+    other: VecDeque<Command>,
+    /// Transactions from peers, by message (their bytes, the message id
+    /// and sender).
+    gossip_txs: VecDeque<(Vec<Bytes>, MessageId, PeerId)>,
+    /// Users' transactions.
+    submissions: VecDeque<Submission>,
+    /// [`Command::Stop`] came: handle what was queued before it, then stop.
+    stop: bool,
+}
+
+impl Queue {
+    fn push(&mut self, c: Command) {
+        match c {
+            Command::Stop => self.stop = true,
+            Command::Gossip {
+                gossip: Gossip::Tx(raw),
+                id,
+                from,
+            } => self.gossip_txs.push_back((vec![raw], id, from)),
+            Command::GossipTxs { txs, id, from } => self.gossip_txs.push_back((txs, id, from)),
+            Command::SubmitTxs { txs, reply } => self.submissions.push_back((txs, reply)),
+            other => self.other.push_back(other),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.other.len() + self.gossip_txs.len() + self.submissions.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One [`Command::SubmitTxs`]: the transactions and where their verdicts go.
+type Submission = (
     Vec<RecoveredTx>,
     oneshot::Sender<Vec<Result<B256, TxRefused>>>,
-)>;
+);
+
+/// A group of [`Command::SubmitTxs`] handled as one core input.
+type Submissions = Vec<Submission>;
 
 /// What the L1 task is asked to do. Moved once per request, so the size
 /// of a checkpoint call costs nothing.
@@ -132,7 +204,7 @@ pub(crate) struct CoreLoop {
     pub(crate) core: Core,
     pub(crate) net: NetworkHandle,
     pub(crate) l1: tmpsc::UnboundedSender<L1Command>,
-    pub(crate) notify: broadcast::Sender<Notification>,
+    pub(crate) notify: Notifier,
     pub(crate) store: Arc<NodeStore>,
     pub(crate) metrics: Arc<NodeMetrics>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -153,6 +225,8 @@ pub(crate) struct CoreLoop {
     /// since when.
     index: Batch,
     index_since: Option<Instant>,
+    /// Blocks whose transactions the index holds as provisional.
+    indexed: index::Indexed,
 }
 
 impl CoreLoop {
@@ -161,7 +235,7 @@ impl CoreLoop {
         core: Core,
         net: NetworkHandle,
         l1: tmpsc::UnboundedSender<L1Command>,
-        notify: broadcast::Sender<Notification>,
+        notify: Notifier,
         store: Arc<NodeStore>,
         metrics: Arc<NodeMetrics>,
         clock: Arc<dyn Clock>,
@@ -185,6 +259,7 @@ impl CoreLoop {
             first_proposals: byzantine::FirstProposals::default(),
             index: Batch::default(),
             index_since: None,
+            indexed: index::Indexed::default(),
         }
     }
 
@@ -200,17 +275,23 @@ impl CoreLoop {
     }
 
     /// Runs until [`Command::Stop`] or until every sender is gone.
+    ///
+    /// Each round takes everything queued. Protocol messages, L1 inputs and
+    /// queries go first, in the order they came; then transactions, at
+    /// most [`MAX_COALESCED_TXS`] of peers' gossip and as many of users'
+    /// submissions, each kind as one core input. So a proposal or an
+    /// attestation never waits behind a backlog of transactions, and the
+    /// core's per-input work (the proposer filling its block, the
+    /// wake-ups, the index write) runs once per batch, not once per
+    /// transaction.
     pub(crate) fn run(mut self, rx: mpsc::Receiver<Command>) {
         // The core starts by catching up; its first tick asks what it needs.
         self.step(Input::Tick, None);
-        // A command taken from the channel while coalescing submissions,
-        // handled next.
-        let mut next: Option<Command> = None;
-        loop {
-            let received = match next.take() {
-                Some(c) => Ok(c),
-                None => match rx.try_recv() {
-                    Ok(c) => Ok(c),
+        let mut queue = Queue::default();
+        while !queue.stop {
+            if queue.is_empty() {
+                match rx.try_recv() {
+                    Ok(c) => queue.push(c),
                     Err(mpsc::TryRecvError::Disconnected) => break,
                     Err(mpsc::TryRecvError::Empty) => {
                         // Nothing queued: commit what waits, then sleep.
@@ -220,40 +301,76 @@ impl CoreLoop {
                             .wake
                             .map_or(250, |w| w.0.saturating_sub(now.0))
                             .clamp(1, 250);
-                        rx.recv_timeout(Duration::from_millis(wait))
-                    }
-                },
-            };
-            match received {
-                Ok(Command::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                Ok(Command::SubmitTxs { txs, reply }) => {
-                    // Users' transactions queued behind these join them:
-                    // one core input, one pass of the proposer, one reply
-                    // each.
-                    let mut count = txs.len();
-                    let mut group: Submissions = vec![(txs, reply)];
-                    while count < MAX_COALESCED_TXS {
-                        match rx.try_recv() {
-                            Ok(Command::SubmitTxs { txs, reply }) => {
-                                count = count.saturating_add(txs.len());
-                                group.push((txs, reply));
-                            }
-                            Ok(other) => {
-                                next = Some(other);
-                                break;
-                            }
-                            Err(_) => break,
+                        match rx.recv_timeout(Duration::from_millis(wait)) {
+                            Ok(c) => queue.push(c),
+                            Err(mpsc::RecvTimeoutError::Timeout) => {}
+                            Err(mpsc::RecvTimeoutError::Disconnected) => break,
                         }
                     }
-                    self.submit(group);
                 }
-                Ok(c) => self.command(c),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
-            let now = self.clock.now();
-            if self.wake.is_some_and(|w| w <= now) {
-                self.wake = None;
-                self.step(Input::Tick, None);
+            while !queue.stop && queue.len() < MAX_QUEUED {
+                match rx.try_recv() {
+                    Ok(c) => queue.push(c),
+                    Err(_) => break,
+                }
+            }
+            let round = Instant::now();
+            let (others, gossip, submitted) = (
+                queue.other.len(),
+                queue.gossip_txs.len(),
+                queue.submissions.len(),
+            );
+            let mut slowest = ("", Duration::ZERO);
+            while let Some(c) = queue.other.pop_front() {
+                let what = c.name();
+                let started = Instant::now();
+                self.command(c);
+                self.tick_if_due();
+                let took = started.elapsed();
+                if took > slowest.1 {
+                    slowest = (what, took);
+                }
+            }
+            let after_others = round.elapsed();
+            if !queue.gossip_txs.is_empty() {
+                let mut batch = Vec::new();
+                let mut count = 0usize;
+                while count < MAX_COALESCED_TXS
+                    && let Some(message) = queue.gossip_txs.pop_front()
+                {
+                    count = count.saturating_add(message.0.len());
+                    batch.push(message);
+                }
+                self.gossip_txs(batch);
+            }
+            let after_gossip = round.elapsed();
+            if !queue.submissions.is_empty() {
+                let mut group: Submissions = Vec::new();
+                let mut count = 0usize;
+                while count < MAX_COALESCED_TXS
+                    && let Some((txs, reply)) = queue.submissions.pop_front()
+                {
+                    count = count.saturating_add(txs.len());
+                    group.push((txs, reply));
+                }
+                self.submit(group);
+            }
+            self.tick_if_due();
+            let took = round.elapsed();
+            if took >= Duration::from_millis(50) {
+                debug!(
+                    target: "chunkseq::timing",
+                    ms = took.as_secs_f64() * 1e3,
+                    others,
+                    others_ms = after_others.as_secs_f64() * 1e3,
+                    gossip,
+                    gossip_ms = (after_gossip - after_others).as_secs_f64() * 1e3,
+                    submitted,
+                    slowest = slowest.0,
+                    slowest_ms = slowest.1.as_secs_f64() * 1e3,
+                    "slow round"
+                );
             }
             if self
                 .index_since
@@ -264,6 +381,104 @@ impl CoreLoop {
         }
         self.flush_index();
         info!(target: "chunkseq::node", "core thread stopped");
+    }
+
+    /// Hands the core a tick if its wake-up time has come.
+    fn tick_if_due(&mut self) {
+        let now = self.clock.now();
+        if self.wake.is_some_and(|w| w <= now) {
+            self.wake = None;
+            self.step(Input::Tick, None);
+        }
+    }
+
+    /// Hands the transactions of peers' messages to the core as one input
+    /// (a transaction whose hash comes twice goes in a later one) and
+    /// reports each message's verdict to the network: rejected if any of
+    /// its transactions is invalid whatever the state (as the core decides
+    /// for a single transaction), accepted (forwarded) if the pool took
+    /// any, ignored otherwise.
+    fn gossip_txs(&mut self, messages: Vec<(Vec<Bytes>, MessageId, PeerId)>) {
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Verdict {
+            Admitted,
+            Refused,
+            Invalid,
+        }
+        let mut verdicts: Vec<Vec<Verdict>> = Vec::with_capacity(messages.len());
+        let mut senders = Vec::with_capacity(messages.len());
+        // (message, position, hash, bytes) still to hand to the core.
+        let mut rest = Vec::new();
+        for (m, (txs, id, from)) in messages.into_iter().enumerate() {
+            verdicts.push(vec![Verdict::Refused; txs.len()]);
+            senders.push((id, from));
+            for (i, raw) in txs.into_iter().enumerate() {
+                rest.push((m, i, TxIn::Raw(raw.clone()).hash(), raw));
+            }
+        }
+        while !rest.is_empty() {
+            let mut seen = HashSet::with_capacity(rest.len());
+            let (input, later): (Vec<_>, Vec<_>) = rest
+                .into_iter()
+                .partition(|(_, _, hash, _)| hash.is_none_or(|h| seen.insert(h)));
+            rest = later;
+            let mut placed = Vec::with_capacity(input.len());
+            let mut txs = Vec::with_capacity(input.len());
+            for (m, i, hash, raw) in input {
+                placed.push((m, i, hash));
+                txs.push(TxIn::Raw(raw));
+            }
+            let outputs = self.core.handle(
+                self.clock.now(),
+                Input::Transactions {
+                    txs,
+                    origin: TxOrigin::Gossip,
+                },
+            );
+            let _ = self.core.take_work();
+            // Refused transactions, and whether each is invalid.
+            let refused: HashMap<B256, bool> = outputs
+                .iter()
+                .filter_map(|o| match o {
+                    Output::Event(Event::TransactionRefused {
+                        hash: Some(hash),
+                        origin: TxOrigin::Gossip,
+                        reason,
+                    }) => Some((
+                        *hash,
+                        matches!(reason, TxRefused::Pool(e) if e.is_invalid()),
+                    )),
+                    _ => None,
+                })
+                .collect();
+            for (m, i, hash) in placed {
+                let verdict = match hash.map(|h| refused.get(&h)) {
+                    Some(None) => Verdict::Admitted,
+                    Some(Some(false)) => Verdict::Refused,
+                    // Invalid; or over the size bound, never admitted (the
+                    // network task refuses such messages before this).
+                    Some(Some(true)) | None => Verdict::Invalid,
+                };
+                if let Some(v) = verdicts.get_mut(m).and_then(|v| v.get_mut(i)) {
+                    *v = verdict;
+                }
+            }
+            self.outputs(outputs);
+        }
+        for ((id, from), v) in senders.into_iter().zip(verdicts) {
+            let acceptance = if v.contains(&Verdict::Invalid) {
+                MessageAcceptance::Reject
+            } else if v.contains(&Verdict::Admitted) {
+                MessageAcceptance::Accept
+            } else {
+                MessageAcceptance::Ignore
+            };
+            self.net.send(NetCommand::Validate {
+                id,
+                from,
+                acceptance,
+            });
+        }
     }
 
     /// Hands users' transactions to the core and answers each submitter
@@ -339,8 +554,13 @@ impl CoreLoop {
     fn flush_index(&mut self) {
         self.index_since = None;
         let batch = std::mem::take(&mut self.index);
+        let (durable, started) = (batch.is_durable(), Instant::now());
         if let Err(e) = self.store.write(batch) {
             warn!(target: "chunkseq::node", error = %e, "node store write failed");
+        }
+        let took = started.elapsed();
+        if took >= Duration::from_millis(20) {
+            debug!(target: "chunkseq::timing", ms = took.as_secs_f64() * 1e3, durable, "slow index write");
         }
     }
 
@@ -350,6 +570,7 @@ impl CoreLoop {
             Command::Gossip { gossip, id, from } => {
                 self.step(Input::Gossip(gossip), Some((id, from)));
             }
+            Command::GossipTxs { txs, id, from } => self.gossip_txs(vec![(txs, id, from)]),
             Command::SubmitTxs { txs, reply } => {
                 self.submit(vec![(txs, reply)]);
             }
@@ -520,7 +741,7 @@ impl CoreLoop {
 
     /// One core event: the index, the subscribers, and the metrics.
     fn event(&mut self, e: Event, batch: &mut Batch) {
-        index::record(&e, batch);
+        index::record(&e, batch, &mut self.indexed);
         self.measure(&e);
         match e {
             // Synced means level with L1; a node that gave up waiting
@@ -533,8 +754,7 @@ impl CoreLoop {
             warn!(target: "chunkseq::node", what, %reason, "signing refused");
         }
         if let Some(n) = Notification::from_event(&e) {
-            // No subscriber is fine.
-            let _ = self.notify.send(n);
+            self.notify.send(n);
         }
     }
 

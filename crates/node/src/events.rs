@@ -152,3 +152,64 @@ impl Notification {
         })
     }
 }
+
+/// Where a node's notifications go: one broadcast channel for transaction
+/// statuses, which come thousands a second under load, and one for the
+/// rest, so a subscriber to blocks, checkpoints, reorgs or evidence never
+/// misses one for falling behind on transactions.
+#[derive(Clone, Debug)]
+pub struct Notifier {
+    events: tokio::sync::broadcast::Sender<Notification>,
+    txs: tokio::sync::broadcast::Sender<Notification>,
+}
+
+impl Notifier {
+    /// Notifications a subscriber may fall behind by before it misses the
+    /// oldest, of blocks, checkpoints, reorgs and evidence.
+    pub const CAPACITY: usize = 4_096;
+    /// The same for transaction statuses (a few thousand a second at
+    /// 1,000 tx/s; a reorg of two full slots sends 32,000 at once).
+    pub const TX_CAPACITY: usize = 16_384;
+
+    /// Two empty channels.
+    pub fn new() -> Self {
+        Self {
+            events: tokio::sync::broadcast::channel(Self::CAPACITY).0,
+            txs: tokio::sync::broadcast::channel(Self::TX_CAPACITY).0,
+        }
+    }
+
+    /// Sends `n` to the subscribers of its kind (none is fine).
+    pub fn send(&self, n: Notification) {
+        let channel = match n {
+            Notification::Tx { .. } => &self.txs,
+            _ => &self.events,
+        };
+        let _ = channel.send(n);
+    }
+
+    /// Every notification but transaction statuses, from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Notification> {
+        self.events.subscribe()
+    }
+
+    /// Transaction statuses ([`Notification::Tx`]), from now on.
+    pub fn subscribe_txs(&self) -> tokio::sync::broadcast::Receiver<Notification> {
+        self.txs.subscribe()
+    }
+
+    /// The channel of the subscription `kind` (`txs` or another).
+    pub fn subscribe_to(&self, kind: &str) -> tokio::sync::broadcast::Receiver<Notification> {
+        if kind == "txs" {
+            self.subscribe_txs()
+        } else {
+            self.subscribe()
+        }
+    }
+}
+
+impl Default for Notifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,20 +1,41 @@
 //! The node's index: what the RPC serves about blocks, transactions,
-//! checkpoints and evidence, written as a pure function of the core's
-//! events. It reads nothing back, so what the index holds is decided by the
-//! core alone.
+//! checkpoints and evidence, written as a function of the core's events and
+//! of which blocks this process indexed as provisional ([`Indexed`]). It
+//! reads nothing back, so what the index holds is decided by the core
+//! alone.
+//!
+//! A transaction is written once when its block becomes provisional. When
+//! the block is checkpointed, only the block's record changes (status, L1
+//! block and transaction), and the store reports its transactions
+//! checkpointed from it ([`crate::store::NodeStore::tx`]): rewriting 8,000
+//! transaction records per checkpoint took 130-170 ms of each node's core
+//! thread at 1,000 tx/s, every slot (docs/throughput.md). The transactions
+//! of a checkpointed block this process did not index (one it caught up
+//! on) are written then.
 
+use std::collections::HashSet;
+
+use alloy_primitives::B256;
 use chunkseq_protocol::{BlockEntry, CheckpointRecord, Event, TxStatus};
 
 use crate::store::{Batch, BlockRecord, BlockStatus, TxRecord};
 
+/// The provisional blocks whose transactions this process indexed, until
+/// they are checkpointed or dropped.
+#[derive(Debug, Default)]
+pub struct Indexed {
+    blocks: HashSet<B256>,
+}
+
 /// Adds to `batch` what `event` changes in the index.
-pub fn record(event: &Event, batch: &mut Batch) {
+pub fn record(event: &Event, batch: &mut Batch, indexed: &mut Indexed) {
     match event {
         Event::ProvisionalAccepted { block, .. } => {
             for (i, tx) in block.txs.iter().enumerate() {
                 batch.tx(*tx, in_block(block, i, TxStatus::Provisional, None));
             }
             batch.block(BlockRecord::new(block, BlockStatus::Provisional));
+            indexed.blocks.insert(block.hash);
         }
         Event::CheckpointAccepted {
             blocks,
@@ -23,29 +44,34 @@ pub fn record(event: &Event, batch: &mut Batch) {
             ..
         } => {
             for block in blocks {
-                for (i, tx) in block.txs.iter().enumerate() {
-                    batch.tx(
-                        *tx,
-                        in_block(block, i, TxStatus::Checkpointed, Some((*l1_block, *l1_tx))),
-                    );
+                if !indexed.blocks.remove(&block.hash) {
+                    for (i, tx) in block.txs.iter().enumerate() {
+                        batch.tx(
+                            *tx,
+                            in_block(block, i, TxStatus::Checkpointed, Some((*l1_block, *l1_tx))),
+                        );
+                    }
                 }
-                batch.block(BlockRecord::new(block, BlockStatus::Checkpointed));
+                batch.block(BlockRecord::checkpointed(block, *l1_block, *l1_tx));
             }
             if let Some(r) = CheckpointRecord::from_accepted(event) {
                 batch.checkpoint(r);
             }
         }
-        // Provisional and checkpointed statuses are written with their block.
-        Event::TxStatusChanged { hash, status }
-            if !matches!(status, TxStatus::Provisional | TxStatus::Checkpointed) =>
-        {
-            batch.tx(
-                *hash,
-                TxRecord {
-                    status: *status,
-                    ..TxRecord::default()
-                },
-            );
+        // Provisional and checkpointed statuses are written with their
+        // block. The others describe the pool, which the core answers for
+        // (`Core::tx_status`) and which does not survive a restart: they
+        // are not written (two index writes per transaction and node fewer,
+        // a fifth of the devnet's CPU at 1,000 tx/s), and a transaction
+        // dropped from its block loses its record, so the core answers.
+        Event::TxStatusChanged {
+            hash,
+            status: TxStatus::Dropped,
+        } => batch.forget_tx(*hash),
+        Event::Reorg { dropped, .. } => {
+            for b in dropped {
+                indexed.blocks.remove(b);
+            }
         }
         Event::EvidenceFound {
             offence,
@@ -116,14 +142,16 @@ mod tests {
                 block: entry(7, 2, 3),
             },
             &mut b,
+            &mut Indexed::default(),
         );
         let (blocks, txs, checkpoints) = (b.blocks(), b.txs(), b.checkpoints());
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].status, BlockStatus::Provisional);
         assert_eq!(txs.len(), 2);
-        assert_eq!(txs[1].1.index, Some(1));
-        assert_eq!(txs[1].1.status, TxStatus::Provisional);
-        assert_eq!(txs[1].1.attestations, Some(3));
+        let second = txs[1].1.as_ref().unwrap();
+        assert_eq!(second.index, Some(1));
+        assert_eq!(second.status, TxStatus::Provisional);
+        assert_eq!(second.attestations, Some(3));
         assert!(checkpoints.is_empty());
     }
 
@@ -144,42 +172,86 @@ mod tests {
                 l1_tx,
             },
             &mut b,
+            &mut Indexed::default(),
         );
         let (blocks, txs, checkpoints) = (b.blocks(), b.txs(), b.checkpoints());
         assert_eq!(blocks.len(), 2);
         assert!(blocks.iter().all(|b| b.status == BlockStatus::Checkpointed));
-        assert_eq!(txs[0].1.l1_tx, Some(l1_tx));
-        assert_eq!(txs[0].1.l1_block, Some(40));
-        assert_eq!(
-            txs[0].1.threshold,
-            Some(3),
-            "kept from its provisional block"
-        );
+        let first = txs[0].1.as_ref().unwrap();
+        assert_eq!(first.l1_tx, Some(l1_tx));
+        assert_eq!(first.l1_block, Some(40));
+        assert_eq!(first.threshold, Some(3), "kept from its provisional block");
         assert_eq!(checkpoints.len(), 1);
         assert_eq!(checkpoints[0].headers.len(), 2);
     }
 
     #[test]
-    fn pending_and_dropped_statuses_clear_the_block_fields() {
+    fn a_checkpoint_rewrites_the_transactions_of_blocks_this_process_did_not_index_only() {
+        let mut indexed = Indexed::default();
+        let (seen, caught_up) = (entry(7, 2, 3), entry(8, 3, 3));
+        let seen = BlockEntry {
+            hash: B256::repeat_byte(70),
+            ..seen
+        };
+        record(
+            &Event::ProvisionalAccepted {
+                slot: 3,
+                index: 0,
+                number: 7,
+                hash: seen.hash,
+                block: seen.clone(),
+            },
+            &mut Batch::default(),
+            &mut indexed,
+        );
+        let mut b = Batch::default();
+        record(
+            &Event::CheckpointAccepted {
+                slot: 3,
+                header_hash: B256::repeat_byte(1),
+                proposer: Address::repeat_byte(2),
+                blocks: vec![seen, caught_up],
+                bodies: vec![Bytes::new(), Bytes::new()],
+                last_number: 8,
+                l1_block: 40,
+                l1_tx: B256::repeat_byte(0xaa),
+            },
+            &mut b,
+            &mut indexed,
+        );
+        assert_eq!(b.txs().len(), 3, "only the caught-up block's transactions");
+        assert!(b.blocks().iter().all(|r| r.l1_block == Some(40)));
+        assert!(indexed.blocks.is_empty());
+    }
+
+    #[test]
+    fn pool_statuses_are_not_written_and_a_dropped_transaction_is_forgotten() {
         let mut b = Batch::default();
         let hash = B256::repeat_byte(5);
+        for status in [
+            TxStatus::Pending,
+            TxStatus::Proposed,
+            TxStatus::Provisional,
+            TxStatus::Checkpointed,
+        ] {
+            record(
+                &Event::TxStatusChanged { hash, status },
+                &mut b,
+                &mut Indexed::default(),
+            );
+        }
+        assert!(
+            b.is_empty(),
+            "the core answers for the pool; blocks carry the rest"
+        );
         record(
             &Event::TxStatusChanged {
                 hash,
                 status: TxStatus::Dropped,
             },
             &mut b,
+            &mut Indexed::default(),
         );
-        record(
-            &Event::TxStatusChanged {
-                hash,
-                status: TxStatus::Provisional,
-            },
-            &mut b,
-        );
-        let txs = b.txs();
-        assert_eq!(txs.len(), 1, "a provisional status comes with its block");
-        assert_eq!(txs[0].1.status, TxStatus::Dropped);
-        assert_eq!(txs[0].1.block_number, None);
+        assert_eq!(b.txs(), &[(hash, None)], "its block record goes");
     }
 }

@@ -44,6 +44,16 @@ use crate::wire;
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum NetEvent {
+    /// The transactions of a `txs` message (or of a `tx` message); report
+    /// one verdict for the message with [`NetCommand::Validate`].
+    GossipTxs {
+        /// The transactions' EIP-2718 bytes.
+        txs: Vec<alloy_primitives::Bytes>,
+        /// The message id.
+        id: MessageId,
+        /// The peer that forwarded it.
+        from: PeerId,
+    },
     /// A decoded gossip message; report the verdict with [`NetCommand::Validate`].
     Gossip {
         /// The message.
@@ -75,7 +85,9 @@ pub enum NetEvent {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum NetCommand {
-    /// Publish a message on its topic.
+    /// Publish a message on its topic. Transactions wait until the
+    /// commands queued behind them are handled, and go out together in one
+    /// `txs` message ([`wire::encode_txs`]).
     Publish(Gossip),
     /// Publish raw bytes on the topic of `kind` (tests of garbage handling).
     PublishRaw {
@@ -332,6 +344,8 @@ pub async fn start(
         events,
         status: Arc::clone(&status),
         bootnodes: cfg.bootnodes,
+        outgoing_txs: Vec::new(),
+        outgoing_bytes: 0,
     };
     tokio::spawn(task.run(rx));
     Ok(NetworkHandle {
@@ -347,6 +361,9 @@ struct NetworkTask {
     events: mpsc::UnboundedSender<NetEvent>,
     status: Arc<NetworkStatus>,
     bootnodes: Vec<Multiaddr>,
+    /// Transactions to publish with the next `txs` message, and their size.
+    outgoing_txs: Vec<alloy_primitives::Bytes>,
+    outgoing_bytes: usize,
 }
 
 impl NetworkTask {
@@ -356,7 +373,19 @@ impl NetworkTask {
             tokio::select! {
                 c = commands.recv() => match c {
                     None | Some(NetCommand::Stop) => break,
-                    Some(c) => self.command(c),
+                    Some(c) => {
+                        self.command(c);
+                        // Everything queued goes too, then the transactions
+                        // it brought leave as one message.
+                        loop {
+                            match commands.try_recv() {
+                                Ok(NetCommand::Stop) => return,
+                                Ok(c) => self.command(c),
+                                Err(_) => break,
+                            }
+                        }
+                        self.publish_txs();
+                    }
                 },
                 e = self.swarm.select_next_some() => self.swarm_event(e),
                 _ = housekeeping.tick() => self.housekeeping(),
@@ -390,8 +419,32 @@ impl NetworkTask {
         }
     }
 
+    /// Publishes the transactions waiting: one on the `tx` topic, more in
+    /// one `txs` message.
+    fn publish_txs(&mut self) {
+        let txs = std::mem::take(&mut self.outgoing_txs);
+        self.outgoing_bytes = 0;
+        match txs.as_slice() {
+            [] => {}
+            [one] => self.publish("tx", one.to_vec()),
+            many => self.publish("txs", wire::encode_txs(many)),
+        }
+    }
+
     fn command(&mut self, c: NetCommand) {
         match c {
+            NetCommand::Publish(Gossip::Tx(raw)) => {
+                self.outgoing_bytes = self.outgoing_bytes.saturating_add(raw.len() + 4);
+                self.outgoing_txs.push(raw);
+                if self.outgoing_txs.len() >= wire::MAX_BATCH_TXS
+                    || self
+                        .outgoing_bytes
+                        .saturating_add(wire::MAX_TX_BYTES_FRAMED)
+                        > wire::MAX_BATCH_BYTES
+                {
+                    self.publish_txs();
+                }
+            }
             NetCommand::Publish(g) => {
                 let data = wire::encode(&g);
                 self.publish(g.topic(), data);
@@ -493,9 +546,20 @@ impl NetworkTask {
     fn gossip(&mut self, from: PeerId, id: MessageId, topic: &TopicHash, data: &[u8]) {
         let verdict = wire::kind_of(self.chain_id, topic.as_str())
             .ok_or_else(|| wire::WireError::UnknownTopic(topic.to_string()))
-            .and_then(|kind| wire::decode(kind, data));
+            .and_then(|kind| wire::decode_received(kind, data));
         match verdict {
-            Ok(gossip) => {
+            Ok(wire::Received::Txs(txs)) => {
+                let _ = self.events.send(NetEvent::GossipTxs { txs, id, from });
+            }
+            Ok(wire::Received::One(Gossip::Tx(raw))) => {
+                let _ = self.events.send(NetEvent::GossipTxs {
+                    txs: vec![raw],
+                    id,
+                    from,
+                });
+            }
+            Ok(wire::Received::One(gossip)) => {
+                debug!(target: "chunkseq::timing", kind = gossip.topic(), slot = ?gossip.slot(), bytes = data.len(), "gossip received");
                 let _ = self.events.send(NetEvent::Gossip { gossip, id, from });
             }
             Err(e) => {

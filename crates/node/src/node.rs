@@ -25,7 +25,7 @@ use tracing::{info, warn};
 use crate::{
     clock::{Clock, SystemClock},
     driver::{Command, CoreLoop},
-    events::Notification,
+    events::{Notification, Notifier},
     metrics::NodeMetrics,
     network::{self, NetEvent, NetworkConfig, NetworkHandle, NetworkStatus},
     rpc::{self, RpcContext},
@@ -144,7 +144,7 @@ fn store_err(what: &'static str, path: &Path, e: impl std::fmt::Display) -> Node
 pub struct Node {
     core: mpsc::Sender<Command>,
     thread: Option<JoinHandle<()>>,
-    notify: broadcast::Sender<Notification>,
+    notify: Notifier,
     rpc: ServerHandle,
     rpc_addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
@@ -331,7 +331,7 @@ impl Node {
         .await?;
         let (core_tx, core_rx) = mpsc::channel::<Command>();
         let (l1_tx, l1_rx) = tmpsc::unbounded_channel();
-        let (notify, _) = broadcast::channel(4_096);
+        let notify = Notifier::new();
         let metrics = Arc::new(NodeMetrics::new());
         let sync = Arc::new(Mutex::new(SyncState::default()));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -389,6 +389,9 @@ impl Node {
                     let c = match e {
                         NetEvent::Gossip { gossip, id, from } => {
                             Command::Gossip { gossip, id, from }
+                        }
+                        NetEvent::GossipTxs { txs, id, from } => {
+                            Command::GossipTxs { txs, id, from }
                         }
                         NetEvent::SyncRequest { request, channel } => {
                             Command::SyncRequest { request, channel }
@@ -475,9 +478,14 @@ impl Node {
         &self.metrics
     }
 
-    /// Notifications from now on.
+    /// Notifications from now on, all but transaction statuses.
     pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
         self.notify.subscribe()
+    }
+
+    /// Transaction status notifications from now on.
+    pub fn subscribe_txs(&self) -> broadcast::Receiver<Notification> {
+        self.notify.subscribe_txs()
     }
 
     /// Runs `f` on the core's thread and returns its answer.

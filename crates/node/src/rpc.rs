@@ -23,7 +23,7 @@ use serde_json::json;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::{
-    driver::Command, events::Notification, metrics::NodeMetrics, network::NetworkStatus,
+    driver::Command, events::Notifier, metrics::NodeMetrics, network::NetworkStatus,
     node::SyncState, store::NodeStore,
 };
 
@@ -87,7 +87,7 @@ async fn submit(
 pub(crate) struct RpcContext {
     pub(crate) core: mpsc::Sender<Command>,
     pub(crate) store: Arc<NodeStore>,
-    pub(crate) notify: broadcast::Sender<Notification>,
+    pub(crate) notify: Notifier,
     pub(crate) net: Arc<NetworkStatus>,
     pub(crate) metrics: Arc<NodeMetrics>,
     pub(crate) chain_id: u64,
@@ -445,7 +445,7 @@ pub(crate) fn module(
                     .await;
                 return Ok(());
             }
-            let mut rx = ctx.notify.subscribe();
+            let mut rx = ctx.notify.subscribe_to(&kind);
             let sink = pending.accept().await?;
             loop {
                 tokio::select! {

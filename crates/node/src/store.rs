@@ -6,12 +6,13 @@
 //! slashing-protection store, in their own tables of the same redb
 //! database ([`NodeStore::open_in`]); this store only indexes. Writes of one core step go in one
 //! transaction: durable when they record a block, a checkpoint or evidence,
-//! lazily durable (flushed by the next durable commit) when they only move
-//! transaction statuses, which a restart rebuilds from blocks anyway. The
-//! driver merges the status-only writes of consecutive steps into one
-//! transaction (flushed within `INDEX_FLUSH_MS`, when the core thread has
-//! nothing else to do, and with the next durable write), so a busy node does
-//! not commit once per transaction.
+//! lazily durable (flushed by the next durable commit) when they only forget
+//! the records of transactions dropped from their blocks, which a restart
+//! rebuilds from blocks anyway. The driver merges such writes of consecutive
+//! steps into one transaction (flushed within `INDEX_FLUSH_MS`, when the
+//! core thread has nothing else to do, and with the next durable write).
+//! Statuses of the pool (`pending`, `proposed`, `dropped`) are not written:
+//! the core answers for them.
 
 use std::{path::Path, sync::Arc};
 
@@ -85,6 +86,12 @@ pub struct BlockRecord {
     pub attestations: usize,
     /// Where it stands.
     pub status: BlockStatus,
+    /// The L1 block that holds its checkpoint, once checkpointed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l1_block: Option<u64>,
+    /// The L1 transaction that carried its checkpoint, once checkpointed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l1_tx: Option<B256>,
 }
 
 /// Where a block stands.
@@ -114,6 +121,18 @@ impl BlockRecord {
             transactions: block.txs.clone(),
             attestations: block.attestations,
             status,
+            l1_block: None,
+            l1_tx: None,
+        }
+    }
+
+    /// The record of a block of a checkpoint L1 accepted in `l1_block`,
+    /// carried by `l1_tx`.
+    pub fn checkpointed(block: &BlockEntry, l1_block: u64, l1_tx: B256) -> Self {
+        Self {
+            l1_block: Some(l1_block),
+            l1_tx: Some(l1_tx),
+            ..Self::new(block, BlockStatus::Checkpointed)
         }
     }
 }
@@ -147,7 +166,8 @@ pub struct TxRecord {
 #[derive(Debug, Default)]
 pub struct Batch {
     blocks: Vec<BlockRecord>,
-    txs: Vec<(B256, TxRecord)>,
+    /// Records to write, or (`None`) to delete, in order.
+    txs: Vec<(B256, Option<TxRecord>)>,
     checkpoints: Vec<CheckpointRecord>,
     evidence: Vec<Vec<u8>>,
     durable: bool,
@@ -170,7 +190,12 @@ impl Batch {
 
     /// Records a transaction's status.
     pub fn tx(&mut self, hash: B256, r: TxRecord) {
-        self.txs.push((hash, r));
+        self.txs.push((hash, Some(r)));
+    }
+
+    /// Deletes a transaction's record: the core answers for it again.
+    pub fn forget_tx(&mut self, hash: B256) {
+        self.txs.push((hash, None));
     }
 
     /// Records a checkpoint seen on L1.
@@ -187,7 +212,7 @@ impl Batch {
 
     /// The transaction records the batch holds.
     #[cfg(test)]
-    pub(crate) fn txs(&self) -> &[(B256, TxRecord)] {
+    pub(crate) fn txs(&self) -> &[(B256, Option<TxRecord>)] {
         &self.txs
     }
 
@@ -283,7 +308,14 @@ impl NodeStore {
             }
             let mut txs = txn.open_table(TXS)?;
             for (h, r) in &batch.txs {
-                txs.insert(&h.0, encode(r).as_slice())?;
+                match r {
+                    Some(r) => {
+                        txs.insert(&h.0, encode(r).as_slice())?;
+                    }
+                    None => {
+                        txs.remove(&h.0)?;
+                    }
+                }
             }
             let mut cps = txn.open_table(CHECKPOINTS)?;
             for c in &batch.checkpoints {
@@ -310,12 +342,38 @@ impl NodeStore {
     }
 
     /// A transaction's record.
+    ///
+    /// A transaction indexed as provisional whose block was checkpointed
+    /// since is reported checkpointed, with its block's L1 block and
+    /// transaction: a checkpoint rewrites the records of its blocks, not
+    /// of each of their transactions (see [`crate::index`]).
     pub fn tx(&self, hash: &B256) -> Result<Option<TxRecord>, StoreError> {
         let txn = self.db.begin_read()?;
         let t = txn.open_table(TXS)?;
-        t.get(&hash.0)?
-            .map(|v| decode(format!("tx {hash}"), v.value()))
-            .transpose()
+        let Some(mut record) = t
+            .get(&hash.0)?
+            .map(|v| decode::<TxRecord>(format!("tx {hash}"), v.value()))
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        if record.status == TxStatus::Provisional
+            && let Some(number) = record.block_number
+        {
+            let blocks = txn.open_table(BLOCKS)?;
+            if let Some(block) = blocks
+                .get(number)?
+                .map(|v| decode::<BlockRecord>(format!("block {number}"), v.value()))
+                .transpose()?
+                && Some(block.hash) == record.block_hash
+                && block.status == BlockStatus::Checkpointed
+            {
+                record.status = TxStatus::Checkpointed;
+                record.l1_block = block.l1_block;
+                record.l1_tx = block.l1_tx;
+            }
+        }
+        Ok(Some(record))
     }
 
     /// Checkpoints of slots after `after_slot`, oldest first, at most `max`.
@@ -376,6 +434,8 @@ mod tests {
             transactions: vec![B256::repeat_byte(7)],
             attestations: 3,
             status: BlockStatus::Provisional,
+            l1_block: None,
+            l1_tx: None,
         };
         {
             let s = NodeStore::open(&path).unwrap();
@@ -401,5 +461,81 @@ mod tests {
             Some(3)
         );
         assert_eq!(s.evidence().unwrap(), vec![vec![1, 2], vec![3]]);
+    }
+
+    #[test]
+    fn a_provisional_transaction_is_reported_checkpointed_with_its_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = NodeStore::open(&dir.path().join("node.redb")).unwrap();
+        let (tx, hash) = (B256::repeat_byte(7), B256::repeat_byte(3));
+        let entry = BlockEntry {
+            header: chunkseq_primitives::BlockHeader {
+                number: 3,
+                ..Default::default()
+            },
+            hash,
+            txs: vec![tx],
+            attestations: 3,
+            threshold: 3,
+        };
+        let mut b = Batch::default();
+        b.block(BlockRecord::new(&entry, BlockStatus::Provisional));
+        b.tx(
+            tx,
+            TxRecord {
+                status: TxStatus::Provisional,
+                block_number: Some(3),
+                block_hash: Some(hash),
+                ..TxRecord::default()
+            },
+        );
+        s.write(b).unwrap();
+        assert_eq!(s.tx(&tx).unwrap().unwrap().status, TxStatus::Provisional);
+        let l1_tx = B256::repeat_byte(0xaa);
+        let mut b = Batch::default();
+        b.block(BlockRecord::checkpointed(&entry, 40, l1_tx));
+        s.write(b).unwrap();
+        let r = s.tx(&tx).unwrap().unwrap();
+        assert_eq!(
+            (r.status, r.l1_block, r.l1_tx, r.block_number),
+            (TxStatus::Checkpointed, Some(40), Some(l1_tx), Some(3))
+        );
+        // Another block at that height (after a reorg) says nothing of it.
+        let mut b = Batch::default();
+        b.block(BlockRecord::checkpointed(
+            &BlockEntry {
+                hash: B256::repeat_byte(4),
+                ..entry
+            },
+            41,
+            l1_tx,
+        ));
+        s.write(b).unwrap();
+        assert_eq!(s.tx(&tx).unwrap().unwrap().status, TxStatus::Provisional);
+    }
+
+    #[test]
+    fn merged_batches_write_and_forget_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = NodeStore::open(&dir.path().join("node.redb")).unwrap();
+        let record = |n| TxRecord {
+            status: TxStatus::Provisional,
+            block_number: Some(n),
+            ..TxRecord::default()
+        };
+        let (kept, gone) = (B256::repeat_byte(1), B256::repeat_byte(2));
+        let mut first = Batch::default();
+        first.tx(kept, record(3));
+        first.tx(gone, record(3));
+        assert!(!first.is_durable());
+        let mut second = Batch::default();
+        // Dropped from block 3, then provisional again in block 5.
+        second.forget_tx(kept);
+        second.tx(kept, record(5));
+        second.forget_tx(gone);
+        first.append(second);
+        s.write(first).unwrap();
+        assert_eq!(s.tx(&kept).unwrap().unwrap().block_number, Some(5));
+        assert_eq!(s.tx(&gone).unwrap(), None);
     }
 }

@@ -7,7 +7,7 @@ use std::{
     sync::Arc,
 };
 
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes, map::AddressMap};
 use chunkseq_execution::{AddTxError, BlockBuilder, BlockContext, RecoveredTx};
 use chunkseq_l1::RollupCall;
 use chunkseq_primitives::{
@@ -55,7 +55,9 @@ pub(crate) struct SlotBuild {
     chunk: u32,
     builder: Option<BlockBuilder>,
     builder_txs: Vec<RecoveredTx>,
-    builder_hashes: HashSet<B256>,
+    /// Per sender, the nonce after the last one the open block took
+    /// (`u64::MAX` once one of its transactions failed there).
+    builder_next: AddressMap<u64>,
     /// Set when the next transaction in order no longer fits the slot's
     /// byte budget: later fills of this slot are skipped.
     slot_full: bool,
@@ -194,7 +196,7 @@ impl Core {
             chunk: chunk.0,
             builder: None,
             builder_txs: Vec::new(),
-            builder_hashes: HashSet::new(),
+            builder_next: AddressMap::default(),
             slot_full: false,
             data: Arc::new(SlotData::new(&self.spec)),
             open_bytes: 0,
@@ -257,7 +259,7 @@ impl Core {
                 }));
                 build.builder = Some(b);
                 build.builder_txs.clear();
-                build.builder_hashes.clear();
+                build.builder_next.clear();
                 build.open_bytes = 0;
             }
             Err(e) => {
@@ -283,8 +285,7 @@ impl Core {
         }
         let candidates: Vec<RecoveredTx> = self
             .pool
-            .best()
-            .filter(|tx| !build.builder_hashes.contains(&tx.hash()))
+            .best_after(&build.builder_next)
             .take(room_txs)
             .cloned()
             .collect();
@@ -301,14 +302,17 @@ impl Core {
                 Ok(outcome) => {
                     build.open_bytes = build.open_bytes.saturating_add(size);
                     self.work.gas = self.work.gas.saturating_add(outcome.gas_used);
-                    build.builder_hashes.insert(tx.hash());
+                    build
+                        .builder_next
+                        .insert(tx.sender(), tx.nonce().saturating_add(1));
                     build.builder_txs.push(tx);
                 }
                 Err(AddTxError::TooManyTxs(_)) => break,
                 Err(e) => {
                     debug!(target: "chunkseq::protocol", hash = %tx.hash(), "not included: {e}");
-                    // Not retried in this block.
-                    build.builder_hashes.insert(tx.hash());
+                    // Not retried in this block, nor its sender's later
+                    // nonces, which cannot execute without it.
+                    build.builder_next.insert(tx.sender(), u64::MAX);
                 }
             }
         }

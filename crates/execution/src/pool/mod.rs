@@ -139,6 +139,15 @@ impl Pool {
         BestTxs::new(&self.senders)
     }
 
+    /// [`Self::best`] without the transactions a block being built already
+    /// took: each sender's from `taken[sender]` on (the nonce after the
+    /// last one taken; `u64::MAX` leaves the sender out). A builder that
+    /// fills its block again and again walks only what it has not seen,
+    /// not the whole block each time.
+    pub fn best_after(&self, taken: &AddressMap<u64>) -> BestTxs<'_> {
+        BestTxs::from(&self.senders, taken)
+    }
+
     /// Decodes `raw`, recovers its sender and adds it; returns its hash. A
     /// transaction already pooled is turned away before recovering again.
     pub fn add_raw(

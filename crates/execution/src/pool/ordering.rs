@@ -71,13 +71,22 @@ pub struct BestTxs<'a> {
 
 impl<'a> BestTxs<'a> {
     pub(super) fn new(senders: &'a AddressMap<SenderQueue>) -> Self {
+        Self::from(senders, &AddressMap::default())
+    }
+
+    /// Each sender from `from[sender]` on, if that is above its account
+    /// nonce (`u64::MAX`: none of its transactions).
+    pub(super) fn from(senders: &'a AddressMap<SenderQueue>, from: &AddressMap<u64>) -> Self {
         let mut best = Self {
             senders,
             heads: BinaryHeap::with_capacity(senders.len()),
             last: None,
         };
         for (&sender, queue) in senders {
-            best.push(sender, queue.next_nonce);
+            let start = from
+                .get(&sender)
+                .map_or(queue.next_nonce, |&n| n.max(queue.next_nonce));
+            best.push(sender, start);
         }
         best
     }

@@ -21,6 +21,39 @@ fn pool_with(config: PoolConfig, accounts: &Accounts, txs: &[Spec]) -> Pool {
 }
 
 #[test]
+fn best_after_skips_what_a_block_took() {
+    let pool = pool_with(
+        config(),
+        &Accounts::default(),
+        &[
+            (0, 0, 5),
+            (0, 1, 5),
+            (0, 2, 5),
+            (1, 0, 3),
+            (1, 1, 3),
+            (2, 0, 1),
+        ],
+    );
+    let ids = |taken: &[(u8, u64)]| -> Vec<(Address, u64)> {
+        let taken: AddressMap<u64> = taken.iter().map(|&(s, n)| (addr(s), n)).collect();
+        pool.best_after(&taken)
+            .map(|t| (t.sender(), t.nonce()))
+            .collect()
+    };
+    let all: Vec<(Address, u64)> = pool.best().map(|t| (t.sender(), t.nonce())).collect();
+    assert_eq!(ids(&[]), all, "nothing taken: best");
+    assert_eq!(
+        ids(&[(0, 2), (1, 1)]),
+        vec![(addr(0), 2), (addr(1), 1), (addr(2), 0)]
+    );
+    assert_eq!(
+        ids(&[(0, u64::MAX), (2, 1)]),
+        vec![(addr(1), 0), (addr(1), 1)],
+        "a sender left out, a sender exhausted"
+    );
+}
+
+#[test]
 fn best_orders_by_tip_then_arrival_and_by_nonce_within_a_sender() {
     let cases: [(&str, &[Spec], Ids); 5] = [
         (
