@@ -398,11 +398,20 @@ impl Devnet {
             ));
         }
         let started = Instant::now();
-        let now = SystemClock.now();
         let mut spec: ChainSpec = cfg.preset.spec();
         if let Some(mode) = cfg.data_mode {
             spec.data_mode = mode;
         }
+        // The KZG trusted setup takes seconds to load; the nodes share it.
+        // Loaded before genesis is fixed, so the first slot is built whole.
+        if spec.data_mode.signs_blobs() {
+            tokio::task::spawn_blocking(|| {
+                let _ = chunkseq_da::kzg_settings();
+            })
+            .await
+            .map_err(|e| setup(format!("loading the KZG trusted setup: {e}")))?;
+        }
+        let now = SystemClock.now();
         // Deploying on a real L1 takes a few of its blocks.
         let lead = if cfg.l1_rpc.is_some() {
             cfg.lead_seconds.max(30)

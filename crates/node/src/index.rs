@@ -215,6 +215,7 @@ mod tests {
                 last_number: 8,
                 l1_block: 40,
                 l1_tx: B256::repeat_byte(0xaa),
+                blob_hashes: Vec::new(),
             },
             &mut b,
             &mut indexed,

@@ -4,9 +4,10 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use alloy_primitives::{B256, Bytes};
+use chunkseq_da::VersionedHashCache;
 use chunkseq_execution::{RecoveredTx, reexecute};
 use chunkseq_primitives::{
-    AttestationMessage, BlockIndex, ProposalMessage, SignRequest, Slot, UnixMillis,
+    AttestationMessage, BlockHeader, BlockIndex, ProposalMessage, SignRequest, Slot, UnixMillis,
 };
 use chunkseq_state::SealedState;
 use tracing::{debug, warn};
@@ -14,7 +15,7 @@ use tracing::{debug, warn};
 use crate::{
     core::Core,
     io::{Event, Gossip, Output, TxStatus},
-    slot_data::SlotData,
+    slot_data::{SlotData, VERSIONED_HASH_CACHE_BLOBS},
     verify,
 };
 
@@ -297,38 +298,41 @@ impl Core {
             .exec_cache
             .as_ref()
             .and_then(|c| c.get(h.parentHash, hash));
-        let (state, txs) = match shared {
-            Some(hit) => hit,
-            None => {
-                let fork = match parent {
-                    Some(p) => self.chain.db().fork_on(&p.state, p.hash),
-                    None => self.chain.fork_at_tip(),
-                }
-                .map_err(|e| e.to_string())?;
-                let built = reexecute(
-                    fork,
-                    self.context_of(h),
-                    h,
-                    &msg.transactions,
-                    &self.known_senders(),
-                )
-                .map_err(|e| e.to_string())?;
-                let txs = self.recovered(&msg.transactions);
-                if let Some(c) = &self.exec_cache {
-                    c.insert(h.parentHash, hash, Arc::clone(&built.state), &txs);
-                }
-                (built.state, txs)
-            }
-        };
+        // Re-execution and the data's commitments depend on different
+        // inputs (state, bytes): when both are to do, they run side by side.
+        let mut cache = std::mem::take(&mut self.versioned_hashes);
+        let (executed, committed, cache) = std::thread::scope(|scope| {
+            let commit = appended.map(|a| {
+                scope.spawn(move || {
+                    let r = a.commit(&mut cache);
+                    (r, cache)
+                })
+            });
+            let executed = match shared {
+                Some(hit) => Ok(hit),
+                None => self.reexecute_on(parent, h, &msg.transactions),
+            };
+            let (committed, cache) = match commit {
+                Some(handle) => match handle.join() {
+                    Ok((r, cache)) => (Some(r.map_err(|e| e.to_string())), cache),
+                    Err(_) => (
+                        Some(Err("blob commitment failed".to_owned())),
+                        VersionedHashCache::new(VERSIONED_HASH_CACHE_BLOBS),
+                    ),
+                },
+                None => (None, VersionedHashCache::default()),
+            };
+            (executed, committed, cache)
+        });
+        if committed.is_some() {
+            self.versioned_hashes = cache;
+        }
+        let (state, txs) = executed?;
         self.work.gas = self.work.gas.saturating_add(h.gasUsed);
-        let data = match (shared_data, appended) {
+        let data = match (shared_data, committed) {
             (Some(data), _) => data,
-            (None, Some(appended)) => {
-                let data = Arc::new(
-                    appended
-                        .commit(&mut self.versioned_hashes)
-                        .map_err(|e| e.to_string())?,
-                );
+            (None, Some(committed)) => {
+                let data = Arc::new(committed?);
                 if let Some(c) = &self.exec_cache {
                     c.insert_slot_data(hash, Arc::clone(&data));
                 }
@@ -349,6 +353,34 @@ impl Core {
     }
 
     /// Signs (through slashing protection) and gossips an attestation.
+    /// Re-executes a block on its parent's state (the slot's previous block,
+    /// or the provisional tip), sharing the result with other nodes.
+    fn reexecute_on(
+        &self,
+        parent: Option<&ExecutedBlock>,
+        h: &BlockHeader,
+        transactions: &[Bytes],
+    ) -> Result<(Arc<SealedState>, Vec<RecoveredTx>), String> {
+        let fork = match parent {
+            Some(p) => self.chain.db().fork_on(&p.state, p.hash),
+            None => self.chain.fork_at_tip(),
+        }
+        .map_err(|e| e.to_string())?;
+        let built = reexecute(
+            fork,
+            self.context_of(h),
+            h,
+            transactions,
+            &self.known_senders(),
+        )
+        .map_err(|e| e.to_string())?;
+        let txs = self.recovered(transactions);
+        if let Some(c) = &self.exec_cache {
+            c.insert(h.parentHash, h.hash(), Arc::clone(&built.state), &txs);
+        }
+        Ok((built.state, txs))
+    }
+
     fn attest(
         &mut self,
         slot: u64,

@@ -410,6 +410,11 @@ impl Core {
         for b in self.building.iter().chain(&self.publishing) {
             candidates.extend(b.deadlines(&self.timetable, &self.spec));
         }
+        // Sealed blocks' commitments: on the next input, right after the
+        // proposals went out.
+        if self.building.as_ref().is_some_and(|b| b.has_uncommitted()) {
+            candidates.extend(now.checked_add_ms(1));
+        }
         if let Some(slot) = self.timetable.slot_at(now) {
             for s in slot.0..=slot.0.saturating_add(2) {
                 if let Ok(schedule) = self.timetable.schedule(chunkseq_primitives::Slot(s)) {

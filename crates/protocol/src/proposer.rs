@@ -38,6 +38,9 @@ pub(crate) struct SlotBlock {
     proposal_signature: Bytes,
     proposed_at: Option<UnixMillis>,
     attestations: BTreeMap<Address, Bytes>,
+    /// Attestations that came before this node committed the block's data:
+    /// (attester, data hash, signature), counted once the data hash is known.
+    early_attestations: Vec<(Address, B256, Bytes)>,
     /// Set once provisional: the running header and this node's signature.
     provisional: Option<ProvisionalBlockMessage>,
     provisional_sent: bool,
@@ -108,6 +111,11 @@ impl SlotBuild {
     fn threshold(&self) -> usize {
         self.duties.threshold()
     }
+
+    /// Whether a sealed block still waits for its data commitments.
+    pub(crate) fn has_uncommitted(&self) -> bool {
+        self.blocks.iter().any(|b| !b.data.is_committed())
+    }
 }
 
 impl Core {
@@ -123,6 +131,7 @@ impl Core {
         let Some(mut build) = self.building.take() else {
             return;
         };
+        self.commit_sealed(now, &mut build, out);
         self.fill(&mut build);
         self.seal_due(now, &mut build, out);
         self.try_propose(now, &mut build, out);
@@ -233,7 +242,7 @@ impl Core {
             ),
         };
         let Ok(fork) = fork else {
-            warn!(target: "chunkseq::protocol", slot = build.slot, "cannot fork the parent state: abandoning the build");
+            warn!(target: "chunkseq::protocol", slot = build.slot, error = %fork.err().map(|e| e.to_string()).unwrap_or_default(), "cannot fork the parent state: abandoning the build");
             build.done_building = true;
             return;
         };
@@ -353,12 +362,9 @@ impl Core {
             let Some(signer) = self.signer.clone() else {
                 return;
             };
-            // The exact budget check, and the block's data hash.
-            let data = match build
-                .data
-                .appended(&built.transactions)
-                .and_then(|d| d.commit(&mut self.versioned_hashes))
-            {
+            // The exact budget check. The block's commitments (its data
+            // hash) come on the next input, after its proposal is out.
+            let data = match build.data.appended(&built.transactions) {
                 Ok(d) => Arc::new(d),
                 Err(e) => {
                     warn!(target: "chunkseq::protocol", slot = build.slot, index = built.header.index, "block left out: {e}");
@@ -368,10 +374,6 @@ impl Core {
                     return;
                 }
             };
-            if let Some(c) = &self.exec_cache {
-                c.insert_slot_data(hash, Arc::clone(&data));
-            }
-            self.work.add_commitments(data.touched());
             let proposal = built.header.proposal();
             let proposal_signature = match signer.sign(&SignRequest::new(&self.domain, &proposal)) {
                 Ok(s) => Bytes::from(s.to_vec()),
@@ -385,15 +387,6 @@ impl Core {
                 }
             };
             self.work.signed = self.work.signed.saturating_add(1);
-            let mut attestations = BTreeMap::new();
-            if build.duties.is_member(&signer.address())
-                && let Ok(s) = signer.sign(&SignRequest::new(
-                    &self.domain,
-                    &built.header.attestation(data.data_hash()),
-                ))
-            {
-                attestations.insert(signer.address(), Bytes::from(s.to_vec()));
-            }
             let txs = std::mem::take(&mut build.builder_txs);
             let included: Vec<_> = txs.iter().map(|t| (t.sender(), t.nonce())).collect();
             self.pool.remove_included(&included);
@@ -417,7 +410,8 @@ impl Core {
                 data: Arc::clone(&data),
                 proposal_signature,
                 proposed_at: None,
-                attestations,
+                attestations: BTreeMap::new(),
+                early_attestations: Vec::new(),
                 provisional: None,
                 provisional_sent: false,
             });
@@ -430,6 +424,54 @@ impl Core {
             }
             self.open_block(build, out);
             self.fill(build);
+        }
+    }
+
+    /// Computes the data commitments of blocks sealed on an earlier input
+    /// (their proposals may be out already), then signs this node's own
+    /// attestation and counts the attestations that came first.
+    fn commit_sealed(&mut self, now: UnixMillis, build: &mut SlotBuild, out: &mut Vec<Output>) {
+        let Some(signer) = self.signer.clone() else {
+            return;
+        };
+        let member = build.duties.is_member(&signer.address());
+        for i in 0..build.blocks.len() {
+            let Some(b) = build.blocks.get_mut(i) else {
+                break;
+            };
+            if b.data.is_committed() {
+                continue;
+            }
+            let data = match b.data.as_ref().clone().commit(&mut self.versioned_hashes) {
+                Ok(d) => Arc::new(d),
+                Err(e) => {
+                    warn!(target: "chunkseq::protocol", slot = build.slot, index = i, "block left out: {e}");
+                    self.drop_blocks_from(build, i, out);
+                    return;
+                }
+            };
+            if let Some(c) = &self.exec_cache {
+                c.insert_slot_data(b.hash, Arc::clone(&data));
+            }
+            self.work.add_commitments(data.touched());
+            let data_hash = data.data_hash();
+            b.data = data;
+            if member
+                && let Ok(s) = signer.sign(&SignRequest::new(
+                    &self.domain,
+                    &b.header.attestation(data_hash),
+                ))
+            {
+                self.work.signed = self.work.signed.saturating_add(1);
+                b.attestations
+                    .insert(signer.address(), Bytes::from(s.to_vec()));
+            }
+            for (attester, hash, sig) in std::mem::take(&mut b.early_attestations) {
+                if hash == data_hash {
+                    b.attestations.entry(attester).or_insert(sig);
+                }
+            }
+            self.check_attested(now, build, i);
         }
     }
 
@@ -494,19 +536,27 @@ impl Core {
             return;
         };
         let a = &msg.attestation;
+        let threshold = build.threshold();
         if let Some(i) = build.blocks.iter().position(|b| {
-            b.header.index == a.index
-                && b.hash == a.blockHash
-                && b.data.data_hash() == a.dataHash
-                && b.proposed_at.is_some()
+            b.header.index == a.index && b.hash == a.blockHash && b.proposed_at.is_some()
         }) && let Some(b) = build.blocks.get_mut(i)
         {
-            b.attestations
-                .entry(attester)
-                .or_insert_with(|| msg.signature.clone());
-            if self.check_attested(now, &mut build, i) {
-                self.try_propose(now, &mut build, out);
-                self.apply_own_provisional(&build, out);
+            if !b.data.is_committed() {
+                // Held until this node knows the data hash; one per attester.
+                if b.early_attestations.len() < threshold.saturating_mul(2)
+                    && !b.early_attestations.iter().any(|(x, _, _)| *x == attester)
+                {
+                    b.early_attestations
+                        .push((attester, a.dataHash, msg.signature.clone()));
+                }
+            } else if b.data.data_hash() == a.dataHash {
+                b.attestations
+                    .entry(attester)
+                    .or_insert_with(|| msg.signature.clone());
+                if self.check_attested(now, &mut build, i) {
+                    self.try_propose(now, &mut build, out);
+                    self.apply_own_provisional(&build, out);
+                }
             }
         }
         self.building = Some(build);
@@ -539,7 +589,11 @@ impl Core {
         let Some(b) = build.blocks.get_mut(i) else {
             return false;
         };
-        if b.provisional.is_some() || b.proposed_at.is_none() || b.attestations.len() < threshold {
+        if b.provisional.is_some()
+            || b.proposed_at.is_none()
+            || !b.data.is_committed()
+            || b.attestations.len() < threshold
+        {
             return false;
         }
         let Some(checkpoint_header) = parent_header.extended(b.hash) else {
@@ -611,22 +665,28 @@ impl Core {
                         .is_some_and(|t| now >= t))
         });
         if let Some(i) = timed_out {
-            let dropped = build.blocks.split_off(i);
-            warn!(target: "chunkseq::protocol", slot = build.slot, index = i, dropped = dropped.len(), "attestations timed out: the slot ends here");
-            let txs: Vec<RecoveredTx> = dropped
-                .into_iter()
-                .flat_map(|b| b.txs)
-                .chain(std::mem::take(&mut build.builder_txs))
-                .collect();
-            build.builder = None;
-            build.done_building = true;
-            self.return_to_pool(txs, out);
+            warn!(target: "chunkseq::protocol", slot = build.slot, index = i, dropped = build.blocks.len().saturating_sub(i), "attestations timed out: the slot ends here");
+            self.drop_blocks_from(build, i, out);
         } else if past_deadline && !build.done_building {
             build.builder = None;
             build.done_building = true;
             let txs = std::mem::take(&mut build.builder_txs);
             self.return_to_pool(txs, out);
         }
+    }
+
+    /// Ends the slot's chain before block `i`: it and the blocks after it
+    /// are discarded, and the pool takes their transactions back.
+    fn drop_blocks_from(&mut self, build: &mut SlotBuild, i: usize, out: &mut Vec<Output>) {
+        let dropped = build.blocks.split_off(i.min(build.blocks.len()));
+        let txs: Vec<RecoveredTx> = dropped
+            .into_iter()
+            .flat_map(|b| b.txs)
+            .chain(std::mem::take(&mut build.builder_txs))
+            .collect();
+        build.builder = None;
+        build.done_building = true;
+        self.return_to_pool(txs, out);
     }
 
     /// Signs and submits the checkpoint once the slot's chain is final;

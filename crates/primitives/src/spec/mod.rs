@@ -193,7 +193,7 @@ mod tests {
             ),
             (
                 Preset::Devnet,
-                "0xd27b3a4d57e7d67c9c47c2a51f5b8646b6006216a2a3fed5ee62e4169c3f20e2",
+                "0x273b213dad4c686cc5153af8b0c4744175fb9317ec713a34703622393cbae508",
             ),
         ];
         for (p, hash) in pinned {

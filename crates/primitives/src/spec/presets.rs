@@ -113,6 +113,8 @@ impl Preset {
                 slot_duration_ms: 8_000,
                 l1_block_time_ms: 2_000,
                 chunks_per_slot: 8,
+                // 1,000 tx/s fills a 1 s chunk; the headroom drains a backlog.
+                block_max_txs: 2_000,
                 ..common
             },
         }

@@ -887,7 +887,7 @@ fn proposer_steps() -> Vec<Step> {
         Step {
             rule: "§3 step 2: at its chunk's close block 0 is sealed and proposed at once, and block 1 opens on it",
             input: Box::new(move |s, _| (close(s, 0), Input::Tick)),
-            check: Box::new(|_, _, out, _| {
+            check: Box::new(move |s, _, out, _| {
                 let built = events(out).into_iter().find_map(|e| match e {
                     Event::BlockBuilt {
                         index: 0,
@@ -905,6 +905,26 @@ fn proposer_steps() -> Vec<Step> {
                 assert!(events(out).iter().any(
                     |e| matches!(e, Event::BlockOpened { index: 1, parent, .. } if *parent == hash)
                 ));
+                // Its commitments come on the next input, a millisecond on.
+                let next = close(s, 0).checked_add_ms(1).unwrap();
+                assert!(
+                    out.iter()
+                        .any(|o| matches!(o, Output::WakeAt(t) if *t == next)),
+                    "asks to be woken for block 0's commitments"
+                );
+            }),
+        },
+        Step {
+            rule: "§3 step 2: an attestation that comes before the proposer committed block 0's data is held, not dropped",
+            input: Box::new(move |s, v| {
+                (
+                    close(s, 0),
+                    attestation_by(s, others(s)[0], &v.built[0], &v.built_txs[0]),
+                )
+            }),
+            check: Box::new(|_, _, out, core| {
+                assert!(published(out).is_empty());
+                assert!(core.chain().provisional().is_empty());
             }),
         },
         Step {
@@ -936,13 +956,8 @@ fn proposer_steps() -> Vec<Step> {
             }),
         },
         Step {
-            rule: "§5 threshold: one more attestation (two of four) is not enough",
-            input: Box::new(move |s, v| {
-                (
-                    close(s, 1).checked_add_ms(10).unwrap(),
-                    attestation_by(s, others(s)[0], &v.built[0], &v.built_txs[0]),
-                )
-            }),
+            rule: "§5 threshold: the proposer's own attestation and the early one (two of four) are not enough",
+            input: Box::new(move |s, _| (close(s, 1).checked_add_ms(10).unwrap(), Input::Tick)),
             check: Box::new(|_, _, out, core| {
                 assert!(published(out).is_empty());
                 assert!(core.chain().provisional().is_empty());
