@@ -18,6 +18,20 @@ pub fn bodies_from_blobs(
 ) -> Result<Vec<Bytes>, String> {
     let blocks = chunkseq_da::decode_checkpoint(blobs, versioned_hashes)
         .map_err(|e| format!("blob data refused: {e}"))?;
+    bodies_of(blocks, block_count)
+}
+
+/// The bodies that blobs carry when their versioned hashes were computed
+/// from these very bytes by whoever holds them: the embedded L1 computes
+/// the hashes of every blob it admits and keys its sidecars by them, so its
+/// own store needs no second commitment.
+pub fn bodies_from_own_blobs(blobs: &[Blob], block_count: usize) -> Result<Vec<Bytes>, String> {
+    let blocks = chunkseq_da::decode_checkpoint_data(blobs)
+        .map_err(|e| format!("blob data refused: {e}"))?;
+    bodies_of(blocks, block_count)
+}
+
+fn bodies_of(blocks: Vec<Vec<Bytes>>, block_count: usize) -> Result<Vec<Bytes>, String> {
     if blocks.len() != block_count {
         return Err(format!(
             "the blobs carry {} blocks, the checkpoint has {block_count}",
@@ -33,6 +47,27 @@ pub fn bodies_from_blobs(
 pub fn resolve_blobs(
     event: &mut L1Event,
     fetch: impl FnOnce(&[B256]) -> Result<Vec<Blob>, String>,
+) {
+    resolve_with(event, fetch, |blobs, hashes, count| {
+        bodies_from_blobs(blobs, hashes, count)
+    });
+}
+
+/// [`resolve_blobs`] for blobs from the caller's own store, whose versioned
+/// hashes it computed from them on admission ([`bodies_from_own_blobs`]).
+pub fn resolve_own_blobs(
+    event: &mut L1Event,
+    fetch: impl FnOnce(&[B256]) -> Result<Vec<Blob>, String>,
+) {
+    resolve_with(event, fetch, |blobs, _, count| {
+        bodies_from_own_blobs(blobs, count)
+    });
+}
+
+fn resolve_with(
+    event: &mut L1Event,
+    fetch: impl FnOnce(&[B256]) -> Result<Vec<Blob>, String>,
+    decode: impl FnOnce(&[Blob], &[B256], usize) -> Result<Vec<Bytes>, String>,
 ) {
     let L1Event::CheckpointAccepted {
         headers,
@@ -50,8 +85,8 @@ pub fn resolve_blobs(
     if unavailable.is_none() {
         return;
     }
-    let resolved = fetch(versioned_hashes)
-        .and_then(|blobs| bodies_from_blobs(&blobs, versioned_hashes, headers.len()));
+    let resolved =
+        fetch(versioned_hashes).and_then(|blobs| decode(&blobs, versioned_hashes, headers.len()));
     match resolved {
         Ok(b) => {
             *bodies = b;

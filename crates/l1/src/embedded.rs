@@ -30,7 +30,7 @@ use tracing::{debug, warn};
 
 use crate::{
     abi::ContractAbi,
-    blob_data::resolve_blobs,
+    blob_data::resolve_own_blobs,
     calls::RollupCall,
     error::L1Error,
     events::{
@@ -616,9 +616,9 @@ impl EmbeddedL1 {
             for mut e in self.decode_logs(&result, l1_tx, &data) {
                 if matches!(e, L1Event::CheckpointAccepted { .. }) {
                     // Nodes get the bodies of a checkpoint published in
-                    // blobs, decoded from the blobs L1 now keeps (checked
-                    // against the versioned hashes the contract saw).
-                    resolve_blobs(&mut e, |hashes| {
+                    // blobs, decoded from the blobs L1 now keeps: their
+                    // versioned hashes were computed from them on admission.
+                    resolve_own_blobs(&mut e, |hashes| {
                         self.blobs(hashes).map_err(|e| e.to_string())
                     });
                     if self.checkpoints.len() >= CHECKPOINT_HISTORY {

@@ -181,11 +181,11 @@ mod tests {
         let pinned = [
             (
                 Preset::Seed,
-                "0x1087cc4600c84b8e72e23a0270f93e48a135faa2cdacea5e80a8cf4deb42583f",
+                "0x6119b27ed5fe4a686f2526251f6a531f725b6310de1b3dc4ba37414c32c86db6",
             ),
             (
                 Preset::SeedStaggered,
-                "0xd5c0bdbbbb404b7760884b867bfa726059f18a8ced52ca194c03f3000697da41",
+                "0x53e22f908098e9b9034c001691a9b40fc473355f0f999d7085347bee9005cb0d",
             ),
             (
                 Preset::Fast,

@@ -81,8 +81,10 @@ impl Preset {
                 chain_id: 72_001,
                 slot_duration_ms: 72_000,
                 l1_block_time_ms: 12_000,
-                block_gas_limit: 60_000_000,
-                block_max_txs: 2_000,
+                // 100 tx/s is 7,200 transactions a slot, and the first block
+                // also takes what arrived while nobody was building.
+                block_gas_limit: 300_000_000,
+                block_max_txs: 10_000,
                 staggered: false,
                 attestation_timeout_ms: 6_000,
                 sync_allowance_ms: 12_000,
@@ -94,8 +96,10 @@ impl Preset {
                 chain_id: 72_002,
                 slot_duration_ms: 72_000,
                 l1_block_time_ms: 12_000,
-                block_gas_limit: 60_000_000,
-                block_max_txs: 2_000,
+                // 100 tx/s is 7,200 transactions a slot, and the first block
+                // also takes what arrived while nobody was building.
+                block_gas_limit: 300_000_000,
+                block_max_txs: 10_000,
                 attestation_timeout_ms: 6_000,
                 attestation_margin_ms: 3_000,
                 ..common
