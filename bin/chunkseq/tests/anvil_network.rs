@@ -182,9 +182,16 @@ async fn four_node_processes_checkpoint_on_anvil_and_a_killed_one_recovers() {
         for i in 0..4 {
             let log =
                 std::fs::read_to_string(dir.join(format!("node-{i}.log"))).unwrap_or_default();
+            // Every warning and error, then the last lines.
+            let warnings: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+                .take(40)
+                .collect();
             let tail: Vec<&str> = log.lines().rev().take(15).collect();
             eprintln!(
-                "--- node-{i} ---\n{}",
+                "--- node-{i} warnings ---\n{}\n--- node-{i} last lines ---\n{}",
+                warnings.join("\n"),
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             );
         }

@@ -7,7 +7,7 @@ use alloy_primitives::Address;
 use chunkseq_l1::{L1, L1Error};
 use chunkseq_protocol::{Duties, Input};
 use tokio::sync::mpsc as tmpsc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::driver::{Command, L1Command};
 
@@ -120,7 +120,7 @@ async fn command<L: L1>(l1: &L, me: Option<Address>, c: L1Command, core: &mpsc::
             match l1.submit(from, call, deadline).await {
                 Ok(id) => debug!(target: "chunkseq::l1", call = name, ?id, "submitted"),
                 Err(L1Error::Reverted { reason }) => {
-                    debug!(target: "chunkseq::l1", call = name, %reason, "L1 refused the call");
+                    info!(target: "chunkseq::l1", call = name, %reason, "L1 refused the call");
                     let _ = core.send(Command::Input(Input::L1CallFailed { call: name, reason }));
                 }
                 Err(e) => {

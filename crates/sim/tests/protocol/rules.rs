@@ -370,6 +370,23 @@ fn rows() -> Vec<Row> {
             check: Box::new(|_, out, _, _| assert_eq!(attested_indices(out), vec![0, 1])),
         },
         Row {
+            rule: "§6 attester: an attestation signs the data hash it computed from the bodies it re-executed",
+            node: member,
+            inputs: Box::new(|s| vec![(s.at(1_000), s.proposal(0))]),
+            check: Box::new(|s, out, _, _| {
+                let signed: Vec<B256> = published(out)
+                    .into_iter()
+                    .filter_map(|g| match g {
+                        Gossip::Attestation(a) => Some(a.attestation.dataHash),
+                        _ => None,
+                    })
+                    .collect();
+                let own = data_hash_of_first(s, &s.proposals[0].transactions);
+                assert_ne!(own, B256::ZERO, "the devnet signs blob data");
+                assert_eq!(signed, vec![own]);
+            }),
+        },
+        Row {
             rule: "§6 attester: a block whose state root is wrong is not attested, and is no evidence",
             node: member,
             inputs: Box::new(|s| {
@@ -836,7 +853,17 @@ fn attestation_by(
     header: &chunkseq_primitives::BlockHeader,
     txs: &[Bytes],
 ) -> Input {
-    let attestation = header.attestation(data_hash_of_first(s, txs));
+    attestation_with(s, node, header, data_hash_of_first(s, txs))
+}
+
+/// `node`'s attestation of `header` signing `data_hash`.
+fn attestation_with(
+    s: &Slot1,
+    node: usize,
+    header: &chunkseq_primitives::BlockHeader,
+    data_hash: B256,
+) -> Input {
+    let attestation = header.attestation(data_hash);
     let signature = s
         .signer(node)
         .sign_statement(&s.h.spec().eip712_domain(), &attestation)
@@ -958,6 +985,19 @@ fn proposer_steps() -> Vec<Step> {
         Step {
             rule: "§5 threshold: the proposer's own attestation and the early one (two of four) are not enough",
             input: Box::new(move |s, _| (close(s, 1).checked_add_ms(10).unwrap(), Input::Tick)),
+            check: Box::new(|_, _, out, core| {
+                assert!(published(out).is_empty());
+                assert!(core.chain().provisional().is_empty());
+            }),
+        },
+        Step {
+            rule: "§5 threshold: an attestation over another data hash than the proposer's is not counted",
+            input: Box::new(move |s, v| {
+                (
+                    close(s, 1).checked_add_ms(15).unwrap(),
+                    attestation_with(s, others(s)[2], &v.built[0], B256::repeat_byte(7)),
+                )
+            }),
             check: Box::new(|_, _, out, core| {
                 assert!(published(out).is_empty());
                 assert!(core.chain().provisional().is_empty());
