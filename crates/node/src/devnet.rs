@@ -182,7 +182,9 @@ impl Aggregator {
                     line.threshold = threshold;
                 }
             }
-            Notification::Tx { hash, status } if observer && status == TxStatus::Checkpointed => {
+            Notification::Tx { hash, status, .. }
+                if observer && status == TxStatus::Checkpointed =>
+            {
                 self.recorder.tx_checkpointed(hash, at);
             }
             Notification::Checkpoint {

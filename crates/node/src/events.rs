@@ -2,7 +2,7 @@
 //! reporter): provisional blocks, checkpoints, reorgs and evidence.
 
 use alloy_primitives::{Address, B256};
-use chunkseq_primitives::{Offence, TxStatus};
+use chunkseq_primitives::{Offence, StatusDetail, TxStatus};
 use chunkseq_protocol::{Event, ReorgCause};
 use serde::Serialize;
 
@@ -73,6 +73,11 @@ pub enum Notification {
         hash: B256,
         /// Its new status.
         status: TxStatus,
+        /// Why it left the pool without a block (replaced or dropped by
+        /// the pool): `{"reason": "replaced_by", "hash": ...}`,
+        /// `{"reason": "evicted"}`, `"expired"`, `"nonce_used"`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<StatusDetail>,
     },
 }
 
@@ -144,9 +149,14 @@ impl Notification {
                 offence: *offence,
                 slot: *slot,
             },
-            Event::TxStatusChanged { hash, status } => Self::Tx {
+            Event::TxStatusChanged {
+                hash,
+                status,
+                detail,
+            } => Self::Tx {
                 hash: *hash,
                 status: *status,
+                detail: *detail,
             },
             _ => return None,
         })
@@ -211,5 +221,40 @@ impl Notifier {
 impl Default for Notifier {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transaction_the_pool_let_go_reaches_subscribers_with_why() {
+        let (a, b) = (B256::repeat_byte(1), B256::repeat_byte(2));
+        let replaced = Notification::from_event(&Event::TxStatusChanged {
+            hash: a,
+            status: TxStatus::Replaced,
+            detail: Some(StatusDetail::ReplacedBy { hash: b }),
+        })
+        .map(|n| serde_json::to_value(n).unwrap_or_default());
+        assert_eq!(
+            replaced,
+            Some(serde_json::json!({
+                "kind": "tx",
+                "hash": a,
+                "status": "replaced",
+                "detail": { "reason": "replaced_by", "hash": b },
+            }))
+        );
+        let pending = Notification::from_event(&Event::TxStatusChanged {
+            hash: a,
+            status: TxStatus::Pending,
+            detail: None,
+        })
+        .map(|n| serde_json::to_value(n).unwrap_or_default());
+        assert_eq!(
+            pending,
+            Some(serde_json::json!({ "kind": "tx", "hash": a, "status": "pending" }))
+        );
     }
 }

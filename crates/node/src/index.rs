@@ -66,7 +66,8 @@ pub fn record(event: &Event, batch: &mut Batch, indexed: &mut Indexed) {
         // dropped from its block loses its record, so the core answers.
         Event::TxStatusChanged {
             hash,
-            status: TxStatus::Dropped,
+            status: TxStatus::Dropped | TxStatus::Replaced,
+            ..
         } => batch.forget_tx(*hash),
         Event::Reorg { dropped, .. } => {
             for b in dropped {
@@ -236,7 +237,11 @@ mod tests {
             TxStatus::Checkpointed,
         ] {
             record(
-                &Event::TxStatusChanged { hash, status },
+                &Event::TxStatusChanged {
+                    hash,
+                    status,
+                    detail: None,
+                },
                 &mut b,
                 &mut Indexed::default(),
             );
@@ -249,6 +254,7 @@ mod tests {
             &Event::TxStatusChanged {
                 hash,
                 status: TxStatus::Dropped,
+                detail: None,
             },
             &mut b,
             &mut Indexed::default(),

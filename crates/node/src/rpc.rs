@@ -342,8 +342,13 @@ pub(crate) fn module(
         {
             return Ok::<_, ErrorObjectOwned>(Some(serde_json::to_value(r).unwrap_or_default()));
         }
-        let status = ctx.query(move |c| c.tx_status(&hash)).await?;
-        Ok(status.map(|s: TxStatus| json!({ "status": s.name() })))
+        let status = ctx
+            .query(move |c| c.tx_status(&hash).map(|s| (s, c.tx_status_detail(&hash))))
+            .await?;
+        Ok(status.map(|(s, detail): (TxStatus, _)| match detail {
+            Some(d) => json!({ "status": s.name(), "detail": d }),
+            None => json!({ "status": s.name() }),
+        }))
     })?;
     m.register_async_method("chunkseq_getBlock", |p, ctx, _| async move {
         ctx.metrics.rpc_requests.inc();

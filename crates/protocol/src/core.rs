@@ -11,10 +11,17 @@ use chunkseq_execution::{Pool, PoolConfig, PoolError, RecoveredTx, pool::recover
 use chunkseq_l1::{L1Block, L1Event, RollupTip};
 use chunkseq_primitives::{
     ChainSpec, Eip712Domain, ProposalMessage, ProvisionalBlockMessage, Signer, SpecError,
-    Timetable, UnixMillis,
+    StatusDetail, Timetable, UnixMillis,
 };
 use chunkseq_state::{Fork, StateDb, StateError};
 use tracing::{debug, warn};
+
+/// How many ended statuses (replaced, dropped by the pool) a core keeps.
+const ENDED_STATUSES_KEPT: usize = 65_536;
+
+/// How often the pool drops transactions that waited too long behind a
+/// nonce gap, ms.
+const POOL_EXPIRY_EVERY_MS: u64 = 1_000;
 
 use crate::{
     accounts::ForkAccounts,
@@ -134,6 +141,10 @@ pub struct Core {
     /// Each known transaction's status; checkpointed ones are forgotten
     /// `keep_slots` checkpoints later (the node's index keeps them).
     pub(crate) tx_status: B256Map<TxStatus>,
+    /// Why transactions the pool let go ended (replaced, dropped), for the
+    /// last [`ENDED_STATUSES_KEPT`] of them, oldest first in `ended`.
+    tx_detail: B256Map<StatusDetail>,
+    ended: VecDeque<B256>,
     /// Transactions checkpointed by each recent checkpoint, oldest first.
     pub(crate) checkpointed_txs: VecDeque<Vec<B256>>,
     pub(crate) evidence: EvidenceDetector,
@@ -148,6 +159,9 @@ pub struct Core {
     pub(crate) wake: Option<UnixMillis>,
     /// The time of the latest input.
     pub(crate) last_now: Option<UnixMillis>,
+    /// When the pool next drops transactions that waited too long behind a
+    /// nonce gap.
+    next_pool_expiry: UnixMillis,
     /// Whether this validator asked L1 to record the first committees
     /// before genesis.
     pub(crate) genesis_record_sent: bool,
@@ -210,6 +224,8 @@ impl Core {
             l1_head: None,
             proposed: None,
             tx_status: B256Map::default(),
+            tx_detail: B256Map::default(),
+            ended: VecDeque::new(),
             checkpointed_txs: VecDeque::new(),
             evidence: EvidenceDetector::new(),
             reported: BTreeSet::new(),
@@ -219,6 +235,7 @@ impl Core {
             versioned_hashes: VersionedHashCache::new(VERSIONED_HASH_CACHE_BLOBS),
             wake: None,
             last_now: None,
+            next_pool_expiry: UnixMillis(0),
             genesis_record_sent: false,
             catching_up: Some(CatchUp::default()),
             l1_tip: None,
@@ -305,6 +322,12 @@ impl Core {
         self.tx_status.get(hash).copied()
     }
 
+    /// Why a transaction the pool let go ended: replaced (by which) or
+    /// dropped (evicted, expired, nonce used), while the core remembers.
+    pub fn tx_status_detail(&self, hash: &B256) -> Option<StatusDetail> {
+        self.tx_detail.get(hash).copied()
+    }
+
     /// The work done since the last call.
     pub fn take_work(&mut self) -> Work {
         std::mem::take(&mut self.work)
@@ -313,27 +336,73 @@ impl Core {
     /// Handles one input at time `now`.
     pub fn handle(&mut self, now: UnixMillis, input: Input) -> Vec<Output> {
         self.last_now = Some(now);
+        self.pool.set_clock(now.0);
         let mut out = Vec::new();
+        self.handle_input(now, input, &mut out);
+        self.settle_pool_removals(&mut out);
+        out
+    }
+
+    /// Statuses of the transactions the pool let go without a block:
+    /// replaced, evicted, expired, or whose nonce a block used. A
+    /// transaction a block took is not one of them.
+    fn settle_pool_removals(&mut self, out: &mut Vec<Output>) {
+        for (hash, detail) in self.pool.take_removed() {
+            if detail == StatusDetail::NonceUsed
+                && self.tx_status.get(&hash) != Some(&TxStatus::Pending)
+            {
+                continue;
+            }
+            let Some(status) = self.tx_status.get_mut(&hash) else {
+                continue;
+            };
+            *status = detail.status();
+            self.tx_detail.insert(hash, detail);
+            self.ended.push_back(hash);
+            while self.ended.len() > ENDED_STATUSES_KEPT {
+                let Some(old) = self.ended.pop_front() else {
+                    break;
+                };
+                if self.tx_detail.remove(&old).is_some()
+                    && matches!(
+                        self.tx_status.get(&old),
+                        Some(TxStatus::Dropped | TxStatus::Replaced)
+                    )
+                {
+                    self.tx_status.remove(&old);
+                }
+            }
+            if self.cfg.tx_status_events {
+                out.push(Output::Event(Event::TxStatusChanged {
+                    hash,
+                    status: detail.status(),
+                    detail: Some(detail),
+                }));
+            }
+        }
+    }
+
+    fn handle_input(&mut self, now: UnixMillis, input: Input, out: &mut Vec<Output>) {
         if self.catching_up.is_some() {
-            self.on_input_catching_up(now, input, &mut out);
+            self.on_input_catching_up(now, input, out);
             if self.catching_up.is_some() {
-                self.schedule_wake(now, &mut out);
-                return out;
+                self.schedule_wake(now, out);
+                return;
             }
         } else {
-            self.on_input_live(now, input, &mut out);
+            self.on_input_live(now, input, out);
             if self.catching_up.is_some() {
                 // It fell behind on this input: it starts asking at once.
-                self.catch_up_poll(now, &mut out);
-                self.schedule_wake(now, &mut out);
-                return out;
+                self.catch_up_poll(now, out);
+                self.schedule_wake(now, out);
+                return;
             }
         }
         // Gossip verdicts (`Rejected`, `Ignored`) are about the input alone:
         // a held message the poll retries already had its verdict when it
         // arrived, so the poll's are only logged.
         let input_outputs = out.len();
-        self.poll(now, &mut out);
+        self.poll(now, out);
         let mut index = 0usize;
         out.retain(|o| {
             let from_poll = index >= input_outputs;
@@ -348,8 +417,7 @@ impl Core {
                 _ => true,
             }
         });
-        self.schedule_wake(now, &mut out);
-        out
+        self.schedule_wake(now, out);
     }
 
     /// Dispatches one input of a core that takes part.
@@ -384,6 +452,10 @@ impl Core {
 
     /// Everything that depends on the time alone.
     fn poll(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        if now >= self.next_pool_expiry {
+            self.pool.expire_queued();
+            self.next_pool_expiry = now.checked_add_ms(POOL_EXPIRY_EVERY_MS).unwrap_or(now);
+        }
         self.request_duties(now, out);
         self.proposer_poll(now, out);
         self.retry_held(now, out);
@@ -434,8 +506,16 @@ impl Core {
     }
 
     pub(crate) fn set_status(&mut self, hash: B256, status: TxStatus, out: &mut Vec<Output>) {
+        // A transaction the pool let go may come back (sent again).
+        if !self.tx_detail.is_empty() {
+            self.tx_detail.remove(&hash);
+        }
         if self.tx_status.insert(hash, status) != Some(status) && self.cfg.tx_status_events {
-            out.push(Output::Event(Event::TxStatusChanged { hash, status }));
+            out.push(Output::Event(Event::TxStatusChanged {
+                hash,
+                status,
+                detail: None,
+            }));
         }
     }
 

@@ -3,11 +3,11 @@
 use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_execution::RecoveredTx;
 use chunkseq_l1::{L1Event, RollupCall, RollupTip};
-pub use chunkseq_primitives::TxStatus;
 use chunkseq_primitives::{
     AttestationMessage, BlockHeader, Evidence, Offence, ProposalMessage, ProvisionalBlockMessage,
     UnixMillis,
 };
+pub use chunkseq_primitives::{StatusDetail, TxStatus};
 
 use crate::sync::{SyncRequest, SyncResponse};
 
@@ -436,6 +436,9 @@ pub enum Event {
         hash: B256,
         /// Its new status.
         status: TxStatus,
+        /// Why it left the pool without a block (`replaced` and `dropped`
+        /// by the pool; `None` otherwise).
+        detail: Option<StatusDetail>,
     },
     /// This node declined to sign (slashing protection or a signer fault).
     SigningRefused {
@@ -613,9 +616,17 @@ impl std::fmt::Display for Event {
                 ),
                 None => write!(f, "tx_refused origin={} reason={reason}", origin.name()),
             },
-            Self::TxStatusChanged { hash, status } => {
-                write!(f, "tx_status hash={hash} status={status}")
-            }
+            Self::TxStatusChanged {
+                hash,
+                status,
+                detail,
+            } => match detail {
+                Some(StatusDetail::ReplacedBy { hash: by }) => {
+                    write!(f, "tx_status hash={hash} status={status} by={by}")
+                }
+                Some(d) => write!(f, "tx_status hash={hash} status={status} detail={d:?}"),
+                None => write!(f, "tx_status hash={hash} status={status}"),
+            },
             Self::SigningRefused { what, reason } => {
                 write!(f, "signing_refused what={what} reason={reason}")
             }

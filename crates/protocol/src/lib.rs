@@ -49,8 +49,8 @@ pub use evidence::{EvidenceDetector, Offence, OmissionCandidate, equivocation_ca
 pub use exec_cache::{ExecutionCache, RecoveryCache};
 pub use follower::ApplyError;
 pub use io::{
-    BlockEntry, Duties, Event, Gossip, Input, Output, ReorgCause, TxIn, TxOrigin, TxRefused,
-    TxStatus, Work,
+    BlockEntry, Duties, Event, Gossip, Input, Output, ReorgCause, StatusDetail, TxIn, TxOrigin,
+    TxRefused, TxStatus, Work,
 };
 pub use slot_data::{SlotData, SlotDataError};
 pub use sync::{CheckpointRecord, SyncError, SyncRequest, SyncResponse};

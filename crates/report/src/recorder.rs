@@ -208,7 +208,7 @@ impl Recorder {
             Event::ProvisionalAccepted {
                 slot, index, block, ..
             } if observer => self.block_provisional(*slot, *index, block.txs.len(), at),
-            Event::TxStatusChanged { hash, status } if observer => match status {
+            Event::TxStatusChanged { hash, status, .. } if observer => match status {
                 TxStatus::Provisional => {
                     self.tx_provisional(*hash, at);
                 }
@@ -577,6 +577,7 @@ mod tests {
         let provisional = |hash| Event::TxStatusChanged {
             hash,
             status: TxStatus::Provisional,
+            detail: None,
         };
         // Another node's statuses do not count; the observer's first one does.
         r.event(1, &provisional(tx(1)), 500);

@@ -6,6 +6,8 @@ use chunkseq_primitives::ChainSpec;
 pub const DEFAULT_MAX_TXS: usize = 50_000;
 /// Default bound on the pooled transactions of one sender.
 pub const DEFAULT_MAX_PER_SENDER: usize = 64;
+/// Default time a transaction behind a nonce gap stays pooled, ms.
+pub const DEFAULT_QUEUED_LIFETIME_MS: u64 = 300_000;
 /// A replacement raises both fees of the transaction it replaces by at least
 /// this many percent.
 pub const PRICE_BUMP_PERCENT: u128 = 10;
@@ -23,6 +25,9 @@ pub struct PoolConfig {
     pub max_txs: usize,
     /// Most transactions pooled per sender.
     pub max_per_sender: usize,
+    /// How long a transaction that cannot execute yet (behind a nonce gap)
+    /// stays pooled, in ms of the pool's clock ([`super::Pool::set_clock`]).
+    pub queued_lifetime_ms: u64,
 }
 
 impl PoolConfig {
@@ -34,6 +39,7 @@ impl PoolConfig {
             min_tip: 0,
             max_txs: DEFAULT_MAX_TXS,
             max_per_sender: DEFAULT_MAX_PER_SENDER,
+            queued_lifetime_ms: DEFAULT_QUEUED_LIFETIME_MS,
         }
     }
 

@@ -18,8 +18,14 @@
 //! (and older nonces of their senders); after blocks unwind,
 //! [`Pool::reinsert`] takes theirs back without recovering senders again.
 //!
+//! A transaction that leaves the pool without a block says why: replaced,
+//! evicted, expired behind a nonce gap, or its nonce used by another
+//! transaction ([`Pool::take_removed`]).
+//!
 //! The pool is deterministic: ordered maps, and ties broken by an arrival
-//! sequence number; no clock, no randomness.
+//! sequence number; no randomness, and no clock but the time its owner
+//! gives it ([`Pool::set_clock`]), which dates arrivals for
+//! [`Pool::expire_queued`].
 
 mod config;
 mod error;
@@ -39,10 +45,13 @@ use alloy_primitives::{
     Address, B256, keccak256,
     map::{AddressMap, B256Map},
 };
-use chunkseq_primitives::codec::MAX_TX_BYTES;
+use chunkseq_primitives::{StatusDetail, codec::MAX_TX_BYTES};
 use tracing::debug;
 
-pub use config::{DEFAULT_MAX_PER_SENDER, DEFAULT_MAX_TXS, PRICE_BUMP_PERCENT, PoolConfig};
+pub use config::{
+    DEFAULT_MAX_PER_SENDER, DEFAULT_MAX_TXS, DEFAULT_QUEUED_LIFETIME_MS, PRICE_BUMP_PERCENT,
+    PoolConfig,
+};
 pub use error::PoolError;
 pub use ingress::{RecoveredTx, recover, recover_batch};
 pub use ordering::BestTxs;
@@ -63,6 +72,11 @@ pub struct Pool {
     by_hash: B256Map<(Address, u64)>,
     by_eviction: BTreeSet<EvictionKey>,
     next_seq: u64,
+    /// The owner's time, ms: dates arrivals.
+    clock: u64,
+    /// Transactions that left without a block since the last
+    /// [`Pool::take_removed`], and why.
+    removed: Vec<(B256, StatusDetail)>,
 }
 
 /// One sender's pooled transactions by nonce.
@@ -78,6 +92,8 @@ struct PooledTx {
     tx: RecoveredTx,
     /// Arrival sequence number; breaks ties between equal tips.
     seq: u64,
+    /// The pool's clock when it arrived.
+    arrived: u64,
 }
 
 impl Pool {
@@ -89,7 +105,50 @@ impl Pool {
             by_hash: B256Map::default(),
             by_eviction: BTreeSet::new(),
             next_seq: 0,
+            clock: 0,
+            removed: Vec::new(),
         }
+    }
+
+    /// Sets the pool's clock (ms, any epoch, never going back): the arrival
+    /// time of what is added from now on.
+    pub fn set_clock(&mut self, now_ms: u64) {
+        self.clock = self.clock.max(now_ms);
+    }
+
+    /// The transactions that left without a block since the last call, in
+    /// order, and why.
+    pub fn take_removed(&mut self) -> Vec<(B256, StatusDetail)> {
+        std::mem::take(&mut self.removed)
+    }
+
+    /// Drops the transactions that have waited behind a nonce gap for
+    /// longer than the configured lifetime; returns how many.
+    pub fn expire_queued(&mut self) -> usize {
+        let lifetime = self.config.queued_lifetime_ms;
+        let clock = self.clock;
+        let mut expired: Vec<(Address, u64)> = Vec::new();
+        for (sender, q) in &self.senders {
+            // The first nonce past the pending run.
+            let mut expect = q.next_nonce;
+            for (&nonce, p) in q.txs.range(q.next_nonce..) {
+                if nonce == expect {
+                    expect = expect.saturating_add(1);
+                } else if p.arrived.saturating_add(lifetime) <= clock {
+                    expired.push((*sender, nonce));
+                }
+            }
+        }
+        // Senders were visited in hash order: sort for a deterministic
+        // removal order.
+        expired.sort_unstable();
+        let count = expired.len();
+        for (sender, nonce) in expired {
+            if let Some(tx) = self.remove_entry(sender, nonce) {
+                self.removed.push((tx.hash(), StatusDetail::Expired));
+            }
+        }
+        count
     }
 
     /// The pool's configuration.
@@ -184,7 +243,11 @@ impl Pool {
         if let Some(old) = queue.and_then(|q| q.txs.get(&nonce)) {
             check_replacement(&old.tx, &tx)?;
             let old = self.remove_entry(sender, nonce);
-            debug!(?hash, replaced = ?old.map(|o| o.hash()), "pool: replacement");
+            debug!(?hash, replaced = ?old.as_ref().map(RecoveredTx::hash), "pool: replacement");
+            if let Some(old) = old {
+                self.removed
+                    .push((old.hash(), StatusDetail::ReplacedBy { hash }));
+            }
         } else {
             if queue.map_or(0, |q| q.txs.len()) >= self.config.max_per_sender {
                 return Err(PoolError::SenderFull {
@@ -244,7 +307,10 @@ impl Pool {
         match self.by_eviction.first().copied() {
             Some(victim) if tip > victim.tip => {
                 let evicted = self.remove_entry(victim.sender, victim.nonce);
-                debug!(evicted = ?evicted.map(|e| e.hash()), "pool: full, evicted");
+                debug!(evicted = ?evicted.as_ref().map(RecoveredTx::hash), "pool: full, evicted");
+                if let Some(e) = evicted {
+                    self.removed.push((e.hash(), StatusDetail::Evicted));
+                }
                 Ok(())
             }
             lowest => Err(PoolError::PoolFull {
@@ -268,7 +334,11 @@ impl Pool {
             .map(|(&n, _)| n)
             .filter(|&n| n < next_nonce)
         {
-            self.remove_entry(sender, nonce);
+            // The block's own transaction among them too: the owner knows
+            // which it included.
+            if let Some(tx) = self.remove_entry(sender, nonce) {
+                self.removed.push((tx.hash(), StatusDetail::NonceUsed));
+            }
         }
     }
 
@@ -284,12 +354,19 @@ impl Pool {
                 txs: BTreeMap::new(),
             })
             .txs
-            .insert(tx.nonce(), PooledTx { tx, seq });
+            .insert(
+                tx.nonce(),
+                PooledTx {
+                    tx,
+                    seq,
+                    arrived: self.clock,
+                },
+            );
     }
 
     fn remove_entry(&mut self, sender: Address, nonce: u64) -> Option<RecoveredTx> {
         let queue = self.senders.get_mut(&sender)?;
-        let PooledTx { tx, seq } = queue.txs.remove(&nonce)?;
+        let PooledTx { tx, seq, .. } = queue.txs.remove(&nonce)?;
         if queue.txs.is_empty() {
             self.senders.remove(&sender);
         }

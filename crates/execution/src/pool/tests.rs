@@ -247,6 +247,69 @@ fn replacement_takes_the_place_of_the_old_transaction() {
 }
 
 #[test]
+fn what_leaves_without_a_block_says_why() {
+    let accounts = Accounts::default();
+    // Replaced: the old one names its replacement.
+    let mut pool = pool_with(config(), &accounts, &[(0, 0, 100)]);
+    let (old, new) = (tx(0, 0, 100), tx(0, 0, 110));
+    pool.add(new.clone(), &accounts).unwrap();
+    assert_eq!(
+        pool.take_removed(),
+        vec![(old.hash(), StatusDetail::ReplacedBy { hash: new.hash() })]
+    );
+    assert!(pool.take_removed().is_empty(), "taken once");
+    // Evicted: the lowest tip makes room.
+    let full = PoolConfig {
+        max_txs: 2,
+        ..config()
+    };
+    let mut pool = pool_with(full, &accounts, &[(0, 0, 5), (1, 0, 3)]);
+    pool.add(tx(2, 0, 4), &accounts).unwrap();
+    assert_eq!(
+        pool.take_removed(),
+        vec![(tx(1, 0, 3).hash(), StatusDetail::Evicted)]
+    );
+    // Nonce used: a block took another transaction with its nonce.
+    let mut pool = pool_with(config(), &accounts, &[(0, 0, 5), (0, 1, 5)]);
+    pool.remove_included(&[(addr(0), 0)]);
+    assert_eq!(
+        pool.take_removed(),
+        vec![(tx(0, 0, 5).hash(), StatusDetail::NonceUsed)],
+        "the owner tells an included transaction from a conflicting one"
+    );
+}
+
+#[test]
+fn transactions_behind_a_nonce_gap_expire_and_pending_ones_do_not() {
+    let accounts = Accounts::default();
+    let short = PoolConfig {
+        queued_lifetime_ms: 1_000,
+        ..config()
+    };
+    let mut pool = Pool::new(short);
+    pool.set_clock(10_000);
+    // Sender 0: nonces 0 and 1 pending, 3 behind a gap; sender 1: 5 behind one.
+    for (signer, nonce) in [(0, 0), (0, 1), (0, 3), (1, 5)] {
+        pool.add(tx(signer, nonce, 1), &accounts).unwrap();
+    }
+    pool.set_clock(10_999);
+    assert_eq!(pool.expire_queued(), 0, "not yet");
+    pool.set_clock(11_000);
+    pool.set_clock(5_000); // the clock never goes back
+    assert_eq!(pool.expire_queued(), 2);
+    let mut expired = pool.take_removed();
+    expired.sort();
+    let mut expected = vec![
+        (tx(0, 3, 1).hash(), StatusDetail::Expired),
+        (tx(1, 5, 1).hash(), StatusDetail::Expired),
+    ];
+    expected.sort();
+    assert_eq!(expired, expected);
+    assert_eq!(best(&pool), [(0, 0), (0, 1)]);
+    assert_eq!(pool.len(), 2);
+}
+
+#[test]
 fn remove_included_drops_included_and_lower_nonces() {
     let txs: &[Spec] = &[(0, 0, 1), (0, 1, 1), (0, 2, 1), (1, 0, 1), (2, 3, 1)];
     let cases: [(&str, Ids, Ids, usize); 4] = [

@@ -150,7 +150,7 @@ fn check_run(h: &mut ScriptedRun, sent: &[B256], slots: u64) {
         // The core forgets statuses a few checkpoints on; its events tell.
         let mut last = std::collections::BTreeMap::new();
         for e in h.events(i) {
-            if let Event::TxStatusChanged { hash, status } = e {
+            if let Event::TxStatusChanged { hash, status, .. } = e {
                 last.insert(*hash, *status);
             }
         }

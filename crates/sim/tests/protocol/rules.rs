@@ -732,6 +732,7 @@ fn rows() -> Vec<Row> {
                         Event::TxStatusChanged {
                             hash,
                             status: TxStatus::Pending,
+                            ..
                         } => Some(*hash),
                         _ => None,
                     })

@@ -2,10 +2,14 @@
 //! it gossips, what it refuses, and what it tells the driver to do with
 //! gossip, by origin.
 
-use alloy_primitives::{Bytes, U256, keccak256};
-use chunkseq_execution::pool::signed_transfer;
+use alloy_consensus::TxEip1559;
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{B256, Bytes, TxKind, U256, keccak256};
+use chunkseq_execution::pool::{sign_transaction, signed_transfer};
 use chunkseq_primitives::{Preset, Slot, Timetable};
-use chunkseq_protocol::{Event, Gossip, Input, Output, TxIn, TxOrigin, TxRefused};
+use chunkseq_protocol::{
+    Event, Gossip, Input, Output, StatusDetail, TxIn, TxOrigin, TxRefused, TxStatus,
+};
 
 use crate::common::scripted;
 
@@ -118,4 +122,92 @@ fn transactions_by_origin() {
     let out = send(core, vec![raw(1)], TxOrigin::Gossip);
     assert!(!out.iter().any(|o| matches!(o, Output::Publish(_))));
     assert!(refusals(&out).is_empty());
+}
+
+/// The statuses a transaction gets when the pool lets it go without a block.
+fn status_changes(out: &[Output]) -> Vec<(B256, TxStatus, Option<StatusDetail>)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Event(Event::TxStatusChanged {
+                hash,
+                status,
+                detail,
+            }) => Some((*hash, *status, *detail)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn replaced_and_expired_transactions_end_with_those_statuses() {
+    let spec = Preset::Devnet.spec();
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = scripted(spec.clone(), 4);
+    let now = tt.slot_start(Slot(1)).unwrap();
+    let user = h.users()[0].clone();
+    let to = h.users()[1].address();
+    let signed = |nonce: u64, fee: u128| -> Bytes {
+        let tx = TxEip1559 {
+            chain_id: spec.chain_id,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: fee,
+            max_priority_fee_per_gas: fee,
+            to: TxKind::Call(to),
+            value: U256::from(1u64),
+            ..Default::default()
+        };
+        sign_transaction(&user, tx).encoded_2718().into()
+    };
+    let tip = h.l1().tip().unwrap();
+    let core = h.core_mut(0).unwrap();
+    core.handle(now, Input::L1Tip(tip));
+    let send = |core: &mut chunkseq_protocol::Core, raw: Bytes, at| {
+        core.handle(
+            at,
+            Input::Transactions {
+                txs: vec![TxIn::Raw(raw)],
+                origin: TxOrigin::Rpc,
+            },
+        )
+    };
+
+    // Replaced: the first names the transaction that took its place.
+    let (first, second) = (signed(0, 100), signed(0, 110));
+    let (a, b) = (keccak256(&first), keccak256(&second));
+    send(core, first, now);
+    let out = send(core, second, now);
+    assert!(
+        status_changes(&out).contains(&(
+            a,
+            TxStatus::Replaced,
+            Some(StatusDetail::ReplacedBy { hash: b })
+        )),
+        "{out:?}"
+    );
+    assert_eq!(core.tx_status(&a), Some(TxStatus::Replaced));
+    assert_eq!(
+        core.tx_status_detail(&a),
+        Some(StatusDetail::ReplacedBy { hash: b })
+    );
+    assert_eq!(core.tx_status(&b), Some(TxStatus::Pending));
+
+    // Expired: behind a nonce gap for longer than the pool keeps such.
+    let gapped = signed(5, 100);
+    let c = keccak256(&gapped);
+    send(core, gapped, now);
+    let lifetime = chunkseq_execution::pool::DEFAULT_QUEUED_LIFETIME_MS;
+    let early = core.handle(now.checked_add_ms(lifetime / 2).unwrap(), Input::Tick);
+    assert!(status_changes(&early).iter().all(|(h, ..)| *h != c));
+    assert_eq!(core.tx_status(&c), Some(TxStatus::Pending));
+    let later = now.checked_add_ms(lifetime + 1_000).unwrap();
+    let out = core.handle(later, Input::Tick);
+    assert!(
+        status_changes(&out).contains(&(c, TxStatus::Dropped, Some(StatusDetail::Expired))),
+        "{out:?}"
+    );
+    assert_eq!(core.tx_status_detail(&c), Some(StatusDetail::Expired));
+    assert!(!core.pool().contains(&c));
+    // The pending replacement stays.
+    assert!(core.pool().contains(&b));
 }
