@@ -30,6 +30,7 @@ use crate::{
     events::Notification,
     loadgen::LoadGen,
     node::{Node, NodeConfig, NodeFaults},
+    rpc_limits::RpcLimits,
 };
 
 /// Settings of a devnet run.
@@ -498,6 +499,7 @@ impl Devnet {
                 listen: "/ip4/127.0.0.1/tcp/0".parse().map_err(setup)?,
                 bootnodes: Vec::new(),
                 rpc: SocketAddr::from(([127, 0, 0, 1], port)),
+                rpc_limits: RpcLimits::default(),
                 metrics: None,
                 core: CoreConfig::default(),
                 faults: cfg

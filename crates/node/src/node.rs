@@ -62,6 +62,8 @@ pub struct NodeConfig {
     pub bootnodes: Vec<Multiaddr>,
     /// The JSON-RPC (HTTP and websocket) address.
     pub rpc: SocketAddr,
+    /// What one RPC client may use of the server.
+    pub rpc_limits: crate::rpc_limits::RpcLimits,
     /// The metrics address (`/metrics`, `/health`); `None` for none.
     pub metrics: Option<SocketAddr>,
     /// Non-consensus settings of the core.
@@ -419,6 +421,7 @@ impl Node {
                 chain_id: cfg.spec.chain_id,
                 sync: Arc::clone(&sync),
             },
+            cfg.rpc_limits,
         )
         .await?;
         let metrics_addr = match cfg.metrics {

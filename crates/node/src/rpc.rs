@@ -14,8 +14,12 @@ use chunkseq_primitives::{BlockNumber, codec::MAX_TX_BYTES};
 use chunkseq_protocol::{Core, TxRefused, TxStatus};
 use chunkseq_report::refusal_reason;
 use jsonrpsee::{
-    RpcModule, SubscriptionMessage,
-    server::{Server, ServerConfig, ServerHandle, middleware::http::ProxyGetRequestLayer},
+    Methods, RpcModule, SubscriptionMessage,
+    server::{
+        Server, ServerConfig, ServerHandle,
+        middleware::{http::ProxyGetRequestLayer, rpc::RpcServiceBuilder},
+        serve_with_graceful_shutdown, stop_channel,
+    },
     types::{ErrorObjectOwned, Params},
 };
 use serde::{Deserialize, Serialize};
@@ -23,8 +27,13 @@ use serde_json::json;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::{
-    driver::Command, events::Notifier, metrics::NodeMetrics, network::NetworkStatus,
-    node::SyncState, store::NodeStore,
+    driver::Command,
+    events::Notifier,
+    metrics::NodeMetrics,
+    network::NetworkStatus,
+    node::SyncState,
+    rpc_limits::{ConnectionTable, RateLimited, RequestBuckets, RpcLimits, refuse},
+    store::NodeStore,
 };
 
 /// Largest request body accepted (a transaction is at most 128 KiB, hex doubles it).
@@ -486,29 +495,78 @@ pub enum RpcError {
     },
 }
 
-/// Starts the server; `GET /health` is answered on the same port.
+/// Starts the server; `GET /health` is answered on the same port. Each
+/// client (IP address) gets at most its share of connections and calls
+/// ([`RpcLimits`]); a connection over its share is answered `429 Too Many
+/// Requests` and closed.
 pub(crate) async fn serve(
     addr: SocketAddr,
     ctx: RpcContext,
+    limits: RpcLimits,
 ) -> Result<(ServerHandle, SocketAddr), RpcError> {
     let fail = |reason: String| RpcError::Start { addr, reason };
-    let module = module(ctx).map_err(|e| fail(e.to_string()))?;
+    let methods: Methods = module(ctx).map_err(|e| fail(e.to_string()))?.into();
     let health = ProxyGetRequestLayer::new([("/health", "chunkseq_health")])
         .map_err(|e| fail(e.to_string()))?;
-    let middleware = tower::ServiceBuilder::new().layer(health);
     let config = ServerConfig::builder()
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(MAX_RESPONSE_BYTES)
-        .max_connections(1_000)
+        .max_connections(u32::try_from(limits.max_connections).unwrap_or(u32::MAX))
+        .max_subscriptions_per_connection(limits.max_subscriptions_per_connection)
         .build();
-    let server = Server::builder()
+    let builder = Server::builder()
         .set_config(config)
-        .set_http_middleware(middleware)
-        .build(addr)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(health))
+        .to_service_builder();
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| fail(e.to_string()))?;
-    let local = server.local_addr().map_err(|e| fail(e.to_string()))?;
-    Ok((server.start(module), local))
+    let local = listener.local_addr().map_err(|e| fail(e.to_string()))?;
+    let (stop, handle) = stop_channel();
+    let table = ConnectionTable::new(limits);
+    let buckets = RequestBuckets::new(limits.requests_per_second);
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                () = stop.clone().shutdown() => break,
+            };
+            let (socket, remote) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, say: wait, do not spin.
+                    tracing::warn!(target: "chunkseq::rpc", "accepting a connection failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let ip = remote.ip();
+            let guard = match table.try_open(ip) {
+                Ok(g) => g,
+                Err(why) => {
+                    tracing::debug!(target: "chunkseq::rpc", %remote, "connection refused: {why}");
+                    tokio::spawn(refuse(socket, why));
+                    continue;
+                }
+            };
+            let buckets = Arc::clone(&buckets);
+            let service = builder
+                .clone()
+                .set_rpc_middleware(
+                    RpcServiceBuilder::new()
+                        .layer_fn(move |s| RateLimited::new(s, ip, Arc::clone(&buckets))),
+                )
+                .build(methods.clone(), stop.clone());
+            let stopped = stop.clone().shutdown();
+            tokio::spawn(async move {
+                if let Err(e) = serve_with_graceful_shutdown(socket, service, stopped).await {
+                    tracing::debug!(target: "chunkseq::rpc", %remote, "connection ended: {e}");
+                }
+                drop(guard);
+            });
+        }
+    });
+    Ok((handle, local))
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use chunkseq_node::{
     clock::{Clock, SystemClock},
     network::{self, NetCommand, NetworkConfig},
     node::NodeFaults,
+    rpc_limits::RpcLimits,
 };
 use chunkseq_primitives::{Preset, PrivateKey};
 use chunkseq_protocol::CoreConfig;
@@ -28,6 +29,10 @@ use jsonrpsee_http_client::HttpClientBuilder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn one_node() -> (Node, Vec<PrivateKey>, u64) {
+    one_node_with(RpcLimits::default()).await
+}
+
+async fn one_node_with(rpc_limits: RpcLimits) -> (Node, Vec<PrivateKey>, u64) {
     let now = SystemClock.now();
     let mut spec = Preset::Devnet.spec();
     spec.genesis_time = now.0.div_ceil(1000) + 1;
@@ -57,6 +62,7 @@ async fn one_node() -> (Node, Vec<PrivateKey>, u64) {
             listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
             bootnodes: Vec::new(),
             rpc: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rpc_limits,
             metrics: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             core: CoreConfig::default(),
             faults: NodeFaults::default(),
@@ -238,5 +244,92 @@ async fn garbage_and_oversized_gossip_is_rejected_and_its_sender_scored_down() {
         .unwrap();
     let _: chunkseq_node::rpc::NodeStatus =
         c.request("chunkseq_status", rpc_params![]).await.unwrap();
+    node.stop().await;
+}
+
+/// Opens an HTTP/1.1 keep-alive connection from `from` and makes one call
+/// on it; returns the connection (still open) and the response.
+async fn call_from(
+    from: std::net::IpAddr,
+    addr: SocketAddr,
+    method: &str,
+) -> (tokio::net::TcpStream, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(from, 0)).unwrap();
+    let mut s = socket.connect(addr).await.unwrap();
+    let body = format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"{method}\",\"params\":[]}}");
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = s.write_all(head.as_bytes()).await;
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    (s, String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_holding_all_its_connections_cannot_stop_another_clients_requests() {
+    let limits = RpcLimits {
+        max_connections_per_client: 4,
+        requests_per_second: 20,
+        ..RpcLimits::default()
+    };
+    let (node, _keys, _) = one_node_with(limits).await;
+    let addr = node.rpc_addr();
+    let (greedy, other): (std::net::IpAddr, std::net::IpAddr) =
+        ([127, 0, 0, 1].into(), [127, 0, 0, 2].into());
+    // The greedy client holds its four connections open.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let (s, r) = call_from(greedy, addr, "eth_chainId").await;
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+        held.push(s);
+    }
+    // Its fifth is refused, in plain words and a JSON-RPC error.
+    let (_, r) = call_from(greedy, addr, "eth_chainId").await;
+    assert!(r.starts_with("HTTP/1.1 429"), "{r}");
+    assert!(
+        r.contains("-32005") && r.contains("at most 4 per client"),
+        "{r}"
+    );
+    // Another client is served.
+    let (_, r) = call_from(other, addr, "eth_chainId").await;
+    assert!(
+        r.starts_with("HTTP/1.1 200") && r.contains("\"result\""),
+        "{r}"
+    );
+    // Calls beyond a client's rate get -32005 with a plain message.
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = HttpClientBuilder::default()
+        .build(format!("http://{addr}"))
+        .unwrap();
+    let mut limited = Vec::new();
+    for _ in 0..40 {
+        if let Err(e) = client
+            .request::<String, _>("eth_chainId", rpc_params![])
+            .await
+        {
+            limited.push(e.to_string());
+        }
+    }
+    assert!(
+        !limited.is_empty(),
+        "40 calls at once pass a rate of 20 a second"
+    );
+    assert!(
+        limited
+            .iter()
+            .all(|e| e.contains("-32005") || e.contains("too many requests")),
+        "{limited:?}"
+    );
+    // The other client's rate is its own.
+    let (_, r) = call_from(other, addr, "eth_chainId").await;
+    assert!(r.contains("\"result\""), "{r}");
     node.stop().await;
 }

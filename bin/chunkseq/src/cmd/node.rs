@@ -10,7 +10,7 @@ use chunkseq_l1::{
     EmbeddedConfig, EmbeddedL1, L1, SharedEmbeddedL1,
     rpc::{RpcConfig, RpcL1},
 };
-use chunkseq_node::{Node, NodeConfig, node::NodeFaults};
+use chunkseq_node::{Node, NodeConfig, node::NodeFaults, rpc_limits::RpcLimits};
 use chunkseq_primitives::{ChainSpec, Preset, PrivateKey};
 use chunkseq_protocol::CoreConfig;
 use clap::Args;
@@ -60,6 +60,14 @@ pub(crate) struct NodeArgs {
     /// JSON-RPC address, HTTP and websocket [default: 127.0.0.1:8545].
     #[arg(long, value_name = "ADDR")]
     rpc: Option<SocketAddr>,
+    /// Open RPC connections one client (IP address) may hold; one over it is
+    /// answered 429. The server holds 1,000 in all [default: 64].
+    #[arg(long, value_name = "N")]
+    rpc_max_connections_per_client: Option<usize>,
+    /// RPC calls per second one client may make over all its connections
+    /// (each call of a batch counts); more get error -32005 [default: 2000].
+    #[arg(long, value_name = "N")]
+    rpc_requests_per_second: Option<u32>,
     /// Prometheus metrics and /health address [default: 127.0.0.1:9100].
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
@@ -99,6 +107,8 @@ struct NodeFile {
     #[serde(default)]
     bootnodes: Vec<String>,
     rpc: Option<SocketAddr>,
+    rpc_max_connections_per_client: Option<usize>,
+    rpc_requests_per_second: Option<u32>,
     metrics: Option<SocketAddr>,
     l1_rpc: Option<String>,
     l1_beacon: Option<String>,
@@ -141,6 +151,10 @@ fn merged(args: NodeArgs) -> Result<NodeArgs> {
             args.bootnodes
         },
         rpc: args.rpc.or(f.rpc),
+        rpc_max_connections_per_client: args
+            .rpc_max_connections_per_client
+            .or(f.rpc_max_connections_per_client),
+        rpc_requests_per_second: args.rpc_requests_per_second.or(f.rpc_requests_per_second),
         metrics: args.metrics.or(f.metrics),
         l1_rpc: args.l1_rpc.or(f.l1_rpc),
         l1_beacon: args.l1_beacon.or(f.l1_beacon),
@@ -215,6 +229,28 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
         rpc: a
             .rpc
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8545))),
+        rpc_limits: {
+            let d = RpcLimits::default();
+            let per_client = a
+                .rpc_max_connections_per_client
+                .unwrap_or(d.max_connections_per_client);
+            if per_client == 0 || per_client >= d.max_connections {
+                bail!(
+                    "--rpc-max-connections-per-client must be from 1 to {} (below the server's {} so one client leaves room for others)",
+                    d.max_connections - 1,
+                    d.max_connections
+                );
+            }
+            let rate = a.rpc_requests_per_second.unwrap_or(d.requests_per_second);
+            if rate == 0 {
+                bail!("--rpc-requests-per-second must be at least 1");
+            }
+            RpcLimits {
+                max_connections_per_client: per_client,
+                requests_per_second: rate,
+                ..d
+            }
+        },
         metrics: Some(
             a.metrics
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9100))),
