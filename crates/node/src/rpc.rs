@@ -32,7 +32,9 @@ use crate::{
     metrics::NodeMetrics,
     network::NetworkStatus,
     node::SyncState,
-    rpc_limits::{ConnectionTable, RateLimited, RequestBuckets, RpcLimits, refuse},
+    rpc_limits::{
+        ConnectionTable, MarkPlainHttpLayer, RateLimited, RequestBuckets, RpcLimits, refuse,
+    },
     store::NodeStore,
 };
 
@@ -516,7 +518,11 @@ pub(crate) async fn serve(
         .build();
     let builder = Server::builder()
         .set_config(config)
-        .set_http_middleware(tower::ServiceBuilder::new().layer(health))
+        .set_http_middleware(
+            tower::ServiceBuilder::new()
+                .layer(health)
+                .layer(MarkPlainHttpLayer),
+        )
         .to_service_builder();
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -7,12 +7,14 @@
 //! refused one with `429 Too Many Requests` and a JSON-RPC error body. Each
 //! connection's calls pass a [`RateLimited`] middleware sharing its client's
 //! token bucket, so a client cannot multiply its rate by opening more
-//! connections.
+//! connections. The same middleware answers a subscription asked for over
+//! plain HTTP with a clear error ([`PlainHttp`] marks those calls).
 
 use std::{
     collections::HashMap,
     net::IpAddr,
     sync::Arc,
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
@@ -28,6 +30,57 @@ use tokio::io::AsyncWriteExt;
 /// connection refused for the client's (or the server's) connection count:
 /// retry later.
 pub const LIMITED: i32 = -32005;
+
+/// JSON-RPC error code of a subscription asked for over plain HTTP.
+pub const NEEDS_WEBSOCKET: i32 = -32004;
+
+/// The methods that open or close a subscription.
+const SUBSCRIPTION_METHODS: [&str; 2] = ["chunkseq_subscribe", "chunkseq_unsubscribe"];
+
+/// Marks calls that came over plain HTTP, not a websocket (an extension
+/// of the HTTP request, which jsonrpsee hands on to each call).
+#[derive(Clone, Copy, Debug)]
+pub struct PlainHttp;
+
+/// HTTP middleware marking requests that are no websocket upgrade.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MarkPlainHttpLayer;
+
+impl<S> tower::Layer<S> for MarkPlainHttpLayer {
+    type Service = MarkPlainHttp<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MarkPlainHttp(inner)
+    }
+}
+
+/// See [`MarkPlainHttpLayer`].
+#[derive(Clone, Debug)]
+pub struct MarkPlainHttp<S>(S);
+
+impl<S, B> tower::Service<hyper::Request<B>> for MarkPlainHttp<S>
+where
+    S: tower::Service<hyper::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: hyper::Request<B>) -> Self::Future {
+        let websocket = request
+            .headers()
+            .get(hyper::header::UPGRADE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+        if !websocket {
+            request.extensions_mut().insert(PlainHttp);
+        }
+        self.0.call(request)
+    }
+}
 
 /// How much of the RPC server one client (one IP address) may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,7 +310,20 @@ where
 
     fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let allowed = self.buckets.take(self.ip, 1);
-        let refusal = (!allowed).then(|| self.refusal());
+        let over_http = request.extensions().get::<PlainHttp>().is_some()
+            && SUBSCRIPTION_METHODS.contains(&request.method_name());
+        let refusal = if over_http {
+            Some(ErrorObject::owned(
+                NEEDS_WEBSOCKET,
+                format!(
+                    "{} needs a websocket connection (ws:// on this same port); over HTTP, poll chunkseq_getTransactionStatus or chunkseq_getBlock instead",
+                    request.method_name()
+                ),
+                None::<()>,
+            ))
+        } else {
+            (!allowed).then(|| self.refusal())
+        };
         let service = self.service.clone();
         async move {
             match refusal {

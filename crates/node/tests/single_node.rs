@@ -331,5 +331,11 @@ async fn one_client_holding_all_its_connections_cannot_stop_another_clients_requ
     // The other client's rate is its own.
     let (_, r) = call_from(other, addr, "eth_chainId").await;
     assert!(r.contains("\"result\""), "{r}");
+    // A subscription over plain HTTP says what it needs.
+    let (_, r) = call_from(other, addr, "chunkseq_subscribe").await;
+    assert!(
+        r.contains("-32004") && r.contains("needs a websocket connection"),
+        "{r}"
+    );
     node.stop().await;
 }
