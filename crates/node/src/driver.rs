@@ -761,6 +761,15 @@ impl CoreLoop {
     /// The metrics an event moves, timed by this node's clock.
     fn measure(&mut self, e: &Event) {
         match e {
+            Event::TransactionRefused { reason, .. } => {
+                self.metrics
+                    .tx_refused
+                    .get_or_create(&vec![(
+                        "reason".to_owned(),
+                        chunkseq_report::refusal_reason(reason).to_owned(),
+                    )])
+                    .inc();
+            }
             Event::BlockOpened { slot, index, .. } => {
                 self.opened.insert((*slot, *index), Instant::now());
             }

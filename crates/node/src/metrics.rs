@@ -3,7 +3,7 @@
 
 use prometheus_client::{
     encoding::text::encode,
-    metrics::{counter::Counter, gauge::Gauge, histogram::Histogram},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 
@@ -55,6 +55,8 @@ pub struct NodeMetrics {
     pub checkpointed_height: Gauge,
     /// Transactions in the pool.
     pub pool_size: Gauge,
+    /// Transactions turned away, by reason (`backlog`, `pool_full`, ...).
+    pub tx_refused: Family<Vec<(String, String)>, Counter>,
     /// Connected peers.
     pub peers: Gauge,
     /// RPC requests served.
@@ -87,6 +89,7 @@ impl NodeMetrics {
             provisional_height: Gauge::default(),
             checkpointed_height: Gauge::default(),
             pool_size: Gauge::default(),
+            tx_refused: Family::default(),
             peers: Gauge::default(),
             rpc_requests: Counter::default(),
         };
@@ -149,6 +152,11 @@ impl NodeMetrics {
         );
         let pool = r.sub_registry_with_prefix("pool");
         pool.register("size", "Transactions in the pool", m.pool_size.clone());
+        pool.register(
+            "refused",
+            "Transactions turned away, by reason",
+            m.tx_refused.clone(),
+        );
         let n = r.sub_registry_with_prefix("net");
         n.register("peers", "Connected peers", m.peers.clone());
         n.register(

@@ -53,20 +53,28 @@ mod code {
     pub(super) const REFUSED: i32 = -32003;
     pub(super) const INTERNAL: i32 = -32603;
     pub(super) const UNAVAILABLE: i32 = -32002;
+    /// Refused for now: send it again later (the node is behind, or busy).
+    pub(super) const RETRY: i32 = crate::rpc_limits::LIMITED;
 }
 
 fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, msg.into(), None::<()>)
 }
 
-/// The error a refused transaction gets; `data.reason` names why
-/// ([`refusal_reason`]), so a client can tell a full pool (try again later)
-/// from a transaction that will never be taken.
+/// The error a refused transaction gets: code -32005 when sending it again
+/// later may work (the node is behind, catching up, or its pool full),
+/// -32003 otherwise; `data.reason` names why ([`refusal_reason`]) and
+/// `data.retryable` says which.
 fn refused(reason: &TxRefused) -> ErrorObjectOwned {
+    let retryable = reason.is_retryable();
     ErrorObjectOwned::owned(
-        code::REFUSED,
+        if retryable {
+            code::RETRY
+        } else {
+            code::REFUSED
+        },
         format!("transaction refused: {reason}"),
-        Some(json!({ "reason": refusal_reason(reason) })),
+        Some(json!({ "reason": refusal_reason(reason), "retryable": retryable })),
     )
 }
 

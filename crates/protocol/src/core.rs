@@ -55,6 +55,11 @@ pub struct CoreConfig {
     pub catch_up_retry_ms: u64,
     /// How long a node waits for what it missed before it takes part anyway.
     pub catch_up_give_up_ms: u64,
+    /// Transactions users send are refused (retryable, [`TxRefused::Backlog`])
+    /// while the pool holds this many slots of work or more: a slot's work
+    /// is `chunks_per_slot × block_max_txs` transactions. Peers'
+    /// transactions are still taken, up to the pool's own bounds.
+    pub max_backlog_slots: u64,
 }
 
 impl Default for CoreConfig {
@@ -66,6 +71,7 @@ impl Default for CoreConfig {
             tx_status_events: true,
             catch_up_retry_ms: 1_500,
             catch_up_give_up_ms: 20_000,
+            max_backlog_slots: 1,
         }
     }
 }
@@ -561,6 +567,13 @@ impl Core {
                 "the provisional tip's state could not be read".into(),
             ));
         };
+        if origin == TxOrigin::Rpc {
+            let limit = self.backlog_limit();
+            let pooled = self.pool.len();
+            if pooled >= limit {
+                return Err(TxRefused::Backlog { pooled, limit });
+            }
+        }
         self.work.signatures = self.work.signatures.saturating_add(1);
         let raw = (origin == TxOrigin::Rpc).then(|| tx.encoded().clone());
         let hash = self.pool.add(tx, &ForkAccounts(fork))?;
@@ -569,6 +582,14 @@ impl Core {
             out.push(Output::Publish(Gossip::Tx(raw)));
         }
         Ok(hash)
+    }
+
+    /// Pooled transactions past which users' transactions are refused.
+    fn backlog_limit(&self) -> usize {
+        let per_slot = u64::from(self.spec.chunks_per_slot)
+            .saturating_mul(u64::from(self.spec.block_max_txs))
+            .saturating_mul(self.cfg.max_backlog_slots.max(1));
+        usize::try_from(per_slot).unwrap_or(usize::MAX)
     }
 
     /// Reports a refused transaction; for gossip, says whether to forward

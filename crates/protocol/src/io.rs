@@ -182,9 +182,33 @@ pub enum TxRefused {
     /// The pool's rules refused it.
     #[error(transparent)]
     Pool(#[from] chunkseq_execution::PoolError),
+    /// The node is behind: its pool holds more work than the chain carries
+    /// in its next slots. Nothing is wrong with the transaction: send it
+    /// again later.
+    #[error(
+        "the node is behind: {pooled} transactions are waiting (at most {limit}); send it again in a few seconds"
+    )]
+    Backlog {
+        /// Transactions pooled.
+        pooled: usize,
+        /// The limit ([`crate::CoreConfig::max_backlog_slots`] slots of work).
+        limit: usize,
+    },
 }
 
 impl TxRefused {
+    /// Whether the same transaction may be taken later: the node is behind,
+    /// catching up, or its pool full.
+    pub const fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Backlog { .. }
+                | Self::CatchingUp
+                | Self::StateUnavailable(_)
+                | Self::Pool(chunkseq_execution::PoolError::PoolFull { .. })
+        )
+    }
+
     /// Whether the pool already held the transaction (a duplicate, not a
     /// refusal of its content).
     pub const fn is_duplicate(&self) -> bool {

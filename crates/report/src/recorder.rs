@@ -44,6 +44,7 @@ pub fn refusal_reason(r: &TxRefused) -> &'static str {
     match r {
         TxRefused::CatchingUp => "catching_up",
         TxRefused::StateUnavailable(_) => "state_unavailable",
+        TxRefused::Backlog { .. } => "backlog",
         TxRefused::Pool(e) => match e {
             PoolError::PoolFull { .. } => "pool_full",
             PoolError::SenderFull { .. } => "sender_full",

@@ -4,6 +4,8 @@ use chunkseq_primitives::ChainSpec;
 
 /// Default bound on the number of pooled transactions.
 pub const DEFAULT_MAX_TXS: usize = 50_000;
+/// Default bound on the bytes of pooled transactions (their encodings).
+pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Default bound on the pooled transactions of one sender.
 pub const DEFAULT_MAX_PER_SENDER: usize = 64;
 /// Default time a transaction behind a nonce gap stays pooled, ms.
@@ -23,6 +25,9 @@ pub struct PoolConfig {
     pub min_tip: u128,
     /// Most transactions pooled; when full, the lowest-paying one is evicted.
     pub max_txs: usize,
+    /// Most bytes of pooled transactions (their encodings); when full, the
+    /// lowest-paying ones are evicted, as for `max_txs`.
+    pub max_bytes: usize,
     /// Most transactions pooled per sender.
     pub max_per_sender: usize,
     /// How long a transaction that cannot execute yet (behind a nonce gap)
@@ -38,6 +43,7 @@ impl PoolConfig {
             block_gas_limit,
             min_tip: 0,
             max_txs: DEFAULT_MAX_TXS,
+            max_bytes: DEFAULT_MAX_BYTES,
             max_per_sender: DEFAULT_MAX_PER_SENDER,
             queued_lifetime_ms: DEFAULT_QUEUED_LIFETIME_MS,
         }

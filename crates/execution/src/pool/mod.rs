@@ -49,8 +49,8 @@ use chunkseq_primitives::{StatusDetail, codec::MAX_TX_BYTES};
 use tracing::debug;
 
 pub use config::{
-    DEFAULT_MAX_PER_SENDER, DEFAULT_MAX_TXS, DEFAULT_QUEUED_LIFETIME_MS, PRICE_BUMP_PERCENT,
-    PoolConfig,
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_PER_SENDER, DEFAULT_MAX_TXS, DEFAULT_QUEUED_LIFETIME_MS,
+    PRICE_BUMP_PERCENT, PoolConfig,
 };
 pub use error::PoolError;
 pub use ingress::{RecoveredTx, recover, recover_batch};
@@ -72,6 +72,8 @@ pub struct Pool {
     by_hash: B256Map<(Address, u64)>,
     by_eviction: BTreeSet<EvictionKey>,
     next_seq: u64,
+    /// Bytes of the pooled transactions' encodings.
+    bytes: usize,
     /// The owner's time, ms: dates arrivals.
     clock: u64,
     /// Transactions that left without a block since the last
@@ -105,6 +107,7 @@ impl Pool {
             by_hash: B256Map::default(),
             by_eviction: BTreeSet::new(),
             next_seq: 0,
+            bytes: 0,
             clock: 0,
             removed: Vec::new(),
         }
@@ -159,6 +162,11 @@ impl Pool {
     /// Number of pooled transactions, pending and queued.
     pub fn len(&self) -> usize {
         self.by_hash.len()
+    }
+
+    /// Bytes of the pooled transactions' encodings.
+    pub const fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Whether nothing is pooled.
@@ -259,6 +267,10 @@ impl Pool {
                 self.evict_for(tx.effective_tip())?;
             }
         }
+        let size = tx.encoded().len();
+        while !self.is_empty() && self.bytes.saturating_add(size) > self.config.max_bytes {
+            self.evict_for(tx.effective_tip())?;
+        }
         self.insert_entry(tx, account_nonce);
         Ok(hash)
     }
@@ -345,6 +357,7 @@ impl Pool {
     fn insert_entry(&mut self, tx: RecoveredTx, account_nonce: u64) {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
+        self.bytes = self.bytes.saturating_add(tx.encoded().len());
         self.by_hash.insert(tx.hash(), (tx.sender(), tx.nonce()));
         self.by_eviction.insert(EvictionKey::new(&tx, seq));
         self.senders
@@ -367,6 +380,7 @@ impl Pool {
     fn remove_entry(&mut self, sender: Address, nonce: u64) -> Option<RecoveredTx> {
         let queue = self.senders.get_mut(&sender)?;
         let PooledTx { tx, seq, .. } = queue.txs.remove(&nonce)?;
+        self.bytes = self.bytes.saturating_sub(tx.encoded().len());
         if queue.txs.is_empty() {
             self.senders.remove(&sender);
         }

@@ -280,6 +280,33 @@ fn what_leaves_without_a_block_says_why() {
 }
 
 #[test]
+fn a_pool_full_in_bytes_evicts_the_lowest_paying_first() {
+    let accounts = Accounts::default();
+    let one = tx(0, 0, 5).encoded().len();
+    // Room for two transactions' bytes, whatever the count allows.
+    let small = PoolConfig {
+        max_bytes: 2 * one + one / 2,
+        ..config()
+    };
+    let mut pool = pool_with(small.clone(), &accounts, &[(0, 0, 5), (1, 0, 3)]);
+    assert_eq!(pool.bytes(), 2 * one);
+    pool.add(tx(2, 0, 4), &accounts).unwrap();
+    assert_eq!(best(&pool), [(0, 0), (2, 0)], "the lowest tip made room");
+    assert_eq!(
+        pool.take_removed(),
+        vec![(tx(1, 0, 3).hash(), StatusDetail::Evicted)]
+    );
+    assert!(
+        matches!(
+            pool.add(tx(3, 0, 1), &accounts),
+            Err(PoolError::PoolFull { .. })
+        ),
+        "a lower tip than everything pooled is refused"
+    );
+    assert_eq!(pool.bytes(), 2 * one, "bytes follow removals");
+}
+
+#[test]
 fn transactions_behind_a_nonce_gap_expire_and_pending_ones_do_not() {
     let accounts = Accounts::default();
     let short = PoolConfig {

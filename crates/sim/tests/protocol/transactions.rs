@@ -211,3 +211,52 @@ fn replaced_and_expired_transactions_end_with_those_statuses() {
     // The pending replacement stays.
     assert!(core.pool().contains(&b));
 }
+
+#[test]
+fn a_node_behind_refuses_users_transactions_as_retryable_and_still_takes_peers() {
+    let mut spec = Preset::Devnet.spec();
+    // A slot's work: 8 chunks of at most 2 transactions.
+    spec.block_max_txs = 2;
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = scripted(spec.clone(), 4);
+    let now = tt.slot_start(Slot(1)).unwrap();
+    let users = h.users().to_vec();
+    let to = users[1].address();
+    let tip = h.l1().tip().unwrap();
+    let core = h.core_mut(0).unwrap();
+    core.handle(now, Input::L1Tip(tip));
+    let send = |core: &mut chunkseq_protocol::Core, raw: Bytes, origin| {
+        core.handle(
+            now,
+            Input::Transactions {
+                txs: vec![TxIn::Raw(raw)],
+                origin,
+            },
+        )
+    };
+    // 16 pooled transactions are one slot of work: the limit.
+    for nonce in 0..16 {
+        let raw = signed_transfer(&users[0], spec.chain_id, nonce, to, U256::from(1u64));
+        assert!(refusals(&send(core, raw, TxOrigin::Rpc)).is_empty());
+    }
+    let raw = signed_transfer(&users[0], spec.chain_id, 16, to, U256::from(1u64));
+    let refused = refusals(&send(core, raw.clone(), TxOrigin::Rpc));
+    assert!(
+        matches!(
+            refused[..],
+            [(
+                TxOrigin::Rpc,
+                TxRefused::Backlog {
+                    pooled: 16,
+                    limit: 16
+                }
+            )]
+        ),
+        "{refused:?}"
+    );
+    assert!(refused[0].1.is_retryable());
+    assert!(refused[0].1.to_string().contains("send it again"));
+    // A peer's transaction is still taken (the peer acknowledged it).
+    assert!(refusals(&send(core, raw, TxOrigin::Gossip)).is_empty());
+    assert_eq!(core.pool().len(), 17);
+}
