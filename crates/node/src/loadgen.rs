@@ -9,8 +9,9 @@
 //! the node in `chunkseq_sendRawTransactions` calls, one call in flight at a
 //! time, so transactions of one account reach its node in order.
 //!
-//! A transaction the node refuses for a reason that can pass (a full pool or
-//! sender queue, a node catching up, a node that could not be reached) is
+//! A transaction the node refuses for a reason that can pass (a node that is
+//! behind, a full pool or sender queue, a node catching up, a node that
+//! could not be reached) is
 //! sent again, the same bytes, after [`RETRY_MS`]: its later nonces would
 //! wait behind it otherwise. A refusal for any other reason is final. Each
 //! refused transaction counts once in the report's `refused`, by reason.
@@ -65,7 +66,12 @@ pub fn default_accounts(tps: f64) -> usize {
 pub fn is_retryable(reason: &str) -> bool {
     matches!(
         reason,
-        "pool_full" | "sender_full" | "catching_up" | "state_unavailable" | "unreachable"
+        "backlog"
+            | "pool_full"
+            | "sender_full"
+            | "catching_up"
+            | "state_unavailable"
+            | "unreachable"
     )
 }
 
@@ -422,7 +428,13 @@ mod tests {
 
     #[test]
     fn only_passing_refusals_are_retried() {
-        for r in ["pool_full", "sender_full", "catching_up", "unreachable"] {
+        for r in [
+            "backlog",
+            "pool_full",
+            "sender_full",
+            "catching_up",
+            "unreachable",
+        ] {
             assert!(is_retryable(r), "{r}");
         }
         for r in ["nonce_too_low", "insufficient_funds", "invalid"] {

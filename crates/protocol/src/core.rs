@@ -535,14 +535,17 @@ impl Core {
                 None
             }
         };
+        // Executable transactions waiting, for the backlog check of users'
+        // transactions: counted once per input, then kept up to date.
+        let mut pending = (origin == TxOrigin::Rpc).then(|| self.pool.pending_len());
         for tx in txs {
             let hash = tx.hash();
             let admitted = match tx {
-                TxIn::Recovered(tx) => self.admit_on(fork.as_ref(), tx, origin, out),
+                TxIn::Recovered(tx) => self.admit_on(fork.as_ref(), tx, origin, &mut pending, out),
                 TxIn::Raw(raw) => match hash.filter(|h| self.pool.contains(h)) {
                     Some(h) => Err(TxRefused::Pool(PoolError::AlreadyKnown(h))),
                     None => match recover(&raw, self.spec.chain_id) {
-                        Ok(tx) => self.admit_on(fork.as_ref(), tx, origin, out),
+                        Ok(tx) => self.admit_on(fork.as_ref(), tx, origin, &mut pending, out),
                         Err(e) => Err(TxRefused::Pool(e)),
                     },
                 },
@@ -560,6 +563,7 @@ impl Core {
         fork: Option<&Fork>,
         tx: RecoveredTx,
         origin: TxOrigin,
+        pending: &mut Option<usize>,
         out: &mut Vec<Output>,
     ) -> Result<B256, TxRefused> {
         let Some(fork) = fork else {
@@ -567,12 +571,17 @@ impl Core {
                 "the provisional tip's state could not be read".into(),
             ));
         };
-        if origin == TxOrigin::Rpc {
+        // Only executable transactions count: ones behind a nonce gap wait
+        // for no block, and must not let anyone lock users out.
+        if let Some(waiting) = *pending {
             let limit = self.backlog_limit();
-            let pooled = self.pool.len();
-            if pooled >= limit {
-                return Err(TxRefused::Backlog { pooled, limit });
+            if waiting >= limit {
+                return Err(TxRefused::Backlog {
+                    pooled: waiting,
+                    limit,
+                });
             }
+            *pending = Some(waiting.saturating_add(1));
         }
         self.work.signatures = self.work.signatures.saturating_add(1);
         let raw = (origin == TxOrigin::Rpc).then(|| tx.encoded().clone());
@@ -584,7 +593,8 @@ impl Core {
         Ok(hash)
     }
 
-    /// Pooled transactions past which users' transactions are refused.
+    /// Executable pooled transactions past which users' transactions are
+    /// refused.
     fn backlog_limit(&self) -> usize {
         let per_slot = u64::from(self.spec.chunks_per_slot)
             .saturating_mul(u64::from(self.spec.block_max_txs))

@@ -186,10 +186,11 @@ pub enum TxRefused {
     /// in its next slots. Nothing is wrong with the transaction: send it
     /// again later.
     #[error(
-        "the node is behind: {pooled} transactions are waiting (at most {limit}); send it again in a few seconds"
+        "the node is behind: {pooled} transactions are waiting for a block (at most {limit}); send it again in a few seconds"
     )]
     Backlog {
-        /// Transactions pooled.
+        /// Executable transactions pooled (those behind a nonce gap do not
+        /// count).
         pooled: usize,
         /// The limit ([`crate::CoreConfig::max_backlog_slots`] slots of work).
         limit: usize,
