@@ -258,18 +258,30 @@ impl Pool {
             }
         } else {
             if queue.map_or(0, |q| q.txs.len()) >= self.config.max_per_sender {
-                return Err(PoolError::SenderFull {
-                    sender,
-                    max: self.config.max_per_sender,
-                });
+                // A lower nonce than the sender's highest pooled one takes
+                // that one's place: it may fill a gap the others wait
+                // behind, which would otherwise never close.
+                match queue.and_then(|q| q.txs.last_key_value()).map(|(n, _)| *n) {
+                    Some(highest) if nonce < highest => {
+                        if let Some(e) = self.remove_entry(sender, highest) {
+                            self.removed.push((e.hash(), StatusDetail::Evicted));
+                        }
+                    }
+                    _ => {
+                        return Err(PoolError::SenderFull {
+                            sender,
+                            max: self.config.max_per_sender,
+                        });
+                    }
+                }
             }
             if self.len() >= self.config.max_txs {
-                self.evict_for(tx.effective_tip())?;
+                self.evict_for(&tx)?;
             }
         }
         let size = tx.encoded().len();
         while !self.is_empty() && self.bytes.saturating_add(size) > self.config.max_bytes {
-            self.evict_for(tx.effective_tip())?;
+            self.evict_for(&tx)?;
         }
         self.insert_entry(tx, account_nonce);
         Ok(hash)
@@ -314,25 +326,48 @@ impl Pool {
         self.remove_entry(sender, nonce)
     }
 
-    /// Evicts the lowest-paying transaction if `tip` beats it.
-    fn evict_for(&mut self, tip: u128) -> Result<(), PoolError> {
-        match self.by_eviction.first().copied() {
-            Some(victim) if tip > victim.tip => {
-                let evicted = self.remove_entry(victim.sender, victim.nonce);
-                debug!(evicted = ?evicted.as_ref().map(RecoveredTx::hash), "pool: full, evicted");
-                if let Some(e) = evicted {
-                    self.removed.push((e.hash(), StatusDetail::Evicted));
-                }
-                Ok(())
+    /// Makes room for `tx`. A transaction behind a nonce gap goes first, if
+    /// it pays no more than `tx` (of the lowest-paying ones, a bounded
+    /// look): it waits for no block. Otherwise the lowest-paying
+    /// transaction goes if `tx` pays more.
+    fn evict_for(&mut self, tx: &RecoveredTx) -> Result<(), PoolError> {
+        const QUEUED_LOOK: usize = 256;
+        let tip = tx.effective_tip();
+        let queued = self
+            .by_eviction
+            .iter()
+            .take(QUEUED_LOOK)
+            .take_while(|k| k.tip <= tip)
+            .find(|k| !self.is_executable(k.sender, k.nonce))
+            .copied();
+        let victim = match (queued, self.by_eviction.first().copied()) {
+            (Some(q), _) => q,
+            (None, Some(lowest)) if tip > lowest.tip => lowest,
+            (None, lowest) => {
+                return Err(PoolError::PoolFull {
+                    tip,
+                    lowest_tip: lowest.map(|l| l.tip),
+                });
             }
-            lowest => Err(PoolError::PoolFull {
-                tip,
-                lowest_tip: lowest.map(|l| l.tip),
-            }),
+        };
+        let evicted = self.remove_entry(victim.sender, victim.nonce);
+        debug!(evicted = ?evicted.as_ref().map(RecoveredTx::hash), "pool: full, evicted");
+        if let Some(e) = evicted {
+            self.removed.push((e.hash(), StatusDetail::Evicted));
         }
+        Ok(())
     }
 
-    /// Sets a sender's account nonce and drops its transactions below it.
+    /// Whether `sender`'s pooled transaction `nonce` can execute now: no
+    /// nonce between the account's and it is missing.
+    fn is_executable(&self, sender: Address, nonce: u64) -> bool {
+        self.senders.get(&sender).is_some_and(|q| {
+            nonce >= q.next_nonce
+                && u64::try_from(q.txs.range(q.next_nonce..=nonce).count())
+                    .is_ok_and(|n| Some(n) == nonce.saturating_sub(q.next_nonce).checked_add(1))
+        })
+    }
+
     fn set_next_nonce(&mut self, sender: Address, next_nonce: u64) {
         let Some(queue) = self.senders.get_mut(&sender) else {
             return;

@@ -307,6 +307,55 @@ fn a_pool_full_in_bytes_evicts_the_lowest_paying_first() {
 }
 
 #[test]
+fn a_transaction_that_fills_a_gap_is_never_locked_out() {
+    let accounts = Accounts::default();
+    // Sender 0 holds its limit, all behind the missing nonce 0.
+    let tight = PoolConfig {
+        max_per_sender: 3,
+        ..config()
+    };
+    let mut pool = pool_with(tight, &accounts, &[(0, 1, 5), (0, 2, 5), (0, 3, 5)]);
+    assert!(best(&pool).is_empty());
+    pool.add(tx(0, 0, 5), &accounts).unwrap();
+    assert_eq!(
+        best(&pool),
+        [(0, 0), (0, 1), (0, 2)],
+        "its highest made room"
+    );
+    assert_eq!(
+        pool.take_removed(),
+        vec![(tx(0, 3, 5).hash(), StatusDetail::Evicted)]
+    );
+    assert!(
+        matches!(
+            pool.add(tx(0, 4, 5), &accounts),
+            Err(PoolError::SenderFull { .. })
+        ),
+        "a higher nonce still finds the sender full"
+    );
+    // A full pool drops a transaction behind a gap before refusing an
+    // executable one of the same tip.
+    let full = PoolConfig {
+        max_txs: 2,
+        ..config()
+    };
+    let mut pool = pool_with(full, &accounts, &[(0, 0, 5), (1, 5, 5)]);
+    pool.add(tx(2, 0, 5), &accounts).unwrap();
+    assert_eq!(best(&pool), [(0, 0), (2, 0)]);
+    assert_eq!(
+        pool.take_removed(),
+        vec![(tx(1, 5, 5).hash(), StatusDetail::Evicted)]
+    );
+    assert!(
+        matches!(
+            pool.add(tx(3, 0, 5), &accounts),
+            Err(PoolError::PoolFull { .. })
+        ),
+        "with nothing behind a gap, an equal tip is refused"
+    );
+}
+
+#[test]
 fn transactions_behind_a_nonce_gap_expire_and_pending_ones_do_not() {
     let accounts = Accounts::default();
     let short = PoolConfig {
