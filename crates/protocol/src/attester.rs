@@ -4,7 +4,6 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use alloy_primitives::{B256, Bytes};
-use chunkseq_da::VersionedHashCache;
 use chunkseq_execution::{RecoveredTx, reexecute};
 use chunkseq_primitives::{
     AttestationMessage, BlockHeader, BlockIndex, ProposalMessage, SignRequest, Slot, UnixMillis,
@@ -15,7 +14,7 @@ use tracing::{debug, warn};
 use crate::{
     core::Core,
     io::{Event, Gossip, Output, TxStatus},
-    slot_data::{SlotData, VERSIONED_HASH_CACHE_BLOBS},
+    slot_data::{SlotData, SlotDataError},
     verify,
 };
 
@@ -300,33 +299,27 @@ impl Core {
             .and_then(|c| c.get(h.parentHash, hash));
         // Re-execution and the data's commitments depend on different
         // inputs (state, bytes): when both are to do, they run side by side.
-        let mut cache = std::mem::take(&mut self.versioned_hashes);
-        let (executed, committed, cache) = std::thread::scope(|scope| {
-            let commit = appended.map(|a| {
-                scope.spawn(move || {
-                    let r = a.commit(&mut cache);
-                    (r, cache)
-                })
-            });
-            let executed = match shared {
-                Some(hit) => Ok(hit),
-                None => self.reexecute_on(parent, h, &msg.transactions),
-            };
-            let (committed, cache) = match commit {
-                Some(handle) => match handle.join() {
-                    Ok((r, cache)) => (Some(r.map_err(|e| e.to_string())), cache),
-                    Err(_) => (
-                        Some(Err("blob commitment failed".to_owned())),
-                        VersionedHashCache::new(VERSIONED_HASH_CACHE_BLOBS),
-                    ),
-                },
-                None => (None, VersionedHashCache::default()),
-            };
-            (executed, committed, cache)
-        });
-        if committed.is_some() {
-            self.versioned_hashes = cache;
-        }
+        let (executed, committed) = match (shared, appended) {
+            (Some(hit), appended) => (
+                Ok(hit),
+                appended.map(|a| a.commit(&mut self.versioned_hashes)),
+            ),
+            (None, None) => (self.reexecute_on(parent, h, &msg.transactions), None),
+            (None, Some(a)) => {
+                let mut cache = std::mem::take(&mut self.versioned_hashes);
+                let (executed, joined) = std::thread::scope(|scope| {
+                    let commit = scope.spawn(|| a.commit(&mut cache));
+                    let executed = self.reexecute_on(parent, h, &msg.transactions);
+                    (executed, commit.join())
+                });
+                self.versioned_hashes = cache;
+                let committed = joined.unwrap_or_else(|_| {
+                    Err(SlotDataError::Commitment("the commitment thread panicked".into()))
+                });
+                (executed, Some(committed))
+            }
+        };
+        let committed = committed.map(|r| r.map_err(|e| e.to_string()));
         let (state, txs) = executed?;
         self.work.gas = self.work.gas.saturating_add(h.gasUsed);
         let data = match (shared_data, committed) {
