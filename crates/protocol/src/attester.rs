@@ -314,7 +314,9 @@ impl Core {
                 });
                 self.versioned_hashes = cache;
                 let committed = joined.unwrap_or_else(|_| {
-                    Err(SlotDataError::Commitment("the commitment thread panicked".into()))
+                    Err(SlotDataError::Commitment(
+                        "the commitment thread panicked".into(),
+                    ))
                 });
                 (executed, Some(committed))
             }

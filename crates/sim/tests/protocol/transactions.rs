@@ -6,10 +6,11 @@ use alloy_consensus::TxEip1559;
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{B256, Bytes, TxKind, U256, keccak256};
 use chunkseq_execution::pool::{sign_transaction, signed_transfer};
-use chunkseq_primitives::{Preset, Slot, Timetable};
+use chunkseq_primitives::{ChainSpec, Preset, Slot, Timetable, UnixMillis};
 use chunkseq_protocol::{
-    Event, Gossip, Input, Output, StatusDetail, TxIn, TxOrigin, TxRefused, TxStatus,
+    Core, Event, Gossip, Input, Output, StatusDetail, TxIn, TxOrigin, TxRefused, TxStatus,
 };
+use chunkseq_sim::ScriptedRun;
 
 use crate::common::scripted;
 
@@ -124,6 +125,27 @@ fn transactions_by_origin() {
     assert!(refusals(&out).is_empty());
 }
 
+/// A 4-validator devnet run under `spec` whose node 0 is level with L1 (which
+/// holds no checkpoint) at slot 1's start, and that time.
+fn level_run(spec: &ChainSpec) -> (ScriptedRun, UnixMillis) {
+    let now = Timetable::new(spec).unwrap().slot_start(Slot(1)).unwrap();
+    let mut h = scripted(spec.clone(), 4);
+    let tip = h.l1().tip().unwrap();
+    h.core_mut(0).unwrap().handle(now, Input::L1Tip(tip));
+    (h, now)
+}
+
+/// Hands `core` one raw transaction from `origin` at `at`.
+fn send_one(core: &mut Core, at: UnixMillis, raw: Bytes, origin: TxOrigin) -> Vec<Output> {
+    core.handle(
+        at,
+        Input::Transactions {
+            txs: vec![TxIn::Raw(raw)],
+            origin,
+        },
+    )
+}
+
 /// The statuses a transaction gets when the pool lets it go without a block.
 fn status_changes(out: &[Output]) -> Vec<(B256, TxStatus, Option<StatusDetail>)> {
     out.iter()
@@ -141,9 +163,7 @@ fn status_changes(out: &[Output]) -> Vec<(B256, TxStatus, Option<StatusDetail>)>
 #[test]
 fn replaced_and_expired_transactions_end_with_those_statuses() {
     let spec = Preset::Devnet.spec();
-    let tt = Timetable::new(&spec).unwrap();
-    let mut h = scripted(spec.clone(), 4);
-    let now = tt.slot_start(Slot(1)).unwrap();
+    let (mut h, now) = level_run(&spec);
     let user = h.users()[0].clone();
     let to = h.users()[1].address();
     let signed = |nonce: u64, fee: u128| -> Bytes {
@@ -159,18 +179,8 @@ fn replaced_and_expired_transactions_end_with_those_statuses() {
         };
         sign_transaction(&user, tx).encoded_2718().into()
     };
-    let tip = h.l1().tip().unwrap();
     let core = h.core_mut(0).unwrap();
-    core.handle(now, Input::L1Tip(tip));
-    let send = |core: &mut chunkseq_protocol::Core, raw: Bytes, at| {
-        core.handle(
-            at,
-            Input::Transactions {
-                txs: vec![TxIn::Raw(raw)],
-                origin: TxOrigin::Rpc,
-            },
-        )
-    };
+    let send = |core: &mut Core, raw: Bytes, at| send_one(core, at, raw, TxOrigin::Rpc);
 
     // Replaced: the first names the transaction that took its place.
     let (first, second) = (signed(0, 100), signed(0, 110));
@@ -217,23 +227,11 @@ fn a_node_behind_refuses_users_transactions_as_retryable_and_still_takes_peers()
     let mut spec = Preset::Devnet.spec();
     // A slot's work: 8 chunks of at most 2 transactions.
     spec.block_max_txs = 2;
-    let tt = Timetable::new(&spec).unwrap();
-    let mut h = scripted(spec.clone(), 4);
-    let now = tt.slot_start(Slot(1)).unwrap();
+    let (mut h, now) = level_run(&spec);
     let users = h.users().to_vec();
     let to = users[1].address();
-    let tip = h.l1().tip().unwrap();
     let core = h.core_mut(0).unwrap();
-    core.handle(now, Input::L1Tip(tip));
-    let send = |core: &mut chunkseq_protocol::Core, raw: Bytes, origin| {
-        core.handle(
-            now,
-            Input::Transactions {
-                txs: vec![TxIn::Raw(raw)],
-                origin,
-            },
-        )
-    };
+    let send = |core: &mut Core, raw: Bytes, origin| send_one(core, now, raw, origin);
     // Transactions behind a nonce gap wait for no block: they do not count
     // (or anyone could lock users out with them).
     for nonce in 100..110 {
