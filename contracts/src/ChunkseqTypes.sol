@@ -43,6 +43,10 @@ struct BlockHeader {
     uint64 gasLimit;
     /// Number of transactions in the block.
     uint32 txCount;
+    /// EIP-1559 base fee of the block (wei per gas), from its parent's.
+    uint64 baseFee;
+    /// Price of a byte of checkpoint data (wei) the block's data fees use.
+    uint64 dataPrice;
 }
 
 /// The running header of a slot's checkpoint: it commits to the parent
@@ -216,4 +220,14 @@ struct ChainSpecParams {
     uint32 maxBlobsPerCheckpoint;
     /// Most bytes of block bodies a checkpoint may carry as calldata.
     uint64 maxCalldataBytes;
+    /// Lowest and genesis L2 base fee (wei per gas).
+    uint64 minBaseFee;
+    /// Block gas target is the gas limit divided by this.
+    uint32 baseFeeElasticity;
+    /// The base fee moves by at most 1/this per block.
+    uint32 baseFeeChangeDenominator;
+    /// Lowest price of a byte of checkpoint data (wei).
+    uint64 minDataPrice;
+    /// Checkpoint bytes per million bytes of encoded transaction.
+    uint32 dataCompressionPpm;
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use alloy_consensus::ReceiptEnvelope;
 use alloy_primitives::{Address, B256, Bytes};
-use chunkseq_primitives::{BlockHeader, BlockIndex, BlockNumber, Slot, UnixMillis};
+use chunkseq_primitives::{BlockHeader, BlockIndex, BlockNumber, FeeSpec, Slot, UnixMillis};
 use chunkseq_state::{Fork, SealedState};
 
 /// The fields of a block fixed before its first transaction.
@@ -28,6 +28,11 @@ pub struct BlockContext {
     pub max_txs: u32,
     /// Chain id transactions must carry.
     pub chain_id: u64,
+    /// The chain's fee parameters.
+    pub fees: FeeSpec,
+    /// Price of a byte of checkpoint data (wei) for the block's data fees:
+    /// the proposer's view of L1, bounded by attesters.
+    pub data_price: u64,
 }
 
 impl BlockContext {
@@ -73,6 +78,9 @@ pub enum ContextError {
         /// What the context says.
         found: B256,
     },
+    /// The parent state's fee record could not be read.
+    #[error("cannot read the base fee from the parent state: {0}")]
+    FeeState(String),
 }
 
 /// A finished block: header, body, receipts and the resulting state.

@@ -19,6 +19,7 @@ use thiserror::Error;
 use crate::{
     block::{BlockContext, BuiltBlock, ContextError},
     evm_db::{ExecDbError, ForkDb},
+    fees::{base_fee_on, record_next_base_fee},
     pool::RecoveredTx,
     roots::{receipts_root, transactions_root},
 };
@@ -44,6 +45,18 @@ pub enum AddTxError {
     /// The EVM refused the transaction (nonce, balance, fee, gas, chain id...).
     #[error("invalid transaction: {0}")]
     Invalid(String),
+    /// The sender cannot pay its gas at the fee cap, its value and the data fee.
+    #[error(
+        "insufficient funds: balance {balance} wei, but the transaction needs up to {cost} wei for gas and value plus a data fee of {data_fee} wei"
+    )]
+    InsufficientFunds {
+        /// The sender's balance.
+        balance: U256,
+        /// `gas_limit * max_fee_per_gas + value`.
+        cost: U256,
+        /// The data fee.
+        data_fee: u128,
+    },
     /// Reading the state failed; the block cannot be finished.
     #[error(transparent)]
     State(#[from] ExecDbError),
@@ -56,6 +69,8 @@ pub struct TxOutcome {
     pub success: bool,
     /// Gas it used.
     pub gas_used: u64,
+    /// The data fee it paid (wei), on top of its gas.
+    pub data_fee: u128,
 }
 
 /// Builds one block, a transaction at a time, on a state fork.
@@ -65,6 +80,7 @@ pub struct BlockBuilder {
     transactions: Vec<Bytes>,
     receipts: Vec<ReceiptEnvelope>,
     gas_used: u64,
+    base_fee: u64,
 }
 
 impl std::fmt::Debug for BlockBuilder {
@@ -82,7 +98,9 @@ impl BlockBuilder {
     /// the next number, and the parent's hash.
     pub fn new(fork: Fork, ctx: BlockContext) -> Result<Self, ContextError> {
         ctx.check(&fork)?;
-        let (cfg, block) = evm_env(&ctx);
+        let base_fee =
+            base_fee_on(&fork, &ctx.fees).map_err(|e| ContextError::FeeState(e.to_string()))?;
+        let (cfg, block) = evm_env(&ctx, base_fee);
         let evm = Context::mainnet()
             .with_db(ForkDb::new(fork))
             .with_cfg(cfg)
@@ -94,7 +112,13 @@ impl BlockBuilder {
             transactions: Vec::new(),
             receipts: Vec::new(),
             gas_used: 0,
+            base_fee,
         })
+    }
+
+    /// The block's base fee (wei per gas).
+    pub const fn base_fee(&self) -> u64 {
+        self.base_fee
     }
 
     /// The block's context.
@@ -132,19 +156,53 @@ impl BlockBuilder {
                 left,
             });
         }
+        let data_fee = self
+            .ctx
+            .fees
+            .data_fee(tx.encoded().len(), self.ctx.data_price);
+        // The data fee is taken before execution, so that the transaction
+        // cannot spend what it owes, and given back if the EVM refuses it.
+        let sender = tx.sender();
+        let before = self.fork().account(&sender).map_err(ExecDbError::from)?;
+        let mut payer = before.unwrap_or_default();
+        let fee = U256::from(data_fee);
+        if payer.balance < tx.max_cost().saturating_add(fee) {
+            return Err(AddTxError::InsufficientFunds {
+                balance: payer.balance,
+                cost: tx.max_cost(),
+                data_fee,
+            });
+        }
+        if data_fee > 0 {
+            payer.balance -= fee;
+            self.set_account(sender, Some(payer));
+        }
         let outcome = match self.evm.transact(tx_env(tx)) {
             Ok(out) => out,
-            Err(EVMError::Database(e)) => return Err(AddTxError::State(e)),
-            Err(other) => return Err(AddTxError::Invalid(other.to_string())),
+            Err(e) => {
+                if data_fee > 0 {
+                    self.set_account(sender, before);
+                }
+                return Err(match e {
+                    EVMError::Database(e) => AddTxError::State(e),
+                    other => AddTxError::Invalid(other.to_string()),
+                });
+            }
         };
         let result = outcome.result;
         let gas_used = result.tx_gas_used();
-        self.evm
-            .ctx
-            .journaled_state
-            .database
-            .fork
-            .apply(state_diff(outcome.state));
+        self.fork_mut().apply(state_diff(outcome.state));
+        if data_fee > 0 {
+            // The proposer pays for the checkpoint's data on L1.
+            let coinbase = self.ctx.coinbase;
+            let mut receiver = self
+                .fork()
+                .account(&coinbase)
+                .map_err(ExecDbError::from)?
+                .unwrap_or_default();
+            receiver.balance = receiver.balance.saturating_add(U256::from(data_fee));
+            self.set_account(coinbase, Some(receiver));
+        }
         // gas_used <= tx gas limit <= gas left, so this cannot overflow.
         self.gas_used = self.gas_used.saturating_add(gas_used);
         let success = result.is_success();
@@ -157,7 +215,25 @@ impl BlockBuilder {
         self.receipts
             .push(ReceiptEnvelope::from_typed(tx_type, receipt.with_bloom()));
         self.transactions.push(tx.encoded().clone());
-        Ok(TxOutcome { success, gas_used })
+        Ok(TxOutcome {
+            success,
+            gas_used,
+            data_fee,
+        })
+    }
+
+    fn fork(&self) -> &Fork {
+        &self.evm.ctx.journaled_state.database.fork
+    }
+
+    fn fork_mut(&mut self) -> &mut Fork {
+        &mut self.evm.ctx.journaled_state.database.fork
+    }
+
+    fn set_account(&mut self, address: alloy_primitives::Address, account: Option<Account>) {
+        let mut diff = StateDiff::default();
+        diff.set_account(address, account);
+        self.fork_mut().apply(diff);
     }
 
     /// Seals the block: computes the state, transaction and receipt roots.
@@ -175,14 +251,19 @@ impl BlockBuilder {
             transactions,
             receipts,
             gas_used,
+            base_fee,
         } = self;
+        let mut fork = evm.ctx.journaled_state.database.fork;
+        let next_base_fee = ctx.fees.next_base_fee(base_fee, gas_used, ctx.gas_limit);
+        fork.apply(record_next_base_fee(next_base_fee));
         (
-            evm.ctx.journaled_state.database.fork,
+            fork,
             BlockParts {
                 ctx,
                 transactions,
                 receipts,
                 gas_used,
+                base_fee,
             },
         )
     }
@@ -195,6 +276,7 @@ pub struct BlockParts {
     transactions: Vec<Bytes>,
     receipts: Vec<ReceiptEnvelope>,
     gas_used: u64,
+    base_fee: u64,
 }
 
 impl BlockParts {
@@ -205,6 +287,7 @@ impl BlockParts {
             transactions,
             receipts,
             gas_used,
+            base_fee,
         } = self;
         let header = BlockHeader {
             number: ctx.number.0,
@@ -220,6 +303,8 @@ impl BlockParts {
             gasUsed: gas_used,
             gasLimit: ctx.gas_limit,
             txCount: u32::try_from(transactions.len()).unwrap_or(u32::MAX),
+            baseFee: base_fee,
+            dataPrice: ctx.data_price,
         };
         BuiltBlock {
             header,
@@ -230,8 +315,8 @@ impl BlockParts {
     }
 }
 
-/// The EVM configuration and block environment of a block.
-pub fn evm_env(ctx: &BlockContext) -> (CfgEnv, BlockEnv) {
+/// The EVM configuration and block environment of a block with `base_fee`.
+pub fn evm_env(ctx: &BlockContext, base_fee: u64) -> (CfgEnv, BlockEnv) {
     let mut cfg = CfgEnv::new_with_spec(SPEC);
     cfg.chain_id = ctx.chain_id;
     let block = BlockEnv {
@@ -239,8 +324,8 @@ pub fn evm_env(ctx: &BlockContext) -> (CfgEnv, BlockEnv) {
         beneficiary: ctx.coinbase,
         timestamp: U256::from(ctx.timestamp.as_secs()),
         gas_limit: ctx.gas_limit,
-        // No base fee: every fee goes to the coinbase.
-        basefee: 0,
+        // The EVM burns the base fee and pays the tip to the coinbase.
+        basefee: base_fee,
         difficulty: U256::ZERO,
         // The rollup has no randomness beacon; PREVRANDAO is the parent hash.
         prevrandao: Some(ctx.parent_hash),

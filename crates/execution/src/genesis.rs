@@ -144,6 +144,8 @@ impl Genesis {
             gasUsed: 0,
             gasLimit: spec.block_gas_limit,
             txCount: 0,
+            baseFee: spec.fees.min_base_fee,
+            dataPrice: spec.fees.min_data_price,
         }
     }
 

@@ -11,13 +11,15 @@
 //! a disagreement is reported field by field.
 //!
 //! Transactions run under revm with the latest Ethereum rules (see
-//! [`builder::SPEC`]). There is no base fee, so every fee goes to the block's
-//! coinbase. Senders are recovered once, when a transaction enters the
+//! [`builder::SPEC`]), with an EIP-1559 base fee that is burned; the tip and
+//! a data fee for the transaction's share of the L1 checkpoint go to the
+//! block's coinbase, the proposer ([`fees`], docs/fees.md). Senders are recovered once, when a transaction enters the
 //! [`pool`], using libsecp256k1.
 
 pub mod block;
 pub mod builder;
 pub mod evm_db;
+pub mod fees;
 pub mod genesis;
 pub mod pool;
 pub mod reexec;

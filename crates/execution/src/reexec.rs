@@ -174,7 +174,9 @@ pub fn compare(expected: &BlockHeader, found: &BlockHeader) -> Vec<HeaderMismatc
         receiptsRoot,
         gasUsed,
         gasLimit,
-        txCount
+        txCount,
+        baseFee,
+        dataPrice
     );
     out
 }

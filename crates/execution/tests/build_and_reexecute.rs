@@ -15,7 +15,7 @@ use chunkseq_execution::{
     reexecute,
 };
 use chunkseq_primitives::{
-    BlockHeader, BlockIndex, BlockNumber, Preset, PrivateKey, Slot, UnixMillis,
+    BlockHeader, BlockIndex, BlockNumber, FeeSpec, Preset, PrivateKey, Slot, UnixMillis,
 };
 use chunkseq_state::StateDb;
 use proptest::prelude::*;
@@ -55,6 +55,8 @@ fn ctx(number: u64, parent: B256) -> BlockContext {
         gas_limit: 30_000_000,
         max_txs: 1_000,
         chain_id: CHAIN_ID,
+        fees: FeeSpec::default(),
+        data_price: FeeSpec::default().min_data_price,
     }
 }
 
@@ -110,12 +112,16 @@ fn transfers_and_token_transfers_build_and_reexecute_identically() {
     let c = chain(4);
     let mut b = BlockBuilder::new(c.db.fork(), ctx(1, c.genesis.hash())).unwrap();
     let to = Address::repeat_byte(0x77);
+    let mut data_fees = 0u128;
     for (i, k) in c.keys.iter().enumerate() {
         let out = b.add_tx(&transfer(k, 0, to, 1_000 + i as u64)).unwrap();
         assert!(out.success);
         assert_eq!(out.gas_used, 21_000);
+        assert!(out.data_fee > 0, "every transaction pays for its data");
+        data_fees += out.data_fee;
         let out = b.add_tx(&token_transfer(k, 1, to, 10)).unwrap();
         assert!(out.success, "token transfer succeeds");
+        data_fees += out.data_fee;
     }
     let built = b.seal();
     assert_eq!(built.header.txCount, 8);
@@ -130,8 +136,8 @@ fn transfers_and_token_transfers_build_and_reexecute_identically() {
     let coinbase = fork.account(&Address::repeat_byte(0xcb)).unwrap().unwrap();
     assert_eq!(
         coinbase.balance,
-        U256::from(built.header.gasUsed) * U256::from(1_000_000_000u64),
-        "tips go to the coinbase"
+        U256::from(built.header.gasUsed) * U256::from(1_000_000_000u64) + U256::from(data_fees),
+        "tips and data fees go to the coinbase"
     );
     let slot = chunkseq_execution::genesis::token_balance_slot(to);
     assert_eq!(
@@ -166,7 +172,7 @@ fn invalid_transactions_leave_the_block_untouched() {
     let too_much = tx(k1, 0, to, U256::from(10u128.pow(22)), Bytes::new(), 21_000);
     for bad in [transfer(k0, 5, to, 1), transfer(k0, 0, to, 1), too_much] {
         match with.add_tx(&bad) {
-            Err(AddTxError::Invalid(_)) => {}
+            Err(AddTxError::Invalid(_) | AddTxError::InsufficientFunds { .. }) => {}
             other => panic!("expected an invalid transaction, got {other:?}"),
         }
     }

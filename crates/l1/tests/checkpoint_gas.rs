@@ -132,6 +132,8 @@ impl Chain {
             gasLimit: self.spec.block_gas_limit,
             gasUsed: 2_100_000,
             txCount: 100,
+            baseFee: 10_000_000,
+            dataPrice: 100_000_000,
             txRoot: B256::repeat_byte(0x11),
             receiptsRoot: B256::repeat_byte(0x22),
             ..Default::default()

@@ -193,6 +193,8 @@ mod tests {
             slot: 2,
             index: 1,
             txCount: 3,
+            baseFee: 10_000_000,
+            dataPrice: 100_000_000,
             ..Default::default()
         };
         assert_eq!(h.proposal().blockHash, h.hash());

@@ -53,7 +53,7 @@ pub use crypto::{
 };
 pub use evidence::{Evidence, EvidenceError, Offence};
 pub use ids::{BlockIndex, BlockNumber, Epoch, Slot, UnixMillis};
-pub use spec::{ChainSpec, DataMode, Preset, SpecError, SpecFileError};
+pub use spec::{ChainSpec, DataMode, FeeSpec, Preset, SpecError, SpecFileError};
 pub use status::{StatusDetail, TxStatus};
 pub use structs::{
     Attestation, AttestationEquivocation, AttestationMessage, BlockHeader, BlockProposal,

@@ -73,6 +73,8 @@ fn block_header(f: &Fields<'_>) -> BlockHeader {
         gasUsed: f.u64("gasUsed"),
         gasLimit: f.u64("gasLimit"),
         txCount: f.u32("txCount"),
+        baseFee: f.u64("baseFee"),
+        dataPrice: f.u64("dataPrice"),
     }
 }
 
@@ -141,6 +143,11 @@ fn chain_spec_params(f: &Fields<'_>) -> ChainSpecParams {
         dataMode: u8::try_from(f.u64("dataMode")).unwrap(),
         maxBlobsPerCheckpoint: f.u32("maxBlobsPerCheckpoint"),
         maxCalldataBytes: f.u64("maxCalldataBytes"),
+        minBaseFee: f.u64("minBaseFee"),
+        baseFeeElasticity: f.u32("baseFeeElasticity"),
+        baseFeeChangeDenominator: f.u32("baseFeeChangeDenominator"),
+        minDataPrice: f.u64("minDataPrice"),
+        dataCompressionPpm: f.u32("dataCompressionPpm"),
     }
 }
 

@@ -31,11 +31,13 @@ prop_compose! {
         number in any::<u64>(), slot in any::<u64>(), index in any::<u32>(), parent in b256(),
         timestamp in any::<u64>(), coinbase in any::<[u8; 20]>(), roots in (b256(), b256(), b256(), b256()),
         gas in (any::<u64>(), any::<u64>()), tx_count in any::<u32>(),
+        prices in (any::<u64>(), any::<u64>()),
     ) -> BlockHeader {
         BlockHeader {
             number, slot, index, parentHash: parent, timestamp, coinbase: Address::from(coinbase),
             stateRoot: roots.0, txRoot: roots.1, bodyHash: roots.3, receiptsRoot: roots.2,
-            gasUsed: gas.0, gasLimit: gas.1, txCount: tx_count,
+            gasUsed: gas.0, gasLimit: gas.1, txCount: tx_count, baseFee: prices.0,
+            dataPrice: prices.1,
         }
     }
 }
@@ -163,7 +165,7 @@ fn huge_length_prefix_is_an_error_not_an_allocation() {
         signature: Bytes::new(),
     }
     .encode_wire();
-    let len_word = 32 + 32 * 14; // the transactions array's length word
+    let len_word = 32 + 32 * 16; // the transactions array's length word
     data[len_word + 24..len_word + 32].copy_from_slice(&(1u64 << 60).to_be_bytes());
     assert!(matches!(
         ProposalMessage::decode_wire(&data),

@@ -241,6 +241,16 @@ impl Core {
         if h.gasLimit != self.spec.block_gas_limit {
             return Err(format!("gas limit {} is not the spec's", h.gasLimit));
         }
+        let own_price = self.data_price();
+        if !self.spec.fees.data_price_acceptable(h.dataPrice, own_price) {
+            return Err(format!(
+                "data price {} wei is outside [{}, {}] (the floor, and {} times this node's L1 price)",
+                h.dataPrice,
+                self.spec.fees.min_data_price,
+                own_price.saturating_mul(chunkseq_primitives::spec::MAX_DATA_PRICE_FACTOR),
+                chunkseq_primitives::spec::MAX_DATA_PRICE_FACTOR,
+            ));
+        }
         // The timestamp is the close of this index's chunk or a later one.
         let chunk = self
             .timetable

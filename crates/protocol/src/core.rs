@@ -142,6 +142,9 @@ pub struct Core {
     /// Proposals waiting for their slot's duties.
     pub(crate) held_proposals: Vec<ProposalMessage>,
     pub(crate) l1_head: Option<L1Block>,
+    /// The prices quoted to the pool and the RPC, and what for.
+    pub(crate) fee_quote: crate::fees::FeeQuote,
+    pub(crate) fee_quote_at: Option<crate::fees::QuoteKey>,
     /// The highest proposed block seen (hash, number).
     pub(crate) proposed: Option<(B256, u64)>,
     /// Each known transaction's status; checkpointed ones are forgotten
@@ -200,6 +203,7 @@ impl Core {
     ) -> Result<Self, CoreError> {
         let timetable = Timetable::new(&spec)?;
         let head = db.head().ok_or(CoreError::NoGenesis)?;
+        let fees = spec.fees;
         let tip = CheckpointTip {
             slot: 0,
             header_hash: B256::ZERO,
@@ -228,6 +232,11 @@ impl Core {
             held_provisional: BTreeMap::new(),
             held_proposals: Vec::new(),
             l1_head: None,
+            fee_quote: crate::fees::FeeQuote {
+                base_fee: fees.min_base_fee,
+                data_price: fees.min_data_price,
+            },
+            fee_quote_at: None,
             proposed: None,
             tx_status: B256Map::default(),
             tx_detail: B256Map::default(),
@@ -344,7 +353,9 @@ impl Core {
         self.last_now = Some(now);
         self.pool.set_clock(now.0);
         let mut out = Vec::new();
+        self.refresh_fees();
         self.handle_input(now, input, &mut out);
+        self.refresh_fees();
         self.settle_pool_removals(&mut out);
         out
     }

@@ -35,6 +35,7 @@ pub mod core;
 mod duties;
 pub mod evidence;
 pub mod exec_cache;
+pub mod fees;
 pub mod follower;
 pub mod io;
 pub mod proposer;

@@ -258,6 +258,8 @@ impl Core {
             gas_limit: self.spec.block_gas_limit,
             max_txs: self.spec.block_max_txs,
             chain_id: self.spec.chain_id,
+            fees: self.spec.fees,
+            data_price: self.data_price(),
         };
         match BlockBuilder::new(fork, ctx) {
             Ok(b) => {

@@ -252,6 +252,8 @@ mod tests {
             gasUsed: 0,
             gasLimit: 1,
             txCount: 0,
+            baseFee: 10_000_000,
+            dataPrice: 100_000_000,
         }
     }
 

@@ -55,6 +55,8 @@ pub fn measure(txs: usize) -> Result<CpuModel, SimError> {
         gas_limit: u64::MAX / 2,
         max_txs: u32::try_from(txs).unwrap_or(u32::MAX),
         chain_id: CHAIN_ID,
+        fees: spec.fees,
+        data_price: spec.fees.min_data_price,
     };
     let mut builder = BlockBuilder::new(db.fork(), ctx).map_err(err)?;
     let started = Instant::now();

@@ -1,6 +1,6 @@
 //! The pool's limits.
 
-use chunkseq_primitives::ChainSpec;
+use chunkseq_primitives::{ChainSpec, FeeSpec};
 
 /// Default bound on the number of pooled transactions.
 pub const DEFAULT_MAX_TXS: usize = 50_000;
@@ -33,11 +33,21 @@ pub struct PoolConfig {
     /// How long a transaction that cannot execute yet (behind a nonce gap)
     /// stays pooled, in ms of the pool's clock ([`super::Pool::set_clock`]).
     pub queued_lifetime_ms: u64,
+    /// The chain's fee parameters.
+    pub fees: FeeSpec,
+    /// The base fee of the next block: a fee cap below it is refused
+    /// ([`super::Pool::set_fees`] keeps it current).
+    pub base_fee: u64,
+    /// The current data price (wei per checkpoint byte): a sender must be
+    /// able to pay the data fee at it on top of gas and value.
+    pub data_price: u64,
 }
 
 impl PoolConfig {
-    /// Default limits for a chain.
-    pub const fn new(chain_id: u64, block_gas_limit: u64) -> Self {
+    /// Default limits for a chain with the default fee parameters, at their
+    /// lowest prices.
+    pub fn new(chain_id: u64, block_gas_limit: u64) -> Self {
+        let fees = FeeSpec::default();
         Self {
             chain_id,
             block_gas_limit,
@@ -46,11 +56,25 @@ impl PoolConfig {
             max_bytes: DEFAULT_MAX_BYTES,
             max_per_sender: DEFAULT_MAX_PER_SENDER,
             queued_lifetime_ms: DEFAULT_QUEUED_LIFETIME_MS,
+            base_fee: fees.min_base_fee,
+            data_price: fees.min_data_price,
+            fees,
         }
     }
 
-    /// Default limits for the chain `spec` describes.
-    pub const fn from_spec(spec: &ChainSpec) -> Self {
-        Self::new(spec.chain_id, spec.block_gas_limit)
+    /// Default limits for the chain `spec` describes, at its lowest prices.
+    pub fn from_spec(spec: &ChainSpec) -> Self {
+        Self {
+            fees: spec.fees,
+            base_fee: spec.fees.min_base_fee,
+            data_price: spec.fees.min_data_price,
+            ..Self::new(spec.chain_id, spec.block_gas_limit)
+        }
+    }
+
+    /// The data fee (wei) a transaction of `encoded_len` bytes pays at the
+    /// current data price.
+    pub fn data_fee(&self, encoded_len: usize) -> u128 {
+        self.fees.data_fee(encoded_len, self.data_price)
     }
 }

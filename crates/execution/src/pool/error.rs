@@ -42,13 +42,26 @@ pub enum PoolError {
         /// The sender's next nonce.
         account_nonce: u64,
     },
-    /// The balance does not cover `gas_limit * max_fee_per_gas + value`.
-    #[error("insufficient funds: balance {balance}, cost {cost}")]
+    /// The balance does not cover `gas_limit * max_fee_per_gas + value`
+    /// plus the data fee.
+    #[error(
+        "insufficient funds: balance {balance} wei, but the transaction needs up to {cost} wei for gas and value plus a data fee of {data_fee} wei"
+    )]
     InsufficientFunds {
         /// The sender's balance.
         balance: U256,
-        /// The most the transaction can cost.
+        /// The most gas and value can cost: `gas_limit * max_fee_per_gas + value`.
         cost: U256,
+        /// The data fee at the current data price.
+        data_fee: u128,
+    },
+    /// The fee cap is below the next block's base fee.
+    #[error("max fee per gas {max_fee_per_gas} wei is below the base fee of {base_fee} wei")]
+    FeeCapBelowBaseFee {
+        /// The transaction's fee cap.
+        max_fee_per_gas: u128,
+        /// The next block's base fee.
+        base_fee: u64,
     },
     /// The gas limit exceeds what one transaction may use: the block gas
     /// limit, or the per-transaction cap of EIP-7825 if lower.

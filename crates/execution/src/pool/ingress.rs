@@ -70,8 +70,9 @@ impl RecoveredTx {
         self.max_priority_fee_per_gas
     }
 
-    /// What the block producer earns per gas. The base fee is zero on this
-    /// chain, so it is `min(max_priority_fee_per_gas, max_fee_per_gas)`.
+    /// The most the block producer can earn per gas, whatever the base fee:
+    /// `min(max_priority_fee_per_gas, max_fee_per_gas)`. The pool orders and
+    /// evicts by it.
     pub fn effective_tip(&self) -> u128 {
         self.max_priority_fee_per_gas.min(self.max_fee_per_gas)
     }

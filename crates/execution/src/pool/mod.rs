@@ -119,6 +119,14 @@ impl Pool {
         self.clock = self.clock.max(now_ms);
     }
 
+    /// Sets the prices admission checks use: the next block's base fee and
+    /// the current data price. Pooled transactions stay; a block skips the
+    /// ones whose fee cap the base fee has passed.
+    pub fn set_fees(&mut self, base_fee: u64, data_price: u64) {
+        self.config.base_fee = base_fee;
+        self.config.data_price = data_price;
+    }
+
     /// The transactions that left without a block since the last call, in
     /// order, and why.
     pub fn take_removed(&mut self) -> Vec<(B256, StatusDetail)> {

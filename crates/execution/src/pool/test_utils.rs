@@ -74,8 +74,14 @@ pub(super) fn tx(signer: u8, nonce: u64, tip: u128) -> RecoveredTx {
     recover(&raw_1559(eip1559(nonce, tip), signer), CHAIN_ID).unwrap()
 }
 
+/// No base fee and no data fee: the cases are about the other rules
+/// (the fee cases set their prices).
 pub(super) fn config() -> PoolConfig {
-    PoolConfig::new(CHAIN_ID, BLOCK_GAS_LIMIT)
+    PoolConfig {
+        base_fee: 0,
+        data_price: 0,
+        ..PoolConfig::new(CHAIN_ID, BLOCK_GAS_LIMIT)
+    }
 }
 
 /// Account state: nonce 0 and [`RICH`] unless set.

@@ -46,6 +46,12 @@ pub(super) fn validate(
             max_fee_per_gas: tx.max_fee_per_gas(),
         });
     }
+    if tx.max_fee_per_gas() < u128::from(config.base_fee) {
+        return Err(PoolError::FeeCapBelowBaseFee {
+            max_fee_per_gas: tx.max_fee_per_gas(),
+            base_fee: config.base_fee,
+        });
+    }
     if tx.effective_tip() < config.min_tip {
         return Err(PoolError::Underpriced {
             tip: tx.effective_tip(),
@@ -60,10 +66,12 @@ pub(super) fn validate(
         });
     }
     let balance = accounts.balance(tx.sender());
-    if balance < tx.max_cost() {
+    let data_fee = config.data_fee(tx.encoded().len());
+    if balance < tx.max_cost().saturating_add(U256::from(data_fee)) {
         return Err(PoolError::InsufficientFunds {
             balance,
             cost: tx.max_cost(),
+            data_fee,
         });
     }
     Ok(account_nonce)
@@ -123,6 +131,14 @@ mod tests {
             min_tip,
             ..config()
         };
+        let priced = |base_fee, data_price| PoolConfig {
+            base_fee,
+            data_price,
+            ..config()
+        };
+        let encoded_len = tx_with(|_| {}).encoded().len();
+        let data_fee = config().fees.data_fee(encoded_len, 7);
+        assert!(data_fee > 0);
         let cases: Vec<Case> = vec![
             (
                 "valid",
@@ -163,6 +179,55 @@ mod tests {
                 Err(PoolError::InsufficientFunds {
                     balance: cost - U256::from(1),
                     cost,
+                    data_fee: 0,
+                }),
+            ),
+            (
+                "balance covers gas and value and the data fee",
+                tx_with(|_| {}),
+                poor(cost + U256::from(data_fee)),
+                priced(0, 7),
+                Ok(0),
+            ),
+            (
+                "balance covers gas and value but not the data fee",
+                tx_with(|_| {}),
+                poor(cost + U256::from(data_fee) - U256::from(1)),
+                priced(0, 7),
+                Err(PoolError::InsufficientFunds {
+                    balance: cost + U256::from(data_fee) - U256::from(1),
+                    cost,
+                    data_fee,
+                }),
+            ),
+            (
+                "fee cap at the base fee",
+                tx_with(|_| {}),
+                Accounts::default(),
+                priced(10, 0),
+                Ok(0),
+            ),
+            (
+                "fee cap below the base fee",
+                tx_with(|_| {}),
+                Accounts::default(),
+                priced(11, 0),
+                Err(PoolError::FeeCapBelowBaseFee {
+                    max_fee_per_gas: 10,
+                    base_fee: 11,
+                }),
+            ),
+            (
+                "zero fees",
+                tx_with(|t| {
+                    t.max_fee_per_gas = 0;
+                    t.max_priority_fee_per_gas = 0;
+                }),
+                Accounts::default(),
+                priced(1, 0),
+                Err(PoolError::FeeCapBelowBaseFee {
+                    max_fee_per_gas: 0,
+                    base_fee: 1,
                 }),
             ),
             (

@@ -2,6 +2,7 @@
 //! presets, their validation, their stable hash and their TOML form.
 
 mod data;
+mod fees;
 mod file;
 mod presets;
 mod validate;
@@ -13,11 +14,13 @@ use serde::{Deserialize, Serialize};
 use crate::structs::ChainSpecParams;
 
 pub use data::{DataMode, MAX_BLOBS_PER_CHECKPOINT, MAX_CALLDATA_BYTES, UnknownDataMode};
+pub use fees::{FeeSpec, MAX_DATA_PRICE_FACTOR};
 pub use file::{MAX_SPEC_FILE_BYTES, SpecFileError};
 pub use presets::{LOCAL_L1_CHAIN_ID, LOCAL_ROLLUP_ADDRESS, PRESET_GENESIS_TIME, Preset};
 pub use validate::{
-    MAX_BLOCK_GAS_LIMIT, MAX_BLOCK_TXS, MAX_CHUNKS_PER_SLOT, MAX_COMMITTEE_SIZE, MAX_EPOCH_SLOTS,
-    MAX_SLOT_DURATION_MS, MIN_BLOCK_GAS_LIMIT, MIN_CHUNK_MS, SpecError,
+    MAX_BLOCK_GAS_LIMIT, MAX_BLOCK_TXS, MAX_CHUNKS_PER_SLOT, MAX_COMMITTEE_SIZE,
+    MAX_DATA_COMPRESSION_PPM, MAX_EPOCH_SLOTS, MAX_SLOT_DURATION_MS, MIN_BLOCK_GAS_LIMIT,
+    MIN_CHUNK_MS, SpecError,
 };
 
 /// The parameters every node of a chain must agree on.
@@ -80,6 +83,9 @@ pub struct ChainSpec {
     /// limit for publishing as calldata in auto mode.
     #[serde(default = "data::default_max_calldata_bytes")]
     pub max_calldata_bytes: u64,
+    /// Base fee and data fee parameters (docs/fees.md).
+    #[serde(default)]
+    pub fees: FeeSpec,
 }
 
 impl ChainSpec {
@@ -107,6 +113,11 @@ impl ChainSpec {
             dataMode: self.data_mode.code(),
             maxBlobsPerCheckpoint: self.max_blobs_per_checkpoint,
             maxCalldataBytes: self.max_calldata_bytes,
+            minBaseFee: self.fees.min_base_fee,
+            baseFeeElasticity: self.fees.base_fee_elasticity,
+            baseFeeChangeDenominator: self.fees.base_fee_change_denominator,
+            minDataPrice: self.fees.min_data_price,
+            dataCompressionPpm: self.fees.data_compression_ppm,
         }
     }
 
@@ -181,19 +192,19 @@ mod tests {
         let pinned = [
             (
                 Preset::Seed,
-                "0x6119b27ed5fe4a686f2526251f6a531f725b6310de1b3dc4ba37414c32c86db6",
+                "0x3712948340d9650754b7121b18730c05c8b4c995557c1fa88b5fac7535292a96",
             ),
             (
                 Preset::SeedStaggered,
-                "0x53e22f908098e9b9034c001691a9b40fc473355f0f999d7085347bee9005cb0d",
+                "0x4d8abc584a0b5b4f850bf0e07baebd944967be7735ff3aa8f6d6650377c0390d",
             ),
             (
                 Preset::Fast,
-                "0x13366eed4de2f2ed1e1f6897c64959e2b9a70ba0b51fd79c008b83b08da08220",
+                "0xd54f367479aebdbd18342a28251c040cd94c1e6dd2a54fa75f7ee11c46e9f28a",
             ),
             (
                 Preset::Devnet,
-                "0x273b213dad4c686cc5153af8b0c4744175fb9317ec713a34703622393cbae508",
+                "0xe6f04a6f8114b924d23a0599faf2b2145767f991e9bdb82c6af49061781c7ca9",
             ),
         ];
         for (p, hash) in pinned {
@@ -229,6 +240,21 @@ mod tests {
         variants.push(s);
         let mut s = base.clone();
         s.max_calldata_bytes += 1;
+        variants.push(s);
+        let mut s = base.clone();
+        s.fees.min_base_fee += 1;
+        variants.push(s);
+        let mut s = base.clone();
+        s.fees.base_fee_elasticity += 1;
+        variants.push(s);
+        let mut s = base.clone();
+        s.fees.base_fee_change_denominator += 1;
+        variants.push(s);
+        let mut s = base.clone();
+        s.fees.min_data_price += 1;
+        variants.push(s);
+        let mut s = base.clone();
+        s.fees.data_compression_ppm += 1;
         variants.push(s);
         for v in variants {
             assert_ne!(v.hash(), h, "{v:?}");

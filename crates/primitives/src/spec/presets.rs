@@ -4,7 +4,7 @@ use core::{fmt, str::FromStr};
 
 use alloy_primitives::{Address, address};
 
-use super::{ChainSpec, DataMode, MAX_BLOBS_PER_CHECKPOINT, SpecError};
+use super::{ChainSpec, DataMode, FeeSpec, MAX_BLOBS_PER_CHECKPOINT, SpecError};
 
 /// Chain id of the local L1 (anvil's default, and the embedded L1's).
 pub const LOCAL_L1_CHAIN_ID: u64 = 31_337;
@@ -65,7 +65,9 @@ impl Preset {
             chunks_per_slot: 2,
             epoch_slots: 32,
             committee_size: 48,
-            block_gas_limit: 30_000_000,
+            // A full block of 1,000 transfers (21 Mgas) stays within the
+            // EIP-1559 gas target, half the limit.
+            block_gas_limit: 50_000_000,
             block_max_txs: 1_000,
             staggered: true,
             attestation_timeout_ms: 1_000,
@@ -75,6 +77,7 @@ impl Preset {
             data_mode: DataMode::Auto,
             max_blobs_per_checkpoint: MAX_BLOBS_PER_CHECKPOINT,
             max_calldata_bytes: 256 * 1024,
+            fees: FeeSpec::default(),
         };
         match self {
             Self::Seed => ChainSpec {
@@ -119,6 +122,10 @@ impl Preset {
                 chunks_per_slot: 8,
                 // 1,000 tx/s fills a 1 s chunk; the headroom drains a backlog.
                 block_max_txs: 2_000,
+                // Room for 2,000 transfers within the EIP-1559 gas target
+                // (half the limit), so a full block of them does not raise
+                // the base fee.
+                block_gas_limit: 100_000_000,
                 ..common
             },
         }

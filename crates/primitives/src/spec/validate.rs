@@ -21,6 +21,10 @@ pub const MAX_BLOCK_TXS: u32 = 100_000;
 /// The longest epoch, in slots.
 pub const MAX_EPOCH_SLOTS: u32 = 1_000_000;
 
+/// Largest `fees.data_compression_ppm`: a codec may expand data, but not
+/// tenfold.
+pub const MAX_DATA_COMPRESSION_PPM: u64 = 10_000_000;
+
 /// Why a `ChainSpec` cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -157,6 +161,15 @@ impl ChainSpec {
                 u64::from(s.max_blobs_per_checkpoint),
             ),
             ("max_calldata_bytes", s.max_calldata_bytes),
+            ("fees.min_base_fee", s.fees.min_base_fee),
+            (
+                "fees.base_fee_elasticity",
+                u64::from(s.fees.base_fee_elasticity),
+            ),
+            (
+                "fees.base_fee_change_denominator",
+                u64::from(s.fees.base_fee_change_denominator),
+            ),
         ] {
             if value == 0 {
                 return Err(SpecError::Zero { field });
@@ -200,6 +213,11 @@ impl ChainSpec {
                 "max_calldata_bytes",
                 s.max_calldata_bytes,
                 MAX_CALLDATA_BYTES,
+            ),
+            (
+                "fees.data_compression_ppm",
+                u64::from(s.fees.data_compression_ppm),
+                MAX_DATA_COMPRESSION_PPM,
             ),
         ] {
             if value > max {

@@ -184,6 +184,8 @@ fn a_restarted_node_refuses_a_conflicting_attestation() {
         gas_limit: spec.block_gas_limit,
         max_txs: spec.block_max_txs,
         chain_id: spec.chain_id,
+        fees: spec.fees,
+        data_price: spec.fees.min_data_price,
     };
     let other = BlockBuilder::new(db.fork(), ctx).unwrap().seal();
     let byzantine = LocalSigner::new(h.key_of(proposer));
@@ -242,6 +244,8 @@ fn second_block0(
         gas_limit: spec.block_gas_limit,
         max_txs: spec.block_max_txs,
         chain_id: spec.chain_id,
+        fees: spec.fees,
+        data_price: spec.fees.min_data_price,
     };
     let block = BlockBuilder::new(db.fork(), ctx).unwrap().seal();
     let signature = LocalSigner::new(h.key_of(signer))

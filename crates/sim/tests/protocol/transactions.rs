@@ -166,13 +166,14 @@ fn replaced_and_expired_transactions_end_with_those_statuses() {
     let (mut h, now) = level_run(&spec);
     let user = h.users()[0].clone();
     let to = h.users()[1].address();
+    // Fees in units of 0.01 gwei, the devnet's lowest base fee.
     let signed = |nonce: u64, fee: u128| -> Bytes {
         let tx = TxEip1559 {
             chain_id: spec.chain_id,
             nonce,
             gas_limit: 21_000,
-            max_fee_per_gas: fee,
-            max_priority_fee_per_gas: fee,
+            max_fee_per_gas: fee * 10_000_000,
+            max_priority_fee_per_gas: fee * 10_000_000,
             to: TxKind::Call(to),
             value: U256::from(1u64),
             ..Default::default()

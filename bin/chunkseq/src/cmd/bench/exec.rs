@@ -338,6 +338,8 @@ fn context(
         gas_limit: 100_000_000,
         max_txs: u32::try_from(block_txs).unwrap_or(u32::MAX),
         chain_id: spec.chain_id,
+        fees: spec.fees,
+        data_price: spec.fees.min_data_price,
     }
 }
 
@@ -372,16 +374,16 @@ fn revm_baseline(
     for (holder, amount) in &genesis.token_holders {
         db.insert_account_storage(LOAD_TOKEN_ADDRESS, token_balance_slot(*holder), *amount)?;
     }
-    let first = built.first().map(|(ctx, _)| *ctx).context("no blocks")?;
-    let (cfg, block) = evm_env(&first);
+    let (first, first_block) = built.first().context("no blocks")?;
+    let (cfg, block) = evm_env(first, first_block.header.baseFee);
     let mut evm = Context::mainnet()
         .with_db(db)
         .with_cfg(cfg)
         .with_block(block)
         .build_mainnet();
     let mut times = Vec::with_capacity(blocks.len());
-    for ((ctx, _), txs) in built.iter().zip(blocks) {
-        let (_, block) = evm_env(ctx);
+    for ((ctx, b), txs) in built.iter().zip(blocks) {
+        let (_, block) = evm_env(ctx, b.header.baseFee);
         evm.ctx.block = block;
         let t = Instant::now();
         for tx in *txs {

@@ -200,6 +200,8 @@ impl Chain {
             gasUsed: 2_100_000,
             gasLimit: self.spec.block_gas_limit,
             txCount: 100,
+            baseFee: 10_000_000,
+            dataPrice: 100_000_000,
             ..Default::default()
         };
         chained_headers(slot, blocks, self.parent, &template)
