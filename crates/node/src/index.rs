@@ -128,6 +128,7 @@ mod tests {
             txs: (0..txs).map(|i| B256::repeat_byte(100 + i as u8)).collect(),
             attestations,
             threshold: 3,
+            tip_percentiles: Vec::new(),
         }
     }
 
@@ -140,7 +141,7 @@ mod tests {
                 index: 0,
                 number: 7,
                 hash: B256::repeat_byte(7),
-                block: entry(7, 2, 3),
+                block: Box::new(entry(7, 2, 3)),
             },
             &mut b,
             &mut Indexed::default(),
@@ -200,7 +201,7 @@ mod tests {
                 index: 0,
                 number: 7,
                 hash: seen.hash,
-                block: seen.clone(),
+                block: Box::new(seen.clone()),
             },
             &mut Batch::default(),
             &mut indexed,

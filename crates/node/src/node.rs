@@ -419,6 +419,7 @@ impl Node {
                 net: Arc::clone(&net.status),
                 metrics: Arc::clone(&metrics),
                 chain_id: cfg.spec.chain_id,
+                fees: cfg.spec.fees,
                 sync: Arc::clone(&sync),
             },
             cfg.rpc_limits,

@@ -48,16 +48,16 @@ pub const MAX_TX_BATCH: usize = 1_000;
 pub const SUBSCRIPTIONS: [&str; 5] = ["provisional", "checkpoints", "reorgs", "evidence", "txs"];
 
 /// JSON-RPC error codes.
-mod code {
-    pub(super) const INVALID_PARAMS: i32 = -32602;
-    pub(super) const REFUSED: i32 = -32003;
-    pub(super) const INTERNAL: i32 = -32603;
-    pub(super) const UNAVAILABLE: i32 = -32002;
+pub(crate) mod code {
+    pub(crate) const INVALID_PARAMS: i32 = -32602;
+    pub(crate) const REFUSED: i32 = -32003;
+    pub(crate) const INTERNAL: i32 = -32603;
+    pub(crate) const UNAVAILABLE: i32 = -32002;
     /// Refused for now: send it again later (the node is behind, or busy).
-    pub(super) const RETRY: i32 = crate::rpc_limits::LIMITED;
+    pub(crate) const RETRY: i32 = crate::rpc_limits::LIMITED;
 }
 
-fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, msg.into(), None::<()>)
 }
 
@@ -74,12 +74,22 @@ fn refused(reason: &TxRefused) -> ErrorObjectOwned {
             code::REFUSED
         },
         format!("transaction refused: {reason}"),
-        Some(json!({ "reason": refusal_reason(reason), "retryable": retryable })),
+        Some({
+            let mut data = json!({ "reason": refusal_reason(reason), "retryable": retryable });
+            if let (Some(amounts), Some(obj)) = (
+                crate::rpc_fees::refusal_amounts(reason),
+                data.as_object_mut(),
+            ) && let Some(extra) = amounts.as_object()
+            {
+                obj.extend(extra.clone());
+            }
+            data
+        }),
     )
 }
 
 /// Decodes and recovers one raw transaction of a call.
-fn recover_raw(raw: &[u8], chain_id: u64) -> Result<RecoveredTx, ErrorObjectOwned> {
+pub(crate) fn recover_raw(raw: &[u8], chain_id: u64) -> Result<RecoveredTx, ErrorObjectOwned> {
     if raw.len() > MAX_TX_BYTES {
         return Err(err(
             code::INVALID_PARAMS,
@@ -110,11 +120,12 @@ pub(crate) struct RpcContext {
     pub(crate) net: Arc<NetworkStatus>,
     pub(crate) metrics: Arc<NodeMetrics>,
     pub(crate) chain_id: u64,
+    pub(crate) fees: chunkseq_primitives::FeeSpec,
     pub(crate) sync: Arc<parking_lot::Mutex<SyncState>>,
 }
 
 impl RpcContext {
-    async fn query<T: Send + 'static>(
+    pub(crate) async fn query<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Core) -> T + Send + 'static,
     ) -> Result<T, ErrorObjectOwned> {
@@ -184,7 +195,7 @@ impl BlockTag {
     }
 }
 
-fn tag_param(p: &Params<'_>, index: usize) -> Result<BlockTag, ErrorObjectOwned> {
+pub(crate) fn tag_param(p: &Params<'_>, index: usize) -> Result<BlockTag, ErrorObjectOwned> {
     let values: Vec<serde_json::Value> = p
         .parse()
         .map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
@@ -220,6 +231,12 @@ pub struct NodeStatus {
     pub peers: usize,
     /// Transactions in the pool.
     pub pool: usize,
+    /// Base fee of the next block (wei per gas).
+    #[serde(default)]
+    pub base_fee: u64,
+    /// Current price of a byte of checkpoint data (wei).
+    #[serde(default)]
+    pub data_price: u64,
     /// Whether the node caught up and takes part.
     pub synced: bool,
 }
@@ -404,6 +421,7 @@ pub(crate) fn module(
         account(&ctx, who, tag).await.map(|(n, _)| n)
     })?;
     m.register_method("eth_chainId", |_, ctx, _| format!("{:#x}", ctx.chain_id))?;
+    crate::rpc_fees::register(&mut m)?;
     m.register_method("chunkseq_health", |_, ctx, _| {
         if ctx.sync.lock().synced {
             "ok"
@@ -438,6 +456,8 @@ pub(crate) fn module(
                 finalized: (tips.finalized.1, tips.finalized.0),
                 peers,
                 pool: c.pool().len(),
+                base_fee: c.fee_quote().base_fee,
+                data_price: c.fee_quote().data_price,
                 synced,
             }
         })

@@ -80,6 +80,18 @@ pub struct BlockRecord {
     pub state_root: B256,
     /// Gas used.
     pub gas_used: u64,
+    /// Gas limit.
+    #[serde(default)]
+    pub gas_limit: u64,
+    /// EIP-1559 base fee (wei per gas).
+    #[serde(default)]
+    pub base_fee: u64,
+    /// Price of a byte of checkpoint data (wei).
+    #[serde(default)]
+    pub data_price: u64,
+    /// Effective tips at percentiles 0, 5, ..., 100 (empty when no transactions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tip_percentiles: Vec<u128>,
     /// Its transactions' hashes, in order.
     pub transactions: Vec<B256>,
     /// Committee signatures it carries (0 for blocks learned from L1).
@@ -118,6 +130,10 @@ impl BlockRecord {
             coinbase: h.coinbase,
             state_root: h.stateRoot,
             gas_used: h.gasUsed,
+            gas_limit: h.gasLimit,
+            base_fee: h.baseFee,
+            data_price: h.dataPrice,
+            tip_percentiles: block.tip_percentiles.clone(),
             transactions: block.txs.clone(),
             attestations: block.attestations,
             status,
@@ -431,6 +447,10 @@ mod tests {
             coinbase: Address::repeat_byte(1),
             state_root: B256::ZERO,
             gas_used: 21_000,
+            gas_limit: 30_000_000,
+            base_fee: 7,
+            data_price: 9,
+            tip_percentiles: vec![1; 21],
             transactions: vec![B256::repeat_byte(7)],
             attestations: 3,
             status: BlockStatus::Provisional,
@@ -477,6 +497,7 @@ mod tests {
             txs: vec![tx],
             attestations: 3,
             threshold: 3,
+            tip_percentiles: Vec::new(),
         };
         let mut b = Batch::default();
         b.block(BlockRecord::new(&entry, BlockStatus::Provisional));

@@ -339,3 +339,198 @@ async fn one_client_holding_all_its_connections_cannot_stop_another_clients_requ
     );
     node.stop().await;
 }
+
+/// A transfer from `key` with explicit fees.
+fn transfer_with_fees(
+    key: &PrivateKey,
+    chain_id: u64,
+    nonce: u64,
+    to: alloy_primitives::Address,
+    value: U256,
+    max_fee: u128,
+    tip: u128,
+) -> alloy_primitives::Bytes {
+    use alloy_eips::eip2718::Encodable2718;
+    let tx = alloy_consensus::TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: tip,
+        to: alloy_primitives::TxKind::Call(to),
+        value,
+        ..Default::default()
+    };
+    chunkseq_execution::pool::sign_transaction(key, tx)
+        .encoded_2718()
+        .into()
+}
+
+/// Sends `raw` and waits until a block holds it; returns that block's record.
+async fn send_and_wait(
+    c: &jsonrpsee_http_client::HttpClient,
+    raw: alloy_primitives::Bytes,
+) -> serde_json::Value {
+    let hash: alloy_primitives::B256 = c
+        .request("eth_sendRawTransaction", rpc_params![raw])
+        .await
+        .unwrap();
+    let mut st = serde_json::Value::Null;
+    for _ in 0..600 {
+        st = c
+            .request("chunkseq_getTransactionStatus", rpc_params![hash])
+            .await
+            .unwrap();
+        if let Some(n) = st["blockNumber"].as_u64() {
+            return c
+                .request("chunkseq_getBlock", rpc_params![n])
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status: serde_json::Value = c.request("chunkseq_status", rpc_params![]).await.unwrap();
+    panic!("transaction {hash} was not included within 60 s: {st}; node {status}");
+}
+
+async fn balance(c: &jsonrpsee_http_client::HttpClient, who: alloy_primitives::Address) -> U256 {
+    c.request("eth_getBalance", rpc_params![who, "latest"])
+        .await
+        .unwrap()
+}
+
+/// The error object of a refused call.
+fn refusal(e: jsonrpsee::core::client::Error) -> (i32, serde_json::Value) {
+    match e {
+        jsonrpsee::core::client::Error::Call(obj) => (
+            obj.code(),
+            obj.data()
+                .map(|d| serde_json::from_str(d.get()).unwrap())
+                .unwrap_or_default(),
+        ),
+        other => panic!("expected a JSON-RPC error, got {other}"),
+    }
+}
+
+fn hex_u256(v: &serde_json::Value) -> U256 {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_cannot_pay_is_refused_with_the_amounts_and_the_proposer_earns_what_a_sender_pays() {
+    let (node, keys, chain_id) = one_node().await;
+    let c = HttpClientBuilder::default()
+        .build(format!("http://{}", node.rpc_addr()))
+        .unwrap();
+    let (proposer, rich) = (keys[0].address(), &keys[1]);
+    let poor = dev_keys("an unfunded key", 1).remove(0);
+    let gwei = 1_000_000_000u128;
+    let min_base_fee = Preset::Devnet.spec().fees.min_base_fee;
+
+    // A zero-fee transaction from an unfunded key: refused, with the base fee.
+    let zero = transfer_with_fees(&poor, chain_id, 0, rich.address(), U256::ZERO, 0, 0);
+    let (code, data) = refusal(
+        c.request::<serde_json::Value, _>("eth_sendRawTransaction", rpc_params![zero])
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, -32003, "{data}");
+    assert_eq!(data["reason"], "fee_cap_below_base_fee", "{data}");
+    assert_eq!(
+        hex_u256(&data["baseFee"]),
+        U256::from(min_base_fee),
+        "{data}"
+    );
+
+    // Funds for gas at the fee cap, not for the data fee: refused, with both.
+    let gas_cost = U256::from(21_000 * 2 * gwei);
+    send_and_wait(
+        &c,
+        transfer_with_fees(rich, chain_id, 0, poor.address(), gas_cost, 2 * gwei, gwei),
+    )
+    .await;
+    let tx = transfer_with_fees(
+        &poor,
+        chain_id,
+        0,
+        rich.address(),
+        U256::ZERO,
+        2 * gwei,
+        gwei,
+    );
+    let quote: serde_json::Value = c
+        .request("chunkseq_dataFee", rpc_params![tx.clone()])
+        .await
+        .unwrap();
+    let data_fee = hex_u256(&quote["dataFee"]);
+    assert!(data_fee > U256::ZERO, "{quote}");
+    let (code, data) = refusal(
+        c.request::<serde_json::Value, _>("eth_sendRawTransaction", rpc_params![tx.clone()])
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, -32003, "{data}");
+    assert_eq!(data["reason"], "insufficient_funds", "{data}");
+    assert_eq!(hex_u256(&data["cost"]), gas_cost, "{data}");
+    assert_eq!(hex_u256(&data["dataFee"]), data_fee, "{data}");
+    assert_eq!(hex_u256(&data["required"]), gas_cost + data_fee, "{data}");
+
+    // With the data fee on top it is included; the proposer earns the tip
+    // and the data fee, the base fee is burned.
+    send_and_wait(
+        &c,
+        transfer_with_fees(rich, chain_id, 1, poor.address(), data_fee, 2 * gwei, gwei),
+    )
+    .await;
+    let (proposer_before, sender_before) = (
+        balance(&c, proposer).await,
+        balance(&c, poor.address()).await,
+    );
+    let block = send_and_wait(&c, tx).await;
+    let base_fee = U256::from(block["baseFee"].as_u64().unwrap());
+    assert!(base_fee >= U256::from(min_base_fee), "{block}");
+    let tip = U256::from(gwei);
+    let gas = U256::from(21_000u64);
+    assert_eq!(
+        balance(&c, proposer).await - proposer_before,
+        gas * tip + data_fee,
+        "the proposer earns the tip and the data fee"
+    );
+    assert_eq!(
+        sender_before - balance(&c, poor.address()).await,
+        gas * (base_fee + tip) + data_fee,
+        "the sender pays base fee, tip and data fee"
+    );
+
+    // The fee methods report the model.
+    let price: String = c.request("eth_gasPrice", rpc_params![]).await.unwrap();
+    let tip_now: String = c
+        .request("eth_maxPriorityFeePerGas", rpc_params![])
+        .await
+        .unwrap();
+    let (price, tip_now): (U256, U256) = (price.parse().unwrap(), tip_now.parse().unwrap());
+    assert_eq!(tip_now, tip, "the recent blocks' median tip");
+    assert!(price >= tip + U256::from(min_base_fee), "{price}");
+    let history: serde_json::Value = c
+        .request("eth_feeHistory", rpc_params!["0x4", "latest", [10.0, 50.0]])
+        .await
+        .unwrap();
+    assert_eq!(
+        history["baseFeePerGas"].as_array().unwrap().len(),
+        5,
+        "{history}"
+    );
+    assert_eq!(
+        history["gasUsedRatio"].as_array().unwrap().len(),
+        4,
+        "{history}"
+    );
+    assert_eq!(history["reward"].as_array().unwrap().len(), 4, "{history}");
+    let e = c
+        .request::<serde_json::Value, _>("eth_feeHistory", rpc_params!["0x0", "latest"])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("block count must be 1 to 1024"), "{e}");
+    node.stop().await;
+}

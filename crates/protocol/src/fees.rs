@@ -3,7 +3,7 @@
 //! for admission and read by the RPC.
 
 use alloy_primitives::B256;
-use chunkseq_execution::fees::base_fee_on;
+use chunkseq_execution::{RecoveredTx, fees::base_fee_on};
 use tracing::warn;
 
 use crate::core::Core;
@@ -61,6 +61,31 @@ impl Core {
         self.pool
             .set_fees(self.fee_quote.base_fee, self.fee_quote.data_price);
     }
+}
+
+/// Percentiles 0, 5, ..., 100 that [`tip_percentiles`] reports.
+pub const TIP_PERCENTILE_STEP: usize = 5;
+
+/// The effective tips (`min(max priority fee, max fee - base fee)`) `txs`
+/// pay at `base_fee`, at percentiles 0, 5, ..., 100 of the transactions
+/// (by count); empty when there are none.
+pub fn tip_percentiles(txs: &[RecoveredTx], base_fee: u64) -> Vec<u128> {
+    let mut tips: Vec<u128> = txs
+        .iter()
+        .map(|t| {
+            t.max_priority_fee_per_gas()
+                .min(t.max_fee_per_gas().saturating_sub(u128::from(base_fee)))
+        })
+        .collect();
+    if tips.is_empty() {
+        return Vec::new();
+    }
+    tips.sort_unstable();
+    let last = tips.len() - 1;
+    (0..=100)
+        .step_by(TIP_PERCENTILE_STEP)
+        .filter_map(|p| tips.get(last.saturating_mul(p) / 100).copied())
+        .collect()
 }
 
 /// What the quote was computed for: the tip's hash and the L1 head's number.

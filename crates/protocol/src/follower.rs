@@ -15,6 +15,7 @@ use crate::{
     chain::{ChainBlock, CheckpointTip},
     core::Core,
     exec_cache::KnownSenders,
+    fees::tip_percentiles,
     io::{BlockEntry, Event, Output, ReorgCause, TxStatus},
     verify,
 };
@@ -275,7 +276,7 @@ impl Core {
             index: block.header.index,
             number: block.header.number,
             hash: block.hash,
-            block: entry,
+            block: Box::new(entry),
         }));
         debug!(target: "chunkseq::protocol", slot = block.header.slot, index = block.header.index, number = block.header.number, "provisional");
         self.chain.push(block);
@@ -490,6 +491,7 @@ impl Core {
             txs: b.txs.iter().map(RecoveredTx::hash).collect(),
             attestations: b.attestations.len() / SIGNATURE_LEN,
             threshold: self.threshold_of(b.header.slot),
+            tip_percentiles: tip_percentiles(&b.txs, b.header.baseFee),
         }
     }
 
@@ -555,6 +557,7 @@ impl Core {
                     txs: txs.iter().map(RecoveredTx::hash).collect(),
                     attestations: 0,
                     threshold: self.threshold_of(header.slot),
+                    tip_percentiles: tip_percentiles(&txs, header.baseFee),
                 },
                 included: txs.iter().map(|t| (t.sender(), t.nonce())).collect(),
                 state: built.state,

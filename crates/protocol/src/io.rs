@@ -295,6 +295,9 @@ pub struct BlockEntry {
     /// Attestations its slot's blocks need (0 when this node does not know
     /// the slot's committee).
     pub threshold: usize,
+    /// The effective tips its transactions paid at percentiles 0, 5, ...,
+    /// 100 (empty for an empty block): what `eth_feeHistory` reports.
+    pub tip_percentiles: Vec<u128>,
 }
 
 /// Observable events, for metrics, subscribers, reports and the node's index.
@@ -354,7 +357,7 @@ pub enum Event {
         /// Hash.
         hash: B256,
         /// The block.
-        block: BlockEntry,
+        block: Box<BlockEntry>,
     },
     /// This node, as proposer, submitted its slot's checkpoint.
     CheckpointSubmitted {

@@ -51,6 +51,7 @@ pub fn refusal_reason(r: &TxRefused) -> &'static str {
             PoolError::AlreadyKnown(_) => "already_known",
             PoolError::NonceTooLow { .. } => "nonce_too_low",
             PoolError::InsufficientFunds { .. } => "insufficient_funds",
+            PoolError::FeeCapBelowBaseFee { .. } => "fee_cap_below_base_fee",
             PoolError::Underpriced { .. } => "underpriced",
             PoolError::ReplacementUnderpriced { .. } => "replacement_underpriced",
             _ => "invalid",
@@ -592,13 +593,14 @@ mod tests {
                 index: 0,
                 number: 1,
                 hash: B256::ZERO,
-                block: chunkseq_protocol::BlockEntry {
+                block: Box::new(chunkseq_protocol::BlockEntry {
                     header: chunkseq_primitives::BlockHeader::default(),
                     hash: B256::ZERO,
                     txs: vec![tx(1), tx(2)],
                     attestations: 3,
                     threshold: 3,
-                },
+                    tip_percentiles: Vec::new(),
+                }),
             },
             700,
         );

@@ -225,6 +225,17 @@ fn second_block0(
     slot: u64,
     signer: usize,
 ) -> chunkseq_primitives::ProposalMessage {
+    let floor = h.spec().fees.min_data_price;
+    block0_priced(h, slot, signer, floor)
+}
+
+/// [`second_block0`] at `data_price` wei per checkpoint byte.
+fn block0_priced(
+    h: &ScriptedRun,
+    slot: u64,
+    signer: usize,
+    data_price: u64,
+) -> chunkseq_primitives::ProposalMessage {
     use alloy_primitives::Bytes;
     use chunkseq_execution::{BlockBuilder, BlockContext};
     use chunkseq_primitives::{BlockIndex, BlockNumber, LocalSigner, ProposalMessage, Signer};
@@ -245,7 +256,7 @@ fn second_block0(
         max_txs: spec.block_max_txs,
         chain_id: spec.chain_id,
         fees: spec.fees,
-        data_price: spec.fees.min_data_price,
+        data_price,
     };
     let block = BlockBuilder::new(db.fork(), ctx).unwrap().seal();
     let signature = LocalSigner::new(h.key_of(signer))
@@ -256,6 +267,61 @@ fn second_block0(
         transactions: vec![],
         signature: Bytes::from(signature.to_vec()),
     }
+}
+
+/// docs/fees.md: users do not cap the data fee, so attesters do. A block
+/// whose data price is more than twice what the attester's own view of L1
+/// gives is not attested; one at twice that is. Either block re-executes
+/// correctly: the bound alone decides.
+#[test]
+fn an_attester_bounds_the_proposers_data_price() {
+    use chunkseq_protocol::{Duties, Gossip, Input, Output};
+
+    let spec = Preset::Devnet.spec();
+    let tt = Timetable::new(&spec).unwrap();
+    let mut h = scripted(spec.clone(), 4);
+    h.run(tt.build_start(Slot(1)).unwrap(), |_| {});
+    let proposer = h.proposer(1);
+    let member = (0..4).find(|i| *i != proposer).unwrap();
+    let (committee, proposer_addr) = h.l1().duties(1).unwrap();
+    let close = tt
+        .chunk(Slot(1), chunkseq_primitives::BlockIndex(0))
+        .unwrap()
+        .close;
+    let floor = spec.fees.min_data_price;
+    let mut attests = |price: u64| {
+        let mut core = h
+            .fresh_core(member, h.protection_store(member).unwrap())
+            .unwrap();
+        core.handle(close, Input::L1Tip(h.l1().tip().unwrap()));
+        core.handle(
+            close,
+            Input::Duties {
+                slot: 1,
+                duties: Duties {
+                    committee: committee.clone(),
+                    proposer: proposer_addr,
+                },
+            },
+        );
+        // With no L1 head yet, its own price is the floor.
+        assert_eq!(core.data_price(), floor);
+        let out = core.handle(
+            close,
+            Input::Gossip(Gossip::Proposal(block0_priced(&h, 1, proposer, price))),
+        );
+        out.iter()
+            .any(|o| matches!(o, Output::Publish(Gossip::Attestation(_))))
+    };
+    // The refusals first: they sign nothing, so slashing protection (the
+    // store is shared) cannot be what refuses them, and the last call shows
+    // the same setup attests.
+    assert!(
+        !attests(2 * floor + 1),
+        "above twice its own price is not attested"
+    );
+    assert!(!attests(floor - 1), "below the floor is not attested");
+    assert!(attests(2 * floor), "twice its own price is attested");
 }
 
 fn slashed(h: &ScriptedRun) -> Vec<(alloy_primitives::Address, u8)> {
