@@ -66,6 +66,8 @@ pub struct DevnetConfig {
     pub l1_rpc: Option<String>,
     /// Where checkpoints put their data, overriding the preset's mode.
     pub data_mode: Option<chunkseq_primitives::DataMode>,
+    /// A burst of load above `tps` ([`crate::flood`]).
+    pub flood: Option<crate::flood::Flood>,
 }
 
 impl Default for DevnetConfig {
@@ -84,6 +86,7 @@ impl Default for DevnetConfig {
             start_later: Vec::new(),
             l1_rpc: None,
             data_mode: None,
+            flood: None,
         }
     }
 }
@@ -134,6 +137,11 @@ struct Aggregator {
     /// Each checkpoint's slot and last block number as the observer applied
     /// them, hashed into the digest.
     checkpoint_hashes: Vec<u8>,
+    /// `(submitted, provisional latency)` of each transaction, ms.
+    by_submission: Vec<(u64, u64)>,
+    /// Resident memory and the largest pool at the last sample.
+    rss_now: Option<u64>,
+    pool_now: u64,
 }
 
 impl Aggregator {
@@ -144,6 +152,9 @@ impl Aggregator {
             started,
             lines: BTreeMap::new(),
             checkpoint_hashes: Vec::new(),
+            by_submission: Vec::new(),
+            rss_now: None,
+            pool_now: 0,
         }
     }
 
@@ -163,6 +174,7 @@ impl Aggregator {
                     for h in &block.transactions {
                         if let Some(l) = self.recorder.tx_provisional(*h, at) {
                             line.latencies.push(l as f64);
+                            self.by_submission.push((at.saturating_sub(l), l));
                         }
                     }
                 }
@@ -257,9 +269,12 @@ impl Aggregator {
             (None, true) => "NOT checkpointed: publish window missed, reorged".into(),
             (None, false) => "NOT checkpointed".into(),
         };
+        let memory = self.rss_now.map_or_else(String::new, |b| {
+            format!("  rss {:.0} MiB", crate::memory::mib(b))
+        });
         println!(
-            "slot {slot:>4}  proposer {proposer:<7}  blocks {blocks:>2}  txs {txs:>5}  attestations {attestations}/{}  provisional p50 {:>4.0} ms p99 {:>5.0} ms  {landed}",
-            line.threshold, p.p50, p.p99
+            "slot {slot:>4}  proposer {proposer:<7}  blocks {blocks:>2}  txs {txs:>5}  attestations {attestations}/{}  provisional p50 {:>4.0} ms p99 {:>5.0} ms  {landed}  pool {}{memory}",
+            line.threshold, p.p50, p.p99, self.pool_now
         );
     }
 }
@@ -687,6 +702,32 @@ impl Devnet {
             &self.users,
             cfg.nodes,
         );
+        // The flood's window, in ms of the aggregator and of the load.
+        let origin_unix = clock.now().0.saturating_sub(aggregator.ms(Instant::now()));
+        let mut flood_watch = None;
+        if let Some(f) = cfg.flood {
+            let start = tt
+                .build_start(Slot(first.0.saturating_add(f.after_slots)))
+                .map_err(setup)?;
+            let length = Duration::from_secs(f.seconds);
+            load = load.with_flood(crate::loadgen::FloodWindow {
+                start: Duration::from_millis(start.0.saturating_sub(load_start.0)),
+                length,
+                tps: f.tps,
+            });
+            let start_ms = start.0.saturating_sub(origin_unix);
+            flood_watch = Some(crate::flood::FloodWatch::new(
+                start_ms,
+                start_ms.saturating_add(f.seconds.saturating_mul(1000)),
+            ));
+            println!(
+                "flood: {} tx/s for {} s from slot {} (then {} tx/s again)",
+                f.tps,
+                f.seconds,
+                first.0.saturating_add(f.after_slots),
+                cfg.tps
+            );
+        }
         let mut load_tick = tokio::time::interval(Duration::from_millis(LOAD_TICK_MS));
         load_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut housekeeping = tokio::time::interval(Duration::from_millis(200));
@@ -724,6 +765,18 @@ impl Devnet {
                 }
                 _ = housekeeping.tick() => {
                     let now = clock.now();
+                    aggregator.rss_now = crate::memory::resident_bytes();
+                    aggregator.pool_now = self
+                        .nodes
+                        .iter()
+                        .flatten()
+                        .map(|n| u64::try_from(n.metrics().pool_size.get()).unwrap_or(0))
+                        .max()
+                        .unwrap_or(0);
+                    if let Some(w) = flood_watch.as_mut() {
+                        let ms = aggregator.ms(Instant::now());
+                        w.sample(ms, aggregator.rss_now, aggregator.pool_now);
+                    }
                     // Print each slot once its checkpoint landed or its
                     // publish window closed.
                     let current = tt.slot_at(now).map_or(0, |s| s.0);
@@ -777,6 +830,43 @@ impl Devnet {
         for s in printed {
             aggregator.print_slot(s);
         }
+        let rss_after = crate::memory::resident_bytes();
+        let flood_summary = flood_watch.map(|w| {
+            let slots: Vec<(u64, u64, Vec<f64>)> = aggregator
+                .lines
+                .iter()
+                .filter_map(|(slot, line)| {
+                    let start = tt.build_start(Slot(*slot)).ok()?;
+                    Some((
+                        *slot,
+                        start.0.saturating_sub(origin_unix),
+                        line.latencies.clone(),
+                    ))
+                })
+                .collect();
+            let made_before_end = cfg.flood.map_or(0, |f| {
+                let end = tt
+                    .build_start(Slot(first.0.saturating_add(f.after_slots)))
+                    .map_or(0, |s| s.0.saturating_sub(load_start.0))
+                    .saturating_add(f.seconds.saturating_mul(1000));
+                load.due(Duration::from_millis(end))
+            });
+            let made_before_start = cfg.flood.map_or(0, |f| {
+                let start = tt
+                    .build_start(Slot(first.0.saturating_add(f.after_slots)))
+                    .map_or(0, |s| s.0.saturating_sub(load_start.0));
+                load.due(Duration::from_millis(start))
+            });
+            w.summary(
+                &aggregator.by_submission,
+                &slots,
+                (
+                    made_before_end.saturating_sub(made_before_start),
+                    load.made().saturating_sub(made_before_end),
+                ),
+                rss_after,
+            )
+        });
         if let Some(t) = l1_task {
             t.abort();
         }
@@ -828,6 +918,9 @@ impl Devnet {
             report.latency_ms.checkpointed.p50,
             report.reorgs.len()
         );
+        if let Some(f) = flood_summary {
+            println!("{f}");
+        }
         Ok(report)
     }
 }

@@ -126,6 +126,13 @@ pub const INDEX_FLUSH_MS: u64 = 20;
 /// Most commands taken from the channel in one round of the core's thread.
 const MAX_QUEUED: usize = 8_192;
 
+/// Most transactions from peers' messages kept for one round. A core that
+/// has fallen further behind drops the oldest messages beyond it (counted
+/// as `inbound_backlog`, and ignored, not rejected, towards gossipsub):
+/// their senders' nodes hold them too, and the queue must not grow
+/// without bound.
+const MAX_QUEUED_GOSSIP_TXS: usize = 16_384;
+
 /// What the core's thread took from its channel and has not handled yet.
 #[derive(Default)]
 struct Queue {
@@ -161,6 +168,21 @@ impl Queue {
 
     fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Drops the oldest transaction messages while they hold more than
+    /// `max` transactions; returns the dropped messages.
+    fn shed_gossip_txs(&mut self, max: usize) -> Vec<(Vec<Bytes>, MessageId, PeerId)> {
+        let mut held: usize = self.gossip_txs.iter().map(|m| m.0.len()).sum();
+        let mut dropped = Vec::new();
+        while held > max {
+            let Some(m) = self.gossip_txs.pop_front() else {
+                break;
+            };
+            held = held.saturating_sub(m.0.len());
+            dropped.push(m);
+        }
+        dropped
     }
 }
 
@@ -313,6 +335,22 @@ impl CoreLoop {
                 match rx.try_recv() {
                     Ok(c) => queue.push(c),
                     Err(_) => break,
+                }
+            }
+            let shed = queue.shed_gossip_txs(MAX_QUEUED_GOSSIP_TXS);
+            if !shed.is_empty() {
+                let txs: usize = shed.iter().map(|m| m.0.len()).sum();
+                debug!(target: "chunkseq::node", messages = shed.len(), txs, "behind: dropping peers' oldest transaction messages");
+                self.metrics.dropped(
+                    "inbound_backlog",
+                    u64::try_from(shed.len()).unwrap_or(u64::MAX),
+                );
+                for (_, id, from) in shed {
+                    self.net.send(NetCommand::Validate {
+                        id,
+                        from,
+                        acceptance: MessageAcceptance::Ignore,
+                    });
                 }
             }
             let round = Instant::now();

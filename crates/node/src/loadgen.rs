@@ -35,7 +35,7 @@ use chunkseq_report::Recorder;
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use jsonrpsee_http_client::HttpClientBuilder;
 use tokio::sync::mpsc;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::rpc::MAX_TX_BATCH;
 
@@ -133,10 +133,22 @@ struct NodeSender {
     jobs: mpsc::UnboundedSender<Job>,
 }
 
+/// A window of the load at a higher rate (the devnet's `--flood-tps`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FloodWindow {
+    /// When it starts, after the load started.
+    pub start: Duration,
+    /// How long it lasts.
+    pub length: Duration,
+    /// The rate within it.
+    pub tps: f64,
+}
+
 /// The load generator's state; the devnet's loop drives it.
 pub struct LoadGen {
     chain_id: u64,
     tps: f64,
+    flood: Option<FloodWindow>,
     erc20_share: f64,
     erc20_debt: f64,
     accounts: Vec<Account>,
@@ -166,6 +178,7 @@ impl LoadGen {
         let load = Self {
             chain_id,
             tps,
+            flood: None,
             erc20_share,
             erc20_debt: 0.0,
             accounts: keys
@@ -183,6 +196,30 @@ impl LoadGen {
             given_up: 0,
         };
         (load, rx)
+    }
+
+    /// Runs at `flood.tps` within the window, at the base rate outside it.
+    #[must_use]
+    pub const fn with_flood(mut self, flood: FloodWindow) -> Self {
+        self.flood = Some(flood);
+        self
+    }
+
+    /// Transactions due `elapsed` after the load started: the base rate's,
+    /// plus the flood's extra over the part of its window that has passed.
+    pub fn due(&self, elapsed: Duration) -> u64 {
+        let t = elapsed.as_secs_f64();
+        let extra = self.flood.map_or(0.0, |f| {
+            let start = f.start.as_secs_f64();
+            let passed = (t - start).clamp(0.0, f.length.as_secs_f64());
+            passed * (f.tps - self.tps)
+        });
+        let due = (t * self.tps + extra).floor();
+        if due.is_finite() && due > 0.0 {
+            due as u64
+        } else {
+            0
+        }
     }
 
     /// Transactions made so far.
@@ -218,13 +255,10 @@ impl LoadGen {
                 self.dispatch(job, &running);
             }
         }
-        let due = (elapsed.as_secs_f64() * self.tps).floor();
-        let due = if due.is_finite() && due > 0.0 {
-            due as u64
-        } else {
-            0
-        };
-        let count = due.saturating_sub(self.made).min(MAX_PER_TICK);
+        let count = self
+            .due(elapsed)
+            .saturating_sub(self.made)
+            .min(MAX_PER_TICK);
         for _ in 0..count {
             let job = self.make();
             recorder.submitted(job.hash, ms);
@@ -304,11 +338,18 @@ impl LoadGen {
         else {
             return;
         };
+        let retryable = is_retryable(&reason);
         if self.refused.insert(job.hash) {
             recorder.refused(&reason);
-            warn!(target: "chunkseq::devnet", %reason, %message, "transaction refused");
+            // Passing refusals are expected under load (the per-slot lines
+            // and the report count them); the others are worth a warning.
+            if retryable {
+                debug!(target: "chunkseq::devnet", %reason, %message, "transaction refused, will retry");
+            } else {
+                warn!(target: "chunkseq::devnet", %reason, %message, "transaction refused");
+            }
         }
-        if is_retryable(&reason) {
+        if retryable {
             self.retries
                 .push_back((now + Duration::from_millis(RETRY_MS), job));
         } else {
@@ -417,6 +458,22 @@ async fn send_to(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_raises_the_rate_within_its_window_only() {
+        let keys = chunkseq_execution::dev_keys("flood", 1);
+        let (load, _rx) = LoadGen::new(1, 100.0, 0.0, &keys, 1);
+        let load = load.with_flood(FloodWindow {
+            start: Duration::from_secs(10),
+            length: Duration::from_secs(5),
+            tps: 1_000.0,
+        });
+        let s = Duration::from_secs;
+        assert_eq!(load.due(s(10)), 1_000, "the base rate before");
+        assert_eq!(load.due(s(12)), 1_000 + 2_000, "the flood's rate within");
+        assert_eq!(load.due(s(15)), 1_000 + 5_000);
+        assert_eq!(load.due(s(20)), 1_000 + 5_000 + 500, "the base rate after");
+    }
 
     #[test]
     fn accounts_scale_with_the_rate() {

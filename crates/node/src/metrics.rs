@@ -49,6 +49,10 @@ pub struct NodeMetrics {
     pub evidence: Counter,
     /// Gossip messages rejected.
     pub gossip_rejected: Counter,
+    /// Gossip messages dropped, by reason: `queue_full` and `timeout` (a
+    /// slow peer's send queue), `inbound_backlog` (transaction messages
+    /// from peers the core could not keep up with).
+    pub gossip_dropped: Family<Vec<(String, String)>, Counter>,
     /// Provisional tip height.
     pub provisional_height: Gauge,
     /// Checkpointed tip height.
@@ -86,6 +90,7 @@ impl NodeMetrics {
             reorgs: Counter::default(),
             evidence: Counter::default(),
             gossip_rejected: Counter::default(),
+            gossip_dropped: Family::default(),
             provisional_height: Gauge::default(),
             checkpointed_height: Gauge::default(),
             pool_size: Gauge::default(),
@@ -164,6 +169,11 @@ impl NodeMetrics {
             "Gossip messages rejected",
             m.gossip_rejected.clone(),
         );
+        n.register(
+            "gossip_dropped",
+            "Gossip messages dropped, by reason (queue_full, timeout, inbound_backlog)",
+            m.gossip_dropped.clone(),
+        );
         let rpc = r.sub_registry_with_prefix("rpc");
         rpc.register(
             "requests",
@@ -171,6 +181,15 @@ impl NodeMetrics {
             m.rpc_requests.clone(),
         );
         m
+    }
+
+    /// Counts `n` gossip messages dropped for `reason`.
+    pub fn dropped(&self, reason: &str, n: u64) {
+        if n > 0 {
+            self.gossip_dropped
+                .get_or_create(&vec![("reason".to_owned(), reason.to_owned())])
+                .inc_by(n);
+        }
     }
 
     /// The text exposition format.
@@ -191,6 +210,7 @@ mod tests {
         let m = NodeMetrics::new();
         m.reorgs.inc();
         m.block_txs.observe(12.0);
+        m.dropped("queue_full", 3);
         let text = m.render();
         for name in [
             "chunkseq_proposer_build_duration_seconds",
@@ -198,6 +218,7 @@ mod tests {
             "chunkseq_follower_reorgs_total 1",
             "chunkseq_pool_size",
             "chunkseq_net_peers",
+            "chunkseq_net_gossip_dropped",
             "chunkseq_rpc_requests_total",
         ] {
             assert!(text.contains(name), "{name} missing from\n{text}");

@@ -12,7 +12,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -153,12 +153,23 @@ pub enum NetworkError {
     },
 }
 
+/// Most gossip messages queued for one connection (half for the messages
+/// this node publishes, half for those it forwards). Past it gossipsub
+/// drops what would queue, and reports the drops as a slow peer. At the
+/// default of 5,000 a flood could hold gigabytes in the queues of a few
+/// slow connections.
+pub const GOSSIP_QUEUE_LEN: usize = 1_024;
+
 /// A view of the running network shared with the RPC and metrics.
 #[derive(Debug, Default)]
 pub struct NetworkStatus {
     peers: AtomicUsize,
     listen: Mutex<Vec<Multiaddr>>,
     scores: Mutex<Vec<(PeerId, f64)>>,
+    /// Messages dropped because a peer's send queue was full.
+    dropped_queue_full: AtomicU64,
+    /// Messages dropped because they waited too long to be sent.
+    dropped_timeout: AtomicU64,
 }
 
 impl NetworkStatus {
@@ -175,6 +186,15 @@ impl NetworkStatus {
     /// Each connected peer's gossipsub score, refreshed every second.
     pub fn scores(&self) -> Vec<(PeerId, f64)> {
         self.scores.lock().clone()
+    }
+
+    /// Outgoing gossip messages dropped since the last call: `(queue full,
+    /// timed out)`.
+    pub fn take_dropped(&self) -> (u64, u64) {
+        (
+            self.dropped_queue_full.swap(0, Ordering::Relaxed),
+            self.dropped_timeout.swap(0, Ordering::Relaxed),
+        )
     }
 }
 
@@ -265,6 +285,7 @@ fn build_swarm(cfg: &NetworkConfig) -> Result<Swarm<Behaviour>, NetworkError> {
                     MessageId::from(keccak256(&buf).to_vec())
                 })
                 .heartbeat_interval(Duration::from_millis(700))
+                .connection_handler_queue_len(GOSSIP_QUEUE_LEN)
                 .build()
                 .map_err(|e| e.to_string())?;
             let mut gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gcfg)
@@ -512,6 +533,20 @@ impl NetworkTask {
                     });
                 }
             },
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::SlowPeer {
+                peer_id,
+                failed_messages,
+            })) => {
+                let full = failed_messages.total_queue_full() as u64;
+                let timeout = failed_messages.timeout as u64;
+                debug!(target: "chunkseq::net", %peer_id, full, timeout, "gossip dropped for a slow peer");
+                self.status
+                    .dropped_queue_full
+                    .fetch_add(full, Ordering::Relaxed);
+                self.status
+                    .dropped_timeout
+                    .fetch_add(timeout, Ordering::Relaxed);
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(
                 request_response::Event::OutboundFailure { peer, error, .. },
             )) => debug!(target: "chunkseq::net", %peer, %error, "sync request failed"),

@@ -388,6 +388,9 @@ impl Node {
                     metrics
                         .peers
                         .set(i64::try_from(status.peers()).unwrap_or(i64::MAX));
+                    let (full, timeout) = status.take_dropped();
+                    metrics.dropped("queue_full", full);
+                    metrics.dropped("timeout", timeout);
                     let c = match e {
                         NetEvent::Gossip { gossip, id, from } => {
                             Command::Gossip { gossip, id, from }

@@ -471,6 +471,9 @@ impl Core {
     fn poll(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
         if now >= self.next_pool_expiry {
             self.pool.expire_queued();
+            self.pool.shrink_if_sparse();
+            chunkseq_execution::pool::shrink_if_sparse(&mut self.tx_status);
+            chunkseq_execution::pool::shrink_if_sparse(&mut self.tx_detail);
             self.next_pool_expiry = now.checked_add_ms(POOL_EXPIRY_EVERY_MS).unwrap_or(now);
         }
         self.request_duties(now, out);

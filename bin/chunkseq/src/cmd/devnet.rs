@@ -54,11 +54,27 @@ pub(crate) struct DevnetArgs {
     /// (the cheaper per checkpoint) [default: the preset's, auto].
     #[arg(long, value_name = "MODE")]
     data_mode: Option<chunkseq_primitives::DataMode>,
+    /// Flood benchmark: send this many tx/s for `--flood-secs`, then `--tps`
+    /// again, and report admission, latency and memory before, during and
+    /// after (docs/execution.md, "Flood").
+    #[arg(long, value_name = "TPS")]
+    flood_tps: Option<f64>,
+    /// Slots at `--tps` before the flood starts.
+    #[arg(long, default_value_t = 2, requires = "flood_tps")]
+    flood_after_slots: u64,
+    /// Length of the flood in seconds.
+    #[arg(long, default_value_t = 60, requires = "flood_tps")]
+    flood_secs: u64,
 }
 
 pub(crate) fn run(args: DevnetArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.erc20_share) {
         bail!("--erc20-share must be between 0 and 1");
+    }
+    if let Some(t) = args.flood_tps
+        && !(t.is_finite() && t >= 0.0)
+    {
+        bail!("--flood-tps must be a non-negative number");
     }
     let cfg = DevnetConfig {
         nodes: args.nodes,
@@ -72,6 +88,11 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
         withhold_checkpoint: args.fault_withhold_checkpoint,
         l1_rpc: args.l1_rpc,
         data_mode: args.data_mode,
+        flood: args.flood_tps.map(|tps| chunkseq_node::flood::Flood {
+            tps,
+            after_slots: args.flood_after_slots,
+            seconds: args.flood_secs,
+        }),
         ..DevnetConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -61,6 +61,16 @@ pub use validate::{AccountReader, INTRINSIC_GAS, MAX_TX_GAS};
 use ordering::EvictionKey;
 use validate::{check_replacement, validate};
 
+/// Shrinks `map` when it uses less than a quarter of its capacity (and the
+/// capacity is worth giving back).
+pub fn shrink_if_sparse<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(
+    map: &mut std::collections::HashMap<K, V, S>,
+) {
+    if map.capacity() > map.len().saturating_mul(4).saturating_add(1_024) {
+        map.shrink_to(map.len().saturating_mul(2));
+    }
+}
+
 /// A bounded, deterministic pool of transactions waiting for a block.
 #[derive(Debug)]
 pub struct Pool {
@@ -160,6 +170,15 @@ impl Pool {
             }
         }
         count
+    }
+
+    /// Gives back the memory of the pool's maps once they hold far less
+    /// than they grew to (after a flood): a hash map never shrinks by
+    /// itself.
+    pub fn shrink_if_sparse(&mut self) {
+        shrink_if_sparse(&mut self.by_hash);
+        shrink_if_sparse(&mut self.senders);
+        self.removed.shrink_to(self.removed.len().max(64));
     }
 
     /// The pool's configuration.
