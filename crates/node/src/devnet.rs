@@ -746,7 +746,11 @@ impl Devnet {
                     }
                 }
                 Some(s) = self.seen_rx.recv() => aggregator.observe(s),
-                Some(o) = outcomes.recv() => load.outcome(o, Instant::now(), &mut aggregator.recorder),
+                Some(o) = outcomes.recv() => {
+                    let at = Instant::now();
+                    let ms = aggregator.ms(at);
+                    load.outcome(o, at, ms, &mut aggregator.recorder);
+                }
                 _ = load_tick.tick() => {
                     let now = clock.now();
                     if now < load_start || now >= load_end {
@@ -818,7 +822,8 @@ impl Devnet {
         }
         let at = Instant::now();
         while let Ok(o) = outcomes.try_recv() {
-            load.outcome(o, at, &mut aggregator.recorder);
+            let ms = aggregator.ms(at);
+            load.outcome(o, at, ms, &mut aggregator.recorder);
         }
         load.finish(&mut aggregator.recorder);
         let printed: Vec<u64> = aggregator
@@ -831,6 +836,19 @@ impl Devnet {
             aggregator.print_slot(s);
         }
         let rss_after = crate::memory::resident_bytes();
+        let dropped: Vec<(&str, u64)> = ["queue_full", "timeout", "inbound_backlog"]
+            .into_iter()
+            .map(|r| {
+                (
+                    r,
+                    self.nodes
+                        .iter()
+                        .flatten()
+                        .map(|n| n.metrics().dropped_total(r))
+                        .sum(),
+                )
+            })
+            .collect();
         let flood_summary = flood_watch.map(|w| {
             let slots: Vec<(u64, u64, Vec<f64>)> = aggregator
                 .lines
@@ -920,6 +938,15 @@ impl Devnet {
         );
         if let Some(f) = flood_summary {
             println!("{f}");
+            println!(
+                "flood: gossip dropped (all nodes): {}; the load generator held back {} transactions while every account waited",
+                dropped
+                    .iter()
+                    .map(|(r, n)| format!("{n} {r}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                load.held_back()
+            );
         }
         Ok(report)
     }

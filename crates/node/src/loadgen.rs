@@ -11,10 +11,13 @@
 //!
 //! A transaction the node refuses for a reason that can pass (a node that is
 //! behind, a full pool or sender queue, a node catching up, a node that
-//! could not be reached) is
-//! sent again, the same bytes, after [`RETRY_MS`]: its later nonces would
-//! wait behind it otherwise. A refusal for any other reason is final. Each
-//! refused transaction counts once in the report's `refused`, by reason.
+//! could not be reached) is sent again, the same bytes, after [`RETRY_MS`].
+//! Like a wallet, its account sends nothing more until the node takes it:
+//! later nonces would only wait behind it in the pool. The schedule moves
+//! on with the other accounts; what it calls for while every account waits
+//! is counted as held back, not made. A refusal for any other reason is
+//! final and retires the account. Each refused transaction counts once in
+//! the report's `refused`, by reason.
 
 use std::{
     collections::{HashSet, VecDeque},
@@ -162,6 +165,14 @@ pub struct LoadGen {
     refused: HashSet<B256>,
     /// Transactions refused for good.
     given_up: u64,
+    /// Accounts whose transaction waits to be sent again, by that
+    /// transaction: like a wallet, an account sends no later nonce until
+    /// its refused one is taken.
+    waiting: std::collections::HashMap<B256, usize>,
+    /// Whether each account waits.
+    blocked: Vec<bool>,
+    /// Transactions the schedule called for while every account waited.
+    held_back: u64,
 }
 
 impl LoadGen {
@@ -194,6 +205,9 @@ impl LoadGen {
             retries: VecDeque::new(),
             refused: HashSet::new(),
             given_up: 0,
+            waiting: std::collections::HashMap::new(),
+            blocked: vec![false; keys.len()],
+            held_back: 0,
         };
         (load, rx)
     }
@@ -260,16 +274,30 @@ impl LoadGen {
             .saturating_sub(self.made)
             .min(MAX_PER_TICK);
         for _ in 0..count {
-            let job = self.make();
+            let Some(job) = self.make() else {
+                self.made = self.made.saturating_add(1);
+                self.held_back = self.held_back.saturating_add(1);
+                continue;
+            };
             recorder.submitted(job.hash, ms);
             self.dispatch(job, &running);
         }
     }
 
-    /// The next transaction: the next account in turn, its next nonce.
-    fn make(&mut self) -> Job {
+    /// Transactions not made because every account waited for a refused
+    /// one to be taken.
+    pub const fn held_back(&self) -> u64 {
+        self.held_back
+    }
+
+    /// The next transaction: the next account in turn that is not waiting
+    /// for a refused transaction, its next nonce; `None` when all wait.
+    fn make(&mut self) -> Option<Job> {
         let n = self.accounts.len();
-        let account = usize::try_from(self.made).unwrap_or(0) % n.max(1);
+        let start = usize::try_from(self.made).unwrap_or(0) % n.max(1);
+        let account = (0..n)
+            .map(|i| (start + i) % n)
+            .find(|a| !self.blocked.get(*a).copied().unwrap_or(false))?;
         self.made = self.made.saturating_add(1);
         let to = self
             .accounts
@@ -293,11 +321,11 @@ impl LoadGen {
             }
             None => Bytes::new(),
         };
-        Job {
+        Some(Job {
             hash: keccak256(&raw),
             raw,
             account,
-        }
+        })
     }
 
     /// Hands `job` to the sender of its account's node.
@@ -328,15 +356,27 @@ impl LoadGen {
         }
     }
 
-    /// Takes in a node's answer.
-    pub fn outcome(&mut self, o: Outcome, now: Instant, recorder: &mut Recorder) {
-        let Outcome::Refused {
-            job,
-            reason,
-            message,
-        } = o
-        else {
-            return;
+    /// Takes in a node's answer, which came at `now` (`ms` as the recorder
+    /// counts).
+    /// A transaction the node took after refusing it counts from when it
+    /// was taken (`ms`): latency is the node's, from its acknowledgement;
+    /// the wait before is the client's, counted as refusals.
+    pub fn outcome(&mut self, o: Outcome, now: Instant, ms: u64, recorder: &mut Recorder) {
+        let (job, reason, message) = match o {
+            Outcome::Accepted(hash) => {
+                if let Some(account) = self.waiting.remove(&hash) {
+                    if let Some(b) = self.blocked.get_mut(account) {
+                        *b = false;
+                    }
+                    recorder.submitted(hash, ms);
+                }
+                return;
+            }
+            Outcome::Refused {
+                job,
+                reason,
+                message,
+            } => (job, reason, message),
         };
         let retryable = is_retryable(&reason);
         if self.refused.insert(job.hash) {
@@ -350,9 +390,18 @@ impl LoadGen {
             }
         }
         if retryable {
+            if let Some(b) = self.blocked.get_mut(job.account) {
+                *b = true;
+            }
+            self.waiting.insert(job.hash, job.account);
             self.retries
                 .push_back((now + Duration::from_millis(RETRY_MS), job));
         } else {
+            // Refused for good: its nonce stays unused, so the account's
+            // later transactions cannot execute; it is not used again.
+            if let Some(b) = self.blocked.get_mut(job.account) {
+                *b = true;
+            }
             self.given_up = self.given_up.saturating_add(1);
             recorder.unsubmitted(&job.hash);
         }

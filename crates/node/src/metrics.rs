@@ -192,6 +192,13 @@ impl NodeMetrics {
         }
     }
 
+    /// Gossip messages dropped for `reason` so far.
+    pub fn dropped_total(&self, reason: &str) -> u64 {
+        self.gossip_dropped
+            .get_or_create(&vec![("reason".to_owned(), reason.to_owned())])
+            .get()
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -56,10 +56,11 @@ pub struct CoreConfig {
     /// How long a node waits for what it missed before it takes part anyway.
     pub catch_up_give_up_ms: u64,
     /// Transactions users send are refused (retryable, [`TxRefused::Backlog`])
-    /// while the pool holds this many slots of work or more: a slot's work
-    /// is `chunks_per_slot × block_max_txs` transactions. Peers'
-    /// transactions are still taken, up to the pool's own bounds.
-    pub max_backlog_slots: u64,
+    /// while the pool holds this many chunks of work or more: a chunk's work
+    /// is `block_max_txs` executable transactions. Peers' transactions are
+    /// still taken, up to the pool's own bounds, and so is a transaction
+    /// that fills the gap in front of its sender's pooled ones.
+    pub max_backlog_chunks: u64,
 }
 
 impl Default for CoreConfig {
@@ -71,7 +72,7 @@ impl Default for CoreConfig {
             tx_status_events: true,
             catch_up_retry_ms: 1_500,
             catch_up_give_up_ms: 20_000,
-            max_backlog_slots: 1,
+            max_backlog_chunks: 4,
         }
     }
 }
@@ -589,7 +590,9 @@ impl Core {
         // for no block, and must not let anyone lock users out.
         if let Some(waiting) = *pending {
             let limit = self.backlog_limit();
-            if waiting >= limit {
+            // Refusing a gap's filler would strand the later nonces the
+            // pool took already: they could only expire.
+            if waiting >= limit && !self.pool.fills_gap(tx.sender(), tx.nonce()) {
                 return Err(TxRefused::Backlog {
                     pooled: waiting,
                     limit,
@@ -610,10 +613,9 @@ impl Core {
     /// Executable pooled transactions past which users' transactions are
     /// refused.
     fn backlog_limit(&self) -> usize {
-        let per_slot = u64::from(self.spec.chunks_per_slot)
-            .saturating_mul(u64::from(self.spec.block_max_txs))
-            .saturating_mul(self.cfg.max_backlog_slots.max(1));
-        usize::try_from(per_slot).unwrap_or(usize::MAX)
+        let work =
+            u64::from(self.spec.block_max_txs).saturating_mul(self.cfg.max_backlog_chunks.max(1));
+        usize::try_from(work).unwrap_or(usize::MAX)
     }
 
     /// Reports a refused transaction; for gossip, says whether to forward

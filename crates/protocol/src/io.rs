@@ -192,7 +192,7 @@ pub enum TxRefused {
         /// Executable transactions pooled (those behind a nonce gap do not
         /// count).
         pooled: usize,
-        /// The limit ([`crate::CoreConfig::max_backlog_slots`] slots of work).
+        /// The limit ([`crate::CoreConfig::max_backlog_chunks`] chunks of work).
         limit: usize,
     },
 }

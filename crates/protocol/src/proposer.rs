@@ -359,6 +359,16 @@ impl Core {
                 self.fill(build);
                 continue;
             }
+            debug!(
+                target: "chunkseq::protocol",
+                slot = build.slot,
+                chunk = build.chunk,
+                txs = builder.tx_count(),
+                pooled = self.pool.len(),
+                slot_full = build.slot_full,
+                room = build.data.room(),
+                "sealing"
+            );
             let built = builder.seal();
             let hash = built.hash();
             let Some(signer) = self.signer.clone() else {

@@ -217,6 +217,28 @@ impl Pool {
             .sum()
     }
 
+    /// Whether a transaction of `sender` with `nonce` would fill the first
+    /// gap of its pooled transactions with the next one waiting right
+    /// behind it: it makes pooled transactions executable.
+    pub fn fills_gap(&self, sender: Address, nonce: u64) -> bool {
+        let Some(q) = self.senders.get(&sender) else {
+            return false;
+        };
+        let first_missing = q
+            .txs
+            .range(q.next_nonce..)
+            .enumerate()
+            .find(|&(i, (&n, _))| n.checked_sub(q.next_nonce) != u64::try_from(i).ok())
+            .map(|(i, _)| {
+                q.next_nonce
+                    .saturating_add(u64::try_from(i).unwrap_or(u64::MAX))
+            });
+        first_missing == Some(nonce)
+            && nonce
+                .checked_add(1)
+                .is_some_and(|next| q.txs.contains_key(&next))
+    }
+
     /// Whether the transaction with this hash is pooled.
     pub fn contains(&self, hash: &B256) -> bool {
         self.by_hash.contains_key(hash)

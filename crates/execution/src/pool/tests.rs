@@ -91,6 +91,29 @@ fn best_orders_by_tip_then_arrival_and_by_nonce_within_a_sender() {
 }
 
 #[test]
+fn fills_gap_names_the_first_missing_nonce_only() {
+    let accounts = Accounts::default();
+    let pool = pool_with(
+        config(),
+        &accounts,
+        &[(0, 0, 10), (0, 1, 10), (0, 3, 10), (0, 5, 10), (2, 4, 10)],
+    );
+    let sender = addr(0);
+    assert!(pool.fills_gap(sender, 2), "2 lets 3 go");
+    assert!(!pool.fills_gap(sender, 4), "4 is behind the gap at 2");
+    assert!(!pool.fills_gap(sender, 6), "nothing waits behind 6");
+    assert!(
+        !pool.fills_gap(addr(2), 0),
+        "1 is missing too: 0 lets nothing go"
+    );
+    assert!(
+        !pool.fills_gap(addr(2), 3),
+        "3 is not the first missing nonce"
+    );
+    assert!(!pool.fills_gap(addr(1), 0), "no pooled transactions");
+}
+
+#[test]
 fn filling_a_gap_promotes_the_queued() {
     let accounts = Accounts::default().with_nonce(1, 5);
     let mut pool = pool_with(config(), &accounts, &[(0, 0, 1), (0, 2, 1), (1, 6, 1)]);

@@ -226,25 +226,28 @@ fn replaced_and_expired_transactions_end_with_those_statuses() {
 #[test]
 fn a_node_behind_refuses_users_transactions_as_retryable_and_still_takes_peers() {
     let mut spec = Preset::Devnet.spec();
-    // A slot's work: 8 chunks of at most 2 transactions.
+    // A chunk's work: at most 2 transactions; the limit is 4 chunks.
     spec.block_max_txs = 2;
     let (mut h, now) = level_run(&spec);
     let users = h.users().to_vec();
     let to = users[1].address();
     let core = h.core_mut(0).unwrap();
     let send = |core: &mut Core, raw: Bytes, origin| send_one(core, now, raw, origin);
+    let transfer = |user: usize, nonce: u64| {
+        signed_transfer(&users[user], spec.chain_id, nonce, to, U256::from(1u64))
+    };
     // Transactions behind a nonce gap wait for no block: they do not count
     // (or anyone could lock users out with them).
     for nonce in 100..110 {
-        let raw = signed_transfer(&users[2], spec.chain_id, nonce, to, U256::from(1u64));
-        assert!(refusals(&send(core, raw, TxOrigin::Rpc)).is_empty());
+        assert!(refusals(&send(core, transfer(2, nonce), TxOrigin::Rpc)).is_empty());
     }
-    // 16 executable transactions are one slot of work: the limit.
-    for nonce in 0..16 {
-        let raw = signed_transfer(&users[0], spec.chain_id, nonce, to, U256::from(1u64));
-        assert!(refusals(&send(core, raw, TxOrigin::Rpc)).is_empty());
+    // One waits behind a gap that its sender fills later.
+    assert!(refusals(&send(core, transfer(3, 1), TxOrigin::Rpc)).is_empty());
+    // 8 executable transactions are 4 chunks of work: the limit.
+    for nonce in 0..8 {
+        assert!(refusals(&send(core, transfer(0, nonce), TxOrigin::Rpc)).is_empty());
     }
-    let raw = signed_transfer(&users[0], spec.chain_id, 16, to, U256::from(1u64));
+    let raw = transfer(0, 8);
     let refused = refusals(&send(core, raw.clone(), TxOrigin::Rpc));
     assert!(
         matches!(
@@ -252,8 +255,8 @@ fn a_node_behind_refuses_users_transactions_as_retryable_and_still_takes_peers()
             [(
                 TxOrigin::Rpc,
                 TxRefused::Backlog {
-                    pooled: 16,
-                    limit: 16
+                    pooled: 8,
+                    limit: 8
                 }
             )]
         ),
@@ -263,5 +266,8 @@ fn a_node_behind_refuses_users_transactions_as_retryable_and_still_takes_peers()
     assert!(refused[0].1.to_string().contains("send it again"));
     // A peer's transaction is still taken (the peer acknowledged it).
     assert!(refusals(&send(core, raw, TxOrigin::Gossip)).is_empty());
-    assert_eq!(core.pool().len(), 27);
+    // So is the transaction that fills the gap in front of a pooled one:
+    // refusing it would strand what the pool took already.
+    assert!(refusals(&send(core, transfer(3, 0), TxOrigin::Rpc)).is_empty());
+    assert_eq!(core.pool().len(), 10 + 1 + 8 + 1 + 1);
 }
