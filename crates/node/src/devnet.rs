@@ -509,6 +509,7 @@ impl Devnet {
                 spec: spec.clone(),
                 genesis: genesis.clone(),
                 data_dir: Some(data_root.join(format!("node-{i}"))),
+                db_cache_mib: DEVNET_DB_CACHE_MIB,
                 key: Some(key.clone()),
                 p2p_secret: None,
                 listen: "/ip4/127.0.0.1/tcp/0".parse().map_err(setup)?,
@@ -758,14 +759,13 @@ impl Devnet {
                     }
                     let elapsed = Duration::from_millis(now.0.saturating_sub(load_start.0));
                     let at = Instant::now();
-                    let ms = aggregator.ms(at);
                     let rpc = |i: usize| {
                         self.nodes
                             .get(i)
                             .is_some_and(Option::is_some)
                             .then(|| self.handle.rpc(i))
                     };
-                    load.tick(elapsed, at, ms, &rpc, &mut aggregator.recorder);
+                    load.tick(elapsed, at, &rpc);
                 }
                 _ = housekeeping.tick() => {
                     let now = clock.now();
@@ -825,7 +825,7 @@ impl Devnet {
             let ms = aggregator.ms(at);
             load.outcome(o, at, ms, &mut aggregator.recorder);
         }
-        load.finish(&mut aggregator.recorder);
+        load.finish();
         let printed: Vec<u64> = aggregator
             .recorder
             .slots()
@@ -954,6 +954,10 @@ impl Devnet {
 
 /// How often the load generator makes what is due.
 const LOAD_TICK_MS: u64 = 5;
+
+/// Database page cache of each devnet node, in MiB: four nodes share one
+/// process and one machine.
+const DEVNET_DB_CACHE_MIB: usize = 16;
 
 /// The summary's refusals: how many transactions the RPC refused, why, and
 /// how many of them never made it into a pool.

@@ -24,6 +24,8 @@ use chunkseq_protocol::{
 use libp2p::{PeerId, gossipsub::MessageAcceptance, gossipsub::MessageId, request_response};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc as tmpsc, oneshot};
+
+use crate::admission::{self, BacklogGate};
 use tracing::{debug, info, warn};
 
 use crate::{
@@ -231,6 +233,10 @@ pub(crate) struct CoreLoop {
     pub(crate) metrics: Arc<NodeMetrics>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) status: Arc<Mutex<crate::node::SyncState>>,
+    /// The backlog refusal the RPC gives before recovering senders.
+    pub(crate) gate: Arc<BacklogGate>,
+    /// When the gate was last refreshed.
+    gate_refreshed: Option<Instant>,
     wake: Option<UnixMillis>,
     /// When each block this node builds was opened (build-time metric).
     opened: BTreeMap<(u64, u32), Instant>,
@@ -262,6 +268,7 @@ impl CoreLoop {
         metrics: Arc<NodeMetrics>,
         clock: Arc<dyn Clock>,
         status: Arc<Mutex<crate::node::SyncState>>,
+        gate: Arc<BacklogGate>,
     ) -> Self {
         Self {
             core,
@@ -272,6 +279,8 @@ impl CoreLoop {
             metrics,
             clock,
             status,
+            gate,
+            gate_refreshed: None,
             wake: None,
             opened: BTreeMap::new(),
             proposed_at: HashMap::new(),
@@ -283,6 +292,20 @@ impl CoreLoop {
             index_since: None,
             indexed: index::Indexed::default(),
         }
+    }
+
+    /// Publishes the core's backlog refusal for the RPC, at most every
+    /// [`admission::REFRESH`].
+    fn refresh_gate(&mut self) {
+        let now = Instant::now();
+        if self
+            .gate_refreshed
+            .is_some_and(|t| now.duration_since(t) < admission::REFRESH)
+        {
+            return;
+        }
+        self.gate_refreshed = Some(now);
+        self.gate.set(self.core.backlog());
     }
 
     /// Injects `faults` (devnet and tests).
@@ -395,6 +418,7 @@ impl CoreLoop {
                 self.submit(group);
             }
             self.tick_if_due();
+            self.refresh_gate();
             let took = round.elapsed();
             if took >= Duration::from_millis(50) {
                 debug!(

@@ -28,6 +28,7 @@
 //! provisional blocks above them) and only then takes part. The driver only
 //! carries the core's requests to the network and L1.
 
+mod admission;
 pub mod clock;
 pub mod devnet;
 pub mod driver;
@@ -48,4 +49,4 @@ pub mod store;
 pub mod wire;
 
 pub use events::Notification;
-pub use node::{Node, NodeConfig, NodeError};
+pub use node::{DEFAULT_DB_CACHE_MIB, Node, NodeConfig, NodeError};

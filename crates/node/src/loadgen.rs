@@ -1,9 +1,8 @@
 //! The devnet's load generator: signed ETH and ERC-20 transfers from the
 //! genesis load accounts, sent through the nodes' JSON-RPC at a set rate.
 //!
-//! The schedule is open-loop: by time `t` after the load started,
-//! `t × tps` transactions have been made, whatever the nodes answered, so
-//! a slow node shows up as latency, not as a lower rate. Each account's
+//! The schedule calls for `t × tps` transactions by time `t` after the load
+//! started, whatever the nodes answered. Each account's
 //! nonces are handed out in order, and each account always goes to the same
 //! running node. Every node has one sender task that carries what is due to
 //! the node in `chunkseq_sendRawTransactions` calls, one call in flight at a
@@ -11,13 +10,22 @@
 //!
 //! A transaction the node refuses for a reason that can pass (a node that is
 //! behind, a full pool or sender queue, a node catching up, a node that
-//! could not be reached) is sent again, the same bytes, after [`RETRY_MS`].
+//! could not be reached) is sent again, the same bytes, after [`RETRY_MS`]
+//! the first time and twice as long each time after, up to
+//! [`MAX_RETRY_MS`], as a wallet backs off.
 //! Like a wallet, its account sends nothing more until the node takes it:
 //! later nonces would only wait behind it in the pool. The schedule moves
 //! on with the other accounts; what it calls for while every account waits
-//! is counted as held back, not made. A refusal for any other reason is
-//! final and retires the account. Each refused transaction counts once in
-//! the report's `refused`, by reason.
+//! is counted as held back, not made. An account also has at most
+//! [`MAX_UNANSWERED`] transactions the node has not answered yet, so what
+//! waits in the client stays bounded and a slow node shows up as held-back
+//! load rather than as a queue in the client. A refusal for any other
+//! reason is final and retires the account. Each refused transaction counts
+//! once in the report's `refused`, by reason.
+//!
+//! A transaction counts as submitted when a node takes it, and its latency
+//! runs from then: the node's acknowledgement is where the node's work
+//! starts, and the time before it is the client's.
 
 use std::{
     collections::{HashSet, VecDeque},
@@ -43,12 +51,29 @@ use tracing::{debug, warn};
 use crate::rpc::MAX_TX_BATCH;
 
 /// How long a transaction refused for a passing reason waits before it is
-/// sent again.
+/// sent again the first time; each further refusal doubles the wait, up to
+/// [`MAX_RETRY_MS`].
 pub const RETRY_MS: u64 = 250;
+
+/// The longest wait before a refused transaction is sent again.
+pub const MAX_RETRY_MS: u64 = 2_000;
+
+/// The wait before a transaction refused `refusals` times before (and once
+/// more now) is sent again.
+pub fn retry_wait(refusals: u32) -> Duration {
+    let ms = RETRY_MS
+        .checked_shl(refusals.min(8))
+        .unwrap_or(MAX_RETRY_MS)
+        .min(MAX_RETRY_MS);
+    Duration::from_millis(ms)
+}
 
 /// Most transactions made in one tick (a tick that comes late makes up for
 /// the time it missed, up to this).
 const MAX_PER_TICK: u64 = 20_000;
+
+/// Transactions of one account a node has not answered yet, at most.
+pub const MAX_UNANSWERED: u32 = 8;
 
 /// Load accounts the devnet uses at `tps` transactions per second: 64, or
 /// one per 4 tx/s above that, so each account sends about 4 per second and
@@ -105,13 +130,20 @@ pub struct Job {
     hash: B256,
     raw: Bytes,
     account: usize,
+    /// Times it was refused so far.
+    refusals: u32,
 }
 
 /// What a node said about a transaction.
 #[derive(Debug)]
 pub enum Outcome {
     /// The pool took it (or already held it).
-    Accepted(B256),
+    Accepted {
+        /// The transaction.
+        hash: B256,
+        /// Its account.
+        account: usize,
+    },
     /// The node refused it, for the reason named.
     Refused {
         /// The transaction.
@@ -128,6 +160,8 @@ pub enum Outcome {
 struct Account {
     key: PrivateKey,
     nonce: u64,
+    /// Its transactions sent or waiting to be sent again, not yet taken.
+    unanswered: u32,
 }
 
 /// The sender task of one node.
@@ -197,6 +231,7 @@ impl LoadGen {
                 .map(|k| Account {
                     key: k.clone(),
                     nonce: 0,
+                    unanswered: 0,
                 })
                 .collect(),
             made: 0,
@@ -248,15 +283,12 @@ impl LoadGen {
 
     /// Makes and sends what is due `elapsed` after the load started, and
     /// sends again the refused transactions whose wait is over. `rpc(i)` is
-    /// node i's RPC address, `None` while it is down; `ms` is the time the
-    /// recorder counts, `now` the same moment.
+    /// node i's RPC address, `None` while it is down; `now` is the moment.
     pub fn tick(
         &mut self,
         elapsed: Duration,
         now: Instant,
-        ms: u64,
         rpc: &dyn Fn(usize) -> Option<SocketAddr>,
-        recorder: &mut Recorder,
     ) {
         let running: Vec<(usize, SocketAddr)> = (0..self.senders.len())
             .filter_map(|i| rpc(i).map(|a| (i, a)))
@@ -279,13 +311,12 @@ impl LoadGen {
                 self.held_back = self.held_back.saturating_add(1);
                 continue;
             };
-            recorder.submitted(job.hash, ms);
             self.dispatch(job, &running);
         }
     }
 
     /// Transactions not made because every account waited for a refused
-    /// one to be taken.
+    /// one to be taken or had [`MAX_UNANSWERED`] unanswered.
     pub const fn held_back(&self) -> u64 {
         self.held_back
     }
@@ -295,9 +326,13 @@ impl LoadGen {
     fn make(&mut self) -> Option<Job> {
         let n = self.accounts.len();
         let start = usize::try_from(self.made).unwrap_or(0) % n.max(1);
-        let account = (0..n)
-            .map(|i| (start + i) % n)
-            .find(|a| !self.blocked.get(*a).copied().unwrap_or(false))?;
+        let account = (0..n).map(|i| (start + i) % n).find(|&a| {
+            !self.blocked.get(a).copied().unwrap_or(true)
+                && self
+                    .accounts
+                    .get(a)
+                    .is_some_and(|acc| acc.unanswered < MAX_UNANSWERED)
+        })?;
         self.made = self.made.saturating_add(1);
         let to = self
             .accounts
@@ -313,6 +348,7 @@ impl LoadGen {
             Some(a) => {
                 let nonce = a.nonce;
                 a.nonce = a.nonce.saturating_add(1);
+                a.unanswered = a.unanswered.saturating_add(1);
                 if erc20 {
                     erc20_transfer(&a.key, chain_id, nonce, to)
                 } else {
@@ -325,6 +361,7 @@ impl LoadGen {
             hash: keccak256(&raw),
             raw,
             account,
+            refusals: 0,
         })
     }
 
@@ -357,19 +394,20 @@ impl LoadGen {
     }
 
     /// Takes in a node's answer, which came at `now` (`ms` as the recorder
-    /// counts).
-    /// A transaction the node took after refusing it counts from when it
-    /// was taken (`ms`): latency is the node's, from its acknowledgement;
-    /// the wait before is the client's, counted as refusals.
+    /// counts). A transaction the node took counts as submitted from then
+    /// (`ms`): latency is the node's, from its acknowledgement.
     pub fn outcome(&mut self, o: Outcome, now: Instant, ms: u64, recorder: &mut Recorder) {
         let (job, reason, message) = match o {
-            Outcome::Accepted(hash) => {
-                if let Some(account) = self.waiting.remove(&hash) {
-                    if let Some(b) = self.blocked.get_mut(account) {
-                        *b = false;
-                    }
-                    recorder.submitted(hash, ms);
+            Outcome::Accepted { hash, account } => {
+                if let Some(a) = self.accounts.get_mut(account) {
+                    a.unanswered = a.unanswered.saturating_sub(1);
                 }
+                if self.waiting.remove(&hash).is_some()
+                    && let Some(b) = self.blocked.get_mut(account)
+                {
+                    *b = false;
+                }
+                recorder.submitted(hash, ms);
                 return;
             }
             Outcome::Refused {
@@ -394,25 +432,32 @@ impl LoadGen {
                 *b = true;
             }
             self.waiting.insert(job.hash, job.account);
-            self.retries
-                .push_back((now + Duration::from_millis(RETRY_MS), job));
+            let mut job = job;
+            let wait = retry_wait(job.refusals);
+            job.refusals = job.refusals.saturating_add(1);
+            // Waits double from one refusal to the next, so the retries
+            // must be kept in order of when they are due.
+            let due = now + wait;
+            let at = self.retries.partition_point(|(d, _)| *d <= due);
+            self.retries.insert(at, (due, job));
         } else {
             // Refused for good: its nonce stays unused, so the account's
             // later transactions cannot execute; it is not used again.
             if let Some(b) = self.blocked.get_mut(job.account) {
                 *b = true;
             }
+            if let Some(a) = self.accounts.get_mut(job.account) {
+                a.unanswered = a.unanswered.saturating_sub(1);
+            }
             self.given_up = self.given_up.saturating_add(1);
-            recorder.unsubmitted(&job.hash);
         }
     }
 
     /// At the end of the run: refused transactions still waiting to go
-    /// again no longer count as submitted.
-    pub fn finish(&mut self, recorder: &mut Recorder) {
-        for (_, job) in self.retries.drain(..) {
+    /// again count as given up.
+    pub fn finish(&mut self) {
+        for _ in self.retries.drain(..) {
             self.given_up = self.given_up.saturating_add(1);
-            recorder.unsubmitted(&job.hash);
         }
     }
 
@@ -469,7 +514,10 @@ async fn send_to(
         };
         for job in batch {
             let outcome = match answers.next() {
-                Some(serde_json::Value::String(_)) => Outcome::Accepted(job.hash),
+                Some(serde_json::Value::String(_)) => Outcome::Accepted {
+                    hash: job.hash,
+                    account: job.account,
+                },
                 Some(e) => {
                     let reason = e
                         .pointer("/data/reason")
@@ -477,7 +525,10 @@ async fn send_to(
                         .unwrap_or("invalid")
                         .to_owned();
                     if reason == "already_known" {
-                        Outcome::Accepted(job.hash)
+                        Outcome::Accepted {
+                            hash: job.hash,
+                            account: job.account,
+                        }
                     } else {
                         let message = e
                             .get("message")
@@ -530,6 +581,13 @@ mod tests {
         assert_eq!(default_accounts(256.0), 64);
         assert_eq!(default_accounts(1_000.0), 250);
         assert_eq!(default_accounts(f64::INFINITY), 64);
+    }
+
+    #[test]
+    fn retries_back_off_up_to_the_cap() {
+        let waits: Vec<u64> = (0..6).map(|n| retry_wait(n).as_millis() as u64).collect();
+        assert_eq!(waits, [250, 500, 1_000, 2_000, 2_000, 2_000]);
+        assert_eq!(retry_wait(u32::MAX).as_millis(), 2_000);
     }
 
     #[test]

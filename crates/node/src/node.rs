@@ -42,6 +42,11 @@ pub struct SyncState {
     pub synced: bool,
 }
 
+/// Page cache of a node's database unless told, in MiB. redb's own default
+/// (1 GiB) stays resident once a flood of writes has filled it; a node's
+/// state and index read fine from the OS page cache beyond this.
+pub const DEFAULT_DB_CACHE_MIB: usize = 256;
+
 /// Everything a node needs to start.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -51,6 +56,9 @@ pub struct NodeConfig {
     pub genesis: Genesis,
     /// Where the node keeps its databases; `None` keeps them in memory.
     pub data_dir: Option<PathBuf>,
+    /// Memory the database may use to cache pages, in MiB
+    /// ([`DEFAULT_DB_CACHE_MIB`] unless told); what it caches stays resident.
+    pub db_cache_mib: usize,
     /// The validator key; `None` runs a follower.
     pub key: Option<PrivateKey>,
     /// The libp2p identity secret (32 bytes); `None` derives one from the
@@ -302,7 +310,10 @@ impl Node {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| store_err("data directory", dir, e))?;
                 let p = dir.join(DATABASE_FILE);
-                let db = redb::Database::create(&p).map_err(|e| store_err("database", &p, e))?;
+                let db = redb::Database::builder()
+                    .set_cache_size(cfg.db_cache_mib.saturating_mul(1 << 20))
+                    .create(&p)
+                    .map_err(|e| store_err("database", &p, e))?;
                 (Arc::new(db), Some(p))
             }
             None => (
@@ -336,18 +347,20 @@ impl Node {
         let notify = Notifier::new();
         let metrics = Arc::new(NodeMetrics::new());
         let sync = Arc::new(Mutex::new(SyncState::default()));
+        let gate = Arc::new(crate::admission::BacklogGate::default());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         // The core holds the executor's thread-local buffers, so it is
         // built on the thread that runs it.
         let (ready_tx, ready_rx) = oneshot::channel();
         let thread = {
-            let (cfg, net, notify, store, metrics, sync) = (
+            let (cfg, net, notify, store, metrics, sync, gate) = (
                 cfg.clone(),
                 net.clone(),
                 notify.clone(),
                 Arc::clone(&store),
                 Arc::clone(&metrics),
                 Arc::clone(&sync),
+                Arc::clone(&gate),
             );
             std::thread::Builder::new()
                 .name("chunkseq-core".into())
@@ -360,7 +373,7 @@ impl Node {
                         }
                     };
                     let _ = ready_tx.send(Ok(()));
-                    CoreLoop::new(core, net, l1_tx, notify, store, metrics, clock, sync)
+                    CoreLoop::new(core, net, l1_tx, notify, store, metrics, clock, sync, gate)
                         .with_faults(cfg.faults.clone(), cfg.key.clone())
                         .run(core_rx);
                 })
@@ -424,6 +437,7 @@ impl Node {
                 chain_id: cfg.spec.chain_id,
                 fees: cfg.spec.fees,
                 sync: Arc::clone(&sync),
+                backlog: Arc::clone(&gate),
             },
             cfg.rpc_limits,
         )

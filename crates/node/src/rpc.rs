@@ -122,6 +122,24 @@ pub(crate) struct RpcContext {
     pub(crate) chain_id: u64,
     pub(crate) fees: chunkseq_primitives::FeeSpec,
     pub(crate) sync: Arc<parking_lot::Mutex<SyncState>>,
+    /// Users' transactions are refused at once while this stands.
+    pub(crate) backlog: Arc<crate::admission::BacklogGate>,
+}
+
+impl RpcContext {
+    /// The refusal every transaction of a call gets while the node is
+    /// behind, counted as the core counts its own.
+    fn behind(&self, txs: usize) -> Option<TxRefused> {
+        let refusal = self.backlog.refusal()?;
+        self.metrics
+            .tx_refused
+            .get_or_create(&vec![(
+                "reason".to_owned(),
+                chunkseq_report::refusal_reason(&refusal).to_owned(),
+            )])
+            .inc_by(u64::try_from(txs).unwrap_or(u64::MAX));
+        Some(refusal)
+    }
 }
 
 impl RpcContext {
@@ -307,6 +325,9 @@ pub(crate) fn module(
                 format!("expected one hex string: {e}"),
             )
         })?;
+        if let Some(reason) = ctx.behind(1) {
+            return Err(refused(&reason));
+        }
         let tx = recover_raw(&raw, ctx.chain_id)?;
         match submit(&ctx, vec![tx]).await?.pop() {
             Some(Ok(hash)) => Ok(hash),
@@ -331,6 +352,13 @@ pub(crate) fn module(
                     raws.len()
                 ),
             ));
+        }
+        if let Some(reason) = ctx.behind(raws.len()) {
+            let e = refused(&reason);
+            return Ok(raws
+                .iter()
+                .map(|_| serde_json::to_value(&e).unwrap_or_default())
+                .collect());
         }
         // Each transaction is decoded and recovered on its own; those that
         // fail get their error, the others go to the core in one step.

@@ -57,6 +57,7 @@ async fn one_node_with(rpc_limits: RpcLimits) -> (Node, Vec<PrivateKey>, u64) {
             spec,
             genesis,
             data_dir: None,
+            db_cache_mib: chunkseq_node::DEFAULT_DB_CACHE_MIB,
             key: Some(keys[0].clone()),
             p2p_secret: None,
             listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),

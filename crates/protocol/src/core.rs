@@ -7,10 +7,13 @@ use std::{
 };
 
 use alloy_primitives::{Address, B256, map::B256Map};
-use chunkseq_execution::{Pool, PoolConfig, PoolError, RecoveredTx, pool::recover};
+use chunkseq_execution::{
+    Pool, PoolConfig, PoolError, RecoveredTx,
+    pool::{Backlog, recover},
+};
 use chunkseq_l1::{L1Block, L1Event, RollupTip};
 use chunkseq_primitives::{
-    ChainSpec, Eip712Domain, ProposalMessage, ProvisionalBlockMessage, Signer, SpecError,
+    ChainSpec, DataMode, Eip712Domain, ProposalMessage, ProvisionalBlockMessage, Signer, SpecError,
     StatusDetail, Timetable, UnixMillis,
 };
 use chunkseq_state::{Fork, StateDb, StateError};
@@ -35,7 +38,7 @@ use crate::{
     reporting::PendingReport,
     slot_data::VERSIONED_HASH_CACHE_BLOBS,
 };
-use chunkseq_da::VersionedHashCache;
+use chunkseq_da::{DATA_BYTES_PER_BLOB, VersionedHashCache};
 
 /// Settings of a core that are not consensus parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,9 +60,9 @@ pub struct CoreConfig {
     pub catch_up_give_up_ms: u64,
     /// Transactions users send are refused (retryable, [`TxRefused::Backlog`])
     /// while the pool holds this many chunks of work or more: a chunk's work
-    /// is `block_max_txs` executable transactions. Peers' transactions are
-    /// still taken, up to the pool's own bounds, and so is a transaction
-    /// that fills the gap in front of its sender's pooled ones.
+    /// is at most `block_max_txs` executable transactions and at most a
+    /// chunk's share of the slot's data budget. Peers' transactions are
+    /// still taken, up to the pool's own bounds.
     pub max_backlog_chunks: u64,
 }
 
@@ -552,7 +555,7 @@ impl Core {
         };
         // Executable transactions waiting, for the backlog check of users'
         // transactions: counted once per input, then kept up to date.
-        let mut pending = (origin == TxOrigin::Rpc).then(|| self.pool.pending_len());
+        let mut pending = (origin == TxOrigin::Rpc).then(|| self.pool.pending_size());
         for tx in txs {
             let hash = tx.hash();
             let admitted = match tx {
@@ -578,7 +581,7 @@ impl Core {
         fork: Option<&Fork>,
         tx: RecoveredTx,
         origin: TxOrigin,
-        pending: &mut Option<usize>,
+        pending: &mut Option<Backlog>,
         out: &mut Vec<Output>,
     ) -> Result<B256, TxRefused> {
         let Some(fork) = fork else {
@@ -587,18 +590,36 @@ impl Core {
             ));
         };
         // Only executable transactions count: ones behind a nonce gap wait
-        // for no block, and must not let anyone lock users out.
+        // for no block, and must not let anyone lock users out. One that
+        // would wait behind a gap is taken only while everything pooled
+        // stays under the limit, so filling gaps later cannot lift the
+        // executable backlog past twice the limit; and what waits behind a
+        // refused nonce waits only until the backlog drains and the client
+        // sends that nonce again.
         if let Some(waiting) = *pending {
             let limit = self.backlog_limit();
-            // Refusing a gap's filler would strand the later nonces the
-            // pool took already: they could only expire.
-            if waiting >= limit && !self.pool.fills_gap(tx.sender(), tx.nonce()) {
+            let would_wait = self
+                .pool
+                .would_wait(tx.sender(), tx.nonce(), &ForkAccounts(fork));
+            let counted = if would_wait {
+                Backlog {
+                    count: self.pool.len(),
+                    bytes: self.pool.bytes(),
+                }
+            } else {
+                waiting
+            };
+            if counted.reaches(&limit) {
                 return Err(TxRefused::Backlog {
-                    pooled: waiting,
-                    limit,
+                    pooled: counted.count,
+                    bytes: counted.bytes,
+                    limit: limit.count,
+                    limit_bytes: limit.bytes,
                 });
             }
-            *pending = Some(waiting.saturating_add(1));
+            if !would_wait {
+                *pending = Some(waiting.plus(tx.encoded().len()));
+            }
         }
         self.work.signatures = self.work.signatures.saturating_add(1);
         let raw = (origin == TxOrigin::Rpc).then(|| tx.encoded().clone());
@@ -610,12 +631,47 @@ impl Core {
         Ok(hash)
     }
 
-    /// Executable pooled transactions past which users' transactions are
-    /// refused.
-    fn backlog_limit(&self) -> usize {
-        let work =
-            u64::from(self.spec.block_max_txs).saturating_mul(self.cfg.max_backlog_chunks.max(1));
-        usize::try_from(work).unwrap_or(usize::MAX)
+    /// The refusal users' transactions get now, before their senders are
+    /// known: `Some` while the executable backlog is at its limit (see
+    /// [`Self::backlog_limit`]), `None` while there is room.
+    pub fn backlog(&self) -> Option<TxRefused> {
+        let limit = self.backlog_limit();
+        let waiting = self.pool.pending_size();
+        waiting.reaches(&limit).then_some(TxRefused::Backlog {
+            pooled: waiting.count,
+            bytes: waiting.bytes,
+            limit: limit.count,
+            limit_bytes: limit.bytes,
+        })
+    }
+
+    /// Executable pooled transactions, and their bytes, past which users'
+    /// transactions are refused: [`CoreConfig::max_backlog_chunks`] chunks
+    /// of work, where a chunk holds at most `block_max_txs` transactions
+    /// and its share of the slot's data budget (the blobs' or calldata's
+    /// bytes, scaled back by the expected compression).
+    fn backlog_limit(&self) -> Backlog {
+        let chunks = self.cfg.max_backlog_chunks.max(1);
+        let count = u64::from(self.spec.block_max_txs).saturating_mul(chunks);
+        let blob_bytes = (DATA_BYTES_PER_BLOB as u64)
+            .saturating_mul(u64::from(self.spec.max_blobs_per_checkpoint));
+        let data = match self.spec.data_mode {
+            DataMode::Calldata => self.spec.max_calldata_bytes,
+            DataMode::Blobs => blob_bytes,
+            DataMode::Auto => blob_bytes.max(self.spec.max_calldata_bytes),
+        };
+        let raw = u128::from(data)
+            .saturating_mul(1_000_000)
+            .checked_div(u128::from(self.spec.fees.data_compression_ppm))
+            .unwrap_or(u128::MAX);
+        let bytes = raw
+            .saturating_mul(u128::from(chunks))
+            .checked_div(u128::from(self.spec.chunks_per_slot.max(1)))
+            .unwrap_or(u128::MAX);
+        Backlog {
+            count: usize::try_from(count).unwrap_or(usize::MAX),
+            bytes: usize::try_from(bytes).unwrap_or(usize::MAX),
+        }
     }
 
     /// Reports a refused transaction; for gossip, says whether to forward

@@ -186,14 +186,18 @@ pub enum TxRefused {
     /// in its next slots. Nothing is wrong with the transaction: send it
     /// again later.
     #[error(
-        "the node is behind: {pooled} transactions are waiting for a block (at most {limit}); send it again in a few seconds"
+        "the node is behind: {pooled} transactions of {bytes} bytes are waiting for a block (at most {limit} or {limit_bytes} bytes); send it again in a few seconds"
     )]
     Backlog {
-        /// Executable transactions pooled (those behind a nonce gap do not
-        /// count).
+        /// Transactions counted against the limit: the executable ones, or
+        /// for a transaction that would wait behind a nonce gap, all pooled.
         pooled: usize,
+        /// Their encodings' bytes.
+        bytes: usize,
         /// The limit ([`crate::CoreConfig::max_backlog_chunks`] chunks of work).
         limit: usize,
+        /// The limit in bytes: those chunks' share of the slot's data budget.
+        limit_bytes: usize,
     },
 }
 

@@ -57,6 +57,10 @@ pub(crate) struct NodeArgs {
     /// Peers to dial (repeat the flag or give a list in the file).
     #[arg(long, value_name = "MULTIADDR")]
     bootnodes: Vec<String>,
+    /// Memory the database may use to cache pages, in MiB; what it caches
+    /// stays resident [default: 256].
+    #[arg(long, value_name = "MIB")]
+    db_cache_mib: Option<usize>,
     /// JSON-RPC address, HTTP and websocket [default: 127.0.0.1:8545].
     #[arg(long, value_name = "ADDR")]
     rpc: Option<SocketAddr>,
@@ -103,6 +107,7 @@ struct NodeFile {
     password_file: Option<PathBuf>,
     dev_key: Option<usize>,
     data_dir: Option<PathBuf>,
+    db_cache_mib: Option<usize>,
     listen: Option<String>,
     #[serde(default)]
     bootnodes: Vec<String>,
@@ -144,6 +149,7 @@ fn merged(args: NodeArgs) -> Result<NodeArgs> {
         password_file: args.password_file.or(f.password_file),
         dev_key: args.dev_key.or(f.dev_key),
         data_dir: args.data_dir.or(f.data_dir),
+        db_cache_mib: args.db_cache_mib.or(f.db_cache_mib),
         listen: args.listen.or(f.listen),
         bootnodes: if args.bootnodes.is_empty() {
             f.bootnodes
@@ -220,6 +226,9 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("chunkseq-data")),
         ),
+        db_cache_mib: a
+            .db_cache_mib
+            .unwrap_or(chunkseq_node::DEFAULT_DB_CACHE_MIB),
         key: key.clone(),
         p2p_secret: None,
         listen: listen

@@ -91,12 +91,51 @@ pub struct Pool {
     removed: Vec<(B256, StatusDetail)>,
 }
 
+/// A number of transactions and the bytes of their encodings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Transactions.
+    pub count: usize,
+    /// Bytes of their encodings.
+    pub bytes: usize,
+}
+
+impl Backlog {
+    /// This with one transaction of `bytes` bytes more.
+    #[must_use]
+    pub const fn plus(self, bytes: usize) -> Self {
+        Self {
+            count: self.count.saturating_add(1),
+            bytes: self.bytes.saturating_add(bytes),
+        }
+    }
+
+    /// Whether either part has reached `limit`'s.
+    pub const fn reaches(&self, limit: &Self) -> bool {
+        self.count >= limit.count || self.bytes >= limit.bytes
+    }
+}
+
 /// One sender's pooled transactions by nonce.
 #[derive(Debug)]
 struct SenderQueue {
     /// The account nonce: the first nonce that can execute.
     next_nonce: u64,
     txs: BTreeMap<u64, PooledTx>,
+}
+
+impl SenderQueue {
+    /// The first nonce from the account's on that is not pooled.
+    fn first_missing(&self) -> u64 {
+        let run = self
+            .txs
+            .range(self.next_nonce..)
+            .enumerate()
+            .take_while(|&(i, (&n, _))| n.checked_sub(self.next_nonce) == u64::try_from(i).ok())
+            .count();
+        self.next_nonce
+            .saturating_add(u64::try_from(run).unwrap_or(u64::MAX))
+    }
 }
 
 #[derive(Debug)]
@@ -203,40 +242,31 @@ impl Pool {
 
     /// Number of pending transactions: those [`Self::best`] yields.
     pub fn pending_len(&self) -> usize {
-        self.senders
-            .values()
-            .map(|q| {
-                q.txs
-                    .range(q.next_nonce..)
-                    .enumerate()
-                    .take_while(|&(i, (&nonce, _))| {
-                        nonce.checked_sub(q.next_nonce) == u64::try_from(i).ok()
-                    })
-                    .count()
-            })
-            .sum()
+        self.pending_size().count
     }
 
-    /// Whether a transaction of `sender` with `nonce` would fill the first
-    /// gap of its pooled transactions with the next one waiting right
-    /// behind it: it makes pooled transactions executable.
-    pub fn fills_gap(&self, sender: Address, nonce: u64) -> bool {
-        let Some(q) = self.senders.get(&sender) else {
-            return false;
-        };
-        let first_missing = q
-            .txs
-            .range(q.next_nonce..)
-            .enumerate()
-            .find(|&(i, (&n, _))| n.checked_sub(q.next_nonce) != u64::try_from(i).ok())
-            .map(|(i, _)| {
-                q.next_nonce
-                    .saturating_add(u64::try_from(i).unwrap_or(u64::MAX))
-            });
-        first_missing == Some(nonce)
-            && nonce
-                .checked_add(1)
-                .is_some_and(|next| q.txs.contains_key(&next))
+    /// How many pending transactions there are and their encodings' bytes.
+    pub fn pending_size(&self) -> Backlog {
+        let mut size = Backlog::default();
+        for q in self.senders.values() {
+            let end = q.first_missing();
+            for p in q.txs.range(q.next_nonce..end).map(|(_, p)| p) {
+                size.count = size.count.saturating_add(1);
+                size.bytes = size.bytes.saturating_add(p.tx.encoded().len());
+            }
+        }
+        size
+    }
+
+    /// Whether a transaction of `sender` with `nonce` would wait behind a
+    /// nonce gap: its nonce is past the first one missing after the
+    /// account's and the pooled ones.
+    pub fn would_wait(&self, sender: Address, nonce: u64, accounts: &impl AccountReader) -> bool {
+        let first_missing = self
+            .senders
+            .get(&sender)
+            .map_or_else(|| accounts.nonce(sender), SenderQueue::first_missing);
+        nonce > first_missing
     }
 
     /// Whether the transaction with this hash is pooled.

@@ -91,26 +91,23 @@ fn best_orders_by_tip_then_arrival_and_by_nonce_within_a_sender() {
 }
 
 #[test]
-fn fills_gap_names_the_first_missing_nonce_only() {
-    let accounts = Accounts::default();
-    let pool = pool_with(
-        config(),
-        &accounts,
-        &[(0, 0, 10), (0, 1, 10), (0, 3, 10), (0, 5, 10), (2, 4, 10)],
-    );
-    let sender = addr(0);
-    assert!(pool.fills_gap(sender, 2), "2 lets 3 go");
-    assert!(!pool.fills_gap(sender, 4), "4 is behind the gap at 2");
-    assert!(!pool.fills_gap(sender, 6), "nothing waits behind 6");
+fn would_wait_names_what_a_gap_holds_back() {
+    let accounts = Accounts::default().with_nonce(1, 5);
+    let pool = pool_with(config(), &accounts, &[(0, 0, 10), (0, 1, 10), (0, 3, 10)]);
+    assert!(!pool.would_wait(addr(0), 2, &accounts), "2 is next");
+    assert!(pool.would_wait(addr(0), 4, &accounts), "4 waits for 2");
     assert!(
-        !pool.fills_gap(addr(2), 0),
-        "1 is missing too: 0 lets nothing go"
+        !pool.would_wait(addr(1), 5, &accounts),
+        "the account's nonce"
     );
-    assert!(
-        !pool.fills_gap(addr(2), 3),
-        "3 is not the first missing nonce"
-    );
-    assert!(!pool.fills_gap(addr(1), 0), "no pooled transactions");
+    assert!(pool.would_wait(addr(1), 6, &accounts), "5 is missing");
+    assert_eq!(pool.pending_len(), 2, "0 and 1 can execute, 3 waits");
+    let one = pool
+        .get(&pool.best().next().unwrap().hash())
+        .unwrap()
+        .encoded()
+        .len();
+    assert_eq!(pool.pending_size().bytes, 2 * one, "the bytes of 0 and 1");
 }
 
 #[test]

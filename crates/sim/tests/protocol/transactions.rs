@@ -237,8 +237,9 @@ fn a_node_behind_refuses_users_transactions_as_retryable_and_still_takes_peers()
         signed_transfer(&users[user], spec.chain_id, nonce, to, U256::from(1u64))
     };
     // Transactions behind a nonce gap wait for no block: they do not count
-    // (or anyone could lock users out with them).
-    for nonce in 100..110 {
+    // against the executable backlog (or anyone could lock users out with
+    // them).
+    for nonce in 100..103 {
         assert!(refusals(&send(core, transfer(2, nonce), TxOrigin::Rpc)).is_empty());
     }
     // One waits behind a gap that its sender fills later.
@@ -256,7 +257,8 @@ fn a_node_behind_refuses_users_transactions_as_retryable_and_still_takes_peers()
                 TxOrigin::Rpc,
                 TxRefused::Backlog {
                     pooled: 8,
-                    limit: 8
+                    limit: 8,
+                    ..
                 }
             )]
         ),
@@ -264,10 +266,76 @@ fn a_node_behind_refuses_users_transactions_as_retryable_and_still_takes_peers()
     );
     assert!(refused[0].1.is_retryable());
     assert!(refused[0].1.to_string().contains("send it again"));
+    // One more behind a gap now counts everything pooled (12): filling
+    // gaps later must not lift the executable backlog far past the limit.
+    let refused = refusals(&send(core, transfer(2, 103), TxOrigin::Rpc));
+    assert!(
+        matches!(
+            refused[..],
+            [(TxOrigin::Rpc, TxRefused::Backlog { pooled: 12, .. })]
+        ),
+        "{refused:?}"
+    );
     // A peer's transaction is still taken (the peer acknowledged it).
     assert!(refusals(&send(core, raw, TxOrigin::Gossip)).is_empty());
-    // So is the transaction that fills the gap in front of a pooled one:
-    // refusing it would strand what the pool took already.
-    assert!(refusals(&send(core, transfer(3, 0), TxOrigin::Rpc)).is_empty());
-    assert_eq!(core.pool().len(), 10 + 1 + 8 + 1 + 1);
+    // The transaction that fills the gap in front of a pooled one waits
+    // like any other: what waits behind it waits only until the backlog
+    // drains and its sender sends it again.
+    let refused = refusals(&send(core, transfer(3, 0), TxOrigin::Rpc));
+    assert!(
+        matches!(refused[..], [(TxOrigin::Rpc, TxRefused::Backlog { .. })]),
+        "{refused:?}"
+    );
+    // The refusal the RPC gives before recovering senders says the same.
+    assert!(matches!(
+        core.backlog(),
+        Some(TxRefused::Backlog {
+            pooled: 9,
+            limit: 8,
+            ..
+        })
+    ));
+    assert_eq!(core.pool().len(), 3 + 1 + 8 + 1);
+}
+
+#[test]
+fn the_backlog_is_bounded_by_the_slots_data_budget_too() {
+    let mut spec = Preset::Devnet.spec();
+    // Calldata of 500 bytes a slot is 666 bytes of transactions at the
+    // expected compression; 4 of 8 chunks are half of that.
+    spec.data_mode = chunkseq_primitives::DataMode::Calldata;
+    spec.max_calldata_bytes = 500;
+    let (mut h, now) = level_run(&spec);
+    let users = h.users().to_vec();
+    let to = users[1].address();
+    let core = h.core_mut(0).unwrap();
+    let transfer =
+        |nonce: u64| signed_transfer(&users[0], spec.chain_id, nonce, to, U256::from(1u64));
+    let one = transfer(0).len();
+    let mut taken = 0;
+    let refused = loop {
+        let refused = refusals(&send_one(core, now, transfer(taken), TxOrigin::Rpc));
+        if !refused.is_empty() || taken > 10 {
+            break refused;
+        }
+        taken += 1;
+    };
+    assert_eq!(
+        taken as usize,
+        333usize.div_ceil(one),
+        "{one}-byte transfers up to 333 bytes"
+    );
+    assert!(
+        matches!(
+            refused[..],
+            [(
+                TxOrigin::Rpc,
+                TxRefused::Backlog {
+                    limit_bytes: 333,
+                    ..
+                }
+            )]
+        ),
+        "{refused:?}"
+    );
 }
