@@ -631,6 +631,13 @@ impl Core {
         Ok(hash)
     }
 
+    /// Slots whose attestation jobs the core holds: a slot's job, with the
+    /// blocks it re-executed, ends with the slot's checkpoint (or its
+    /// blocks' reorg).
+    pub fn attestation_job_slots(&self) -> impl Iterator<Item = u64> + '_ {
+        self.jobs.keys().copied()
+    }
+
     /// The refusal users' transactions get now, before their senders are
     /// known: `Some` while the executable backlog is at its limit (see
     /// [`Self::backlog_limit`]), `None` while there is room.

@@ -382,6 +382,10 @@ impl Core {
         let keep_from = slot.saturating_sub(self.cfg.keep_slots.saturating_mul(4));
         self.evidence.prune_below(keep_from);
         self.prune_messages(keep_from);
+        // A checkpointed slot's blocks are final on L1's side: the
+        // attestation jobs of it and earlier slots, with every block they
+        // re-executed, are done.
+        self.jobs.retain(|s, _| *s > slot);
         let matching = self
             .chain
             .provisional()

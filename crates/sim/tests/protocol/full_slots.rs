@@ -147,6 +147,14 @@ fn check_run(h: &mut ScriptedRun, sent: &[B256], slots: u64) {
     assert!(tip.slot >= slots, "checkpointed through slot {}", tip.slot);
     for (i, n) in h.cores().enumerate() {
         assert_eq!(n.chain().checkpointed(), tip, "node {i}");
+        // A checkpoint ends its slot's attestation job: memory stays
+        // bounded however long a node runs.
+        let jobs: Vec<u64> = n.attestation_job_slots().collect();
+        assert!(
+            jobs.iter().all(|s| *s > tip.slot),
+            "node {i} holds jobs {jobs:?} past checkpoint {}",
+            tip.slot
+        );
         // The core forgets statuses a few checkpoints on; its events tell.
         let mut last = std::collections::BTreeMap::new();
         for e in h.events(i) {
