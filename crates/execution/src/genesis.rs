@@ -71,21 +71,18 @@ pub const DEV_ACCOUNT_ETHER: u64 = 10_000;
 /// path `m/44'/60'/0'/0/i` (BIP-32), as wallets, anvil and hardhat derive
 /// them.
 pub fn mnemonic_keys(mnemonic: &str, count: usize) -> Result<Vec<PrivateKey>, GenesisError> {
-    use alloy_signer_local::coins_bip39::{English, Mnemonic};
-    use coins_bip32::{ecdsa::SigningKey, xkeys::Parent};
+    use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
     let fail = |e: &dyn std::fmt::Display| GenesisError::DevAccounts(e.to_string());
-    // The seed (2,048 rounds of PBKDF2) and the path's hardened part are
-    // derived once; each account is one child step from there.
-    let parent = Mnemonic::<English>::new_from_phrase(mnemonic)
-        .map_err(|e| fail(&e))?
-        .derive_key("m/44'/60'/0'/0", None)
-        .map_err(|e| fail(&e))?;
     (0..count)
         .map(|i| {
             let index = u32::try_from(i).map_err(|e| fail(&e))?;
-            let child = parent.derive_child(index).map_err(|e| fail(&e))?;
-            let key: &SigningKey = child.as_ref();
-            PrivateKey::from_bytes(key.to_bytes().into()).map_err(|e| fail(&e))
+            let signer = MnemonicBuilder::<English>::default()
+                .phrase(mnemonic)
+                .index(index)
+                .map_err(|e| fail(&e))?
+                .build()
+                .map_err(|e| fail(&e))?;
+            PrivateKey::from_bytes(signer.credential().to_bytes().into()).map_err(|e| fail(&e))
         })
         .collect()
 }
