@@ -32,6 +32,9 @@ pub enum GenesisError {
     /// The state store failed.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The developer accounts could not be derived from their mnemonic.
+    #[error("deriving the developer accounts: {0}")]
+    DevAccounts(String),
 }
 
 /// The runtime bytecode of the load-generation ERC-20.
@@ -53,6 +56,39 @@ pub fn token_balance_slot(owner: Address) -> U256 {
 
 /// The phrase devnet keys are derived from unless the operator names another.
 pub const DEVNET_PHRASE: &str = "chunkseq devnet";
+
+/// The mnemonic of the developer accounts every Ethereum tool knows
+/// (anvil's, hardhat's): key `i` is at `m/44'/60'/0'/0/i`.
+pub const TEST_MNEMONIC: &str = "test test test test test test test test test test test junk";
+
+/// Developer accounts of [`TEST_MNEMONIC`] funded at a devnet's genesis.
+pub const DEV_ACCOUNTS: usize = 10;
+
+/// Ether each developer account holds at genesis: 10,000, as anvil gives.
+pub const DEV_ACCOUNT_ETHER: u64 = 10_000;
+
+/// The first `count` keys of `mnemonic` (English, BIP-39) on Ethereum's
+/// path `m/44'/60'/0'/0/i` (BIP-32), as wallets, anvil and hardhat derive
+/// them.
+pub fn mnemonic_keys(mnemonic: &str, count: usize) -> Result<Vec<PrivateKey>, GenesisError> {
+    use alloy_signer_local::coins_bip39::{English, Mnemonic};
+    use coins_bip32::{ecdsa::SigningKey, xkeys::Parent};
+    let fail = |e: &dyn std::fmt::Display| GenesisError::DevAccounts(e.to_string());
+    // The seed (2,048 rounds of PBKDF2) and the path's hardened part are
+    // derived once; each account is one child step from there.
+    let parent = Mnemonic::<English>::new_from_phrase(mnemonic)
+        .map_err(|e| fail(&e))?
+        .derive_key("m/44'/60'/0'/0", None)
+        .map_err(|e| fail(&e))?;
+    (0..count)
+        .map(|i| {
+            let index = u32::try_from(i).map_err(|e| fail(&e))?;
+            let child = parent.derive_child(index).map_err(|e| fail(&e))?;
+            let key: &SigningKey = child.as_ref();
+            PrivateKey::from_bytes(key.to_bytes().into()).map_err(|e| fail(&e))
+        })
+        .collect()
+}
 
 /// Load-generator accounts funded at a devnet's L2 genesis.
 pub const DEVNET_USERS: usize = 64;
@@ -151,15 +187,23 @@ impl Genesis {
 
     /// The genesis of a development network: the validators' and the load
     /// generator's accounts (keys `dev_keys(phrase, validators + users)`, the
-    /// validators first) each hold 1,000,000 ether and 10^27 load-token units.
-    /// `chunkseq l1 deploy` and the devnet both start from it, so they agree
-    /// on the genesis hash the Rollup contract is deployed with.
-    pub fn devnet(phrase: &str, validators: usize, users: usize) -> Self {
+    /// validators first) each hold 1,000,000 ether and 10^27 load-token units;
+    /// the [`DEV_ACCOUNTS`] developer accounts of [`TEST_MNEMONIC`] hold
+    /// [`DEV_ACCOUNT_ETHER`] ether each, so wallets and tools work with the
+    /// keys they already know. `chunkseq l1 deploy` and the devnet both start
+    /// from it, so they agree on the genesis hash the Rollup contract is
+    /// deployed with.
+    pub fn devnet(phrase: &str, validators: usize, users: usize) -> Result<Self, GenesisError> {
         let keys = dev_keys(phrase, validators.saturating_add(users));
         let addresses: Vec<Address> = keys.iter().map(PrivateKey::address).collect();
         let ether = U256::from(10u64).pow(U256::from(24u64));
         let tokens = U256::from(10u64).pow(U256::from(27u64));
-        Self::funded(&addresses, ether, tokens)
+        let mut genesis = Self::funded(&addresses, ether, tokens);
+        let dev_ether = U256::from(DEV_ACCOUNT_ETHER) * U256::from(10u64).pow(U256::from(18u64));
+        for key in mnemonic_keys(TEST_MNEMONIC, DEV_ACCOUNTS)? {
+            genesis.accounts.push((key.address(), dev_ether));
+        }
+        Ok(genesis)
     }
 
     /// The hash of the genesis header for `spec`: what the Rollup contract is
@@ -191,6 +235,42 @@ impl Genesis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_test_mnemonic_gives_the_accounts_every_tool_knows() {
+        let keys = mnemonic_keys(TEST_MNEMONIC, 2).unwrap();
+        // anvil's and hardhat's accounts 0 and 1.
+        assert_eq!(
+            keys[0].address(),
+            alloy_primitives::address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
+        );
+        assert_eq!(
+            keys[0].to_bytes(),
+            alloy_primitives::b256!(
+                "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+            )
+            .0
+        );
+        assert_eq!(
+            keys[1].address(),
+            alloy_primitives::address!("70997970C51812dc3A010C7d01b50e0d17dc79C8")
+        );
+        assert!(matches!(
+            mnemonic_keys("not a mnemonic", 1),
+            Err(GenesisError::DevAccounts(_))
+        ));
+    }
+
+    #[test]
+    fn the_devnet_funds_the_developer_accounts() {
+        let genesis = Genesis::devnet("p", 1, 2).unwrap();
+        let dev = mnemonic_keys(TEST_MNEMONIC, DEV_ACCOUNTS).unwrap();
+        let ether = U256::from(DEV_ACCOUNT_ETHER) * U256::from(10u64).pow(U256::from(18u64));
+        for key in &dev {
+            assert!(genesis.accounts.contains(&(key.address(), ether)));
+        }
+        assert_eq!(genesis.accounts.len(), 3 + DEV_ACCOUNTS);
+    }
 
     #[test]
     fn dev_keys_are_deterministic_and_distinct() {

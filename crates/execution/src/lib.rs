@@ -29,7 +29,8 @@ pub use block::{BlockContext, BuiltBlock, ContextError};
 pub use builder::{AddTxError, BlockBuilder, BlockParts, TxOutcome, evm_env, tx_env};
 pub use evm_db::ExecDbError;
 pub use genesis::{
-    DEVNET_PHRASE, DEVNET_USERS, Genesis, GenesisError, ILoadToken, LOAD_TOKEN_ADDRESS, dev_keys,
+    DEV_ACCOUNT_ETHER, DEV_ACCOUNTS, DEVNET_PHRASE, DEVNET_USERS, Genesis, GenesisError,
+    ILoadToken, LOAD_TOKEN_ADDRESS, TEST_MNEMONIC, dev_keys, mnemonic_keys,
 };
 pub use pool::{AccountReader, Pool, PoolConfig, PoolError, RecoveredTx};
 pub use reexec::{HeaderMismatch, KnownTransactions, NoneKnown, ReexecError, reexecute};

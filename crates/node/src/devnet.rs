@@ -448,7 +448,7 @@ impl Devnet {
         let keys = dev_keys(DEVNET_PHRASE, cfg.nodes.saturating_add(accounts));
         let (validators, users) = keys.split_at(cfg.nodes);
         let addresses: Vec<Address> = validators.iter().map(PrivateKey::address).collect();
-        let genesis = Genesis::devnet(DEVNET_PHRASE, cfg.nodes, accounts);
+        let genesis = Genesis::devnet(DEVNET_PHRASE, cfg.nodes, accounts).map_err(setup)?;
         let genesis_hash = genesis.hash(&spec).map_err(setup)?;
         let l1 = match &cfg.l1_rpc {
             None => L1Source::Embedded(SharedEmbeddedL1::new(
@@ -681,6 +681,7 @@ impl Devnet {
             Some(s) => tt.slot_start(Slot(s.saturating_add(3))).map_err(setup)?,
             None => UnixMillis(u64::MAX),
         };
+        print_dev_accounts().map_err(setup)?;
         println!(
             "genesis in {:.1} s; slots of {} ms in {} chunks of {} ms; load {} tx/s through RPC from {} accounts",
             (spec
@@ -836,19 +837,20 @@ impl Devnet {
             aggregator.print_slot(s);
         }
         let rss_after = crate::memory::resident_bytes();
-        let dropped: Vec<(&str, u64)> = ["queue_full", "timeout", "inbound_backlog"]
-            .into_iter()
-            .map(|r| {
-                (
-                    r,
-                    self.nodes
-                        .iter()
-                        .flatten()
-                        .map(|n| n.metrics().dropped_total(r))
-                        .sum(),
-                )
-            })
-            .collect();
+        let dropped: Vec<(&str, u64)> =
+            ["queue_full", "timeout", "publish_failed", "inbound_backlog"]
+                .into_iter()
+                .map(|r| {
+                    (
+                        r,
+                        self.nodes
+                            .iter()
+                            .flatten()
+                            .map(|n| n.metrics().dropped_total(r))
+                            .sum(),
+                    )
+                })
+                .collect();
         let flood_summary = flood_watch.map(|w| {
             let slots: Vec<(u64, u64, Vec<f64>)> = aggregator
                 .lines
@@ -954,6 +956,28 @@ impl Devnet {
 
 /// How often the load generator makes what is due.
 const LOAD_TICK_MS: u64 = 5;
+
+/// Prints the developer accounts genesis funds, with their keys, as anvil
+/// does: the devnet is for trying things out with the usual tools.
+fn print_dev_accounts() -> Result<(), chunkseq_execution::GenesisError> {
+    let keys = chunkseq_execution::mnemonic_keys(
+        chunkseq_execution::TEST_MNEMONIC,
+        chunkseq_execution::DEV_ACCOUNTS,
+    )?;
+    println!(
+        "developer accounts, {} ETH each (mnemonic \"{}\", path m/44'/60'/0'/0/i):",
+        chunkseq_execution::DEV_ACCOUNT_ETHER,
+        chunkseq_execution::TEST_MNEMONIC
+    );
+    for (i, key) in keys.iter().enumerate() {
+        println!(
+            "  ({i}) {}  {}",
+            key.address(),
+            alloy_primitives::hex::encode_prefixed(key.to_bytes())
+        );
+    }
+    Ok(())
+}
 
 /// Database page cache of each devnet node, in MiB: four nodes share one
 /// process and one machine.

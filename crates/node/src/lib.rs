@@ -43,6 +43,7 @@ mod metrics_server;
 pub mod network;
 pub mod node;
 pub mod rpc;
+pub mod rpc_eth;
 pub mod rpc_fees;
 pub mod rpc_limits;
 pub mod store;

@@ -50,8 +50,9 @@ pub struct NodeMetrics {
     /// Gossip messages rejected.
     pub gossip_rejected: Counter,
     /// Gossip messages dropped, by reason: `queue_full` and `timeout` (a
-    /// slow peer's send queue), `inbound_backlog` (transaction messages
-    /// from peers the core could not keep up with).
+    /// slow peer's send queue), `publish_failed` (no peer could take it),
+    /// `inbound_backlog` (transaction messages from peers the core could
+    /// not keep up with).
     pub gossip_dropped: Family<Vec<(String, String)>, Counter>,
     /// Provisional tip height.
     pub provisional_height: Gauge,
@@ -171,7 +172,7 @@ impl NodeMetrics {
         );
         n.register(
             "gossip_dropped",
-            "Gossip messages dropped, by reason (queue_full, timeout, inbound_backlog)",
+            "Gossip messages dropped, by reason (queue_full, timeout, publish_failed, inbound_backlog)",
             m.gossip_dropped.clone(),
         );
         let rpc = r.sub_registry_with_prefix("rpc");

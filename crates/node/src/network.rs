@@ -170,6 +170,9 @@ pub struct NetworkStatus {
     dropped_queue_full: AtomicU64,
     /// Messages dropped because they waited too long to be sent.
     dropped_timeout: AtomicU64,
+    /// Messages this node could not publish at all (no peer on the topic,
+    /// every queue full, too large).
+    dropped_publish: AtomicU64,
 }
 
 impl NetworkStatus {
@@ -189,11 +192,12 @@ impl NetworkStatus {
     }
 
     /// Outgoing gossip messages dropped since the last call: `(queue full,
-    /// timed out)`.
-    pub fn take_dropped(&self) -> (u64, u64) {
+    /// timed out, not published)`.
+    pub fn take_dropped(&self) -> (u64, u64, u64) {
         (
             self.dropped_queue_full.swap(0, Ordering::Relaxed),
             self.dropped_timeout.swap(0, Ordering::Relaxed),
+            self.dropped_publish.swap(0, Ordering::Relaxed),
         )
     }
 }
@@ -436,7 +440,10 @@ impl NetworkTask {
         match self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
             Ok(_) => {}
             Err(gossipsub::PublishError::Duplicate) => {}
-            Err(e) => debug!(target: "chunkseq::net", kind, error = %e, "publish failed"),
+            Err(e) => {
+                debug!(target: "chunkseq::net", kind, error = %e, "publish failed");
+                self.status.dropped_publish.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 

@@ -401,9 +401,10 @@ impl Node {
                     metrics
                         .peers
                         .set(i64::try_from(status.peers()).unwrap_or(i64::MAX));
-                    let (full, timeout) = status.take_dropped();
+                    let (full, timeout, unpublished) = status.take_dropped();
                     metrics.dropped("queue_full", full);
                     metrics.dropped("timeout", timeout);
+                    metrics.dropped("publish_failed", unpublished);
                     let c = match e {
                         NetEvent::Gossip { gossip, id, from } => {
                             Command::Gossip { gossip, id, from }

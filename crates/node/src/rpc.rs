@@ -165,6 +165,10 @@ pub enum BlockTag {
     Number(u64),
     /// The provisional tip (also `latest`).
     Provisional,
+    /// The provisional tip plus the pool: for nonces, the next one after
+    /// the sender's pooled transactions (`pending`); for anything else the
+    /// provisional tip.
+    Pending,
     /// The checkpointed tip.
     Checkpointed,
     /// The L1-final tip.
@@ -178,7 +182,9 @@ pub enum BlockTagError {
     #[error("bad block number {0}")]
     BadNumber(String),
     /// A string that is no tag or number.
-    #[error("unknown block tag {0:?} (use a number, provisional, checkpointed or finalized)")]
+    #[error(
+        "unknown block tag {0:?} (use a number, latest (provisional), pending, safe (checkpointed), finalized or earliest)"
+    )]
     UnknownTag(String),
     /// Neither a number nor a string.
     #[error("bad block selector {0}")]
@@ -186,8 +192,9 @@ pub enum BlockTagError {
 }
 
 impl BlockTag {
-    /// Parses `"provisional"`, `"latest"`, `"checkpointed"`, `"finalized"`,
-    /// a decimal number or a `0x` hex number.
+    /// Parses `"provisional"`, `"latest"`, `"pending"`, `"checkpointed"`,
+    /// `"safe"`, `"finalized"`, `"earliest"` (block 0), a decimal number or
+    /// a `0x` hex number.
     pub fn parse(v: &serde_json::Value) -> Result<Self, BlockTagError> {
         match v {
             serde_json::Value::Number(n) => n
@@ -195,9 +202,11 @@ impl BlockTag {
                 .map(Self::Number)
                 .ok_or_else(|| BlockTagError::BadNumber(n.to_string())),
             serde_json::Value::String(s) => match s.as_str() {
-                "provisional" | "latest" | "pending" => Ok(Self::Provisional),
+                "provisional" | "latest" => Ok(Self::Provisional),
+                "pending" => Ok(Self::Pending),
                 "checkpointed" | "safe" => Ok(Self::Checkpointed),
                 "finalized" => Ok(Self::Finalized),
+                "earliest" => Ok(Self::Number(0)),
                 hex if hex.starts_with("0x") => hex
                     .get(2..)
                     .and_then(|digits| u64::from_str_radix(digits, 16).ok())
@@ -271,7 +280,7 @@ enum AccountError {
     State(#[from] chunkseq_state::StateError),
 }
 
-async fn account(
+pub(crate) async fn account(
     ctx: &RpcContext,
     who: Address,
     tag: BlockTag,
@@ -280,10 +289,16 @@ async fn account(
         .query(move |core| -> Result<(u64, U256), AccountError> {
             let tips = core.tips();
             let at = match tag {
-                BlockTag::Provisional => {
+                BlockTag::Provisional | BlockTag::Pending => {
                     let fork = core.chain().fork_at_tip()?;
                     let a = fork.account(&who)?;
-                    return Ok(a.map_or((0, U256::ZERO), |a| (a.nonce, a.balance)));
+                    let (nonce, balance) = a.map_or((0, U256::ZERO), |a| (a.nonce, a.balance));
+                    let nonce = if tag == BlockTag::Pending {
+                        core.pool().pending_nonce(who, nonce)
+                    } else {
+                        nonce
+                    };
+                    return Ok((nonce, balance));
                 }
                 BlockTag::Checkpointed => tips.checkpointed.1,
                 BlockTag::Finalized => tips.finalized.1,
@@ -301,7 +316,7 @@ async fn account(
     r.map_err(|e| err(code::INVALID_PARAMS, e.to_string()))
 }
 
-fn address_param(p: &Params<'_>) -> Result<Address, ErrorObjectOwned> {
+pub(crate) fn address_param(p: &Params<'_>) -> Result<Address, ErrorObjectOwned> {
     let values: Vec<serde_json::Value> = p
         .parse()
         .map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
@@ -450,6 +465,7 @@ pub(crate) fn module(
     })?;
     m.register_method("eth_chainId", |_, ctx, _| format!("{:#x}", ctx.chain_id))?;
     crate::rpc_fees::register(&mut m)?;
+    crate::rpc_eth::register(&mut m)?;
     m.register_method("chunkseq_health", |_, ctx, _| {
         if ctx.sync.lock().synced {
             "ok"
@@ -640,6 +656,9 @@ mod tests {
         let cases = [
             (json!("provisional"), Ok(BlockTag::Provisional)),
             (json!("latest"), Ok(BlockTag::Provisional)),
+            (json!("pending"), Ok(BlockTag::Pending)),
+            (json!("safe"), Ok(BlockTag::Checkpointed)),
+            (json!("earliest"), Ok(BlockTag::Number(0))),
             (json!("checkpointed"), Ok(BlockTag::Checkpointed)),
             (json!("finalized"), Ok(BlockTag::Finalized)),
             (json!(7), Ok(BlockTag::Number(7))),

@@ -37,7 +37,7 @@ async fn one_node_with(rpc_limits: RpcLimits) -> (Node, Vec<PrivateKey>, u64) {
     let mut spec = Preset::Devnet.spec();
     spec.genesis_time = now.0.div_ceil(1000) + 1;
     let keys = dev_keys(DEVNET_PHRASE, 1 + DEVNET_USERS);
-    let genesis = Genesis::devnet(DEVNET_PHRASE, 1, DEVNET_USERS);
+    let genesis = Genesis::devnet(DEVNET_PHRASE, 1, DEVNET_USERS).unwrap();
     let l1 = SharedEmbeddedL1::new(
         EmbeddedL1::new(
             &spec,
@@ -534,4 +534,83 @@ async fn who_cannot_pay_is_refused_with_the_amounts_and_the_proposer_earns_what_
         .to_string();
     assert!(e.contains("block count must be 1 to 1024"), "{e}");
     node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standard_methods_answer_in_ethereums_shapes_for_the_developer_accounts() {
+    let (node, _keys, chain_id) = one_node().await;
+    let c = HttpClientBuilder::default()
+        .build(format!("http://{}", node.rpc_addr()))
+        .unwrap();
+    let dev = chunkseq_execution::mnemonic_keys(chunkseq_execution::TEST_MNEMONIC, 2).unwrap();
+    let ether = U256::from(10u64).pow(U256::from(18u64));
+    // anvil's account 0 holds 10,000 ether, as tools expect.
+    assert_eq!(
+        balance(&c, dev[0].address()).await,
+        U256::from(10_000u64) * ether
+    );
+
+    let version: String = c
+        .request("web3_clientVersion", rpc_params![])
+        .await
+        .unwrap();
+    assert!(version.starts_with("chunkseq/v"), "{version}");
+    let net: String = c.request("net_version", rpc_params![]).await.unwrap();
+    assert_eq!(net, chain_id.to_string());
+    let accounts: Vec<String> = c.request("eth_accounts", rpc_params![]).await.unwrap();
+    assert!(accounts.is_empty());
+    let syncing: serde_json::Value = c.request("eth_syncing", rpc_params![]).await.unwrap();
+    assert!(syncing == serde_json::Value::Bool(false) || syncing["currentBlock"].is_string());
+
+    // Quantities are hex strings; the nonce of `pending` counts the pool.
+    let count = |tag: &'static str| {
+        let c = c.clone();
+        let who = dev[0].address();
+        async move {
+            let n: String = c
+                .request("eth_getTransactionCount", rpc_params![who, tag])
+                .await
+                .unwrap();
+            u64::from_str_radix(n.trim_start_matches("0x"), 16).unwrap()
+        }
+    };
+    assert_eq!((count("latest").await, count("pending").await), (0, 0));
+    let gwei = 1_000_000_000u128;
+    let to = dev[1].address();
+    let tx = |nonce| {
+        transfer_with_fees(
+            &dev[0],
+            chain_id,
+            nonce,
+            to,
+            U256::from(1u64),
+            2 * gwei,
+            gwei,
+        )
+    };
+    let block = send_and_wait(&c, tx(0)).await;
+    assert_eq!(count("latest").await, 1, "included in block {block}");
+    let height: String = c.request("eth_blockNumber", rpc_params![]).await.unwrap();
+    assert!(
+        u64::from_str_radix(height.trim_start_matches("0x"), 16).unwrap()
+            >= block["number"].as_u64().unwrap()
+    );
+    // A transaction behind a nonce gap does not move `pending`; the next
+    // nonce does.
+    let _: alloy_primitives::B256 = c
+        .request("eth_sendRawTransaction", rpc_params![tx(3)])
+        .await
+        .unwrap();
+    assert_eq!(count("pending").await, 1);
+    let _: alloy_primitives::B256 = c
+        .request("eth_sendRawTransaction", rpc_params![tx(1)])
+        .await
+        .unwrap();
+    // Pooled or already in a block: either way 2 is next (3 waits for it).
+    assert_eq!(count("pending").await, 2);
+    let bad = c
+        .request::<String, _>("eth_getTransactionCount", rpc_params![to, "tomorrow"])
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(bad).0, -32602);
 }

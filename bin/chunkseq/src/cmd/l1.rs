@@ -79,7 +79,7 @@ fn deploy(args: &DeployArgs) -> Result<()> {
     }
     let deployer = read_key(&args.key, args.password_file.as_deref())?;
     let validators = dev_keys(&args.dev_phrase, args.validators);
-    let genesis_hash = Genesis::devnet(&args.dev_phrase, args.validators, args.users)
+    let genesis_hash = Genesis::devnet(&args.dev_phrase, args.validators, args.users)?
         .hash(&spec)
         .context("computing the L2 genesis")?;
     let stake = U256::from(args.stake_ether)

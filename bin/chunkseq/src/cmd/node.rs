@@ -195,7 +195,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
         .dev_phrase
         .clone()
         .unwrap_or_else(|| DEVNET_PHRASE.to_owned());
-    let genesis = Genesis::devnet(&phrase, validators, DEVNET_USERS);
+    let genesis = Genesis::devnet(&phrase, validators, DEVNET_USERS)?;
     let key: Option<PrivateKey> = match (&a.keystore, a.dev_key) {
         (Some(path), _) => Some(crate::cmd::l1::read_key(path, a.password_file.as_deref())?),
         (None, Some(n)) => {

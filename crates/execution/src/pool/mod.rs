@@ -258,6 +258,15 @@ impl Pool {
         size
     }
 
+    /// The nonce `sender`'s next transaction takes: the first past its
+    /// account nonce (`account_nonce`) and its pooled transactions without
+    /// a gap (the `pending` nonce of Ethereum's JSON-RPC).
+    pub fn pending_nonce(&self, sender: Address, account_nonce: u64) -> u64 {
+        self.senders
+            .get(&sender)
+            .map_or(account_nonce, |q| q.first_missing().max(account_nonce))
+    }
+
     /// Whether a transaction of `sender` with `nonce` would wait behind a
     /// nonce gap: its nonce is past the first one missing after the
     /// account's and the pooled ones.

@@ -101,6 +101,9 @@ fn would_wait_names_what_a_gap_holds_back() {
         "the account's nonce"
     );
     assert!(pool.would_wait(addr(1), 6, &accounts), "5 is missing");
+    assert_eq!(pool.pending_nonce(addr(0), 0), 2, "0 and 1 pooled, 2 next");
+    assert_eq!(pool.pending_nonce(addr(1), 5), 5, "nothing pooled from 5");
+    assert_eq!(pool.pending_nonce(addr(3), 9), 9, "no pooled transactions");
     assert_eq!(pool.pending_len(), 2, "0 and 1 can execute, 3 waits");
     let one = pool
         .get(&pool.best().next().unwrap().hash())
