@@ -280,6 +280,24 @@ enum AccountError {
     State(#[from] chunkseq_state::StateError),
 }
 
+/// The block a tag names, by number.
+pub(crate) async fn number_of(ctx: &RpcContext, tag: BlockTag) -> Result<u64, ErrorObjectOwned> {
+    match tag {
+        BlockTag::Number(n) => Ok(n),
+        t => {
+            ctx.query(move |c| {
+                let tips = c.tips();
+                match t {
+                    BlockTag::Checkpointed => tips.checkpointed.1,
+                    BlockTag::Finalized => tips.finalized.1,
+                    _ => tips.provisional.1,
+                }
+            })
+            .await
+        }
+    }
+}
+
 pub(crate) async fn account(
     ctx: &RpcContext,
     who: Address,
@@ -431,21 +449,7 @@ pub(crate) fn module(
     })?;
     m.register_async_method("chunkseq_getBlock", |p, ctx, _| async move {
         ctx.metrics.rpc_requests.inc();
-        let tag = tag_param(&p, 0)?;
-        let number = match tag {
-            BlockTag::Number(n) => n,
-            t => {
-                ctx.query(move |c| {
-                    let tips = c.tips();
-                    match t {
-                        BlockTag::Checkpointed => tips.checkpointed.1,
-                        BlockTag::Finalized => tips.finalized.1,
-                        _ => tips.provisional.1,
-                    }
-                })
-                .await?
-            }
-        };
+        let number = number_of(&ctx, tag_param(&p, 0)?).await?;
         ctx.store
             .block(number)
             .map_err(|e| err(code::INTERNAL, e.to_string()))

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::{
-    rpc::{BlockTag, RpcContext, code, err, recover_raw, tag_param},
+    rpc::{RpcContext, code, err, number_of, recover_raw, tag_param},
     store::BlockRecord,
 };
 
@@ -77,24 +77,6 @@ pub(crate) fn refusal_amounts(reason: &TxRefused) -> Option<Value> {
             "baseFee": quantity(*base_fee),
         })),
         _ => None,
-    }
-}
-
-/// The block a tag names, by number.
-async fn number_of(ctx: &RpcContext, tag: BlockTag) -> Result<u64, ErrorObjectOwned> {
-    match tag {
-        BlockTag::Number(n) => Ok(n),
-        t => {
-            ctx.query(move |c| {
-                let tips = c.tips();
-                match t {
-                    BlockTag::Checkpointed => tips.checkpointed.1,
-                    BlockTag::Finalized => tips.finalized.1,
-                    _ => tips.provisional.1,
-                }
-            })
-            .await
-        }
     }
 }
 
