@@ -675,22 +675,27 @@ fn a_tampered_blob_is_refused_with_both_hashes() {
     ));
 }
 
-/// A beacon response larger than the blobs asked for can be is refused,
-/// whether its length is announced or only found while reading; an error
-/// status is reported with its body.
+/// A beacon response larger than a full L1 block's blobs is refused, whether
+/// its length is announced or only found while reading; a blob that comes
+/// back twice (two transactions of the block carried it) resolves once; an
+/// error status is reported with its body.
 #[tokio::test(flavor = "current_thread")]
 async fn oversized_and_failed_beacon_responses_are_refused() {
     // Blobs stay on the heap: a test's future lives on its thread's stack.
     let one = chunkseq_da::encode_checkpoint(&slot_transactions(2)).unwrap();
     let one = one[..1].to_vec();
     let hash = chunkseq_da::versioned_hashes(&one).unwrap()[0];
-    // Two blobs where one was asked for: more than one blob's bound.
-    let two = blobs_json(&[one.clone(), one.clone()].concat());
-    assert!(two.len() > max_blobs_response_bytes(1));
+    // More blobs than a block holds.
+    let too_many = blobs_json(&vec![one[0]; 22]);
+    assert!(too_many.len() > max_blobs_response_bytes());
     let mut padded = blobs_json(&one);
-    padded.extend(std::iter::repeat_n(b' ', max_blobs_response_bytes(1)));
+    padded.extend(std::iter::repeat_n(b' ', max_blobs_response_bytes()));
     let fake = fake_beacon(vec![
-        ("/eth/v1/beacon/blobs/1?", Reply::Sized(200, two)),
+        ("/eth/v1/beacon/blobs/1?", Reply::Sized(200, too_many)),
+        (
+            "/eth/v1/beacon/blobs/5?",
+            Reply::Sized(200, blobs_json(&[one.clone(), one.clone()].concat())),
+        ),
         ("/eth/v1/beacon/blobs/2?", Reply::Chunked(padded)),
         (
             "/eth/v1/beacon/blobs/3?",
@@ -711,6 +716,7 @@ async fn oversized_and_failed_beacon_responses_are_refused() {
     let streamed = c.blobs(2, 0, &[hash]).await.unwrap_err().to_string();
     assert!(streamed.contains("above the"), "{streamed}");
     assert_eq!(c.blobs(3, 0, &[hash]).await.unwrap(), one);
+    assert_eq!(c.blobs(5, 0, &[hash]).await.unwrap(), one);
     let missing = c.blobs(4, 0, &[hash]).await.unwrap_err().to_string();
     assert!(
         missing.contains("404") && missing.contains("Block not found"),

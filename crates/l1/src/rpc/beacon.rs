@@ -4,10 +4,11 @@
 //! ?versioned_hashes=h0,h1,…` (the only blob endpoint anvil 1.7.1 still
 //! serves: `/eth/v1/beacon/blob_sidecars/{block_id}` answers 410 Gone), on the
 //! L1 block that included the checkpoint. The response is read bounded: at
-//! most [`max_blobs_response_bytes`] for the blobs asked for, so a node
-//! cannot make us buffer more than six blobs' worth. Nothing here trusts
-//! what it reads: every blob is checked against its versioned hash before
-//! use ([`crate::blob_data::resolve_blobs`]).
+//! most [`max_blobs_response_bytes`], the blobs one L1 block can hold, since
+//! a blob asked for by hash comes back once for every transaction of the
+//! block that carried it (a resent checkpoint carries the same blobs).
+//! Nothing here trusts what it reads: every blob is checked against its
+//! versioned hash before use ([`crate::blob_data::resolve_blobs`]).
 
 use std::time::Duration;
 
@@ -45,16 +46,16 @@ pub enum BeaconBlockId {
     },
 }
 
-/// The largest response accepted for `blobs` blobs: each blob is 128 KiB,
-/// sent as a JSON string of `0x` and 262,144 hex digits, plus 4 KiB for the
-/// envelope. At most [`MAX_BLOBS_PER_TX`] blobs are ever asked for.
-pub const fn max_blobs_response_bytes(blobs: usize) -> usize {
-    let blobs = if blobs > MAX_BLOBS_PER_TX {
-        MAX_BLOBS_PER_TX
-    } else {
-        blobs
-    };
-    blobs * (2 * BYTES_PER_BLOB + 8) + 4096
+/// The most blobs an L1 block holds under the blob schedules Ethereum has
+/// scheduled (BPO2: 21), and so the most one beacon response may carry.
+pub const MAX_BLOBS_PER_BLOCK: usize = 21;
+
+/// The largest blob response accepted: [`MAX_BLOBS_PER_BLOCK`] blobs of
+/// 128 KiB, each sent as a JSON string of `0x` and 262,144 hex digits, plus
+/// 4 KiB for the envelope. Not the blobs asked for: a node answers a hash
+/// once for every transaction of the block that carried that blob.
+pub const fn max_blobs_response_bytes() -> usize {
+    MAX_BLOBS_PER_BLOCK * (2 * BYTES_PER_BLOB + 8) + 4096
 }
 
 /// The largest response accepted from the small JSON endpoints (genesis,
@@ -268,9 +269,7 @@ impl BeaconClient {
             self.base,
             hashes.join(",")
         );
-        let body = self
-            .get_bounded(&url, max_blobs_response_bytes(versioned_hashes.len()))
-            .await?;
+        let body = self.get_bounded(&url, max_blobs_response_bytes()).await?;
         let blobs = parse_blobs(&body).map_err(|e| beacon_error(format!("GET {url}: {e}")))?;
         debug!(target: "chunkseq::l1", number, %id, blobs = blobs.len(), "blobs from the beacon API");
         order_blobs(blobs, versioned_hashes)
@@ -285,9 +284,9 @@ pub fn parse_blobs(body: &[u8]) -> Result<Vec<Blob>, String> {
         .get("data")
         .and_then(serde_json::Value::as_array)
         .ok_or("no data array")?;
-    if data.len() > MAX_BLOBS_PER_TX {
+    if data.len() > MAX_BLOBS_PER_BLOCK {
         return Err(format!(
-            "{} blobs, more than the {MAX_BLOBS_PER_TX} asked for at most",
+            "{} blobs, more than the {MAX_BLOBS_PER_BLOCK} an L1 block holds",
             data.len()
         ));
     }
@@ -358,11 +357,11 @@ mod tests {
     }
 
     #[test]
-    fn the_response_bound_is_six_blobs_at_most() {
-        assert_eq!(max_blobs_response_bytes(1), 262_152 + 4096);
-        assert_eq!(max_blobs_response_bytes(9), max_blobs_response_bytes(6));
-        // anvil's answer for one blob is 262,206 bytes.
-        assert!(max_blobs_response_bytes(1) > 262_206);
+    fn the_response_bound_is_a_full_blocks_blobs() {
+        assert_eq!(max_blobs_response_bytes(), 21 * 262_152 + 4096);
+        // anvil's answer for one blob asked for, carried by two transactions
+        // of the block (a resent checkpoint), is 524,355 bytes.
+        assert!(max_blobs_response_bytes() > 524_355);
     }
 
     #[test]
@@ -376,11 +375,11 @@ mod tests {
                 .unwrap_err()
                 .contains("hex digits")
         );
-        let seven = format!("{{\"data\":[{}]}}", [blob.as_str(); 7].join(","));
+        let too_many = format!("{{\"data\":[{}]}}", [blob.as_str(); 22].join(","));
+        let err = parse_blobs(too_many.as_bytes()).map(|b| b.len());
         assert!(
-            parse_blobs(seven.as_bytes())
-                .unwrap_err()
-                .contains("7 blobs")
+            err.as_ref().is_err_and(|e| e.contains("22 blobs")),
+            "{err:?}"
         );
         assert!(parse_blobs(b"{}").is_err());
         let odd = format!("{{\"data\":[\"0x{}\"]}}", "zz".repeat(BYTES_PER_BLOB));

@@ -31,7 +31,8 @@ mod tracker;
 
 pub use anvil::{ANVIL_DEPLOYER_KEY, AnvilProcess};
 pub use beacon::{
-    BeaconBlockId, BeaconClient, default_beacon_url, max_blobs_response_bytes, parse_blobs,
+    BeaconBlockId, BeaconClient, MAX_BLOBS_PER_BLOCK, default_beacon_url, max_blobs_response_bytes,
+    parse_blobs,
 };
 pub use blob_tx::{BlobFork, BlobSchedule, MAX_BLOBS_PER_TX};
 pub use chunkseq_da::SidecarVersion;
@@ -310,14 +311,16 @@ impl RpcL1 {
         let request = TransactionRequest::default()
             .with_to(self.rollup)
             .with_input(data);
-        let out =
-            self.provider
-                .call(request)
-                .await
-                .map_err(|e| match revert_of(&self.abi, &e) {
-                    Some(reason) => L1Error::Reverted { reason },
-                    None => rpc_error("eth_call")(e),
-                })?;
+        // The latest block, never alloy's default of "pending": a pending
+        // block's state is speculative (anvil executes a pending
+        // `recordCommittee` with a prevrandao the mined block will not
+        // have, so duties read there named the wrong proposer).
+        let out = self.provider.call(request).latest().await.map_err(|e| {
+            match revert_of(&self.abi, &e) {
+                Some(reason) => L1Error::Reverted { reason },
+                None => rpc_error("eth_call")(e),
+            }
+        })?;
         view.decode(&out)
     }
 
