@@ -18,6 +18,7 @@
 
 pub mod block;
 pub mod builder;
+pub mod call;
 pub mod evm_db;
 pub mod fees;
 pub mod genesis;
@@ -27,6 +28,7 @@ pub mod roots;
 
 pub use block::{BlockContext, BuiltBlock, ContextError};
 pub use builder::{AddTxError, BlockBuilder, BlockParts, TxOutcome, evm_env, tx_env};
+pub use call::{AccountOverride, CallError, CallOutcome, CallRequest, Caller};
 pub use evm_db::ExecDbError;
 pub use genesis::{
     DEV_ACCOUNT_ETHER, DEV_ACCOUNTS, DEVNET_PHRASE, DEVNET_USERS, Genesis, GenesisError,

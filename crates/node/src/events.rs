@@ -15,7 +15,7 @@ pub enum Notification {
     /// A block became provisional.
     Provisional {
         /// The block.
-        block: BlockRecord,
+        block: Box<BlockRecord>,
         /// The threshold of attestations it met.
         threshold: usize,
     },
@@ -99,7 +99,7 @@ impl Notification {
     pub fn from_event(e: &Event) -> Option<Self> {
         Some(match e {
             Event::ProvisionalAccepted { block, .. } => Self::Provisional {
-                block: BlockRecord::new(block, BlockStatus::Provisional),
+                block: Box::new(BlockRecord::new(block, BlockStatus::Provisional)),
                 threshold: block.threshold,
             },
             Event::CheckpointAccepted {
@@ -124,6 +124,7 @@ impl Notification {
                 dropped,
                 dropped_txs,
                 new_tip,
+                ..
             } => Self::Reorg {
                 cause: *cause,
                 slots: slots.clone(),

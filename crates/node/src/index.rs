@@ -18,7 +18,10 @@ use std::collections::HashSet;
 use alloy_primitives::B256;
 use chunkseq_protocol::{BlockEntry, CheckpointRecord, Event, TxStatus};
 
-use crate::store::{Batch, BlockRecord, BlockStatus, TxRecord};
+use crate::{
+    block_body::BlockBody,
+    store::{Batch, BlockRecord, BlockStatus, TxRecord},
+};
 
 /// The provisional blocks whose transactions this process indexed, until
 /// they are checkpointed or dropped.
@@ -35,6 +38,10 @@ pub fn record(event: &Event, batch: &mut Batch, indexed: &mut Indexed) {
                 batch.tx(*tx, in_block(block, i, TxStatus::Provisional, None));
             }
             batch.block(BlockRecord::new(block, BlockStatus::Provisional));
+            batch.body(
+                block.header.number,
+                &BlockBody::new(&block.transactions, &block.senders, &block.receipts),
+            );
             indexed.blocks.insert(block.hash);
         }
         Event::CheckpointAccepted {
@@ -51,6 +58,10 @@ pub fn record(event: &Event, batch: &mut Batch, indexed: &mut Indexed) {
                             in_block(block, i, TxStatus::Checkpointed, Some((*l1_block, *l1_tx))),
                         );
                     }
+                    batch.body(
+                        block.header.number,
+                        &BlockBody::new(&block.transactions, &block.senders, &block.receipts),
+                    );
                 }
                 batch.block(BlockRecord::checkpointed(block, *l1_block, *l1_tx));
             }
@@ -69,10 +80,22 @@ pub fn record(event: &Event, batch: &mut Batch, indexed: &mut Indexed) {
             status: TxStatus::Dropped | TxStatus::Replaced,
             ..
         } => batch.forget_tx(*hash),
-        Event::Reorg { dropped, .. } => {
+        // Dropped blocks go, with their bodies; their transactions' records
+        // too, so the core answers for them (back in the pool) and their
+        // receipts are null again.
+        Event::Reorg {
+            dropped,
+            dropped_txs,
+            new_tip_number,
+            ..
+        } => {
             for b in dropped {
                 indexed.blocks.remove(b);
             }
+            for tx in dropped_txs {
+                batch.forget_tx(*tx);
+            }
+            batch.truncate_above(*new_tip_number, dropped.clone());
         }
         Event::EvidenceFound {
             offence,
@@ -126,6 +149,9 @@ mod tests {
             },
             hash: B256::repeat_byte(number as u8),
             txs: (0..txs).map(|i| B256::repeat_byte(100 + i as u8)).collect(),
+            transactions: Vec::new(),
+            senders: Vec::new(),
+            receipts: Default::default(),
             attestations,
             threshold: 3,
             tip_percentiles: Vec::new(),

@@ -29,6 +29,7 @@
 //! carries the core's requests to the network and L1.
 
 mod admission;
+pub mod block_body;
 pub mod clock;
 pub mod devnet;
 pub mod driver;
@@ -43,6 +44,7 @@ mod metrics_server;
 pub mod network;
 pub mod node;
 pub mod rpc;
+pub mod rpc_blocks;
 pub mod rpc_eth;
 pub mod rpc_fees;
 pub mod rpc_limits;

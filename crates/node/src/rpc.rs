@@ -470,6 +470,7 @@ pub(crate) fn module(
     m.register_method("eth_chainId", |_, ctx, _| format!("{:#x}", ctx.chain_id))?;
     crate::rpc_fees::register(&mut m)?;
     crate::rpc_eth::register(&mut m)?;
+    crate::rpc_blocks::register(&mut m)?;
     m.register_method("chunkseq_health", |_, ctx, _| {
         if ctx.sync.lock().synced {
             "ok"

@@ -17,6 +17,8 @@
 use std::{path::Path, sync::Arc};
 
 use alloy_primitives::{Address, B256};
+
+use crate::block_body::BlockBody;
 use chunkseq_primitives::TxStatus;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -27,6 +29,10 @@ const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const TXS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("txs");
 const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
 const EVIDENCE: TableDefinition<u64, &[u8]> = TableDefinition::new("evidence");
+/// Block bodies with receipts by height ([`BlockBody`]).
+const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+/// Block heights by hash.
+const BLOCK_NUMBERS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("block_numbers");
 
 /// Why the node store failed.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +84,12 @@ pub struct BlockRecord {
     pub coinbase: Address,
     /// State root after the block.
     pub state_root: B256,
+    /// Root over its transactions.
+    #[serde(default)]
+    pub tx_root: B256,
+    /// Root over its receipts.
+    #[serde(default)]
+    pub receipts_root: B256,
     /// Gas used.
     pub gas_used: u64,
     /// Gas limit.
@@ -129,6 +141,8 @@ impl BlockRecord {
             timestamp: h.timestamp,
             coinbase: h.coinbase,
             state_root: h.stateRoot,
+            tx_root: h.txRoot,
+            receipts_root: h.receiptsRoot,
             gas_used: h.gasUsed,
             gas_limit: h.gasLimit,
             base_fee: h.baseFee,
@@ -186,6 +200,11 @@ pub struct Batch {
     txs: Vec<(B256, Option<TxRecord>)>,
     checkpoints: Vec<CheckpointRecord>,
     evidence: Vec<Vec<u8>>,
+    /// Bodies to write, by height (stored form).
+    bodies: Vec<(u64, Vec<u8>)>,
+    /// Blocks above this height are deleted (a reorg) before this batch's
+    /// blocks are written; with the hashes of the dropped blocks.
+    truncate: Option<(u64, Vec<B256>)>,
     durable: bool,
 }
 
@@ -193,6 +212,8 @@ impl Batch {
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty()
+            && self.bodies.is_empty()
+            && self.truncate.is_none()
             && self.txs.is_empty()
             && self.checkpoints.is_empty()
             && self.evidence.is_empty()
@@ -202,6 +223,22 @@ impl Batch {
     pub fn block(&mut self, b: BlockRecord) {
         self.durable = true;
         self.blocks.push(b);
+    }
+
+    /// Records a block's transactions and receipts.
+    pub fn body(&mut self, number: u64, body: &BlockBody) {
+        self.bodies.push((number, body.encode()));
+    }
+
+    /// Deletes the blocks above `number` (their records, bodies and the
+    /// hashes in `dropped`): a reorg dropped them.
+    pub fn truncate_above(&mut self, number: u64, dropped: Vec<B256>) {
+        self.durable = true;
+        self.blocks.retain(|b| b.number <= number);
+        self.bodies.retain(|(n, _)| *n <= number);
+        let (at, mut hashes) = self.truncate.take().unwrap_or((number, Vec::new()));
+        hashes.extend(dropped);
+        self.truncate = Some((at.min(number), hashes));
     }
 
     /// Records a transaction's status.
@@ -253,6 +290,10 @@ impl Batch {
     /// Appends `later`'s writes after this batch's, so a record of `later`
     /// wins over one of the same key here; durable if either is.
     pub fn append(&mut self, later: Self) {
+        if let Some((number, dropped)) = later.truncate {
+            self.truncate_above(number, dropped);
+        }
+        self.bodies.extend(later.bodies);
         self.blocks.extend(later.blocks);
         self.txs.extend(later.txs);
         self.checkpoints.extend(later.checkpoints);
@@ -304,6 +345,8 @@ impl NodeStore {
         txn.open_table(TXS)?;
         txn.open_table(CHECKPOINTS)?;
         txn.open_table(EVIDENCE)?;
+        txn.open_table(BODIES)?;
+        txn.open_table(BLOCK_NUMBERS)?;
         txn.commit()?;
         Ok(Self { db })
     }
@@ -319,8 +362,22 @@ impl NodeStore {
         }
         {
             let mut blocks = txn.open_table(BLOCKS)?;
+            let mut bodies = txn.open_table(BODIES)?;
+            let mut numbers = txn.open_table(BLOCK_NUMBERS)?;
+            if let Some((above, dropped)) = &batch.truncate {
+                let from = above.saturating_add(1);
+                blocks.retain_in(from.., |_, _| false)?;
+                bodies.retain_in(from.., |_, _| false)?;
+                for h in dropped {
+                    numbers.remove(&h.0)?;
+                }
+            }
             for b in &batch.blocks {
                 blocks.insert(b.number, encode(b).as_slice())?;
+                numbers.insert(&b.hash.0, b.number)?;
+            }
+            for (n, body) in &batch.bodies {
+                bodies.insert(*n, body.as_slice())?;
             }
             let mut txs = txn.open_table(TXS)?;
             for (h, r) in &batch.txs {
@@ -354,6 +411,35 @@ impl NodeStore {
         let t = txn.open_table(BLOCKS)?;
         t.get(number)?
             .map(|v| decode(format!("block {number}"), v.value()))
+            .transpose()
+    }
+
+    /// The block with hash `hash`.
+    pub fn block_by_hash(&self, hash: &B256) -> Result<Option<BlockRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let numbers = txn.open_table(BLOCK_NUMBERS)?;
+        let Some(number) = numbers.get(&hash.0)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let t = txn.open_table(BLOCKS)?;
+        let block: Option<BlockRecord> = t
+            .get(number)?
+            .map(|v| decode(format!("block {number}"), v.value()))
+            .transpose()?;
+        Ok(block.filter(|b| b.hash == *hash))
+    }
+
+    /// The transactions and receipts of the block at `number`.
+    pub fn body(&self, number: u64) -> Result<Option<BlockBody>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(BODIES)?;
+        t.get(number)?
+            .map(|v| {
+                BlockBody::decode(v.value()).map_err(|e| StoreError::Corrupt {
+                    what: format!("body {number}"),
+                    reason: e.to_string(),
+                })
+            })
             .transpose()
     }
 
@@ -446,6 +532,8 @@ mod tests {
             timestamp: 9,
             coinbase: Address::repeat_byte(1),
             state_root: B256::ZERO,
+            tx_root: B256::ZERO,
+            receipts_root: B256::ZERO,
             gas_used: 21_000,
             gas_limit: 30_000_000,
             base_fee: 7,
@@ -495,6 +583,9 @@ mod tests {
             },
             hash,
             txs: vec![tx],
+            transactions: Vec::new(),
+            senders: Vec::new(),
+            receipts: Default::default(),
             attestations: 3,
             threshold: 3,
             tip_percentiles: Vec::new(),
@@ -533,6 +624,68 @@ mod tests {
         ));
         s.write(b).unwrap();
         assert_eq!(s.tx(&tx).unwrap().unwrap().status, TxStatus::Provisional);
+    }
+
+    #[test]
+    fn a_reorg_deletes_the_dropped_blocks_bodies_and_hashes_even_in_a_merged_batch() {
+        let s = NodeStore::in_memory().unwrap();
+        let block = |number: u64, tag: u8| {
+            BlockRecord::new(
+                &BlockEntry {
+                    header: chunkseq_primitives::BlockHeader {
+                        number,
+                        ..Default::default()
+                    },
+                    hash: B256::repeat_byte(tag),
+                    txs: Vec::new(),
+                    transactions: Vec::new(),
+                    senders: Vec::new(),
+                    receipts: Default::default(),
+                    attestations: 3,
+                    threshold: 3,
+                    tip_percentiles: Vec::new(),
+                },
+                BlockStatus::Provisional,
+            )
+        };
+        let mut b = Batch::default();
+        for (n, tag) in [(1, 1), (2, 2), (3, 3)] {
+            b.block(block(n, tag));
+            b.body(n, &BlockBody::default());
+        }
+        s.write(b).unwrap();
+        // Blocks 2 and 3 are dropped, then another block 2 comes, all in
+        // one merged batch; block 4 of the first batch never lands.
+        let mut merged = Batch::default();
+        merged.block(block(4, 4));
+        let mut reorg = Batch::default();
+        reorg.truncate_above(1, vec![B256::repeat_byte(2), B256::repeat_byte(3)]);
+        merged.append(reorg);
+        let mut after = Batch::default();
+        after.block(block(2, 22));
+        after.body(2, &BlockBody::default());
+        merged.append(after);
+        s.write(merged).unwrap();
+        assert_eq!(s.block(2).unwrap().unwrap().hash, B256::repeat_byte(22));
+        assert!(s.block(3).unwrap().is_none() && s.block(4).unwrap().is_none());
+        assert!(s.body(2).unwrap().is_some() && s.body(3).unwrap().is_none());
+        assert!(s.block_by_hash(&B256::repeat_byte(2)).unwrap().is_none());
+        assert!(s.block_by_hash(&B256::repeat_byte(3)).unwrap().is_none());
+        assert!(s.block_by_hash(&B256::repeat_byte(4)).unwrap().is_none());
+        assert_eq!(
+            s.block_by_hash(&B256::repeat_byte(22))
+                .unwrap()
+                .unwrap()
+                .number,
+            2
+        );
+        assert_eq!(
+            s.block_by_hash(&B256::repeat_byte(1))
+                .unwrap()
+                .unwrap()
+                .number,
+            1
+        );
     }
 
     #[test]

@@ -590,6 +590,91 @@ async fn standard_methods_answer_in_ethereums_shapes_for_the_developer_accounts(
     };
     let block = send_and_wait(&c, tx(0)).await;
     assert_eq!(count("latest").await, 1, "included in block {block}");
+
+    // The transaction, its receipt and its block, as Ethereum shows them.
+    let hash = block["transactions"][0].as_str().unwrap().to_owned();
+    let number = block["number"].as_u64().unwrap();
+    let q = |v: &serde_json::Value| {
+        u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    let t: serde_json::Value = c
+        .request("eth_getTransactionByHash", rpc_params![hash.clone()])
+        .await
+        .unwrap();
+    assert_eq!(t["hash"], hash.as_str(), "{t}");
+    assert_eq!(t["from"], format!("{:#x}", dev[0].address()), "{t}");
+    assert_eq!(t["to"], format!("{to:#x}"), "{t}");
+    assert_eq!(q(&t["blockNumber"]), number, "{t}");
+    assert_eq!(t["type"], "0x2", "{t}");
+    let r: serde_json::Value = c
+        .request("eth_getTransactionReceipt", rpc_params![hash.clone()])
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "0x1", "{r}");
+    assert_eq!(q(&r["gasUsed"]), 21_000, "{r}");
+    assert_eq!(q(&r["cumulativeGasUsed"]), 21_000, "{r}");
+    assert_eq!(r["transactionIndex"], "0x0", "{r}");
+    assert_eq!(r["contractAddress"], serde_json::Value::Null, "{r}");
+    assert!(r["logsBloom"].as_str().unwrap().len() == 2 + 512, "{r}");
+    assert!(
+        ["provisional", "checkpointed", "finalized"].contains(&r["tier"].as_str().unwrap()),
+        "{r}"
+    );
+    assert_eq!(r["attestations"], block["attestations"], "{r}");
+    // The effective price is the base fee plus the tip, within the cap.
+    let base = q(&c
+        .request::<serde_json::Value, _>("eth_getBlockByNumber", rpc_params![number, false])
+        .await
+        .unwrap()["baseFeePerGas"]);
+    assert_eq!(
+        u128::from(q(&r["effectiveGasPrice"])),
+        (u128::from(base) + gwei).min(2 * gwei)
+    );
+    for (method, param) in [
+        (
+            "eth_getBlockByNumber",
+            serde_json::json!(format!("{number:#x}")),
+        ),
+        ("eth_getBlockByHash", block["hash"].clone()),
+    ] {
+        let b: serde_json::Value = c.request(method, rpc_params![param, true]).await.unwrap();
+        assert_eq!(b["hash"], block["hash"], "{method}: {b}");
+        assert_eq!(q(&b["number"]), number, "{method}: {b}");
+        assert_eq!(b["parentHash"], block["parentHash"], "{method}: {b}");
+        assert_eq!(b["transactions"][0]["hash"], hash.as_str(), "{method}: {b}");
+        assert_eq!(
+            q(&b["timestamp"]),
+            block["timestamp"].as_u64().unwrap() / 1000
+        );
+    }
+    let receipts: Vec<serde_json::Value> = c
+        .request("eth_getBlockReceipts", rpc_params![block["hash"].clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        receipts.len(),
+        block["transactions"].as_array().unwrap().len()
+    );
+    assert_eq!(receipts[0]["transactionHash"], hash.as_str());
+    // Unknown hashes and heights are null, not errors.
+    let none: serde_json::Value = c
+        .request(
+            "eth_getTransactionReceipt",
+            rpc_params![alloy_primitives::B256::repeat_byte(9)],
+        )
+        .await
+        .unwrap();
+    assert!(none.is_null());
+    let none: serde_json::Value = c
+        .request("eth_getBlockByNumber", rpc_params!["0xffffff", false])
+        .await
+        .unwrap();
+    assert!(none.is_null());
+    let bad = c
+        .request::<serde_json::Value, _>("eth_getBlockByNumber", rpc_params!["latest", "yes"])
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(bad).0, -32602);
     let height: String = c.request("eth_blockNumber", rpc_params![]).await.unwrap();
     assert!(
         u64::from_str_radix(height.trim_start_matches("0x"), 16).unwrap()

@@ -27,6 +27,7 @@ pub(crate) struct ExecutedBlock {
     state: Arc<SealedState>,
     transactions: Vec<Bytes>,
     txs: Vec<RecoveredTx>,
+    receipts: crate::io::Receipts,
     /// The slot's data up to and including this block.
     data: Arc<SlotData>,
 }
@@ -46,16 +47,21 @@ pub(crate) struct AttestationJob {
 }
 
 impl AttestationJob {
-    /// The state and transactions of a block this job validated.
+    /// The state, transactions and receipts of a block this job validated.
     pub(crate) fn executed_block(
         &self,
         index: u32,
         hash: B256,
-    ) -> Option<(Arc<SealedState>, Vec<Bytes>, Vec<RecoveredTx>)> {
+    ) -> Option<(Vec<Bytes>, crate::io::Executed)> {
         self.executed
             .get(&index)
             .filter(|e| e.hash == hash)
-            .map(|e| (Arc::clone(&e.state), e.transactions.clone(), e.txs.clone()))
+            .map(|e| {
+                (
+                    e.transactions.clone(),
+                    (Arc::clone(&e.state), e.txs.clone(), Arc::clone(&e.receipts)),
+                )
+            })
     }
 
     fn next_index(&self) -> u32 {
@@ -332,7 +338,7 @@ impl Core {
             }
         };
         let committed = committed.map(|r| r.map_err(|e| e.to_string()));
-        let (state, txs) = executed?;
+        let (state, txs, receipts) = executed?;
         self.work.gas = self.work.gas.saturating_add(h.gasUsed);
         let data = match (shared_data, committed) {
             (Some(data), _) => data,
@@ -353,6 +359,7 @@ impl Core {
             state,
             transactions: msg.transactions.clone(),
             txs,
+            receipts,
             data,
         }))
     }
@@ -365,7 +372,7 @@ impl Core {
         parent: Option<&ExecutedBlock>,
         h: &BlockHeader,
         transactions: &[Bytes],
-    ) -> Result<(Arc<SealedState>, Vec<RecoveredTx>), String> {
+    ) -> Result<crate::io::Executed, String> {
         let fork = match parent {
             Some(p) => self.chain.db().fork_on(&p.state, p.hash),
             None => self.chain.fork_at_tip(),
@@ -380,10 +387,15 @@ impl Core {
         )
         .map_err(|e| e.to_string())?;
         let txs = self.recovered(transactions);
+        let receipts = Arc::new(built.receipts);
         if let Some(c) = &self.exec_cache {
-            c.insert(h.parentHash, h.hash(), Arc::clone(&built.state), &txs);
+            c.insert(
+                h.parentHash,
+                h.hash(),
+                (Arc::clone(&built.state), txs.clone(), Arc::clone(&receipts)),
+            );
         }
-        Ok((built.state, txs))
+        Ok((built.state, txs, receipts))
     }
 
     fn attest(

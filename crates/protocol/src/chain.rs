@@ -19,6 +19,8 @@ pub struct ChainBlock {
     pub transactions: Vec<Bytes>,
     /// The same transactions with their senders.
     pub txs: Vec<RecoveredTx>,
+    /// Their receipts.
+    pub receipts: crate::io::Receipts,
     /// The state after the block.
     pub state: Arc<SealedState>,
     /// The slot's running checkpoint header through this block.

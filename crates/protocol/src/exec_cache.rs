@@ -12,7 +12,10 @@ use chunkseq_execution::{KnownTransactions, PoolError, RecoveredTx, pool::Pool};
 use chunkseq_state::SealedState;
 use parking_lot::Mutex;
 
-use crate::slot_data::SlotData;
+use crate::{
+    io::{Executed, Receipts},
+    slot_data::SlotData,
+};
 
 /// Valid re-executions by (parent block hash, block hash). The block hash
 /// commits to every header field (state, transaction and receipt roots
@@ -32,12 +35,13 @@ pub struct ExecutionCache {
 /// Slot data by block hash, and the insertion order for eviction.
 type SlotDataMemo = (BTreeMap<B256, Arc<SlotData>>, VecDeque<B256>);
 
-/// A shared re-execution: the state after the block and its transactions.
-type Executed = (Arc<SealedState>, Arc<Vec<RecoveredTx>>);
+/// A shared re-execution: the state after the block, its transactions and
+/// its receipts.
+type Stored = (Arc<SealedState>, Arc<Vec<RecoveredTx>>, Receipts);
 
 #[derive(Debug, Default)]
 struct Inner {
-    map: BTreeMap<(B256, B256), Executed>,
+    map: BTreeMap<(B256, B256), Stored>,
     order: VecDeque<(B256, B256)>,
 }
 
@@ -71,11 +75,11 @@ impl ExecutionCache {
         }
     }
 
-    /// The state after `block` on `parent` and the block's transactions
-    /// with their senders, if some node validated it.
-    pub fn get(&self, parent: B256, block: B256) -> Option<(Arc<SealedState>, Vec<RecoveredTx>)> {
-        let (state, txs) = self.inner.lock().map.get(&(parent, block)).cloned()?;
-        Some((state, txs.as_ref().clone()))
+    /// The state after `block` on `parent`, the block's transactions with
+    /// their senders and its receipts, if some node validated it.
+    pub fn get(&self, parent: B256, block: B256) -> Option<Executed> {
+        let (state, txs, receipts) = self.inner.lock().map.get(&(parent, block)).cloned()?;
+        Some((state, txs.as_ref().clone(), receipts))
     }
 
     /// The transactions of `block` on `parent`, if some node validated it.
@@ -84,13 +88,13 @@ impl ExecutionCache {
         inner
             .map
             .get(&(parent, block))
-            .map(|(_, txs)| Arc::clone(txs))
+            .map(|(_, txs, _)| Arc::clone(txs))
     }
 
-    /// Records a validated block's state and transactions.
-    pub fn insert(&self, parent: B256, block: B256, state: Arc<SealedState>, txs: &[RecoveredTx]) {
+    /// Records a validated block's state, transactions and receipts.
+    pub fn insert(&self, parent: B256, block: B256, (state, txs, receipts): Executed) {
         let mut inner = self.inner.lock();
-        let entry = (state, Arc::new(txs.to_vec()));
+        let entry = (state, Arc::new(txs), receipts);
         if inner.map.insert((parent, block), entry).is_none() {
             inner.order.push_back((parent, block));
         }

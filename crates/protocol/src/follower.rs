@@ -139,7 +139,7 @@ impl Core {
             .jobs
             .get(&slot)
             .and_then(|job| job.executed_block(index, hash));
-        let (state, transactions, txs) = match executed {
+        let (transactions, (state, txs, receipts)) = match executed {
             Some(e) => e,
             None => {
                 let Some(body) = self.bodies.get(&hash).map(|p| p.transactions.clone()) else {
@@ -151,9 +151,9 @@ impl Core {
                     .exec_cache
                     .as_ref()
                     .and_then(|c| c.get(msg.header.parentHash, hash));
-                if let Some((state, txs)) = shared {
+                if let Some(executed) = shared {
                     self.work.gas = self.work.gas.saturating_add(msg.header.gasUsed);
-                    (state, body, txs)
+                    (body, executed)
                 } else {
                     let fork = match self.chain.fork_at_tip() {
                         Ok(f) => f,
@@ -172,15 +172,19 @@ impl Core {
                         Ok(built) => {
                             self.work.gas = self.work.gas.saturating_add(built.header.gasUsed);
                             let txs = self.recovered(&body);
+                            let receipts = std::sync::Arc::new(built.receipts);
                             if let Some(c) = &self.exec_cache {
                                 c.insert(
                                     msg.header.parentHash,
                                     hash,
-                                    std::sync::Arc::clone(&built.state),
-                                    &txs,
+                                    (
+                                        std::sync::Arc::clone(&built.state),
+                                        txs.clone(),
+                                        std::sync::Arc::clone(&receipts),
+                                    ),
                                 );
                             }
-                            (built.state, body, txs)
+                            (body, (built.state, txs, receipts))
                         }
                         Err(e) => {
                             // Attested by a threshold yet invalid here: local
@@ -198,6 +202,7 @@ impl Core {
                 hash,
                 transactions,
                 txs,
+                receipts,
                 state,
                 checkpoint_header: msg.checkpointHeader,
                 data_hash: msg.dataHash,
@@ -320,6 +325,7 @@ impl Core {
             dropped: hashes,
             dropped_txs,
             new_tip: self.chain.tip().0,
+            new_tip_number: self.chain.tip().1,
         }));
     }
 
@@ -493,6 +499,9 @@ impl Core {
             header: b.header.clone(),
             hash: b.hash,
             txs: b.txs.iter().map(RecoveredTx::hash).collect(),
+            transactions: b.transactions.clone(),
+            senders: b.txs.iter().map(RecoveredTx::sender).collect(),
+            receipts: std::sync::Arc::clone(&b.receipts),
             attestations: b.attestations.len() / SIGNATURE_LEN,
             threshold: self.threshold_of(b.header.slot),
             tip_percentiles: tip_percentiles(&b.txs, b.header.baseFee),
@@ -559,6 +568,9 @@ impl Core {
                     header: header.clone(),
                     hash: built.hash(),
                     txs: txs.iter().map(RecoveredTx::hash).collect(),
+                    transactions,
+                    senders: txs.iter().map(RecoveredTx::sender).collect(),
+                    receipts: std::sync::Arc::new(built.receipts),
                     attestations: 0,
                     threshold: self.threshold_of(header.slot),
                     tip_percentiles: tip_percentiles(&txs, header.baseFee),

@@ -293,6 +293,12 @@ pub struct BlockEntry {
     pub hash: B256,
     /// Its transactions' hashes, in order.
     pub txs: Vec<B256>,
+    /// Its transactions, EIP-2718 encoded, in order.
+    pub transactions: Vec<Bytes>,
+    /// Their senders.
+    pub senders: Vec<Address>,
+    /// Their receipts, in order.
+    pub receipts: Receipts,
     /// Committee signatures it carried to this node (0 for a block learned
     /// from L1 alone).
     pub attestations: usize,
@@ -303,6 +309,18 @@ pub struct BlockEntry {
     /// 100 (empty for an empty block): what `eth_feeHistory` reports.
     pub tip_percentiles: Vec<u128>,
 }
+
+/// The receipts of a block's transactions, in order: shared by the chain,
+/// the events that report the block and the node's index.
+pub type Receipts = std::sync::Arc<Vec<alloy_consensus::ReceiptEnvelope>>;
+
+/// What a validated block left: the state after it, its transactions with
+/// their senders, and their receipts.
+pub type Executed = (
+    std::sync::Arc<chunkseq_state::SealedState>,
+    Vec<RecoveredTx>,
+    Receipts,
+);
 
 /// Observable events, for metrics, subscribers, reports and the node's index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -434,6 +452,8 @@ pub enum Event {
         dropped_txs: Vec<B256>,
         /// The provisional tip after the reorg.
         new_tip: B256,
+        /// Its height.
+        new_tip_number: u64,
     },
     /// Evidence of an offence was found and gossiped.
     EvidenceFound {
@@ -613,6 +633,7 @@ impl std::fmt::Display for Event {
                 dropped,
                 dropped_txs,
                 new_tip,
+                ..
             } => write!(
                 f,
                 "reorg cause={} slots={slots:?} blocks={} txs={} new_tip={new_tip}",

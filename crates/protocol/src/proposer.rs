@@ -32,6 +32,7 @@ pub(crate) struct SlotBlock {
     hash: B256,
     transactions: Vec<Bytes>,
     txs: Vec<RecoveredTx>,
+    receipts: crate::io::Receipts,
     state: Arc<SealedState>,
     /// The slot's data up to and including this block.
     data: Arc<SlotData>,
@@ -418,6 +419,7 @@ impl Core {
                 hash,
                 transactions: built.transactions,
                 txs,
+                receipts: Arc::new(built.receipts),
                 state: built.state,
                 data: Arc::clone(&data),
                 proposal_signature,
@@ -653,6 +655,7 @@ impl Core {
                     hash: b.hash,
                     transactions: b.transactions.clone(),
                     txs: b.txs.clone(),
+                    receipts: Arc::clone(&b.receipts),
                     state: Arc::clone(&b.state),
                     checkpoint_header: p.checkpointHeader.clone(),
                     data_hash: p.dataHash,

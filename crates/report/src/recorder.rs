@@ -597,6 +597,9 @@ mod tests {
                     header: chunkseq_primitives::BlockHeader::default(),
                     hash: B256::ZERO,
                     txs: vec![tx(1), tx(2)],
+                    transactions: Vec::new(),
+                    senders: Vec::new(),
+                    receipts: Default::default(),
                     attestations: 3,
                     threshold: 3,
                     tip_percentiles: Vec::new(),
@@ -616,6 +619,7 @@ mod tests {
                 dropped: vec![B256::ZERO],
                 dropped_txs: Vec::new(),
                 new_tip: B256::ZERO,
+                new_tip_number: 0,
             },
             6_000,
         );
