@@ -201,6 +201,45 @@ fn p2p_keypair(cfg: &NodeConfig) -> Result<identity::Keypair, NodeError> {
     identity::Keypair::ed25519_from_bytes(secret).map_err(|e| NodeError::Setup(e.to_string()))
 }
 
+/// Writes block 0 into the node's index once, so the RPC shows the genesis
+/// block as it shows every other.
+fn index_genesis(cfg: &NodeConfig, store: &NodeStore, db: &StateDb) -> Result<(), String> {
+    if store.block(0).map_err(|e| e.to_string())?.is_some() {
+        return Ok(());
+    }
+    let Some((hash, state_root)) = db
+        .header(chunkseq_primitives::BlockNumber(0))
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let header = Genesis::header(&cfg.spec, state_root);
+    if header.hash() != hash {
+        return Err(format!(
+            "the genesis header rebuilt from the spec has hash {}, the state store {hash}",
+            header.hash()
+        ));
+    }
+    let entry = chunkseq_protocol::BlockEntry {
+        header,
+        hash,
+        txs: Vec::new(),
+        transactions: Vec::new(),
+        senders: Vec::new(),
+        receipts: Arc::default(),
+        attestations: 0,
+        threshold: 0,
+        tip_percentiles: Vec::new(),
+    };
+    let mut batch = crate::store::Batch::default();
+    batch.block(crate::store::BlockRecord::new(
+        &entry,
+        crate::store::BlockStatus::Checkpointed,
+    ));
+    batch.body(0, &crate::block_body::BlockBody::default());
+    store.write(batch).map_err(|e| e.to_string())
+}
+
 /// Opens the stores and the core, resuming from the last checkpoint the
 /// state store holds. A state store left inside a checkpoint (a crash while
 /// committing it) is unwound to the checkpoint before.
@@ -232,6 +271,7 @@ fn open_core(
     if found != expected {
         return Err(NodeError::WrongChain { found, expected });
     }
+    index_genesis(cfg, store, &db).map_err(NodeError::Setup)?;
     // Resume at the last checkpoint the state store fully holds.
     let records = store
         .checkpoints_after(0, usize::MAX)
@@ -439,6 +479,9 @@ impl Node {
                 fees: cfg.spec.fees,
                 sync: Arc::clone(&sync),
                 backlog: Arc::clone(&gate),
+                calls: Arc::new(crate::rpc_state::CallSlots::new(
+                    crate::rpc_state::CallLimits::default(),
+                )),
             },
             cfg.rpc_limits,
         )

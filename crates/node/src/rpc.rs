@@ -124,6 +124,8 @@ pub(crate) struct RpcContext {
     pub(crate) sync: Arc<parking_lot::Mutex<SyncState>>,
     /// Users' transactions are refused at once while this stands.
     pub(crate) backlog: Arc<crate::admission::BacklogGate>,
+    /// The executors `eth_call` and `eth_estimateGas` wait for.
+    pub(crate) calls: Arc<crate::rpc_state::CallSlots>,
 }
 
 impl RpcContext {
@@ -471,6 +473,7 @@ pub(crate) fn module(
     crate::rpc_fees::register(&mut m)?;
     crate::rpc_eth::register(&mut m)?;
     crate::rpc_blocks::register(&mut m)?;
+    crate::rpc_state::register(&mut m)?;
     m.register_method("chunkseq_health", |_, ctx, _| {
         if ctx.sync.lock().synced {
             "ok"

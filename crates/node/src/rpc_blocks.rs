@@ -19,7 +19,7 @@ use alloy_consensus::{
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{B256, Bloom, U256};
 use alloy_rpc_types_eth::{
-    Block, BlockTransactions, Header as RpcHeader, Log, Transaction, TransactionReceipt,
+    Block, BlockTransactions, Filter, Header as RpcHeader, Log, Transaction, TransactionReceipt,
 };
 use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
 use serde::Serialize;
@@ -27,8 +27,8 @@ use serde_json::Value;
 
 use crate::{
     block_body::BlockBody,
-    rpc::{RpcContext, code, err, number_of, tag_param},
-    store::{BlockRecord, BlockStatus},
+    rpc::{BlockTag, RpcContext, code, err, number_of, tag_param},
+    store::{BlockRecord, BlockStatus, NodeStore},
 };
 
 /// A receipt with the tier of its block.
@@ -299,6 +299,105 @@ fn locate(
     Ok(Some((block, decoded, i)))
 }
 
+/// Most blocks one `eth_getLogs` call scans.
+pub const MAX_LOG_BLOCKS: u64 = 10_000;
+/// Most logs one `eth_getLogs` call returns.
+pub const MAX_LOGS: usize = 10_000;
+
+/// Our tag for one of a filter's block bounds (`latest` when absent).
+fn filter_tag(b: Option<&alloy_eips::BlockNumberOrTag>) -> BlockTag {
+    use alloy_eips::BlockNumberOrTag as T;
+    match b {
+        None | Some(T::Latest | T::Pending) => BlockTag::Provisional,
+        Some(T::Safe) => BlockTag::Checkpointed,
+        Some(T::Finalized) => BlockTag::Finalized,
+        Some(T::Earliest) => BlockTag::Number(0),
+        Some(T::Number(n)) => BlockTag::Number(*n),
+    }
+}
+
+/// The logs of `blocks` (oldest first) that `filter` matches, at most
+/// [`MAX_LOGS`].
+fn matching_logs(
+    store: &NodeStore,
+    filter: &Filter,
+    blocks: impl Iterator<Item = Result<Option<BlockRecord>, crate::store::StoreError>>,
+) -> Result<Vec<Log>, ErrorObjectOwned> {
+    let mut out = Vec::new();
+    for block in blocks {
+        let Some(block) = block.map_err(internal)? else {
+            continue;
+        };
+        if block.transactions.is_empty() {
+            continue;
+        }
+        let Some(body) = store.body(block.number).map_err(internal)? else {
+            continue;
+        };
+        let mut log_index = 0u64;
+        for (i, receipt) in body.receipts.iter().enumerate() {
+            for log in &receipt.logs {
+                if filter.matches(log) {
+                    if out.len() >= MAX_LOGS {
+                        return Err(err(
+                            code::INVALID_PARAMS,
+                            format!(
+                                "more than {MAX_LOGS} logs match; ask for a smaller block range or a narrower filter"
+                            ),
+                        ));
+                    }
+                    out.push(Log {
+                        inner: log.clone(),
+                        block_hash: Some(block.hash),
+                        block_number: Some(block.number),
+                        block_timestamp: Some(block.timestamp / 1_000),
+                        transaction_hash: block.transactions.get(i).copied(),
+                        transaction_index: u64::try_from(i).ok(),
+                        log_index: Some(log_index),
+                        removed: false,
+                    });
+                }
+                log_index = log_index.saturating_add(1);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The logs `filter` asks for.
+pub(crate) async fn logs(ctx: &RpcContext, filter: Filter) -> Result<Vec<Log>, ErrorObjectOwned> {
+    let store = std::sync::Arc::clone(&ctx.store);
+    if let Some(hash) = filter.get_block_hash() {
+        return tokio::task::spawn_blocking(move || {
+            matching_logs(&store, &filter, std::iter::once(store.block_by_hash(&hash)))
+        })
+        .await
+        .map_err(internal)?;
+    }
+    let from = number_of(ctx, filter_tag(filter.block_option.get_from_block())).await?;
+    let to = number_of(ctx, filter_tag(filter.block_option.get_to_block())).await?;
+    if to < from {
+        return Err(err(
+            code::INVALID_PARAMS,
+            format!("fromBlock {from} is after toBlock {to}"),
+        ));
+    }
+    if to - from >= MAX_LOG_BLOCKS {
+        return Err(err(
+            code::INVALID_PARAMS,
+            format!(
+                "a range of {} blocks exceeds the {MAX_LOG_BLOCKS} one call scans; ask for smaller ranges",
+                to - from + 1
+            ),
+        ));
+    }
+    tokio::task::spawn_blocking(move || {
+        matching_logs(&store, &filter, (from..=to).map(|n| store.block(n)))
+    })
+    .await
+    .map_err(internal)?
+}
+
 /// Registers the methods on `m`.
 pub(crate) fn register(
     m: &mut RpcModule<RpcContext>,
@@ -392,5 +491,12 @@ pub(crate) fn register(
             )
         },
     )?;
+    m.register_async_method("eth_getLogs", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let filter: Filter = p
+            .one()
+            .map_err(|e| err(code::INVALID_PARAMS, format!("bad filter: {e}")))?;
+        logs(&ctx, filter).await
+    })?;
     Ok(())
 }

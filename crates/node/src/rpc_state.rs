@@ -1,0 +1,367 @@
+//! Ethereum's state methods: `eth_getCode`, `eth_getStorageAt`, and the
+//! calls `eth_call` and `eth_estimateGas` (with state overrides).
+//!
+//! A call runs off the protocol core: the core hands out a fork of the
+//! tagged state (a few pointers) and the call executes on a blocking
+//! thread, at most [`CallLimits::concurrent`] at a time and with at most
+//! [`CallLimits::gas_cap`] gas each. Calls run on the provisional tip
+//! (`latest`, `pending`), on the checkpointed tip (`safe`), or on any
+//! provisional block by number; older states are kept for reads of
+//! accounts, code and storage, not for calls.
+//!
+//! A reverted call answers code 3 with the revert data in `data`, as
+//! Ethereum nodes do, so clients decode custom errors.
+
+use std::time::Duration;
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_rpc_types_eth::{TransactionRequest, state::StateOverride};
+use chunkseq_execution::{
+    AccountOverride, BlockContext, CallError, CallOutcome, CallRequest, Caller, fees::base_fee_on,
+};
+use chunkseq_primitives::{BlockIndex, BlockNumber, Slot};
+use chunkseq_protocol::Core;
+use chunkseq_state::Fork;
+use jsonrpsee::{
+    RpcModule,
+    types::{ErrorObjectOwned, Params},
+};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::rpc::{BlockTag, RpcContext, code, err};
+
+/// Most gas one `eth_call` or `eth_estimateGas` may use (also never more
+/// than the block gas limit): a transaction's own limit under Osaka
+/// (EIP-7825, 2^24), which the EVM enforces on calls too.
+pub const DEFAULT_CALL_GAS_CAP: u64 = 1 << 24;
+/// How long a call waits for a free executor before it is refused as busy.
+pub const CALL_QUEUE_WAIT: Duration = Duration::from_secs(2);
+
+/// Bounds on calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Calls executing at once.
+    pub concurrent: usize,
+    /// Most gas a call may use.
+    pub gas_cap: u64,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        Self {
+            concurrent: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            gas_cap: DEFAULT_CALL_GAS_CAP,
+        }
+    }
+}
+
+/// The executors calls wait for.
+#[derive(Debug)]
+pub(crate) struct CallSlots {
+    permits: Semaphore,
+    gas_cap: u64,
+}
+
+impl CallSlots {
+    pub(crate) fn new(limits: CallLimits) -> Self {
+        Self {
+            permits: Semaphore::new(limits.concurrent.max(1)),
+            gas_cap: limits.gas_cap,
+        }
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    err(code::INVALID_PARAMS, e.to_string())
+}
+
+fn params(p: &Params<'_>) -> Result<Vec<Value>, ErrorObjectOwned> {
+    p.parse().map_err(invalid)
+}
+
+fn tag_at(values: &[Value], i: usize) -> Result<BlockTag, ErrorObjectOwned> {
+    match values.get(i) {
+        None | Some(Value::Null) => Ok(BlockTag::Provisional),
+        // EIP-1898: {"blockNumber": n} or {"blockHash": h} (numbers only here).
+        Some(Value::Object(o)) => match o.get("blockNumber") {
+            Some(n) => BlockTag::parse(n).map_err(invalid),
+            None => Err(invalid(
+                "block selector objects name a blockNumber here (blockHash is not supported)",
+            )),
+        },
+        Some(v) => BlockTag::parse(v).map_err(invalid),
+    }
+}
+
+/// A fork of the state a call at `tag` runs on, with the environment of
+/// the block that would follow it, and its base fee.
+fn call_state(core: &Core, tag: BlockTag) -> Result<(Fork, BlockContext, u64), String> {
+    let chain = core.chain();
+    let tips = core.tips();
+    let fork = match tag {
+        BlockTag::Provisional | BlockTag::Pending => chain.fork_at_tip(),
+        BlockTag::Checkpointed => chain.fork_at_checkpoint(),
+        BlockTag::Finalized => {
+            return Err(
+                "calls run on latest, pending, safe or a provisional block; the finalized state is kept for reads only"
+                    .into(),
+            );
+        }
+        BlockTag::Number(n) => {
+            let hash = if n == tips.checkpointed.1 {
+                Some(tips.checkpointed.0)
+            } else {
+                chain
+                    .provisional()
+                    .iter()
+                    .find(|b| b.header.number == n)
+                    .map(|b| b.hash)
+            };
+            let Some(hash) = hash else {
+                return Err(format!(
+                    "calls run on the provisional blocks and the checkpointed tip (block {}); block {n} is not one",
+                    tips.checkpointed.1
+                ));
+            };
+            match chain.fork_on(hash) {
+                Ok(Some(f)) => Ok(f),
+                Ok(None) => return Err(format!("block {n} is no longer kept")),
+                Err(e) => Err(e),
+            }
+        }
+    }
+    .map_err(|e| format!("state unavailable: {e}"))?;
+    let spec = core.spec();
+    let base_fee = base_fee_on(&fork, &spec.fees).map_err(|e| e.to_string())?;
+    let parent = fork.parent().ok_or("the state has no parent block")?;
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    let ctx = BlockContext {
+        number: BlockNumber(parent.number.0.saturating_add(1)),
+        slot: Slot(0),
+        index: BlockIndex(0),
+        parent_hash: parent.block_hash,
+        timestamp: now,
+        coinbase: Address::ZERO,
+        gas_limit: spec.block_gas_limit,
+        max_txs: 1,
+        chain_id: spec.chain_id,
+        fees: spec.fees,
+        data_price: core.fee_quote().data_price,
+    };
+    Ok((fork, ctx, base_fee))
+}
+
+/// The call request of an `eth_call` / `eth_estimateGas` parameter.
+fn call_request(v: Option<&Value>) -> Result<CallRequest, ErrorObjectOwned> {
+    let v = v.ok_or_else(|| invalid("missing transaction object"))?;
+    let req: TransactionRequest =
+        serde_json::from_value(v.clone()).map_err(|e| invalid(format!("bad call object: {e}")))?;
+    let to = match req.to {
+        Some(alloy_primitives::TxKind::Call(a)) => Some(a),
+        Some(alloy_primitives::TxKind::Create) | None => None,
+    };
+    Ok(CallRequest {
+        from: req.from.unwrap_or_default(),
+        to,
+        gas: req.gas,
+        gas_price: req.gas_price.or(req.max_fee_per_gas),
+        max_priority_fee_per_gas: req.max_priority_fee_per_gas,
+        value: req.value.unwrap_or_default(),
+        input: req.input.input().cloned().unwrap_or_default(),
+        nonce: req.nonce,
+    })
+}
+
+/// The state overrides of a call's third parameter.
+fn overrides(v: Option<&Value>) -> Result<Vec<(Address, AccountOverride)>, ErrorObjectOwned> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let set: StateOverride = serde_json::from_value(v.clone())
+        .map_err(|e| invalid(format!("bad state override: {e}")))?;
+    let mut out = Vec::with_capacity(set.len());
+    for (address, o) in set {
+        if o.state.is_some() {
+            return Err(invalid(
+                "state overrides replace slots with stateDiff here; a full state replacement is not supported",
+            ));
+        }
+        if o.move_precompile_to.is_some() {
+            return Err(invalid("movePrecompileToAddress is not supported"));
+        }
+        out.push((
+            address,
+            AccountOverride {
+                balance: o.balance,
+                nonce: o.nonce,
+                code: o.code,
+                storage: o
+                    .state_diff
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (U256::from_be_bytes(k.0), U256::from_be_bytes(v.0)))
+                    .collect(),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// Executes `run` on a caller for `tag`'s state, off the core thread.
+async fn with_caller<T: Send + 'static>(
+    ctx: &RpcContext,
+    tag: BlockTag,
+    overrides: Vec<(Address, AccountOverride)>,
+    run: impl FnOnce(&mut Caller) -> Result<T, CallError> + Send + 'static,
+) -> Result<T, ErrorObjectOwned> {
+    let permit = tokio::time::timeout(CALL_QUEUE_WAIT, ctx.calls.permits.acquire())
+        .await
+        .map_err(|_| err(code::RETRY, "every call executor is busy; try again"))?
+        .map_err(|_| err(code::UNAVAILABLE, "the node is shutting down"))?;
+    let (fork, block, base_fee) = ctx
+        .query(move |c| call_state(c, tag))
+        .await?
+        .map_err(|e| err(code::INVALID_PARAMS, e))?;
+    let gas_cap = ctx.calls.gas_cap;
+    let result = tokio::task::spawn_blocking(move || {
+        let mut caller = Caller::new(fork, &overrides, &block, base_fee, gas_cap)?;
+        run(&mut caller)
+    })
+    .await
+    .map_err(|e| err(code::INTERNAL, format!("the call's thread failed: {e}")))?;
+    drop(permit);
+    result.map_err(call_error)
+}
+
+/// Code 3 and the revert data for a revert, -32000 for other failures.
+fn reverted(output: &Bytes) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(
+        3,
+        "execution reverted",
+        Some(format!("0x{}", hex::encode(output))),
+    )
+}
+
+fn call_error(e: CallError) -> ErrorObjectOwned {
+    match e {
+        CallError::AlwaysFails {
+            outcome: CallOutcome::Revert { output, .. },
+            ..
+        } => reverted(&output),
+        CallError::State(e) => err(code::INTERNAL, e.to_string()),
+        other => err(EXECUTION_FAILED, other.to_string()),
+    }
+}
+
+/// The code Ethereum nodes answer a call that cannot run with.
+const EXECUTION_FAILED: i32 = -32000;
+
+/// Registers the methods on `m`.
+pub(crate) fn register(
+    m: &mut RpcModule<RpcContext>,
+) -> Result<(), jsonrpsee::core::RegisterMethodError> {
+    m.register_async_method("eth_call", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let values = params(&p)?;
+        let req = call_request(values.first())?;
+        let tag = tag_at(&values, 1)?;
+        let ov = overrides(values.get(2))?;
+        match with_caller(&ctx, tag, ov, move |c| c.call(&req)).await? {
+            CallOutcome::Success { output, .. } => Ok(output),
+            CallOutcome::Revert { output, .. } => Err(reverted(&output)),
+            CallOutcome::Halt { reason, .. } => {
+                Err(err(EXECUTION_FAILED, format!("execution halted: {reason}")))
+            }
+        }
+    })?;
+    m.register_async_method("eth_estimateGas", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let values = params(&p)?;
+        let req = call_request(values.first())?;
+        let tag = tag_at(&values, 1)?;
+        let ov = overrides(values.get(2))?;
+        with_caller(&ctx, tag, ov, move |c| c.estimate_gas(&req))
+            .await
+            .map(alloy_primitives::U64::from)
+    })?;
+    m.register_async_method("eth_getCode", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let values = params(&p)?;
+        let who: Address = serde_json::from_value(values.first().cloned().unwrap_or_default())
+            .map_err(|e| invalid(format!("bad address: {e}")))?;
+        let tag = tag_at(&values, 1)?;
+        read(&ctx, tag, move |s| s.code(&who)).await
+    })?;
+    m.register_async_method("eth_getStorageAt", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        let values = params(&p)?;
+        let who: Address = serde_json::from_value(values.first().cloned().unwrap_or_default())
+            .map_err(|e| invalid(format!("bad address: {e}")))?;
+        let slot: U256 = serde_json::from_value(values.get(1).cloned().unwrap_or_default())
+            .map_err(|e| invalid(format!("bad storage slot: {e}")))?;
+        let tag = tag_at(&values, 2)?;
+        read(&ctx, tag, move |s| s.storage(&who, slot))
+            .await
+            .map(|v| B256::from(v.to_be_bytes()))
+    })?;
+    Ok(())
+}
+
+/// Code and storage at a tag: the provisional tip's fork, or the stored
+/// state of a checkpointed block.
+enum StateAt {
+    Fork(Box<Fork>),
+    Stored(chunkseq_state::StateReader),
+}
+
+impl StateAt {
+    fn code(&self, who: &Address) -> Result<Bytes, chunkseq_state::StateError> {
+        match self {
+            Self::Fork(f) => match f.account(who)? {
+                Some(a) => Ok(f.code(&a.code_hash)?.unwrap_or_default()),
+                None => Ok(Bytes::new()),
+            },
+            Self::Stored(r) => r.code(who),
+        }
+    }
+
+    fn storage(&self, who: &Address, slot: U256) -> Result<U256, chunkseq_state::StateError> {
+        match self {
+            Self::Fork(f) => f.storage(who, slot),
+            Self::Stored(r) => r.storage(who, slot),
+        }
+    }
+}
+
+async fn read<T: Send + 'static>(
+    ctx: &RpcContext,
+    tag: BlockTag,
+    f: impl FnOnce(&StateAt) -> Result<T, chunkseq_state::StateError> + Send + 'static,
+) -> Result<T, ErrorObjectOwned> {
+    ctx.query(move |core| {
+        let tips = core.tips();
+        let at = match tag {
+            BlockTag::Provisional | BlockTag::Pending => {
+                let fork = core.chain().fork_at_tip().map_err(|e| e.to_string())?;
+                return f(&StateAt::Fork(Box::new(fork))).map_err(|e| e.to_string());
+            }
+            BlockTag::Checkpointed => tips.checkpointed.1,
+            BlockTag::Finalized => tips.finalized.1,
+            BlockTag::Number(n) => n,
+        };
+        if at > tips.checkpointed.1 {
+            return Err(format!(
+                "state at block {at} is not checkpointed yet; ask for \"latest\""
+            ));
+        }
+        let reader = core
+            .chain()
+            .db()
+            .reader(BlockNumber(at))
+            .map_err(|e| e.to_string())?;
+        f(&StateAt::Stored(reader)).map_err(|e| e.to_string())
+    })
+    .await?
+    .map_err(invalid)
+}
