@@ -734,6 +734,7 @@ impl CoreLoop {
 
     fn outputs(&mut self, outputs: Vec<Output>) {
         let mut batch = Batch::default();
+        let mut notes = Vec::new();
         for o in outputs {
             match o {
                 Output::Publish(g) => {
@@ -768,7 +769,7 @@ impl CoreLoop {
                         request,
                     });
                 }
-                Output::Event(e) => self.event(e, &mut batch),
+                Output::Event(e) => self.event(e, &mut batch, &mut notes),
                 Output::Rejected { topic, reason } => {
                     self.metrics.gossip_rejected.inc();
                     debug!(target: "chunkseq::node", topic, %reason, "rejected gossip");
@@ -788,21 +789,26 @@ impl CoreLoop {
         self.metrics
             .checkpointed_height
             .set(i64::try_from(tips.checkpointed.1).unwrap_or(i64::MAX));
-        if batch.is_empty() {
-            return;
+        if !batch.is_empty() {
+            let durable = batch.is_durable();
+            self.index.append(batch);
+            if durable {
+                // Blocks, checkpoints and evidence are committed at once.
+                self.flush_index();
+            } else if self.index_since.is_none() {
+                self.index_since = Some(Instant::now());
+            }
         }
-        let durable = batch.is_durable();
-        self.index.append(batch);
-        if durable {
-            // Blocks, checkpoints and evidence are committed at once.
-            self.flush_index();
-        } else if self.index_since.is_none() {
-            self.index_since = Some(Instant::now());
+        // Subscribers hear of a block once the index holds it, so what
+        // they read back (its receipts, say) is there.
+        for n in notes {
+            self.notify.send(n);
         }
     }
 
-    /// One core event: the index, the subscribers, and the metrics.
-    fn event(&mut self, e: Event, batch: &mut Batch) {
+    /// One core event: the index, the subscribers (`notes`, sent after the
+    /// index write), and the metrics.
+    fn event(&mut self, e: Event, batch: &mut Batch, notes: &mut Vec<Notification>) {
         index::record(&e, batch, &mut self.indexed);
         self.measure(&e);
         match e {
@@ -816,7 +822,7 @@ impl CoreLoop {
             warn!(target: "chunkseq::node", what, %reason, "signing refused");
         }
         if let Some(n) = Notification::from_event(&e) {
-            self.notify.send(n);
+            notes.push(n);
         }
     }
 

@@ -48,6 +48,7 @@ pub mod rpc_blocks;
 pub mod rpc_eth;
 pub mod rpc_fees;
 pub mod rpc_limits;
+pub mod rpc_pubsub;
 pub mod rpc_state;
 pub mod store;
 pub mod wire;

@@ -482,6 +482,7 @@ impl Node {
                 calls: Arc::new(crate::rpc_state::CallSlots::new(
                     crate::rpc_state::CallLimits::default(),
                 )),
+                filters: Arc::default(),
             },
             cfg.rpc_limits,
         )

@@ -126,6 +126,8 @@ pub(crate) struct RpcContext {
     pub(crate) backlog: Arc<crate::admission::BacklogGate>,
     /// The executors `eth_call` and `eth_estimateGas` wait for.
     pub(crate) calls: Arc<crate::rpc_state::CallSlots>,
+    /// Filters installed with `eth_newFilter` and its kin.
+    pub(crate) filters: Arc<crate::rpc_pubsub::Filters>,
 }
 
 impl RpcContext {
@@ -474,6 +476,7 @@ pub(crate) fn module(
     crate::rpc_eth::register(&mut m)?;
     crate::rpc_blocks::register(&mut m)?;
     crate::rpc_state::register(&mut m)?;
+    crate::rpc_pubsub::register(&mut m)?;
     m.register_method("chunkseq_health", |_, ctx, _| {
         if ctx.sync.lock().synced {
             "ok"

@@ -316,9 +316,45 @@ fn filter_tag(b: Option<&alloy_eips::BlockNumberOrTag>) -> BlockTag {
     }
 }
 
+/// The logs of `block` (with `body`) that `filter` matches, in order.
+pub(crate) fn block_logs(block: &BlockRecord, body: &BlockBody, filter: &Filter) -> Vec<Log> {
+    let mut out = Vec::new();
+    let mut log_index = 0u64;
+    for (i, receipt) in body.receipts.iter().enumerate() {
+        for log in &receipt.logs {
+            if filter.matches(log) {
+                out.push(Log {
+                    inner: log.clone(),
+                    block_hash: Some(block.hash),
+                    block_number: Some(block.number),
+                    block_timestamp: Some(block.timestamp / 1_000),
+                    transaction_hash: block.transactions.get(i).copied(),
+                    transaction_index: u64::try_from(i).ok(),
+                    log_index: Some(log_index),
+                    removed: false,
+                });
+            }
+            log_index = log_index.saturating_add(1);
+        }
+    }
+    out
+}
+
+/// The Ethereum header of an indexed block (its bloom from its receipts).
+pub(crate) fn block_header(
+    store: &NodeStore,
+    block: &BlockRecord,
+) -> Result<RpcHeader, ErrorObjectOwned> {
+    let body = store
+        .body(block.number)
+        .map_err(internal)?
+        .unwrap_or_default();
+    Ok(header(block, Decoded::of(body)?.bloom()))
+}
+
 /// The logs of `blocks` (oldest first) that `filter` matches, at most
 /// [`MAX_LOGS`].
-fn matching_logs(
+pub(crate) fn matching_logs(
     store: &NodeStore,
     filter: &Filter,
     blocks: impl Iterator<Item = Result<Option<BlockRecord>, crate::store::StoreError>>,
@@ -334,31 +370,14 @@ fn matching_logs(
         let Some(body) = store.body(block.number).map_err(internal)? else {
             continue;
         };
-        let mut log_index = 0u64;
-        for (i, receipt) in body.receipts.iter().enumerate() {
-            for log in &receipt.logs {
-                if filter.matches(log) {
-                    if out.len() >= MAX_LOGS {
-                        return Err(err(
-                            code::INVALID_PARAMS,
-                            format!(
-                                "more than {MAX_LOGS} logs match; ask for a smaller block range or a narrower filter"
-                            ),
-                        ));
-                    }
-                    out.push(Log {
-                        inner: log.clone(),
-                        block_hash: Some(block.hash),
-                        block_number: Some(block.number),
-                        block_timestamp: Some(block.timestamp / 1_000),
-                        transaction_hash: block.transactions.get(i).copied(),
-                        transaction_index: u64::try_from(i).ok(),
-                        log_index: Some(log_index),
-                        removed: false,
-                    });
-                }
-                log_index = log_index.saturating_add(1);
-            }
+        out.extend(block_logs(&block, &body, filter));
+        if out.len() > MAX_LOGS {
+            return Err(err(
+                code::INVALID_PARAMS,
+                format!(
+                    "more than {MAX_LOGS} logs match; ask for a smaller block range or a narrower filter"
+                ),
+            ));
         }
     }
     Ok(out)

@@ -130,6 +130,24 @@ async fn a_withheld_checkpoint_reorgs_and_websocket_subscribers_hear_of_it() {
         )
         .await
         .unwrap();
+    // The same reorg as Ethereum clients see it: the load's ERC-20
+    // transfers log, and retracted logs come again with `removed: true`.
+    let mut logs = ws
+        .subscribe::<serde_json::Value, _>(
+            "eth_subscribe",
+            rpc_params!["logs", {}],
+            "eth_unsubscribe",
+        )
+        .await
+        .unwrap();
+    let mut heads = ws
+        .subscribe::<serde_json::Value, _>(
+            "eth_subscribe",
+            rpc_params!["newHeads"],
+            "eth_unsubscribe",
+        )
+        .await
+        .unwrap();
     let report = devnet.run(std::future::pending()).await.unwrap();
     assert!(!report.reorgs.is_empty(), "{report:?}");
     let r = tokio::time::timeout(Duration::from_secs(1), reorgs.next())
@@ -138,6 +156,36 @@ async fn a_withheld_checkpoint_reorgs_and_websocket_subscribers_hear_of_it() {
         .expect("stream open")
         .unwrap();
     assert_eq!(r["kind"], "reorg");
+    let retracted: Vec<String> = serde_json::from_value(r["retractedBlocks"].clone()).unwrap();
+    let mut added = std::collections::HashSet::new();
+    let mut removed = 0;
+    while let Ok(Some(Ok(log))) =
+        tokio::time::timeout(Duration::from_millis(200), logs.next()).await
+    {
+        let key = (log["blockHash"].to_string(), log["logIndex"].to_string());
+        if log["removed"] == true {
+            assert!(
+                added.contains(&key),
+                "a log removed before it was sent: {log}"
+            );
+            assert!(
+                retracted.contains(&log["blockHash"].as_str().unwrap().to_owned()),
+                "{log}"
+            );
+            removed += 1;
+        } else {
+            added.insert(key);
+        }
+    }
+    assert!(!added.is_empty(), "no logs streamed");
+    assert!(removed > 0, "the reorg removed no logs: {r}");
+    let mut head_numbers = Vec::new();
+    while let Ok(Some(Ok(h))) = tokio::time::timeout(Duration::from_millis(200), heads.next()).await
+    {
+        assert_eq!(h["hash"].as_str().unwrap().len(), 66, "{h}");
+        head_numbers.push(h["number"].as_str().unwrap().to_owned());
+    }
+    assert!(head_numbers.len() > 4, "{head_numbers:?}");
     let slots: Vec<u64> = serde_json::from_value(r["slots"].clone()).unwrap();
     assert!(slots.contains(&2), "{r}");
     assert!(

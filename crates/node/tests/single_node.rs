@@ -588,8 +588,45 @@ async fn standard_methods_answer_in_ethereums_shapes_for_the_developer_accounts(
             gwei,
         )
     };
+    let block_filter: String = c
+        .request("eth_newBlockFilter", rpc_params![])
+        .await
+        .unwrap();
+    let pending_filter: String = c
+        .request("eth_newPendingTransactionFilter", rpc_params![])
+        .await
+        .unwrap();
     let block = send_and_wait(&c, tx(0)).await;
     assert_eq!(count("latest").await, 1, "included in block {block}");
+    // Filters saw the block and the transaction entering the pool.
+    let new_blocks: Vec<serde_json::Value> = c
+        .request("eth_getFilterChanges", rpc_params![block_filter.clone()])
+        .await
+        .unwrap();
+    assert!(
+        new_blocks.contains(&block["hash"]),
+        "{new_blocks:?} {block}"
+    );
+    let pooled: Vec<serde_json::Value> = c
+        .request("eth_getFilterChanges", rpc_params![pending_filter.clone()])
+        .await
+        .unwrap();
+    assert!(pooled.contains(&block["transactions"][0]), "{pooled:?}");
+    let again: Vec<serde_json::Value> = c
+        .request("eth_getFilterChanges", rpc_params![pending_filter])
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "a poll takes what it returns: {again:?}");
+    let removed: bool = c
+        .request("eth_uninstallFilter", rpc_params![block_filter.clone()])
+        .await
+        .unwrap();
+    assert!(removed);
+    let gone = c
+        .request::<serde_json::Value, _>("eth_getFilterChanges", rpc_params![block_filter])
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(gone).0, -32602);
 
     // The transaction, its receipt and its block, as Ethereum shows them.
     let hash = block["transactions"][0].as_str().unwrap().to_owned();
