@@ -100,7 +100,7 @@ pub(crate) fn recover_raw(raw: &[u8], chain_id: u64) -> Result<RecoveredTx, Erro
 }
 
 /// Hands transactions to the core; one verdict per transaction, in order.
-async fn submit(
+pub(crate) async fn submit(
     ctx: &RpcContext,
     txs: Vec<RecoveredTx>,
 ) -> Result<Vec<Result<B256, TxRefused>>, ErrorObjectOwned> {
@@ -349,6 +349,94 @@ pub(crate) fn address_param(p: &Params<'_>) -> Result<Address, ErrorObjectOwned>
         .map_err(|e| err(code::INVALID_PARAMS, format!("bad address: {e}")))
 }
 
+/// How long `eth_sendRawTransactionSync` waits when not told.
+pub const DEFAULT_SYNC_TIMEOUT_MS: u64 = 5_000;
+/// The longest wait `eth_sendRawTransactionSync` accepts.
+pub const MAX_SYNC_TIMEOUT_MS: u64 = 60_000;
+/// EIP-7966's code for a transaction taken but not in a block in time
+/// (`data` is its hash).
+pub const SYNC_TIMEOUT_CODE: i32 = 4;
+
+/// `eth_sendRawTransactionSync` (EIP-7966): sends, then answers with the
+/// receipt as soon as the transaction is provisional (attested), or code
+/// [`SYNC_TIMEOUT_CODE`] with its hash after the timeout (milliseconds,
+/// the second parameter, a number or hex quantity).
+async fn send_sync(
+    ctx: &RpcContext,
+    p: &Params<'_>,
+) -> Result<serde_json::Value, ErrorObjectOwned> {
+    let values: Vec<serde_json::Value> = p
+        .parse()
+        .map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
+    let raw: Bytes = values
+        .first()
+        .cloned()
+        .ok_or_else(|| err(code::INVALID_PARAMS, "missing raw transaction"))
+        .and_then(|v| {
+            serde_json::from_value(v)
+                .map_err(|e| err(code::INVALID_PARAMS, format!("expected a hex string: {e}")))
+        })?;
+    let timeout = match values.get(1) {
+        None | Some(serde_json::Value::Null) => DEFAULT_SYNC_TIMEOUT_MS,
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .ok_or_else(|| err(code::INVALID_PARAMS, format!("bad timeout {n}")))?,
+        Some(serde_json::Value::String(s)) => s
+            .strip_prefix("0x")
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .ok_or_else(|| err(code::INVALID_PARAMS, format!("bad timeout {s:?}")))?,
+        Some(v) => return Err(err(code::INVALID_PARAMS, format!("bad timeout {v}"))),
+    };
+    if timeout == 0 || timeout > MAX_SYNC_TIMEOUT_MS {
+        return Err(err(
+            code::INVALID_PARAMS,
+            format!("timeout {timeout} ms is outside 1..={MAX_SYNC_TIMEOUT_MS}"),
+        ));
+    }
+    if let Some(reason) = ctx.behind(1) {
+        return Err(refused(&reason));
+    }
+    let tx = recover_raw(&raw, ctx.chain_id)?;
+    // Listen before sending, so the block cannot come in between.
+    let mut blocks = ctx.notify.subscribe();
+    let hash = match submit(ctx, vec![tx]).await?.pop() {
+        Some(Ok(hash)) => hash,
+        Some(Err(reason)) => return Err(refused(&reason)),
+        None => return Err(err(code::INTERNAL, "no verdict")),
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(timeout);
+    loop {
+        // Already provisional (a resend), or just made so.
+        let receipt = crate::rpc_blocks::receipt_json(ctx, &hash).await?;
+        if !receipt.is_null() {
+            return Ok(receipt);
+        }
+        loop {
+            match tokio::time::timeout_at(deadline, blocks.recv()).await {
+                Err(_) => {
+                    return Err(ErrorObjectOwned::owned(
+                        SYNC_TIMEOUT_CODE,
+                        format!(
+                            "the transaction was taken but is not provisional after {timeout} ms"
+                        ),
+                        Some(hash),
+                    ));
+                }
+                Ok(Ok(crate::events::Notification::Provisional { block, .. }))
+                    if block.transactions.contains(&hash) =>
+                {
+                    break;
+                }
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
+                Ok(Err(broadcast::error::RecvError::Closed)) => {
+                    return Err(err(code::UNAVAILABLE, "the node is shutting down"));
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
 /// Builds the RPC methods.
 pub(crate) fn module(
     ctx: RpcContext,
@@ -373,6 +461,10 @@ pub(crate) fn module(
         }
     })?;
     m.register_alias("eth_sendRawTransaction", "chunkseq_sendRawTransaction")?;
+    m.register_async_method("eth_sendRawTransactionSync", |p, ctx, _| async move {
+        ctx.metrics.rpc_requests.inc();
+        send_sync(&ctx, &p).await
+    })?;
     m.register_async_method("chunkseq_sendRawTransactions", |p, ctx, _| async move {
         ctx.metrics.rpc_requests.inc();
         let raws: Vec<Bytes> = p.one().map_err(|e| {

@@ -417,6 +417,24 @@ pub(crate) async fn logs(ctx: &RpcContext, filter: Filter) -> Result<Vec<Log>, E
     .map_err(internal)?
 }
 
+/// The receipt of transaction `hash` with its tier, or null while it is in
+/// no block.
+pub(crate) async fn receipt_json(ctx: &RpcContext, hash: &B256) -> Result<Value, ErrorObjectOwned> {
+    let Some((b, d, i)) = locate(ctx, hash)? else {
+        return Ok(Value::Null);
+    };
+    let Some(receipt) = d.receipt(&b, i, d.first_log(i)) else {
+        return Ok(Value::Null);
+    };
+    let fin = finalized(ctx).await?;
+    serde_json::to_value(TieredReceipt {
+        receipt,
+        tier: tier(&b, fin),
+        attestations: b.attestations,
+    })
+    .map_err(internal)
+}
+
 /// Registers the methods on `m`.
 pub(crate) fn register(
     m: &mut RpcModule<RpcContext>,
@@ -483,19 +501,7 @@ pub(crate) fn register(
     m.register_async_method("eth_getTransactionReceipt", |p, ctx, _| async move {
         ctx.metrics.rpc_requests.inc();
         let hash = hash_param(&p)?;
-        let Some((b, d, i)) = locate(&ctx, &hash)? else {
-            return Ok(Value::Null);
-        };
-        let Some(receipt) = d.receipt(&b, i, d.first_log(i)) else {
-            return Ok(Value::Null);
-        };
-        let fin = finalized(&ctx).await?;
-        serde_json::to_value(TieredReceipt {
-            receipt,
-            tier: tier(&b, fin),
-            attestations: b.attestations,
-        })
-        .map_err(internal)
+        receipt_json(&ctx, &hash).await
     })?;
     m.register_async_method(
         "eth_getBlockTransactionCountByNumber",

@@ -735,4 +735,33 @@ async fn standard_methods_answer_in_ethereums_shapes_for_the_developer_accounts(
         .await
         .unwrap_err();
     assert_eq!(refusal(bad).0, -32602);
+
+    // A preconfirmation: the receipt as soon as the block is provisional.
+    let receipt: serde_json::Value = c
+        .request("eth_sendRawTransactionSync", rpc_params![tx(2), 30_000])
+        .await
+        .unwrap();
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    assert_eq!(receipt["tier"], "provisional", "{receipt}");
+    assert_eq!(receipt["from"], format!("{:#x}", dev[0].address()));
+    // Behind a nonce gap it waits in the pool: code 4 with its hash.
+    let gapped = tx(10);
+    let late = c
+        .request::<serde_json::Value, _>(
+            "eth_sendRawTransactionSync",
+            rpc_params![gapped.clone(), "0x12c"],
+        )
+        .await
+        .unwrap_err();
+    let (code, data) = refusal(late);
+    assert_eq!(code, 4);
+    assert_eq!(
+        data,
+        serde_json::json!(alloy_primitives::keccak256(&gapped))
+    );
+    let bad = c
+        .request::<serde_json::Value, _>("eth_sendRawTransactionSync", rpc_params![tx(11), 0])
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(bad).0, -32602);
 }
