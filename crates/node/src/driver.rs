@@ -255,6 +255,8 @@ pub(crate) struct CoreLoop {
     index_since: Option<Instant>,
     /// Blocks whose transactions the index holds as provisional.
     indexed: index::Indexed,
+    /// The chain view RPC reads use, refreshed after each round.
+    views: Arc<crate::read_view::ReadViews>,
 }
 
 impl CoreLoop {
@@ -291,7 +293,15 @@ impl CoreLoop {
             index: Batch::default(),
             index_since: None,
             indexed: index::Indexed::default(),
+            views: Arc::default(),
         }
+    }
+
+    /// Publishes chain views to `views` (the RPC's).
+    pub(crate) fn with_views(mut self, views: Arc<crate::read_view::ReadViews>) -> Self {
+        views.refresh(&self.core);
+        self.views = views;
+        self
     }
 
     /// Publishes the core's backlog refusal for the RPC, at most every
@@ -799,8 +809,9 @@ impl CoreLoop {
                 self.index_since = Some(Instant::now());
             }
         }
-        // Subscribers hear of a block once the index holds it, so what
-        // they read back (its receipts, say) is there.
+        // Subscribers hear of a block once the index holds it and the
+        // read view shows it, so what they read back is there.
+        self.views.refresh(&self.core);
         for n in notes {
             self.notify.send(n);
         }

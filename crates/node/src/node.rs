@@ -388,12 +388,13 @@ impl Node {
         let metrics = Arc::new(NodeMetrics::new());
         let sync = Arc::new(Mutex::new(SyncState::default()));
         let gate = Arc::new(crate::admission::BacklogGate::default());
+        let views = Arc::new(crate::read_view::ReadViews::default());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         // The core holds the executor's thread-local buffers, so it is
         // built on the thread that runs it.
         let (ready_tx, ready_rx) = oneshot::channel();
         let thread = {
-            let (cfg, net, notify, store, metrics, sync, gate) = (
+            let (cfg, net, notify, store, metrics, sync, gate, views) = (
                 cfg.clone(),
                 net.clone(),
                 notify.clone(),
@@ -401,6 +402,7 @@ impl Node {
                 Arc::clone(&metrics),
                 Arc::clone(&sync),
                 Arc::clone(&gate),
+                Arc::clone(&views),
             );
             std::thread::Builder::new()
                 .name("chunkseq-core".into())
@@ -415,6 +417,7 @@ impl Node {
                     let _ = ready_tx.send(Ok(()));
                     CoreLoop::new(core, net, l1_tx, notify, store, metrics, clock, sync, gate)
                         .with_faults(cfg.faults.clone(), cfg.key.clone())
+                        .with_views(views)
                         .run(core_rx);
                 })
                 .map_err(|e| NodeError::Setup(format!("core thread: {e}")))?
@@ -477,12 +480,14 @@ impl Node {
                 metrics: Arc::clone(&metrics),
                 chain_id: cfg.spec.chain_id,
                 fees: cfg.spec.fees,
+                block_gas_limit: cfg.spec.block_gas_limit,
                 sync: Arc::clone(&sync),
                 backlog: Arc::clone(&gate),
                 calls: Arc::new(crate::rpc_state::CallSlots::new(
                     crate::rpc_state::CallLimits::default(),
                 )),
                 filters: Arc::default(),
+                views,
             },
             cfg.rpc_limits,
         )

@@ -32,6 +32,7 @@ use crate::{
     metrics::NodeMetrics,
     network::NetworkStatus,
     node::SyncState,
+    read_view::ChainView,
     rpc_limits::{
         ConnectionTable, MarkPlainHttpLayer, RateLimited, RequestBuckets, RpcLimits, refuse,
     },
@@ -121,6 +122,8 @@ pub(crate) struct RpcContext {
     pub(crate) metrics: Arc<NodeMetrics>,
     pub(crate) chain_id: u64,
     pub(crate) fees: chunkseq_primitives::FeeSpec,
+    /// The chain's block gas limit (what calls run under).
+    pub(crate) block_gas_limit: u64,
     pub(crate) sync: Arc<parking_lot::Mutex<SyncState>>,
     /// Users' transactions are refused at once while this stands.
     pub(crate) backlog: Arc<crate::admission::BacklogGate>,
@@ -128,6 +131,8 @@ pub(crate) struct RpcContext {
     pub(crate) calls: Arc<crate::rpc_state::CallSlots>,
     /// Filters installed with `eth_newFilter` and its kin.
     pub(crate) filters: Arc<crate::rpc_pubsub::Filters>,
+    /// The chain as the core loop last published it.
+    pub(crate) views: Arc<crate::read_view::ReadViews>,
 }
 
 impl RpcContext {
@@ -147,6 +152,15 @@ impl RpcContext {
 }
 
 impl RpcContext {
+    /// The chain view reads use; taken from the core while the core loop
+    /// has published none (the node is starting).
+    pub(crate) async fn view(&self) -> Result<Arc<ChainView>, ErrorObjectOwned> {
+        match self.views.get() {
+            Some(v) => Ok(v),
+            None => self.query(|c| Arc::new(ChainView::of(c))).await,
+        }
+    }
+
     pub(crate) async fn query<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Core) -> T + Send + 'static,
@@ -288,54 +302,39 @@ enum AccountError {
 pub(crate) async fn number_of(ctx: &RpcContext, tag: BlockTag) -> Result<u64, ErrorObjectOwned> {
     match tag {
         BlockTag::Number(n) => Ok(n),
-        t => {
-            ctx.query(move |c| {
-                let tips = c.tips();
-                match t {
-                    BlockTag::Checkpointed => tips.checkpointed.1,
-                    BlockTag::Finalized => tips.finalized.1,
-                    _ => tips.provisional.1,
-                }
-            })
-            .await
-        }
+        t => Ok(ctx.view().await?.number_of(t)),
     }
 }
 
+/// An account's nonce and balance at `tag`, read from the published chain
+/// view; only `pending` asks the core (the pool) for the nonce.
 pub(crate) async fn account(
     ctx: &RpcContext,
     who: Address,
     tag: BlockTag,
 ) -> Result<(u64, U256), ErrorObjectOwned> {
-    let r = ctx
-        .query(move |core| -> Result<(u64, U256), AccountError> {
-            let tips = core.tips();
-            let at = match tag {
-                BlockTag::Provisional | BlockTag::Pending => {
-                    let fork = core.chain().fork_at_tip()?;
-                    let a = fork.account(&who)?;
-                    let (nonce, balance) = a.map_or((0, U256::ZERO), |a| (a.nonce, a.balance));
-                    let nonce = if tag == BlockTag::Pending {
-                        core.pool().pending_nonce(who, nonce)
-                    } else {
-                        nonce
-                    };
-                    return Ok((nonce, balance));
-                }
-                BlockTag::Checkpointed => tips.checkpointed.1,
-                BlockTag::Finalized => tips.finalized.1,
-                BlockTag::Number(n) => n,
-            };
-            if at > tips.checkpointed.1 {
-                return Err(AccountError::NotCheckpointed(at));
-            }
-            let reader = core.chain().db().reader(BlockNumber(at))?;
-            let nonce = reader.nonce(&who)?;
-            let balance = reader.balance(&who)?;
-            Ok((nonce, balance))
-        })
-        .await?;
-    r.map_err(|e| err(code::INVALID_PARAMS, e.to_string()))
+    let view = ctx.view().await?;
+    let read = || -> Result<(u64, U256), AccountError> {
+        let at = view.number_of(tag);
+        // A provisional block (or the checkpointed tip): its fork.
+        if let Some(fork) = view.fork_at(at)? {
+            let a = fork.account(&who)?;
+            return Ok(a.map_or((0, U256::ZERO), |a| (a.nonce, a.balance)));
+        }
+        if at > view.tips.checkpointed.1 {
+            return Err(AccountError::NotCheckpointed(at));
+        }
+        let reader = view.db().reader(BlockNumber(at))?;
+        Ok((reader.nonce(&who)?, reader.balance(&who)?))
+    };
+    let (nonce, balance) = read().map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
+    if tag == BlockTag::Pending {
+        let nonce = ctx
+            .query(move |core| core.pool().pending_nonce(who, nonce))
+            .await?;
+        return Ok((nonce, balance));
+    }
+    Ok((nonce, balance))
 }
 
 pub(crate) fn address_param(p: &Params<'_>) -> Result<Address, ErrorObjectOwned> {

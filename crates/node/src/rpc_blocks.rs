@@ -247,7 +247,7 @@ fn block_json(block: &BlockRecord, d: &Decoded, full: bool) -> Result<Value, Err
 
 /// The height of the finalized tip.
 async fn finalized(ctx: &RpcContext) -> Result<u64, ErrorObjectOwned> {
-    ctx.query(|c| c.tips().finalized.1).await
+    Ok(ctx.view().await?.tips.finalized.1)
 }
 
 fn full_param(p: &jsonrpsee::types::Params<'_>) -> Result<bool, ErrorObjectOwned> {

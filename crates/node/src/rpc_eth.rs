@@ -26,7 +26,7 @@ pub(crate) fn register(
 ) -> Result<(), jsonrpsee::core::RegisterMethodError> {
     m.register_async_method("eth_blockNumber", |_, ctx, _| async move {
         ctx.metrics.rpc_requests.inc();
-        let tip = ctx.query(|c| c.tips().provisional.1).await?;
+        let tip = ctx.view().await?.tips.provisional.1;
         Ok::<_, ErrorObjectOwned>(U64::from(tip))
     })?;
     m.register_async_method("eth_getTransactionCount", |p, ctx, _| async move {

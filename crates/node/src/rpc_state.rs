@@ -20,7 +20,6 @@ use chunkseq_execution::{
     AccountOverride, BlockContext, CallError, CallOutcome, CallRequest, Caller, fees::base_fee_on,
 };
 use chunkseq_primitives::{BlockIndex, BlockNumber, Slot};
-use chunkseq_protocol::Core;
 use chunkseq_state::Fork;
 use jsonrpsee::{
     RpcModule,
@@ -29,7 +28,10 @@ use jsonrpsee::{
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use crate::rpc::{BlockTag, RpcContext, code, err};
+use crate::{
+    read_view::ChainView,
+    rpc::{BlockTag, RpcContext, code, err},
+};
 
 /// Most gas one `eth_call` or `eth_estimateGas` may use (also never more
 /// than the block gas limit): a transaction's own limit under Osaka
@@ -96,60 +98,43 @@ fn tag_at(values: &[Value], i: usize) -> Result<BlockTag, ErrorObjectOwned> {
 
 /// A fork of the state a call at `tag` runs on, with the environment of
 /// the block that would follow it, and its base fee.
-fn call_state(core: &Core, tag: BlockTag) -> Result<(Fork, BlockContext, u64), String> {
-    let chain = core.chain();
-    let tips = core.tips();
-    let fork = match tag {
-        BlockTag::Provisional | BlockTag::Pending => chain.fork_at_tip(),
-        BlockTag::Checkpointed => chain.fork_at_checkpoint(),
-        BlockTag::Finalized => {
-            return Err(
-                "calls run on latest, pending, safe or a provisional block; the finalized state is kept for reads only"
-                    .into(),
-            );
-        }
-        BlockTag::Number(n) => {
-            let hash = if n == tips.checkpointed.1 {
-                Some(tips.checkpointed.0)
-            } else {
-                chain
-                    .provisional()
-                    .iter()
-                    .find(|b| b.header.number == n)
-                    .map(|b| b.hash)
-            };
-            let Some(hash) = hash else {
-                return Err(format!(
-                    "calls run on the provisional blocks and the checkpointed tip (block {}); block {n} is not one",
-                    tips.checkpointed.1
-                ));
-            };
-            match chain.fork_on(hash) {
-                Ok(Some(f)) => Ok(f),
-                Ok(None) => return Err(format!("block {n} is no longer kept")),
-                Err(e) => Err(e),
-            }
-        }
+fn call_state(
+    ctx: &RpcContext,
+    view: &ChainView,
+    tag: BlockTag,
+) -> Result<(Fork, BlockContext, u64), String> {
+    if tag == BlockTag::Finalized {
+        return Err(
+            "calls run on latest, pending, safe or a provisional block; the finalized state is kept for reads only"
+                .into(),
+        );
     }
-    .map_err(|e| format!("state unavailable: {e}"))?;
-    let spec = core.spec();
-    let base_fee = base_fee_on(&fork, &spec.fees).map_err(|e| e.to_string())?;
+    let number = view.number_of(tag);
+    let fork = view
+        .fork_at(number)
+        .map_err(|e| format!("state unavailable: {e}"))?
+        .ok_or_else(|| {
+            format!(
+                "calls run on the provisional blocks and the checkpointed tip (block {}); block {number} is not one",
+                view.tips.checkpointed.1
+            )
+        })?;
+    let base_fee = base_fee_on(&fork, &ctx.fees).map_err(|e| e.to_string())?;
     let parent = fork.parent().ok_or("the state has no parent block")?;
-    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
-    let ctx = BlockContext {
+    let block = BlockContext {
         number: BlockNumber(parent.number.0.saturating_add(1)),
         slot: Slot(0),
         index: BlockIndex(0),
         parent_hash: parent.block_hash,
-        timestamp: now,
+        timestamp: crate::clock::Clock::now(&crate::clock::SystemClock),
         coinbase: Address::ZERO,
-        gas_limit: spec.block_gas_limit,
+        gas_limit: ctx.block_gas_limit,
         max_txs: 1,
-        chain_id: spec.chain_id,
-        fees: spec.fees,
-        data_price: core.fee_quote().data_price,
+        chain_id: ctx.chain_id,
+        fees: ctx.fees,
+        data_price: view.fees.data_price,
     };
-    Ok((fork, ctx, base_fee))
+    Ok((fork, block, base_fee))
 }
 
 /// The call request of an `eth_call` / `eth_estimateGas` parameter.
@@ -219,10 +204,9 @@ async fn with_caller<T: Send + 'static>(
         .await
         .map_err(|_| err(code::RETRY, "every call executor is busy; try again"))?
         .map_err(|_| err(code::UNAVAILABLE, "the node is shutting down"))?;
-    let (fork, block, base_fee) = ctx
-        .query(move |c| call_state(c, tag))
-        .await?
-        .map_err(|e| err(code::INVALID_PARAMS, e))?;
+    let view = ctx.view().await?;
+    let (fork, block, base_fee) =
+        call_state(ctx, &view, tag).map_err(|e| err(code::INVALID_PARAMS, e))?;
     let gas_cap = ctx.calls.gas_cap;
     let result = tokio::task::spawn_blocking(move || {
         let mut caller = Caller::new(fork, &overrides, &block, base_fee, gas_cap)?;
@@ -334,34 +318,21 @@ impl StateAt {
     }
 }
 
-async fn read<T: Send + 'static>(
+async fn read<T>(
     ctx: &RpcContext,
     tag: BlockTag,
-    f: impl FnOnce(&StateAt) -> Result<T, chunkseq_state::StateError> + Send + 'static,
+    f: impl FnOnce(&StateAt) -> Result<T, chunkseq_state::StateError>,
 ) -> Result<T, ErrorObjectOwned> {
-    ctx.query(move |core| {
-        let tips = core.tips();
-        let at = match tag {
-            BlockTag::Provisional | BlockTag::Pending => {
-                let fork = core.chain().fork_at_tip().map_err(|e| e.to_string())?;
-                return f(&StateAt::Fork(Box::new(fork))).map_err(|e| e.to_string());
-            }
-            BlockTag::Checkpointed => tips.checkpointed.1,
-            BlockTag::Finalized => tips.finalized.1,
-            BlockTag::Number(n) => n,
-        };
-        if at > tips.checkpointed.1 {
-            return Err(format!(
+    let view = ctx.view().await?;
+    let at = view.number_of(tag);
+    let state = match view.fork_at(at).map_err(invalid)? {
+        Some(fork) => StateAt::Fork(Box::new(fork)),
+        None if at > view.tips.checkpointed.1 => {
+            return Err(invalid(format!(
                 "state at block {at} is not checkpointed yet; ask for \"latest\""
-            ));
+            )));
         }
-        let reader = core
-            .chain()
-            .db()
-            .reader(BlockNumber(at))
-            .map_err(|e| e.to_string())?;
-        f(&StateAt::Stored(reader)).map_err(|e| e.to_string())
-    })
-    .await?
-    .map_err(invalid)
+        None => StateAt::Stored(view.db().reader(BlockNumber(at)).map_err(invalid)?),
+    };
+    f(&state).map_err(invalid)
 }
