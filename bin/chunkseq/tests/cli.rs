@@ -551,3 +551,81 @@ fn sim_sweep_and_calibrate() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `chunkseq node --dev` is a one-node chain on its own: it prints the
+/// developer accounts, funds them, and makes blocks a client can read.
+#[test]
+fn node_dev_is_a_one_node_chain_with_funded_developer_accounts() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chunkseq"))
+        .args([
+            "node",
+            "--dev",
+            "--rpc",
+            "127.0.0.1:0",
+            "--metrics",
+            "127.0.0.1:0",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let _child = Kill(child);
+    let accounts: Vec<String> = stdout.lines().take(11).map(Result::unwrap).collect();
+    assert!(accounts[0].contains("test test test"), "{accounts:?}");
+    assert!(
+        accounts[1].contains("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"),
+        "{accounts:?}"
+    );
+    // Its logs are read to the end, or a full pipe would stall the node.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Some(r) = line.strip_prefix("node running: rpc ") {
+                let _ = tx.send(r.split_whitespace().next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    let rpc = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the node says where its RPC is");
+    let call = |method: &str, params: Value| -> Value {
+        let out = Command::new("curl")
+            .args(["-s", "-H", "content-type: application/json", "--data"])
+            .arg(
+                serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+                    .to_string(),
+            )
+            .arg(&rpc)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["result"].clone()
+    };
+    let balance = call(
+        "eth_getBalance",
+        serde_json::json!(["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "latest"]),
+    );
+    // 10,000 ether.
+    assert_eq!(balance, "0x21e19e0c9bab2400000", "{balance}");
+    let number =
+        |v: Value| u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let start = std::time::Instant::now();
+    while number(call("eth_blockNumber", serde_json::json!([]))) < 2 {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "no blocks from the dev node"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}

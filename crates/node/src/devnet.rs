@@ -959,7 +959,7 @@ const LOAD_TICK_MS: u64 = 5;
 
 /// Prints the developer accounts genesis funds, with their keys, as anvil
 /// does: the devnet is for trying things out with the usual tools.
-fn print_dev_accounts() -> Result<(), chunkseq_execution::GenesisError> {
+pub fn print_dev_accounts() -> Result<(), chunkseq_execution::GenesisError> {
     let keys = chunkseq_execution::mnemonic_keys(
         chunkseq_execution::TEST_MNEMONIC,
         chunkseq_execution::DEV_ACCOUNTS,

@@ -92,6 +92,13 @@ pub(crate) struct NodeArgs {
     /// from L1's logs searches from there [default: 0].
     #[arg(long, value_name = "NUMBER")]
     rollup_deploy_block: Option<u64>,
+    /// A one-node development chain, as anvil gives one: this node is the
+    /// only validator (devnet key 0) over an embedded L1, its data lives in
+    /// a temporary directory unless --data-dir names one, and the
+    /// developer accounts of the standard test mnemonic are funded and
+    /// printed.
+    #[arg(long, conflicts_with_all = ["l1_rpc", "keystore", "validators", "dev_key"])]
+    dev: bool,
 }
 
 /// The same settings as read from the config file.
@@ -140,6 +147,7 @@ fn merged(args: NodeArgs) -> Result<NodeArgs> {
     };
     Ok(NodeArgs {
         config: args.config,
+        dev: args.dev,
         preset: args.preset.or(preset),
         spec: args.spec.or(f.spec),
         genesis_time: args.genesis_time.or(f.genesis_time),
@@ -170,7 +178,25 @@ fn merged(args: NodeArgs) -> Result<NodeArgs> {
 }
 
 pub(crate) fn run(args: NodeArgs) -> Result<()> {
-    let a = merged(args)?;
+    let dev = args.dev;
+    let mut a = merged(args)?;
+    // Kept alive until the node stops: a --dev chain's data directory.
+    let mut _dev_dir = None;
+    if dev {
+        if a.l1_rpc.is_some() || a.keystore.is_some() {
+            bail!(
+                "--dev runs its own embedded L1 with devnet key 0; drop l1-rpc and keystore from the config file"
+            );
+        }
+        a.validators = Some(1);
+        a.dev_key = Some(0);
+        if a.data_dir.is_none() {
+            let dir = tempfile::tempdir().context("a temporary data directory")?;
+            a.data_dir = Some(dir.path().to_owned());
+            _dev_dir = Some(dir);
+        }
+        chunkseq_node::devnet::print_dev_accounts()?;
+    }
     let mut spec: ChainSpec = match &a.spec {
         Some(path) => ChainSpec::from_toml_file(path)?,
         None => a.preset.unwrap_or(Preset::Devnet).spec(),
