@@ -68,6 +68,8 @@ pub struct DevnetConfig {
     pub data_mode: Option<chunkseq_primitives::DataMode>,
     /// A burst of load above `tps` ([`crate::flood`]).
     pub flood: Option<crate::flood::Flood>,
+    /// Reads at a fixed rate for a while ([`crate::read_load`]).
+    pub read_load: Option<crate::read_load::ReadLoad>,
 }
 
 impl Default for DevnetConfig {
@@ -87,6 +89,7 @@ impl Default for DevnetConfig {
             l1_rpc: None,
             data_mode: None,
             flood: None,
+            read_load: None,
         }
     }
 }
@@ -730,6 +733,35 @@ impl Devnet {
                 cfg.tps
             );
         }
+        // The read load's window, and its task.
+        let mut reads = None;
+        if let Some(r) = cfg.read_load {
+            let start = tt
+                .build_start(Slot(first.0.saturating_add(r.after_slots)))
+                .map_err(setup)?;
+            let wait = Duration::from_millis(start.0.saturating_sub(clock.now().0));
+            let nodes: Vec<std::net::SocketAddr> =
+                (0..cfg.nodes).map(|i| self.handle.rpc(i)).collect();
+            let accounts: Vec<Address> = self.users.iter().map(PrivateKey::address).collect();
+            let start_ms = start.0.saturating_sub(origin_unix);
+            let end_ms = start_ms.saturating_add(r.seconds.saturating_mul(1000));
+            println!(
+                "read load: {} reads/s (eth_call and eth_getBalance) for {} s from slot {}",
+                r.rps,
+                r.seconds,
+                first.0.saturating_add(r.after_slots)
+            );
+            reads = Some((
+                tokio::spawn(crate::read_load::run(
+                    r,
+                    tokio::time::Instant::now() + wait,
+                    nodes,
+                    accounts,
+                )),
+                start_ms,
+                end_ms,
+            ));
+        }
         let mut load_tick = tokio::time::interval(Duration::from_millis(LOAD_TICK_MS));
         load_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut housekeeping = tokio::time::interval(Duration::from_millis(200));
@@ -887,6 +919,25 @@ impl Devnet {
                 rss_after,
             )
         });
+        let read_summary = match (reads, cfg.read_load) {
+            (Some((task, start_ms, end_ms)), Some(r)) if task.is_finished() => {
+                task.await.ok().map(|stats| {
+                    crate::read_load::ReadLoadSummary::new(
+                        r,
+                        stats,
+                        &aggregator.by_submission,
+                        start_ms,
+                        end_ms,
+                    )
+                })
+            }
+            (Some((task, ..)), _) => {
+                task.abort();
+                println!("read load: the run ended before the reads did; no figures");
+                None
+            }
+            _ => None,
+        };
         if let Some(t) = l1_task {
             t.abort();
         }
@@ -938,6 +989,9 @@ impl Devnet {
             report.latency_ms.checkpointed.p50,
             report.reorgs.len()
         );
+        if let Some(r) = read_summary {
+            println!("{r}");
+        }
         if let Some(f) = flood_summary {
             println!("{f}");
             println!(

@@ -43,6 +43,7 @@ pub mod metrics;
 mod metrics_server;
 pub mod network;
 pub mod node;
+pub mod read_load;
 pub mod read_view;
 pub mod rpc;
 pub mod rpc_blocks;

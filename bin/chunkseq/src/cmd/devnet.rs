@@ -65,6 +65,17 @@ pub(crate) struct DevnetArgs {
     /// Length of the flood in seconds.
     #[arg(long, default_value_t = 60, requires = "flood_tps")]
     flood_secs: u64,
+    /// Read-load benchmark: this many reads a second (half `eth_call`, half
+    /// `eth_getBalance`, over all nodes) for `--read-secs`, and provisional
+    /// latency before, during and after (docs/node.md, "Reads under load").
+    #[arg(long, value_name = "RPS")]
+    read_rps: Option<f64>,
+    /// Slots before the reads start.
+    #[arg(long, default_value_t = 2, requires = "read_rps")]
+    read_after_slots: u64,
+    /// Length of the read load in seconds.
+    #[arg(long, default_value_t = 20, requires = "read_rps")]
+    read_secs: u64,
 }
 
 pub(crate) fn run(args: DevnetArgs) -> Result<()> {
@@ -75,6 +86,11 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
         && !(t.is_finite() && t >= 0.0)
     {
         bail!("--flood-tps must be a non-negative number");
+    }
+    if let Some(r) = args.read_rps
+        && !(r.is_finite() && r > 0.0 && r <= 100_000.0)
+    {
+        bail!("--read-rps must be a number of reads a second from above 0 to 100,000");
     }
     let cfg = DevnetConfig {
         nodes: args.nodes,
@@ -92,6 +108,11 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
             tps,
             after_slots: args.flood_after_slots,
             seconds: args.flood_secs,
+        }),
+        read_load: args.read_rps.map(|rps| chunkseq_node::read_load::ReadLoad {
+            rps,
+            after_slots: args.read_after_slots,
+            seconds: args.read_secs,
         }),
         ..DevnetConfig::default()
     };
