@@ -194,12 +194,7 @@ impl std::fmt::Display for ReadLoadSummary {
         write!(
             f,
             "read load: provisional p50/p99 {:.0}/{:.0} ms before, {:.0}/{:.0} ms during, {:.0}/{:.0} ms after",
-            self.before.0,
-            self.before.1,
-            self.during.0,
-            self.during.1,
-            self.after.0,
-            self.after.1
+            self.before.0, self.before.1, self.during.0, self.during.1, self.after.0, self.after.1
         )
     }
 }
@@ -232,6 +227,9 @@ mod tests {
         assert_eq!(s.during.1, 900.0);
         assert_eq!(s.after, (400.0, 400.0));
         let text = s.to_string();
-        assert!(text.contains("20 reads in 2 s (10/s of 10 asked), 1 failed"), "{text}");
+        assert!(
+            text.contains("20 reads in 2 s (10/s of 10 asked), 1 failed"),
+            "{text}"
+        );
     }
 }

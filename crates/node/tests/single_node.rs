@@ -736,6 +736,56 @@ async fn standard_methods_answer_in_ethereums_shapes_for_the_developer_accounts(
         .unwrap_err();
     assert_eq!(refusal(bad).0, -32602);
 
+    // Calls: code put in place by a state override runs; a revert answers
+    // code 3 with its data; a transfer is estimated at 21,000 gas.
+    let answer = alloy_primitives::Address::repeat_byte(0x42);
+    let returns_42 = "0x602a60005260206000f3";
+    let out: String = c
+        .request(
+            "eth_call",
+            rpc_params![
+                serde_json::json!({"to": answer}),
+                "latest",
+                serde_json::json!({ format!("{answer:#x}"): {"code": returns_42} })
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, format!("0x{:064x}", 42));
+    let reverts = "0x60aa60005260206000fd";
+    let reverted = c
+        .request::<String, _>(
+            "eth_call",
+            rpc_params![
+                serde_json::json!({"to": answer}),
+                "latest",
+                serde_json::json!({ format!("{answer:#x}"): {"code": reverts} })
+            ],
+        )
+        .await
+        .unwrap_err();
+    let jsonrpsee::core::client::Error::Call(obj) = reverted else {
+        panic!("{reverted:?}")
+    };
+    assert_eq!(obj.code(), 3);
+    assert_eq!(obj.data().unwrap().get(), format!("\"0x{:064x}\"", 0xaa));
+    let gas: String = c
+        .request(
+            "eth_estimateGas",
+            rpc_params![serde_json::json!({"from": dev[0].address(), "to": to, "value": "0x1"})],
+        )
+        .await
+        .unwrap();
+    assert_eq!(gas, "0x5208");
+    let too_much = c
+        .request::<String, _>(
+            "eth_call",
+            rpc_params![serde_json::json!({"to": answer, "gas": "0xffffffff"})],
+        )
+        .await
+        .unwrap_err();
+    assert!(too_much.to_string().contains("above the cap"), "{too_much}");
+
     // A preconfirmation: the receipt as soon as the block is provisional.
     let receipt: serde_json::Value = c
         .request("eth_sendRawTransactionSync", rpc_params![tx(2), 30_000])
