@@ -1,8 +1,9 @@
 //! Read-only calls on a state fork, for `eth_call` and `eth_estimateGas`:
 //! revm with the environment of the block that would come next, nothing
-//! written back. A call that names no gas price runs with the base fee
-//! check off (as Ethereum nodes do), so an account with no ether can still
-//! read; its nonce is not checked unless it names one.
+//! written back. As Ethereum nodes do, a call runs with the base fee check
+//! off (an account with no ether can still read), without the nonce check
+//! (a client estimating its next transaction names the pending nonce, ahead
+//! of the state), and from any address, a contract's too (no EIP-3607).
 
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use revm::{
@@ -139,6 +140,7 @@ impl Caller {
         let (mut cfg, block) = evm_env(ctx, base_fee);
         cfg.disable_nonce_check = true;
         cfg.disable_base_fee = true;
+        cfg.disable_eip3607 = true;
         Ok(Self {
             evm: Context::mainnet()
                 .with_db(ForkDb::new(fork))
@@ -186,8 +188,6 @@ impl Caller {
             gas_priority_fee: req.max_priority_fee_per_gas.map(|p| p.min(gas_price)),
             ..TxEnv::default()
         };
-        let nonce_given = req.nonce.is_some();
-        self.evm.ctx.cfg.disable_nonce_check = !nonce_given;
         let result = match self.evm.transact(tx) {
             Ok(r) => r.result,
             Err(revm::context::result::EVMError::Database(e)) => return Err(CallError::State(e)),
@@ -220,6 +220,23 @@ impl Caller {
             Some(g) => g,
             None => self.gas_cap,
         };
+        // As Ethereum nodes do: with a fee cap, no more gas than the
+        // caller's balance pays for.
+        let cap = match req.gas_price.filter(|p| *p > 0) {
+            Some(price) => {
+                let balance = self.balance(req.from)?;
+                let left = balance.saturating_sub(req.value);
+                let affordable = left / U256::from(price);
+                let affordable = u64::try_from(affordable).unwrap_or(u64::MAX);
+                if affordable < INTRINSIC_GAS {
+                    return Err(CallError::Invalid(format!(
+                        "insufficient funds: balance {balance} wei pays for {affordable} gas at {price} wei, less than a transaction needs"
+                    )));
+                }
+                cap.min(affordable)
+            }
+            None => cap,
+        };
         let used = match self.run(req, cap)? {
             CallOutcome::Success { gas_used, .. } => gas_used,
             outcome => return Err(CallError::AlwaysFails { cap, outcome }),
@@ -242,6 +259,20 @@ impl Caller {
     }
 }
 
+impl Caller {
+    fn balance(&mut self, who: Address) -> Result<U256, CallError> {
+        Ok(self
+            .evm
+            .ctx
+            .journaled_state
+            .database
+            .fork
+            .account(&who)
+            .map_err(ExecDbError::from)?
+            .map_or(U256::ZERO, |a| a.balance))
+    }
+}
+
 /// Writes `overrides` into `fork`.
 fn apply_overrides(
     fork: &mut Fork,
@@ -260,6 +291,13 @@ fn apply_overrides(
             account.nonce = n;
         }
         if let Some(code) = &o.code {
+            if code.first() == Some(&0xef)
+                && revm::bytecode::Bytecode::new_raw_checked(code.clone()).is_err()
+            {
+                return Err(CallError::Invalid(format!(
+                    "override code for {address} starts with 0xef and is no valid EIP-7702 delegation"
+                )));
+            }
             let hash: B256 = keccak256(code);
             if !code.is_empty() {
                 diff.add_code(hash, code.clone());

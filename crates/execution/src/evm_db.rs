@@ -62,7 +62,10 @@ impl Database for ForkDb {
             .fork
             .code(&code_hash)?
             .ok_or_else(|| StateError::Corrupt(format!("no code for hash {code_hash}")))?;
-        let code = Bytecode::new_raw(raw);
+        // Checked: code put in place by an `eth_call` override is the
+        // client's, and malformed EIP-7702 bytes must be an error.
+        let code = Bytecode::new_raw_checked(raw)
+            .map_err(|e| StateError::Corrupt(format!("code {code_hash}: {e:?}")))?;
         self.code.insert(code_hash, code.clone());
         Ok(code)
     }

@@ -9,7 +9,7 @@
 //! a receipt is served. Its type is its transaction's.
 
 use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope};
-use alloy_primitives::{Address, Bytes, Log};
+use alloy_primitives::{Address, B256, Bytes, Log};
 use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
 
 /// Largest stored body decoded: a block's transactions (at most 10,000 of
@@ -31,6 +31,9 @@ pub struct StoredReceipt {
 /// A block's transactions (EIP-2718) and their receipts, in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
 pub struct BlockBody {
+    /// The block it belongs to: a body read next to a block record of
+    /// another hash (one from before a reorg) is not that block's.
+    pub block_hash: B256,
     /// The transactions.
     pub transactions: Vec<Bytes>,
     /// Their senders.
@@ -65,8 +68,14 @@ pub enum BodyError {
 impl BlockBody {
     /// The body of a block with `transactions`, their `senders` and their
     /// `receipts`.
-    pub fn new(transactions: &[Bytes], senders: &[Address], receipts: &[ReceiptEnvelope]) -> Self {
+    pub fn new(
+        block_hash: B256,
+        transactions: &[Bytes],
+        senders: &[Address],
+        receipts: &[ReceiptEnvelope],
+    ) -> Self {
         Self {
+            block_hash,
             transactions: transactions.to_vec(),
             senders: senders.to_vec(),
             receipts: receipts
@@ -126,7 +135,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use alloy_consensus::ReceiptWithBloom;
-    use alloy_primitives::{Address, B256, LogData};
+    use alloy_primitives::LogData;
 
     use super::*;
 
@@ -150,7 +159,7 @@ mod tests {
         ];
         let txs = vec![Bytes::from_static(b"\x02ab"), Bytes::from_static(b"\xc0")];
         let senders = [Address::repeat_byte(1), Address::repeat_byte(2)];
-        let body = BlockBody::new(&txs, &senders, &receipts);
+        let body = BlockBody::new(B256::repeat_byte(9), &txs, &senders, &receipts);
         let back = BlockBody::decode(&body.encode()).unwrap();
         assert_eq!(back, body);
         assert!(back.receipts[0].success && !back.receipts[1].success);
@@ -163,6 +172,7 @@ mod tests {
         longer.push(0);
         assert!(BlockBody::decode(&longer).is_err());
         let uneven = BlockBody {
+            block_hash: B256::ZERO,
             transactions: txs,
             senders: senders.to_vec(),
             receipts: vec![],

@@ -525,6 +525,7 @@ impl Devnet {
                     .withhold_checkpoint
                     .map(NodeFaults::withhold_checkpoint)
                     .unwrap_or_default(),
+                protection_db: None,
             });
         }
         let (seen_tx, seen_rx) = mpsc::unbounded_channel();

@@ -257,6 +257,8 @@ pub(crate) struct CoreLoop {
     indexed: index::Indexed,
     /// The chain view RPC reads use, refreshed after each round.
     views: Arc<crate::read_view::ReadViews>,
+    /// Whether slashing protection lets the node sign (for metrics).
+    health: Arc<chunkseq_signer::SigningHealth>,
 }
 
 impl CoreLoop {
@@ -294,7 +296,14 @@ impl CoreLoop {
             index_since: None,
             indexed: index::Indexed::default(),
             views: Arc::default(),
+            health: Arc::default(),
         }
+    }
+
+    /// Reports slashing protection's state from `health` in the metrics.
+    pub(crate) fn with_health(mut self, health: Arc<chunkseq_signer::SigningHealth>) -> Self {
+        self.health = health;
+        self
     }
 
     /// Publishes chain views to `views` (the RPC's).
@@ -812,6 +821,12 @@ impl CoreLoop {
         // Subscribers hear of a block once the index holds it and the
         // read view shows it, so what they read back is there.
         self.views.refresh(&self.core);
+        self.metrics
+            .signing_unavailable
+            .set(i64::from(self.health.unavailable().is_some()));
+        self.metrics
+            .signing_refused
+            .set(i64::try_from(self.health.refused()).unwrap_or(i64::MAX));
         for n in notes {
             self.notify.send(n);
         }

@@ -40,7 +40,12 @@ pub fn record(event: &Event, batch: &mut Batch, indexed: &mut Indexed) {
             batch.block(BlockRecord::new(block, BlockStatus::Provisional));
             batch.body(
                 block.header.number,
-                &BlockBody::new(&block.transactions, &block.senders, &block.receipts),
+                &BlockBody::new(
+                    block.hash,
+                    &block.transactions,
+                    &block.senders,
+                    &block.receipts,
+                ),
             );
             indexed.blocks.insert(block.hash);
         }
@@ -60,7 +65,12 @@ pub fn record(event: &Event, batch: &mut Batch, indexed: &mut Indexed) {
                     }
                     batch.body(
                         block.header.number,
-                        &BlockBody::new(&block.transactions, &block.senders, &block.receipts),
+                        &BlockBody::new(
+                            block.hash,
+                            &block.transactions,
+                            &block.senders,
+                            &block.receipts,
+                        ),
                     );
                 }
                 batch.block(BlockRecord::checkpointed(block, *l1_block, *l1_tx));

@@ -56,6 +56,11 @@ pub struct NodeMetrics {
     pub gossip_dropped: Family<Vec<(String, String)>, Counter>,
     /// Provisional tip height.
     pub provisional_height: Gauge,
+    /// 1 while slashing protection cannot be reached and nothing is
+    /// signed, 0 otherwise.
+    pub signing_unavailable: Gauge,
+    /// Signatures refused because slashing protection failed.
+    pub signing_refused: Gauge,
     /// Checkpointed tip height.
     pub checkpointed_height: Gauge,
     /// Transactions in the pool.
@@ -93,6 +98,8 @@ impl NodeMetrics {
             gossip_rejected: Counter::default(),
             gossip_dropped: Family::default(),
             provisional_height: Gauge::default(),
+            signing_unavailable: Gauge::default(),
+            signing_refused: Gauge::default(),
             checkpointed_height: Gauge::default(),
             pool_size: Gauge::default(),
             tx_refused: Family::default(),
@@ -150,6 +157,16 @@ impl NodeMetrics {
             "provisional_height",
             "Provisional tip height",
             m.provisional_height.clone(),
+        );
+        f.register(
+            "signing_unavailable",
+            "1 while slashing protection is unreachable and nothing is signed",
+            m.signing_unavailable.clone(),
+        );
+        f.register(
+            "signing_refused",
+            "Signatures refused because slashing protection failed, since start",
+            m.signing_refused.clone(),
         );
         f.register(
             "checkpointed_height",

@@ -14,7 +14,10 @@ use chunkseq_execution::Genesis;
 use chunkseq_l1::L1;
 use chunkseq_primitives::{ChainSpec, LocalSigner, PrivateKey, Signer};
 use chunkseq_protocol::{CheckpointTip, Core, CoreConfig};
-use chunkseq_signer::{ProtectedSigner, SlashingProtectionStore};
+use chunkseq_signer::{
+    PostgresProtectionStore, ProtectedSigner, ProtectionStore, SlashingProtectionStore,
+    postgres::DEFAULT_PG_TIMEOUT,
+};
 use chunkseq_state::StateDb;
 use jsonrpsee::server::ServerHandle;
 use libp2p::{Multiaddr, PeerId, identity};
@@ -78,6 +81,9 @@ pub struct NodeConfig {
     pub core: CoreConfig,
     /// Faults to inject (devnet and tests).
     pub faults: NodeFaults,
+    /// Slashing protection in this PostgreSQL database (shared by the two
+    /// nodes of a validator pair) instead of the node's own redb file.
+    pub protection_db: Option<String>,
 }
 
 /// Faults a node can be told to commit, to exercise the others' handling:
@@ -236,7 +242,13 @@ fn index_genesis(cfg: &NodeConfig, store: &NodeStore, db: &StateDb) -> Result<()
         &entry,
         crate::store::BlockStatus::Checkpointed,
     ));
-    batch.body(0, &crate::block_body::BlockBody::default());
+    batch.body(
+        0,
+        &crate::block_body::BlockBody {
+            block_hash: hash,
+            ..Default::default()
+        },
+    );
     store.write(batch).map_err(|e| e.to_string())
 }
 
@@ -245,6 +257,7 @@ fn index_genesis(cfg: &NodeConfig, store: &NodeStore, db: &StateDb) -> Result<()
 /// committing it) is unwound to the checkpoint before.
 fn open_core(
     cfg: &NodeConfig,
+    health: &Arc<chunkseq_signer::SigningHealth>,
     store: &NodeStore,
     database: Arc<redb::Database>,
     path: Option<PathBuf>,
@@ -313,11 +326,20 @@ fn open_core(
             l1_block: r.l1_block,
         });
     }
+    let protection: Arc<dyn ProtectionStore> = match &cfg.protection_db {
+        Some(url) => {
+            let pg = PostgresProtectionStore::connect(url, DEFAULT_PG_TIMEOUT)
+                .map_err(|e| NodeError::Setup(format!("--protection-db: {e}")))?;
+            info!(target: "chunkseq::node", store = %pg.location(), "slashing protection in PostgreSQL: signing waits for it and stops while it is unreachable");
+            Arc::new(pg)
+        }
+        None => Arc::new(protection),
+    };
     let signer: Option<Arc<dyn Signer>> = cfg.key.as_ref().map(|k| {
-        Arc::new(ProtectedSigner::new(
-            LocalSigner::new(k.clone()),
-            Arc::new(protection),
-        )) as Arc<dyn Signer>
+        Arc::new(
+            ProtectedSigner::new(LocalSigner::new(k.clone()), protection)
+                .with_health(Arc::clone(health)),
+        ) as Arc<dyn Signer>
     });
     let mut core = Core::new(cfg.spec.clone(), cfg.core.clone(), Arc::new(db), signer)
         .map_err(|e| NodeError::Setup(e.to_string()))?;
@@ -325,6 +347,15 @@ fn open_core(
         info!(target: "chunkseq::node", slot = tip.slot, number = tip.last_number, "resuming from checkpoint");
         core.resume_from(tip)
             .map_err(|e| NodeError::Setup(e.to_string()))?;
+    }
+    // Provisional blocks of the last run are on no chain now: their
+    // records, bodies and receipts go (peers send the current ones).
+    let checkpointed = core.tips().checkpointed.1;
+    let gone = store
+        .forget_above(checkpointed)
+        .map_err(|e| NodeError::Setup(format!("cleaning the index: {e}")))?;
+    if gone > 0 {
+        info!(target: "chunkseq::node", blocks = gone, above = checkpointed, "forgot provisional blocks of the last run");
     }
     Ok(core)
 }
@@ -389,11 +420,13 @@ impl Node {
         let sync = Arc::new(Mutex::new(SyncState::default()));
         let gate = Arc::new(crate::admission::BacklogGate::default());
         let views = Arc::new(crate::read_view::ReadViews::default());
+        let health = Arc::new(chunkseq_signer::SigningHealth::default());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         // The core holds the executor's thread-local buffers, so it is
         // built on the thread that runs it.
         let (ready_tx, ready_rx) = oneshot::channel();
         let thread = {
+            let health = Arc::clone(&health);
             let (cfg, net, notify, store, metrics, sync, gate, views) = (
                 cfg.clone(),
                 net.clone(),
@@ -407,7 +440,7 @@ impl Node {
             std::thread::Builder::new()
                 .name("chunkseq-core".into())
                 .spawn(move || {
-                    let core = match open_core(&cfg, &store, database, path) {
+                    let core = match open_core(&cfg, &health, &store, database, path) {
                         Ok(c) => c,
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));
@@ -418,6 +451,7 @@ impl Node {
                     CoreLoop::new(core, net, l1_tx, notify, store, metrics, clock, sync, gate)
                         .with_faults(cfg.faults.clone(), cfg.key.clone())
                         .with_views(views)
+                        .with_health(health)
                         .run(core_rx);
                 })
                 .map_err(|e| NodeError::Setup(format!("core thread: {e}")))?
@@ -488,6 +522,7 @@ impl Node {
                 )),
                 filters: Arc::default(),
                 views,
+                health,
             },
             cfg.rpc_limits,
         )

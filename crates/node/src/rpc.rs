@@ -133,6 +133,8 @@ pub(crate) struct RpcContext {
     pub(crate) filters: Arc<crate::rpc_pubsub::Filters>,
     /// The chain as the core loop last published it.
     pub(crate) views: Arc<crate::read_view::ReadViews>,
+    /// Whether slashing protection lets this node sign.
+    pub(crate) health: Arc<chunkseq_signer::SigningHealth>,
 }
 
 impl RpcContext {
@@ -284,6 +286,10 @@ pub struct NodeStatus {
     pub data_price: u64,
     /// Whether the node caught up and takes part.
     pub synced: bool,
+    /// `ok`, or why slashing protection cannot record (the node then
+    /// signs nothing); `null` without a validator key.
+    #[serde(default)]
+    pub signing: Option<String>,
 }
 
 /// Why an account could not be read at a block.
@@ -426,6 +432,8 @@ async fn send_sync(
                 {
                     break;
                 }
+                // Catching up, blocks come with checkpoints, not one by one.
+                Ok(Ok(crate::events::Notification::Checkpoint { .. })) => break,
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
                 Ok(Err(broadcast::error::RecvError::Closed)) => {
                     return Err(err(code::UNAVAILABLE, "the node is shutting down"));
@@ -579,6 +587,10 @@ pub(crate) fn module(
         ctx.metrics.rpc_requests.inc();
         let peers = ctx.net.peers();
         let synced = ctx.sync.lock().synced;
+        let signing = ctx
+            .health
+            .unavailable()
+            .map(|why| format!("unavailable: {why}"));
         ctx.query(move |c| {
             let now = crate::clock::Clock::now(&crate::clock::SystemClock);
             let slot = c.timetable().slot_at(now).map_or(0, |s| s.0);
@@ -605,6 +617,7 @@ pub(crate) fn module(
                 base_fee: c.fee_quote().base_fee,
                 data_price: c.fee_quote().data_price,
                 synced,
+                signing: me.map(|_| signing.unwrap_or_else(|| "ok".to_owned())),
             }
         })
         .await

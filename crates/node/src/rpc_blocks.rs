@@ -79,16 +79,6 @@ impl Decoded {
         Ok(Self { txs, body })
     }
 
-    fn bloom(&self) -> Bloom {
-        let mut bloom = Bloom::ZERO;
-        for r in &self.body.receipts {
-            for log in &r.logs {
-                bloom.accrue_log(log);
-            }
-        }
-        bloom
-    }
-
     /// The RPC transaction at `i`.
     fn transaction(&self, block: &BlockRecord, i: usize) -> Option<Transaction> {
         let tx = self.txs.get(i)?.clone();
@@ -211,15 +201,13 @@ fn header(block: &BlockRecord, bloom: Bloom) -> RpcHeader {
     }
 }
 
-/// The block and its decoded body.
+/// The block and its decoded body (read together with it).
 fn load(
-    ctx: &RpcContext,
-    block: Option<BlockRecord>,
+    found: Option<(BlockRecord, Option<BlockBody>)>,
 ) -> Result<Option<(BlockRecord, Decoded)>, ErrorObjectOwned> {
-    let Some(block) = block else {
+    let Some((block, body)) = found else {
         return Ok(None);
     };
-    let body = ctx.store.body(block.number).map_err(internal)?;
     // A block indexed before bodies were kept has none: it is shown with
     // its transactions' hashes and no receipts.
     let body = body.unwrap_or_default();
@@ -237,7 +225,7 @@ fn block_json(block: &BlockRecord, d: &Decoded, full: bool) -> Result<Value, Err
         BlockTransactions::Hashes(block.transactions.clone())
     };
     let b: Block = Block {
-        header: header(block, d.bloom()),
+        header: header(block, block.logs_bloom),
         uncles: Vec::new(),
         transactions,
         withdrawals: None,
@@ -286,7 +274,7 @@ fn locate(
     let (Some(number), Some(index)) = (record.block_number, record.index) else {
         return Ok(None);
     };
-    let Some((block, decoded)) = load(ctx, ctx.store.block(number).map_err(internal)?)? else {
+    let Some((block, decoded)) = load(ctx.store.block_with_body(number).map_err(internal)?)? else {
         return Ok(None);
     };
     if Some(block.hash) != record.block_hash {
@@ -340,34 +328,28 @@ pub(crate) fn block_logs(block: &BlockRecord, body: &BlockBody, filter: &Filter)
     out
 }
 
-/// The Ethereum header of an indexed block (its bloom from its receipts).
-pub(crate) fn block_header(
-    store: &NodeStore,
-    block: &BlockRecord,
-) -> Result<RpcHeader, ErrorObjectOwned> {
-    let body = store
-        .body(block.number)
-        .map_err(internal)?
-        .unwrap_or_default();
-    Ok(header(block, Decoded::of(body)?.bloom()))
+/// The Ethereum header of an indexed block.
+pub(crate) fn block_header(block: &BlockRecord) -> RpcHeader {
+    header(block, block.logs_bloom)
 }
 
-/// The logs of `blocks` (oldest first) that `filter` matches, at most
-/// [`MAX_LOGS`].
+/// The logs of the blocks `numbers` (oldest first) that `filter` matches,
+/// at most [`MAX_LOGS`]. A block whose bloom rules the filter out is not
+/// read further.
 pub(crate) fn matching_logs(
     store: &NodeStore,
     filter: &Filter,
-    blocks: impl Iterator<Item = Result<Option<BlockRecord>, crate::store::StoreError>>,
+    numbers: impl Iterator<Item = u64>,
 ) -> Result<Vec<Log>, ErrorObjectOwned> {
     let mut out = Vec::new();
-    for block in blocks {
-        let Some(block) = block.map_err(internal)? else {
+    for n in numbers {
+        let Some(block) = store.block(n).map_err(internal)? else {
             continue;
         };
-        if block.transactions.is_empty() {
+        if block.transactions.is_empty() || !filter.matches_bloom(block.logs_bloom) {
             continue;
         }
-        let Some(body) = store.body(block.number).map_err(internal)? else {
+        let Some((block, Some(body))) = store.block_with_body(n).map_err(internal)? else {
             continue;
         };
         out.extend(block_logs(&block, &body, filter));
@@ -383,16 +365,36 @@ pub(crate) fn matching_logs(
     Ok(out)
 }
 
-/// The logs `filter` asks for.
-pub(crate) async fn logs(ctx: &RpcContext, filter: Filter) -> Result<Vec<Log>, ErrorObjectOwned> {
+/// Runs a log scan on a blocking thread, holding one of the call
+/// executors for as long as it runs.
+pub(crate) async fn scan<T: Send + 'static>(
+    ctx: &RpcContext,
+    work: impl FnOnce(&NodeStore) -> Result<T, ErrorObjectOwned> + Send + 'static,
+) -> Result<T, ErrorObjectOwned> {
+    let permit = ctx.calls.acquire().await?;
     let store = std::sync::Arc::clone(&ctx.store);
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work(&store)
+    })
+    .await
+    .map_err(internal)?
+}
+
+/// The logs `filter` asks for; a range ends at the provisional tip at most.
+pub(crate) async fn logs(ctx: &RpcContext, filter: Filter) -> Result<Vec<Log>, ErrorObjectOwned> {
     if let Some(hash) = filter.get_block_hash() {
-        return tokio::task::spawn_blocking(move || {
-            matching_logs(&store, &filter, std::iter::once(store.block_by_hash(&hash)))
+        return scan(ctx, move |store| {
+            let Some((block, Some(body))) =
+                store.block_by_hash_with_body(&hash).map_err(internal)?
+            else {
+                return Ok(Vec::new());
+            };
+            Ok(block_logs(&block, &body, &filter))
         })
-        .await
-        .map_err(internal)?;
+        .await;
     }
+    let tip = number_of(ctx, BlockTag::Provisional).await?;
     let from = number_of(ctx, filter_tag(filter.block_option.get_from_block())).await?;
     let to = number_of(ctx, filter_tag(filter.block_option.get_to_block())).await?;
     if to < from {
@@ -401,20 +403,20 @@ pub(crate) async fn logs(ctx: &RpcContext, filter: Filter) -> Result<Vec<Log>, E
             format!("fromBlock {from} is after toBlock {to}"),
         ));
     }
+    let to = to.min(tip);
+    if to < from {
+        return Ok(Vec::new());
+    }
     if to - from >= MAX_LOG_BLOCKS {
         return Err(err(
             code::INVALID_PARAMS,
             format!(
                 "a range of {} blocks exceeds the {MAX_LOG_BLOCKS} one call scans; ask for smaller ranges",
-                to - from + 1
+                (to - from).saturating_add(1)
             ),
         ));
     }
-    tokio::task::spawn_blocking(move || {
-        matching_logs(&store, &filter, (from..=to).map(|n| store.block(n)))
-    })
-    .await
-    .map_err(internal)?
+    scan(ctx, move |store| matching_logs(store, &filter, from..=to)).await
 }
 
 /// The receipt of transaction `hash` with its tier, or null while it is in
@@ -443,7 +445,7 @@ pub(crate) fn register(
         ctx.metrics.rpc_requests.inc();
         let number = number_of(&ctx, tag_param(&p, 0)?).await?;
         let full = full_param(&p)?;
-        match load(&ctx, ctx.store.block(number).map_err(internal)?)? {
+        match load(ctx.store.block_with_body(number).map_err(internal)?)? {
             Some((b, d)) => block_json(&b, &d, full),
             None => Ok(Value::Null),
         }
@@ -452,7 +454,7 @@ pub(crate) fn register(
         ctx.metrics.rpc_requests.inc();
         let hash = hash_param(&p)?;
         let full = full_param(&p)?;
-        match load(&ctx, ctx.store.block_by_hash(&hash).map_err(internal)?)? {
+        match load(ctx.store.block_by_hash_with_body(&hash).map_err(internal)?)? {
             Some((b, d)) => block_json(&b, &d, full),
             None => Ok(Value::Null),
         }
@@ -468,14 +470,14 @@ pub(crate) fn register(
                 let hash: B256 = s
                     .parse()
                     .map_err(|e| err(code::INVALID_PARAMS, format!("bad block hash: {e}")))?;
-                ctx.store.block_by_hash(&hash).map_err(internal)?
+                ctx.store.block_by_hash_with_body(&hash).map_err(internal)?
             }
             _ => {
                 let number = number_of(&ctx, tag_param(&p, 0)?).await?;
-                ctx.store.block(number).map_err(internal)?
+                ctx.store.block_with_body(number).map_err(internal)?
             }
         };
-        let Some((b, d)) = load(&ctx, block)? else {
+        let Some((b, d)) = load(block)? else {
             return Ok(Value::Null);
         };
         let fin = finalized(&ctx).await?;

@@ -12,7 +12,7 @@
 //! A reverted call answers code 3 with the revert data in `data`, as
 //! Ethereum nodes do, so clients decode custom errors.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rpc_types_eth::{TransactionRequest, state::StateOverride};
@@ -50,9 +50,12 @@ pub struct CallLimits {
 }
 
 impl Default for CallLimits {
+    /// One executor fewer than the machine has cores (at least one), so
+    /// calls never take every core from the protocol core.
     fn default() -> Self {
         Self {
-            concurrent: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            concurrent: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1).max(1)),
             gas_cap: DEFAULT_CALL_GAS_CAP,
         }
     }
@@ -61,16 +64,29 @@ impl Default for CallLimits {
 /// The executors calls wait for.
 #[derive(Debug)]
 pub(crate) struct CallSlots {
-    permits: Semaphore,
+    /// Held by each running call until its thread is done (also when its
+    /// client went away meanwhile).
+    permits: Arc<Semaphore>,
     gas_cap: u64,
 }
 
 impl CallSlots {
     pub(crate) fn new(limits: CallLimits) -> Self {
         Self {
-            permits: Semaphore::new(limits.concurrent.max(1)),
+            permits: Arc::new(Semaphore::new(limits.concurrent.max(1))),
             gas_cap: limits.gas_cap,
         }
+    }
+
+    /// An executor for one call or log scan, waiting at most
+    /// [`CALL_QUEUE_WAIT`]; it is free again when the permit is dropped.
+    pub(crate) async fn acquire(
+        &self,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, ErrorObjectOwned> {
+        tokio::time::timeout(CALL_QUEUE_WAIT, Arc::clone(&self.permits).acquire_owned())
+            .await
+            .map_err(|_| err(code::RETRY, "every call executor is busy; try again"))?
+            .map_err(|_| err(code::UNAVAILABLE, "the node is shutting down"))
     }
 }
 
@@ -200,21 +216,20 @@ async fn with_caller<T: Send + 'static>(
     overrides: Vec<(Address, AccountOverride)>,
     run: impl FnOnce(&mut Caller) -> Result<T, CallError> + Send + 'static,
 ) -> Result<T, ErrorObjectOwned> {
-    let permit = tokio::time::timeout(CALL_QUEUE_WAIT, ctx.calls.permits.acquire())
-        .await
-        .map_err(|_| err(code::RETRY, "every call executor is busy; try again"))?
-        .map_err(|_| err(code::UNAVAILABLE, "the node is shutting down"))?;
+    let permit = ctx.calls.acquire().await?;
     let view = ctx.view().await?;
     let (fork, block, base_fee) =
         call_state(ctx, &view, tag).map_err(|e| err(code::INVALID_PARAMS, e))?;
     let gas_cap = ctx.calls.gas_cap;
+    // The permit goes with the work: a client that hangs up does not free
+    // an executor that is still running its call.
     let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let mut caller = Caller::new(fork, &overrides, &block, base_fee, gas_cap)?;
         run(&mut caller)
     })
     .await
     .map_err(|e| err(code::INTERNAL, format!("the call's thread failed: {e}")))?;
-    drop(permit);
     result.map_err(call_error)
 }
 

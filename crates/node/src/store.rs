@@ -16,7 +16,7 @@
 
 use std::{path::Path, sync::Arc};
 
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, Bloom};
 
 use crate::block_body::BlockBody;
 use chunkseq_primitives::TxStatus;
@@ -90,6 +90,9 @@ pub struct BlockRecord {
     /// Root over its receipts.
     #[serde(default)]
     pub receipts_root: B256,
+    /// The bloom of its logs: `eth_getLogs` skips a block it rules out.
+    #[serde(default)]
+    pub logs_bloom: Bloom,
     /// Gas used.
     pub gas_used: u64,
     /// Gas limit.
@@ -143,6 +146,10 @@ impl BlockRecord {
             state_root: h.stateRoot,
             tx_root: h.txRoot,
             receipts_root: h.receiptsRoot,
+            logs_bloom: block
+                .receipts
+                .iter()
+                .fold(Bloom::ZERO, |acc, r| acc | *r.logs_bloom()),
             gas_used: h.gasUsed,
             gas_limit: h.gasLimit,
             base_fee: h.baseFee,
@@ -414,6 +421,36 @@ impl NodeStore {
             .transpose()
     }
 
+    /// Deletes what the index holds above block `number` (blocks, bodies,
+    /// their transactions' records): at start, provisional blocks of the
+    /// last run that are on no chain now. How many blocks went.
+    pub fn forget_above(&self, number: u64) -> Result<usize, StoreError> {
+        let (hashes, txs) = {
+            let txn = self.db.begin_read()?;
+            let blocks = txn.open_table(BLOCKS)?;
+            let mut hashes = Vec::new();
+            let mut txs = Vec::new();
+            for item in blocks.range(number.saturating_add(1)..)? {
+                let (k, v) = item?;
+                let b: BlockRecord = decode(format!("block {}", k.value()), v.value())?;
+                hashes.push(b.hash);
+                txs.extend(b.transactions);
+            }
+            (hashes, txs)
+        };
+        let gone = hashes.len();
+        if gone == 0 {
+            return Ok(0);
+        }
+        let mut batch = Batch::default();
+        batch.truncate_above(number, hashes);
+        for tx in txs {
+            batch.forget_tx(tx);
+        }
+        self.write(batch)?;
+        Ok(gone)
+    }
+
     /// The block with hash `hash`.
     pub fn block_by_hash(&self, hash: &B256) -> Result<Option<BlockRecord>, StoreError> {
         let txn = self.db.begin_read()?;
@@ -427,6 +464,60 @@ impl NodeStore {
             .map(|v| decode(format!("block {number}"), v.value()))
             .transpose()?;
         Ok(block.filter(|b| b.hash == *hash))
+    }
+
+    /// The block at `number` and its body, read together (one read
+    /// transaction, so a reorg cannot come between them); the body only
+    /// when it is that block's.
+    pub fn block_with_body(
+        &self,
+        number: u64,
+    ) -> Result<Option<(BlockRecord, Option<BlockBody>)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        Self::with_body(&txn, number, None)
+    }
+
+    /// The block with hash `hash` and its body, read together.
+    pub fn block_by_hash_with_body(
+        &self,
+        hash: &B256,
+    ) -> Result<Option<(BlockRecord, Option<BlockBody>)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let numbers = txn.open_table(BLOCK_NUMBERS)?;
+        let Some(number) = numbers.get(&hash.0)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        Self::with_body(&txn, number, Some(hash))
+    }
+
+    fn with_body(
+        txn: &redb::ReadTransaction,
+        number: u64,
+        hash: Option<&B256>,
+    ) -> Result<Option<(BlockRecord, Option<BlockBody>)>, StoreError> {
+        let blocks = txn.open_table(BLOCKS)?;
+        let Some(block) = blocks
+            .get(number)?
+            .map(|v| decode::<BlockRecord>(format!("block {number}"), v.value()))
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        if hash.is_some_and(|h| *h != block.hash) {
+            return Ok(None);
+        }
+        let bodies = txn.open_table(BODIES)?;
+        let body = bodies
+            .get(number)?
+            .map(|v| {
+                BlockBody::decode(v.value()).map_err(|e| StoreError::Corrupt {
+                    what: format!("body {number}"),
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()?
+            .filter(|b| b.block_hash == block.hash);
+        Ok(Some((block, body)))
     }
 
     /// The transactions and receipts of the block at `number`.
@@ -534,6 +625,7 @@ mod tests {
             state_root: B256::ZERO,
             tx_root: B256::ZERO,
             receipts_root: B256::ZERO,
+            logs_bloom: Bloom::ZERO,
             gas_used: 21_000,
             gas_limit: 30_000_000,
             base_fee: 7,

@@ -67,6 +67,7 @@ async fn one_node_with(rpc_limits: RpcLimits) -> (Node, Vec<PrivateKey>, u64) {
             metrics: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             core: CoreConfig::default(),
             faults: NodeFaults::default(),
+            protection_db: None,
         },
         Arc::new(l1.subscribe()),
     )
@@ -785,6 +786,56 @@ async fn standard_methods_answer_in_ethereums_shapes_for_the_developer_accounts(
         .await
         .unwrap_err();
     assert!(too_much.to_string().contains("above the cap"), "{too_much}");
+    // As wallets estimate: with a fee cap and the pending nonce, from an
+    // account holding little (0.001 ether), and from a contract.
+    let fresh = alloy_primitives::Address::repeat_byte(0x77);
+    let little = serde_json::json!({ format!("{fresh:#x}"): {"balance": "0x38d7ea4c68000"} });
+    let gas: String = c
+        .request(
+            "eth_estimateGas",
+            rpc_params![
+                serde_json::json!({"from": fresh, "to": to, "value": "0x1",
+                    "maxFeePerGas": "0x3b9aca00", "maxPriorityFeePerGas": "0x1", "nonce": "0x5"}),
+                "pending",
+                little
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(gas, "0x5208");
+    let from_contract: String = c
+        .request(
+            "eth_call",
+            rpc_params![
+                serde_json::json!({"from": answer, "to": answer}),
+                "latest",
+                serde_json::json!({ format!("{answer:#x}"): {"code": returns_42} })
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(from_contract, format!("0x{:064x}", 42));
+    let bad_code = c
+        .request::<String, _>(
+            "eth_call",
+            rpc_params![
+                serde_json::json!({"to": answer}),
+                "latest",
+                serde_json::json!({ format!("{answer:#x}"): {"code": "0xef01"} })
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(bad_code.to_string().contains("0xef"), "{bad_code}");
+    // A log range past every block is clamped, not an overflow.
+    let logs: Vec<serde_json::Value> = c
+        .request(
+            "eth_getLogs",
+            rpc_params![serde_json::json!({"fromBlock": "0x0", "toBlock": "0xffffffffffffffff"})],
+        )
+        .await
+        .unwrap();
+    assert!(logs.is_empty(), "transfers log nothing: {logs:?}");
 
     // A preconfirmation: the receipt as soon as the block is provisional.
     let receipt: serde_json::Value = c

@@ -32,6 +32,7 @@ use tracing::info;
 use super::{
     error::{ImportConflict, InterchangeError, SlashingProtectionError},
     key::RecordKey,
+    protection::ProtectionStore,
     store::{RECORDS, SignedRecord, SlashingProtectionStore},
 };
 
@@ -287,69 +288,123 @@ impl Interchange {
     }
 }
 
+/// Every record of `store`, as an interchange file for `domain` (the domain
+/// the records were signed under).
+pub fn export_store(
+    store: &dyn ProtectionStore,
+    domain: &Eip712Domain,
+) -> Result<Interchange, SlashingProtectionError> {
+    let mut out = Interchange::new(domain);
+    for (address, record) in store.all_records()? {
+        match out.data.last_mut() {
+            Some(signer) if signer.address == address => signer.signed.push(record.into()),
+            _ => out.data.push(InterchangeSigner {
+                address,
+                signed: vec![record.into()],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the records of `interchange` to `store`, all or nothing.
+///
+/// Refused (the store unchanged) when the file is for another domain
+/// separator, another format or version, holds an invalid record, or holds
+/// any record whose key the store has with a different digest; every such
+/// conflict is listed in [`SlashingProtectionError::ImportConflicts`].
+/// Records the store already has with the same digest are counted, not
+/// rewritten.
+pub fn import_into(
+    store: &dyn ProtectionStore,
+    domain: &Eip712Domain,
+    interchange: &Interchange,
+) -> Result<ImportSummary, SlashingProtectionError> {
+    let records = interchange.validated_records()?;
+    let expected = domain.separator();
+    if interchange.metadata.domain_separator != expected {
+        return Err(InterchangeError::WrongDomain {
+            expected,
+            found: interchange.metadata.domain_separator,
+        }
+        .into());
+    }
+    let records: Vec<(Address, SignedRecord)> = records
+        .into_iter()
+        .map(|(key, digest)| {
+            (
+                key.address,
+                SignedRecord {
+                    kind: key.kind,
+                    slot: key.slot,
+                    index: key.index,
+                    digest,
+                },
+            )
+        })
+        .collect();
+    let summary = store.import_records(&records)?;
+    info!(
+        target: "chunkseq::slashing_protection",
+        store = %store.location(),
+        imported = summary.imported,
+        already_present = summary.already_present,
+        "imported slashing protection records"
+    );
+    Ok(summary)
+}
+
 impl SlashingProtectionStore {
     /// Every record of the store, as an interchange file for `domain` (the
     /// domain the records were signed under).
     pub fn export(&self, domain: &Eip712Domain) -> Result<Interchange, SlashingProtectionError> {
-        let mut out = Interchange::new(domain);
-        for (address, record) in self.all_records()? {
-            match out.data.last_mut() {
-                Some(signer) if signer.address == address => signer.signed.push(record.into()),
-                _ => out.data.push(InterchangeSigner {
-                    address,
-                    signed: vec![record.into()],
-                }),
-            }
-        }
-        Ok(out)
+        export_store(self, domain)
     }
 
     /// Adds the records of `interchange` to the store, all or nothing, in one
-    /// committed transaction.
-    ///
-    /// Refused (the store unchanged) when the file is for another domain
-    /// separator, another format or version, holds an invalid record, or
-    /// holds any record whose key the store has with a different digest; every
-    /// such conflict is listed in [`SlashingProtectionError::ImportConflicts`].
-    /// Records the store already has with the same digest are counted, not
-    /// rewritten.
+    /// committed transaction ([`import_into`]).
     pub fn import(
         &self,
         domain: &Eip712Domain,
         interchange: &Interchange,
     ) -> Result<ImportSummary, SlashingProtectionError> {
-        let records = interchange.validated_records()?;
-        let expected = domain.separator();
-        if interchange.metadata.domain_separator != expected {
-            return Err(InterchangeError::WrongDomain {
-                expected,
-                found: interchange.metadata.domain_separator,
-            }
-            .into());
-        }
+        import_into(self, domain, interchange)
+    }
+
+    /// [`ProtectionStore::import_records`] in one redb write transaction.
+    pub(crate) fn import_redb(
+        &self,
+        records: &[(Address, SignedRecord)],
+    ) -> Result<ImportSummary, SlashingProtectionError> {
         let mut summary = ImportSummary::default();
         let mut conflicts = Vec::new();
         let txn = self.db.begin_write()?;
         {
             let mut table = txn.open_table(RECORDS)?;
-            for (key, digest) in &records {
+            for (address, r) in records {
+                let key = RecordKey {
+                    address: *address,
+                    slot: r.slot,
+                    kind: r.kind,
+                    index: r.index,
+                };
                 let encoded = key.encode();
                 let recorded = table.get(&encoded)?.map(|g| B256::from(*g.value()));
                 match recorded {
                     None => {
-                        table.insert(&encoded, &digest.0)?;
+                        table.insert(&encoded, &r.digest.0)?;
                         summary.imported = summary.imported.saturating_add(1);
                     }
-                    Some(r) if r == *digest => {
+                    Some(d) if d == r.digest => {
                         summary.already_present = summary.already_present.saturating_add(1);
                     }
-                    Some(r) => conflicts.push(ImportConflict {
+                    Some(d) => conflicts.push(ImportConflict {
                         address: key.address,
                         kind: key.kind,
                         slot: key.slot,
                         index: key.index,
-                        recorded: r,
-                        imported: *digest,
+                        recorded: d,
+                        imported: r.digest,
                     }),
                 }
             }
@@ -359,12 +414,6 @@ impl SlashingProtectionStore {
             return Err(SlashingProtectionError::ImportConflicts(conflicts));
         }
         txn.commit()?;
-        info!(
-            target: "chunkseq::slashing_protection",
-            imported = summary.imported,
-            already_present = summary.already_present,
-            "imported slashing protection records"
-        );
         Ok(summary)
     }
 }

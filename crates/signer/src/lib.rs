@@ -44,6 +44,9 @@
 mod error;
 mod interchange;
 mod key;
+pub mod pg_cluster;
+pub mod postgres;
+mod protection;
 mod signer;
 mod store;
 #[cfg(test)]
@@ -52,7 +55,11 @@ mod test_support;
 pub use error::{ImportConflict, InterchangeError, SlashingProtectionError};
 pub use interchange::{
     INTERCHANGE_FORMAT, INTERCHANGE_FORMAT_VERSION, ImportSummary, Interchange,
-    InterchangeMetadata, InterchangeRecord, InterchangeSigner, MAX_INTERCHANGE_BYTES,
+    InterchangeMetadata, InterchangeRecord, InterchangeSigner, MAX_INTERCHANGE_BYTES, export_store,
+    import_into,
 };
-pub use signer::ProtectedSigner;
+pub use pg_cluster::ThrowawayCluster;
+pub use postgres::PostgresProtectionStore;
+pub use protection::ProtectionStore;
+pub use signer::{ProtectedSigner, SigningHealth};
 pub use store::{Decision, SCHEMA_VERSION, SignedRecord, SlashingProtectionStore};

@@ -7,7 +7,7 @@ use alloy_primitives::Address;
 use chunkseq_primitives::{SignRequest, Signer, SignerError, crypto::SIGNATURE_LEN};
 use tracing::{error, warn};
 
-use super::{error::SlashingProtectionError, store::SlashingProtectionStore};
+use super::{error::SlashingProtectionError, protection::ProtectionStore};
 
 /// Wraps a [`Signer`] so that it never signs two different digests for one
 /// `(kind, slot, index)` (docs/design.md section 8).
@@ -19,17 +19,59 @@ use super::{error::SlashingProtectionError, store::SlashingProtectionStore};
 #[derive(Debug, Clone)]
 pub struct ProtectedSigner<S> {
     inner: S,
-    store: Arc<SlashingProtectionStore>,
+    store: Arc<dyn ProtectionStore>,
+    health: Arc<SigningHealth>,
+}
+
+/// Whether the store let the signer sign lately: the node shows it in its
+/// status and metrics. Set by each request (a store failure marks it
+/// unavailable with the reason; the next request that reaches the store
+/// clears it).
+#[derive(Debug, Default)]
+pub struct SigningHealth {
+    unavailable: parking_lot::Mutex<Option<String>>,
+    refused: std::sync::atomic::AtomicU64,
+}
+
+impl SigningHealth {
+    /// Why the last request could not be recorded, if it could not.
+    pub fn unavailable(&self) -> Option<String> {
+        self.unavailable.lock().clone()
+    }
+
+    /// Requests refused because the store failed, since start.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set(&self, outcome: Option<String>) {
+        if outcome.is_some() {
+            self.refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        *self.unavailable.lock() = outcome;
+    }
 }
 
 impl<S: Signer> ProtectedSigner<S> {
-    /// Puts `inner` behind `store`.
-    pub const fn new(inner: S, store: Arc<SlashingProtectionStore>) -> Self {
-        Self { inner, store }
+    /// Puts `inner` behind `store` (a redb file, or PostgreSQL for a
+    /// validator pair).
+    pub fn new(inner: S, store: Arc<dyn ProtectionStore>) -> Self {
+        Self {
+            inner,
+            store,
+            health: Arc::default(),
+        }
+    }
+
+    /// The same, reporting to `health`.
+    pub fn with_health(mut self, health: Arc<SigningHealth>) -> Self {
+        self.health = health;
+        self
     }
 
     /// The store this signer records in.
-    pub const fn store(&self) -> &Arc<SlashingProtectionStore> {
+    pub const fn store(&self) -> &Arc<dyn ProtectionStore> {
         &self.store
     }
 
@@ -47,7 +89,10 @@ impl<S: Signer> Signer for ProtectedSigner<S> {
     fn sign(&self, request: &SignRequest) -> Result<[u8; SIGNATURE_LEN], SignerError> {
         let signer = self.inner.address();
         match self.store.check_and_record(signer, request) {
-            Ok(_) => self.inner.sign(request),
+            Ok(_) => {
+                self.health.set(None);
+                self.inner.sign(request)
+            }
             Err(SlashingProtectionError::Conflict {
                 kind,
                 slot,
@@ -56,6 +101,7 @@ impl<S: Signer> Signer for ProtectedSigner<S> {
                 requested,
                 ..
             }) => {
+                self.health.set(None);
                 warn!(
                     target: "chunkseq::slashing_protection",
                     %signer, kind = kind.name(), slot = slot.0,
@@ -71,6 +117,7 @@ impl<S: Signer> Signer for ProtectedSigner<S> {
                 })
             }
             Err(e) => {
+                self.health.set(Some(e.to_string()));
                 error!(
                     target: "chunkseq::slashing_protection",
                     %signer, kind = request.kind().name(), slot = request.slot().0,
@@ -95,6 +142,7 @@ mod tests {
     };
 
     use super::*;
+    use crate::store::SlashingProtectionStore;
     use crate::test_support::{FailingBackend, domain, request};
 
     /// A `LocalSigner` that counts its signatures and checks, at the moment
@@ -137,7 +185,7 @@ mod tests {
                 store: Arc::clone(store),
                 signed: AtomicUsize::new(0),
             },
-            Arc::clone(store),
+            store.clone(),
         )
     }
 

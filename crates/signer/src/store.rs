@@ -77,6 +77,42 @@ impl std::fmt::Debug for SlashingProtectionStore {
     }
 }
 
+impl crate::protection::ProtectionStore for SlashingProtectionStore {
+    fn check_and_record(
+        &self,
+        signer: Address,
+        request: &SignRequest,
+    ) -> Result<Decision, SlashingProtectionError> {
+        Self::check_and_record(self, signer, request)
+    }
+
+    fn all_records(&self) -> Result<Vec<(Address, SignedRecord)>, SlashingProtectionError> {
+        Self::all_records(self)
+    }
+
+    fn import_records(
+        &self,
+        records: &[(Address, SignedRecord)],
+    ) -> Result<crate::interchange::ImportSummary, SlashingProtectionError> {
+        self.import_redb(records)
+    }
+
+    fn recorded(
+        &self,
+        signer: Address,
+        request: &SignRequest,
+    ) -> Result<Option<B256>, SlashingProtectionError> {
+        self.get(signer, request.kind(), request.slot(), request.index())
+    }
+
+    fn location(&self) -> String {
+        self.location.as_ref().map_or_else(
+            || "redb in memory".to_owned(),
+            |p| format!("redb file {}", p.display()),
+        )
+    }
+}
+
 impl SlashingProtectionStore {
     /// Opens (or creates) the store in the file at `path`.
     pub fn open(path: &Path) -> Result<Self, SlashingProtectionError> {

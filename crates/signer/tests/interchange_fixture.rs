@@ -140,7 +140,7 @@ fn fixture_imports_protects_and_exports_byte_for_byte() {
 
     // The imported records protect the proposer: the same proposal is signed
     // again, a different block at the same (slot, index) is refused.
-    let proposer = ProtectedSigner::new(LocalSigner::new(key(1)), Arc::clone(&store));
+    let proposer = ProtectedSigner::new(LocalSigner::new(key(1)), store.clone());
     proposer.sign_statement(&domain(), &proposal(0)).unwrap();
     let other = BlockProposal {
         blockHash: B256::repeat_byte(0xee),
@@ -151,7 +151,7 @@ fn fixture_imports_protects_and_exports_byte_for_byte() {
         Err(SignerError::Conflict { .. })
     ));
     // The attester is bound by its records too.
-    let attester = ProtectedSigner::new(LocalSigner::new(key(2)), Arc::clone(&store));
+    let attester = ProtectedSigner::new(LocalSigner::new(key(2)), store.clone());
     let other = Attestation {
         blockHash: B256::repeat_byte(0xee),
         ..attestation(1)

@@ -99,6 +99,13 @@ pub(crate) struct NodeArgs {
     /// printed.
     #[arg(long, conflicts_with_all = ["l1_rpc", "keystore", "validators", "dev_key"])]
     dev: bool,
+    /// Slashing protection in this PostgreSQL database
+    /// (`postgres://user:password@host:port/db`) instead of the node's own
+    /// file: the two nodes of a validator pair share one, so of the two
+    /// only one ever signs a duty. While it is unreachable the node signs
+    /// nothing (docs/slashing-protection.md).
+    #[arg(long, value_name = "URL")]
+    protection_db: Option<String>,
 }
 
 /// The same settings as read from the config file.
@@ -126,6 +133,7 @@ struct NodeFile {
     l1_beacon: Option<String>,
     rollup: Option<Address>,
     rollup_deploy_block: Option<u64>,
+    protection_db: Option<String>,
 }
 
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
@@ -174,6 +182,7 @@ fn merged(args: NodeArgs) -> Result<NodeArgs> {
         l1_beacon: args.l1_beacon.or(f.l1_beacon),
         rollup: args.rollup.or(f.rollup),
         rollup_deploy_block: args.rollup_deploy_block.or(f.rollup_deploy_block),
+        protection_db: args.protection_db.or(f.protection_db),
     })
 }
 
@@ -292,6 +301,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
         ),
         core: CoreConfig::default(),
         faults: NodeFaults::default(),
+        protection_db: a.protection_db.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
