@@ -629,3 +629,28 @@ fn node_dev_is_a_one_node_chain_with_funded_developer_accounts() {
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
 }
+
+/// `chunkseq bench protection` measures the redb file, PostgreSQL and a
+/// racing pair in one run (skipped without PostgreSQL outside CI).
+#[test]
+fn bench_protection_measures_redb_postgres_and_a_pair() {
+    let out = chunkseq(&["bench", "protection", "--signatures", "200", "--json"]);
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true") && err.contains("not found"),
+            "{err}"
+        );
+        eprintln!("skipped: {err}");
+        return;
+    }
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let stores: Vec<&str> = rows.iter().map(|r| r["store"].as_str().unwrap()).collect();
+    assert_eq!(stores, ["redb file", "PostgreSQL", "PostgreSQL, a pair racing"]);
+    for r in &rows {
+        assert!(r["per_second"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["p99_ms"].as_f64().unwrap() >= r["p50_ms"].as_f64().unwrap(), "{r}");
+    }
+    assert_eq!(rows[0]["signatures"], 200);
+    assert_eq!(rows[2]["signatures"], 400, "two racers, 200 duties each");
+}

@@ -3,6 +3,7 @@
 mod da;
 mod exec;
 mod l1;
+mod protection;
 mod stats;
 mod workload;
 
@@ -21,6 +22,10 @@ pub(crate) enum BenchCommand {
     Da(da::DaArgs),
     /// Gas of the Rollup contract's checkpoint and slashing calls, on the embedded L1.
     L1(l1::L1Args),
+    /// Signatures per second through slashing protection, the node's redb
+    /// file against PostgreSQL (a throwaway cluster unless --protection-db),
+    /// with the latency each adds (p50, p99), in the same run.
+    Protection(protection::ProtectionArgs),
 }
 
 pub(crate) fn run(command: BenchCommand) -> Result<()> {
@@ -28,5 +33,6 @@ pub(crate) fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Exec(args) => exec::run(&args),
         BenchCommand::L1(args) => l1::run(&args),
         BenchCommand::Da(args) => da::run(&args),
+        BenchCommand::Protection(args) => protection::run(&args),
     }
 }
