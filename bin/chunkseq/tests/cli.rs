@@ -646,10 +646,16 @@ fn bench_protection_measures_redb_postgres_and_a_pair() {
     }
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let stores: Vec<&str> = rows.iter().map(|r| r["store"].as_str().unwrap()).collect();
-    assert_eq!(stores, ["redb file", "PostgreSQL", "PostgreSQL, a pair racing"]);
+    assert_eq!(
+        stores,
+        ["redb file", "PostgreSQL", "PostgreSQL, a pair racing"]
+    );
     for r in &rows {
         assert!(r["per_second"].as_f64().unwrap() > 0.0, "{r}");
-        assert!(r["p99_ms"].as_f64().unwrap() >= r["p50_ms"].as_f64().unwrap(), "{r}");
+        assert!(
+            r["p99_ms"].as_f64().unwrap() >= r["p50_ms"].as_f64().unwrap(),
+            "{r}"
+        );
     }
     assert_eq!(rows[0]["signatures"], 200);
     assert_eq!(rows[2]["signatures"], 400, "two racers, 200 duties each");

@@ -395,6 +395,15 @@ async fn send_and_wait(
     panic!("transaction {hash} was not included within 60 s: {st}; node {status}");
 }
 
+/// Params given as raw JSON, as a client that gets them wrong sends them.
+struct RawParams(Option<Box<serde_json::value::RawValue>>);
+
+impl jsonrpsee::core::traits::ToRpcParams for RawParams {
+    fn to_rpc_params(self) -> Result<Option<Box<serde_json::value::RawValue>>, serde_json::Error> {
+        Ok(self.0)
+    }
+}
+
 async fn balance(c: &jsonrpsee_http_client::HttpClient, who: alloy_primitives::Address) -> U256 {
     c.request("eth_getBalance", rpc_params![who, "latest"])
         .await
@@ -827,6 +836,38 @@ async fn standard_methods_answer_in_ethereums_shapes_for_the_developer_accounts(
         .await
         .unwrap_err();
     assert!(bad_code.to_string().contains("0xef"), "{bad_code}");
+    // Bad input: clear -32602 errors, and the node keeps serving.
+    for (method, params) in [
+        ("eth_call", serde_json::json!(["not an object"])),
+        ("eth_call", serde_json::json!([{"to": answer}, "tomorrow"])),
+        ("eth_estimateGas", serde_json::json!([])),
+        (
+            "eth_getLogs",
+            serde_json::json!([{"fromBlock": "0x10", "toBlock": "0x1"}]),
+        ),
+        ("eth_getLogs", serde_json::json!([{"address": "0x12"}])),
+        ("eth_getBlockByHash", serde_json::json!(["0x1234", false])),
+        ("eth_getTransactionReceipt", serde_json::json!([42])),
+        (
+            "eth_newFilter",
+            serde_json::json!([{"blockHash": format!("{:#x}", alloy_primitives::B256::ZERO)}]),
+        ),
+        (
+            "eth_getStorageAt",
+            serde_json::json!([answer, "not a slot", "latest"]),
+        ),
+        (
+            "eth_sendRawTransactionSync",
+            serde_json::json!(["0x02", 1000]),
+        ),
+    ] {
+        let raw = serde_json::value::to_raw_value(&params).unwrap();
+        let e = c
+            .request::<serde_json::Value, _>(method, RawParams(Some(raw)))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e).0, -32602, "{method} {params}");
+    }
     // A log range past every block is clamped, not an overflow.
     let logs: Vec<serde_json::Value> = c
         .request(

@@ -154,7 +154,11 @@ impl ThrowawayCluster {
     /// would; [`Self::resume`] starts it again.
     pub fn halt(&self) -> Result<(), ClusterError> {
         let data = self.data_dir().display().to_string();
-        self.run("pg_ctl", "stop", &["-D", &data, "-m", "immediate", "-w"])
+        self.run(
+            "pg_ctl",
+            "stop",
+            &["stop", "-D", &data, "-m", "immediate", "-w"],
+        )
     }
 
     /// Starts the server (again), waiting until it takes connections.
@@ -169,7 +173,9 @@ impl ThrowawayCluster {
         self.run(
             "pg_ctl",
             "start",
-            &["-D", &data, "-l", &log, "-o", &opts, "-w", "-t", "60"],
+            &[
+                "start", "-D", &data, "-l", &log, "-o", &opts, "-w", "-t", "60",
+            ],
         )
     }
 

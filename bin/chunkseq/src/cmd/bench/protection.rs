@@ -111,8 +111,9 @@ pub(crate) fn run(args: &ProtectionArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut rows = Vec::new();
 
-    let redb: Arc<dyn ProtectionStore> =
-        Arc::new(SlashingProtectionStore::open(&dir.path().join("protection.redb"))?);
+    let redb: Arc<dyn ProtectionStore> = Arc::new(SlashingProtectionStore::open(
+        &dir.path().join("protection.redb"),
+    )?);
     let started = Instant::now();
     let times = sign_all(redb, n, 1, 1)?;
     rows.push(row("redb file", &times, started.elapsed()));
@@ -143,7 +144,10 @@ pub(crate) fn run(args: &ProtectionArgs) -> Result<()> {
         .collect::<Result<_>>()?;
     let mut pair = Vec::new();
     for r in racers {
-        pair.extend(r.join().map_err(|_| anyhow::anyhow!("a racer panicked"))??);
+        pair.extend(
+            r.join()
+                .map_err(|_| anyhow::anyhow!("a racer panicked"))??,
+        );
     }
     rows.push(row("PostgreSQL, a pair racing", &pair, started.elapsed()));
 
