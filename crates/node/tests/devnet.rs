@@ -148,14 +148,53 @@ async fn a_withheld_checkpoint_reorgs_and_websocket_subscribers_hear_of_it() {
         )
         .await
         .unwrap();
-    let report = devnet.run(std::future::pending()).await.unwrap();
-    assert!(!report.reorgs.is_empty(), "{report:?}");
-    let r = tokio::time::timeout(Duration::from_secs(1), reorgs.next())
+    let mut pooled = ws
+        .subscribe::<serde_json::Value, _>(
+            "eth_subscribe",
+            rpc_params!["newPendingTransactions"],
+            "eth_unsubscribe",
+        )
         .await
-        .expect("a reorg notice")
+        .unwrap();
+    // While the devnet runs: as soon as the reorg is announced, the
+    // retracted transactions have no receipt in a retracted block.
+    let http = HttpClientBuilder::default()
+        .build(format!("http://{}", h.rpc(0)))
+        .unwrap();
+    let checker = async {
+        let r = tokio::time::timeout(Duration::from_secs(120), reorgs.next())
+            .await
+            .expect("a reorg notice")
+            .expect("stream open")
+            .unwrap();
+        let blocks = r["retractedBlocks"].as_array().unwrap().clone();
+        let txs = r["retractedTxs"].as_array().unwrap().clone();
+        assert!(
+            !txs.is_empty(),
+            "the load's transactions were retracted: {r}"
+        );
+        for tx in txs.iter().take(50) {
+            let receipt: serde_json::Value = http
+                .request("eth_getTransactionReceipt", rpc_params![tx.clone()])
+                .await
+                .unwrap();
+            assert!(
+                receipt.is_null() || !blocks.contains(&receipt["blockHash"]),
+                "a receipt in a retracted block: {receipt}"
+            );
+        }
+        r
+    };
+    let (report, r) = tokio::join!(devnet.run(std::future::pending()), checker);
+    let report = report.unwrap();
+    assert!(!report.reorgs.is_empty(), "{report:?}");
+    assert_eq!(r["kind"], "reorg");
+    let hash = tokio::time::timeout(Duration::from_millis(200), pooled.next())
+        .await
+        .expect("a pending transaction")
         .expect("stream open")
         .unwrap();
-    assert_eq!(r["kind"], "reorg");
+    assert_eq!(hash.as_str().unwrap().len(), 66, "{hash}");
     let retracted: Vec<String> = serde_json::from_value(r["retractedBlocks"].clone()).unwrap();
     let mut added = std::collections::HashSet::new();
     let mut removed = 0;
