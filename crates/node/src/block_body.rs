@@ -89,6 +89,16 @@ impl BlockBody {
         }
     }
 
+    /// The body of the block a core event reports.
+    pub fn of(block: &chunkseq_protocol::BlockEntry) -> Self {
+        Self::new(
+            block.hash,
+            &block.transactions,
+            &block.senders,
+            &block.receipts,
+        )
+    }
+
     /// The stored form.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.length());

@@ -38,15 +38,7 @@ pub fn record(event: &Event, batch: &mut Batch, indexed: &mut Indexed) {
                 batch.tx(*tx, in_block(block, i, TxStatus::Provisional, None));
             }
             batch.block(BlockRecord::new(block, BlockStatus::Provisional));
-            batch.body(
-                block.header.number,
-                &BlockBody::new(
-                    block.hash,
-                    &block.transactions,
-                    &block.senders,
-                    &block.receipts,
-                ),
-            );
+            batch.body(block.header.number, &BlockBody::of(block));
             indexed.blocks.insert(block.hash);
         }
         Event::CheckpointAccepted {
@@ -63,15 +55,7 @@ pub fn record(event: &Event, batch: &mut Batch, indexed: &mut Indexed) {
                             in_block(block, i, TxStatus::Checkpointed, Some((*l1_block, *l1_tx))),
                         );
                     }
-                    batch.body(
-                        block.header.number,
-                        &BlockBody::new(
-                            block.hash,
-                            &block.transactions,
-                            &block.senders,
-                            &block.receipts,
-                        ),
-                    );
+                    batch.body(block.header.number, &BlockBody::of(block));
                 }
                 batch.block(BlockRecord::checkpointed(block, *l1_block, *l1_tx));
             }

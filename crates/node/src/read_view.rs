@@ -13,8 +13,10 @@
 use std::sync::Arc;
 
 use alloy_primitives::B256;
+use alloy_primitives::{Address, Bytes, U256};
+use chunkseq_primitives::BlockNumber;
 use chunkseq_protocol::{Core, Tips, fees::FeeQuote};
-use chunkseq_state::{Fork, SealedState, StateDb, StateError};
+use chunkseq_state::{Account, Fork, SealedState, StateDb, StateError, StateReader};
 use parking_lot::RwLock;
 
 use crate::rpc::BlockTag;
@@ -69,9 +71,64 @@ impl ChainView {
         Ok(None)
     }
 
-    /// The state store, for reads of checkpointed blocks.
-    pub fn db(&self) -> &StateDb {
-        &self.db
+    /// The state after block `number`: its fork when it is provisional or
+    /// the checkpointed tip, the stored state of an older block otherwise.
+    pub fn state_at(&self, number: u64) -> Result<StateAt, StateAtError> {
+        if let Some(fork) = self.fork_at(number)? {
+            return Ok(StateAt::Fork(Box::new(fork)));
+        }
+        if number > self.tips.checkpointed.1 {
+            return Err(StateAtError::NotCheckpointed(number));
+        }
+        Ok(StateAt::Stored(self.db.reader(BlockNumber(number))?))
+    }
+}
+
+/// Why the state at a block cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StateAtError {
+    /// Above the checkpointed tip and no provisional block.
+    #[error("state at block {0} is not checkpointed yet; ask for \"latest\"")]
+    NotCheckpointed(u64),
+    /// The state store failed.
+    #[error("state unavailable: {0}")]
+    State(#[from] StateError),
+}
+
+/// The state at one block, for reads of accounts, code and storage.
+pub enum StateAt {
+    /// A provisional block's state, or the checkpointed tip's.
+    Fork(Box<Fork>),
+    /// An older checkpointed block's, from the store's history.
+    Stored(StateReader),
+}
+
+impl StateAt {
+    /// An account.
+    pub fn account(&self, who: &Address) -> Result<Option<Account>, StateError> {
+        match self {
+            Self::Fork(f) => f.account(who),
+            Self::Stored(r) => r.account(who),
+        }
+    }
+
+    /// An account's code (empty for none).
+    pub fn code(&self, who: &Address) -> Result<Bytes, StateError> {
+        match self {
+            Self::Fork(f) => match f.account(who)? {
+                Some(a) => Ok(f.code(&a.code_hash)?.unwrap_or_default()),
+                None => Ok(Bytes::new()),
+            },
+            Self::Stored(r) => r.code(who),
+        }
+    }
+
+    /// A storage slot.
+    pub fn storage(&self, who: &Address, slot: U256) -> Result<U256, StateError> {
+        match self {
+            Self::Fork(f) => f.storage(who, slot),
+            Self::Stored(r) => r.storage(who, slot),
+        }
     }
 }
 

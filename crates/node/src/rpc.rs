@@ -10,7 +10,7 @@ use std::{net::SocketAddr, sync::Arc, sync::mpsc};
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use chunkseq_execution::pool::{RecoveredTx, recover};
-use chunkseq_primitives::{BlockNumber, codec::MAX_TX_BYTES};
+use chunkseq_primitives::codec::MAX_TX_BYTES;
 use chunkseq_protocol::{Core, TxRefused, TxStatus};
 use chunkseq_report::refusal_reason;
 use jsonrpsee::{
@@ -292,18 +292,6 @@ pub struct NodeStatus {
     pub signing: Option<String>,
 }
 
-/// Why an account could not be read at a block.
-#[derive(Debug, thiserror::Error)]
-enum AccountError {
-    /// The block is above the checkpointed tip (only the provisional tip's
-    /// state is kept above it).
-    #[error("state at block {0} is not checkpointed yet; ask for \"provisional\"")]
-    NotCheckpointed(u64),
-    /// The state store failed.
-    #[error("state unavailable: {0}")]
-    State(#[from] chunkseq_state::StateError),
-}
-
 /// The block a tag names, by number.
 pub(crate) async fn number_of(ctx: &RpcContext, tag: BlockTag) -> Result<u64, ErrorObjectOwned> {
     match tag {
@@ -320,20 +308,13 @@ pub(crate) async fn account(
     tag: BlockTag,
 ) -> Result<(u64, U256), ErrorObjectOwned> {
     let view = ctx.view().await?;
-    let read = || -> Result<(u64, U256), AccountError> {
-        let at = view.number_of(tag);
-        // A provisional block (or the checkpointed tip): its fork.
-        if let Some(fork) = view.fork_at(at)? {
-            let a = fork.account(&who)?;
-            return Ok(a.map_or((0, U256::ZERO), |a| (a.nonce, a.balance)));
-        }
-        if at > view.tips.checkpointed.1 {
-            return Err(AccountError::NotCheckpointed(at));
-        }
-        let reader = view.db().reader(BlockNumber(at))?;
-        Ok((reader.nonce(&who)?, reader.balance(&who)?))
-    };
-    let (nonce, balance) = read().map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
+    let state = view
+        .state_at(view.number_of(tag))
+        .map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
+    let (nonce, balance) = state
+        .account(&who)
+        .map_err(|e| err(code::INVALID_PARAMS, format!("state unavailable: {e}")))?
+        .map_or((0, U256::ZERO), |a| (a.nonce, a.balance));
     if tag == BlockTag::Pending {
         let nonce = ctx
             .query(move |core| core.pool().pending_nonce(who, nonce))

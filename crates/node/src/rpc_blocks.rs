@@ -394,9 +394,10 @@ pub(crate) async fn logs(ctx: &RpcContext, filter: Filter) -> Result<Vec<Log>, E
         })
         .await;
     }
-    let tip = number_of(ctx, BlockTag::Provisional).await?;
-    let from = number_of(ctx, filter_tag(filter.block_option.get_from_block())).await?;
-    let to = number_of(ctx, filter_tag(filter.block_option.get_to_block())).await?;
+    let view = ctx.view().await?;
+    let tip = view.number_of(BlockTag::Provisional);
+    let from = view.number_of(filter_tag(filter.block_option.get_from_block()));
+    let to = view.number_of(filter_tag(filter.block_option.get_to_block()));
     if to < from {
         return Err(err(
             code::INVALID_PARAMS,

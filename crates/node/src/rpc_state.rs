@@ -29,7 +29,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::{
-    read_view::ChainView,
+    read_view::{ChainView, StateAt},
     rpc::{BlockTag, RpcContext, code, err},
 };
 
@@ -307,47 +307,12 @@ pub(crate) fn register(
     Ok(())
 }
 
-/// Code and storage at a tag: the provisional tip's fork, or the stored
-/// state of a checkpointed block.
-enum StateAt {
-    Fork(Box<Fork>),
-    Stored(chunkseq_state::StateReader),
-}
-
-impl StateAt {
-    fn code(&self, who: &Address) -> Result<Bytes, chunkseq_state::StateError> {
-        match self {
-            Self::Fork(f) => match f.account(who)? {
-                Some(a) => Ok(f.code(&a.code_hash)?.unwrap_or_default()),
-                None => Ok(Bytes::new()),
-            },
-            Self::Stored(r) => r.code(who),
-        }
-    }
-
-    fn storage(&self, who: &Address, slot: U256) -> Result<U256, chunkseq_state::StateError> {
-        match self {
-            Self::Fork(f) => f.storage(who, slot),
-            Self::Stored(r) => r.storage(who, slot),
-        }
-    }
-}
-
 async fn read<T>(
     ctx: &RpcContext,
     tag: BlockTag,
     f: impl FnOnce(&StateAt) -> Result<T, chunkseq_state::StateError>,
 ) -> Result<T, ErrorObjectOwned> {
     let view = ctx.view().await?;
-    let at = view.number_of(tag);
-    let state = match view.fork_at(at).map_err(invalid)? {
-        Some(fork) => StateAt::Fork(Box::new(fork)),
-        None if at > view.tips.checkpointed.1 => {
-            return Err(invalid(format!(
-                "state at block {at} is not checkpointed yet; ask for \"latest\""
-            )));
-        }
-        None => StateAt::Stored(view.db().reader(BlockNumber(at)).map_err(invalid)?),
-    };
+    let state = view.state_at(view.number_of(tag)).map_err(invalid)?;
     f(&state).map_err(invalid)
 }

@@ -22,7 +22,8 @@ pub(crate) struct RecordKey {
     pub(crate) index: Option<BlockIndex>,
 }
 
-const fn kind_code(kind: StatementKind) -> u8 {
+/// The one-byte code of a statement kind, in keys and in PostgreSQL.
+pub(crate) const fn kind_code(kind: StatementKind) -> u8 {
     match kind {
         StatementKind::Proposal => 0,
         StatementKind::Attestation => 1,
@@ -31,7 +32,8 @@ const fn kind_code(kind: StatementKind) -> u8 {
     }
 }
 
-const fn kind_from_code(code: u8) -> Option<StatementKind> {
+/// The kind of a code, if it is one.
+pub(crate) const fn kind_from_code(code: u8) -> Option<StatementKind> {
     match code {
         0 => Some(StatementKind::Proposal),
         1 => Some(StatementKind::Attestation),

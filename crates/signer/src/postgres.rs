@@ -37,6 +37,7 @@ use tracing::{debug, info};
 use crate::{
     error::{ImportConflict, SlashingProtectionError},
     interchange::ImportSummary,
+    key,
     protection::ProtectionStore,
     store::{Decision, SignedRecord},
 };
@@ -88,27 +89,15 @@ fn db(e: impl std::fmt::Display) -> SlashingProtectionError {
     SlashingProtectionError::Database(format!("PostgreSQL: {e}"))
 }
 
-const fn kind_code(kind: StatementKind) -> i16 {
-    match kind {
-        StatementKind::Proposal => 0,
-        StatementKind::Attestation => 1,
-        StatementKind::Provisional => 2,
-        StatementKind::Checkpoint => 3,
-    }
-}
-
 fn kind_from_code(code: i16) -> Result<StatementKind, SlashingProtectionError> {
-    Ok(match code {
-        0 => StatementKind::Proposal,
-        1 => StatementKind::Attestation,
-        2 => StatementKind::Provisional,
-        3 => StatementKind::Checkpoint,
-        other => {
-            return Err(SlashingProtectionError::Corrupt(format!(
-                "unknown statement kind {other} in chunkseq_signed"
-            )));
-        }
-    })
+    u8::try_from(code)
+        .ok()
+        .and_then(key::kind_from_code)
+        .ok_or_else(|| {
+            SlashingProtectionError::Corrupt(format!(
+                "unknown statement kind {code} in chunkseq_signed"
+            ))
+        })
 }
 
 /// The key columns of a record.
@@ -124,7 +113,7 @@ fn columns(
         Some(i) => i32::try_from(i.0)
             .map_err(|_| db(format!("block index {} does not fit INTEGER", i.0)))?,
     };
-    Ok((kind_code(kind), slot, index))
+    Ok((i16::from(key::kind_code(kind)), slot, index))
 }
 
 impl PostgresProtectionStore {
