@@ -49,7 +49,8 @@ pub use alloy_primitives::{Address, B256, Bytes};
 pub use alloy_sol_types::Eip712Domain;
 pub use codec::{DecodeError, WireCodec};
 pub use crypto::{
-    LocalSigner, PrivateKey, SignRequest, SignedStatement, Signer, SignerError, StatementKind,
+    BuildLease, LocalSigner, PrivateKey, SignRequest, SignedStatement, Signer, SignerError,
+    StatementKind,
 };
 pub use evidence::{Evidence, EvidenceError, Offence};
 pub use ids::{BlockIndex, BlockNumber, Epoch, Slot, UnixMillis};

@@ -16,10 +16,19 @@
 //! protected signer signs nothing; the first call that reaches the
 //! database again succeeds. Nothing falls back to a local store.
 //!
+//! **Build leases.** A pair divides its proposer slots through
+//! `chunkseq_build_lease`, one row per `(signer, slot)`: the node holding
+//! it, the block it took the slot from, and when it last renewed (on the
+//! pair's slot clock). Taking, renewing or taking over is one
+//! `INSERT ... ON CONFLICT DO UPDATE ... WHERE` statement, so of two nodes
+//! racing exactly one gets the row. The lease only divides the work; the
+//! signature records keep the key safe whoever holds it.
+//!
 //! **Schema.** Created at first contact, under an advisory lock so two
-//! nodes starting together do not race: the table `chunkseq_signed` and a
-//! version row in `chunkseq_protection_schema` ([`PG_SCHEMA_VERSION`]); a
-//! database at another version is refused.
+//! nodes starting together do not race: the tables `chunkseq_signed` and
+//! `chunkseq_build_lease` and a version row in `chunkseq_protection_schema`
+//! ([`PG_SCHEMA_VERSION`]). A version 1 database (no leases) is upgraded in
+//! place; a database at a newer version is refused.
 //!
 //! **TLS.** The URL takes libpq's parameters; `sslmode=require` is refused
 //! with a clear error because this build links no TLS library (put the
@@ -28,7 +37,7 @@
 use std::{sync::OnceLock, time::Duration};
 
 use alloy_primitives::{Address, B256};
-use chunkseq_primitives::{BlockIndex, SignRequest, Slot, StatementKind};
+use chunkseq_primitives::{BlockIndex, BuildLease, SignRequest, Slot, StatementKind, UnixMillis};
 use parking_lot::Mutex;
 use postgres::{NoTls, config::SslMode};
 use r2d2_postgres::PostgresConnectionManager;
@@ -43,7 +52,7 @@ use crate::{
 };
 
 /// The schema version this build writes and reads.
-pub const PG_SCHEMA_VERSION: i32 = 1;
+pub const PG_SCHEMA_VERSION: i32 = 2;
 /// Default bound on connecting, waiting for a pooled connection and on
 /// each statement.
 pub const DEFAULT_PG_TIMEOUT: Duration = Duration::from_secs(2);
@@ -60,6 +69,14 @@ CREATE TABLE IF NOT EXISTS chunkseq_signed (
     digest BYTEA NOT NULL CHECK (length(digest) = 32),
     recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (signer, slot, kind, block_index)
+);
+CREATE TABLE IF NOT EXISTS chunkseq_build_lease (
+    signer BYTEA NOT NULL CHECK (length(signer) = 20),
+    slot BIGINT NOT NULL CHECK (slot >= 0),
+    node TEXT NOT NULL,
+    from_index INTEGER NOT NULL,
+    renewed_ms BIGINT NOT NULL,
+    PRIMARY KEY (signer, slot)
 );";
 
 /// The advisory lock the schema is created under.
@@ -190,11 +207,14 @@ impl PostgresProtectionStore {
         Ok(self.len()? == 0)
     }
 
-    /// Removes every record of slots before `slot`; how many.
+    /// Removes every record and lease of slots before `slot`; how many
+    /// records.
     pub fn prune_below(&self, slot: Slot) -> Result<u64, SlashingProtectionError> {
         let (_, slot, _) = columns(StatementKind::Checkpoint, slot, None)?;
-        self.conn()?
-            .execute("DELETE FROM chunkseq_signed WHERE slot < $1", &[&slot])
+        let mut c = self.conn()?;
+        c.execute("DELETE FROM chunkseq_build_lease WHERE slot < $1", &[&slot])
+            .map_err(db)?;
+        c.execute("DELETE FROM chunkseq_signed WHERE slot < $1", &[&slot])
             .map_err(db)
     }
 }
@@ -220,6 +240,15 @@ fn migrate(c: &mut postgres::Client) -> Result<(), SlashingProtectionError> {
             .map_err(db)?;
         }
         [v] if *v == PG_SCHEMA_VERSION => {}
+        // Version 1 lacked the lease table, which the schema just created.
+        [1] => {
+            tx.execute(
+                "UPDATE chunkseq_protection_schema SET version = $1",
+                &[&PG_SCHEMA_VERSION],
+            )
+            .map_err(db)?;
+            info!(target: "chunkseq::slashing_protection", "slashing protection schema upgraded from version 1 to {PG_SCHEMA_VERSION} (build leases)");
+        }
         other => {
             return Err(SlashingProtectionError::Corrupt(format!(
                 "the database's slashing protection schema is at version {other:?}, this build reads {PG_SCHEMA_VERSION}"
@@ -403,6 +432,56 @@ impl ProtectionStore for PostgresProtectionStore {
             )
             .map_err(db)?;
         row.map(|r| digest_of(r.get::<_, &[u8]>(0))).transpose()
+    }
+
+    fn lease_build(
+        &self,
+        signer: Address,
+        slot: Slot,
+        node: &str,
+        from: BlockIndex,
+        now: UnixMillis,
+        lease_ms: u64,
+    ) -> Result<BuildLease, SlashingProtectionError> {
+        let (_, slot_col, from_col) = columns(StatementKind::Proposal, slot, Some(from))?;
+        let now_col = i64::try_from(now.0).map_err(|_| db(format!("time {} ms", now.0)))?;
+        let lease_col = i64::try_from(lease_ms).map_err(|_| db(format!("lease {lease_ms} ms")))?;
+        let mut c = self.conn()?;
+        // Taken when free, renewed by its holder, taken over once expired;
+        // the row is locked for the statement, so racing nodes serialise.
+        let got = c
+            .query_opt(
+                "INSERT INTO chunkseq_build_lease (signer, slot, node, from_index, renewed_ms) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (signer, slot) DO UPDATE SET \
+                   from_index = CASE WHEN chunkseq_build_lease.node = EXCLUDED.node \
+                     THEN chunkseq_build_lease.from_index ELSE EXCLUDED.from_index END, \
+                   node = EXCLUDED.node, renewed_ms = EXCLUDED.renewed_ms \
+                 WHERE chunkseq_build_lease.node = EXCLUDED.node \
+                   OR chunkseq_build_lease.renewed_ms + $6 < EXCLUDED.renewed_ms \
+                 RETURNING node",
+                &[
+                    &signer.as_slice(),
+                    &slot_col,
+                    &node,
+                    &from_col,
+                    &now_col,
+                    &lease_col,
+                ],
+            )
+            .map_err(db)?;
+        if got.is_some() {
+            return Ok(BuildLease::Held);
+        }
+        let holder: String = c
+            .query_opt(
+                "SELECT node FROM chunkseq_build_lease WHERE signer = $1 AND slot = $2",
+                &[&signer.as_slice(), &slot_col],
+            )
+            .map_err(db)?
+            .map(|r| r.get(0))
+            .ok_or_else(|| db("a lease that stopped an update is gone (pruned meanwhile?)"))?;
+        Ok(BuildLease::HeldBy(holder))
     }
 
     fn location(&self) -> String {

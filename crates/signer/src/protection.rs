@@ -3,7 +3,7 @@
 //! file of one node and the PostgreSQL database a validator pair shares.
 
 use alloy_primitives::{Address, B256};
-use chunkseq_primitives::SignRequest;
+use chunkseq_primitives::{BlockIndex, BuildLease, SignRequest, Slot, UnixMillis};
 
 use crate::{
     error::SlashingProtectionError,
@@ -46,6 +46,20 @@ pub trait ProtectionStore: Send + Sync + std::fmt::Debug {
         signer: Address,
         request: &SignRequest,
     ) -> Result<Option<B256>, SlashingProtectionError>;
+
+    /// Takes, renews or reports the lease on building `slot` for `signer`
+    /// ([`chunkseq_primitives::Signer::lease_build`]) in one atomic step:
+    /// `node` gets it when nobody holds it, when `node` holds it already,
+    /// or when the holder last renewed more than `lease_ms` before `now`.
+    fn lease_build(
+        &self,
+        signer: Address,
+        slot: Slot,
+        node: &str,
+        from: BlockIndex,
+        now: UnixMillis,
+        lease_ms: u64,
+    ) -> Result<BuildLease, SlashingProtectionError>;
 
     /// Where the records live, for logs and status (never a password).
     fn location(&self) -> String;

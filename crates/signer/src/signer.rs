@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use alloy_primitives::Address;
-use chunkseq_primitives::{SignRequest, Signer, SignerError, crypto::SIGNATURE_LEN};
+use chunkseq_primitives::{
+    BlockIndex, BuildLease, SignRequest, Signer, SignerError, Slot, UnixMillis,
+    crypto::SIGNATURE_LEN,
+};
 use tracing::{error, warn};
 
 use super::{error::SlashingProtectionError, protection::ProtectionStore};
@@ -21,6 +24,8 @@ pub struct ProtectedSigner<S> {
     inner: S,
     store: Arc<dyn ProtectionStore>,
     health: Arc<SigningHealth>,
+    /// This node's name in build leases (unique within a pair).
+    node: Arc<str>,
 }
 
 /// Whether the store let the signer sign lately: the node shows it in its
@@ -61,7 +66,20 @@ impl<S: Signer> ProtectedSigner<S> {
             inner,
             store,
             health: Arc::default(),
+            node: Arc::from("local"),
         }
+    }
+
+    /// The same, naming this node `node` in build leases: the two nodes
+    /// of a pair need different names.
+    pub fn with_node(mut self, node: &str) -> Self {
+        self.node = Arc::from(node);
+        self
+    }
+
+    /// This node's name in build leases.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// The same, reporting to `health`.
@@ -127,6 +145,27 @@ impl<S: Signer> Signer for ProtectedSigner<S> {
                 Err(SignerError::Unavailable(e.to_string()))
             }
         }
+    }
+
+    fn lease_build(
+        &self,
+        slot: Slot,
+        from: BlockIndex,
+        now: UnixMillis,
+        lease_ms: u64,
+    ) -> Result<BuildLease, SignerError> {
+        let signer = self.inner.address();
+        self.store
+            .lease_build(signer, slot, &self.node, from, now, lease_ms)
+            .map_err(|e| {
+                self.health.set(Some(e.to_string()));
+                warn!(
+                    target: "chunkseq::slashing_protection",
+                    %signer, slot = slot.0, error = %e,
+                    "build lease unavailable"
+                );
+                SignerError::Unavailable(e.to_string())
+            })
     }
 }
 

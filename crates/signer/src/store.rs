@@ -105,6 +105,20 @@ impl crate::protection::ProtectionStore for SlashingProtectionStore {
         self.get(signer, request.kind(), request.slot(), request.index())
     }
 
+    /// One process holds a redb file (redb locks it), so no other node can
+    /// share this store's key: its node always holds the lease.
+    fn lease_build(
+        &self,
+        _signer: Address,
+        _slot: chunkseq_primitives::Slot,
+        _node: &str,
+        _from: chunkseq_primitives::BlockIndex,
+        _now: chunkseq_primitives::UnixMillis,
+        _lease_ms: u64,
+    ) -> Result<chunkseq_primitives::BuildLease, SlashingProtectionError> {
+        Ok(chunkseq_primitives::BuildLease::Held)
+    }
+
     fn location(&self) -> String {
         self.location.as_ref().map_or_else(
             || "redb in memory".to_owned(),

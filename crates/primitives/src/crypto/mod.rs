@@ -10,4 +10,4 @@ mod signer;
 pub use eip712::{DOMAIN_NAME, DOMAIN_VERSION, SignedStatement, StatementKind, eip712_domain};
 pub use keys::{KeyError, PrivateKey};
 pub use signature::{SIGNATURE_LEN, SignatureError, recover_signer, sign_digest};
-pub use signer::{LocalSigner, SignRequest, Signer, SignerError, recover_statement};
+pub use signer::{BuildLease, LocalSigner, SignRequest, Signer, SignerError, recover_statement};

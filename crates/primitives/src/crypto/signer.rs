@@ -9,7 +9,7 @@ use super::{
     keys::PrivateKey,
     signature::{SIGNATURE_LEN, SignatureError, recover_signer, sign_digest},
 };
-use crate::ids::{BlockIndex, Slot};
+use crate::ids::{BlockIndex, Slot, UnixMillis};
 
 /// A request to sign one statement: what slashing protection records before
 /// the signature leaves the process. It can only be built from the statement
@@ -78,11 +78,38 @@ pub enum SignerError {
     Unavailable(String),
 }
 
+/// Which node of a validator pair builds a slot (docs/slashing-protection.md,
+/// "A pair that divides the work").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildLease {
+    /// This node holds the lease: it builds the slot, or goes on building it.
+    Held,
+    /// The partner node named here holds a lease that has not expired.
+    HeldBy(String),
+}
+
 /// Signs protocol statements. Implementations that guard against
 /// equivocation wrap another `Signer` and check each request first.
 pub trait Signer: Send + Sync {
     /// The address signatures recover to.
     fn address(&self) -> Address;
+
+    /// Takes, renews or learns the lease on building `slot` for this key,
+    /// from block `from` on: of two nodes sharing the key, the holder
+    /// builds and the other stands by until the holder has not renewed for
+    /// `lease_ms` (measured on `now`, the pair's synchronised slot clock).
+    /// The lease only divides work; the protection records keep signatures
+    /// safe whoever holds it. A signer no other node shares always holds it.
+    fn lease_build(
+        &self,
+        slot: Slot,
+        from: BlockIndex,
+        now: UnixMillis,
+        lease_ms: u64,
+    ) -> Result<BuildLease, SignerError> {
+        let _ = (slot, from, now, lease_ms);
+        Ok(BuildLease::Held)
+    }
 
     /// Signs the request's digest, returning `r || s || v`.
     fn sign(&self, request: &SignRequest) -> Result<[u8; SIGNATURE_LEN], SignerError>;
