@@ -21,7 +21,8 @@ use chunkseq_l1::{
 };
 use chunkseq_primitives::{ChainSpec, Preset, PrivateKey, Slot, Timetable, UnixMillis};
 use chunkseq_protocol::{CoreConfig, TxStatus};
-use chunkseq_report::{Percentiles, Recorder, Report, RunInfo};
+use chunkseq_report::{HaSummary, Percentiles, Recorder, Report, RunInfo};
+use chunkseq_signer::{PostgresProtectionStore, ThrowawayCluster};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -70,6 +71,17 @@ pub struct DevnetConfig {
     pub flood: Option<crate::flood::Flood>,
     /// Reads at a fixed rate for a while ([`crate::read_load`]).
     pub read_load: Option<crate::read_load::ReadLoad>,
+    /// Runs validator N as a pair: node N and one more node (numbered
+    /// `nodes`) with the same key and one PostgreSQL slashing-protection
+    /// database (docs/slashing-protection.md).
+    pub ha_pair: Option<usize>,
+    /// The pair's database (`postgres://...`); `None` starts a throwaway
+    /// PostgreSQL cluster with Debian's binaries and removes it at exit.
+    pub protection_db: Option<String>,
+    /// Stops the pair's active node (the holder of its newest build lease)
+    /// this often, as `kill -9` would, and starts it again half a period
+    /// later.
+    pub kill_active_every: Option<Duration>,
 }
 
 impl Default for DevnetConfig {
@@ -90,6 +102,9 @@ impl Default for DevnetConfig {
             data_mode: None,
             flood: None,
             read_load: None,
+            ha_pair: None,
+            protection_db: None,
+            kill_active_every: None,
         }
     }
 }
@@ -145,6 +160,10 @@ struct Aggregator {
     /// Resident memory and the largest pool at the last sample.
     rss_now: Option<u64>,
     pool_now: u64,
+    /// The validator run as a pair, and what its failovers did.
+    ha: Option<HaSummary>,
+    /// Offences against the pair's key, once each: (offence, slot).
+    ha_offences: std::collections::BTreeSet<(String, u64)>,
 }
 
 impl Aggregator {
@@ -158,6 +177,17 @@ impl Aggregator {
             by_submission: Vec::new(),
             rss_now: None,
             pool_now: 0,
+            ha: None,
+            ha_offences: std::collections::BTreeSet::new(),
+        }
+    }
+
+    /// Counts an offence if it is the pair's.
+    fn ha_offence(&mut self, offender: Address, offence: String, slot: u64) {
+        let Some(ha) = self.ha.as_mut() else { return };
+        if offender == ha.ha_validator && self.ha_offences.insert((offence, slot)) {
+            ha.conflicting_signatures = ha.conflicting_signatures.saturating_add(1);
+            println!("CONFLICTING SIGNATURE by the validator pair in slot {slot}");
         }
     }
 
@@ -232,9 +262,29 @@ impl Aggregator {
                 validator,
                 offence,
                 slot,
-            } if observer => self
-                .recorder
-                .slashed(validator, offence.l1_code(), slot, at),
+            } if observer => {
+                self.ha_offence(validator, format!("{offence:?}"), slot);
+                self.recorder
+                    .slashed(validator, offence.l1_code(), slot, at);
+            }
+            Notification::Evidence {
+                offence,
+                offender,
+                slot,
+            } => self.ha_offence(offender, format!("{offence:?}"), slot),
+            Notification::Failover {
+                slot,
+                from_index,
+                previous,
+            } => {
+                if let Some(ha) = self.ha.as_mut() {
+                    ha.ha_failovers = ha.ha_failovers.saturating_add(1);
+                }
+                println!(
+                    "slot {slot:>4}  failover: node-{} took the slot over from {previous} at block {from_index}",
+                    s.node
+                );
+            }
             _ => {}
         }
     }
@@ -343,6 +393,13 @@ pub struct Devnet {
     control_rx: mpsc::UnboundedReceiver<Control>,
     handle: DevnetHandle,
     started: Instant,
+    /// The validator pair: its validator index and its second node's.
+    pair: Option<(usize, usize)>,
+    /// The pair's protection database, asked which node is active.
+    pair_store: Option<Arc<PostgresProtectionStore>>,
+    /// The throwaway PostgreSQL cluster the pair uses, if the devnet
+    /// started one (removed when dropped, after the nodes stop).
+    _cluster: Option<ThrowawayCluster>,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -416,6 +473,28 @@ impl Devnet {
         if !(cfg.tps >= 0.0 && cfg.tps.is_finite()) {
             return Err(DevnetError::Config(
                 "--tps must be a non-negative number".into(),
+            ));
+        }
+        if let Some(n) = cfg.ha_pair
+            && n >= cfg.nodes
+        {
+            return Err(DevnetError::Config(format!(
+                "--ha-pair {n}: there are only validators 0 to {}",
+                cfg.nodes.saturating_sub(1)
+            )));
+        }
+        if cfg.ha_pair.is_none() && (cfg.kill_active_every.is_some() || cfg.protection_db.is_some())
+        {
+            return Err(DevnetError::Config(
+                "--kill-active-every and --protection-db need --ha-pair".into(),
+            ));
+        }
+        if cfg
+            .kill_active_every
+            .is_some_and(|d| d < Duration::from_secs(2))
+        {
+            return Err(DevnetError::Config(
+                "--kill-active-every must be at least 2 seconds".into(),
             ));
         }
         let started = Instant::now();
@@ -497,6 +576,32 @@ impl Devnet {
             }
         };
         info!(target: "chunkseq::devnet", nodes = cfg.nodes, preset = %cfg.preset, data = %data_root.display(), "starting devnet");
+        // A validator pair shares one PostgreSQL database.
+        let (cluster, pair_db) = match (cfg.ha_pair, &cfg.protection_db) {
+            (None, _) => (None, None),
+            (Some(_), Some(url)) => (None, Some(url.clone())),
+            (Some(_), None) => {
+                let cluster = tokio::task::spawn_blocking(ThrowawayCluster::start)
+                    .await
+                    .map_err(setup)?
+                    .map_err(|e| setup(format!("the validator pair's PostgreSQL: {e}")))?;
+                println!(
+                    "validator pair: a throwaway PostgreSQL cluster in {} at {} (removed at exit)",
+                    cluster.data_dir().display(),
+                    cluster.url()
+                );
+                let url = cluster.url();
+                (Some(cluster), Some(url))
+            }
+        };
+        let pair = cfg.ha_pair.map(|n| (n, cfg.nodes));
+        let pair_store = match &pair_db {
+            Some(url) => Some(Arc::new(
+                PostgresProtectionStore::connect(url, Duration::from_secs(2))
+                    .map_err(|e| setup(format!("--protection-db: {e}")))?,
+            )),
+            None => None,
+        };
         let mut configs = Vec::new();
         for (i, key) in validators.iter().enumerate() {
             let port = if cfg.rpc_port == 0 {
@@ -525,9 +630,35 @@ impl Devnet {
                     .withhold_checkpoint
                     .map(NodeFaults::withhold_checkpoint)
                     .unwrap_or_default(),
-                protection_db: None,
+                protection_db: (cfg.ha_pair == Some(i)).then(|| pair_db.clone()).flatten(),
+                ha_node_name: (cfg.ha_pair == Some(i)).then(|| format!("node-{i}")),
             });
         }
+        // The pair's second node: the same key, its own data and identity.
+        let mut addresses = addresses;
+        if let Some((n, second)) = pair
+            && let Some(first) = configs.get(n).cloned()
+        {
+            let port = match first.rpc.port() {
+                0 => 0,
+                p => p
+                    .checked_add(u16::try_from(second.saturating_sub(n)).unwrap_or(u16::MAX))
+                    .ok_or_else(|| {
+                        DevnetError::Config("--rpc-port too high for the pair".into())
+                    })?,
+            };
+            configs.push(NodeConfig {
+                data_dir: Some(data_root.join(format!("node-{second}"))),
+                rpc: SocketAddr::from(([127, 0, 0, 1], port)),
+                ha_node_name: Some(format!("node-{second}")),
+                ..first
+            });
+            addresses.push(addresses.get(n).copied().unwrap_or_default());
+            println!(
+                "validator pair: node-{n} and node-{second} run validator {n}'s key over one slashing-protection database"
+            );
+        }
+        let node_count = configs.len();
         let (seen_tx, seen_rx) = mpsc::unbounded_channel();
         let (control, control_rx) = mpsc::unbounded_channel();
         let mut devnet = Self {
@@ -537,7 +668,7 @@ impl Devnet {
                         [127, 0, 0, 1],
                         0
                     ));
-                    cfg.nodes
+                    node_count
                 ])),
                 control,
             },
@@ -553,10 +684,13 @@ impl Devnet {
             seen_rx,
             control_rx,
             started,
+            pair,
+            pair_store,
+            _cluster: cluster,
             _temp: temp,
         };
-        devnet.nodes = (0..devnet.cfg.nodes).map(|_| None).collect();
-        for i in 0..devnet.cfg.nodes {
+        devnet.nodes = (0..node_count).map(|_| None).collect();
+        for i in 0..node_count {
             if !devnet.cfg.start_later.contains(&i) {
                 devnet.start_node(i).await?;
             }
@@ -624,7 +758,7 @@ impl Devnet {
                 .map(ToString::to_string)
                 .unwrap_or_default()
         );
-        let observer = i == usize::from(self.cfg.nodes > 1);
+        let observer = i == observer_of(&self.cfg);
         forward(i, &node, observer, &self.seen_tx);
         if let Some(slot) = self.handle.rpc.lock().get_mut(i) {
             *slot = node.rpc_addr();
@@ -633,6 +767,41 @@ impl Devnet {
             *slot = Some(node);
         }
         Ok(())
+    }
+
+    /// Stops the pair's active node, the holder of the validator's newest
+    /// build lease (the pair's first node before any lease), and has it
+    /// started again after `down`.
+    async fn kill_active(&mut self, kill: u64, down: Duration) {
+        let (Some((n, second)), Some(store)) = (self.pair, self.pair_store.clone()) else {
+            return;
+        };
+        let Some(validator) = self.addresses.get(n).copied() else {
+            return;
+        };
+        let holder = tokio::task::spawn_blocking(move || store.latest_lease(validator))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten();
+        let active = match holder {
+            Some((_, name)) if name == format!("node-{second}") => second,
+            _ => n,
+        };
+        if self.nodes.get(active).is_none_or(Option::is_none) {
+            println!("kill {kill}: node-{active} (the pair's active node) is down already");
+            return;
+        }
+        println!(
+            "kill {kill}: node-{active}, the pair's active node, stops as after kill -9; back in {:.1} s",
+            down.as_secs_f64()
+        );
+        self.control(Control::Kill(active));
+        let control = self.handle.control.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(down).await;
+            let _ = control.send(Control::Start(active));
+        });
     }
 
     /// Carries out `c`; returns the node to start and whether it dials the
@@ -699,8 +868,22 @@ impl Devnet {
             cfg.tps,
             self.users.len()
         );
-        let observer = usize::from(cfg.nodes > 1);
+        let observer = observer_of(&cfg);
         let mut aggregator = Aggregator::new(observer, addresses, started);
+        if let Some((n, _)) = self.pair {
+            aggregator.ha = Some(HaSummary {
+                ha_validator: self.addresses.get(n).copied().unwrap_or_default(),
+                ..HaSummary::default()
+            });
+        }
+        // Kills of the pair's active node, from the first slot on.
+        let mut kills = cfg.kill_active_every.map(|period| {
+            let first_at = tokio::time::Instant::now()
+                + Duration::from_millis(load_start.0.saturating_sub(clock.now().0))
+                + period;
+            tokio::time::interval_at(first_at, period)
+        });
+        let mut kill_count = 0u64;
         let (mut load, mut outcomes) = LoadGen::new(
             spec.chain_id,
             cfg.tps,
@@ -781,6 +964,19 @@ impl Devnet {
                     }
                 }
                 Some(s) = self.seen_rx.recv() => aggregator.observe(s),
+                () = async {
+                    match kills.as_mut() {
+                        Some(k) => {
+                            k.tick().await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {
+                    if let Some(period) = cfg.kill_active_every {
+                        kill_count = kill_count.saturating_add(1);
+                        self.kill_active(kill_count, period / 2).await;
+                    }
+                }
                 Some(o) = outcomes.recv() => {
                     let at = Instant::now();
                     let ms = aggregator.ms(at);
@@ -972,6 +1168,32 @@ impl Devnet {
             schedule: Vec::new(),
             invariant_violations: Vec::new(),
         });
+        if let Some(mut ha) = aggregator.ha.take() {
+            ha.ha_kills = kill_count;
+            let pair_node = self.pair.map(|(n, _)| n);
+            let built: Vec<u64> = slots
+                .iter()
+                .copied()
+                .filter(|s| in_range(s) && aggregator.recorder.builder(*s) == pair_node)
+                .collect();
+            ha.ha_slots_built = u64::try_from(built.len()).unwrap_or(0);
+            ha.ha_slots_checkpointed = u64::try_from(
+                built
+                    .iter()
+                    .filter(|s| aggregator.recorder.is_checkpointed(**s))
+                    .count(),
+            )
+            .unwrap_or(0);
+            println!(
+                "validator pair: {} kills of the active node, {} failovers, {} conflicting signatures; {} of the {} slots it built checkpointed",
+                ha.ha_kills,
+                ha.ha_failovers,
+                ha.conflicting_signatures,
+                ha.ha_slots_checkpointed,
+                ha.ha_slots_built
+            );
+            report.ha = Some(ha);
+        }
         // Only the slots asked for count: later ones can land before the
         // run stops.
         report.checkpoints = u64::try_from(checkpoints).unwrap_or(0);
@@ -1007,6 +1229,17 @@ impl Devnet {
         }
         Ok(report)
     }
+}
+
+/// The node whose view the report takes: node 1 when there are several
+/// (node 0 tends to be the first proposer), never one of a validator pair,
+/// which the run may stop.
+fn observer_of(cfg: &DevnetConfig) -> usize {
+    [1, 0]
+        .into_iter()
+        .chain(2..cfg.nodes)
+        .find(|i| *i < cfg.nodes && Some(*i) != cfg.ha_pair)
+        .unwrap_or(0)
 }
 
 /// How often the load generator makes what is due.

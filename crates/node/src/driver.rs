@@ -927,6 +927,9 @@ impl CoreLoop {
             Event::EvidenceFound { .. } => {
                 self.metrics.evidence.inc();
             }
+            Event::HaFailover { .. } => {
+                self.metrics.ha_failovers.inc();
+            }
             _ => {}
         }
     }

@@ -67,6 +67,17 @@ pub enum Notification {
         /// Its slot.
         slot: u64,
     },
+    /// This node took a slot of its key over from the partner node of a
+    /// validator pair.
+    #[serde(rename_all = "camelCase")]
+    Failover {
+        /// Slot.
+        slot: u64,
+        /// The first block index this node builds or resumes.
+        from_index: u32,
+        /// The partner that held the slot, as it names itself.
+        previous: String,
+    },
     /// A transaction this node holds changed status.
     Tx {
         /// The transaction.
@@ -89,6 +100,7 @@ impl Notification {
             Self::Checkpoint { .. } => "checkpoints",
             Self::Reorg { .. } => "reorgs",
             Self::Evidence { .. } | Self::Slashed { .. } => "evidence",
+            Self::Failover { .. } => "failovers",
             Self::Tx { .. } => "txs",
         }
     }
@@ -149,6 +161,15 @@ impl Notification {
                 validator: *validator,
                 offence: *offence,
                 slot: *slot,
+            },
+            Event::HaFailover {
+                slot,
+                from_index,
+                previous,
+            } => Self::Failover {
+                slot: *slot,
+                from_index: *from_index,
+                previous: previous.clone(),
             },
             Event::TxStatusChanged {
                 hash,

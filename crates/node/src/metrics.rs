@@ -47,6 +47,8 @@ pub struct NodeMetrics {
     pub reorgs: Counter,
     /// Evidence found.
     pub evidence: Counter,
+    /// Slots this node took over from its validator-pair partner.
+    pub ha_failovers: Counter,
     /// Gossip messages rejected.
     pub gossip_rejected: Counter,
     /// Gossip messages dropped, by reason: `queue_full` and `timeout` (a
@@ -95,6 +97,7 @@ impl NodeMetrics {
             checkpoints: Counter::default(),
             reorgs: Counter::default(),
             evidence: Counter::default(),
+            ha_failovers: Counter::default(),
             gossip_rejected: Counter::default(),
             gossip_dropped: Family::default(),
             provisional_height: Gauge::default(),
@@ -153,6 +156,11 @@ impl NodeMetrics {
             m.reorgs.clone(),
         );
         f.register("evidence", "Offences detected", m.evidence.clone());
+        f.register(
+            "ha_failovers",
+            "Slots taken over from the partner node of a validator pair",
+            m.ha_failovers.clone(),
+        );
         f.register(
             "provisional_height",
             "Provisional tip height",

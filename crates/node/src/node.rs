@@ -84,6 +84,9 @@ pub struct NodeConfig {
     /// Slashing protection in this PostgreSQL database (shared by the two
     /// nodes of a validator pair) instead of the node's own redb file.
     pub protection_db: Option<String>,
+    /// This node's name in a validator pair's build leases (the two nodes
+    /// of a pair need different ones); `None` uses the libp2p peer id.
+    pub ha_node_name: Option<String>,
 }
 
 /// Faults a node can be told to commit, to exercise the others' handling:
@@ -182,14 +185,16 @@ impl std::fmt::Debug for Node {
 fn p2p_keypair(cfg: &NodeConfig) -> Result<identity::Keypair, NodeError> {
     let secret: [u8; 32] = match (&cfg.p2p_secret, &cfg.key, &cfg.data_dir) {
         (Some(s), _, _) => *s,
-        (None, Some(k), _) => {
+        // The two nodes of a validator pair share the key (and a protection
+        // database): each needs its own identity, kept as a follower's is.
+        (None, Some(k), _) if cfg.protection_db.is_none() => {
             // Distinct from the validator key, stable across restarts.
             let mut seed = b"chunkseq p2p identity".to_vec();
             seed.extend_from_slice(k.address().as_slice());
             seed.extend_from_slice(&k.to_bytes());
             keccak256(seed).0
         }
-        (None, None, Some(dir)) => {
+        (None, _, Some(dir)) => {
             let path = dir.join("p2p-secret");
             match std::fs::read(&path) {
                 Ok(b) => b
@@ -202,7 +207,7 @@ fn p2p_keypair(cfg: &NodeConfig) -> Result<identity::Keypair, NodeError> {
                 }
             }
         }
-        (None, None, None) => rand::random(),
+        (None, _, None) => rand::random(),
     };
     identity::Keypair::ed25519_from_bytes(secret).map_err(|e| NodeError::Setup(e.to_string()))
 }
@@ -261,6 +266,7 @@ fn open_core(
     store: &NodeStore,
     database: Arc<redb::Database>,
     path: Option<PathBuf>,
+    node_name: &str,
 ) -> Result<Core, NodeError> {
     let shown = path.clone().unwrap_or_else(|| PathBuf::from("(memory)"));
     let db =
@@ -338,7 +344,8 @@ fn open_core(
     let signer: Option<Arc<dyn Signer>> = cfg.key.as_ref().map(|k| {
         Arc::new(
             ProtectedSigner::new(LocalSigner::new(k.clone()), protection)
-                .with_health(Arc::clone(health)),
+                .with_health(Arc::clone(health))
+                .with_node(node_name),
         ) as Arc<dyn Signer>
     });
     let mut core = Core::new(cfg.spec.clone(), cfg.core.clone(), Arc::new(db), signer)
@@ -402,6 +409,10 @@ impl Node {
         );
         let address = cfg.key.as_ref().map(PrivateKey::address);
         let keypair = p2p_keypair(&cfg)?;
+        let node_name = cfg
+            .ha_node_name
+            .clone()
+            .unwrap_or_else(|| keypair.public().to_peer_id().to_string());
         let (net_tx, mut net_rx) = tmpsc::unbounded_channel();
         let net = network::start(
             NetworkConfig {
@@ -440,7 +451,7 @@ impl Node {
             std::thread::Builder::new()
                 .name("chunkseq-core".into())
                 .spawn(move || {
-                    let core = match open_core(&cfg, &health, &store, database, path) {
+                    let core = match open_core(&cfg, &health, &store, database, path, &node_name) {
                         Ok(c) => c,
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));

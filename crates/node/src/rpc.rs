@@ -46,7 +46,14 @@ pub const MAX_RESPONSE_BYTES: u32 = 8 * 1024 * 1024;
 /// Most transactions one `chunkseq_sendRawTransactions` call may carry.
 pub const MAX_TX_BATCH: usize = 1_000;
 /// The subscription kinds.
-pub const SUBSCRIPTIONS: [&str; 5] = ["provisional", "checkpoints", "reorgs", "evidence", "txs"];
+pub const SUBSCRIPTIONS: [&str; 6] = [
+    "provisional",
+    "checkpoints",
+    "reorgs",
+    "evidence",
+    "failovers",
+    "txs",
+];
 
 /// JSON-RPC error codes.
 pub(crate) mod code {

@@ -68,6 +68,7 @@ async fn one_node_with(rpc_limits: RpcLimits) -> (Node, Vec<PrivateKey>, u64) {
             core: CoreConfig::default(),
             faults: NodeFaults::default(),
             protection_db: None,
+            ha_node_name: None,
         },
         Arc::new(l1.subscribe()),
     )

@@ -64,6 +64,10 @@ pub struct CoreConfig {
     /// chunk's share of the slot's data budget. Peers' transactions are
     /// still taken, up to the pool's own bounds.
     pub max_backlog_chunks: u64,
+    /// How long a validator pair's build lease lasts unrenewed before the
+    /// partner node may take the slot over, ms. The builder renews it every
+    /// quarter of this; the standby asks every half.
+    pub ha_lease_ms: u64,
 }
 
 impl Default for CoreConfig {
@@ -76,6 +80,7 @@ impl Default for CoreConfig {
             catch_up_retry_ms: 1_500,
             catch_up_give_up_ms: 20_000,
             max_backlog_chunks: 4,
+            ha_lease_ms: 1_500,
         }
     }
 }
@@ -138,6 +143,8 @@ pub struct Core {
     pub(crate) building: Option<SlotBuild>,
     /// Finished builds whose checkpoint is still to land.
     pub(crate) publishing: Vec<SlotBuild>,
+    /// Slots of this key that the partner node of a validator pair builds.
+    pub(crate) standby: BTreeMap<u64, crate::standby::Standby>,
     pub(crate) jobs: BTreeMap<u64, AttestationJob>,
     /// Proposals seen, by block hash: the bodies followers re-execute.
     pub(crate) bodies: BTreeMap<B256, ProposalMessage>,
@@ -231,6 +238,7 @@ impl Core {
             pending_reports: BTreeMap::new(),
             building: None,
             publishing: Vec::new(),
+            standby: BTreeMap::new(),
             jobs: BTreeMap::new(),
             bodies: BTreeMap::new(),
             held_provisional: BTreeMap::new(),
@@ -524,6 +532,7 @@ impl Core {
             candidates.push(self.timetable.genesis());
             candidates.push(self.genesis_record_time());
         }
+        candidates.extend(self.lease_deadlines());
         candidates.extend(self.next_duties_retry());
         candidates.extend(self.next_report_retry());
         candidates.into_iter().filter(|t| *t > now).min()

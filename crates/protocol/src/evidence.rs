@@ -411,6 +411,28 @@ impl EvidenceDetector {
     }
 
     /// The records of `slot`, created on demand; `None` below the floor.
+    /// The attestations kept for block `block` at `(slot, index)`, at most
+    /// `limit`, as (attester, data hash, signature): what a node taking a
+    /// slot over counts towards a proposal already in flight.
+    pub fn attestations_of(
+        &self,
+        slot: u64,
+        index: u32,
+        block: B256,
+        limit: usize,
+    ) -> Vec<(Address, B256, Bytes)> {
+        self.slots
+            .get(&slot)
+            .into_iter()
+            .flat_map(|r| &r.signers)
+            .filter_map(|(attester, records)| {
+                let (a, sig) = records.attestations.get(&index)?;
+                (a.blockHash == block).then(|| (*attester, a.dataHash, sig.clone()))
+            })
+            .take(limit)
+            .collect()
+    }
+
     fn slot_mut(&mut self, slot: u64) -> Option<&mut SlotRecords> {
         (slot >= self.floor).then(|| self.slots.entry(slot).or_default())
     }

@@ -499,6 +499,17 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// This node took over a slot of its key from the partner node of a
+    /// validator pair, which stopped renewing the slot's build lease.
+    HaFailover {
+        /// Slot.
+        slot: u64,
+        /// The first block index this node builds or resumes (the number
+        /// of the slot's blocks that were provisional already).
+        from_index: u32,
+        /// The partner that held the lease, as it names itself.
+        previous: String,
+    },
 }
 
 /// Work done while handling inputs, so a driver can charge CPU time.
@@ -683,6 +694,14 @@ impl std::fmt::Display for Event {
             Self::SigningRefused { what, reason } => {
                 write!(f, "signing_refused what={what} reason={reason}")
             }
+            Self::HaFailover {
+                slot,
+                from_index,
+                previous,
+            } => write!(
+                f,
+                "ha_failover slot={slot} from_index={from_index} previous={previous}"
+            ),
         }
     }
 }

@@ -23,6 +23,8 @@
 //!   outputs, for the simulator and the node's fault flags.
 //! - `duties` and `reporting`: asking L1 for duties and recording
 //!   committees; slashing reports submitted until L1 shows the slash.
+//! - `standby`: a validator pair's build leases; the standby node takes a
+//!   slot over when the builder stops renewing its lease.
 //! - `catch_up` and [`sync`]: a starting node catches up with L1 and its
 //!   peers before it takes part; the messages and checks of catch-up.
 
@@ -41,6 +43,7 @@ pub mod io;
 pub mod proposer;
 mod reporting;
 pub mod slot_data;
+mod standby;
 pub mod sync;
 pub mod verify;
 

@@ -8,12 +8,12 @@ use std::{
 };
 
 use alloy_primitives::{Address, B256, Bytes, map::AddressMap};
-use chunkseq_execution::{AddTxError, BlockBuilder, BlockContext, RecoveredTx};
+use chunkseq_execution::{AddTxError, BlockBuilder, BlockContext, BuiltBlock, RecoveredTx};
 use chunkseq_l1::RollupCall;
 use chunkseq_primitives::{
     AttestationMessage, BlockHeader, BlockIndex, BlockNumber, ChainSpec, Checkpoint,
     CheckpointHeader, ProposalMessage, ProvisionalBlock, ProvisionalBlockMessage, SignRequest,
-    SignedStatement, Slot, Timetable, UnixMillis, body::encode_body,
+    SignedStatement, SignerError, Slot, Timetable, UnixMillis, body::encode_body,
 };
 use chunkseq_state::SealedState;
 use tracing::{debug, info, warn};
@@ -23,6 +23,7 @@ use crate::{
     core::Core,
     io::{Duties, Event, Gossip, Output, TxStatus},
     slot_data::{SlotData, calldata_floor_gas, calldata_is_cheaper},
+    standby::LeaseAnswer,
 };
 
 /// A sealed block of the slot being built.
@@ -45,6 +46,71 @@ pub(crate) struct SlotBlock {
     /// Set once provisional: the running header and this node's signature.
     provisional: Option<ProvisionalBlockMessage>,
     provisional_sent: bool,
+}
+
+impl SlotBlock {
+    /// A block of the slot that is provisional already (a build taken over
+    /// from the partner node of a validator pair).
+    pub(crate) fn provisional(
+        block: ChainBlock,
+        data: Arc<SlotData>,
+        proposal_signature: Bytes,
+        proposed_at: UnixMillis,
+        provisional: ProvisionalBlockMessage,
+    ) -> Self {
+        Self {
+            header: block.header,
+            hash: block.hash,
+            transactions: block.transactions,
+            txs: block.txs,
+            receipts: block.receipts,
+            state: block.state,
+            data,
+            proposal_signature,
+            proposed_at: Some(proposed_at),
+            attestations: BTreeMap::new(),
+            early_attestations: Vec::new(),
+            provisional: Some(provisional),
+            provisional_sent: true,
+        }
+    }
+
+    /// A block proposed already (by the partner node of a validator pair)
+    /// that waits for its attestations; `data` is not committed yet.
+    pub(crate) fn in_flight(
+        built: BuiltBlock,
+        txs: Vec<RecoveredTx>,
+        data: Arc<SlotData>,
+        proposal_signature: Bytes,
+        proposed_at: UnixMillis,
+        early_attestations: Vec<(Address, B256, Bytes)>,
+    ) -> Self {
+        Self {
+            hash: built.hash(),
+            header: built.header,
+            transactions: built.transactions,
+            txs,
+            receipts: Arc::new(built.receipts),
+            state: built.state,
+            data,
+            proposal_signature,
+            proposed_at: Some(proposed_at),
+            attestations: BTreeMap::new(),
+            early_attestations,
+            provisional: None,
+            provisional_sent: false,
+        }
+    }
+
+    /// The block hash.
+    pub(crate) const fn hash(&self) -> B256 {
+        self.hash
+    }
+
+    /// The slot's data up to and including this block.
+    pub(crate) const fn data(&self) -> &Arc<SlotData> {
+        &self.data
+    }
 }
 
 /// The slot this node is building as proposer.
@@ -74,6 +140,11 @@ pub(crate) struct SlotBuild {
     done_building: bool,
     submitted_at: Option<UnixMillis>,
     checkpoint_call: Option<RollupCall>,
+    /// When this node last took or renewed the slot's build lease.
+    pub(crate) lease_renewed_at: UnixMillis,
+    /// Set when the partner node of a validator pair took the slot over
+    /// (its lease, or a signature it recorded first): this node stops.
+    pub(crate) lost: bool,
 }
 
 impl std::fmt::Debug for SlotBuild {
@@ -86,6 +157,77 @@ impl std::fmt::Debug for SlotBuild {
 }
 
 impl SlotBuild {
+    /// A build starting at slot `slot` on `parent` (hash, number, checkpoint
+    /// header hash), with `blocks` of it already sealed: empty for a fresh
+    /// slot, the partner's blocks for one taken over.
+    pub(crate) fn resumed(
+        slot: u64,
+        duties: Duties,
+        parent: (B256, u64, B256),
+        data: Arc<SlotData>,
+        blocks: Vec<SlotBlock>,
+        now: UnixMillis,
+    ) -> Self {
+        let (parent_hash, parent_number, parent_checkpoint) = parent;
+        Self {
+            slot,
+            parent_hash,
+            accepted: false,
+            duties,
+            parent_number,
+            parent_checkpoint,
+            chunk: 0,
+            builder: None,
+            builder_txs: Vec::new(),
+            builder_next: AddressMap::default(),
+            slot_full: false,
+            data,
+            open_bytes: 0,
+            blocks,
+            done_building: false,
+            submitted_at: None,
+            checkpoint_call: None,
+            lease_renewed_at: now,
+            lost: false,
+        }
+    }
+
+    /// Resumes building in `chunk` (the current one), or a later chunk
+    /// whose close comes after the last sealed block's timestamp.
+    pub(crate) fn resume_at_chunk(&mut self, timetable: &Timetable, spec: &ChainSpec, chunk: u32) {
+        let after = self.blocks.last().map_or(0, |b| b.header.timestamp);
+        let mut chunk = chunk.max(u32::try_from(self.blocks.len()).unwrap_or(u32::MAX));
+        while timetable
+            .chunk(Slot(self.slot), BlockIndex(chunk))
+            .is_ok_and(|c| c.close.0 <= after)
+        {
+            chunk = chunk.saturating_add(1);
+        }
+        self.chunk = chunk;
+        if chunk >= spec.chunks_per_slot || self.blocks.len() >= spec.chunks_per_slot as usize {
+            self.done_building = true;
+        }
+    }
+
+    /// Builds no more blocks: only the checkpoint remains.
+    pub(crate) fn stop_building(&mut self) {
+        self.done_building = true;
+        self.builder = None;
+    }
+
+    /// Whether the build only publishes now.
+    pub(crate) const fn is_done_building(&self) -> bool {
+        self.done_building
+    }
+
+    /// How many of the slot's blocks are provisional.
+    pub(crate) fn provisional_count(&self) -> usize {
+        self.blocks
+            .iter()
+            .take_while(|b| b.provisional.is_some())
+            .count()
+    }
+
     /// The moments this build next needs attention.
     pub(crate) fn deadlines(&self, timetable: &Timetable, spec: &ChainSpec) -> Vec<UnixMillis> {
         let mut out = Vec::new();
@@ -122,26 +264,75 @@ impl SlotBuild {
 impl Core {
     /// Starts, advances and finishes this node's build; submits the checkpoint.
     pub(crate) fn proposer_poll(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        self.standby_poll(now, out);
         self.maybe_start_build(now, out);
         for mut build in std::mem::take(&mut self.publishing) {
+            self.renew_leases(now, &mut build);
             self.maybe_submit_checkpoint(now, &mut build, out);
-            if self.still_publishing(now, &build) {
+            if build.lost {
+                self.give_up(now, build, out);
+            } else if self.still_publishing(now, &build) {
                 self.publishing.push(build);
             }
         }
         let Some(mut build) = self.building.take() else {
             return;
         };
-        self.commit_sealed(now, &mut build, out);
-        self.fill(&mut build);
-        self.seal_due(now, &mut build, out);
-        self.try_propose(now, &mut build, out);
-        self.apply_own_provisional(&build, out);
-        self.cut_timed_out(now, &mut build, out);
-        self.maybe_submit_checkpoint(now, &mut build, out);
-        if self.still_publishing(now, &build) {
+        self.renew_leases(now, &mut build);
+        if !build.lost {
+            self.commit_sealed(now, &mut build, out);
+            self.fill(&mut build);
+            self.seal_due(now, &mut build, out);
+            self.try_propose(now, &mut build, out);
+            self.apply_own_provisional(&build, out);
+            self.cut_timed_out(now, &mut build, out);
+            self.maybe_submit_checkpoint(now, &mut build, out);
+        }
+        if build.lost {
+            self.give_up(now, build, out);
+        } else if self.still_publishing(now, &build) {
             self.building = Some(build);
         }
+    }
+
+    /// Hands a build the partner node took over back: the blocks that are
+    /// not provisional and the open block's transactions return to the
+    /// pool, and this node stands by for the slot.
+    fn give_up(&mut self, now: UnixMillis, mut build: SlotBuild, out: &mut Vec<Output>) {
+        let keep = build.provisional_count();
+        let txs: Vec<RecoveredTx> = build
+            .blocks
+            .split_off(keep.min(build.blocks.len()))
+            .into_iter()
+            .flat_map(|b| b.txs)
+            .chain(std::mem::take(&mut build.builder_txs))
+            .collect();
+        self.return_to_pool(txs, out);
+        let holder = match self.ask_lease(now, build.slot, keep) {
+            LeaseAnswer::Partner(holder) => holder,
+            _ => "the partner".to_owned(),
+        };
+        self.stand_by(now, build.slot, holder);
+    }
+
+    /// Notes a refused signature: a conflict means the partner node of a
+    /// validator pair signed this duty first and the slot is its now.
+    fn signing_refused(
+        build: &mut SlotBuild,
+        what: &'static str,
+        e: &SignerError,
+        out: &mut Vec<Output>,
+    ) {
+        if matches!(e, SignerError::Conflict { .. }) {
+            warn!(target: "chunkseq::protocol", slot = build.slot, what, "the partner signed this duty first: giving the slot up");
+            build.lost = true;
+        } else {
+            warn!(target: "chunkseq::protocol", slot = build.slot, what, "not signed: {e}");
+        }
+        out.push(Output::Event(Event::SigningRefused {
+            what,
+            reason: e.to_string(),
+        }));
     }
 
     /// How long a checkpoint may take to land before it is sent again: the
@@ -188,6 +379,30 @@ impl Core {
         {
             return;
         }
+        if self.standby.contains_key(&slot.0) {
+            return;
+        }
+        // Of a validator pair, the node that takes the lease builds; the
+        // other stands by (and so does a node whose store cannot answer,
+        // asking again every half lease rather than on every input).
+        match self.ask_lease(now, slot.0, 0) {
+            LeaseAnswer::Held => {}
+            LeaseAnswer::Partner(holder) => {
+                self.stand_by(now, slot.0, holder);
+                return;
+            }
+            LeaseAnswer::Unknown => {
+                self.stand_by(now, slot.0, "unknown (store unavailable)".to_owned());
+                return;
+            }
+        }
+        // Begun before this node restarted: continued, not begun again.
+        if self.slot_begun(slot.0) {
+            if !self.take_over(now, slot.0, "this node before a restart".to_owned(), out) {
+                self.stand_by(now, slot.0, "nobody yet".to_owned());
+            }
+            return;
+        }
         // The previous build only waits for its checkpoint now.
         if let Some(previous) = self.building.take() {
             self.publishing.push(previous);
@@ -196,31 +411,21 @@ impl Core {
         let (parent_hash, parent_number) = self.chain.tip();
         let parent_checkpoint = self.chain.parent_checkpoint_hash();
         info!(target: "chunkseq::protocol", slot = slot.0, chunk = chunk.0, parent_number, "building slot");
-        let mut build = SlotBuild {
-            slot: slot.0,
-            parent_hash,
-            accepted: false,
+        let mut build = SlotBuild::resumed(
+            slot.0,
             duties,
-            parent_number,
-            parent_checkpoint,
-            chunk: chunk.0,
-            builder: None,
-            builder_txs: Vec::new(),
-            builder_next: AddressMap::default(),
-            slot_full: false,
-            data: Arc::new(SlotData::new(&self.spec)),
-            open_bytes: 0,
-            blocks: Vec::new(),
-            done_building: false,
-            submitted_at: None,
-            checkpoint_call: None,
-        };
+            (parent_hash, parent_number, parent_checkpoint),
+            Arc::new(SlotData::new(&self.spec)),
+            Vec::new(),
+            now,
+        );
+        build.chunk = chunk.0;
         self.open_block(&mut build, out);
         self.building = Some(build);
     }
 
     /// Opens the next block of the build, closing with its current chunk.
-    fn open_block(&mut self, build: &mut SlotBuild, out: &mut Vec<Output>) {
+    pub(crate) fn open_block(&mut self, build: &mut SlotBuild, out: &mut Vec<Output>) {
         let Ok(chunk) = self
             .timetable
             .chunk(Slot(build.slot), BlockIndex(build.chunk))
@@ -284,7 +489,7 @@ impl Core {
     /// Adds pool transactions to the open block until it is full, or the
     /// slot's data would probably grow past its budget (the exact check
     /// comes when the block is sealed).
-    fn fill(&mut self, build: &mut SlotBuild) {
+    pub(crate) fn fill(&mut self, build: &mut SlotBuild) {
         let Some(builder) = build.builder.as_mut() else {
             return;
         };
@@ -391,10 +596,7 @@ impl Core {
             let proposal_signature = match signer.sign(&SignRequest::new(&self.domain, &proposal)) {
                 Ok(s) => Bytes::from(s.to_vec()),
                 Err(e) => {
-                    out.push(Output::Event(Event::SigningRefused {
-                        what: "proposal",
-                        reason: e.to_string(),
-                    }));
+                    Self::signing_refused(build, "proposal", &e, out);
                     build.done_building = true;
                     return;
                 }
@@ -633,7 +835,12 @@ impl Core {
                 true
             }
             Err(e) => {
-                warn!(target: "chunkseq::protocol", "provisional block not signed: {e}");
+                if matches!(e, SignerError::Conflict { .. }) {
+                    warn!(target: "chunkseq::protocol", slot = build.slot, index = i, "the partner signed this provisional block first: giving the slot up");
+                    build.lost = true;
+                } else {
+                    warn!(target: "chunkseq::protocol", "provisional block not signed: {e}");
+                }
                 false
             }
         }
@@ -755,7 +962,7 @@ impl Core {
     }
 
     /// The `proposeCheckpoint` call with the end-of-slot signature.
-    fn checkpoint_call(&mut self, build: &SlotBuild) -> Option<RollupCall> {
+    fn checkpoint_call(&mut self, build: &mut SlotBuild) -> Option<RollupCall> {
         let last = build.blocks.last()?;
         let header = last.provisional.as_ref()?.checkpointHeader.clone();
         let checkpoint = Checkpoint::new(&header, last.hash);
@@ -763,7 +970,7 @@ impl Core {
         let signature = match signer.sign(&SignRequest::new(&self.domain, &checkpoint)) {
             Ok(s) => Bytes::from(s.to_vec()),
             Err(e) => {
-                warn!(target: "chunkseq::protocol", "checkpoint not signed: {e}");
+                Self::signing_refused(build, "checkpoint", &e, &mut Vec::new());
                 return None;
             }
         };

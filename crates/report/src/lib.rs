@@ -22,6 +22,6 @@ pub mod report;
 
 pub use recorder::{Recorder, RunInfo, ScheduledSlot, offence_name, refusal_reason};
 pub use report::{
-    BlockTimeline, Latencies, Percentiles, ReorgRecord, Report, SlashingRecord, SlotTimeline,
-    ThroughputPoint, Violation,
+    BlockTimeline, HaSummary, Latencies, Percentiles, ReorgRecord, Report, SlashingRecord,
+    SlotTimeline, ThroughputPoint, Violation,
 };

@@ -474,6 +474,7 @@ impl Recorder {
                 checkpointed: Percentiles::of(&checkpointed_samples),
             },
             reorgs: self.reorgs.clone(),
+            ha: None,
             slashings: self
                 .slashings
                 .iter()

@@ -202,6 +202,9 @@ pub struct Report {
     pub wall_seconds: f64,
     /// Virtual time / wall time.
     pub sim_speedup: f64,
+    /// A devnet validator pair (`--ha-pair`): what its failovers did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ha: Option<HaSummary>,
     /// Raw latency samples in ms (provisional), for the CDF.
     pub provisional_samples: Vec<f64>,
     /// Raw latency samples in ms (checkpointed), for the CDF.
@@ -210,6 +213,24 @@ pub struct Report {
     pub throughput: Vec<ThroughputPoint>,
     /// Per-slot timeline.
     pub timeline: Vec<SlotTimeline>,
+}
+
+/// What a validator pair (two nodes, one key) did over a devnet run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HaSummary {
+    /// The pair's validator address.
+    pub ha_validator: alloy_primitives::Address,
+    /// Times the run stopped the pair's active node (`--kill-active-every`).
+    pub ha_kills: u64,
+    /// Slots one node of the pair took over from the other.
+    pub ha_failovers: u64,
+    /// Slots of the run whose blocks came from the pair's key.
+    pub ha_slots_built: u64,
+    /// Of those, checkpointed on L1.
+    pub ha_slots_checkpointed: u64,
+    /// Offences (equivocation or omission) any node found against the
+    /// pair's key, and slashings of it on L1: 0 expected.
+    pub conflicting_signatures: u64,
 }
 
 /// The data mode of reports written before the field existed.

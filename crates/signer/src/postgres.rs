@@ -207,6 +207,26 @@ impl PostgresProtectionStore {
         Ok(self.len()? == 0)
     }
 
+    /// The newest build lease of `signer`: its slot and the node holding
+    /// it (which node of a pair is building lately).
+    pub fn latest_lease(
+        &self,
+        signer: Address,
+    ) -> Result<Option<(Slot, String)>, SlashingProtectionError> {
+        let row = self
+            .conn()?
+            .query_opt(
+                "SELECT slot, node FROM chunkseq_build_lease WHERE signer = $1 \
+                 ORDER BY slot DESC LIMIT 1",
+                &[&signer.as_slice()],
+            )
+            .map_err(db)?;
+        Ok(row.map(|r| {
+            let slot: i64 = r.get(0);
+            (Slot(u64::try_from(slot).unwrap_or(0)), r.get(1))
+        }))
+    }
+
     /// Removes every record and lease of slots before `slot`; how many
     /// records.
     pub fn prune_below(&self, slot: Slot) -> Result<u64, SlashingProtectionError> {

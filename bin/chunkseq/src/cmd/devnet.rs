@@ -76,6 +76,22 @@ pub(crate) struct DevnetArgs {
     /// Length of the read load in seconds.
     #[arg(long, default_value_t = 20, requires = "read_rps")]
     read_secs: u64,
+    /// Run validator N as a high-availability pair: node N and one more
+    /// node share its key and one PostgreSQL slashing-protection database;
+    /// one builds each of its slots, the other takes over when it stops
+    /// (docs/slashing-protection.md).
+    #[arg(long, value_name = "N")]
+    ha_pair: Option<usize>,
+    /// The pair's PostgreSQL database (postgres://user:pass@host:port/db);
+    /// without it the devnet starts a throwaway cluster with Debian's
+    /// PostgreSQL binaries, says where, and removes it at exit.
+    #[arg(long, value_name = "URL", requires = "ha_pair")]
+    protection_db: Option<String>,
+    /// Stop the pair's active node this often, as kill -9 would, and start
+    /// it again half a period later; the report counts kills, failovers and
+    /// conflicting signatures (0 expected).
+    #[arg(long, value_name = "SECONDS", requires = "ha_pair")]
+    kill_active_every: Option<f64>,
 }
 
 pub(crate) fn run(args: DevnetArgs) -> Result<()> {
@@ -92,6 +108,13 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
     {
         bail!("--read-rps must be a number of reads a second from above 0 to 100,000");
     }
+    let kill_active_every = match args.kill_active_every {
+        Some(s) if s.is_finite() && (2.0..=86_400.0).contains(&s) => {
+            Some(std::time::Duration::from_secs_f64(s))
+        }
+        Some(_) => bail!("--kill-active-every must be from 2 to 86,400 seconds"),
+        None => None,
+    };
     let cfg = DevnetConfig {
         nodes: args.nodes,
         preset: args.preset,
@@ -114,6 +137,9 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
             after_slots: args.read_after_slots,
             seconds: args.read_secs,
         }),
+        ha_pair: args.ha_pair,
+        protection_db: args.protection_db,
+        kill_active_every,
         ..DevnetConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

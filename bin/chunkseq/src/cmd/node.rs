@@ -106,6 +106,15 @@ pub(crate) struct NodeArgs {
     /// nothing (docs/slashing-protection.md).
     #[arg(long, value_name = "URL")]
     protection_db: Option<String>,
+    /// This node's name within a validator pair, recorded with the build
+    /// leases that decide which of the two builds a slot; the two must
+    /// differ. Default: the node's libp2p peer id.
+    #[arg(long, value_name = "NAME", requires = "protection_db")]
+    ha_node_name: Option<String>,
+    /// How long a validator pair's build lease lasts unrenewed before the
+    /// standby node takes the slot over, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = CoreConfig::default().ha_lease_ms)]
+    ha_lease_ms: u64,
 }
 
 /// The same settings as read from the config file.
@@ -134,6 +143,7 @@ struct NodeFile {
     rollup: Option<Address>,
     rollup_deploy_block: Option<u64>,
     protection_db: Option<String>,
+    ha_node_name: Option<String>,
 }
 
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
@@ -183,6 +193,8 @@ fn merged(args: NodeArgs) -> Result<NodeArgs> {
         rollup: args.rollup.or(f.rollup),
         rollup_deploy_block: args.rollup_deploy_block.or(f.rollup_deploy_block),
         protection_db: args.protection_db.or(f.protection_db),
+        ha_node_name: args.ha_node_name.or(f.ha_node_name),
+        ha_lease_ms: args.ha_lease_ms,
     })
 }
 
@@ -299,9 +311,13 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
             a.metrics
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9100))),
         ),
-        core: CoreConfig::default(),
+        core: CoreConfig {
+            ha_lease_ms: a.ha_lease_ms,
+            ..CoreConfig::default()
+        },
         faults: NodeFaults::default(),
         protection_db: a.protection_db.clone(),
+        ha_node_name: a.ha_node_name.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
