@@ -396,7 +396,9 @@ pub struct Devnet {
     /// The validator pair: its validator index and its second node's.
     pair: Option<(usize, usize)>,
     /// The pair's protection database, asked which node is active.
-    pair_store: Option<Arc<PostgresProtectionStore>>,
+    pair_store: PairStore,
+    /// The pair's node stopped last.
+    last_killed: Option<usize>,
     /// The throwaway PostgreSQL cluster the pair uses, if the devnet
     /// started one (removed when dropped, after the nodes stop).
     _cluster: Option<ThrowawayCluster>,
@@ -685,7 +687,8 @@ impl Devnet {
             control_rx,
             started,
             pair,
-            pair_store,
+            pair_store: PairStore(pair_store),
+            last_killed: None,
             _cluster: cluster,
             _temp: temp,
         };
@@ -769,13 +772,16 @@ impl Devnet {
         Ok(())
     }
 
-    /// Stops the pair's active node, the holder of the validator's newest
-    /// build lease (the pair's first node before any lease), and has it
-    /// started again after `down`.
+    /// Stops the pair's active node and has it started again after
+    /// `down`. While the pair builds or publishes one of its slots (a build
+    /// lease of this slot or the one before), the active node is the
+    /// lease's holder; otherwise both nodes attest alike, and the one not
+    /// stopped last time is.
     async fn kill_active(&mut self, kill: u64, down: Duration) {
-        let (Some((n, second)), Some(store)) = (self.pair, self.pair_store.clone()) else {
+        let (Some((n, second)), Some(store)) = (self.pair, self.pair_store.0.clone()) else {
             return;
         };
+        let current = self.tt.slot_at(SystemClock.now()).map_or(0, |s| s.0);
         let Some(validator) = self.addresses.get(n).copied() else {
             return;
         };
@@ -785,9 +791,17 @@ impl Devnet {
             .and_then(Result::ok)
             .flatten();
         let active = match holder {
-            Some((_, name)) if name == format!("node-{second}") => second,
+            Some((slot, name)) if slot.0.saturating_add(1) >= current => {
+                if name == format!("node-{second}") {
+                    second
+                } else {
+                    n
+                }
+            }
+            _ if self.last_killed == Some(n) => second,
             _ => n,
         };
+        self.last_killed = Some(active);
         if self.nodes.get(active).is_none_or(Option::is_none) {
             println!("kill {kill}: node-{active} (the pair's active node) is down already");
             return;
@@ -1228,6 +1242,21 @@ impl Devnet {
             );
         }
         Ok(report)
+    }
+}
+
+/// The devnet's handle on the pair's protection database. Closing its
+/// PostgreSQL connections blocks, which a tokio worker must not, so it is
+/// dropped on a thread of its own.
+struct PairStore(Option<Arc<PostgresProtectionStore>>);
+
+impl Drop for PairStore {
+    fn drop(&mut self) {
+        if let Some(store) = self.0.take() {
+            let _ = std::thread::Builder::new()
+                .name("chunkseq-pair-store".into())
+                .spawn(move || drop(store));
+        }
     }
 }
 
