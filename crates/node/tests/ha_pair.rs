@@ -8,7 +8,9 @@
 //!
 //! The PostgreSQL server is a throwaway cluster of Debian's binaries; the
 //! test skips without them, and fails without them under `CI=true`.
-//! `CHUNKSEQ_HA_KILLS` sets the number of kills (20 by default).
+//! `CHUNKSEQ_HA_KILLS` sets the number of kills (20 by default). A second
+//! run stops the database itself for a while: both nodes of the pair sign
+//! nothing and say so, then sign again by themselves once it is back.
 
 #![allow(
     clippy::unwrap_used,
@@ -18,10 +20,23 @@
     missing_docs
 )]
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use chunkseq_node::devnet::{Devnet, DevnetConfig};
+use chunkseq_node::{
+    devnet::{Devnet, DevnetConfig},
+    rpc::NodeStatus,
+};
 use chunkseq_signer::ThrowawayCluster;
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use jsonrpsee_http_client::HttpClientBuilder;
+
+async fn signing(addr: std::net::SocketAddr) -> Option<String> {
+    let c = HttpClientBuilder::default()
+        .build(format!("http://{addr}"))
+        .ok()?;
+    let status: NodeStatus = c.request("chunkseq_status", rpc_params![]).await.ok()?;
+    status.signing
+}
 
 fn cluster() -> Option<ThrowawayCluster> {
     match ThrowawayCluster::start_fast() {
@@ -94,5 +109,66 @@ async fn pair_survives_kills_of_its_active_node_without_a_conflicting_signature(
         report.checkpoints,
         report.slots
     );
+    drop(pg);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pair_signs_nothing_while_its_database_is_down_and_resumes_after() {
+    let Some(pg) = cluster() else { return };
+    let pg = Arc::new(pg);
+    // Five validators: the committee still reaches its threshold while
+    // the pair cannot sign.
+    let devnet = Devnet::start(DevnetConfig {
+        nodes: 5,
+        slots: Some(7),
+        tps: 20.0,
+        rpc_port: 0,
+        lead_seconds: 2,
+        ha_pair: Some(1),
+        protection_db: Some(pg.url()),
+        ..DevnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let h = devnet.handle();
+    let (a, b) = (h.rpc(1), h.rpc(5));
+    let db = Arc::clone(&pg);
+    let watcher = tokio::spawn(async move {
+        // Genesis, then two slots of signing.
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let before = (signing(a).await, signing(b).await);
+        let halt = Arc::clone(&db);
+        tokio::task::spawn_blocking(move || halt.halt())
+            .await
+            .unwrap()
+            .unwrap();
+        // Attestations are due every chunk (1 s); each waits at most 2 s.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let during = (signing(a).await, signing(b).await);
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        tokio::task::spawn_blocking(move || db.resume())
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        let after = (signing(a).await, signing(b).await);
+        (before, during, after)
+    });
+    let report = devnet.run(std::future::pending()).await.unwrap();
+    let (before, during, after) = watcher.await.unwrap();
+    eprintln!("before {before:?}\nduring {during:?}\nafter {after:?}");
+    let ok = Some("ok".to_owned());
+    assert_eq!(before, (ok.clone(), ok.clone()));
+    for s in [&during.0, &during.1] {
+        assert!(
+            s.as_deref().is_some_and(|s| s.starts_with("unavailable")),
+            "{during:?}"
+        );
+    }
+    assert_eq!(after, (ok.clone(), ok), "signing resumes by itself");
+    let ha = report.ha.clone().unwrap();
+    assert_eq!(ha.conflicting_signatures, 0, "{ha:?}");
+    assert!(report.slashings.is_empty(), "{:?}", report.slashings);
+    assert!(report.checkpoints >= 5, "{report:?}");
     drop(pg);
 }
