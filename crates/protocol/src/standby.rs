@@ -86,7 +86,7 @@ impl Core {
     /// after the last renewal; a build whose lease the partner took is
     /// given up.
     pub(crate) fn renew_leases(&mut self, now: UnixMillis, build: &mut SlotBuild) {
-        if build.accepted || build.lost {
+        if build.accepted || build.lost || !self.leases_shared() {
             return;
         }
         let every = (self.cfg.ha_lease_ms / 4).max(1);
@@ -108,15 +108,21 @@ impl Core {
         }
     }
 
+    /// Whether this node's key may be shared with a partner node.
+    fn leases_shared(&self) -> bool {
+        self.signer.as_ref().is_some_and(|s| s.leases_shared())
+    }
+
     /// The next moment the pair needs attention: a lease to renew or a
     /// standby to try again.
     pub(crate) fn lease_deadlines(&self) -> impl Iterator<Item = UnixMillis> + '_ {
         let every = (self.cfg.ha_lease_ms / 4).max(1);
+        let shared = self.leases_shared();
         let renewals = self
             .building
             .iter()
             .chain(&self.publishing)
-            .filter(|b| !b.accepted && !b.lost)
+            .filter(move |b| shared && !b.accepted && !b.lost)
             .filter_map(move |b| b.lease_renewed_at.checked_add_ms(every));
         renewals.chain(self.standby.values().map(|s| s.next_try))
     }

@@ -454,6 +454,10 @@ impl ProtectionStore for PostgresProtectionStore {
         row.map(|r| digest_of(r.get::<_, &[u8]>(0))).transpose()
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     fn lease_build(
         &self,
         signer: Address,

@@ -47,6 +47,12 @@ pub trait ProtectionStore: Send + Sync + std::fmt::Debug {
         request: &SignRequest,
     ) -> Result<Option<B256>, SlashingProtectionError>;
 
+    /// Whether other processes share this store (and so its build leases):
+    /// only then do build leases need renewing.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Takes, renews or reports the lease on building `slot` for `signer`
     /// ([`chunkseq_primitives::Signer::lease_build`]) in one atomic step:
     /// `node` gets it when nobody holds it, when `node` holds it already,

@@ -147,6 +147,10 @@ impl<S: Signer> Signer for ProtectedSigner<S> {
         }
     }
 
+    fn leases_shared(&self) -> bool {
+        self.store.shared()
+    }
+
     fn lease_build(
         &self,
         slot: Slot,

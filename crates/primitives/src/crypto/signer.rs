@@ -111,6 +111,13 @@ pub trait Signer: Send + Sync {
         Ok(BuildLease::Held)
     }
 
+    /// Whether another node may share this key's build leases (a validator
+    /// pair): only then does a builder renew its lease. `false` unless the
+    /// signer says otherwise.
+    fn leases_shared(&self) -> bool {
+        false
+    }
+
     /// Signs the request's digest, returning `r || s || v`.
     fn sign(&self, request: &SignRequest) -> Result<[u8; SIGNATURE_LEN], SignerError>;
 
