@@ -252,3 +252,92 @@ fn a_bad_url_or_tls_without_tls_is_a_clear_error() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn a_build_lease_has_one_holder_is_renewed_by_it_and_taken_over_once_it_lapses() {
+    use chunkseq_primitives::{BlockIndex, BuildLease, Slot, UnixMillis};
+    let Some(c) = cluster() else { return };
+    let (a, b) = (store(&c), store(&c));
+    let key = Address::repeat_byte(0x11);
+    let lease = 1_500;
+    let at = |ms: u64| UnixMillis(1_000_000 + ms);
+    let ask = |s: &PostgresProtectionStore, node: &str, now| {
+        s.lease_build(key, Slot(7), node, BlockIndex(0), now, lease)
+            .unwrap()
+    };
+    assert!(a.shared() && b.shared());
+    // First come, only holder; the partner learns who holds it.
+    assert_eq!(ask(&a, "node-a", at(0)), BuildLease::Held);
+    assert_eq!(
+        ask(&b, "node-b", at(10)),
+        BuildLease::HeldBy("node-a".into())
+    );
+    // Renewed by its holder, it does not lapse.
+    assert_eq!(ask(&a, "node-a", at(1_000)), BuildLease::Held);
+    assert_eq!(
+        ask(&b, "node-b", at(2_400)),
+        BuildLease::HeldBy("node-a".into())
+    );
+    // Unrenewed for longer than the lease, the partner takes it, and the
+    // old holder finds it gone on its next renewal.
+    assert_eq!(ask(&b, "node-b", at(2_501)), BuildLease::Held);
+    assert_eq!(
+        ask(&a, "node-a", at(2_600)),
+        BuildLease::HeldBy("node-b".into())
+    );
+    // Another slot, another lease; the newest is what the devnet reads.
+    assert_eq!(
+        a.lease_build(key, Slot(9), "node-a", BlockIndex(0), at(3_000), lease)
+            .unwrap(),
+        BuildLease::Held
+    );
+    assert_eq!(
+        a.latest_lease(key).unwrap(),
+        Some((Slot(9), "node-a".into()))
+    );
+    assert_eq!(a.latest_lease(Address::repeat_byte(0x22)).unwrap(), None);
+    // Leases go with the records they sit beside.
+    a.prune_below(Slot(9)).unwrap();
+    assert_eq!(ask(&b, "node-b", at(3_100)), BuildLease::Held);
+}
+
+#[test]
+fn two_nodes_racing_for_a_thousand_slot_leases_get_one_holder_each() {
+    use chunkseq_primitives::{BlockIndex, BuildLease, Slot, UnixMillis};
+    let Some(c) = cluster() else { return };
+    let key = Address::repeat_byte(0x33);
+    let barrier = Arc::new(Barrier::new(2));
+    let racers: Vec<_> = ["node-a", "node-b"]
+        .into_iter()
+        .map(|node| {
+            let s = store(&c);
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                (0..1_000u64)
+                    .map(|slot| {
+                        let got = s
+                            .lease_build(
+                                key,
+                                Slot(slot),
+                                node,
+                                BlockIndex(0),
+                                UnixMillis(5_000),
+                                1_500,
+                            )
+                            .unwrap();
+                        (slot, got == BuildLease::Held)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let results: Vec<Vec<(u64, bool)>> = racers.into_iter().map(|t| t.join().unwrap()).collect();
+    for slot in 0..1_000usize {
+        let holders = results
+            .iter()
+            .filter(|r| r.get(slot).is_some_and(|x| x.1))
+            .count();
+        assert_eq!(holders, 1, "slot {slot}: {holders} holders");
+    }
+}
