@@ -205,6 +205,10 @@ impl NetworkStatus {
 /// The protocol name of block sync.
 pub const SYNC_PROTOCOL: &str = "/chunkseq/sync/1";
 
+/// Transaction messages kept to send again while no peer can take them
+/// (each at most a batch, [`wire::MAX_BATCH_BYTES`]).
+const MAX_UNSENT_TX_MESSAGES: usize = 64;
+
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     gossipsub: gossipsub::Behaviour,
@@ -371,6 +375,7 @@ pub async fn start(
         bootnodes: cfg.bootnodes,
         outgoing_txs: Vec::new(),
         outgoing_bytes: 0,
+        unsent_txs: std::collections::VecDeque::new(),
     };
     tokio::spawn(task.run(rx));
     Ok(NetworkHandle {
@@ -389,6 +394,12 @@ struct NetworkTask {
     /// Transactions to publish with the next `txs` message, and their size.
     outgoing_txs: Vec<alloy_primitives::Bytes>,
     outgoing_bytes: usize,
+    /// Transaction messages no peer could take yet (none subscribed, as
+    /// right after a start, or every send queue full), sent again each
+    /// second: a transaction this node acknowledged must not stay in its
+    /// pool alone. At most [`MAX_UNSENT_TX_MESSAGES`]; past that the
+    /// oldest is dropped and counted.
+    unsent_txs: std::collections::VecDeque<(&'static str, Vec<u8>)>,
 }
 
 impl NetworkTask {
@@ -420,6 +431,7 @@ impl NetworkTask {
     }
 
     fn housekeeping(&mut self) {
+        self.resend_unsent_txs();
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         let g = &self.swarm.behaviour().gossipsub;
         *self.status.scores.lock() = peers
@@ -454,8 +466,45 @@ impl NetworkTask {
         self.outgoing_bytes = 0;
         match txs.as_slice() {
             [] => {}
-            [one] => self.publish("tx", one.to_vec()),
-            many => self.publish("txs", wire::encode_txs(many)),
+            [one] => self.publish_tx_message("tx", one.to_vec()),
+            many => self.publish_tx_message("txs", wire::encode_txs(many)),
+        }
+    }
+
+    /// Publishes one transaction message, keeping it to send again when
+    /// no peer could take it.
+    fn publish_tx_message(&mut self, kind: &'static str, data: Vec<u8>) {
+        let topic = IdentTopic::new(wire::topic(self.chain_id, kind));
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(topic, data.clone())
+        {
+            // A duplicate went out before (or waits in the message cache,
+            // which gossip offers to the peers).
+            Ok(_) | Err(gossipsub::PublishError::Duplicate) => {}
+            Err(
+                gossipsub::PublishError::NoPeersSubscribedToTopic
+                | gossipsub::PublishError::AllQueuesFull(_),
+            ) => {
+                if self.unsent_txs.len() >= MAX_UNSENT_TX_MESSAGES {
+                    self.unsent_txs.pop_front();
+                    self.status.dropped_publish.fetch_add(1, Ordering::Relaxed);
+                }
+                self.unsent_txs.push_back((kind, data));
+            }
+            Err(e) => {
+                debug!(target: "chunkseq::net", kind, error = %e, "publish failed");
+                self.status.dropped_publish.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Sends the transaction messages no peer could take before.
+    fn resend_unsent_txs(&mut self) {
+        for (kind, data) in std::mem::take(&mut self.unsent_txs) {
+            self.publish_tx_message(kind, data);
         }
     }
 
