@@ -56,8 +56,14 @@ impl SlotBlock {
         data: Arc<SlotData>,
         proposal_signature: Bytes,
         proposed_at: UnixMillis,
-        provisional: ProvisionalBlockMessage,
     ) -> Self {
+        let provisional = ProvisionalBlockMessage {
+            header: block.header.clone(),
+            checkpointHeader: block.checkpoint_header,
+            dataHash: block.data_hash,
+            attestations: block.attestations,
+            proposerSignature: block.proposer_signature,
+        };
         Self {
             header: block.header,
             hash: block.hash,
@@ -157,10 +163,10 @@ impl std::fmt::Debug for SlotBuild {
 }
 
 impl SlotBuild {
-    /// A build starting at slot `slot` on `parent` (hash, number, checkpoint
-    /// header hash), with `blocks` of it already sealed: empty for a fresh
-    /// slot, the partner's blocks for one taken over.
-    pub(crate) fn resumed(
+    /// A build of slot `slot` on `parent` (hash, number, checkpoint header
+    /// hash), with `blocks` of it already sealed: empty for a fresh slot,
+    /// the partner's blocks for one taken over.
+    pub(crate) fn new(
         slot: u64,
         duties: Duties,
         parent: (B256, u64, B256),
@@ -335,6 +341,20 @@ impl Core {
         }));
     }
 
+    /// Whether building `slot` now would stack a third unsettled slot.
+    /// Staggered, slot s + 2 builds on slot s + 1, which builds on slot s.
+    /// Until L1 settles slot s (checkpointed, or dropped once an L1 block
+    /// past its inclusion window arrives), wait: building on it would let
+    /// a missed publish of slot s retract three slots instead of two.
+    pub(crate) fn would_outrun_l1(&self, slot: u64) -> bool {
+        self.timetable.staggered()
+            && self
+                .chain
+                .provisional()
+                .first()
+                .is_some_and(|b| b.header.slot.saturating_add(2) <= slot)
+    }
+
     /// How long a checkpoint may take to land before it is sent again: the
     /// configured time, and at least two L1 blocks.
     pub(crate) fn resubmit_after_ms(&self) -> u64 {
@@ -366,17 +386,7 @@ impl Core {
         if duties.proposer != me {
             return;
         }
-        // Staggered, slot s + 2 builds on slot s + 1, which builds on slot s.
-        // Until L1 settles slot s (checkpointed, or dropped once an L1 block
-        // past its inclusion window arrives), wait: building on it would let
-        // a missed publish of slot s retract three slots instead of two.
-        if self.timetable.staggered()
-            && self
-                .chain
-                .provisional()
-                .first()
-                .is_some_and(|b| b.header.slot.saturating_add(2) <= slot.0)
-        {
+        if self.would_outrun_l1(slot.0) {
             return;
         }
         if self.standby.contains_key(&slot.0) {
@@ -411,7 +421,7 @@ impl Core {
         let (parent_hash, parent_number) = self.chain.tip();
         let parent_checkpoint = self.chain.parent_checkpoint_hash();
         info!(target: "chunkseq::protocol", slot = slot.0, chunk = chunk.0, parent_number, "building slot");
-        let mut build = SlotBuild::resumed(
+        let mut build = SlotBuild::new(
             slot.0,
             duties,
             (parent_hash, parent_number, parent_checkpoint),

@@ -17,9 +17,7 @@ use std::sync::Arc;
 
 use alloy_primitives::B256;
 use chunkseq_execution::reexecute;
-use chunkseq_primitives::{
-    BlockIndex, BuildLease, ProposalMessage, ProvisionalBlockMessage, Slot, UnixMillis,
-};
+use chunkseq_primitives::{BlockIndex, BuildLease, ProposalMessage, Slot, UnixMillis};
 use tracing::{info, warn};
 
 use crate::{
@@ -154,7 +152,7 @@ impl Core {
                 .iter()
                 .filter(|b| b.header.slot == slot)
                 .count();
-            match self.ask_lease(now, slot, from) {
+            let holder = match self.ask_lease(now, slot, from) {
                 LeaseAnswer::Held => {
                     let previous = self
                         .standby
@@ -163,22 +161,19 @@ impl Core {
                         .unwrap_or_default();
                     if self.take_over(now, slot, previous, out) {
                         self.standby.remove(&slot);
-                    } else {
-                        let next_try = self.next_lease_try(now);
-                        if let Some(s) = self.standby.get_mut(&slot) {
-                            s.next_try = next_try;
-                        }
+                        continue;
                     }
+                    None
                 }
-                LeaseAnswer::Partner(holder) => {
-                    let next_try = self.next_lease_try(now);
-                    self.standby.insert(slot, Standby { holder, next_try });
-                }
-                LeaseAnswer::Unknown => {
-                    let next_try = self.next_lease_try(now);
-                    if let Some(s) = self.standby.get_mut(&slot) {
-                        s.next_try = next_try;
-                    }
+                LeaseAnswer::Partner(holder) => Some(holder),
+                LeaseAnswer::Unknown => None,
+            };
+            // Not taken over (yet): asked again half a lease from now.
+            let next_try = self.next_lease_try(now);
+            if let Some(s) = self.standby.get_mut(&slot) {
+                s.next_try = next_try;
+                if let Some(holder) = holder {
+                    s.holder = holder;
                 }
             }
         }
@@ -222,13 +217,7 @@ impl Core {
         if !begun {
             // Nothing to continue: a fresh build while the window lasts,
             // on a tip that does not outrun L1 (see `maybe_start_build`).
-            let too_far = self.timetable.staggered()
-                && self
-                    .chain
-                    .provisional()
-                    .first()
-                    .is_some_and(|b| b.header.slot.saturating_add(2) <= slot);
-            if too_far {
+            if self.would_outrun_l1(slot) {
                 return building_now.is_none();
             }
             if building_now.is_none() {
@@ -277,17 +266,10 @@ impl Core {
                 .map(|p| p.signature.clone())
                 .unwrap_or_default();
             blocks.push(SlotBlock::provisional(
-                b.clone(),
+                b,
                 Arc::new(data.clone()),
                 proposal_signature,
                 now,
-                ProvisionalBlockMessage {
-                    header: b.header,
-                    checkpointHeader: b.checkpoint_header,
-                    dataHash: b.data_hash,
-                    attestations: b.attestations,
-                    proposerSignature: b.proposer_signature,
-                },
             ));
         }
         let tip = blocks.last().map_or(parent_hash, SlotBlock::hash);
@@ -298,7 +280,7 @@ impl Core {
             data = Arc::clone(block.data());
             blocks.push(block);
         }
-        let mut build = SlotBuild::resumed(
+        let mut build = SlotBuild::new(
             slot,
             duties,
             (parent_hash, parent_number, parent_checkpoint),
