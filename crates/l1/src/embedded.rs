@@ -176,6 +176,8 @@ pub struct EmbeddedL1 {
     sidecars: Sidecars,
     /// The last blobs admitted and their versioned hashes.
     admitted: Option<(Arc<Vec<Blob>>, Vec<B256>)>,
+    /// Blobs committed ahead of their submission ([`EmbeddedL1::prime_blobs`]).
+    committed_blobs: Option<CommittedBlobs>,
 }
 
 /// L1 blocks the embedded L1 starts before the L2 genesis by default.
@@ -245,6 +247,7 @@ impl EmbeddedL1 {
             blob_gas: BlobGas::default(),
             sidecars,
             admitted: None,
+            committed_blobs: None,
         };
         let mut deploy = l1.abi.bytecode().to_vec();
         deploy
@@ -373,6 +376,12 @@ impl EmbeddedL1 {
     /// blobs admitted are kept: checking a call and then submitting it (as
     /// the simulator and the shared handle do) computes them once.
     pub fn admit_blobs(&mut self, call: &RollupCall) -> Result<Vec<B256>, L1Error> {
+        if let Some(committed) = self.committed_blobs.take()
+            && let RollupCall::ProposeCheckpoint { blobs, .. } = call
+            && Arc::ptr_eq(&committed.blobs, blobs)
+        {
+            self.admitted = Some((committed.blobs, committed.hashes));
+        }
         let RollupCall::ProposeCheckpoint { blobs, .. } = call else {
             return Ok(Vec::new());
         };
@@ -398,6 +407,12 @@ impl EmbeddedL1 {
             .map_err(|e| L1Error::BlobTxRefused(format!("no KZG commitment: {e}")))?;
         self.admitted = Some((Arc::clone(blobs), hashes.clone()));
         Ok(hashes)
+    }
+
+    /// Hands over commitments computed ahead, off this L1's lock: the next
+    /// [`EmbeddedL1::admit_blobs`] of the same blobs uses them.
+    pub fn prime_blobs(&mut self, committed: CommittedBlobs) {
+        self.committed_blobs = Some(committed);
     }
 
     /// Queues a call from `from`; congestion decides when (or whether) it lands.
@@ -1037,5 +1052,33 @@ impl EmbeddedL1 {
             }
         }
         events
+    }
+}
+
+/// A call's blobs with the versioned hashes of their KZG commitments,
+/// computed by [`CommittedBlobs::compute`] and nowhere else, so an L1 primed
+/// with them ([`EmbeddedL1::prime_blobs`]) still checks every blob itself.
+/// It lets a shared L1 do that work before it takes its lock.
+#[derive(Debug, Clone)]
+pub struct CommittedBlobs {
+    blobs: Arc<Vec<Blob>>,
+    hashes: Vec<B256>,
+}
+
+impl CommittedBlobs {
+    /// Commits `call`'s blobs; `None` for a call without blobs or with
+    /// blobs c-kzg refuses (admission then reports why).
+    pub fn compute(call: &RollupCall) -> Option<Self> {
+        let RollupCall::ProposeCheckpoint { blobs, .. } = call else {
+            return None;
+        };
+        if blobs.is_empty() {
+            return None;
+        }
+        let hashes = chunkseq_da::versioned_hashes(blobs).ok()?;
+        Some(Self {
+            blobs: Arc::clone(blobs),
+            hashes,
+        })
     }
 }

@@ -26,7 +26,7 @@ pub mod views;
 pub use abi::ContractAbi;
 pub use calls::RollupCall;
 pub use embedded::{
-    BLOB_RETENTION_BLOCKS, CHECKPOINT_HISTORY, DEPLOYER, EmbeddedConfig, EmbeddedL1,
+    BLOB_RETENTION_BLOCKS, CHECKPOINT_HISTORY, CommittedBlobs, DEPLOYER, EmbeddedConfig, EmbeddedL1,
 };
 pub use error::L1Error;
 pub use events::{CheckpointData, L1Block, L1Event, Revert, SubmissionId};

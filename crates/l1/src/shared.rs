@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use crate::{
     calls::RollupCall,
-    embedded::EmbeddedL1,
+    embedded::{CommittedBlobs, EmbeddedL1},
     error::L1Error,
     events::{L1Event, SubmissionId},
     interface::{ControlledL1, L1},
@@ -21,6 +21,23 @@ use crate::{
 };
 
 type Queue = Arc<Mutex<VecDeque<L1Event>>>;
+
+/// [`CommittedBlobs::compute`] on tokio's blocking pool when the caller runs
+/// on a tokio runtime (the `rpc` feature), on the caller's thread otherwise.
+async fn commit_off_lock(call: &RollupCall) -> Option<CommittedBlobs> {
+    if !matches!(call, RollupCall::ProposeCheckpoint { blobs, .. } if !blobs.is_empty()) {
+        return None;
+    }
+    #[cfg(feature = "rpc")]
+    if tokio::runtime::Handle::try_current().is_ok() {
+        let call = call.clone();
+        return tokio::task::spawn_blocking(move || CommittedBlobs::compute(&call))
+            .await
+            .ok()
+            .flatten();
+    }
+    CommittedBlobs::compute(call)
+}
 
 #[derive(Debug)]
 struct Inner {
@@ -95,7 +112,16 @@ impl L1 for SharedEmbeddedL1 {
         call: RollupCall,
         deadline: Option<UnixMillis>,
     ) -> Result<SubmissionId, L1Error> {
-        self.with(|l1| l1.try_submit(from, call, deadline))
+        // A checkpoint's blob commitments (tens of ms a blob) are computed
+        // before the lock, on a blocking thread where there is a runtime:
+        // other nodes' L1 calls, and the runtime's workers, do not wait.
+        let committed = commit_off_lock(&call).await;
+        self.with(|l1| {
+            if let Some(c) = committed {
+                l1.prime_blobs(c);
+            }
+            l1.try_submit(from, call, deadline)
+        })
     }
 
     async fn duties(&self, slot: u64) -> Result<(Vec<Address>, Address), L1Error> {

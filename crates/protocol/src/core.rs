@@ -632,7 +632,10 @@ impl Core {
         }
         self.work.signatures = self.work.signatures.saturating_add(1);
         let raw = (origin == TxOrigin::Rpc).then(|| tx.encoded().clone());
-        let hash = self.pool.add(tx, &ForkAccounts(fork))?;
+        let hash = match origin {
+            TxOrigin::Gossip => self.pool.add_from_peer(tx, &ForkAccounts(fork))?,
+            TxOrigin::Rpc => self.pool.add(tx, &ForkAccounts(fork))?,
+        };
         self.set_status(hash, TxStatus::Pending, out);
         if let Some(raw) = raw {
             out.push(Output::Publish(Gossip::Tx(raw)));

@@ -8,6 +8,9 @@ pub const DEFAULT_MAX_TXS: usize = 50_000;
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Default bound on the pooled transactions of one sender.
 pub const DEFAULT_MAX_PER_SENDER: usize = 64;
+/// How many times `max_per_sender` a sender may have pooled through
+/// transactions relayed by peers ([`super::Pool::add_from_peer`]).
+pub const PEER_SENDER_FACTOR: usize = 4;
 /// Default time a transaction behind a nonce gap stays pooled, ms.
 pub const DEFAULT_QUEUED_LIFETIME_MS: u64 = 300_000;
 /// A replacement raises both fees of the transaction it replaces by at least

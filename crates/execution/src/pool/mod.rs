@@ -50,7 +50,7 @@ use tracing::debug;
 
 pub use config::{
     DEFAULT_MAX_BYTES, DEFAULT_MAX_PER_SENDER, DEFAULT_MAX_TXS, DEFAULT_QUEUED_LIFETIME_MS,
-    PRICE_BUMP_PERCENT, PoolConfig,
+    PEER_SENDER_FACTOR, PRICE_BUMP_PERCENT, PoolConfig,
 };
 pub use error::PoolError;
 pub use ingress::{RecoveredTx, recover, recover_batch};
@@ -327,6 +327,35 @@ impl Pool {
         tx: RecoveredTx,
         accounts: &impl AccountReader,
     ) -> Result<B256, PoolError> {
+        self.add_within(tx, accounts, self.config.max_per_sender)
+    }
+
+    /// Adds a transaction a peer relayed, as [`Pool::add`] but with room for
+    /// [`PEER_SENDER_FACTOR`] times `max_per_sender` pooled transactions per
+    /// sender. Each node bounds a sender's submissions on its own, so a
+    /// sender that used several entry nodes legitimately has more in flight
+    /// than one node's bound; a relayed transaction refused here would wait
+    /// in its entry node's pool alone, for that node's next slot, and hold
+    /// back every later nonce of its sender on the other nodes. The pool's
+    /// count and byte bounds still apply.
+    pub fn add_from_peer(
+        &mut self,
+        tx: RecoveredTx,
+        accounts: &impl AccountReader,
+    ) -> Result<B256, PoolError> {
+        let max = self
+            .config
+            .max_per_sender
+            .saturating_mul(PEER_SENDER_FACTOR);
+        self.add_within(tx, accounts, max)
+    }
+
+    fn add_within(
+        &mut self,
+        tx: RecoveredTx,
+        accounts: &impl AccountReader,
+        max_per_sender: usize,
+    ) -> Result<B256, PoolError> {
         let hash = tx.hash();
         if self.contains(&hash) {
             return Err(PoolError::AlreadyKnown(hash));
@@ -345,7 +374,7 @@ impl Pool {
                     .push((old.hash(), StatusDetail::ReplacedBy { hash }));
             }
         } else {
-            if queue.map_or(0, |q| q.txs.len()) >= self.config.max_per_sender {
+            if queue.map_or(0, |q| q.txs.len()) >= max_per_sender {
                 // A lower nonce than the sender's highest pooled one takes
                 // that one's place: it may fill a gap the others wait
                 // behind, which would otherwise never close.
@@ -358,7 +387,7 @@ impl Pool {
                     _ => {
                         return Err(PoolError::SenderFull {
                             sender,
-                            max: self.config.max_per_sender,
+                            max: max_per_sender,
                         });
                     }
                 }

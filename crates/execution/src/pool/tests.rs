@@ -563,3 +563,37 @@ proptest! {
         prop_assert_eq!(best(&pool), best(&run(&ops).0), "deterministic");
     }
 }
+
+#[test]
+fn relayed_transactions_get_room_for_several_entry_nodes() {
+    let cfg = PoolConfig {
+        max_per_sender: 2,
+        ..config()
+    };
+    let accounts = Accounts::default();
+    let mut pool = Pool::new(cfg);
+    pool.add(tx(0, 0, 1), &accounts).unwrap();
+    pool.add(tx(0, 1, 1), &accounts).unwrap();
+    // A user's third is refused here...
+    assert_eq!(
+        pool.add(tx(0, 2, 1), &accounts),
+        Err(PoolError::SenderFull {
+            sender: addr(0),
+            max: 2,
+        })
+    );
+    // ...but a peer's is taken, up to PEER_SENDER_FACTOR times the bound.
+    let relayed = 2 * PEER_SENDER_FACTOR;
+    for nonce in 2..relayed as u64 {
+        pool.add_from_peer(tx(0, nonce, 1), &accounts).unwrap();
+    }
+    assert_eq!(pool.len(), relayed);
+    assert_eq!(
+        pool.add_from_peer(tx(0, relayed as u64, 1), &accounts),
+        Err(PoolError::SenderFull {
+            sender: addr(0),
+            max: relayed,
+        })
+    );
+    assert_eq!(pool.len(), relayed, "a refusal changes nothing");
+}
