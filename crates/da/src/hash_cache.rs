@@ -28,6 +28,8 @@ pub struct VersionedHashCache {
     /// `(blob, versioned hash)`, least recently used first.
     entries: VecDeque<(Box<Blob>, B256)>,
     capacity: usize,
+    /// Threads that commit one call's missing blobs side by side.
+    threads: usize,
     hits: u64,
     misses: u64,
 }
@@ -49,37 +51,84 @@ impl VersionedHashCache {
         Self {
             entries: VecDeque::with_capacity(capacity),
             capacity,
+            threads: 1,
             hits: 0,
             misses: 0,
         }
     }
 
+    /// The same cache committing the blobs one call lacks on up to `threads`
+    /// threads (at least one; [`VersionedHashCache::new`] uses one). A
+    /// block that crosses a blob boundary then waits for one commitment,
+    /// not two. Worth it where a core would otherwise sit idle (the
+    /// simulator's one engine thread); on a machine whose cores are busy
+    /// anyway (a devnet of four nodes on two) it only adds contention.
+    #[must_use]
+    pub fn with_commit_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
     /// The versioned hash of `blob`: from the memo, or committed and
     /// remembered.
     pub fn versioned_hash(&mut self, blob: &Blob) -> Result<B256, KzgError> {
-        if let Some(entry) = self
-            .entries
-            .iter()
-            .position(|(held, _)| **held == *blob)
-            .and_then(|i| self.entries.remove(i))
-        {
-            let hash = entry.1;
-            self.hits = self.hits.saturating_add(1);
-            self.entries.push_back(entry);
+        if let Some(hash) = self.remembered(blob) {
             return Ok(hash);
         }
         let hash = versioned_hash(&blob_commitment(blob)?);
+        self.remember(blob, hash);
+        Ok(hash)
+    }
+
+    /// The versioned hashes of `blobs`, in order: from the memo, or
+    /// committed (side by side, see [`Self::with_commit_threads`]) and
+    /// remembered.
+    pub fn versioned_hashes(&mut self, blobs: &[Blob]) -> Result<Vec<B256>, KzgError> {
+        let known: Vec<Option<B256>> = blobs.iter().map(|b| self.remembered(b)).collect();
+        let missing: Vec<&Blob> = blobs
+            .iter()
+            .zip(&known)
+            .filter(|(_, h)| h.is_none())
+            .map(|(b, _)| b)
+            .collect();
+        let mut computed = commit_all(&missing, self.threads)?.into_iter();
+        let mut hashes = Vec::with_capacity(blobs.len());
+        for (blob, known) in blobs.iter().zip(known) {
+            let hash = match known {
+                Some(hash) => hash,
+                None => {
+                    let hash = computed
+                        .next()
+                        .ok_or_else(|| KzgError::Kzg("a commitment went missing".into()))?;
+                    self.remember(blob, hash);
+                    hash
+                }
+            };
+            hashes.push(hash);
+        }
+        Ok(hashes)
+    }
+
+    /// The memo's hash of `blob`, counted as a hit and moved to the back.
+    fn remembered(&mut self, blob: &Blob) -> Option<B256> {
+        let entry = self
+            .entries
+            .iter()
+            .position(|(held, _)| **held == *blob)
+            .and_then(|i| self.entries.remove(i))?;
+        let hash = entry.1;
+        self.hits = self.hits.saturating_add(1);
+        self.entries.push_back(entry);
+        Some(hash)
+    }
+
+    /// Records a committed blob's hash, evicting the oldest entry when full.
+    fn remember(&mut self, blob: &Blob, hash: B256) {
         self.misses = self.misses.saturating_add(1);
         if self.entries.len() >= self.capacity {
             self.entries.pop_front();
         }
         self.entries.push_back((Box::new(*blob), hash));
-        Ok(hash)
-    }
-
-    /// The versioned hashes of `blobs`, in order.
-    pub fn versioned_hashes(&mut self, blobs: &[Blob]) -> Result<Vec<B256>, KzgError> {
-        blobs.iter().map(|blob| self.versioned_hash(blob)).collect()
     }
 
     /// Hashes answered from the memo.
@@ -106,6 +155,33 @@ impl VersionedHashCache {
     pub const fn capacity(&self) -> usize {
         self.capacity
     }
+}
+
+/// The versioned hashes of `blobs`, in order, computed on up to `threads`
+/// threads (one blob, or one thread, needs no second thread).
+fn commit_all(blobs: &[&Blob], threads: usize) -> Result<Vec<B256>, KzgError> {
+    let one = |blob: &Blob| blob_commitment(blob).map(|c| versioned_hash(&c));
+    if blobs.len() < 2 || threads < 2 {
+        return blobs.iter().map(|b| one(b)).collect();
+    }
+    let per_thread = blobs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut chunks = blobs.chunks(per_thread);
+        let first = chunks.next().unwrap_or_default();
+        let others: Vec<_> = chunks
+            .map(|chunk| scope.spawn(move || chunk.iter().map(|b| one(b)).collect::<Vec<_>>()))
+            .collect();
+        let mut hashes: Vec<B256> = first.iter().map(|b| one(b)).collect::<Result<_, _>>()?;
+        for handle in others {
+            let done = handle
+                .join()
+                .map_err(|_| KzgError::Kzg("a commitment thread panicked".into()))?;
+            for hash in done {
+                hashes.push(hash?);
+            }
+        }
+        Ok(hashes)
+    })
 }
 
 /// For each block `i`, the versioned hashes of the blobs of blocks `0..=i`

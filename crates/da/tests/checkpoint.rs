@@ -585,3 +585,19 @@ fn the_cache_is_bounded() {
     assert_eq!(cache.misses(), 4);
     assert_eq!(VersionedHashCache::new(0).capacity(), 1);
 }
+
+#[test]
+fn commit_threads_change_nothing_but_the_wait() {
+    let blobs: Vec<Blob> = (0..5u64)
+        .map(|i| data_to_blobs(&noise(i, 1_000))[0])
+        .collect();
+    let mut one = VersionedHashCache::default();
+    let mut two = VersionedHashCache::default().with_commit_threads(2);
+    let expected = versioned_hashes(&blobs).unwrap();
+    assert_eq!(one.versioned_hashes(&blobs).unwrap(), expected);
+    assert_eq!(two.versioned_hashes(&blobs).unwrap(), expected);
+    assert_eq!((two.misses(), two.hits()), (5, 0));
+    // A second call finds all five in the memo, in order.
+    assert_eq!(two.versioned_hashes(&blobs).unwrap(), expected);
+    assert_eq!((two.misses(), two.hits()), (5, 5));
+}

@@ -68,6 +68,10 @@ pub struct CoreConfig {
     /// partner node may take the slot over, ms. The builder renews it every
     /// quarter of this; the standby asks every half.
     pub ha_lease_ms: u64,
+    /// Threads that compute one step's missing blob commitments side by
+    /// side (see `VersionedHashCache::with_commit_threads`): 1 for a node,
+    /// whose other cores have work of their own; the simulator uses 2.
+    pub commit_threads: usize,
 }
 
 impl Default for CoreConfig {
@@ -81,6 +85,7 @@ impl Default for CoreConfig {
             catch_up_give_up_ms: 20_000,
             max_backlog_chunks: 4,
             ha_lease_ms: 1_500,
+            commit_threads: 1,
         }
     }
 }
@@ -215,6 +220,7 @@ impl Core {
         let timetable = Timetable::new(&spec)?;
         let head = db.head().ok_or(CoreError::NoGenesis)?;
         let fees = spec.fees;
+        let commit_threads = cfg.commit_threads;
         let tip = CheckpointTip {
             slot: 0,
             header_hash: B256::ZERO,
@@ -259,7 +265,8 @@ impl Core {
             work: Work::default(),
             exec_cache: None,
             sig_cache: None,
-            versioned_hashes: VersionedHashCache::new(VERSIONED_HASH_CACHE_BLOBS),
+            versioned_hashes: VersionedHashCache::new(VERSIONED_HASH_CACHE_BLOBS)
+                .with_commit_threads(commit_threads),
             wake: None,
             last_now: None,
             next_pool_expiry: UnixMillis(0),

@@ -1122,6 +1122,9 @@ impl Simulation {
 fn core_config(i: usize, count: usize, scripted: bool) -> CoreConfig {
     CoreConfig {
         tx_status_events: scripted || i == count.saturating_sub(1),
+        // The engine runs on one thread; a block's first commitments (the
+        // other nodes reuse them) may use a second core.
+        commit_threads: 2,
         ..CoreConfig::default()
     }
 }

@@ -387,8 +387,9 @@ fn transactions_behind_a_nonce_gap_expire_and_pending_ones_do_not() {
     };
     let mut pool = Pool::new(short);
     pool.set_clock(10_000);
-    // Sender 0: nonces 0 and 1 pending, 3 behind a gap; sender 1: 5 behind one.
-    for (signer, nonce) in [(0, 0), (0, 1), (0, 3), (1, 5)] {
+    // Sender 0: nonces 0 and 1 pending, 3 behind a gap; sender 1: 5 behind
+    // one; sender 2: one run of nonces from its account's, nothing queued.
+    for (signer, nonce) in [(0, 0), (0, 1), (0, 3), (1, 5), (2, 0), (2, 1), (2, 2)] {
         pool.add(tx(signer, nonce, 1), &accounts).unwrap();
     }
     pool.set_clock(10_999);
@@ -404,8 +405,8 @@ fn transactions_behind_a_nonce_gap_expire_and_pending_ones_do_not() {
     ];
     expected.sort();
     assert_eq!(expired, expected);
-    assert_eq!(best(&pool), [(0, 0), (0, 1)]);
-    assert_eq!(pool.len(), 2);
+    assert_eq!(best(&pool), [(0, 0), (0, 1), (2, 0), (2, 1), (2, 2)]);
+    assert_eq!(pool.len(), 5);
 }
 
 #[test]
