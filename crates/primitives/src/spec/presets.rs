@@ -126,6 +126,11 @@ impl Preset {
                 // (half the limit), so a full block of them does not raise
                 // the base fee.
                 block_gas_limit: 100_000_000,
+                // Two chunks: four full nodes share two cores on the devnet,
+                // and at capacity an attester can need more than one chunk
+                // to re-execute and commit a full block. With 1 s the flood
+                // benchmark cut 3 to 10 slots a run (docs/execution.md).
+                attestation_timeout_ms: 2_000,
                 ..common
             },
         }
