@@ -204,7 +204,7 @@ mod tests {
             ),
             (
                 Preset::Devnet,
-                "0xe6f04a6f8114b924d23a0599faf2b2145767f991e9bdb82c6af49061781c7ca9",
+                "0x6528012a71f6dba1759502d44c87ba7b3fc3ccda1043227ae703f72413a5e39c",
             ),
         ];
         for (p, hash) in pinned {
