@@ -176,8 +176,6 @@ pub struct EmbeddedL1 {
     sidecars: Sidecars,
     /// The last blobs admitted and their versioned hashes.
     admitted: Option<(Arc<Vec<Blob>>, Vec<B256>)>,
-    /// Blobs committed ahead of their submission ([`EmbeddedL1::prime_blobs`]).
-    committed_blobs: Option<CommittedBlobs>,
 }
 
 /// L1 blocks the embedded L1 starts before the L2 genesis by default.
@@ -247,7 +245,6 @@ impl EmbeddedL1 {
             blob_gas: BlobGas::default(),
             sidecars,
             admitted: None,
-            committed_blobs: None,
         };
         let mut deploy = l1.abi.bytecode().to_vec();
         deploy
@@ -376,12 +373,6 @@ impl EmbeddedL1 {
     /// blobs admitted are kept: checking a call and then submitting it (as
     /// the simulator and the shared handle do) computes them once.
     pub fn admit_blobs(&mut self, call: &RollupCall) -> Result<Vec<B256>, L1Error> {
-        if let Some(committed) = self.committed_blobs.take()
-            && let RollupCall::ProposeCheckpoint { blobs, .. } = call
-            && Arc::ptr_eq(&committed.blobs, blobs)
-        {
-            self.admitted = Some((committed.blobs, committed.hashes));
-        }
         let RollupCall::ProposeCheckpoint { blobs, .. } = call else {
             return Ok(Vec::new());
         };
@@ -409,10 +400,11 @@ impl EmbeddedL1 {
         Ok(hashes)
     }
 
-    /// Hands over commitments computed ahead, off this L1's lock: the next
-    /// [`EmbeddedL1::admit_blobs`] of the same blobs uses them.
+    /// Hands over commitments computed ahead, off this L1's lock: they
+    /// become the memo of the last blobs admitted, which the next
+    /// [`EmbeddedL1::admit_blobs`] of the same blobs uses.
     pub fn prime_blobs(&mut self, committed: CommittedBlobs) {
-        self.committed_blobs = Some(committed);
+        self.admitted = Some((committed.blobs, committed.hashes));
     }
 
     /// Queues a call from `from`; congestion decides when (or whether) it lands.
@@ -1066,19 +1058,10 @@ pub struct CommittedBlobs {
 }
 
 impl CommittedBlobs {
-    /// Commits `call`'s blobs; `None` for a call without blobs or with
-    /// blobs c-kzg refuses (admission then reports why).
-    pub fn compute(call: &RollupCall) -> Option<Self> {
-        let RollupCall::ProposeCheckpoint { blobs, .. } = call else {
-            return None;
-        };
-        if blobs.is_empty() {
-            return None;
-        }
-        let hashes = chunkseq_da::versioned_hashes(blobs).ok()?;
-        Some(Self {
-            blobs: Arc::clone(blobs),
-            hashes,
-        })
+    /// Commits `blobs`; `None` for blobs c-kzg refuses (admission then
+    /// reports why).
+    pub fn compute(blobs: Arc<Vec<Blob>>) -> Option<Self> {
+        let hashes = chunkseq_da::versioned_hashes(&blobs).ok()?;
+        Some(Self { blobs, hashes })
     }
 }

@@ -25,18 +25,21 @@ type Queue = Arc<Mutex<VecDeque<L1Event>>>;
 /// [`CommittedBlobs::compute`] on tokio's blocking pool when the caller runs
 /// on a tokio runtime (the `rpc` feature), on the caller's thread otherwise.
 async fn commit_off_lock(call: &RollupCall) -> Option<CommittedBlobs> {
-    if !matches!(call, RollupCall::ProposeCheckpoint { blobs, .. } if !blobs.is_empty()) {
+    let RollupCall::ProposeCheckpoint { blobs, .. } = call else {
+        return None;
+    };
+    if blobs.is_empty() {
         return None;
     }
+    let blobs = Arc::clone(blobs);
     #[cfg(feature = "rpc")]
     if tokio::runtime::Handle::try_current().is_ok() {
-        let call = call.clone();
-        return tokio::task::spawn_blocking(move || CommittedBlobs::compute(&call))
+        return tokio::task::spawn_blocking(move || CommittedBlobs::compute(blobs))
             .await
             .ok()
             .flatten();
     }
-    CommittedBlobs::compute(call)
+    CommittedBlobs::compute(blobs)
 }
 
 #[derive(Debug)]
