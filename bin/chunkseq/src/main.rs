@@ -12,7 +12,10 @@ use clap::{Parser, Subcommand};
 
 /// mimalloc: the simulator and the node allocate many small, short-lived
 /// objects (pool entries, messages, state diffs); measured against the
-/// system allocator in `docs/simulator.md`.
+/// system allocator in `docs/simulator.md`. The `system-alloc` feature
+/// leaves the system allocator in place, so that heap profilers that hook
+/// `malloc` (heaptrack) see every allocation.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -657,6 +657,12 @@ impl Core {
         self.jobs.keys().copied()
     }
 
+    /// Slots whose proposals (with their transactions) the core holds: a
+    /// slot's proposals are let go with its checkpoint.
+    pub fn proposal_slots(&self) -> BTreeSet<u64> {
+        self.bodies.values().map(|p| p.header.slot).collect()
+    }
+
     /// The refusal users' transactions get now, before their senders are
     /// known: `Some` while the executable backlog is at its limit (see
     /// [`Self::backlog_limit`]), `None` while there is room.

@@ -24,6 +24,10 @@ use crate::{
 /// parent or proposal are still to come).
 pub const MAX_HELD_PROVISIONAL: usize = 256;
 
+/// Statuses whose room the status table keeps however empty it gets; past
+/// four times its entries (and this), it shrinks.
+const STATUS_ROOM_KEPT: usize = 16_384;
+
 impl Core {
     /// The block context a header claims, with the spec's limits.
     pub(crate) fn context_of(&self, header: &BlockHeader) -> BlockContext {
@@ -225,6 +229,11 @@ impl Core {
                 }
             }
         }
+        // A flood grows the table; give the room back once it has passed.
+        let len = self.tx_status.len();
+        if self.tx_status.capacity() > len.saturating_mul(4).max(STATUS_ROOM_KEPT) {
+            self.tx_status.shrink_to(len.saturating_mul(2));
+        }
     }
 
     /// Holds a provisional block that cannot be applied yet, up to
@@ -390,8 +399,11 @@ impl Core {
         self.prune_messages(keep_from);
         // A checkpointed slot's blocks are final on L1's side: the
         // attestation jobs of it and earlier slots, with every block they
-        // re-executed, are done.
+        // re-executed, are done, and so are their proposals' bodies (L1 and
+        // the node's store hold them; only provisional blocks are served
+        // from here).
         self.jobs.retain(|s, _| *s > slot);
+        self.bodies.retain(|_, p| p.header.slot > slot);
         let matching = self
             .chain
             .provisional()

@@ -15,8 +15,10 @@ use alloy_primitives::{B256, Bytes};
 use chunkseq_da::{CheckpointData, DATA_BYTES_PER_BLOB, VersionedHashCache};
 use chunkseq_primitives::{ChainSpec, DataMode, body::encode_body, hashing::data_hash};
 
-/// Blobs whose commitments a node remembers: a few slots' worth.
-pub const VERSIONED_HASH_CACHE_BLOBS: usize = 64;
+/// Blobs whose commitments a node remembers: a slot's blobs and the ones
+/// its blocks replaced, with room for a second slot in flight (2 MiB: the
+/// memo holds the blobs).
+pub const VERSIONED_HASH_CACHE_BLOBS: usize = 16;
 
 /// Why a block cannot join its slot's data.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

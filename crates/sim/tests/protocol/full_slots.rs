@@ -155,6 +155,13 @@ fn check_run(h: &mut ScriptedRun, sent: &[B256], slots: u64) {
             "node {i} holds jobs {jobs:?} past checkpoint {}",
             tip.slot
         );
+        // So does the slot's proposals' hold on their transactions.
+        let proposals = n.proposal_slots();
+        assert!(
+            proposals.iter().all(|s| *s > tip.slot),
+            "node {i} holds proposals of slots {proposals:?} past checkpoint {}",
+            tip.slot
+        );
         // The core forgets statuses a few checkpoints on; its events tell.
         let mut last = std::collections::BTreeMap::new();
         for e in h.events(i) {
