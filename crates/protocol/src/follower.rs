@@ -24,10 +24,6 @@ use crate::{
 /// parent or proposal are still to come).
 pub const MAX_HELD_PROVISIONAL: usize = 256;
 
-/// Statuses whose room the status table keeps however empty it gets; past
-/// four times its entries (and this), it shrinks.
-const STATUS_ROOM_KEPT: usize = 16_384;
-
 impl Core {
     /// The block context a header claims, with the spec's limits.
     pub(crate) fn context_of(&self, header: &BlockHeader) -> BlockContext {
@@ -228,11 +224,6 @@ impl Core {
                     self.tx_status.remove(&h);
                 }
             }
-        }
-        // A flood grows the table; give the room back once it has passed.
-        let len = self.tx_status.len();
-        if self.tx_status.capacity() > len.saturating_mul(4).max(STATUS_ROOM_KEPT) {
-            self.tx_status.shrink_to(len.saturating_mul(2));
         }
     }
 
