@@ -609,28 +609,33 @@ impl Core {
         // for no block, and must not let anyone lock users out. One that
         // would wait behind a gap is taken only while everything pooled
         // stays under the limit, so filling gaps later cannot lift the
-        // executable backlog past twice the limit; and what waits behind a
-        // refused nonce waits only until the backlog drains and the client
-        // sends that nonce again.
+        // executable backlog past twice the limit. It is also taken only
+        // while the executable backlog is under half the limit: near the
+        // limit, the transaction that would fill its gap was most likely
+        // refused and may be refused again on every retry, and what waits
+        // behind it, acknowledged, would wait for as long.
         if let Some(waiting) = *pending {
             let limit = self.backlog_limit();
             let would_wait = self
                 .pool
                 .would_wait(tx.sender(), tx.nonce(), &ForkAccounts(fork));
-            let counted = if would_wait {
-                Backlog {
+            let (counted, bound) = if !would_wait {
+                (waiting, limit)
+            } else if waiting.reaches(&limit.halved()) {
+                (waiting, limit.halved())
+            } else {
+                let pooled = Backlog {
                     count: self.pool.len(),
                     bytes: self.pool.bytes(),
-                }
-            } else {
-                waiting
+                };
+                (pooled, limit)
             };
-            if counted.reaches(&limit) {
+            if counted.reaches(&bound) {
                 return Err(TxRefused::Backlog {
                     pooled: counted.count,
                     bytes: counted.bytes,
-                    limit: limit.count,
-                    limit_bytes: limit.bytes,
+                    limit: bound.count,
+                    limit_bytes: bound.bytes,
                 });
             }
             if !would_wait {

@@ -114,6 +114,15 @@ impl Backlog {
     pub const fn reaches(&self, limit: &Self) -> bool {
         self.count >= limit.count || self.bytes >= limit.bytes
     }
+
+    /// Half of this (rounded down), count and bytes.
+    #[must_use]
+    pub const fn halved(self) -> Self {
+        Self {
+            count: self.count / 2,
+            bytes: self.bytes / 2,
+        }
+    }
 }
 
 /// One sender's pooled transactions by nonce.
