@@ -616,13 +616,14 @@ impl Core {
         // behind it, acknowledged, would wait for as long.
         if let Some(waiting) = *pending {
             let limit = self.backlog_limit();
+            let half = limit.halved();
             let would_wait = self
                 .pool
                 .would_wait(tx.sender(), tx.nonce(), &ForkAccounts(fork));
             let (counted, bound) = if !would_wait {
                 (waiting, limit)
-            } else if waiting.reaches(&limit.halved()) {
-                (waiting, limit.halved())
+            } else if waiting.reaches(&half) {
+                (waiting, half)
             } else {
                 let pooled = Backlog {
                     count: self.pool.len(),

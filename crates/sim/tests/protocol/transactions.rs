@@ -25,6 +25,21 @@ fn refusals(out: &[Output]) -> Vec<(TxOrigin, TxRefused)> {
         .collect()
 }
 
+/// Asserts that `refused` is one user's transaction refused for the
+/// backlog, counted at `pooled` against `limit`.
+fn assert_backlog_refusal(refused: &[(TxOrigin, TxRefused)], pooled: usize, limit: usize) {
+    assert!(
+        matches!(
+            refused,
+            [(
+                TxOrigin::Rpc,
+                TxRefused::Backlog { pooled: p, limit: l, .. }
+            )] if *p == pooled && *l == limit
+        ),
+        "{refused:?}"
+    );
+}
+
 #[test]
 fn transactions_by_origin() {
     let spec = Preset::Devnet.spec();
@@ -248,20 +263,7 @@ fn a_node_behind_refuses_users_transactions_as_retryable_and_still_takes_peers()
             assert!(refusals(&send_one(core, now, transfer(2, nonce), TxOrigin::Rpc)).is_empty());
         }
         let refused = refusals(&send_one(core, now, transfer(2, 108), TxOrigin::Rpc));
-        assert!(
-            matches!(
-                refused[..],
-                [(
-                    TxOrigin::Rpc,
-                    TxRefused::Backlog {
-                        pooled: 8,
-                        limit: 8,
-                        ..
-                    }
-                )]
-            ),
-            "{refused:?}"
-        );
+        assert_backlog_refusal(&refused, 8, 8);
     }
     let core = h.core_mut(0).unwrap();
     // One waits behind a gap that its sender fills later.
@@ -274,40 +276,14 @@ fn a_node_behind_refuses_users_transactions_as_retryable_and_still_takes_peers()
     // under the limit: near the limit, what would fill its gap may be
     // refused on every retry, and it would wait acknowledged for as long.
     let refused = refusals(&send(core, transfer(4, 1), TxOrigin::Rpc));
-    assert!(
-        matches!(
-            refused[..],
-            [(
-                TxOrigin::Rpc,
-                TxRefused::Backlog {
-                    pooled: 4,
-                    limit: 4,
-                    ..
-                }
-            )]
-        ),
-        "{refused:?}"
-    );
+    assert_backlog_refusal(&refused, 4, 4);
     // 8 executable transactions are 4 chunks of work: the limit.
     for nonce in 4..8 {
         assert!(refusals(&send(core, transfer(0, nonce), TxOrigin::Rpc)).is_empty());
     }
     let raw = transfer(0, 8);
     let refused = refusals(&send(core, raw.clone(), TxOrigin::Rpc));
-    assert!(
-        matches!(
-            refused[..],
-            [(
-                TxOrigin::Rpc,
-                TxRefused::Backlog {
-                    pooled: 8,
-                    limit: 8,
-                    ..
-                }
-            )]
-        ),
-        "{refused:?}"
-    );
+    assert_backlog_refusal(&refused, 8, 8);
     assert!(refused[0].1.is_retryable());
     assert!(refused[0].1.to_string().contains("send it again"));
     // A peer's transaction is still taken (the peer acknowledged it).
