@@ -51,6 +51,10 @@ contract Rollup {
         uint64 slot;
         uint64 lastBlockNumber;
         bool hasCheckpoint;
+        /// Whether a rescuer, not the proposer, published it.
+        bool rescued;
+        /// Blocks in it.
+        uint32 blockCount;
         bytes32 lastBlockHash;
     }
 
@@ -118,6 +122,12 @@ contract Rollup {
     uint32 public immutable committeeSize;
     uint8 public immutable dataMode;
     uint32 public immutable maxBlobsPerCheckpoint;
+    /// @notice How long after its slot ends a slot's attested chain may be
+    /// rescued (`rescueCheckpoint`), in milliseconds: half the slot's L1
+    /// blocks when slots are staggered, the sync allowance otherwise (at
+    /// least one L1 block). While it runs, the next slot's checkpoint waits
+    /// unless the slot's own proposer published.
+    uint64 public immutable rescueWindowMs;
     /// @notice Smallest stake a validator registers with (never zero).
     uint256 public immutable minStake;
     uint256 private immutable deployChainId;
@@ -141,6 +151,12 @@ contract Rollup {
     uint256 public totalBurned;
     /// @notice L1 block of the last set change made before genesis.
     uint256 public genesisSetBlock;
+    /// @notice The tip an accepted rescue extends, kept so that a longer
+    /// rescue of the same slot can replace it within the rescue window.
+    Tip private rescueParent_;
+    /// @notice Slots whose checkpoint a rescuer published: the proposer
+    /// signed no checkpoint there, so no omission can be proven against it.
+    mapping(uint64 => bool) public rescuedSlot;
 
     // --------------------------------------------------------------- events
 
@@ -149,8 +165,8 @@ contract Rollup {
     event ValidatorReleased(address indexed validator, address withdrawal, uint256 amount);
     event CommitteeRecorded(uint64 indexed epoch, bytes32 seed, bytes32 committeeHash, uint256 size);
     /// @notice A checkpoint was accepted. Its headers, and in calldata mode
-    /// its bodies, are the `proposeCheckpoint` input of the transaction that
-    /// emitted the log; in blob mode its bodies are in the blobs with
+    /// its bodies, are the `proposeCheckpoint` (or `rescueCheckpoint`) input
+    /// of the transaction that emitted the log; in blob mode its bodies are in the blobs with
     /// `blobHashes` (empty when the data is in calldata). A node rebuilds
     /// the checkpointed chain from those, checking the headers against
     /// `headerHash` (with `parentCheckpointHash`). The log does not repeat
@@ -161,7 +177,8 @@ contract Rollup {
         bytes32 headerHash,
         bytes32 parentCheckpointHash,
         bytes32[] blobHashes,
-        address proposer
+        address proposer,
+        address rescuer
     );
     event ValidatorSlashed(
         address indexed validator, uint8 offence, uint64 slot, uint256 amount, address reporter, uint256 reward
@@ -213,6 +230,14 @@ contract Rollup {
     error EvidenceExpired(uint64 slot);
     error UnknownValidator(address who);
     error WrongCheckpointBlocks();
+    error RescueTooEarly(uint64 slot, uint64 opensAt);
+    error RescueWindowClosed(uint64 slot, uint64 closedAt);
+    error RescueWindowOpen(uint64 slot, uint64 closesAt);
+    error SlotAlreadyCheckpointed(uint64 slot);
+    error RescueNotLonger(uint64 slot, uint256 count, uint256 accepted);
+    error RescueDoesNotExtend(uint64 slot);
+    error WrongProvisionalSignature(address recovered, address proposer);
+    error RescuedCheckpoint(uint64 slot);
 
     // --------------------------------------------------------- construction
 
@@ -242,6 +267,7 @@ contract Rollup {
         committeeSize = spec.committeeSize;
         dataMode = spec.dataMode;
         maxBlobsPerCheckpoint = spec.maxBlobsPerCheckpoint;
+        rescueWindowMs = _rescueWindow(spec);
         minStake = minimumStake;
         tip_.lastBlockHash = l2GenesisHash;
         // Every ring entry starts non-zero, so recording a checkpoint always
@@ -453,12 +479,112 @@ contract Rollup {
             if (block.timestamp < genesisTime || slot != now_) revert NotInSlot(slot, now_);
         }
         if (t.hasCheckpoint && slot <= t.slot) revert SlotNotAfterTip(slot, t.slot);
+        // Unless the previous slot's own proposer published, that slot may
+        // still be rescued: nothing may land on top of it until its rescue
+        // window closes.
+        if (slot > 0 && !(t.hasCheckpoint && !t.rescued && t.slot + 1 == slot)) {
+            uint64 closes = _slotStart(slot) + rescueWindowMs / 1000;
+            if (block.timestamp < closes) revert RescueWindowOpen(slot - 1, closes);
+        }
+        Verified memory v = _verifyCheckpoint(slot, headers, bodies, blobHashes, attestations, committee, t);
+        bytes32 digest = _digest(
+            keccak256(abi.encode(CHECKPOINT_TYPEHASH, slot, v.headerHash, uint32(headers.length), v.lastBlockHash))
+        );
+        address signer = _recover(digest, signature);
+        if (signer != v.proposer) revert WrongProposerSignature(signer, v.proposer);
+        _accept(slot, headers.length, v, bodies.length == 0 ? blobHashes : new bytes32[](0), address(0));
+    }
+
+    /// @notice Publishes the attested chain of a slot whose proposer did not
+    /// publish it, once the proposer's own window has closed: during the
+    /// first `rescueWindowMs` of the next slot. Anyone may send it. The
+    /// proof is the proposer's `ProvisionalBlock` signature on the last
+    /// rescued block, whose running checkpoint header commits to every
+    /// block before it, over the very attestations given here (at least a
+    /// threshold of the committee, on that block and its data hash).
+    /// Within the window, a longer rescue that extends the accepted one
+    /// replaces it; nothing else can replace a rescue. The parameters are
+    /// those of `proposeCheckpoint`, with `provisionalSignature` (the
+    /// proposer's signature over the last block's `ProvisionalBlock`) in
+    /// place of the end-of-slot signature. The omission offence never
+    /// applies to a rescued slot.
+    function rescueCheckpoint(
+        uint64 slot,
+        BlockHeader[] calldata headers,
+        bytes[] calldata bodies,
+        bytes32[] calldata blobHashes,
+        bytes calldata attestations,
+        address[] calldata committee,
+        bytes calldata provisionalSignature
+    ) external {
+        if (msg.sender != tx.origin || msg.sender.code.length != 0) revert NotDirectCall();
+        {
+            uint64 opens = _slotStart(slot + 1);
+            uint64 closes = opens + rescueWindowMs / 1000;
+            if (block.timestamp < opens) revert RescueTooEarly(slot, opens);
+            if (block.timestamp >= closes) revert RescueWindowClosed(slot, closes);
+        }
+        Tip memory t = tip_;
+        if (t.hasCheckpoint && t.slot == slot) {
+            if (!t.rescued) revert SlotAlreadyCheckpointed(slot);
+            uint256 accepted = t.blockCount;
+            if (headers.length <= accepted) revert RescueNotLonger(slot, headers.length, accepted);
+            // Chained from the same parent, it holds the accepted blocks
+            // exactly when it holds the accepted last block at its index.
+            if (keccak256(abi.encode(headers[accepted - 1])) != t.lastBlockHash) revert RescueDoesNotExtend(slot);
+            t = rescueParent_;
+        } else {
+            if (t.hasCheckpoint && slot <= t.slot) revert SlotNotAfterTip(slot, t.slot);
+            rescueParent_ = t;
+        }
+        Verified memory v = _verifyCheckpoint(slot, headers, bodies, blobHashes, attestations, committee, t);
+        bytes32 digest = _digest(
+            keccak256(
+                abi.encode(
+                    PROVISIONAL_TYPEHASH,
+                    slot,
+                    uint32(headers.length - 1),
+                    v.lastBlockHash,
+                    v.headerHash,
+                    keccak256(attestations)
+                )
+            )
+        );
+        address signer = _recover(digest, provisionalSignature);
+        if (signer != v.proposer) revert WrongProvisionalSignature(signer, v.proposer);
+        rescuedSlot[slot] = true;
+        _accept(slot, headers.length, v, bodies.length == 0 ? blobHashes : new bytes32[](0), msg.sender);
+    }
+
+    /// What `_verifyCheckpoint` established about a checkpoint.
+    struct Verified {
+        bytes32 headerHash;
+        bytes32 parentCheckpoint;
+        bytes32 lastBlockHash;
+        uint64 lastBlockNumber;
+        uint64 epoch;
+        address proposer;
+    }
+
+    /// The checks a checkpoint passes whoever publishes it: block count,
+    /// committee, blocks chained on `t`, data, and threshold attestations on
+    /// the last block. Returns its header hash and the slot's proposer.
+    function _verifyCheckpoint(
+        uint64 slot,
+        BlockHeader[] calldata headers,
+        bytes[] calldata bodies,
+        bytes32[] calldata blobHashes,
+        bytes calldata attestations,
+        address[] calldata committee,
+        Tip memory t
+    ) private view returns (Verified memory v) {
         uint256 count = headers.length;
         if (count == 0) revert NoBlocks();
         if (count > chunksPerSlot) revert TooManyBlocks(count, chunksPerSlot);
-        uint64 epoch = epochOf(slot);
-        _checkCommittee(epoch, committee);
-        (bytes32 blocksHash, bytes32 parent, uint64 number) =
+        v.epoch = epochOf(slot);
+        _checkCommittee(v.epoch, committee);
+        bytes32 blocksHash;
+        (blocksHash, v.lastBlockHash, v.lastBlockNumber) =
             _chainBlocks(slot, headers, bodies, t.lastBlockHash, t.lastBlockNumber);
         // One attestation set, on the last block, vouches for the whole
         // slot: an honest member attests block i only after re-executing
@@ -467,39 +593,44 @@ contract Rollup {
             bytes32 dataHash = _checkData(bodies, blobHashes);
             _checkAttestations(
                 count - 1,
-                _digest(keccak256(abi.encode(ATTESTATION_TYPEHASH, slot, uint32(count - 1), parent, dataHash))),
+                _digest(
+                    keccak256(abi.encode(ATTESTATION_TYPEHASH, slot, uint32(count - 1), v.lastBlockHash, dataHash))
+                ),
                 attestations,
                 committee,
                 threshold(committee.length)
             );
         }
-        bytes32 parentCheckpoint = _tipHeaderHash(t);
-        bytes32 headerHash = keccak256(
+        v.parentCheckpoint = _tipHeaderHash(t);
+        v.headerHash = keccak256(
             abi.encode(
                 CheckpointHeader({
                     slot: slot,
-                    parentCheckpointHash: parentCheckpoint,
+                    parentCheckpointHash: v.parentCheckpoint,
                     blockCount: uint32(count),
                     blocksHash: blocksHash
                 })
             )
         );
-        bytes32 digest = _digest(
-            keccak256(abi.encode(CHECKPOINT_TYPEHASH, slot, headerHash, uint32(count), parent))
-        );
-        address proposer = committee[_proposerIndex(epochSeed[epoch], slot, committee.length)];
-        address signer = _recover(digest, signature);
-        if (signer != proposer) revert WrongProposerSignature(signer, proposer);
+        v.proposer = committee[_proposerIndex(epochSeed[v.epoch], slot, committee.length)];
+    }
 
-        tip_ = Tip({slot: slot, lastBlockNumber: number, hasCheckpoint: true, lastBlockHash: parent});
-        recentCheckpoints[slot % RECENT_CHECKPOINTS] = headerHash;
-        if (committeeHash[epoch + 1] == bytes32(0)) _record(epoch + 1);
-        if (committeeHash[epoch + 2] == bytes32(0)) _record(epoch + 2);
-        if (bodies.length == 0) {
-            emit CheckpointAccepted(slot, headerHash, parentCheckpoint, blobHashes, proposer);
-        } else {
-            emit CheckpointAccepted(slot, headerHash, parentCheckpoint, new bytes32[](0), proposer);
-        }
+    /// Makes a verified checkpoint the tip and records the next committees.
+    function _accept(uint64 slot, uint256 count, Verified memory v, bytes32[] memory logged, address rescuer)
+        private
+    {
+        tip_ = Tip({
+            slot: slot,
+            lastBlockNumber: v.lastBlockNumber,
+            hasCheckpoint: true,
+            rescued: rescuer != address(0),
+            blockCount: uint32(count),
+            lastBlockHash: v.lastBlockHash
+        });
+        recentCheckpoints[slot % RECENT_CHECKPOINTS] = v.headerHash;
+        if (committeeHash[v.epoch + 1] == bytes32(0)) _record(v.epoch + 1);
+        if (committeeHash[v.epoch + 2] == bytes32(0)) _record(v.epoch + 2);
+        emit CheckpointAccepted(slot, v.headerHash, v.parentCheckpoint, logged, v.proposer, rescuer);
     }
 
     // --------------------------------------------------------------- slashing
@@ -551,6 +682,7 @@ contract Rollup {
     ) external {
         ProvisionalBlock calldata p = e.provisional;
         _checkEvidenceAge(p.slot);
+        if (rescuedSlot[p.slot]) revert RescuedCheckpoint(p.slot);
         if (uint256(p.slot) + RECENT_CHECKPOINTS <= currentSlot()) revert EvidenceExpired(p.slot);
         bytes32 chained = bytes32(0);
         for (uint256 i = 0; i < blockHashes.length; i++) {
@@ -603,6 +735,19 @@ contract Rollup {
         uint48 at = uint48(_setChangeEpoch());
         if (at < m.exitEpoch) m.exitEpoch = at;
         return m.exitEpoch;
+    }
+
+    /// Start of `slot`, in L1 seconds.
+    function _slotStart(uint64 slot) private view returns (uint64) {
+        return genesisTime + uint64((uint256(slot) * slotDurationMs) / 1000);
+    }
+
+    /// The rescue window of `spec` (see `rescueWindowMs`).
+    function _rescueWindow(ChainSpecParams memory spec) private pure returns (uint64) {
+        uint64 l1 = spec.l1BlockTimeMs;
+        if (l1 == 0 || l1 % 1000 != 0 || spec.slotDurationMs % l1 != 0) revert InvalidSpec();
+        uint64 blocks = spec.staggered ? spec.slotDurationMs / l1 / 2 : spec.syncAllowanceMs / l1;
+        return (blocks == 0 ? 1 : blocks) * l1;
     }
 
     function _tipHeaderHash(Tip memory t) private view returns (bytes32) {

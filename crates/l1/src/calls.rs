@@ -63,6 +63,31 @@ pub enum RollupCall {
         /// The proposer's end-of-slot `Checkpoint` signature.
         signature: Bytes,
     },
+    /// Publishes the attested chain of a slot whose proposer did not, in the
+    /// rescue window after the slot (docs/rescue.md). The same fields as
+    /// [`RollupCall::ProposeCheckpoint`], proven by the proposer's
+    /// `ProvisionalBlock` signature on the last block instead of its
+    /// end-of-slot signature.
+    RescueCheckpoint {
+        /// The slot.
+        slot: u64,
+        /// Its provisional blocks, in index order, from block 0.
+        headers: Vec<BlockHeader>,
+        /// Calldata mode: each block's transactions. Blob mode: empty.
+        bodies: Vec<Bytes>,
+        /// The versioned hashes the last block's attestations cover.
+        blob_hashes: Vec<B256>,
+        /// Blob mode: the blobs, in `blob_hashes` order.
+        blobs: Arc<Vec<Blob>>,
+        /// The last block's attestations, exactly as its provisional block
+        /// carried them (the proposer signed their hash).
+        attestations: Bytes,
+        /// The slot's committee, sorted by address.
+        committee: Vec<Address>,
+        /// The proposer's signature over the last block's
+        /// `ProvisionalBlock`.
+        provisional_signature: Bytes,
+    },
     /// Evidence of two proposals for one (slot, index).
     SlashProposalEquivocation {
         /// The two signed proposals.
@@ -130,6 +155,28 @@ impl RollupCall {
                 )
                     .abi_encode_params(),
             ),
+            Self::RescueCheckpoint {
+                slot,
+                headers,
+                bodies,
+                blob_hashes,
+                attestations,
+                committee,
+                provisional_signature,
+                ..
+            } => abi.calldata(
+                "rescueCheckpoint",
+                &(
+                    *slot,
+                    headers.clone(),
+                    bodies.clone(),
+                    blob_hashes.clone(),
+                    attestations.clone(),
+                    committee.clone(),
+                    provisional_signature.clone(),
+                )
+                    .abi_encode_params(),
+            ),
             Self::SlashProposalEquivocation {
                 evidence,
                 committee,
@@ -161,9 +208,27 @@ impl RollupCall {
     /// The blobs the call's transaction must carry (none but for a
     /// checkpoint published in blobs).
     pub fn blobs(&self) -> &[Blob] {
+        self.shared_blobs().map_or(&[], |b| b.as_slice())
+    }
+
+    /// The blobs of a checkpoint call (published or rescued) as shared,
+    /// `None` for other calls.
+    pub const fn shared_blobs(&self) -> Option<&Arc<Vec<Blob>>> {
         match self {
-            Self::ProposeCheckpoint { blobs, .. } => blobs,
-            _ => &[],
+            Self::ProposeCheckpoint { blobs, .. } | Self::RescueCheckpoint { blobs, .. } => {
+                Some(blobs)
+            }
+            _ => None,
+        }
+    }
+
+    /// The slot of a checkpoint call (published or rescued).
+    pub const fn checkpoint_slot(&self) -> Option<u64> {
+        match self {
+            Self::ProposeCheckpoint { slot, .. } | Self::RescueCheckpoint { slot, .. } => {
+                Some(*slot)
+            }
+            _ => None,
         }
     }
 
@@ -176,6 +241,7 @@ impl RollupCall {
             Self::Withdraw => "withdraw",
             Self::RecordCommittee { .. } => "recordCommittee",
             Self::ProposeCheckpoint { .. } => "proposeCheckpoint",
+            Self::RescueCheckpoint { .. } => "rescueCheckpoint",
             Self::SlashProposalEquivocation { .. } => "slashProposalEquivocation",
             Self::SlashAttestationEquivocation(_) => "slashAttestationEquivocation",
             Self::SlashCheckpointOmission { .. } => "slashCheckpointOmission",

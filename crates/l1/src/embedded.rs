@@ -373,7 +373,7 @@ impl EmbeddedL1 {
     /// blobs admitted are kept: checking a call and then submitting it (as
     /// the simulator and the shared handle do) computes them once.
     pub fn admit_blobs(&mut self, call: &RollupCall) -> Result<Vec<B256>, L1Error> {
-        let RollupCall::ProposeCheckpoint { blobs, .. } = call else {
+        let Some(blobs) = call.shared_blobs() else {
             return Ok(Vec::new());
         };
         if blobs.is_empty() {
@@ -606,7 +606,7 @@ impl EmbeddedL1 {
                 Err(Revert(self.revert_reason(&result)))
             };
             self.blob_gas.used = self.blob_gas.used.saturating_add(blob_gas_used);
-            if let RollupCall::ProposeCheckpoint { blobs, .. } = &p.call
+            if let Some(blobs) = p.call.shared_blobs()
                 && !p.blob_hashes.is_empty()
             {
                 self.sidecars

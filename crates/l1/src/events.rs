@@ -62,6 +62,9 @@ pub enum L1Event {
         data: CheckpointData,
         /// Who proposed it.
         proposer: Address,
+        /// Who published it in the proposer's place (`rescueCheckpoint`),
+        /// `None` when the proposer did.
+        rescuer: Option<Address>,
         /// The L1 block that includes it.
         l1_block: u64,
         /// The L1 transaction that carried it.
@@ -179,6 +182,8 @@ pub struct CheckpointLog {
     pub blob_hashes: Vec<B256>,
     /// Who proposed it.
     pub proposer: Address,
+    /// Who rescued it (`None` when the proposer published it).
+    pub rescuer: Option<Address>,
 }
 
 /// Decodes a `CheckpointAccepted` log; `None` for any other log.
@@ -191,19 +196,20 @@ pub fn decode_checkpoint_log(
     if Some(*topic0) != abi.event_topic("CheckpointAccepted") {
         return None;
     }
-    let (header_hash, parent_checkpoint, blob_hashes, proposer) =
-        <(B256, B256, Vec<B256>, Address)>::abi_decode_params(data).ok()?;
+    let (header_hash, parent_checkpoint, blob_hashes, proposer, rescuer) =
+        <(B256, B256, Vec<B256>, Address, Address)>::abi_decode_params(data).ok()?;
     Some(CheckpointLog {
         slot: U256::from_be_bytes(topic1.0).saturating_to(),
         header_hash,
         parent_checkpoint,
         blob_hashes,
         proposer,
+        rescuer: (!rescuer.is_zero()).then_some(rescuer),
     })
 }
 
-/// The parameters of a `proposeCheckpoint` call: slot, headers, bodies,
-/// blob hashes, attestations, committee, signature.
+/// The parameters of a `proposeCheckpoint` or `rescueCheckpoint` call:
+/// slot, headers, bodies, blob hashes, attestations, committee, signature.
 type ProposeParams = (
     u64,
     Vec<BlockHeader>,
@@ -217,7 +223,8 @@ type ProposeParams = (
 impl CheckpointLog {
     /// The [`L1Event::CheckpointAccepted`] of this log, emitted by
     /// transaction `l1_tx` in block `l1_block` whose input (a direct
-    /// `proposeCheckpoint` call to the Rollup) is `input`: its headers, and
+    /// `proposeCheckpoint` call to the Rollup, or `rescueCheckpoint` for a
+    /// rescued one) is `input`: its headers, and
     /// its bodies when in calldata, come from the input, checked against
     /// the header hash the contract logged (and each body against its
     /// header's `bodyHash`). A checkpoint in blobs starts with no bodies and
@@ -229,14 +236,19 @@ impl CheckpointLog {
         l1_block: u64,
         l1_tx: B256,
     ) -> Result<L1Event, String> {
+        let function = if self.rescuer.is_some() {
+            "rescueCheckpoint"
+        } else {
+            "proposeCheckpoint"
+        };
         let selector = abi
-            .selector("proposeCheckpoint")
-            .ok_or("no proposeCheckpoint in the ABI")?;
+            .selector(function)
+            .ok_or_else(|| format!("no {function} in the ABI"))?;
         let params = input
             .strip_prefix(selector.as_slice())
-            .ok_or("the transaction is not a proposeCheckpoint call")?;
+            .ok_or_else(|| format!("the transaction is not a {function} call"))?;
         let (slot, headers, bodies, _, _, _, _) = ProposeParams::abi_decode_params(params)
-            .map_err(|e| format!("proposeCheckpoint input: {e}"))?;
+            .map_err(|e| format!("{function} input: {e}"))?;
         let hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
         let header = CheckpointHeader::covering(Slot(slot), self.parent_checkpoint, &hashes);
         if slot != self.slot || header.map(|h| h.hash()) != Some(self.header_hash) {
@@ -269,6 +281,7 @@ impl CheckpointLog {
             bodies,
             data,
             proposer: self.proposer,
+            rescuer: self.rescuer,
             l1_block,
             l1_tx,
         })

@@ -25,9 +25,7 @@ type Queue = Arc<Mutex<VecDeque<L1Event>>>;
 /// [`CommittedBlobs::compute`] on tokio's blocking pool when the caller runs
 /// on a tokio runtime (the `rpc` feature), on the caller's thread otherwise.
 async fn commit_off_lock(call: &RollupCall) -> Option<CommittedBlobs> {
-    let RollupCall::ProposeCheckpoint { blobs, .. } = call else {
-        return None;
-    };
+    let blobs = call.shared_blobs()?;
     if blobs.is_empty() {
         return None;
     }

@@ -634,6 +634,7 @@ fn a_tampered_blob_is_refused_with_both_hashes() {
             unavailable: Some("blobs not fetched yet".into()),
         },
         proposer: Address::ZERO,
+        rescuer: None,
         l1_block: 7,
         l1_tx: B256::ZERO,
     };

@@ -43,6 +43,17 @@ pub enum TimetableError {
     },
 }
 
+/// The rescue window of a validated spec (see [`Timetable::rescue_window_ms`]).
+fn rescue_window_ms(spec: &ChainSpec) -> u64 {
+    let l1 = spec.l1_block_time_ms;
+    let blocks = if spec.staggered {
+        spec.slot_duration_ms.checked_div(l1).map(|b| b >> 1)
+    } else {
+        spec.sync_allowance_ms.checked_div(l1)
+    };
+    blocks.unwrap_or(0).max(1).saturating_mul(l1)
+}
+
 /// The derived timing of a validated `ChainSpec`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timetable {
@@ -59,6 +70,10 @@ pub struct Timetable {
     /// Tip freeze relative to the slot start.
     freeze_offset: i64,
     attestation_timeout_ms: u64,
+    /// L1 block time.
+    l1_block_ms: u64,
+    /// How long after a slot ends its attested chain may be rescued.
+    rescue_window_ms: u64,
     /// Staggered slots whose build window is longer than `chunks - 1` slot
     /// periods: every chunk but the first lasts one period
     /// (`slot / chunks`), and the first takes what is left. See
@@ -106,6 +121,10 @@ pub struct SlotSchedule {
     /// inclusion window's start (earlier when all chunks are provisional)
     /// until the inclusion window ends.
     pub publish_start: UnixMillis,
+    /// End (exclusive) of the rescue window, which opens at `slot_end`:
+    /// until then anyone holding the slot's attested chain may publish it
+    /// if the proposer did not (docs/rescue.md).
+    pub rescue_end: UnixMillis,
 }
 
 impl Timetable {
@@ -139,8 +158,36 @@ impl Timetable {
             deadline_offset: deadline,
             freeze_offset: deadline.saturating_add(m),
             attestation_timeout_ms: spec.attestation_timeout_ms,
+            l1_block_ms: spec.l1_block_time_ms,
+            rescue_window_ms: rescue_window_ms(spec),
             period_ms,
         })
+    }
+
+    /// L1 block time.
+    pub const fn l1_block_time_ms(&self) -> u64 {
+        self.l1_block_ms
+    }
+
+    /// How long after a slot ends its attested chain may still be rescued
+    /// (and the next slot's checkpoint waits, unless the slot's proposer
+    /// published): half the slot's L1 blocks when staggered, the sync
+    /// allowance when not, at least one L1 block. The Rollup contract
+    /// derives the same from the same parameters.
+    pub const fn rescue_window_ms(&self) -> u64 {
+        self.rescue_window_ms
+    }
+
+    /// The rescue window of `slot`: `[end of the slot, end + rescue window)`.
+    pub fn rescue_window(&self, slot: Slot) -> Result<(UnixMillis, UnixMillis), TimetableError> {
+        let end = self
+            .slot_start(slot)?
+            .checked_add_ms(self.slot_ms)
+            .ok_or(TimetableError::SlotOutOfRange(slot))?;
+        let close = end
+            .checked_add_ms(self.rescue_window_ms)
+            .ok_or(TimetableError::SlotOutOfRange(slot))?;
+        Ok((end, close))
     }
 
     /// Start of slot 0.
@@ -328,6 +375,7 @@ impl Timetable {
             l1_inclusion_start: slot_start,
             l1_inclusion_end: slot_end,
             publish_start: self.tip_freeze(slot)?.max(slot_start),
+            rescue_end: self.rescue_window(slot)?.1,
         })
     }
 

@@ -185,6 +185,10 @@ pub fn l1_call(
     tip_header: B256,
     attestations_of: impl Fn(B256) -> Option<Bytes>,
 ) -> Option<RollupCall> {
+    // A proposer that never publishes does not rescue its own slot either.
+    if behaviour == Behaviour::NeverPublishes && call.checkpoint_slot().is_some() {
+        return None;
+    }
     let RollupCall::ProposeCheckpoint {
         slot,
         headers,
@@ -311,13 +315,10 @@ impl FirstProposals {
     }
 }
 
-/// The slot of a checkpoint call (`None` for other calls): the calls a
-/// withholding or shortening proposer changes.
+/// The slot of a checkpoint call, published or rescued (`None` for other
+/// calls): the calls a withholding or shortening proposer changes.
 pub const fn checkpoint_slot(call: &RollupCall) -> Option<u64> {
-    match call {
-        RollupCall::ProposeCheckpoint { slot, .. } => Some(*slot),
-        _ => None,
-    }
+    call.checkpoint_slot()
 }
 
 #[cfg(test)]

@@ -72,6 +72,9 @@ pub struct CoreConfig {
     /// side (see `VersionedHashCache::with_commit_threads`): 1 for a node,
     /// whose other cores have work of their own; the simulator uses 2.
     pub commit_threads: usize,
+    /// Whether this node rescues slots whose proposer did not publish
+    /// (docs/rescue.md). Off, it still follows rescues others publish.
+    pub rescue: bool,
 }
 
 impl Default for CoreConfig {
@@ -86,6 +89,7 @@ impl Default for CoreConfig {
             max_backlog_chunks: 4,
             ha_lease_ms: 1_500,
             commit_threads: 1,
+            rescue: true,
         }
     }
 }
@@ -196,6 +200,8 @@ pub struct Core {
     pub(crate) l1_tip: Option<RollupTip>,
     /// Whether the last catch-up ended level with L1 (false after giving up).
     pub(crate) level: bool,
+    /// Rescues this node applied or is about to send.
+    pub(crate) rescue: crate::rescue::RescueState,
 }
 
 impl std::fmt::Debug for Core {
@@ -274,6 +280,7 @@ impl Core {
             catching_up: Some(CatchUp::default()),
             l1_tip: None,
             level: false,
+            rescue: crate::rescue::RescueState::default(),
         })
     }
 
@@ -499,6 +506,7 @@ impl Core {
         self.proposer_poll(now, out);
         self.retry_held(now, out);
         self.submit_reports(now, out);
+        self.rescue_poll(now, out);
     }
 
     fn schedule_wake(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
@@ -542,6 +550,7 @@ impl Core {
         candidates.extend(self.lease_deadlines());
         candidates.extend(self.next_duties_retry());
         candidates.extend(self.next_report_retry());
+        candidates.extend(self.rescue_due());
         candidates.into_iter().filter(|t| *t > now).min()
     }
 
@@ -791,6 +800,7 @@ impl Core {
                 bodies,
                 data,
                 proposer,
+                rescuer,
                 l1_block,
                 l1_tx,
             } => {
@@ -806,6 +816,7 @@ impl Core {
                         slot,
                         header_hash,
                         proposer,
+                        rescuer,
                         headers,
                         bodies,
                         blob_hashes: match data {

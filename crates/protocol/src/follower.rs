@@ -329,8 +329,10 @@ impl Core {
         }));
     }
 
-    /// Drops slots whose publish window ended, as seen by L1 block time,
-    /// with no checkpoint (the one-slot or, staggered, two-slot reorg).
+    /// Drops slots whose publish window and rescue window ended, as seen by
+    /// L1 block time, with no checkpoint (the one-slot or, staggered,
+    /// two-slot reorg), and blocks left beyond a rescue of their slot once no
+    /// longer rescue can land.
     pub(crate) fn check_publish_windows(&mut self, block: L1Block, out: &mut Vec<Output>) {
         let Some(first) = self.chain.provisional().first() else {
             return;
@@ -339,39 +341,61 @@ impl Core {
         let Ok(schedule) = self.timetable.schedule(Slot(slot)) else {
             return;
         };
-        if block.timestamp >= schedule.l1_inclusion_end {
-            warn!(target: "chunkseq::protocol", slot, "publish window closed without a checkpoint");
+        if block.timestamp < schedule.rescue_end {
+            return;
+        }
+        if slot == self.chain.checkpointed().slot && slot != 0 {
+            info!(target: "chunkseq::protocol", slot, "rescue window closed: the blocks the rescue left out are dropped");
+            self.drop_provisional(0, ReorgCause::CheckpointDiffers, out);
+        } else {
+            warn!(target: "chunkseq::protocol", slot, "publish and rescue windows closed without a checkpoint");
             self.drop_provisional(0, ReorgCause::MissedPublishWindow, out);
         }
     }
 
     /// A checkpoint accepted on L1: mark its blocks checkpointed, or move to
-    /// L1's version of the chain.
+    /// L1's version of the chain. A rescue that extends the rescue this
+    /// node applied for the same slot replaces it: its further blocks are
+    /// applied on top.
     pub(crate) fn on_checkpoint(&mut self, cp: L1Checkpoint, out: &mut Vec<Output>) {
         let L1Checkpoint {
             slot,
             header_hash,
             proposer,
+            rescuer,
             headers,
             bodies,
             blob_hashes,
             l1_block,
             l1_tx,
         } = cp;
+        let checkpointed = self.chain.checkpointed();
+        let extended_rescue = self
+            .rescue
+            .accepted
+            .as_ref()
+            .filter(|r| {
+                rescuer.is_some()
+                    && r.slot == slot
+                    && checkpointed.slot == slot
+                    && r.headers.len() < headers.len()
+                    && headers.get(..r.headers.len()) == Some(r.headers.as_slice())
+            })
+            .map(|r| (r.parent_checkpoint, r.headers.len()));
         // The same checkpoint again (an L1 reorg re-included it, or catch-up
         // applied it already): nothing new.
-        if slot <= self.chain.checkpointed().slot && self.chain.checkpointed().slot != 0 {
+        if extended_rescue.is_none() && slot <= checkpointed.slot && checkpointed.slot != 0 {
             return;
         }
+        let (parent_checkpoint, skip) = extended_rescue.unwrap_or((checkpointed.header_hash, 0));
         // L1 accepts a checkpoint only on its tip, so one that does not
         // extend this node's checkpoint means this node missed one: it
         // changes nothing and the node catches up.
-        let parent_checkpoint = self.chain.checkpointed().header_hash;
         let block_hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
         let extends = CheckpointHeader::covering(Slot(slot), parent_checkpoint, &block_hashes)
             .is_some_and(|h| h.hash() == header_hash);
         if !extends {
-            warn!(target: "chunkseq::protocol", slot, ours = self.chain.checkpointed().slot, "a checkpoint that does not extend this node's: catching up");
+            warn!(target: "chunkseq::protocol", slot, ours = checkpointed.slot, "a checkpoint that does not extend this node's: catching up");
             out.push(Output::Event(Event::CheckpointNotApplied {
                 slot,
                 reason: "it does not extend this node's checkpoint".into(),
@@ -379,11 +403,15 @@ impl Core {
             self.fall_behind(slot, out);
             return;
         }
-        for candidate in self
-            .evidence
-            .on_checkpoint(slot, parent_checkpoint, &block_hashes)
-        {
-            self.report_omission(&candidate, out);
+        // The proposer signed no checkpoint of a rescued slot: nothing is
+        // omitted from one.
+        if rescuer.is_none() {
+            for candidate in self
+                .evidence
+                .on_checkpoint(slot, parent_checkpoint, &block_hashes)
+            {
+                self.report_omission(&candidate, out);
+            }
         }
         let keep_from = slot.saturating_sub(self.cfg.keep_slots.saturating_mul(4));
         self.evidence.prune_below(keep_from);
@@ -395,11 +423,18 @@ impl Core {
         // from here).
         self.jobs.retain(|s, _| *s > slot);
         self.bodies.retain(|_, p| p.header.slot > slot);
+        let new_headers = headers.get(skip..).unwrap_or_default();
+        let new_hashes = block_hashes.get(skip..).unwrap_or_default();
+        let new_bodies = if bodies.len() == headers.len() {
+            bodies.get(skip..).unwrap_or_default()
+        } else {
+            &[]
+        };
         let matching = self
             .chain
             .provisional()
             .iter()
-            .zip(&block_hashes)
+            .zip(new_hashes)
             .take_while(|(b, h)| b.hash == **h)
             .count();
         let (last_hash, last_number) = headers
@@ -418,8 +453,8 @@ impl Core {
         let base = matching
             .checked_sub(1)
             .and_then(|i| self.chain.provisional().get(i))
-            .map_or(self.chain.checkpointed().last_hash, |b| b.hash);
-        let applied = match self.execute_l1_blocks(base, &headers, &bodies, matching) {
+            .map_or(checkpointed.last_hash, |b| b.hash);
+        let applied = match self.execute_l1_blocks(base, new_headers, new_bodies, matching) {
             Ok(applied) => applied,
             Err(e) => {
                 warn!(target: "chunkseq::protocol", slot, "cannot apply the checkpoint L1 accepted: {e}");
@@ -430,7 +465,7 @@ impl Core {
                 return;
             }
         };
-        if matching < headers.len() {
+        if matching < new_headers.len() {
             // L1 holds blocks this node does not: drop what differs.
             self.drop_provisional(matching, ReorgCause::CheckpointDiffers, out);
         }
@@ -464,12 +499,20 @@ impl Core {
             entries.push(block.entry);
         }
         self.chain.record_checkpoint(tip);
-        // Blocks of this slot beyond the checkpoint were left out of it.
-        if let Some(pos) = self
-            .chain
-            .provisional()
-            .iter()
-            .position(|b| b.header.slot <= slot)
+        if rescuer.is_some() {
+            self.record_rescue(slot, parent_checkpoint, &headers, &bodies);
+            info!(target: "chunkseq::protocol", slot, blocks = headers.len(), ?rescuer, "slot rescued");
+        } else {
+            self.rescue.accepted = None;
+        }
+        // Blocks of this slot beyond the checkpoint were left out of it; a
+        // rescue's stay until its window closes, for a longer rescue.
+        if rescuer.is_none()
+            && let Some(pos) = self
+                .chain
+                .provisional()
+                .iter()
+                .position(|b| b.header.slot <= slot)
         {
             self.drop_provisional(pos, ReorgCause::CheckpointDiffers, out);
         }
@@ -487,7 +530,9 @@ impl Core {
             slot,
             header_hash,
             proposer,
+            rescuer,
             blocks: entries,
+            headers,
             bodies,
             blob_hashes,
             last_number,
@@ -600,6 +645,8 @@ pub(crate) struct L1Checkpoint {
     pub(crate) slot: u64,
     pub(crate) header_hash: B256,
     pub(crate) proposer: Address,
+    /// Who rescued it, if its proposer did not publish it.
+    pub(crate) rescuer: Option<Address>,
     pub(crate) headers: Vec<BlockHeader>,
     pub(crate) bodies: Vec<Bytes>,
     /// The blobs' versioned hashes when the data came in blobs.

@@ -390,6 +390,16 @@ pub enum Event {
         /// Blobs carrying its data (0: its data is calldata).
         blobs: u32,
     },
+    /// This node submitted a rescue of a slot whose proposer did not
+    /// publish it (docs/rescue.md).
+    RescueSubmitted {
+        /// Slot.
+        slot: u64,
+        /// Blocks in it.
+        blocks: u32,
+        /// Blobs carrying its data (0: its data is calldata).
+        blobs: u32,
+    },
     /// A checkpoint was accepted on L1 and this node applied it.
     CheckpointAccepted {
         /// Slot.
@@ -398,9 +408,15 @@ pub enum Event {
         header_hash: B256,
         /// Its proposer.
         proposer: Address,
-        /// Its blocks, oldest first.
+        /// Who published it in the proposer's place, if a rescuer did.
+        rescuer: Option<Address>,
+        /// The blocks it checkpointed on this node, oldest first: all of
+        /// them, but for a longer rescue replacing a shorter one, only the
+        /// blocks the shorter one lacked.
         blocks: Vec<BlockEntry>,
-        /// Their bodies as L1 carried them (what peers catching up are served).
+        /// All its headers, as L1 holds them.
+        headers: Vec<BlockHeader>,
+        /// All their bodies as L1 carried them (what peers catching up are served).
         bodies: Vec<Bytes>,
         /// The versioned hashes of the blobs its data came in (empty when
         /// it came as calldata).
@@ -615,18 +631,33 @@ impl std::fmt::Display for Event {
                     "checkpoint_submitted slot={slot} blocks={blocks} blobs={blobs}"
                 )
             }
+            Self::RescueSubmitted {
+                slot,
+                blocks,
+                blobs,
+            } => write!(
+                f,
+                "rescue_submitted slot={slot} blocks={blocks} blobs={blobs}"
+            ),
             Self::CheckpointAccepted {
                 slot,
                 header_hash,
                 blocks,
                 last_number,
                 l1_block,
+                rescuer,
                 ..
-            } => write!(
-                f,
-                "checkpoint_accepted slot={slot} blocks={} last={last_number} l1_block={l1_block} header={header_hash}",
-                blocks.len()
-            ),
+            } => {
+                write!(
+                    f,
+                    "checkpoint_accepted slot={slot} blocks={} last={last_number} l1_block={l1_block} header={header_hash}",
+                    blocks.len()
+                )?;
+                match rescuer {
+                    Some(r) => write!(f, " rescued_by={r}"),
+                    None => Ok(()),
+                }
+            }
             Self::CheckpointNotApplied { slot, reason } => {
                 write!(f, "checkpoint_not_applied slot={slot} reason={reason}")
             }

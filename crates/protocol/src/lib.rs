@@ -25,6 +25,8 @@
 //!   committees; slashing reports submitted until L1 shows the slash.
 //! - `standby`: a validator pair's build leases; the standby node takes a
 //!   slot over when the builder stops renewing its lease.
+//! - `rescue`: publishing the attested chain of a slot whose proposer did
+//!   not, in the rescue window after it.
 //! - `catch_up` and [`sync`]: a starting node catches up with L1 and its
 //!   peers before it takes part; the messages and checks of catch-up.
 
@@ -42,6 +44,7 @@ pub mod follower;
 pub mod io;
 pub mod proposer;
 mod reporting;
+mod rescue;
 pub mod slot_data;
 mod standby;
 pub mod sync;

@@ -941,6 +941,10 @@ impl Core {
         if now < schedule.l1_inclusion_start || now >= schedule.l1_inclusion_end {
             return;
         }
+        // L1 refuses it while the slot before may still be rescued.
+        if !self.previous_rescue_window_passed(build.slot) {
+            return;
+        }
         let resubmit_after = self.resubmit_after_ms();
         if build
             .submitted_at
@@ -992,26 +996,13 @@ impl Core {
             .last()
             .and_then(|b| b.provisional.as_ref())
             .map(|p| p.attestations.clone())?;
-        let data = &last.data;
+        let data = Arc::clone(&last.data);
         let bodies: Vec<Bytes> = build
             .blocks
             .iter()
             .map(|b| encode_body(&b.transactions))
             .collect();
-        let head = self.l1_head;
-        let as_calldata = data.calldata_allowed()
-            && (!data.spec_signs_blobs()
-                || calldata_is_cheaper(
-                    calldata_floor_gas(&bodies),
-                    head.map_or(0, |h| h.base_fee),
-                    data.blob_count(),
-                    head.map_or(1, |h| h.blob_base_fee),
-                ));
-        let (bodies, blobs) = if as_calldata {
-            (bodies, Vec::new())
-        } else {
-            (Vec::new(), data.blobs())
-        };
+        let (bodies, blobs) = self.checkpoint_payload(&data, bodies);
         Some(RollupCall::ProposeCheckpoint {
             slot: build.slot,
             headers: build.blocks.iter().map(|b| b.header.clone()).collect(),
@@ -1022,6 +1013,31 @@ impl Core {
             committee: build.duties.committee.clone(),
             signature,
         })
+    }
+
+    /// How a checkpoint carries `data`: the blocks' `bodies` as calldata
+    /// when the chain allows it and (if attestations sign blobs) calldata is
+    /// cheaper at L1's current prices, as rollup batchers choose; its blobs
+    /// otherwise. Returns (bodies, blobs), one of them empty.
+    pub(crate) fn checkpoint_payload(
+        &self,
+        data: &SlotData,
+        bodies: Vec<Bytes>,
+    ) -> (Vec<Bytes>, Vec<alloy_eips::eip4844::Blob>) {
+        let head = self.l1_head;
+        let as_calldata = data.calldata_allowed()
+            && (!data.spec_signs_blobs()
+                || calldata_is_cheaper(
+                    calldata_floor_gas(&bodies),
+                    head.map_or(0, |h| h.base_fee),
+                    data.blob_count(),
+                    head.map_or(1, |h| h.blob_base_fee),
+                ));
+        if as_calldata {
+            (bodies, Vec::new())
+        } else {
+            (Vec::new(), data.blobs())
+        }
     }
 
     /// Gives up a build whose parent was dropped: its blocks can never be

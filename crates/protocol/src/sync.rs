@@ -49,6 +49,9 @@ pub struct CheckpointRecord {
     /// came as calldata). The bodies above are what they decoded to.
     #[serde(default)]
     pub blob_hashes: Vec<B256>,
+    /// Who rescued it, when its proposer did not publish it.
+    #[serde(default)]
+    pub rescuer: Option<Address>,
 }
 
 impl CheckpointRecord {
@@ -62,6 +65,7 @@ impl CheckpointRecord {
                 bodies,
                 data,
                 proposer,
+                rescuer,
                 l1_block,
                 l1_tx,
             } => Some(Self {
@@ -70,6 +74,7 @@ impl CheckpointRecord {
                 headers: headers.iter().map(|h| h.encode_wire().into()).collect(),
                 bodies: bodies.clone(),
                 proposer: *proposer,
+                rescuer: *rescuer,
                 l1_block: *l1_block,
                 l1_tx: *l1_tx,
                 blob_hashes: match data {
@@ -91,19 +96,18 @@ impl CheckpointRecord {
                 slot,
                 header_hash,
                 proposer,
-                blocks,
+                rescuer,
+                headers,
                 bodies,
                 l1_block,
                 l1_tx,
                 blob_hashes,
                 ..
             } => Some(Self {
+                rescuer: *rescuer,
                 slot: *slot,
                 header_hash: *header_hash,
-                headers: blocks
-                    .iter()
-                    .map(|b| b.header.encode_wire().into())
-                    .collect(),
+                headers: headers.iter().map(|h| h.encode_wire().into()).collect(),
                 bodies: bodies.clone(),
                 proposer: *proposer,
                 l1_block: *l1_block,
@@ -142,6 +146,7 @@ impl CheckpointRecord {
                 }
             },
             proposer: self.proposer,
+            rescuer: self.rescuer,
             l1_block: self.l1_block,
             l1_tx: self.l1_tx,
         })
@@ -209,6 +214,9 @@ fn follow_chain(
     until: Option<B256>,
 ) -> Result<(Vec<L1Event>, B256), SyncError> {
     let mut parent = from;
+    // The slot and parent of the last record when it was a rescue: a longer
+    // rescue of the same slot replaces it, on the same parent.
+    let mut last_rescue: Option<(u64, B256)> = None;
     let mut events = Vec::new();
     for r in records {
         if until == Some(parent) {
@@ -218,12 +226,17 @@ fn follow_chain(
         let L1Event::CheckpointAccepted { headers, .. } = &event else {
             continue;
         };
+        let on = match last_rescue {
+            Some((slot, grandparent)) if r.rescuer.is_some() && r.slot == slot => grandparent,
+            _ => parent,
+        };
+        last_rescue = r.rescuer.map(|_| (r.slot, on));
         let hashes: Vec<B256> = headers.iter().map(BlockHeader::hash).collect();
-        let header = CheckpointHeader::covering(Slot(r.slot), parent, &hashes)
+        let header = CheckpointHeader::covering(Slot(r.slot), on, &hashes)
             .ok_or_else(|| SyncError::Malformed("too many blocks".into()))?;
         if header.hash() != r.header_hash {
             return Err(SyncError::Mismatch(format!(
-                "slot {}: header hash {} does not follow {parent}",
+                "slot {}: header hash {} does not follow {on}",
                 r.slot, r.header_hash
             )));
         }
@@ -269,6 +282,7 @@ mod tests {
             l1_block: slot,
             l1_tx: B256::ZERO,
             blob_hashes: Vec::new(),
+            rescuer: None,
         }
     }
 

@@ -418,7 +418,7 @@ impl RpcL1 {
         call: &RollupCall,
         request: TransactionRequest,
     ) -> Result<(u64, Fees, Arc<BlobTransactionSidecarVariant>), L1Error> {
-        let RollupCall::ProposeCheckpoint { blobs, .. } = call else {
+        let Some(blobs) = call.shared_blobs() else {
             return Err(L1Error::Blobs(format!("{} carries no blobs", call.name())));
         };
         blob_tx::check_blob_count(blobs.len())?;

@@ -97,6 +97,7 @@ fn a_sync_answer_stays_within_its_byte_bound() {
         l1_block: slot,
         l1_tx: B256::ZERO,
         blob_hashes: vec![],
+        rescuer: None,
     };
     let answer = h
         .core(0)

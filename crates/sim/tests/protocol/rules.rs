@@ -518,6 +518,7 @@ fn rows() -> Vec<Row> {
                     mut bodies,
                     data: _,
                     proposer,
+                    rescuer: _,
                     l1_block,
                     l1_tx,
                 } = s.checkpoint.clone()
@@ -536,6 +537,7 @@ fn rows() -> Vec<Row> {
                     bodies,
                     data: chunkseq_l1::CheckpointData::Calldata,
                     proposer,
+                    rescuer: None,
                     l1_block,
                     l1_tx,
                 };
@@ -584,6 +586,7 @@ fn rows() -> Vec<Row> {
                     bodies,
                     data: chunkseq_l1::CheckpointData::Calldata,
                     proposer,
+                    rescuer: None,
                     l1_block,
                     l1_tx,
                 };
@@ -639,6 +642,7 @@ fn rows() -> Vec<Row> {
                     bodies: bodies[..1].to_vec(),
                     data: chunkseq_l1::CheckpointData::Calldata,
                     proposer,
+                    rescuer: None,
                     l1_block,
                     l1_tx: B256::repeat_byte(0x11),
                 };
@@ -1105,6 +1109,7 @@ fn proposer_steps() -> Vec<Step> {
                         bodies,
                         data: chunkseq_l1::CheckpointData::Calldata,
                         proposer: s.h.addr(s.proposer),
+                        rescuer: None,
                         l1_block: 9,
                         l1_tx: B256::repeat_byte(0x11),
                     }),

@@ -1,0 +1,327 @@
+//! Rescue publishing: when a slot's proposer did not publish its checkpoint,
+//! every node that holds the slot's attested chain publishes it in the
+//! rescue window after the slot, so that nothing users saw provisional is
+//! reorged (docs/rescue.md).
+//!
+//! A node tries once the next L1 block falls inside the window, after a
+//! delay of its own (a hash of the slot and the node's address, so no
+//! randomness is drawn), and stops when it sees a checkpoint of the slot
+//! that holds at least as many blocks as it does. A rescue that holds fewer
+//! blocks than this node stays open to a longer one until the window
+//! closes.
+
+use std::sync::Arc;
+
+use alloy_primitives::{Address, B256, Bytes, keccak256};
+use chunkseq_l1::RollupCall;
+use chunkseq_primitives::{BlockHeader, Slot, UnixMillis, body::decode_body};
+use tracing::{info, warn};
+
+use crate::{
+    core::Core,
+    io::{Event, Output},
+    slot_data::SlotData,
+};
+
+/// A rescue this node applied, kept while a longer one may replace it.
+#[derive(Clone, Debug)]
+pub(crate) struct RescuedCheckpoint {
+    /// Its slot.
+    pub(crate) slot: u64,
+    /// The header hash of the checkpoint it extends.
+    pub(crate) parent_checkpoint: B256,
+    /// Its blocks' headers.
+    pub(crate) headers: Vec<BlockHeader>,
+    /// Its blocks' transactions (empty when its data was unavailable).
+    pub(crate) transactions: Vec<Vec<Bytes>>,
+}
+
+/// This node's rescue of one slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Attempt {
+    slot: u64,
+    /// Blocks it would publish.
+    blocks: usize,
+    /// When the rescue became possible.
+    ready_at: UnixMillis,
+    /// When it was last sent.
+    sent_at: Option<UnixMillis>,
+}
+
+/// What rescue publishing keeps in a core.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RescueState {
+    /// The last rescued checkpoint this node applied.
+    pub(crate) accepted: Option<RescuedCheckpoint>,
+    attempt: Option<Attempt>,
+    /// When the current attempt is due, if it waits.
+    due: Option<UnixMillis>,
+}
+
+/// A slot's chain as this node could rescue it.
+struct Candidate {
+    slot: u64,
+    /// Headers from block 0 on.
+    headers: Vec<BlockHeader>,
+    /// Each block's transactions.
+    transactions: Vec<Vec<Bytes>>,
+    /// The last block's attestations and the proposer's provisional
+    /// signature over them, and the data hash they sign.
+    attestations: Bytes,
+    provisional_signature: Bytes,
+    data_hash: B256,
+}
+
+/// How long `node` waits before rescuing `slot`, within `spread_ms`: a hash
+/// of both, so that nodes spread out without drawing randomness and each
+/// node's delay changes from slot to slot.
+pub(crate) fn rescue_delay_ms(slot: u64, node: Address, spread_ms: u64) -> u64 {
+    let mut preimage = [0u8; 28];
+    preimage[..8].copy_from_slice(&slot.to_be_bytes());
+    preimage[8..].copy_from_slice(node.as_slice());
+    let h = keccak256(preimage);
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&h[..8]);
+    u64::from_be_bytes(word)
+        .checked_rem(spread_ms.saturating_add(1))
+        .unwrap_or(0)
+}
+
+impl Core {
+    /// The longest chain of the oldest unsettled slot this node could
+    /// rescue: the provisional blocks of that slot (after the blocks of a
+    /// rescue already accepted for it, if any).
+    fn rescue_candidate(&self) -> Option<Candidate> {
+        let provisional = self.chain.provisional();
+        let slot = provisional.first()?.header.slot;
+        let checkpointed = self.chain.checkpointed();
+        let (mut headers, mut transactions) = if checkpointed.slot == slot && slot != 0 {
+            // Blocks beyond a checkpoint of their slot: only a rescue's.
+            let r = self.rescue.accepted.as_ref().filter(|r| r.slot == slot)?;
+            if r.transactions.len() != r.headers.len() {
+                return None;
+            }
+            (r.headers.clone(), r.transactions.clone())
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let own: Vec<_> = provisional
+            .iter()
+            .take_while(|b| b.header.slot == slot)
+            .collect();
+        let first = own.first()?;
+        if usize::try_from(first.header.index).ok()? != headers.len() {
+            return None;
+        }
+        for b in &own {
+            headers.push(b.header.clone());
+            transactions.push(b.transactions.clone());
+        }
+        let last = own.last()?;
+        Some(Candidate {
+            slot,
+            headers,
+            transactions,
+            attestations: last.attestations.clone(),
+            provisional_signature: last.proposer_signature.clone(),
+            data_hash: last.data_hash,
+        })
+    }
+
+    /// Rescues the oldest unsettled slot when its window is open and this
+    /// node's delay has passed; see the module docs.
+    pub(crate) fn rescue_poll(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        self.rescue.due = None;
+        if !self.cfg.rescue {
+            return;
+        }
+        let (Some(head), Some(me)) = (self.l1_head, self.me()) else {
+            return;
+        };
+        let Some(candidate) = self.rescue_candidate() else {
+            self.rescue.attempt = None;
+            return;
+        };
+        let Ok((open, close)) = self.timetable.rescue_window(Slot(candidate.slot)) else {
+            return;
+        };
+        // L1 blocks come every `l1` ms: the next one must fall in the window.
+        let l1 = self.timetable.l1_block_time_ms();
+        let Some(next_block) = head.timestamp.checked_add_ms(l1) else {
+            return;
+        };
+        if next_block < open || next_block >= close {
+            return;
+        }
+        let blocks = candidate.headers.len();
+        let attempt = match self.rescue.attempt {
+            Some(a) if a.slot == candidate.slot && a.blocks == blocks => a,
+            _ => Attempt {
+                slot: candidate.slot,
+                blocks,
+                ready_at: now,
+                sent_at: None,
+            },
+        };
+        self.rescue.attempt = Some(attempt);
+        // Spread over all but the window's last L1 block (half a block when
+        // the window holds one), so the last sender still lands in it.
+        let window = close.millis_since(open).unwrap_or(0);
+        let spread = window.saturating_sub(l1).max(l1 / 2);
+        let due = attempt
+            .ready_at
+            .checked_add_ms(rescue_delay_ms(candidate.slot, me, spread))
+            .unwrap_or(now);
+        if now < due {
+            self.rescue.due = Some(due);
+            return;
+        }
+        if attempt
+            .sent_at
+            .is_some_and(|t| now.millis_since(t).is_some_and(|d| d < l1))
+        {
+            self.rescue.due = attempt.sent_at.and_then(|t| t.checked_add_ms(l1));
+            return;
+        }
+        let slot = candidate.slot;
+        let Some(call) = self.rescue_call(candidate) else {
+            return;
+        };
+        let blobs = call.blobs().len();
+        info!(target: "chunkseq::protocol", slot, blocks, blobs, "rescuing a slot whose proposer did not publish");
+        out.push(Output::Event(Event::RescueSubmitted {
+            slot,
+            blocks: u32::try_from(blocks).unwrap_or(u32::MAX),
+            blobs: u32::try_from(blobs).unwrap_or(u32::MAX),
+        }));
+        out.push(Output::SubmitL1 {
+            call,
+            deadline: Some(close),
+        });
+        self.rescue.attempt = Some(Attempt {
+            sent_at: Some(now),
+            ..attempt
+        });
+    }
+
+    /// When a waiting rescue is due.
+    pub(crate) const fn rescue_due(&self) -> Option<UnixMillis> {
+        self.rescue.due
+    }
+
+    /// The `rescueCheckpoint` call for a candidate chain, with its data
+    /// encoded as the proposer would have (and checked against the data
+    /// hash its attestations sign).
+    fn rescue_call(&mut self, c: Candidate) -> Option<RollupCall> {
+        let committee = self.duties.get(&c.slot)?.committee.clone();
+        let mut data = SlotData::new(&self.spec);
+        for txs in &c.transactions {
+            data = match data.appended(txs) {
+                Ok(d) => d,
+                Err(e) => {
+                    warn!(target: "chunkseq::protocol", slot = c.slot, "cannot rescue: {e}");
+                    return None;
+                }
+            };
+        }
+        let data = match data.commit(&mut self.versioned_hashes) {
+            Ok(d) => d,
+            Err(e) => {
+                warn!(target: "chunkseq::protocol", slot = c.slot, "cannot rescue: {e}");
+                return None;
+            }
+        };
+        if data.data_hash() != c.data_hash {
+            warn!(target: "chunkseq::protocol", slot = c.slot, "cannot rescue: the blocks' data does not hash to what their attestations sign");
+            return None;
+        }
+        let bodies: Vec<Bytes> = c
+            .transactions
+            .iter()
+            .map(|t| chunkseq_primitives::body::encode_body(t))
+            .collect();
+        let (bodies, blobs) = self.checkpoint_payload(&data, bodies);
+        Some(RollupCall::RescueCheckpoint {
+            slot: c.slot,
+            headers: c.headers,
+            bodies,
+            blob_hashes: data.versioned_hashes().to_vec(),
+            blobs: Arc::new(blobs),
+            attestations: c.attestations,
+            committee,
+            provisional_signature: c.provisional_signature,
+        })
+    }
+
+    /// Records a rescued checkpoint this node applied, with its blocks'
+    /// transactions (what a longer rescue of the slot republishes).
+    pub(crate) fn record_rescue(
+        &mut self,
+        slot: u64,
+        parent_checkpoint: B256,
+        headers: &[BlockHeader],
+        bodies: &[Bytes],
+    ) {
+        let transactions = bodies
+            .iter()
+            .map(|b| decode_body(b))
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_or_default();
+        self.rescue.accepted = Some(RescuedCheckpoint {
+            slot,
+            parent_checkpoint,
+            headers: headers.to_vec(),
+            transactions,
+        });
+    }
+
+    /// Whether the checkpoint of `slot` may land now as far as the rescue
+    /// window of the slot before goes: the previous slot's own proposer
+    /// published it, or the next L1 block falls after that window (the
+    /// contract refuses it before).
+    pub(crate) fn previous_rescue_window_passed(&self, slot: u64) -> bool {
+        let Some(previous) = slot.checked_sub(1) else {
+            return true;
+        };
+        let checkpointed = self.chain.checkpointed();
+        let published_by_proposer = checkpointed.slot == previous
+            && checkpointed.header_hash != B256::ZERO
+            && self
+                .rescue
+                .accepted
+                .as_ref()
+                .is_none_or(|r| r.slot != previous);
+        if published_by_proposer {
+            return true;
+        }
+        let Ok((_, close)) = self.timetable.rescue_window(Slot(previous)) else {
+            return true;
+        };
+        self.l1_head.is_some_and(|h| {
+            h.timestamp
+                .checked_add_ms(self.timetable.l1_block_time_ms())
+                .is_some_and(|next| next >= close)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_stay_in_the_spread_and_differ_between_nodes() {
+        let nodes: Vec<Address> = (1u8..=16).map(|i| Address::repeat_byte(i)).collect();
+        let delays: Vec<u64> = nodes.iter().map(|n| rescue_delay_ms(7, *n, 3_000)).collect();
+        assert!(delays.iter().all(|d| *d <= 3_000));
+        let mut distinct = delays.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() > 12, "{delays:?}");
+        // Deterministic, and a different slot gives a different order.
+        assert_eq!(rescue_delay_ms(7, nodes[0], 3_000), delays[0]);
+        let next: Vec<u64> = nodes.iter().map(|n| rescue_delay_ms(8, *n, 3_000)).collect();
+        assert_ne!(next, delays);
+        assert_eq!(rescue_delay_ms(7, nodes[0], 0), 0);
+    }
+}
