@@ -125,8 +125,8 @@ contract Rollup {
     /// @notice How long after its slot ends a slot's attested chain may be
     /// rescued (`rescueCheckpoint`), in milliseconds: half the slot's L1
     /// blocks when slots are staggered, the sync allowance otherwise (at
-    /// least one L1 block). While it runs, the next slot's checkpoint waits
-    /// unless the slot's own proposer published.
+    /// least one L1 block). Nothing lands on top of a rescue until its
+    /// window closes, so that a longer rescue can still replace it.
     uint64 public immutable rescueWindowMs;
     /// @notice Smallest stake a validator registers with (never zero).
     uint256 public immutable minStake;
@@ -479,12 +479,11 @@ contract Rollup {
             if (block.timestamp < genesisTime || slot != now_) revert NotInSlot(slot, now_);
         }
         if (t.hasCheckpoint && slot <= t.slot) revert SlotNotAfterTip(slot, t.slot);
-        // Unless the previous slot's own proposer published, that slot may
-        // still be rescued: nothing may land on top of it until its rescue
-        // window closes.
-        if (slot > 0 && !(t.hasCheckpoint && !t.rescued && t.slot + 1 == slot)) {
-            uint64 closes = _slotStart(slot) + rescueWindowMs / 1000;
-            if (block.timestamp < closes) revert RescueWindowOpen(slot - 1, closes);
+        // A longer rescue may still replace a rescue in its window: nothing
+        // lands on top of one until the window closes.
+        if (t.hasCheckpoint && t.rescued) {
+            uint64 closes = _slotStart(t.slot + 1) + rescueWindowMs / 1000;
+            if (block.timestamp < closes) revert RescueWindowOpen(t.slot, closes);
         }
         Verified memory v = _verifyCheckpoint(slot, headers, bodies, blobHashes, attestations, committee, t);
         bytes32 digest = _digest(

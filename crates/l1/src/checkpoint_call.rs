@@ -1,6 +1,6 @@
-//! Assembling a complete `proposeCheckpoint` call from signed parts: what a
-//! proposer submits, and what tests and benchmarks need to build honest (or
-//! deliberately broken) checkpoints.
+//! Assembling a complete `proposeCheckpoint` (or `rescueCheckpoint`) call
+//! from signed parts: what a proposer submits, and what tests and benchmarks
+//! need to build honest (or deliberately broken) checkpoints and rescues.
 
 use std::sync::Arc;
 
@@ -8,8 +8,8 @@ use alloy_eips::eip4844::Blob;
 use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_da::DaError;
 use chunkseq_primitives::{
-    BlockHeader, Checkpoint, CheckpointHeader, Eip712Domain, Signer, SignerError, Slot,
-    body::encode_body, hashing::data_hash,
+    BlockHeader, Checkpoint, CheckpointHeader, Eip712Domain, ProvisionalBlock, Signer,
+    SignerError, Slot, body::encode_body, hashing::data_hash,
 };
 
 use crate::calls::RollupCall;
@@ -113,16 +113,49 @@ pub struct CheckpointParts {
 }
 
 impl CheckpointParts {
+    /// The slot's running checkpoint header through its last block, and
+    /// that block's hash.
+    fn final_header(&self) -> Result<(CheckpointHeader, B256), SignerError> {
+        let hashes: Vec<B256> = self.headers.iter().map(BlockHeader::hash).collect();
+        let header = CheckpointHeader::covering(Slot(self.slot), self.parent_checkpoint, &hashes)
+            .ok_or_else(|| SignerError::Unavailable("too many blocks".into()))?;
+        Ok((header, hashes.last().copied().unwrap_or_default()))
+    }
+
+    /// The `rescueCheckpoint` call, proven by `proposer`'s signature over
+    /// the last block's `ProvisionalBlock` (with these attestations), as a
+    /// node that holds the provisional chain has it.
+    pub fn rescue<S: Signer>(
+        self,
+        domain: &Eip712Domain,
+        proposer: &S,
+    ) -> Result<RollupCall, SignerError> {
+        let (header, _) = self.final_header()?;
+        let last = self
+            .headers
+            .last()
+            .ok_or_else(|| SignerError::Unavailable("no blocks".into()))?;
+        let statement = ProvisionalBlock::new(last, &header, &self.attestations);
+        let signature = proposer.sign_statement(domain, &statement)?;
+        Ok(RollupCall::RescueCheckpoint {
+            slot: self.slot,
+            headers: self.headers,
+            bodies: self.bodies,
+            blob_hashes: self.blob_hashes,
+            blobs: self.blobs,
+            attestations: self.attestations,
+            committee: self.committee,
+            provisional_signature: signature.to_vec().into(),
+        })
+    }
+
     /// The call, with `proposer`'s end-of-slot signature.
     pub fn sign<S: Signer>(
         self,
         domain: &Eip712Domain,
         proposer: &S,
     ) -> Result<RollupCall, SignerError> {
-        let hashes: Vec<B256> = self.headers.iter().map(BlockHeader::hash).collect();
-        let header = CheckpointHeader::covering(Slot(self.slot), self.parent_checkpoint, &hashes)
-            .ok_or_else(|| SignerError::Unavailable("too many blocks".into()))?;
-        let last = hashes.last().copied().unwrap_or_default();
+        let (header, last) = self.final_header()?;
         let signature = proposer.sign_statement(domain, &Checkpoint::new(&header, last))?;
         Ok(RollupCall::ProposeCheckpoint {
             slot: self.slot,

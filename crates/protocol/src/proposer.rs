@@ -941,8 +941,8 @@ impl Core {
         if now < schedule.l1_inclusion_start || now >= schedule.l1_inclusion_end {
             return;
         }
-        // L1 refuses it while the slot before may still be rescued.
-        if !self.previous_rescue_window_passed(build.slot) {
+        // L1 refuses it on top of a rescue whose window is open.
+        if !self.rescue_window_passed() {
             return;
         }
         let resubmit_after = self.resubmit_after_ms();

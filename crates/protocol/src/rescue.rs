@@ -275,26 +275,16 @@ impl Core {
         });
     }
 
-    /// Whether the checkpoint of `slot` may land now as far as the rescue
-    /// window of the slot before goes: the previous slot's own proposer
-    /// published it, or the next L1 block falls after that window (the
-    /// contract refuses it before).
-    pub(crate) fn previous_rescue_window_passed(&self, slot: u64) -> bool {
-        let Some(previous) = slot.checked_sub(1) else {
-            return true;
-        };
-        let checkpointed = self.chain.checkpointed();
-        let published_by_proposer = checkpointed.slot == previous
-            && checkpointed.header_hash != B256::ZERO
-            && self
-                .rescue
-                .accepted
-                .as_ref()
-                .is_none_or(|r| r.slot != previous);
-        if published_by_proposer {
+    /// Whether a checkpoint may land on this node's checkpointed tip now:
+    /// L1 refuses one on top of a rescue until the rescue's window closes
+    /// (a longer rescue may still replace it), so the next L1 block must
+    /// fall after that window.
+    pub(crate) fn rescue_window_passed(&self) -> bool {
+        let tip = self.chain.checkpointed().slot;
+        if self.rescue.accepted.as_ref().is_none_or(|r| r.slot != tip) {
             return true;
         }
-        let Ok((_, close)) = self.timetable.rescue_window(Slot(previous)) else {
+        let Ok((_, close)) = self.timetable.rescue_window(Slot(tip)) else {
             return true;
         };
         self.l1_head.is_some_and(|h| {

@@ -465,6 +465,22 @@ impl<L: ControlledL1> Harness<L> {
         parent_checkpoint: B256,
         publish: Publish,
     ) -> RollupCall {
+        let (parts, proposer) = self
+            .parts_as(slot, txs, parent, parent_checkpoint, publish)
+            .await;
+        parts.sign(&self.domain, self.signer(proposer)).unwrap()
+    }
+
+    /// The parts of the checkpoint [`Harness::checkpoint_as`] signs, and
+    /// the slot's proposer.
+    pub async fn parts_as(
+        &self,
+        slot: u64,
+        txs: &[Vec<Bytes>],
+        parent: (B256, u64),
+        parent_checkpoint: B256,
+        publish: Publish,
+    ) -> (CheckpointParts, Address) {
         let (committee, proposer) = self.duties(slot).await;
         let headers = self.blocks_with(slot, txs, parent);
         let threshold = 2 * committee.len() / 3 + 1;
@@ -496,7 +512,7 @@ impl<L: ControlledL1> Harness<L> {
             attestations,
             committee,
         };
-        parts.sign(&self.domain, self.signer(proposer)).unwrap()
+        (parts, proposer)
     }
 
     /// A checkpoint call of `headers` (a slot's first blocks, carrying
