@@ -57,6 +57,8 @@ pub struct DevnetConfig {
     /// Fault injection: the proposer of this slot withholds its checkpoint,
     /// so the slot's blocks are retracted when its publish window closes.
     pub withhold_checkpoint: Option<u64>,
+    /// Whether nodes rescue slots whose proposer did not publish.
+    pub rescue: bool,
     /// Seconds from start to genesis (peers connect meanwhile).
     pub lead_seconds: u64,
     /// Nodes not started with the others (tests start them with [`Control::Start`]).
@@ -96,6 +98,7 @@ impl Default for DevnetConfig {
             data_dir: None,
             rpc_port: 0,
             withhold_checkpoint: None,
+            rescue: true,
             lead_seconds: 3,
             start_later: Vec::new(),
             l1_rpc: None,
@@ -627,7 +630,10 @@ impl Devnet {
                 rpc: SocketAddr::from(([127, 0, 0, 1], port)),
                 rpc_limits: RpcLimits::default(),
                 metrics: None,
-                core: CoreConfig::default(),
+                core: CoreConfig {
+                    rescue: cfg.rescue,
+                    ..CoreConfig::default()
+                },
                 faults: cfg
                     .withhold_checkpoint
                     .map(NodeFaults::withhold_checkpoint)

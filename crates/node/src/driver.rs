@@ -734,6 +734,12 @@ impl CoreLoop {
         let Some(slot) = byzantine::checkpoint_slot(&call) else {
             return Some(call);
         };
+        // A fault of the slot's proposer: other nodes' rescues go out.
+        if matches!(call, RollupCall::RescueCheckpoint { .. })
+            && self.core.duties(slot).map(|d| d.proposer) != self.core.me()
+        {
+            return Some(call);
+        }
         let Some(behaviour) = byzantine::active(&self.faults.misbehaviours, slot, |b| {
             matches!(b, Behaviour::NeverPublishes | Behaviour::SubsetCheckpoint)
         }) else {

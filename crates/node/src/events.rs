@@ -34,6 +34,21 @@ pub enum Notification {
         l1_tx: B256,
         /// Blobs that carried its data (0: calldata).
         blobs: u32,
+        /// Who published it in its proposer's place (a rescue); absent
+        /// when the proposer did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rescued_by: Option<Address>,
+    },
+    /// This node sent a rescue of a slot whose proposer did not publish it
+    /// (on the `checkpoints` subscription).
+    #[serde(rename_all = "camelCase")]
+    RescueSubmitted {
+        /// Slot.
+        slot: u64,
+        /// Blocks in it.
+        blocks: u32,
+        /// Blobs that carry its data (0: calldata).
+        blobs: u32,
     },
     /// Provisional blocks were retracted.
     #[serde(rename_all = "camelCase")]
@@ -97,7 +112,7 @@ impl Notification {
     pub const fn subscription(&self) -> &'static str {
         match self {
             Self::Provisional { .. } => "provisional",
-            Self::Checkpoint { .. } => "checkpoints",
+            Self::Checkpoint { .. } | Self::RescueSubmitted { .. } => "checkpoints",
             Self::Reorg { .. } => "reorgs",
             Self::Evidence { .. } | Self::Slashed { .. } => "evidence",
             Self::Failover { .. } => "failovers",
@@ -121,14 +136,26 @@ impl Notification {
                 l1_block,
                 l1_tx,
                 blob_hashes,
+                rescuer,
+                headers,
                 ..
             } => Self::Checkpoint {
                 slot: *slot,
-                blocks: u32::try_from(blocks.len()).unwrap_or(u32::MAX),
+                blocks: u32::try_from(headers.len().max(blocks.len())).unwrap_or(u32::MAX),
                 last_number: *last_number,
                 l1_block: *l1_block,
                 l1_tx: *l1_tx,
                 blobs: u32::try_from(blob_hashes.len()).unwrap_or(u32::MAX),
+                rescued_by: *rescuer,
+            },
+            Event::RescueSubmitted {
+                slot,
+                blocks,
+                blobs,
+            } => Self::RescueSubmitted {
+                slot: *slot,
+                blocks: *blocks,
+                blobs: *blobs,
             },
             Event::Reorg {
                 cause,

@@ -77,6 +77,8 @@ pub struct Recorder {
     refused_reasons: BTreeMap<String, u64>,
     /// Blobs of each slot's submitted checkpoint (0: calldata).
     submitted_blobs: BTreeMap<u64, u32>,
+    /// Slots whose checkpoint a rescuer published.
+    rescued: std::collections::BTreeSet<u64>,
 }
 
 /// How the submitted checkpoints carried their data: `blobs`, `calldata`,
@@ -300,6 +302,12 @@ impl Recorder {
         self.checkpoints.insert(slot, (at, blocks));
     }
 
+    /// The checkpoint of `slot` was published by a rescuer, not its
+    /// proposer (recorded with [`Self::checkpoint`] as well).
+    pub fn rescued(&mut self, slot: u64) {
+        self.rescued.insert(slot);
+    }
+
     /// L1 slashed `validator` for offence code `offence` (see
     /// [`offence_name`]) in `slot`.
     pub fn slashed(&mut self, validator: Address, offence: u8, slot: u64, at: u64) {
@@ -474,6 +482,7 @@ impl Recorder {
                 checkpointed: Percentiles::of(&checkpointed_samples),
             },
             reorgs: self.reorgs.clone(),
+            rescued_slots: self.rescued.iter().copied().collect(),
             ha: None,
             slashings: self
                 .slashings

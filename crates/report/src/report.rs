@@ -190,6 +190,10 @@ pub struct Report {
     pub latency_ms: Latencies,
     /// Reorgs at the observer.
     pub reorgs: Vec<ReorgRecord>,
+    /// Slots whose checkpoint a rescuer published because their proposer
+    /// did not (docs/rescue.md).
+    #[serde(default)]
+    pub rescued_slots: Vec<u64>,
     /// Slashings on L1.
     pub slashings: Vec<SlashingRecord>,
     /// Invariant violations.

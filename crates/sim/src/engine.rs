@@ -234,7 +234,7 @@ impl Simulation {
                 }
                 None => None,
             };
-            let cfg = core_config(i, node_count, script.is_some());
+            let cfg = core_config(i, node_count, script.is_some(), scenario.rescue);
             let core = Core::new(spec.clone(), cfg, db, signer.clone()).map_err(setup)?;
             nodes.push(SimNode {
                 core,
@@ -470,10 +470,18 @@ impl Simulation {
 
     fn on_l1_event(&mut self, e: &L1Event) {
         match e {
-            L1Event::CheckpointAccepted { slot, headers, .. } => {
+            L1Event::CheckpointAccepted {
+                slot,
+                headers,
+                rescuer,
+                ..
+            } => {
                 let at = self.since_genesis(self.now);
                 let blocks = u32::try_from(headers.len()).unwrap_or(u32::MAX);
                 self.recorder.checkpoint(*slot, blocks, at);
+                if rescuer.is_some() {
+                    self.recorder.rescued(*slot);
+                }
             }
             L1Event::ValidatorSlashed {
                 validator,
@@ -809,7 +817,7 @@ impl Simulation {
         let db = Arc::clone(node.core.chain().db());
         let started = Core::new(
             self.spec.clone(),
-            core_config(i, count, self.script.is_some()),
+            core_config(i, count, self.script.is_some(), self.scenario.rescue),
             db,
             node.signer.clone(),
         )
@@ -1119,12 +1127,13 @@ impl Simulation {
 
 /// The core settings of node `i` of `count`: per-transaction events of the
 /// measured node (the last) only; of every node in a scripted run.
-fn core_config(i: usize, count: usize, scripted: bool) -> CoreConfig {
+fn core_config(i: usize, count: usize, scripted: bool, rescue: bool) -> CoreConfig {
     CoreConfig {
         tx_status_events: scripted || i == count.saturating_sub(1),
         // The engine runs on one thread; a block's first commitments (the
         // other nodes reuse them) may use a second core.
         commit_threads: 2,
+        rescue,
         ..CoreConfig::default()
     }
 }

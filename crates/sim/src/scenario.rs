@@ -193,6 +193,9 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// Work shared between nodes for speed (all on by default).
     pub shortcuts: Shortcuts,
+    /// Whether validators rescue slots whose proposer did not publish
+    /// (docs/rescue.md); `--no-rescue` turns it off to compare.
+    pub rescue: bool,
 }
 
 impl Default for Scenario {
@@ -212,6 +215,7 @@ impl Default for Scenario {
             l1: L1Model::default(),
             faults: Vec::new(),
             shortcuts: Shortcuts::default(),
+            rescue: true,
         }
     }
 }

@@ -40,11 +40,16 @@ pub(crate) struct DevnetArgs {
     /// First JSON-RPC port (node i listens on PORT+i); free ports when 0.
     #[arg(long, default_value_t = 8545)]
     rpc_port: u16,
-    /// Fault injection: the proposer of this slot withholds its checkpoint,
-    /// so every node retracts the slot's blocks when its publish window
-    /// closes (websocket `reorgs` subscribers see it).
+    /// Fault injection: the proposer of this slot withholds its checkpoint;
+    /// the other nodes rescue it after its publish window (or, with
+    /// `--no-rescue`, every node retracts the slot's blocks, which
+    /// websocket `reorgs` subscribers see).
     #[arg(long, value_name = "SLOT")]
     fault_withhold_checkpoint: Option<u64>,
+    /// Nodes do not rescue slots whose proposer did not publish (to compare
+    /// with rescue publishing, docs/rescue.md).
+    #[arg(long)]
+    no_rescue: bool,
     /// Use this Ethereum node as L1 instead of the embedded one: a fresh
     /// anvil started with `--block-time 2`. The Rollup contract is deployed
     /// there from anvil's first account.
@@ -125,6 +130,7 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
         data_dir: args.data_dir,
         rpc_port: args.rpc_port,
         withhold_checkpoint: args.fault_withhold_checkpoint,
+        rescue: !args.no_rescue,
         l1_rpc: args.l1_rpc,
         data_mode: args.data_mode,
         flood: args.flood_tps.map(|tps| chunkseq_node::flood::Flood {

@@ -67,6 +67,11 @@ struct RunArgs {
     /// Do not draw a progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Validators do not rescue slots whose proposer did not publish: a
+    /// missed publish reorgs its slot (and, staggered, the next), as
+    /// before rescue publishing.
+    #[arg(long)]
+    no_rescue: bool,
 }
 
 /// Arguments of `chunkseq sim sweep`.
@@ -136,6 +141,9 @@ fn run_one(args: &RunArgs) -> Result<()> {
     if let Some(path) = &args.cpu {
         scenario.cpu = read_cpu(path)?;
     }
+    if args.no_rescue {
+        scenario.rescue = false;
+    }
     scenario.validate()?;
     let report = simulate(scenario, args.quiet)?;
     print_summary(&report);
@@ -203,8 +211,9 @@ fn print_summary(r: &Report) {
         p.p50, p.p90, p.p99, c.p50, c.p90, c.p99
     );
     println!(
-        "reorgs {} | slashings {} | invariant violations {}",
+        "reorgs {} | rescued slots {} | slashings {} | invariant violations {}",
         r.reorgs.len(),
+        r.rescued_slots.len(),
         r.slashings.len(),
         r.invariant_violations.len()
     );

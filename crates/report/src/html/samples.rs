@@ -93,6 +93,7 @@ pub(super) fn sample_report_with_slots(scenario: &str, slots: u64) -> Report {
             blocks: 4,
             cause: "missed_publish_window".to_string(),
         }],
+        rescued_slots: Vec::new(),
         ha: None,
         slashings: vec![SlashingRecord {
             offence: "proposal_equivocation".to_string(),
