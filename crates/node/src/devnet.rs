@@ -143,6 +143,8 @@ struct SlotLine {
     latencies: Vec<f64>,
     /// The L1 block that holds its checkpoint.
     l1_block: Option<u64>,
+    /// Which node rescued it, if its proposer did not publish it.
+    rescued_by: Option<String>,
     printed: bool,
 }
 
@@ -242,11 +244,23 @@ impl Aggregator {
                 l1_block,
                 last_number,
                 blobs,
+                rescued_by,
                 ..
             } if observer => {
                 self.recorder.checkpoint(slot, blocks, at);
                 self.recorder.checkpoint_blobs(slot, blobs);
-                self.lines.entry(slot).or_default().l1_block = Some(l1_block);
+                let rescuer = rescued_by.map(|r| {
+                    self.addresses
+                        .iter()
+                        .position(|a| *a == r)
+                        .map_or_else(|| r.to_string(), |i| format!("node-{i}"))
+                });
+                if rescuer.is_some() {
+                    self.recorder.rescued(slot);
+                }
+                let line = self.lines.entry(slot).or_default();
+                line.l1_block = Some(l1_block);
+                line.rescued_by = rescuer;
                 self.checkpoint_hashes
                     .extend_from_slice(&slot.to_be_bytes());
                 self.checkpoint_hashes
@@ -321,7 +335,10 @@ impl Aggregator {
         let p = Percentiles::of(&line.latencies);
         let checkpoint = line.l1_block.zip(self.recorder.checkpoint_of(slot));
         let landed = match (checkpoint, self.recorder.is_reorged(slot)) {
-            (Some((l1, (_, n))), _) => format!("checkpointed in L1 block {l1} ({n} blocks)"),
+            (Some((l1, (_, n))), _) => match &line.rescued_by {
+                Some(by) => format!("rescued by {by} in L1 block {l1} ({n} blocks)"),
+                None => format!("checkpointed in L1 block {l1} ({n} blocks)"),
+            },
             (None, true) => "NOT checkpointed: publish window missed, reorged".into(),
             (None, false) => "NOT checkpointed".into(),
         };

@@ -47,6 +47,16 @@ pub enum Behaviour {
     /// survive, and it catches up with L1 and its peers before it takes
     /// part. Needs an end slot.
     Restart,
+    /// Receives only the first provisional block of the slot (it misses the
+    /// rest) and rescues what it holds at once when the slot's proposer
+    /// does not publish: an honest node with a prefix of the chain.
+    MissesLastBlocks,
+    /// Sends a rescue of the slot while its proposer's window is still
+    /// open (L1 refuses it).
+    EarlyRescuer,
+    /// Its checkpoint reaches L1 only after its slot has ended, in the
+    /// first block of the rescue window (L1 refuses it).
+    LatePublisher,
 }
 
 impl Behaviour {

@@ -75,6 +75,10 @@ pub struct CoreConfig {
     /// Whether this node rescues slots whose proposer did not publish
     /// (docs/rescue.md). Off, it still follows rescues others publish.
     pub rescue: bool,
+    /// The window over which this node's rescue delay is spread, ms; by
+    /// default all of the rescue window but its last L1 block. 0 sends at
+    /// once.
+    pub rescue_spread_ms: Option<u64>,
 }
 
 impl Default for CoreConfig {
@@ -90,6 +94,7 @@ impl Default for CoreConfig {
             ha_lease_ms: 1_500,
             commit_threads: 1,
             rescue: true,
+            rescue_spread_ms: None,
         }
     }
 }

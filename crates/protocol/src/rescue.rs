@@ -167,7 +167,10 @@ impl Core {
         // Spread over all but the window's last L1 block (half a block when
         // the window holds one), so the last sender still lands in it.
         let window = close.millis_since(open).unwrap_or(0);
-        let spread = window.saturating_sub(l1).max(l1 / 2);
+        let spread = self
+            .cfg
+            .rescue_spread_ms
+            .unwrap_or_else(|| window.saturating_sub(l1).max(l1 / 2));
         let due = attempt
             .ready_at
             .checked_add_ms(rescue_delay_ms(candidate.slot, me, spread))
@@ -202,6 +205,15 @@ impl Core {
             sent_at: Some(now),
             ..attempt
         });
+    }
+
+    /// The rescue call this node would send for its oldest unsettled slot,
+    /// whether or not that slot's rescue window is open (L1 refuses it
+    /// outside the window); `None` when it holds no chain to rescue. For
+    /// tests and fault injection: the core sends its rescues itself.
+    pub fn rescue_call_now(&mut self) -> Option<RollupCall> {
+        let candidate = self.rescue_candidate()?;
+        self.rescue_call(candidate)
     }
 
     /// When a waiting rescue is due.

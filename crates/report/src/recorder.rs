@@ -79,6 +79,8 @@ pub struct Recorder {
     submitted_blobs: BTreeMap<u64, u32>,
     /// Slots whose checkpoint a rescuer published.
     rescued: std::collections::BTreeSet<u64>,
+    /// L1 calls refused (before or at inclusion), by `call: reason`.
+    l1_refusals: BTreeMap<String, u64>,
 }
 
 /// How the submitted checkpoints carried their data: `blobs`, `calldata`,
@@ -308,6 +310,16 @@ impl Recorder {
         self.rescued.insert(slot);
     }
 
+    /// L1 refused a node's `call` (its pre-check, or a revert once
+    /// included) for `reason`.
+    pub fn l1_refused(&mut self, call: &str, reason: &str) {
+        let n = self
+            .l1_refusals
+            .entry(format!("{call}: {reason}"))
+            .or_insert(0);
+        *n = n.saturating_add(1);
+    }
+
     /// L1 slashed `validator` for offence code `offence` (see
     /// [`offence_name`]) in `slot`.
     pub fn slashed(&mut self, validator: Address, offence: u8, slot: u64, at: u64) {
@@ -483,6 +495,7 @@ impl Recorder {
             },
             reorgs: self.reorgs.clone(),
             rescued_slots: self.rescued.iter().copied().collect(),
+            l1_refusals: self.l1_refusals.clone(),
             ha: None,
             slashings: self
                 .slashings

@@ -194,6 +194,10 @@ pub struct Report {
     /// did not (docs/rescue.md).
     #[serde(default)]
     pub rescued_slots: Vec<u64>,
+    /// L1 calls of the nodes that L1 refused, before or at inclusion, by
+    /// `call: reason` (a rescue outside its window, the losers of a race).
+    #[serde(default)]
+    pub l1_refusals: BTreeMap<String, u64>,
     /// Slashings on L1.
     pub slashings: Vec<SlashingRecord>,
     /// Invariant violations.

@@ -62,6 +62,10 @@ enum Delivery {
     Flush(usize),
     /// Node `.0` starts again with an empty memory (a `restart` fault).
     Restart(usize),
+    /// Node `.0`'s held-back call reaches L1's mempool (a `late-publisher`
+    /// fault): queued without the pre-check, as a transaction already on
+    /// its way is.
+    LateSubmit(usize, Box<RollupCall>),
 }
 
 /// One simulated node.
@@ -181,7 +185,10 @@ impl Simulation {
                 let (_, proposer) = l1.duties(f.from_slot.max(1)).map_err(setup)?;
                 let attester_fault = matches!(
                     f.kind,
-                    Behaviour::DoubleAttester | Behaviour::SlowAttester { .. }
+                    Behaviour::DoubleAttester
+                        | Behaviour::SlowAttester { .. }
+                        | Behaviour::MissesLastBlocks
+                        | Behaviour::EarlyRescuer
                 );
                 addrs
                     .iter()
@@ -234,7 +241,7 @@ impl Simulation {
                 }
                 None => None,
             };
-            let cfg = core_config(i, node_count, script.is_some(), scenario.rescue);
+            let cfg = core_config(i, node_count, script.is_some(), RescueConfig::of(&scenario, &faults));
             let core = Core::new(spec.clone(), cfg, db, signer.clone()).map_err(setup)?;
             nodes.push(SimNode {
                 core,
@@ -434,6 +441,7 @@ impl Simulation {
             Delivery::Load => self.load(),
             Delivery::Flush(i) => self.flush(i),
             Delivery::Restart(i) => self.restart(i),
+            Delivery::LateSubmit(i, call) => self.late_submit(i, *call),
         }
     }
 
@@ -470,6 +478,11 @@ impl Simulation {
 
     fn on_l1_event(&mut self, e: &L1Event) {
         match e {
+            L1Event::Included {
+                call,
+                outcome: Err(reason),
+                ..
+            } => self.recorder.l1_refused(call, &reason.0),
             L1Event::CheckpointAccepted {
                 slot,
                 headers,
@@ -632,6 +645,14 @@ impl Simulation {
         if self.offline(i) {
             return;
         }
+        if let Input::Gossip(Gossip::Provisional(p)) = &input
+            && p.header.index > 0
+            && self
+                .fault(i, p.header.slot, |k| k == Behaviour::MissesLastBlocks)
+                .is_some()
+        {
+            return;
+        }
         let Some(node) = self.nodes.get(i) else {
             return;
         };
@@ -747,6 +768,16 @@ impl Simulation {
     }
 
     fn event(&mut self, i: usize, at: u64, e: Event) {
+        // An early rescuer tries to rescue each provisional block's slot at
+        // once, inside its proposer's window.
+        if let Event::ProvisionalAccepted { slot, .. } = &e
+            && self
+                .fault(i, *slot, |k| k == Behaviour::EarlyRescuer)
+                .is_some()
+            && let Some(call) = self.nodes.get_mut(i).and_then(|n| n.core.rescue_call_now())
+        {
+            self.submit(i, at, call, None);
+        }
         let t = self.since_genesis(at);
         let observer = i == self.observer;
         // Per-transaction status changes of every node would dominate the
@@ -817,7 +848,12 @@ impl Simulation {
         let db = Arc::clone(node.core.chain().db());
         let started = Core::new(
             self.spec.clone(),
-            core_config(i, count, self.script.is_some(), self.scenario.rescue),
+            core_config(
+                i,
+                count,
+                self.script.is_some(),
+                RescueConfig::of(&self.scenario, &self.faults),
+            ),
             db,
             node.signer.clone(),
         )
@@ -857,6 +893,18 @@ impl Simulation {
             Some(c) => c,
             None => return,
         };
+        if let RollupCall::ProposeCheckpoint { slot, .. } = &call
+            && self
+                .fault(i, *slot, |k| k == Behaviour::LatePublisher)
+                .is_some()
+        {
+            // Held until just after the slot's last L1 block.
+            let end = self.tt.slot_start(Slot(slot.saturating_add(1))).map_or(at, |t| t.0);
+            let when = end.saturating_sub(self.spec.l1_block_time_ms / 2).max(at);
+            self.log(format!("n{i} holds its checkpoint of slot {slot} back until {when}"));
+            self.push(when, Delivery::LateSubmit(i, Box::new(call)));
+            return;
+        }
         // A scripted run records the call and may lose or alter it on its way.
         let call = match self.script.as_deref_mut() {
             Some(s) => match s.l1_call(at, i, call) {
@@ -873,6 +921,7 @@ impl Simulation {
             }
             Err(L1Error::Reverted { reason }) => {
                 self.log(format!("n{i} {} refused: {reason}", call.name()));
+                self.recorder.l1_refused(call.name(), &reason);
                 self.push(
                     at,
                     Delivery::Node(
@@ -886,6 +935,16 @@ impl Simulation {
             }
             Err(e) => self.log(format!("n{i} {} failed: {e}", call.name())),
         }
+    }
+
+    /// Queues node `i`'s held-back call on L1, past the pre-check.
+    fn late_submit(&mut self, i: usize, call: RollupCall) {
+        let Some(from) = self.nodes.get(i).and_then(|n| n.key.as_ref()).map(PrivateKey::address)
+        else {
+            return;
+        };
+        self.log(format!("n{i} submits {} late", call.name()));
+        self.l1.submit_until(from, call, None);
     }
 
     /// A misbehaving proposer's version of its L1 call (or none).
@@ -1127,14 +1186,42 @@ impl Simulation {
 
 /// The core settings of node `i` of `count`: per-transaction events of the
 /// measured node (the last) only; of every node in a scripted run.
-fn core_config(i: usize, count: usize, scripted: bool, rescue: bool) -> CoreConfig {
+fn core_config(i: usize, count: usize, scripted: bool, rescue: RescueConfig) -> CoreConfig {
     CoreConfig {
         tx_status_events: scripted || i == count.saturating_sub(1),
         // The engine runs on one thread; a block's first commitments (the
         // other nodes reuse them) may use a second core.
         commit_threads: 2,
-        rescue,
+        rescue: rescue.enabled,
+        rescue_spread_ms: if rescue.at_once.contains(&i) {
+            Some(0)
+        } else {
+            rescue.spread_ms
+        },
         ..CoreConfig::default()
+    }
+}
+
+/// How a run's nodes rescue.
+#[derive(Clone, Debug, Default)]
+struct RescueConfig {
+    enabled: bool,
+    spread_ms: Option<u64>,
+    /// Nodes that rescue at once (a `misses-last-blocks` fault).
+    at_once: BTreeSet<usize>,
+}
+
+impl RescueConfig {
+    fn of(scenario: &Scenario, faults: &[(usize, Behaviour, u64, Option<u64>)]) -> Self {
+        Self {
+            enabled: scenario.rescue,
+            spread_ms: scenario.rescue_spread_ms,
+            at_once: faults
+                .iter()
+                .filter(|(_, k, _, _)| *k == Behaviour::MissesLastBlocks)
+                .map(|(n, _, _, _)| *n)
+                .collect(),
+        }
     }
 }
 

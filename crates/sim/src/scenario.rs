@@ -196,6 +196,10 @@ pub struct Scenario {
     /// Whether validators rescue slots whose proposer did not publish
     /// (docs/rescue.md); `--no-rescue` turns it off to compare.
     pub rescue: bool,
+    /// The window over which each validator's rescue delay is spread, ms
+    /// (default: the node's own, all of the rescue window but its last L1
+    /// block); 0 makes every rescuer send at once.
+    pub rescue_spread_ms: Option<u64>,
 }
 
 impl Default for Scenario {
@@ -216,6 +220,7 @@ impl Default for Scenario {
             faults: Vec::new(),
             shortcuts: Shortcuts::default(),
             rescue: true,
+            rescue_spread_ms: None,
         }
     }
 }
@@ -348,7 +353,7 @@ impl Scenario {
 }
 
 /// The built-in scenarios: name and one line each.
-pub const BUILTIN: [(&str, &str); 13] = [
+pub const BUILTIN: [(&str, &str); 17] = [
     ("happy", "honest validators under steady load"),
     (
         "equivocation",
@@ -364,7 +369,23 @@ pub const BUILTIN: [(&str, &str); 13] = [
     ),
     (
         "missed-publish",
-        "a proposer never publishes its checkpoint; its slot (and, staggered, the next) reorgs",
+        "a proposer never publishes its checkpoint; the others rescue it (with --no-rescue its slot, and staggered the next, reorg)",
+    ),
+    (
+        "rescue-prefix",
+        "a missed publish whose first rescuer holds only the slot's first block; the full chain replaces it in the window",
+    ),
+    (
+        "rescue-early",
+        "a validator tries to rescue a slot while its proposer's window is open; L1 refuses, nothing changes",
+    ),
+    (
+        "rescue-race",
+        "a missed publish rescued by every validator at once; one checkpoint, nobody stuck or slashed",
+    ),
+    (
+        "rescue-late-proposer",
+        "a proposer's checkpoint reaches L1 only in the rescue window; L1 refuses it, a rescue lands",
     ),
     (
         "double-attest",
@@ -424,6 +445,26 @@ pub fn builtin(name: &str) -> Option<Scenario> {
         },
         "missed-publish" => Scenario {
             faults: vec![fault(Behaviour::NeverPublishes, 2, Some(2))],
+            ..base
+        },
+        "rescue-prefix" => Scenario {
+            faults: vec![
+                fault(Behaviour::NeverPublishes, 2, Some(2)),
+                fault(Behaviour::MissesLastBlocks, 2, Some(2)),
+            ],
+            ..base
+        },
+        "rescue-early" => Scenario {
+            faults: vec![fault(Behaviour::EarlyRescuer, 2, Some(2))],
+            ..base
+        },
+        "rescue-race" => Scenario {
+            faults: vec![fault(Behaviour::NeverPublishes, 2, Some(2))],
+            rescue_spread_ms: Some(0),
+            ..base
+        },
+        "rescue-late-proposer" => Scenario {
+            faults: vec![fault(Behaviour::LatePublisher, 2, Some(2))],
             ..base
         },
         "double-attest" => Scenario {

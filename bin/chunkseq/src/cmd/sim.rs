@@ -217,6 +217,14 @@ fn print_summary(r: &Report) {
         r.slashings.len(),
         r.invariant_violations.len()
     );
+    if !r.l1_refusals.is_empty() {
+        let refusals: Vec<String> = r
+            .l1_refusals
+            .iter()
+            .map(|(what, n)| format!("{what} x{n}"))
+            .collect();
+        println!("L1 refused: {}", refusals.join(", "));
+    }
     for s in &r.slashings {
         println!(
             "  slashed {} for {} in slot {}",
