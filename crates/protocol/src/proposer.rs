@@ -941,8 +941,16 @@ impl Core {
         if now < schedule.l1_inclusion_start || now >= schedule.l1_inclusion_end {
             return;
         }
-        // L1 refuses it on top of a rescue whose window is open.
-        if !self.rescue_window_passed() {
+        // L1 refuses it on top of a rescue whose window is open, and on an
+        // earlier slot's blocks that are not checkpointed yet (they may
+        // still be rescued).
+        if !self.rescue_window_passed()
+            || self
+                .chain
+                .provisional()
+                .first()
+                .is_some_and(|b| b.header.slot < build.slot)
+        {
             return;
         }
         let resubmit_after = self.resubmit_after_ms();

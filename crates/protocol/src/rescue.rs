@@ -3,10 +3,12 @@
 //! rescue window after the slot, so that nothing users saw provisional is
 //! reorged (docs/rescue.md).
 //!
-//! A node tries once the next L1 block falls inside the window, after a
-//! delay of its own (a hash of the slot and the node's address, so no
-//! randomness is drawn), and stops when it sees a checkpoint of the slot
-//! that holds at least as many blocks as it does. A rescue that holds fewer
+//! A node tries once the next L1 block falls inside the window, after its
+//! turn: committee members take the window's L1 blocks one each, in an
+//! order drawn per slot from a hash of the slot and each address (no
+//! randomness is drawn), the slot's proposer and everyone else in the last
+//! block. It stops when it sees a checkpoint of the slot that holds at
+//! least as many blocks as it does. A rescue that holds fewer
 //! blocks than this node stays open to a longer one until the window
 //! closes.
 
@@ -72,10 +74,9 @@ struct Candidate {
     data_hash: B256,
 }
 
-/// How long `node` waits before rescuing `slot`, within `spread_ms`: a hash
-/// of both, so that nodes spread out without drawing randomness and each
-/// node's delay changes from slot to slot.
-pub(crate) fn rescue_delay_ms(slot: u64, node: Address, spread_ms: u64) -> u64 {
+/// A pseudo-random number of `node` for `slot`: keccak256 of both, so it
+/// changes from slot to slot and draws no randomness.
+fn lot(slot: u64, node: Address) -> u64 {
     let mut preimage = [0u8; 28];
     preimage[..8].copy_from_slice(&slot.to_be_bytes());
     preimage[8..].copy_from_slice(node.as_slice());
@@ -83,8 +84,29 @@ pub(crate) fn rescue_delay_ms(slot: u64, node: Address, spread_ms: u64) -> u64 {
     let mut word = [0u8; 8];
     word.copy_from_slice(&h[..8]);
     u64::from_be_bytes(word)
+}
+
+/// How long `node` waits before rescuing `slot` when rescuers spread over
+/// `spread_ms` (`CoreConfig::rescue_spread_ms`).
+pub(crate) fn rescue_delay_ms(slot: u64, node: Address, spread_ms: u64) -> u64 {
+    lot(slot, node)
         .checked_rem(spread_ms.saturating_add(1))
         .unwrap_or(0)
+}
+
+/// `node`'s turn to rescue `slot` among its committee: members ordered by
+/// their lot for the slot, the slot's proposer (which had its chance) and
+/// non-members last.
+pub(crate) fn rescue_rank(slot: u64, node: Address, committee: &[Address], proposer: Address) -> usize {
+    let mine = lot(slot, node);
+    if node == proposer || !committee.contains(&node) {
+        return committee.len();
+    }
+    committee
+        .iter()
+        .filter(|m| **m != proposer && **m != node)
+        .filter(|m| (lot(slot, **m), **m) < (mine, node))
+        .count()
 }
 
 impl Core {
@@ -164,16 +186,33 @@ impl Core {
             },
         };
         self.rescue.attempt = Some(attempt);
-        // Spread over all but the window's last L1 block (half a block when
-        // the window holds one), so the last sender still lands in it.
-        let window = close.millis_since(open).unwrap_or(0);
-        let spread = self
-            .cfg
-            .rescue_spread_ms
-            .unwrap_or_else(|| window.saturating_sub(l1).max(l1 / 2));
+        // A quarter block first, so that the rest of the block that opened
+        // the window (the proposer's checkpoint, someone's rescue) is seen;
+        // then a delay of this node's own over all but the window's last L1
+        // block (a quarter block more when the window holds one), so the
+        // last sender still lands in it.
+        let grace = l1 / 4;
+        let delay = match self.cfg.rescue_spread_ms {
+            Some(spread) => rescue_delay_ms(candidate.slot, me, spread),
+            None => {
+                // One rescuer per L1 block of the window, by rank; the
+                // rest in its last block.
+                let blocks = close
+                    .millis_since(open)
+                    .unwrap_or(0)
+                    .checked_div(l1)
+                    .unwrap_or(1)
+                    .max(1);
+                let rank = self.duties.get(&candidate.slot).map_or(0, |d| {
+                    rescue_rank(candidate.slot, me, &d.committee, d.proposer)
+                });
+                let turn = u64::try_from(rank).unwrap_or(u64::MAX).min(blocks.saturating_sub(1));
+                turn.saturating_mul(l1)
+            }
+        };
         let due = attempt
             .ready_at
-            .checked_add_ms(rescue_delay_ms(candidate.slot, me, spread))
+            .checked_add_ms(grace.saturating_add(delay))
             .unwrap_or(now);
         if now < due {
             self.rescue.due = Some(due);
@@ -313,7 +352,7 @@ mod tests {
 
     #[test]
     fn delays_stay_in_the_spread_and_differ_between_nodes() {
-        let nodes: Vec<Address> = (1u8..=16).map(|i| Address::repeat_byte(i)).collect();
+        let nodes: Vec<Address> = (1u8..=16).map(Address::repeat_byte).collect();
         let delays: Vec<u64> = nodes.iter().map(|n| rescue_delay_ms(7, *n, 3_000)).collect();
         assert!(delays.iter().all(|d| *d <= 3_000));
         let mut distinct = delays.clone();
@@ -325,5 +364,31 @@ mod tests {
         let next: Vec<u64> = nodes.iter().map(|n| rescue_delay_ms(8, *n, 3_000)).collect();
         assert_ne!(next, delays);
         assert_eq!(rescue_delay_ms(7, nodes[0], 0), 0);
+    }
+
+    #[test]
+    fn ranks_are_a_permutation_with_the_proposer_and_outsiders_last() {
+        let committee: Vec<Address> = (1u8..=8).map(Address::repeat_byte).collect();
+        let proposer = committee[3];
+        for slot in [1u64, 2, 99] {
+            let mut ranks: Vec<usize> = committee
+                .iter()
+                .filter(|m| **m != proposer)
+                .map(|m| rescue_rank(slot, *m, &committee, proposer))
+                .collect();
+            ranks.sort_unstable();
+            assert_eq!(ranks, (0..7).collect::<Vec<_>>(), "slot {slot}");
+            assert_eq!(rescue_rank(slot, proposer, &committee, proposer), 8);
+            let outsider = Address::repeat_byte(0xee);
+            assert_eq!(rescue_rank(slot, outsider, &committee, proposer), 8);
+        }
+        // The order changes with the slot.
+        let first = |slot| {
+            committee
+                .iter()
+                .find(|m| rescue_rank(slot, **m, &committee, proposer) == 0)
+                .copied()
+        };
+        assert!((1..20).map(first).collect::<std::collections::BTreeSet<_>>().len() > 1);
     }
 }

@@ -183,6 +183,18 @@ impl Simulation {
         for f in &scenario.faults {
             let targets = if f.nodes.is_empty() {
                 let (_, proposer) = l1.duties(f.from_slot.max(1)).map_err(setup)?;
+                // A node that misses blocks is none of the next proposers
+                // either (it would build on what it missed).
+                if f.kind == Behaviour::MissesLastBlocks {
+                    let mut busy = BTreeSet::new();
+                    for s in f.from_slot.max(1)..f.from_slot.max(1).saturating_add(3) {
+                        busy.insert(l1.duties(s).map_err(setup)?.1);
+                    }
+                    if let Some(n) = addrs.iter().position(|a| !busy.contains(a)) {
+                        faults.push((n, f.kind, f.from_slot, f.to_slot));
+                    }
+                    continue;
+                }
                 let attester_fault = matches!(
                     f.kind,
                     Behaviour::DoubleAttester
@@ -453,18 +465,19 @@ impl Simulation {
                 Vec::new()
             }
         };
-        for e in events {
+        for e in &events {
             self.log(format!("l1 {e:?}"));
             if let Some(s) = self.script.as_deref_mut() {
                 s.record(self.now, None, Recorded::L1(e.clone()));
             }
-            self.on_l1_event(&e);
-            for i in 0..self.nodes.len() {
-                let delay = self.latency();
-                self.push(
-                    self.now.saturating_add(delay),
-                    Delivery::Node(i, Input::L1(e.clone())),
-                );
+            self.on_l1_event(e);
+        }
+        // A block's events reach a node together, in their order, as an
+        // L1 node's block and its logs do.
+        for i in 0..self.nodes.len() {
+            let at = self.now.saturating_add(self.latency());
+            for e in &events {
+                self.push(at, Delivery::Node(i, Input::L1(e.clone())));
             }
         }
         let next = self
