@@ -75,9 +75,10 @@ pub struct CoreConfig {
     /// Whether this node rescues slots whose proposer did not publish
     /// (docs/rescue.md). Off, it still follows rescues others publish.
     pub rescue: bool,
-    /// The window over which this node's rescue delay is spread, ms; by
-    /// default all of the rescue window but its last L1 block. 0 sends at
-    /// once.
+    /// How long this node waits before rescuing once a slot's rescue
+    /// window opens. `None` (the default): its turn, one L1 block per rank
+    /// among the slot's committee (docs/rescue.md). `Some(ms)`: a delay of
+    /// its own between 0 and `ms`; `Some(0)` sends at once.
     pub rescue_spread_ms: Option<u64>,
 }
 

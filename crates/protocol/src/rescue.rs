@@ -186,12 +186,10 @@ impl Core {
             },
         };
         self.rescue.attempt = Some(attempt);
-        // A quarter block first, so that the rest of the block that opened
-        // the window (the proposer's checkpoint, someone's rescue) is seen;
-        // then a delay of this node's own over all but the window's last L1
-        // block (a quarter block more when the window holds one), so the
-        // last sender still lands in it.
-        let grace = l1 / 4;
+        // By default a quarter block first, so that the rest of the block
+        // that opened the window (the proposer's checkpoint, someone's
+        // rescue) is seen, then this node's turn; or a delay drawn over the
+        // configured spread.
         let delay = match self.cfg.rescue_spread_ms {
             Some(spread) => rescue_delay_ms(candidate.slot, me, spread),
             None => {
@@ -207,13 +205,10 @@ impl Core {
                     rescue_rank(candidate.slot, me, &d.committee, d.proposer)
                 });
                 let turn = u64::try_from(rank).unwrap_or(u64::MAX).min(blocks.saturating_sub(1));
-                turn.saturating_mul(l1)
+                (l1 / 4).saturating_add(turn.saturating_mul(l1))
             }
         };
-        let due = attempt
-            .ready_at
-            .checked_add_ms(grace.saturating_add(delay))
-            .unwrap_or(now);
+        let due = attempt.ready_at.checked_add_ms(delay).unwrap_or(now);
         if now < due {
             self.rescue.due = Some(due);
             return;

@@ -79,6 +79,8 @@ pub struct Recorder {
     submitted_blobs: BTreeMap<u64, u32>,
     /// Slots whose checkpoint a rescuer published.
     rescued: std::collections::BTreeSet<u64>,
+    /// Rescues L1 accepted (a longer one replacing a shorter counts again).
+    rescues: u64,
     /// L1 calls refused (before or at inclusion), by `call: reason`.
     l1_refusals: BTreeMap<String, u64>,
 }
@@ -308,6 +310,7 @@ impl Recorder {
     /// proposer (recorded with [`Self::checkpoint`] as well).
     pub fn rescued(&mut self, slot: u64) {
         self.rescued.insert(slot);
+        self.rescues = self.rescues.saturating_add(1);
     }
 
     /// L1 refused a node's `call` (its pre-check, or a revert once
@@ -495,6 +498,7 @@ impl Recorder {
             },
             reorgs: self.reorgs.clone(),
             rescued_slots: self.rescued.iter().copied().collect(),
+            rescues: self.rescues,
             l1_refusals: self.l1_refusals.clone(),
             ha: None,
             slashings: self

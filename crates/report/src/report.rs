@@ -194,6 +194,10 @@ pub struct Report {
     /// did not (docs/rescue.md).
     #[serde(default)]
     pub rescued_slots: Vec<u64>,
+    /// Rescues L1 accepted: one per rescued slot, and one more for each
+    /// longer rescue that replaced a shorter one.
+    #[serde(default)]
+    pub rescues: u64,
     /// L1 calls of the nodes that L1 refused, before or at inclusion, by
     /// `call: reason` (a rescue outside its window, the losers of a race).
     #[serde(default)]

@@ -114,18 +114,71 @@ fn every_scenario_holds_its_invariants_over_seeds() {
     }
 }
 
+/// Without rescue, a missed publish reorgs its slot, and staggered, the
+/// next one built on it.
 #[test]
-fn a_missed_publish_window_reorgs_one_slot_or_two_when_staggered() {
-    let staggered = run_named("missed-publish", 1, Some("devnet"));
+fn without_rescue_a_missed_publish_reorgs_one_slot_or_two_when_staggered() {
+    let mut s = builtin("missed-publish").unwrap();
+    s.seed = 1;
+    s.slots = 5;
+    s.preset = "devnet".into();
+    s.rescue = false;
+    let staggered = run(s, |_, _| {}).unwrap();
     let depths: Vec<u64> = staggered.reorgs.iter().map(|r| r.depth_slots).collect();
     assert_eq!(depths, vec![2], "{}", summary(&staggered));
+    assert!(staggered.rescued_slots.is_empty(), "{}", summary(&staggered));
     let mut s = builtin("missed-publish").unwrap();
     s.preset = "seed".into();
     s.slots = 4;
+    s.rescue = false;
     let plain = run(s, |_, _| {}).unwrap();
     let depths: Vec<u64> = plain.reorgs.iter().map(|r| r.depth_slots).collect();
     assert_eq!(depths, vec![1], "{}", summary(&plain));
     assert!(plain.invariant_violations.is_empty(), "{}", summary(&plain));
+}
+
+/// With rescue (the default), the slot whose proposer never publishes is
+/// rescued: nothing is reorged, every slot is checkpointed and every
+/// transaction with it, in both slot modes; and so in each rescue
+/// scenario, where L1 refuses what it must (the early rescue, the late
+/// proposer, the race's losers).
+#[test]
+fn rescues_leave_no_reorg_and_every_slot_checkpointed() {
+    for (name, preset) in [
+        ("missed-publish", "devnet"),
+        ("missed-publish", "seed"),
+        ("rescue-prefix", "devnet"),
+        ("rescue-race", "seed"),
+        ("rescue-early", "devnet"),
+        ("rescue-late-proposer", "devnet"),
+    ] {
+        let mut s = builtin(name).unwrap();
+        s.preset = preset.into();
+        s.slots = if preset == "seed" { 4 } else { 5 };
+        let r = run(s, |_, _| {}).unwrap();
+        let what = format!("{name} on {preset}: {}, L1 refused {:?}", summary(&r), r.l1_refusals);
+        assert!(r.invariant_violations.is_empty(), "{what}");
+        assert!(r.reorgs.is_empty(), "{what}");
+        assert!(r.slashings.is_empty(), "{what}");
+        assert_eq!(r.txs_checkpointed, r.txs_submitted, "{what}");
+        let refused = |key: &str| r.l1_refusals.get(key).copied().unwrap_or(0);
+        match name {
+            "rescue-early" => {
+                assert!(r.rescued_slots.is_empty(), "{what}");
+                assert!(refused("rescueCheckpoint: RescueTooEarly") > 0, "{what}");
+            }
+            _ => assert_eq!(r.rescued_slots, vec![2], "{what}"),
+        }
+        if name == "rescue-late-proposer" {
+            assert!(refused("proposeCheckpoint: NotInSlot") > 0, "{what}");
+        }
+        if name == "rescue-prefix" {
+            // The prefix landed first; the full chain replaced it.
+            assert_eq!(r.rescues, 2, "{what}");
+            let slot = r.timeline.iter().find(|t| t.slot == 2).unwrap();
+            assert_eq!(slot.checkpoint_blocks as usize, slot.blocks.len(), "{what}");
+        }
+    }
 }
 
 /// Issue 6's latency target: in `happy` with the devnet preset and 48

@@ -56,6 +56,9 @@ struct TimetableReport {
     l1_inclusion_end_ms: i64,
     publish_window_start_ms: i64,
     publish_window_end_ms: i64,
+    /// The rescue window after the slot (docs/rescue.md).
+    rescue_window_start_ms: i64,
+    rescue_window_end_ms: i64,
     chunks: Vec<ChunkReport>,
 }
 
@@ -132,6 +135,8 @@ fn report<'a>(
             l1_inclusion_end_ms: s.offset_ms(s.l1_inclusion_end),
             publish_window_start_ms: s.offset_ms(s.publish_start),
             publish_window_end_ms: s.offset_ms(s.l1_inclusion_end),
+            rescue_window_start_ms: s.offset_ms(s.l1_inclusion_end),
+            rescue_window_end_ms: s.offset_ms(s.rescue_end),
             chunks: chunks.clone(),
         },
         chunks,
@@ -216,5 +221,9 @@ fn print_table(r: &SpecReport<'_>, preset: Option<Preset>) {
     println!(
         "  L1 inclusion window   [{}, {})",
         t.l1_inclusion_start_ms, t.l1_inclusion_end_ms
+    );
+    println!(
+        "  rescue window         [{}, {})",
+        t.rescue_window_start_ms, t.rescue_window_end_ms
     );
 }

@@ -94,6 +94,7 @@ pub(super) fn sample_report_with_slots(scenario: &str, slots: u64) -> Report {
             cause: "missed_publish_window".to_string(),
         }],
         rescued_slots: Vec::new(),
+        rescues: 0,
         l1_refusals: Default::default(),
         ha: None,
         slashings: vec![SlashingRecord {
