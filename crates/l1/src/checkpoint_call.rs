@@ -8,8 +8,8 @@ use alloy_eips::eip4844::Blob;
 use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_da::DaError;
 use chunkseq_primitives::{
-    BlockHeader, Checkpoint, CheckpointHeader, Eip712Domain, ProvisionalBlock, Signer,
-    SignerError, Slot, body::encode_body, hashing::data_hash,
+    BlockHeader, Checkpoint, CheckpointHeader, Eip712Domain, ProvisionalBlock, Signer, SignerError,
+    Slot, body::encode_body, hashing::data_hash,
 };
 
 use crate::calls::RollupCall;

@@ -134,8 +134,7 @@ async fn a_rescue_lands_only_in_the_window_after_its_slot<L: ControlledL1>(mut h
     );
     // ... and too late once the window after it has closed.
     let (_, close) = h.timetable().rescue_window(Slot(slot)).unwrap();
-    h.l1
-        .advance_to(close.checked_sub_ms(h.spec.l1_block_time_ms).unwrap())
+    h.l1.advance_to(close.checked_sub_ms(h.spec.l1_block_time_ms).unwrap())
         .await
         .unwrap();
     assert_eq!(h.outcome(rescue).await, Err("RescueWindowClosed".into()));
@@ -227,7 +226,13 @@ async fn a_longer_rescue_replaces_a_shorter_one_while_the_window_is_open<L: Cont
     // A chain of the same slot whose blocks differ from the accepted ones.
     let other_txs = block_txs(SLOT, BLOCKS, 2, 100, 7);
     let (parts, proposer) = h
-        .parts_as(SLOT, &other_txs, (GENESIS_HASH, 0), B256::ZERO, publish_of(&h))
+        .parts_as(
+            SLOT,
+            &other_txs,
+            (GENESIS_HASH, 0),
+            B256::ZERO,
+            publish_of(&h),
+        )
         .await;
     let other = parts.rescue(&h.domain, h.signer(proposer)).unwrap();
     h.before_rescue_window(SLOT).await;
@@ -289,10 +294,7 @@ async fn a_proposers_checkpoint_is_never_rescued_over<L: ControlledL1>(mut h: Ha
     assert_eq!(h.outcome(own).await, Ok(()));
     let full = h.rescue_of(BLOCKS).await;
     h.before_rescue_window(SLOT).await;
-    assert_eq!(
-        h.outcome(full).await,
-        Err("SlotAlreadyCheckpointed".into())
-    );
+    assert_eq!(h.outcome(full).await, Err("SlotAlreadyCheckpointed".into()));
 }
 
 /// The proposer's checkpoint arrives late, in the first block after its
@@ -336,7 +338,7 @@ async fn no_omission_is_proven_against_a_rescued_slot<L: ControlledL1>(mut h: Ha
         committee,
     };
     assert_eq!(h.outcome(call).await, Err("RescuedCheckpoint".into()));
-    assert_eq!(h.standing(proposer).await.1, false, "not slashed");
+    assert!(!h.standing(proposer).await.1, "not slashed");
 }
 
 /// On a blobs-only chain the rescue carries the blobs the attestations

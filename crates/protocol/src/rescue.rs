@@ -77,13 +77,9 @@ struct Candidate {
 /// A pseudo-random number of `node` for `slot`: keccak256 of both, so it
 /// changes from slot to slot and draws no randomness.
 fn lot(slot: u64, node: Address) -> u64 {
-    let mut preimage = [0u8; 28];
-    preimage[..8].copy_from_slice(&slot.to_be_bytes());
-    preimage[8..].copy_from_slice(node.as_slice());
-    let h = keccak256(preimage);
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&h[..8]);
-    u64::from_be_bytes(word)
+    let h = keccak256([&slot.to_be_bytes()[..], node.as_slice()].concat());
+    let (word, _) = h.0.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+    u64::from_be_bytes(*word)
 }
 
 /// How long `node` waits before rescuing `slot` when rescuers spread over
@@ -97,7 +93,12 @@ pub(crate) fn rescue_delay_ms(slot: u64, node: Address, spread_ms: u64) -> u64 {
 /// `node`'s turn to rescue `slot` among its committee: members ordered by
 /// their lot for the slot, the slot's proposer (which had its chance) and
 /// non-members last.
-pub(crate) fn rescue_rank(slot: u64, node: Address, committee: &[Address], proposer: Address) -> usize {
+pub(crate) fn rescue_rank(
+    slot: u64,
+    node: Address,
+    committee: &[Address],
+    proposer: Address,
+) -> usize {
     let mine = lot(slot, node);
     if node == proposer || !committee.contains(&node) {
         return committee.len();
@@ -204,7 +205,9 @@ impl Core {
                 let rank = self.duties.get(&candidate.slot).map_or(0, |d| {
                     rescue_rank(candidate.slot, me, &d.committee, d.proposer)
                 });
-                let turn = u64::try_from(rank).unwrap_or(u64::MAX).min(blocks.saturating_sub(1));
+                let turn = u64::try_from(rank)
+                    .unwrap_or(u64::MAX)
+                    .min(blocks.saturating_sub(1));
                 (l1 / 4).saturating_add(turn.saturating_mul(l1))
             }
         };
@@ -348,7 +351,10 @@ mod tests {
     #[test]
     fn delays_stay_in_the_spread_and_differ_between_nodes() {
         let nodes: Vec<Address> = (1u8..=16).map(Address::repeat_byte).collect();
-        let delays: Vec<u64> = nodes.iter().map(|n| rescue_delay_ms(7, *n, 3_000)).collect();
+        let delays: Vec<u64> = nodes
+            .iter()
+            .map(|n| rescue_delay_ms(7, *n, 3_000))
+            .collect();
         assert!(delays.iter().all(|d| *d <= 3_000));
         let mut distinct = delays.clone();
         distinct.sort_unstable();
@@ -356,7 +362,10 @@ mod tests {
         assert!(distinct.len() > 12, "{delays:?}");
         // Deterministic, and a different slot gives a different order.
         assert_eq!(rescue_delay_ms(7, nodes[0], 3_000), delays[0]);
-        let next: Vec<u64> = nodes.iter().map(|n| rescue_delay_ms(8, *n, 3_000)).collect();
+        let next: Vec<u64> = nodes
+            .iter()
+            .map(|n| rescue_delay_ms(8, *n, 3_000))
+            .collect();
         assert_ne!(next, delays);
         assert_eq!(rescue_delay_ms(7, nodes[0], 0), 0);
     }
@@ -384,6 +393,12 @@ mod tests {
                 .find(|m| rescue_rank(slot, **m, &committee, proposer) == 0)
                 .copied()
         };
-        assert!((1..20).map(first).collect::<std::collections::BTreeSet<_>>().len() > 1);
+        assert!(
+            (1..20)
+                .map(first)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                > 1
+        );
     }
 }

@@ -253,7 +253,12 @@ impl Simulation {
                 }
                 None => None,
             };
-            let cfg = core_config(i, node_count, script.is_some(), RescueConfig::of(&scenario, &faults));
+            let cfg = core_config(
+                i,
+                node_count,
+                script.is_some(),
+                RescueConfig::of(&scenario, &faults),
+            );
             let core = Core::new(spec.clone(), cfg, db, signer.clone()).map_err(setup)?;
             nodes.push(SimNode {
                 core,
@@ -912,9 +917,14 @@ impl Simulation {
                 .is_some()
         {
             // Held until just after the slot's last L1 block.
-            let end = self.tt.slot_start(Slot(slot.saturating_add(1))).map_or(at, |t| t.0);
+            let end = self
+                .tt
+                .slot_start(Slot(slot.saturating_add(1)))
+                .map_or(at, |t| t.0);
             let when = end.saturating_sub(self.spec.l1_block_time_ms / 2).max(at);
-            self.log(format!("n{i} holds its checkpoint of slot {slot} back until {when}"));
+            self.log(format!(
+                "n{i} holds its checkpoint of slot {slot} back until {when}"
+            ));
             self.push(when, Delivery::LateSubmit(i, Box::new(call)));
             return;
         }
@@ -952,7 +962,11 @@ impl Simulation {
 
     /// Queues node `i`'s held-back call on L1, past the pre-check.
     fn late_submit(&mut self, i: usize, call: RollupCall) {
-        let Some(from) = self.nodes.get(i).and_then(|n| n.key.as_ref()).map(PrivateKey::address)
+        let Some(from) = self
+            .nodes
+            .get(i)
+            .and_then(|n| n.key.as_ref())
+            .map(PrivateKey::address)
         else {
             return;
         };

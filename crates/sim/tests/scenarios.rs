@@ -126,7 +126,11 @@ fn without_rescue_a_missed_publish_reorgs_one_slot_or_two_when_staggered() {
     let staggered = run(s, |_, _| {}).unwrap();
     let depths: Vec<u64> = staggered.reorgs.iter().map(|r| r.depth_slots).collect();
     assert_eq!(depths, vec![2], "{}", summary(&staggered));
-    assert!(staggered.rescued_slots.is_empty(), "{}", summary(&staggered));
+    assert!(
+        staggered.rescued_slots.is_empty(),
+        "{}",
+        summary(&staggered)
+    );
     let mut s = builtin("missed-publish").unwrap();
     s.preset = "seed".into();
     s.slots = 4;
@@ -156,7 +160,11 @@ fn rescues_leave_no_reorg_and_every_slot_checkpointed() {
         s.preset = preset.into();
         s.slots = if preset == "seed" { 4 } else { 5 };
         let r = run(s, |_, _| {}).unwrap();
-        let what = format!("{name} on {preset}: {}, L1 refused {:?}", summary(&r), r.l1_refusals);
+        let what = format!(
+            "{name} on {preset}: {}, L1 refused {:?}",
+            summary(&r),
+            r.l1_refusals
+        );
         assert!(r.invariant_violations.is_empty(), "{what}");
         assert!(r.reorgs.is_empty(), "{what}");
         assert!(r.slashings.is_empty(), "{what}");

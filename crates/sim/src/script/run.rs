@@ -36,6 +36,7 @@ pub struct ScriptedRunBuilder {
     delay_ms: u64,
     record_committees: bool,
     faults: Vec<Fault>,
+    rescue: bool,
 }
 
 impl ScriptedRunBuilder {
@@ -55,6 +56,12 @@ impl ScriptedRunBuilder {
     /// validators record them.
     pub fn committees_unrecorded(mut self) -> Self {
         self.record_committees = false;
+        self
+    }
+
+    /// Validators do not rescue slots whose proposer did not publish.
+    pub fn no_rescue(mut self) -> Self {
+        self.rescue = false;
         self
     }
 
@@ -96,6 +103,7 @@ impl ScriptedRunBuilder {
             l1: L1Model::default(),
             faults: self.faults,
             shortcuts: Shortcuts::NONE,
+            rescue: self.rescue,
             ..Scenario::default()
         };
         let script = Script::new(self.delay_ms, self.record_committees);
@@ -136,6 +144,7 @@ impl ScriptedRun {
             delay_ms: DEFAULT_DELAY_MS,
             record_committees: true,
             faults: Vec::new(),
+            rescue: true,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Fault cases through the simulator's scripted runs: a proposer that never
-//! publishes its checkpoint (docs/design.md section 6, follower: the one-slot
-//! and, staggered, two-slot reorg at a missed publish window), a restarted
+//! publishes its checkpoint (rescued by the others, docs/rescue.md; without
+//! rescue, docs/design.md section 6: the one-slot and, staggered, two-slot
+//! reorg at a missed publish window), a restarted
 //! node, an equivocating proposer, a subset checkpoint, and attestations
 //! that never reach the proposer.
 
@@ -20,19 +21,18 @@ fn load(h: &mut ScriptedRun) {
 }
 
 /// Slot `silent`'s proposer builds and attests as usual but never sends
-/// its checkpoint (the `never-publishes` behaviour). Returns the run after
-/// `slots` slots.
-fn missed_window(spec: ChainSpec, silent: u64, slots: u64) -> ScriptedRun {
+/// its checkpoint (the `never-publishes` behaviour), and the others rescue
+/// it or not. Returns the run after `slots` slots.
+fn missed_window(spec: ChainSpec, silent: u64, slots: u64, rescue: bool) -> ScriptedRun {
     let tt = Timetable::new(&spec).unwrap();
-    let mut h = ScriptedRun::builder(spec, 4)
-        .fault(Fault {
-            kind: Behaviour::NeverPublishes,
-            nodes: vec![],
-            from_slot: silent,
-            to_slot: Some(silent),
-        })
-        .build()
-        .unwrap();
+    let builder = ScriptedRun::builder(spec, 4).fault(Fault {
+        kind: Behaviour::NeverPublishes,
+        nodes: vec![],
+        from_slot: silent,
+        to_slot: Some(silent),
+    });
+    let builder = if rescue { builder } else { builder.no_rescue() };
+    let mut h = builder.build().unwrap();
     let end = tt.slot_start(Slot(slots + 1)).unwrap();
     h.run(end, load);
     h
@@ -62,8 +62,8 @@ fn accepted_slots(h: &ScriptedRun) -> Vec<u64> {
 }
 
 #[test]
-fn staggered_missed_window_reorgs_two_slots_and_the_next_proposer_builds_on_l1() {
-    let h = missed_window(Preset::Devnet.spec(), 2, 6);
+fn without_rescue_a_staggered_missed_window_reorgs_two_slots_and_the_next_proposer_builds_on_l1() {
+    let h = missed_window(Preset::Devnet.spec(), 2, 6, false);
     for i in 0..4 {
         assert_eq!(reorg_slots(&h, i), vec![vec![2, 3]], "node {i}");
     }
@@ -94,8 +94,8 @@ fn staggered_missed_window_reorgs_two_slots_and_the_next_proposer_builds_on_l1()
 }
 
 #[test]
-fn non_staggered_missed_window_reorgs_one_slot() {
-    let h = missed_window(Preset::Seed.spec(), 2, 4);
+fn without_rescue_a_non_staggered_missed_window_reorgs_one_slot() {
+    let h = missed_window(Preset::Seed.spec(), 2, 4, false);
     for i in 0..4 {
         assert_eq!(reorg_slots(&h, i), vec![vec![2]], "node {i}");
     }
@@ -108,6 +108,68 @@ fn non_staggered_missed_window_reorgs_one_slot() {
         accepted.contains(&3),
         "the next proposer builds on the L1 tip: {accepted:?}"
     );
+}
+
+/// The rescued slot: every node applies the rescue, nothing is reorged,
+/// the rescue lands in the slot's rescue window, and the next slot's
+/// checkpoint only after that window (staggered: it builds on the rescued
+/// chain). Every node ends at the same checkpoint.
+fn rescued(spec: ChainSpec, slots: u64) {
+    let tt = Timetable::new(&spec).unwrap();
+    let h = missed_window(spec, 2, slots, true);
+    for i in 0..4 {
+        assert_eq!(reorg_slots(&h, i), Vec::<Vec<u64>>::new(), "node {i}");
+        assert!(
+            h.events(i).all(|e| !matches!(e, Event::Reorg { .. })),
+            "node {i} reorged"
+        );
+    }
+    let rescues: Vec<(u64, u64)> = h
+        .log()
+        .iter()
+        .filter_map(|r| match &r.what {
+            Recorded::L1(L1Event::CheckpointAccepted {
+                slot,
+                rescuer: Some(_),
+                ..
+            }) => Some((*slot, r.at.0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rescues.len(), 1, "{rescues:?}");
+    let (slot, at) = rescues[0];
+    assert_eq!(slot, 2);
+    let (open, close) = tt.rescue_window(Slot(2)).unwrap();
+    assert!(
+        at >= open.0 && at < close.0,
+        "rescued at {at}, window [{open:?}, {close:?})"
+    );
+    let next_at = h.log().iter().find_map(|r| match &r.what {
+        Recorded::L1(L1Event::CheckpointAccepted { slot: 3, .. }) => Some(r.at.0),
+        _ => None,
+    });
+    assert!(
+        next_at.is_some_and(|t| t >= close.0),
+        "slot 3 at {next_at:?}"
+    );
+    let accepted = accepted_slots(&h);
+    for s in 1..slots {
+        assert!(accepted.contains(&s), "slot {s}: {accepted:?}");
+    }
+    let tip = h.node(0).chain().checkpointed();
+    for n in h.cores() {
+        assert_eq!(n.chain().checkpointed(), tip);
+    }
+}
+
+#[test]
+fn a_staggered_missed_window_is_rescued_without_a_reorg() {
+    rescued(Preset::Devnet.spec(), 5);
+}
+
+#[test]
+fn a_non_staggered_missed_window_is_rescued_without_a_reorg() {
+    rescued(Preset::Seed.spec(), 4);
 }
 
 /// An honest node restarted mid-slot from its slashing-protection store

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use alloy_primitives::{B256, Bytes};
-use chunkseq_l1::L1Event;
+use chunkseq_l1::{L1Event, RollupCall};
 use chunkseq_primitives::{
     BlockHeader, CheckpointHeader, LocalSigner, Preset, ProposalMessage, ProvisionalBlock,
     ProvisionalBlockMessage, Signer, Slot, StatementKind, Timetable, UnixMillis,
@@ -179,6 +179,28 @@ impl Slot1 {
     fn hash(&self, i: usize) -> B256 {
         self.proposals[i].header.hash()
     }
+
+    /// An L1 block at `timestamp`.
+    fn l1_block(&self, timestamp: UnixMillis) -> chunkseq_l1::L1Block {
+        chunkseq_l1::L1Block {
+            number: 40,
+            timestamp,
+            randomness: B256::ZERO,
+            base_fee: 0,
+            blob_base_fee: 1,
+        }
+    }
+}
+
+/// The rescue call among `out`, if any.
+fn rescue_call(out: &[Output]) -> Option<&RollupCall> {
+    out.iter().find_map(|o| match o {
+        Output::SubmitL1 {
+            call: c @ RollupCall::RescueCheckpoint { .. },
+            ..
+        } => Some(c),
+        _ => None,
+    })
 }
 
 fn events(out: &[Output]) -> Vec<&Event> {
@@ -676,12 +698,35 @@ fn rows() -> Vec<Row> {
             }),
         },
         Row {
-            rule: "§6 follower: when L1 time passes a slot's publish window with no checkpoint, the slot is dropped",
+            rule: "§6 follower: when L1 time passes a slot's publish window with no checkpoint, the slot stays while a rescue may still land",
             node: member,
             inputs: Box::new(|s| {
                 let past = chunkseq_l1::L1Block {
                     number: 50,
                     timestamp: s.tt.slot_start(Slot(2)).unwrap(),
+                    randomness: B256::ZERO,
+                    base_fee: 0,
+                    blob_base_fee: 1,
+                };
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (s.at(1_100), s.provisional(0)),
+                    (past.timestamp, Input::L1(L1Event::Block(past))),
+                ]
+            }),
+            check: Box::new(|s, out, core, _| {
+                assert!(!events(out).iter().any(|e| matches!(e, Event::Reorg { .. })));
+                assert_eq!(core.chain().provisional().len(), 1);
+                assert_eq!(core.chain().tip().0, s.hash(0));
+            }),
+        },
+        Row {
+            rule: "§6 follower: when L1 time passes a slot's rescue window with no checkpoint, the slot is dropped",
+            node: member,
+            inputs: Box::new(|s| {
+                let past = chunkseq_l1::L1Block {
+                    number: 50,
+                    timestamp: s.tt.rescue_window(Slot(1)).unwrap().1,
                     randomness: B256::ZERO,
                     base_fee: 0,
                     blob_base_fee: 1,
@@ -702,6 +747,137 @@ fn rows() -> Vec<Row> {
                     _ => None,
                 });
                 assert_eq!(slots, Some(vec![1]));
+                assert!(core.chain().provisional().is_empty());
+            }),
+        },
+        Row {
+            rule: "§17 rescue: a validator holding the slot's chain sends no rescue while the next L1 block may still hold the proposer's checkpoint",
+            node: member,
+            inputs: Box::new(|s| {
+                let l1 = s.h.spec().l1_block_time_ms;
+                let block = s.l1_block(
+                    s.tt.slot_start(Slot(2))
+                        .unwrap()
+                        .checked_sub_ms(2 * l1)
+                        .unwrap(),
+                );
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (s.at(1_100), s.provisional(0)),
+                    (block.timestamp, Input::L1(L1Event::Block(block))),
+                    (block.timestamp.checked_add_ms(l1 - 1).unwrap(), Input::Tick),
+                ]
+            }),
+            check: Box::new(|_, out, _, _| {
+                assert!(rescue_call(out).is_none());
+            }),
+        },
+        Row {
+            rule: "§17 rescue: once the next L1 block falls in the slot's rescue window with no checkpoint, a validator holding the chain sends rescueCheckpoint (the slot's blocks, the last one's attestations and the proposer's provisional signature) on its turn",
+            node: member,
+            inputs: Box::new(|s| {
+                let l1 = s.h.spec().l1_block_time_ms;
+                let (open, close) = s.tt.rescue_window(Slot(1)).unwrap();
+                let block = s.l1_block(open.checked_sub_ms(l1).unwrap());
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (s.at(1_100), s.provisional(0)),
+                    (s.at(1_900), s.proposal(1)),
+                    (s.at(2_000), s.provisional(1)),
+                    (block.timestamp, Input::L1(L1Event::Block(block))),
+                    // Every turn of the window has come by its last block.
+                    (close.checked_sub_ms(l1 + 1).unwrap(), Input::Tick),
+                ]
+            }),
+            check: Box::new(|s, out, _, _| {
+                let Some(RollupCall::RescueCheckpoint {
+                    slot,
+                    headers,
+                    attestations,
+                    committee,
+                    provisional_signature,
+                    ..
+                }) = rescue_call(out)
+                else {
+                    panic!("no rescue sent");
+                };
+                assert_eq!(*slot, 1);
+                assert_eq!(
+                    headers,
+                    &vec![s.proposals[0].header.clone(), s.proposals[1].header.clone()]
+                );
+                assert_eq!(attestations, &s.provisionals[1].attestations);
+                assert_eq!(provisional_signature, &s.provisionals[1].proposerSignature);
+                assert_eq!(committee, &s.duties.committee);
+                assert!(events(out).iter().any(|e| matches!(
+                    e,
+                    Event::RescueSubmitted {
+                        slot: 1,
+                        blocks: 2,
+                        ..
+                    }
+                )));
+            }),
+        },
+        Row {
+            rule: "§17 follower: a rescue of fewer blocks than the node holds leaves the rest provisional while its window is open; a longer rescue replaces it and checkpoints them",
+            node: member,
+            inputs: Box::new(|s| {
+                let L1Event::CheckpointAccepted {
+                    bodies,
+                    l1_block,
+                    proposer,
+                    ..
+                } = s.checkpoint.clone()
+                else {
+                    unreachable!()
+                };
+                let rescue = |n: usize| {
+                    let headers: Vec<_> =
+                        s.proposals[..n].iter().map(|p| p.header.clone()).collect();
+                    let hashes: Vec<B256> = headers.iter().map(|h| h.hash()).collect();
+                    let header = CheckpointHeader::covering(Slot(1), B256::ZERO, &hashes).unwrap();
+                    L1Event::CheckpointAccepted {
+                        slot: 1,
+                        header_hash: header.hash(),
+                        headers,
+                        bodies: bodies[..n].to_vec(),
+                        data: chunkseq_l1::CheckpointData::Calldata,
+                        proposer,
+                        rescuer: Some(alloy_primitives::Address::repeat_byte(0x77)),
+                        l1_block,
+                        l1_tx: B256::repeat_byte(0x12),
+                    }
+                };
+                let (open, _) = s.tt.rescue_window(Slot(1)).unwrap();
+                vec![
+                    (s.at(1_000), s.proposal(0)),
+                    (s.at(1_100), s.provisional(0)),
+                    (s.at(1_900), s.proposal(1)),
+                    (s.at(2_000), s.provisional(1)),
+                    (open, Input::L1(rescue(1))),
+                    (open.checked_add_ms(10).unwrap(), Input::Tick),
+                    (open.checked_add_ms(2_000).unwrap(), Input::L1(rescue(2))),
+                ]
+            }),
+            check: Box::new(|s, out, core, _| {
+                assert!(!events(out).iter().any(|e| matches!(e, Event::Reorg { .. })));
+                let applied: Vec<(usize, Option<alloy_primitives::Address>)> = events(out)
+                    .into_iter()
+                    .filter_map(|e| match e {
+                        Event::CheckpointAccepted {
+                            blocks, rescuer, ..
+                        } => Some((blocks.len(), *rescuer)),
+                        _ => None,
+                    })
+                    .collect();
+                let by = Some(alloy_primitives::Address::repeat_byte(0x77));
+                assert_eq!(
+                    applied,
+                    vec![(1, by), (1, by)],
+                    "the second applies block 1 only"
+                );
+                assert_eq!(core.chain().checkpointed().last_hash, s.hash(1));
                 assert!(core.chain().provisional().is_empty());
             }),
         },
