@@ -492,6 +492,9 @@ impl Core {
             }
             Input::L1CallFailed { call, reason } => {
                 debug!(target: "chunkseq::protocol", call, %reason, "L1 refused a call");
+                if call == "proposeCheckpoint" {
+                    self.checkpoint_refused(now);
+                }
             }
             catch_up @ (Input::L1Tip(_) | Input::SyncResponse(_) | Input::L1Checkpoints(_)) => {
                 self.on_catch_up_input_live(now, catch_up, out);

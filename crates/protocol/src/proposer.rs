@@ -363,6 +363,21 @@ impl Core {
             .max(self.spec.l1_block_time_ms.saturating_mul(2))
     }
 
+    /// L1 refused this node's checkpoint before it was sent (its check of
+    /// the call against the pending block failed, as it does for a call
+    /// sent a moment before the block that allows it, e.g. the end of the
+    /// previous slot's rescue window): it is sent again one L1 block later
+    /// rather than after the full resubmission time.
+    pub(crate) fn checkpoint_refused(&mut self, now: UnixMillis) {
+        let wait = self.resubmit_after_ms();
+        let back = wait.saturating_sub(self.spec.l1_block_time_ms);
+        for b in self.building.iter_mut().chain(self.publishing.iter_mut()) {
+            if !b.accepted && b.submitted_at.is_some() {
+                b.submitted_at = now.checked_sub_ms(back).or(Some(now));
+            }
+        }
+    }
+
     /// Whether a build's checkpoint may still land.
     fn still_publishing(&self, now: UnixMillis, build: &SlotBuild) -> bool {
         !build.accepted
