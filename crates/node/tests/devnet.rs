@@ -109,10 +109,52 @@ async fn four_nodes_checkpoint_every_slot_and_stream_blocks_over_websocket() {
     assert!(cps >= 3, "{cps} checkpoint notifications");
 }
 
+/// A withheld checkpoint is rescued by the other nodes: nothing is
+/// reorged, and `checkpoints` subscribers hear the node's own rescue and
+/// the rescued checkpoint with its rescuer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_withheld_checkpoint_reorgs_and_websocket_subscribers_hear_of_it() {
+async fn a_withheld_checkpoint_is_rescued_and_websocket_subscribers_hear_of_it() {
     let devnet = Devnet::start(DevnetConfig {
         withhold_checkpoint: Some(2),
+        ..cfg(4, 20.0)
+    })
+    .await
+    .unwrap();
+    let h = devnet.handle();
+    let ws = jsonrpsee_ws_client::WsClientBuilder::default()
+        .build(format!("ws://{}", h.rpc(0)))
+        .await
+        .unwrap();
+    let mut checkpoints = ws
+        .subscribe::<serde_json::Value, _>(
+            "chunkseq_subscribe",
+            rpc_params!["checkpoints"],
+            "chunkseq_unsubscribe",
+        )
+        .await
+        .unwrap();
+    let report = devnet.run(std::future::pending()).await.unwrap();
+    assert!(report.reorgs.is_empty(), "{:?}", report.reorgs);
+    assert_eq!(report.rescued_slots, vec![2], "{report:?}");
+    assert!(report.slashings.is_empty());
+    assert_eq!(report.txs_checkpointed, report.txs_submitted);
+    let mut rescued = None;
+    while let Ok(Some(Ok(c))) =
+        tokio::time::timeout(Duration::from_millis(200), checkpoints.next()).await
+    {
+        if c["kind"] == "checkpoint" && c["slot"] == 2 {
+            rescued = Some(c);
+        }
+    }
+    let c = rescued.expect("slot 2's checkpoint was notified");
+    assert_eq!(c["rescuedBy"].as_str().map(str::len), Some(42), "{c}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_rescue_a_withheld_checkpoint_reorgs_and_websocket_subscribers_hear_of_it() {
+    let devnet = Devnet::start(DevnetConfig {
+        withhold_checkpoint: Some(2),
+        rescue: false,
         ..cfg(3, 20.0)
     })
     .await
