@@ -18,6 +18,7 @@ use alloy_primitives::{Address, B256, Bytes};
 use chunkseq_l1::{ControlledL1, L1Event, RollupCall};
 use chunkseq_primitives::{
     BlockHeader, CheckpointHeader, CheckpointOmission, ProvisionalBlock, Slot, Timetable,
+    UnixMillis,
 };
 
 mod harness;
@@ -44,13 +45,22 @@ impl<L: ControlledL1> Harness<L> {
         Timetable::new(&self.spec).unwrap()
     }
 
+    /// Moves L1 so that the next block mined is the first at or after `t`
+    /// (at most one L1 block after it: on anvil, blocks keep the
+    /// alignment the deployment's wall-clock time gave them).
+    async fn next_block_from(&mut self, t: UnixMillis) {
+        self.l1
+            .advance_to(t.checked_sub_ms(1).unwrap())
+            .await
+            .unwrap();
+        self.l1.poll_events().await.unwrap();
+    }
+
     /// Moves L1 so that the next block mined is the first of `slot`'s
-    /// rescue window (timestamped at the slot's end).
+    /// rescue window.
     async fn before_rescue_window(&mut self, slot: u64) {
         let (open, _) = self.timetable().rescue_window(Slot(slot)).unwrap();
-        let t = open.checked_sub_ms(self.spec.l1_block_time_ms).unwrap();
-        self.l1.advance_to(t).await.unwrap();
-        self.l1.poll_events().await.unwrap();
+        self.next_block_from(open).await;
     }
 
     /// A rescue of the first `count` blocks of `SLOT` on genesis, signed by
@@ -134,9 +144,7 @@ async fn a_rescue_lands_only_in_the_window_after_its_slot<L: ControlledL1>(mut h
     );
     // ... and too late once the window after it has closed.
     let (_, close) = h.timetable().rescue_window(Slot(slot)).unwrap();
-    h.l1.advance_to(close.checked_sub_ms(h.spec.l1_block_time_ms).unwrap())
-        .await
-        .unwrap();
+    h.next_block_from(close).await;
     assert_eq!(h.outcome(rescue).await, Err("RescueWindowClosed".into()));
     assert_eq!(h.l1.tip().await.unwrap().slot, SLOT, "the tip is untouched");
 }
@@ -279,9 +287,7 @@ async fn nothing_lands_on_a_rescue_until_its_window_closes<L: ControlledL1>(mut 
         Err("RescueWindowOpen".into())
     );
     let (_, close) = h.timetable().rescue_window(Slot(SLOT)).unwrap();
-    h.l1.advance_to(close.checked_sub_ms(h.spec.l1_block_time_ms).unwrap())
-        .await
-        .unwrap();
+    h.next_block_from(close).await;
     assert_eq!(h.outcome(next).await, Ok(()));
     assert_eq!(h.l1.tip().await.unwrap().slot, SLOT + 1);
 }

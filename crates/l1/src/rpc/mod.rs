@@ -45,7 +45,7 @@ use alloy::{
     eips::{BlockId, BlockNumberOrTag, Encodable2718, eip7594::BlobTransactionSidecarVariant},
     network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder},
     providers::{Provider, RootProvider},
-    rpc::types::{Filter, TransactionRequest},
+    rpc::types::{BlockOverrides, Filter, TransactionRequest},
     signers::local::PrivateKeySigner,
     transports::{RpcError, TransportErrorKind},
 };
@@ -125,6 +125,10 @@ pub struct RpcL1 {
     tracker: Mutex<Tracker>,
     blob_schedule: BlobSchedule,
     beacon: BeaconClient,
+    /// Whether blocks come from [`ControlledL1`] alone (automatic mining
+    /// off): the pending block then already carries the next block's
+    /// timestamp.
+    controlled: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) fn rpc_error(what: &'static str) -> impl Fn(RpcError<TransportErrorKind>) -> L1Error {
@@ -221,6 +225,7 @@ impl RpcL1 {
             tracker: Mutex::new(Tracker::new(head, head_block.header.hash)),
             blob_schedule,
             beacon,
+            controlled: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -446,6 +451,7 @@ impl RpcL1 {
             .provider
             .estimate_gas(check)
             .block(BlockId::pending())
+            .with_block_overrides_opt(self.next_block_time(call).await)
             .await
             .map_err(|e| match revert_of(&self.abi, &e) {
                 Some(reason) => L1Error::Reverted { reason },
@@ -678,6 +684,7 @@ impl L1 for RpcL1 {
                 .provider
                 .estimate_gas(request.clone())
                 .block(BlockId::pending())
+                .with_block_overrides_opt(self.next_block_time(&call).await)
                 .await
                 .map_err(|e| match revert_of(&self.abi, &e) {
                     Some(reason) => L1Error::Reverted { reason },
@@ -867,6 +874,25 @@ impl RpcL1 {
             })
     }
 
+    /// For a checkpoint or a rescue, whose validity depends on the block's
+    /// time, the check runs at the next block's timestamp (the latest
+    /// block's plus one block time) rather than at the pending block's,
+    /// which a node on interval mining dates at the wall clock: a call sent
+    /// just before the block that allows it would be refused otherwise. (On
+    /// a controlled node the pending block has the next timestamp already.)
+    async fn next_block_time(&self, call: &RollupCall) -> Option<BlockOverrides> {
+        call.checkpoint_slot()?;
+        if self.controlled.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let latest = self.latest_timestamp_ms().await.ok()?;
+        let next = latest.saturating_add(self.cfg.block_time_ms).div_ceil(1000);
+        Some(BlockOverrides {
+            time: Some(next),
+            ..BlockOverrides::default()
+        })
+    }
+
     async fn latest_timestamp_ms(&self) -> Result<u64, L1Error> {
         let block = self
             .provider
@@ -906,6 +932,8 @@ impl RpcL1 {
             .raw_request(Cow::Borrowed("evm_setAutomine"), (on,))
             .await
             .map_err(rpc_error("evm_setAutomine"))?;
+        self.controlled
+            .store(!on, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 }
