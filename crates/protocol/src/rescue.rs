@@ -111,31 +111,50 @@ pub(crate) fn rescue_rank(
 }
 
 impl Core {
-    /// The longest chain of the oldest unsettled slot this node could
-    /// rescue: the provisional blocks of that slot (after the blocks of a
-    /// rescue already accepted for it, if any).
-    fn rescue_candidate(&self) -> Option<Candidate> {
+    /// The oldest unsettled slot with provisional blocks this node could
+    /// rescue, and how many blocks its rescue would hold: the slot's
+    /// provisional blocks, after the blocks of a rescue already accepted
+    /// for it (when this node holds more). Cheap: it copies nothing.
+    fn rescue_target(&self) -> Option<(u64, usize)> {
         let provisional = self.chain.provisional();
-        let slot = provisional.first()?.header.slot;
+        let first = provisional.first()?;
+        let slot = first.header.slot;
         let checkpointed = self.chain.checkpointed();
-        let (mut headers, mut transactions) = if checkpointed.slot == slot && slot != 0 {
+        let before = if checkpointed.slot == slot && slot != 0 {
             // Blocks beyond a checkpoint of their slot: only a rescue's.
             let r = self.rescue.accepted.as_ref().filter(|r| r.slot == slot)?;
             if r.transactions.len() != r.headers.len() {
                 return None;
             }
-            (r.headers.clone(), r.transactions.clone())
+            r.headers.len()
         } else {
-            (Vec::new(), Vec::new())
+            0
         };
-        let own: Vec<_> = provisional
+        if usize::try_from(first.header.index).ok()? != before {
+            return None;
+        }
+        let own = provisional
+            .iter()
+            .take_while(|b| b.header.slot == slot)
+            .count();
+        Some((slot, before.saturating_add(own)))
+    }
+
+    /// The chain [`Core::rescue_target`] names, with what its rescue needs.
+    fn rescue_candidate(&self) -> Option<Candidate> {
+        let (slot, _) = self.rescue_target()?;
+        let (mut headers, mut transactions) = match self.rescue.accepted.as_ref() {
+            Some(r) if r.slot == slot && self.chain.checkpointed().slot == slot => {
+                (r.headers.clone(), r.transactions.clone())
+            }
+            _ => (Vec::new(), Vec::new()),
+        };
+        let own: Vec<_> = self
+            .chain
+            .provisional()
             .iter()
             .take_while(|b| b.header.slot == slot)
             .collect();
-        let first = own.first()?;
-        if usize::try_from(first.header.index).ok()? != headers.len() {
-            return None;
-        }
         for b in &own {
             headers.push(b.header.clone());
             transactions.push(b.transactions.clone());
@@ -161,11 +180,11 @@ impl Core {
         let (Some(head), Some(me)) = (self.l1_head, self.me()) else {
             return;
         };
-        let Some(candidate) = self.rescue_candidate() else {
+        let Some((slot, blocks)) = self.rescue_target() else {
             self.rescue.attempt = None;
             return;
         };
-        let Ok((open, close)) = self.timetable.rescue_window(Slot(candidate.slot)) else {
+        let Ok((open, close)) = self.timetable.rescue_window(Slot(slot)) else {
             return;
         };
         // L1 blocks come every `l1` ms: the next one must fall in the window.
@@ -176,11 +195,10 @@ impl Core {
         if next_block < open || next_block >= close {
             return;
         }
-        let blocks = candidate.headers.len();
         let attempt = match self.rescue.attempt {
-            Some(a) if a.slot == candidate.slot && a.blocks == blocks => a,
+            Some(a) if a.slot == slot && a.blocks == blocks => a,
             _ => Attempt {
-                slot: candidate.slot,
+                slot,
                 blocks,
                 ready_at: now,
                 sent_at: None,
@@ -192,7 +210,7 @@ impl Core {
         // rescue) is seen, then this node's turn; or a delay drawn over the
         // configured spread.
         let delay = match self.cfg.rescue_spread_ms {
-            Some(spread) => rescue_delay_ms(candidate.slot, me, spread),
+            Some(spread) => rescue_delay_ms(slot, me, spread),
             None => {
                 // One rescuer per L1 block of the window, by rank; the
                 // rest in its last block.
@@ -202,9 +220,10 @@ impl Core {
                     .checked_div(l1)
                     .unwrap_or(1)
                     .max(1);
-                let rank = self.duties.get(&candidate.slot).map_or(0, |d| {
-                    rescue_rank(candidate.slot, me, &d.committee, d.proposer)
-                });
+                let rank = self
+                    .duties
+                    .get(&slot)
+                    .map_or(0, |d| rescue_rank(slot, me, &d.committee, d.proposer));
                 let turn = u64::try_from(rank)
                     .unwrap_or(u64::MAX)
                     .min(blocks.saturating_sub(1));
@@ -223,8 +242,7 @@ impl Core {
             self.rescue.due = attempt.sent_at.and_then(|t| t.checked_add_ms(l1));
             return;
         }
-        let slot = candidate.slot;
-        let Some(call) = self.rescue_call(candidate) else {
+        let Some(call) = self.rescue_candidate().and_then(|c| self.rescue_call(c)) else {
             return;
         };
         let blobs = call.blobs().len();
