@@ -457,6 +457,7 @@ fn sim_runs_a_scenario_and_reports_json() {
         "--seed",
         "3",
         "--quiet",
+        "--no-rescue",
         "--json",
         json_path.to_str().unwrap(),
     ]);
@@ -487,6 +488,35 @@ fn sim_runs_a_scenario_and_reports_json() {
     }
     assert!(v["latency_ms"]["provisional"]["p50"].as_f64().unwrap() > 0.0);
     assert_eq!(v["reorgs"][0]["depth_slots"], 2, "staggered: two slots");
+    // With rescue (the default) the same run reorgs nothing: slot 2 is
+    // rescued.
+    let out = chunkseq(&[
+        "sim",
+        "--scenario",
+        "missed-publish",
+        "--slots",
+        "4",
+        "--seed",
+        "3",
+        "--quiet",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("rescued slots 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    assert_eq!(
+        v["reorgs"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        v["reorgs"]
+    );
+    assert_eq!(v["rescued_slots"], serde_json::json!([2]));
+    assert!(v["l1_refusals"].is_object());
     // Unknown scenarios and bad flags fail clearly.
     let out = chunkseq(&["sim", "--scenario", "no-such-thing"]);
     assert!(!out.status.success());
