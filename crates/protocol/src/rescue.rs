@@ -214,7 +214,7 @@ impl Core {
             None => {
                 // One rescuer per L1 block of the window, by rank; the
                 // rest in its last block.
-                let blocks = close
+                let window_blocks = close
                     .millis_since(open)
                     .unwrap_or(0)
                     .checked_div(l1)
@@ -226,7 +226,7 @@ impl Core {
                     .map_or(0, |d| rescue_rank(slot, me, &d.committee, d.proposer));
                 let turn = u64::try_from(rank)
                     .unwrap_or(u64::MAX)
-                    .min(blocks.saturating_sub(1));
+                    .min(window_blocks.saturating_sub(1));
                 (l1 / 4).saturating_add(turn.saturating_mul(l1))
             }
         };
@@ -242,6 +242,13 @@ impl Core {
             self.rescue.due = attempt.sent_at.and_then(|t| t.checked_add_ms(l1));
             return;
         }
+        // Counted as sent even when it cannot be built (its data does not
+        // match, say): it is tried again one L1 block later, not on every
+        // input.
+        self.rescue.attempt = Some(Attempt {
+            sent_at: Some(now),
+            ..attempt
+        });
         let Some(call) = self.rescue_candidate().and_then(|c| self.rescue_call(c)) else {
             return;
         };
@@ -255,10 +262,6 @@ impl Core {
         out.push(Output::SubmitL1 {
             call,
             deadline: Some(close),
-        });
-        self.rescue.attempt = Some(Attempt {
-            sent_at: Some(now),
-            ..attempt
         });
     }
 
