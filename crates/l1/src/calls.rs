@@ -133,6 +133,8 @@ impl RollupCall {
             Self::RecordCommittee { epoch } => {
                 abi.calldata("recordCommittee", &(*epoch,).abi_encode_params())
             }
+            // Both checkpoint calls take the same parameters; a rescue's
+            // last one is the proposer's provisional-block signature.
             Self::ProposeCheckpoint {
                 slot,
                 headers,
@@ -142,8 +144,18 @@ impl RollupCall {
                 committee,
                 signature,
                 ..
+            }
+            | Self::RescueCheckpoint {
+                slot,
+                headers,
+                bodies,
+                blob_hashes,
+                attestations,
+                committee,
+                provisional_signature: signature,
+                ..
             } => abi.calldata(
-                "proposeCheckpoint",
+                self.name(),
                 &(
                     *slot,
                     headers.clone(),
@@ -152,28 +164,6 @@ impl RollupCall {
                     attestations.clone(),
                     committee.clone(),
                     signature.clone(),
-                )
-                    .abi_encode_params(),
-            ),
-            Self::RescueCheckpoint {
-                slot,
-                headers,
-                bodies,
-                blob_hashes,
-                attestations,
-                committee,
-                provisional_signature,
-                ..
-            } => abi.calldata(
-                "rescueCheckpoint",
-                &(
-                    *slot,
-                    headers.clone(),
-                    bodies.clone(),
-                    blob_hashes.clone(),
-                    attestations.clone(),
-                    committee.clone(),
-                    provisional_signature.clone(),
                 )
                     .abi_encode_params(),
             ),

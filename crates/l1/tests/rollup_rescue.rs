@@ -180,28 +180,14 @@ async fn a_rescue_needs_the_proposers_provisional_signature_over_its_attestation
     else {
         unreachable!()
     };
-    let swapped = match parts.clone().rescue(&h.domain, h.signer(proposer)).unwrap() {
-        RollupCall::RescueCheckpoint {
-            slot,
-            headers,
-            bodies,
-            blob_hashes,
-            blobs,
-            attestations,
-            committee,
-            ..
-        } => RollupCall::RescueCheckpoint {
-            slot,
-            headers,
-            bodies,
-            blob_hashes,
-            blobs,
-            attestations,
-            committee,
-            provisional_signature,
-        },
-        _ => unreachable!(),
-    };
+    let mut swapped = parts.clone().rescue(&h.domain, h.signer(proposer)).unwrap();
+    if let RollupCall::RescueCheckpoint {
+        provisional_signature: sent,
+        ..
+    } = &mut swapped
+    {
+        *sent = provisional_signature;
+    }
     // Below the threshold, even with the proposer's signature over them.
     let few = h.attest(&parts.headers[1], &committee, 2);
     let thin = CheckpointPartsExt::with_attestations(&parts, few)
